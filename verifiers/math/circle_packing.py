@@ -1,0 +1,98 @@
+"""Circle packing in the unit square, maximise Σr (specs/math.md §6), for n = 26 and n = 32.
+
+Valid iff exactly n circles [x, y, r] of finite floats, r ≥ 0, every circle inside [0, 1]² and
+no two overlapping — all decided in exact rationals with zero tolerance. Score = Σr exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from verifiers.math import _parse
+from verifiers.math.base import MathVerifier
+from verifiers.verdict import Verdict
+
+
+def pair_gap_estimate(D: Fraction, s: Fraction) -> float:
+    """Signed gap √D − s as a float (negative = overlap depth), for messages and details."""
+    if s == 0:
+        return math.sqrt(float(D))
+    # (D − s²) / (√D + s) is accurate even when the gap is tiny relative to s.
+    return float((D - s * s) / (Fraction(math.sqrt(float(D))) + s)) if D > 0 else -float(s)
+
+
+class CirclePackingVerifier(MathVerifier):
+    name = "circle_packing"
+    version = "1"
+    result_cap = 64 << 10
+    minimise = False
+    items_per_element = 3
+
+    def __init__(self, n: int = 26, **kw: Any) -> None:
+        if n not in (26, 32):
+            raise ValueError("circle packing is defined for n = 26 or n = 32")
+        super().__init__(**kw)
+        self.n = n
+        self.n_max = n
+        self.problem_id = f"CirclePacking{n}-v0"
+        self.convert = {"kind": "tuples", "n": n, "width": 3}
+
+    def _parse(self, construction: Any) -> list[tuple[float, float, float]]:
+        return _parse.triples(construction, self.n)
+
+    def _canonical(self, circles):
+        return [list(c) for c in circles]
+
+    def _check_and_score(self, circles, details: dict) -> Verdict:
+        n = len(circles)
+        details["n"] = n
+        for i, (_, _, r) in enumerate(circles):
+            if not r >= 0.0:
+                return Verdict.reject(f"circle {i} has negative radius r = {r!r}; radii must be ≥ 0", details=details)
+        F = [(Fraction(x), Fraction(y), Fraction(r)) for x, y, r in circles]
+        # Containment: the four slacks of each circle, exact. Report the worst violation.
+        worst = None
+        min_slack, min_slack_at = None, None
+        for i, (x, y, r) in enumerate(F):
+            for side, slack in (("left", x - r), ("right", 1 - x - r), ("bottom", y - r), ("top", 1 - y - r)):
+                if min_slack is None or slack < min_slack:
+                    min_slack, min_slack_at = slack, (i, side)
+                if not slack >= 0 and (worst is None or slack < worst[0]):
+                    worst = (slack, i, side)
+        if worst is not None:
+            slack, i, side = worst
+            return Verdict.reject(f"circle {i} sticks out of the unit square on the {side} side by {float(-slack):.2g} "
+                                  "(exact check, no tolerance); shrink its radius or move it inside", details=details)
+        # Non-overlap: (xi−xj)² + (yi−yj)² ≥ (ri+rj)², exact. Report the deepest overlap.
+        worst = None
+        min_gap, min_gap_at = None, None
+        for i in range(n):
+            xi, yi, ri = F[i]
+            for j in range(i + 1, n):
+                xj, yj, rj = F[j]
+                D = (xi - xj) ** 2 + (yi - yj) ** 2
+                s = ri + rj
+                margin = D - s * s
+                if not margin >= 0:
+                    depth = (s * s - D) / s      # an upper bound on the overlap depth s − √D
+                    if worst is None or depth > worst[0]:
+                        worst = (depth, i, j)
+                else:
+                    gap = pair_gap_estimate(D, s)
+                    if min_gap is None or gap < min_gap:
+                        min_gap, min_gap_at = gap, (i, j)
+        if worst is not None:
+            depth, i, j = worst
+            return Verdict.reject(f"circles {i} and {j} overlap by {float(depth):.2g} (exact check, no tolerance); "
+                                  "shrink radii by ~1e-12", details=details)
+        details["min_pair_gap"] = min_gap
+        details["min_pair_gap_at"] = list(min_gap_at) if min_gap_at else None
+        details["min_boundary_slack"] = float(min_slack)
+        details["min_boundary_slack_at"] = list(min_slack_at)
+        total = sum((r for _, _, r in F), Fraction(0))
+        est = math.fsum(r for _, _, r in circles)
+        details["float64_estimate"] = est
+        details["float64_rel_diff"] = float(abs(Fraction(est) - total) / total) if total else 0.0
+        return self._accept(total, details, f"Σr ≥ {{display}} (n={n})")

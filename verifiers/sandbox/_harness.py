@@ -1,0 +1,135 @@
+"""Runs one Python program inside an already-confined sandbox child.
+
+Loads ``program.py`` from the working directory as module ``program`` (so an
+``if __name__ == "__main__"`` block does not run), calls the entry function with keyword arguments,
+converts the return value (``_convert``) and writes exactly one JSON document to the result
+channel (fd 3). Errors are reported as ``{"error": {...}}`` records. Nothing here is trusted by
+the parent: it re-parses the JSON and recomputes every score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+import types
+
+from verifiers.sandbox import _convert
+
+RESULT_FD = 3
+#: Exit status meaning "the result channel was closed or broken by the program".
+EXIT_CHANNEL_BROKEN = 86
+
+_PROCESS_HINT_FUNCS = ("fork", "_launch", "_execute_child", "spawn", "Popen", "execv", "posix_spawn", "Pool")
+
+
+def _exit() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the program may have replaced or closed them
+            pass
+    os._exit(0)
+
+
+def _write_result(doc: dict) -> None:
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(RESULT_FD, view)
+            view = view[n:]
+        os.close(RESULT_FD)
+    except OSError:
+        os._exit(EXIT_CHANNEL_BROKEN)
+
+
+def _error(kind: str, message: str, **extra) -> dict:
+    return {"error": {"kind": kind, "message": message[:2000], **extra}}
+
+
+def _exception_record(exc: BaseException, where: str) -> dict:
+    tb = traceback.extract_tb(exc.__traceback__)
+    line = next((fr.lineno for fr in reversed(tb) if fr.filename == "program.py"), None)
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
+    msg = f"{where} raised {text[-1] if text else type(exc).__name__}"
+    if line is not None:
+        msg += f" (line {line})"
+    extra = {}
+    if isinstance(exc, OSError) and any(any(h in (fr.name or "") for h in _PROCESS_HINT_FUNCS) for fr in tb):
+        extra["hint"] = "processes"
+    if isinstance(exc, MemoryError):
+        return _error("memory", msg, line=line)
+    return _error("crashed", msg, line=line, traceback="".join(traceback.format_exception(exc))[-8000:], **extra)
+
+
+def _convert_value(value, spec: dict):
+    kind = spec["kind"]
+    if kind == "sequence":
+        return _convert.to_sequence(value, int(spec["n_max"]))
+    if kind == "tuples":
+        return _convert.to_tuples(value, int(spec["n"]), int(spec["width"]))
+    if kind == "json":
+        return value
+    raise ValueError(f"unknown conversion {kind!r}")
+
+
+def run_program(cfg: dict) -> None:
+    """Entry point in the child; never returns."""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(128 + signal.SIGTERM))
+    sys.argv = ["program.py"]
+    sys.stdin = open(os.devnull)
+    try:
+        with open(cfg.get("source", "program.py"), "rb") as fh:
+            source = fh.read()
+        code = compile(source, "program.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as e:
+        _write_result(_error("rejected", f"the program does not compile: {e}"))
+        _exit()
+    mod = types.ModuleType("program")
+    mod.__file__ = os.path.abspath("program.py")
+    sys.modules["program"] = mod
+    try:
+        exec(code, mod.__dict__)
+    except SystemExit:
+        _write_result(_error("crashed", "the program exited at import time without returning a result"))
+        _exit()
+    except BaseException as e:  # noqa: BLE001 - untrusted code may raise anything
+        _write_result(_exception_record(e, "importing the program"))
+        _exit()
+    entry = cfg.get("entry", "run")
+    fn = mod.__dict__.get(entry)
+    kwargs = cfg.get("kwargs", {})
+    if not callable(fn):
+        _write_result(_error("rejected", f"the program defines no top-level function {entry}({', '.join(kwargs)})"))
+        _exit()
+    try:
+        import inspect
+        inspect.signature(fn).bind(**kwargs)
+    except TypeError:
+        _write_result(_error("rejected", f"{entry}() must accept the keyword arguments "
+                                         f"{', '.join(kwargs)}: define {entry}({', '.join(kwargs)})"))
+        _exit()
+    except ValueError:
+        pass  # no signature available (builtins); just try the call
+    try:
+        value = fn(**kwargs)
+    except SystemExit:
+        _write_result(_error("crashed", f"{entry}() called sys.exit(): the program exited without returning a result"))
+        _exit()
+    except BaseException as e:  # noqa: BLE001
+        _write_result(_exception_record(e, f"{entry}()"))
+        _exit()
+    try:
+        out = _convert_value(value, cfg.get("convert", {"kind": "json"}))
+        doc = {"value": out}
+        _write_result(doc)
+    except _convert.ConversionError as e:
+        _write_result(_error("rejected", str(e)))
+    except MemoryError:
+        _write_result(_error("memory", "ran out of memory while converting the result"))
+    except BaseException as e:  # noqa: BLE001 - e.g. a lying __float__ raising
+        _write_result(_error("rejected", f"could not convert the returned value: {type(e).__name__}: {e}"[:500]))
+    _exit()

@@ -1,0 +1,160 @@
+"""Confine the current (freshly forked) process before it runs submitted code.
+
+Order matters: namespaces and mounts need root, so they come first; rlimits are set while the
+limits can still be raised; then the process drops to a private uid; the seccomp filter comes last,
+so nothing after it needs to fork or exec. Returns a report of what was actually achieved, which the
+Verdict records as the isolation level.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import stat
+import sys
+
+from verifiers.sandbox import _linux
+
+#: Paths inside the sandbox: the private working directory is bound here.
+SANDBOX_WORKDIR = "/sandbox"
+
+_DEV_NODES = ("null", "zero", "random", "urandom")
+_ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types")
+_SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin")
+
+
+def python_paths() -> list[str]:
+    """Directories the sandbox's Python must read (its installation and site-packages only).
+
+    The project checkout is *not* included: the server imported the harness before forking, and a
+    checkout may sit beside reference data, leaderboard databases or agent archives.
+    """
+    paths = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
+    for p in sys.path:
+        rp = os.path.realpath(p) if p else ""
+        if rp and os.path.isdir(rp) and ("site-packages" in rp or "dist-packages" in rp):
+            paths.add(rp)
+    # Drop paths nested in another one; binding the parent is enough.
+    return sorted(p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths))
+
+
+def _bind(src: str, dst: str, readonly: bool, devices: bool = False) -> None:
+    _linux.mount(src, dst, None, _linux.MS_BIND | _linux.MS_REC)
+    flags = _linux.MS_BIND | _linux.MS_REMOUNT | _linux.MS_NOSUID | (0 if devices else _linux.MS_NODEV)
+    if readonly:
+        flags |= _linux.MS_RDONLY
+    _linux.mount(None, dst, None, flags)
+
+
+def _mirror(root: str, path: str, readonly: bool = True, devices: bool = False) -> bool:
+    """Make host `path` visible at the same place under `root` (symlinks copied as symlinks)."""
+    if not os.path.lexists(path):
+        return False
+    target = root + path
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.islink(path):
+        if not os.path.lexists(target):
+            os.symlink(os.readlink(path), target)
+        return True
+    if os.path.isdir(path):
+        os.makedirs(target, exist_ok=True)
+    else:
+        with open(target, "a"):
+            pass
+    _bind(path, target, readonly, devices)
+    return True
+
+
+def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0) -> None:
+    """Mount a fresh tmpfs root holding only what a Python program needs, then chroot into it."""
+    _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
+    _linux.mount("tmpfs", root_mountpoint, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=1m")
+    root = root_mountpoint
+    for d in _SYSTEM_DIRS:
+        _mirror(root, d)
+    for f in _ETC_FILES:
+        _mirror(root, "/etc/" + f)
+    for p in python_paths() + list(extra_ro):
+        _mirror(root, p)
+    os.makedirs(root + "/dev", exist_ok=True)
+    for node in _DEV_NODES:
+        _mirror(root, "/dev/" + node, readonly=False, devices=True)
+    if shm_bytes:  # multiprocessing needs POSIX semaphores; a private, size-capped /dev/shm
+        os.makedirs(root + "/dev/shm", exist_ok=True)
+        _linux.mount("tmpfs", root + "/dev/shm", "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
+                     f"mode=1777,size={shm_bytes}")
+    os.makedirs(root + SANDBOX_WORKDIR, exist_ok=True)
+    _bind(workdir, root + SANDBOX_WORKDIR, readonly=False)
+    _linux.mount(None, root, None, _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV)
+    os.chroot(root)
+    os.chdir(SANDBOX_WORKDIR)
+
+
+def set_limits(limits: dict) -> None:
+    def lim(res: int, soft: int, hard: int | None = None) -> None:
+        resource.setrlimit(res, (soft, soft if hard is None else hard))
+
+    cpu = max(1, int(limits["cpu_s"] + 0.999))
+    lim(resource.RLIMIT_CPU, cpu, cpu + 1)              # SIGXCPU first, SIGKILL a second later
+    lim(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+    lim(resource.RLIMIT_FSIZE, int(limits["file_size_bytes"]))
+    lim(resource.RLIMIT_NOFILE, int(limits["open_files"]))
+    lim(resource.RLIMIT_NPROC, int(limits["max_tasks"]))
+    lim(resource.RLIMIT_CORE, 0)
+
+
+def drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def confine(req: dict, root_mountpoint: str) -> dict:
+    """Apply every isolation layer available; return the report (never raises for a missing layer)."""
+    limits = req["limits"]
+    report: dict = {"network": "none", "filesystem": "none", "processes": "none", "user": "same",
+                    "rlimits": True}
+    is_root = os.geteuid() == 0
+    if is_root:
+        try:
+            _linux.unshare(_linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS)
+            report["network"] = "netns"
+            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []),
+                       shm_bytes=(64 << 20) if limits["cpus"] > 1 else 0)
+            report["filesystem"] = "chroot"
+        except OSError as e:
+            report["namespace_error"] = str(e)
+            os.chdir(req["workdir"])
+    else:
+        os.chdir(req["workdir"])
+    cpus = req.get("cpu_set") or []
+    if cpus:
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError:
+            pass
+    set_limits(limits)
+    if is_root and req.get("uid"):
+        drop_privileges(int(req["uid"]))
+        report["user"] = f"uid {req['uid']}"
+        if limits["cpus"] > 1:
+            report["processes"] = f"rlimit nproc {limits['max_tasks']} (private uid)"
+    if limits["cpus"] <= 1 and not req.get("allow_exec"):
+        if _linux.seccomp_supported():
+            _linux.install_no_process_filter()
+            report["processes"] = "seccomp (no fork/exec)"
+    else:
+        _linux.set_no_new_privs()
+    full = (report["network"] == "netns" and report["filesystem"] == "chroot"
+            and report["processes"] != "none" and report["user"] != "same")
+    report["level"] = "full" if full else ("partial" if report["network"] != "none" or report["user"] != "same" else "minimal")
+    report["summary"] = (f"network {report['network']}, filesystem {report['filesystem']}, "
+                         f"processes {report['processes']}, user {report['user']}")
+    return report
+
+
+def is_regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False

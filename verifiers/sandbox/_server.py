@@ -1,0 +1,165 @@
+"""The sandbox fork server: a clean, pre-warmed Python that forks one confined child per request.
+
+Started by :mod:`verifiers.sandbox.client` with a scrubbed environment; it holds no secrets, no
+reference data and no verifier state. It imports numpy/scipy once so that each submission starts
+in milliseconds. Per request it forks a *monitor* M, which forks the child C. C confines itself
+(``_isolate.confine``) and then runs the program; M waits for C, sweeps up any process left under
+C's private uid, and reports the exit status and CPU time. A child never runs two submissions.
+
+Wire protocol (parent -> server, SOCK_SEQPACKET): one JSON request with four file descriptors
+(stdout, stderr, result, status write ends). M and C report on the status pipe with single lines
+(atomic writes): ``pid N``, ``iso {...}``, ``exit {...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+
+from verifiers.sandbox import _harness, _isolate, _linux
+
+STATUS_FD = 4
+
+
+def _line(fd: int, tag: str, payload) -> None:
+    os.write(fd, f"{tag} {json.dumps(payload, separators=(',', ':'))}\n".encode())
+
+
+def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
+    """Process C: confine, then run. Never returns."""
+    try:
+        os.setsid()
+        _linux.set_pdeathsig(signal.SIGKILL)
+        out_w, err_w, res_w, status_w = fds
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(res_w, 3)
+        os.dup2(status_w, STATUS_FD)
+        os.closerange(STATUS_FD + 1, 1 << 16)
+        for fd in (0, 1, 2, 3):
+            os.set_inheritable(fd, True)
+        os.environ.clear()
+        os.environ.update(req["env"])
+        report = _isolate.confine(req, root_mountpoint)
+        _line(STATUS_FD, "iso", report)
+        os.close(STATUS_FD)
+    except BaseException as e:  # noqa: BLE001 - report the setup failure, never run unconfined
+        try:
+            _line(STATUS_FD, "setup-error", f"{type(e).__name__}: {e}")
+        finally:
+            os._exit(70)
+    if req["mode"] == "exec":
+        try:
+            os.execve(req["argv"][0], req["argv"], req["env"])
+        except OSError as e:
+            os.write(2, f"exec failed: {e}\n".encode())
+            os._exit(127)
+    _harness.run_program(req["config"])
+    os._exit(0)
+
+
+def _sweep_uid(uid: int) -> None:
+    """Kill every process still running under the child's private uid (daemons, double forks)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
+    """Process M: fork C, wait, sweep, report. Never returns."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _linux.set_pdeathsig(signal.SIGKILL)
+    status_w = fds[3]
+    pid = os.fork()
+    if pid == 0:
+        _child(req, fds, root_mountpoint)
+    for fd in fds[:3]:
+        os.close(fd)
+    _line(status_w, "pid", pid)
+    while True:
+        try:
+            _, status, ru = os.wait4(pid, 0)
+            break
+        except ChildProcessError:
+            status, ru = 0, None
+            break
+        except InterruptedError:
+            continue
+    uid = req.get("uid")
+    if uid and req["limits"]["cpus"] > 1:
+        _sweep_uid(int(uid))
+    import resource
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    info = {
+        "exitcode": os.waitstatus_to_exitcode(status),
+        "cpu_s": ch.ru_utime + ch.ru_stime,
+        "maxrss_kb": ch.ru_maxrss,
+    }
+    _line(status_w, "exit", info)
+    os._exit(0)
+
+
+def serve(sock: socket.socket, preload: list[str]) -> None:
+    for name in preload:
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - a missing optional library only costs speed
+            pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # monitors are reaped automatically
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    base = tempfile.mkdtemp(prefix="tttd-sandbox-root-")
+    root_mountpoint = os.path.join(base, "root")
+    os.mkdir(root_mountpoint, 0o755)
+    try:
+        sock.sendall(b'{"ready": true}')
+        while True:
+            readable, _, _ = select.select([sock, sys.stdin], [], [])
+            if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1):
+                return                                 # the parent went away
+            if sock not in readable:
+                continue
+            try:
+                msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 8)
+            except OSError:
+                return
+            if not msg:
+                return
+            req = json.loads(msg)
+            if len(fds) != 4:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                _monitor(req, fds, root_mountpoint)
+            for fd in fds:
+                os.close(fd)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    fd = int(sys.argv[1])
+    preload = [p for p in sys.argv[2].split(",") if p] if len(sys.argv) > 2 else []
+    sock = socket.socket(fileno=fd)
+    serve(sock, preload)
+
+
+if __name__ == "__main__":
+    main()

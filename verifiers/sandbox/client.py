@@ -1,0 +1,355 @@
+"""Parent side of the sandbox: starts the fork server, submits a run, supervises it.
+
+The parent enforces the wall-clock limit (SIGTERM to the child's process group, SIGKILL after a
+grace period), caps what it reads from stdout/stderr and from the result channel, and turns what
+happened into a :class:`SandboxResult`. It never unpickles or imports anything the child produced.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+#: Environment variables passed through to the server (never secrets; needed by some CPUs' BLAS).
+_PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
+DEFAULT_PRELOAD = ("numpy", "scipy", "scipy.optimize", "scipy.signal", "scipy.spatial")
+_STARTUP_TIMEOUT_S = 120.0
+
+
+@dataclasses.dataclass
+class Limits:
+    """Resource limits of one sandboxed run (defaults follow specs/math.md §2.2)."""
+
+    wall_s: float = 330.0
+    cpu_s: float | None = None            # default: wall_s × cpus
+    cpus: int = 1
+    memory_bytes: int = 4 << 30
+    output_bytes: int = 16 << 20          # stdout + stderr together
+    keep_output_bytes: int = 64 << 10     # tail kept of each stream
+    result_bytes: int = 1 << 20
+    file_size_bytes: int = 64 << 20
+    open_files: int = 64
+    kill_grace_s: float = 2.0
+
+    @property
+    def max_tasks(self) -> int:
+        return 8 * self.cpus + 16
+
+    def wire(self) -> dict[str, Any]:
+        cpu = self.cpu_s if self.cpu_s is not None else self.wall_s * self.cpus
+        return {"cpu_s": cpu, "cpus": self.cpus, "memory_bytes": self.memory_bytes,
+                "file_size_bytes": self.file_size_bytes, "open_files": self.open_files,
+                "max_tasks": self.max_tasks}
+
+
+@dataclasses.dataclass
+class SandboxResult:
+    """What happened to one run. ``status`` is one of: ok, timeout, output_limit, result_too_large,
+    crashed (died from a signal or a non-zero exit), no_result, channel_broken, setup_error."""
+
+    status: str
+    result: bytes | None
+    stdout: str
+    stderr: str
+    exitcode: int | None
+    wall_s: float
+    cpu_s: float | None
+    isolation: dict[str, Any]
+    timeout_kind: str | None = None      # "wall" or "cpu"
+    detail: str = ""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself could not run (a verifier misconfiguration, not the submitter's fault)."""
+
+
+def _scrubbed_env(cpus: int) -> dict[str, str]:
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+           "HOME": "/sandbox", "TMPDIR": "/sandbox", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+    for var in _THREAD_VARS:
+        env[var] = str(cpus)
+    for var in _PASS_ENV:
+        if var in os.environ:
+            env[var] = os.environ[var]
+    return env
+
+
+class _Server:
+    """One fork server per parent process (restarted if it dies)."""
+
+    def __init__(self, preload: tuple[str, ...]) -> None:
+        self.preload = preload
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+
+    def _start(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = _scrubbed_env(1)
+        env["HOME"] = "/nonexistent"
+        env.pop("TMPDIR")
+        pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = pkg_root        # the server imports the harness from this checkout
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "verifiers.sandbox._server", str(child.fileno()), ",".join(self.preload)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=None, pass_fds=(child.fileno(),),
+            env=env, cwd="/", close_fds=True, start_new_session=True)
+        child.close()
+        parent.settimeout(_STARTUP_TIMEOUT_S)
+        try:
+            hello = parent.recv(256)
+        except (socket.timeout, OSError) as e:
+            self.proc.kill()
+            raise SandboxError(f"the sandbox server did not start: {e}") from None
+        if b"ready" not in hello:
+            self.proc.kill()
+            raise SandboxError("the sandbox server did not start (see its error output above)")
+        parent.settimeout(None)
+        self.sock = parent
+
+    def submit(self, req: dict, fds: list[int]) -> None:
+        with self.lock:
+            for attempt in range(2):
+                if self.proc is None or self.proc.poll() is not None:
+                    self._start()
+                try:
+                    socket.send_fds(self.sock, [json.dumps(req).encode()], fds)
+                    return
+                except OSError:
+                    self.proc = None
+                    if attempt:
+                        raise SandboxError("could not reach the sandbox server") from None
+
+    def close(self) -> None:
+        with self.lock:
+            if self.proc is not None and self.proc.poll() is None:
+                try:
+                    self.proc.stdin.close()
+                    self.proc.wait(timeout=5)
+                except Exception:  # noqa: BLE001
+                    self.proc.kill()
+            self.proc = None
+
+
+_server: _Server | None = None
+_server_lock = threading.Lock()
+
+
+def _get_server() -> _Server:
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = _Server(DEFAULT_PRELOAD)
+            atexit.register(_server.close)
+        return _server
+
+
+def warm_up() -> None:
+    """Start the fork server now (it is otherwise started on first use)."""
+    srv = _get_server()
+    with srv.lock:
+        if srv.proc is None or srv.proc.poll() is not None:
+            srv._start()
+
+
+_cpu_counter = 0
+
+
+def _pick_cpus(n: int) -> list[int]:
+    global _cpu_counter
+    avail = sorted(os.sched_getaffinity(0))
+    if n >= len(avail):
+        return avail
+    start = _cpu_counter % len(avail)
+    _cpu_counter += n
+    return [avail[(start + i) % len(avail)] for i in range(n)]
+
+
+def _kill(pid: int | None, sig: int) -> None:
+    if not pid:
+        return
+    for fn in (os.killpg, os.kill):
+        try:
+            fn(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class _Tail:
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.buf = bytearray()
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        self.buf += data
+        if len(self.buf) > 2 * self.keep:
+            del self.buf[: len(self.buf) - self.keep]
+
+    def text(self) -> str:
+        data = bytes(self.buf[-self.keep:])
+        return data.decode("utf-8", errors="replace")
+
+
+def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config: dict | None = None,
+        argv: list[str] | None = None, extra_ro: list[str] | None = None) -> SandboxResult:
+    """Run one submission in a fresh confined child and supervise it.
+
+    ``files`` are written into the private working directory (``program.py``, ``parent.json``, …;
+    read-only for the child). ``mode="python"`` runs ``_harness.run_program(config)``;
+    ``mode="exec"`` executes ``argv`` (process creation then follows the ``cpus`` rule).
+    """
+    workdir = tempfile.mkdtemp(prefix="tttd-run-")
+    uid = 100000 + secrets.randbelow(60000) if os.geteuid() == 0 else None
+    try:
+        for name, data in files.items():
+            if "/" in name or name.startswith("."):
+                raise SandboxError(f"bad sandbox file name {name!r}")
+            path = os.path.join(workdir, name)
+            with open(path, "wb") as fh:
+                fh.write(data)
+            os.chmod(path, 0o444)
+        if uid is not None:
+            os.chown(workdir, uid, uid)
+        os.chmod(workdir, 0o700)
+        req = {"mode": mode, "workdir": workdir, "uid": uid, "limits": limits.wire(),
+               "config": config or {}, "argv": argv or [], "env": _scrubbed_env(limits.cpus),
+               "cpu_set": _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
+               "allow_exec": mode == "exec"}
+        return _supervise(req, limits)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _supervise(req: dict, limits: Limits) -> SandboxResult:
+    pipes = [os.pipe() for _ in range(4)]    # stdout, stderr, result, status
+    read_ends = [r for r, _ in pipes]
+    write_ends = [w for _, w in pipes]
+    for r in read_ends:
+        os.set_blocking(r, False)
+    t0 = time.monotonic()
+    try:
+        _get_server().submit(req, write_ends)
+    finally:
+        for w in write_ends:
+            os.close(w)
+    out, err = _Tail(limits.keep_output_bytes), _Tail(limits.keep_output_bytes)
+    result = bytearray()
+    status_buf = bytearray()
+    pid: int | None = None
+    exit_info: dict | None = None
+    iso: dict = {}
+    setup_error = None
+    open_fds = {read_ends[0]: "out", read_ends[1]: "err", read_ends[2]: "res", read_ends[3]: "status"}
+    deadline = t0 + limits.wall_s
+    killed_at: float | None = None
+    verdict: str | None = None
+    detail = ""
+    try:
+        while open_fds:
+            now = time.monotonic()
+            if killed_at is None and now >= deadline:
+                verdict, detail = "timeout", "wall"
+                killed_at = now
+                _kill(pid, signal.SIGTERM)
+            if killed_at is not None and now >= killed_at + limits.kill_grace_s:
+                _kill(pid, signal.SIGKILL)
+                if exit_info is not None or now >= killed_at + limits.kill_grace_s + 10:
+                    break
+            if exit_info is not None and set(open_fds.values()) - {"status"} and now > exit_seen + 1.0:
+                break                               # the child is gone; stray writers are ignored
+            wait = (killed_at + limits.kill_grace_s - now) if killed_at else (deadline - now)
+            ready, _, _ = select.select(list(open_fds), [], [], max(0.0, min(wait, 0.5)))
+            for fd in ready:
+                kind = open_fds[fd]
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    del open_fds[fd]
+                    continue
+                if kind in ("out", "err"):
+                    (out if kind == "out" else err).add(data)
+                    if out.total + err.total > limits.output_bytes and killed_at is None:
+                        verdict = "output_limit"
+                        killed_at = time.monotonic()
+                        _kill(pid, signal.SIGKILL)
+                        for f in [f for f, k in open_fds.items() if k in ("out", "err")]:
+                            del open_fds[f]
+                elif kind == "res":
+                    result += data
+                    if len(result) > limits.result_bytes and killed_at is None:
+                        verdict = "result_too_large"
+                        killed_at = time.monotonic()
+                        _kill(pid, signal.SIGKILL)
+                        del open_fds[fd]
+                else:
+                    status_buf += data
+                    while b"\n" in status_buf:
+                        line, _, rest = bytes(status_buf).partition(b"\n")
+                        status_buf = bytearray(rest)
+                        tag, _, payload = line.decode().partition(" ")
+                        value = json.loads(payload)
+                        if tag == "pid":
+                            pid = int(value)
+                            if killed_at is not None:
+                                _kill(pid, signal.SIGKILL)
+                        elif tag == "iso":
+                            iso = value
+                        elif tag == "setup-error":
+                            setup_error = str(value)
+                        elif tag == "exit":
+                            exit_info = value
+                            exit_seen = time.monotonic()
+    finally:
+        if exit_info is None:
+            _kill(pid, signal.SIGKILL)
+        for fd in read_ends:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    wall = time.monotonic() - t0
+    exitcode = exit_info.get("exitcode") if exit_info else None
+    cpu = exit_info.get("cpu_s") if exit_info else None
+    res = SandboxResult(status="ok", result=bytes(result[: limits.result_bytes + 1]), stdout=out.text(),
+                        stderr=err.text(), exitcode=exitcode, wall_s=wall, cpu_s=cpu, isolation=iso,
+                        detail=detail)
+    if setup_error is not None:
+        res.status, res.detail = "setup_error", setup_error
+    elif verdict in ("output_limit", "result_too_large"):
+        res.status = verdict
+    elif verdict == "timeout":
+        res.status, res.timeout_kind = "timeout", "wall"
+    elif exitcode is not None and exitcode in (-signal.SIGXCPU,) or (
+            exitcode == -signal.SIGKILL and cpu is not None and cpu >= limits.wire()["cpu_s"] - 0.05):
+        res.status, res.timeout_kind = "timeout", "cpu"
+    elif exitcode is None:
+        res.status, res.detail = "crashed", "the sandbox monitor did not report an exit status"
+    elif exitcode == 86:
+        res.status = "channel_broken"
+    elif exitcode != 0:
+        res.status = "crashed"
+        res.detail = (f"killed by signal {signal.Signals(-exitcode).name}" if exitcode < 0
+                      else f"exited with status {exitcode}")
+    elif not result:
+        res.status = "no_result"
+    return res
