@@ -36,7 +36,7 @@ class Verdict:
     artifact_sha256: str | None = None
     verifier: str = ""
     hardware: dict[str, Any] | None = None
-    elapsed_s: float = 0.0
+    elapsed_s: float = dataclasses.field(default=0.0, compare=False)  # timing is not part of the decision
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -1,0 +1,99 @@
+"""Problem cards: everything an environment needs to know about one problem (DESIGN.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+#: How a raw score becomes a reward (higher is better). Failures get the card's fail_reward.
+REWARD_TRANSFORMS: dict[str, Callable[[float], float]] = {
+    "identity": lambda s: s,
+    "reciprocal": lambda s: 1.0 / s if s > 0 else 0.0,
+    "negate": lambda s: -s,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A published result shown beside users' rows (best human, previous AI, TTT-Discover …)."""
+
+    label: str                       # "best human", "previous best AI", "TTT-Discover", "AI"
+    who: str
+    year: int
+    published: str                   # the value as published (text, as the source wrote it)
+    source: str
+    value: float | None = None       # our exact recomputation (rounded outward), None if unverified
+    display: str | None = None       # 10 significant digits, outward
+    data_file: str | None = None     # file name in the data directory, if the construction is public
+    verified: bool = False
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class InitialState:
+    """A named starting point. Either `build(rng) -> construction` or a published `data_file`."""
+
+    name: str
+    description: str
+    build: Callable[[Any], Any] | None = None
+    data_file: str | None = None
+    construction_sha256: str | None = None   # pin for published data (canonical construction)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemCard:
+    id: str
+    title: str
+    domain: str                      # math, kernels, algorithms, molecules
+    artifact: str                    # python, cpp, kernel, smiles …
+    direction: str                   # "min" or "max"
+    units: str
+    statement: str                   # the task as given to an agent (content of the prompt)
+    verifier: str                    # registry name in verifiers.base.REGISTRY
+    verifier_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    limits: dict[str, Any] = dataclasses.field(default_factory=dict)   # budget_s, cpus, memory_bytes …
+    reward_transform: str = "identity"
+    fail_reward: float = 0.0
+    references: tuple[Reference, ...] = ()
+    initial_states: tuple[InitialState, ...] = ()
+    default_initial: str = ""
+    picture: str | None = None       # "erdos", "autoconvolution", "circles" (tttd_envs.render)
+    score_label: str = "score"       # e.g. "C5 ≤", "Σr ≥"
+    proven_bound: str = ""           # what mathematics says about the optimum
+    libraries: str = ""
+    nondeterministic: bool = False
+    target: str = ""                 # what to beat, when the best verified reference is not it
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("min", "max"):
+            raise ValueError(f"{self.id}: direction must be 'min' or 'max'")
+        if self.reward_transform not in REWARD_TRANSFORMS:
+            raise ValueError(f"{self.id}: unknown reward transform {self.reward_transform!r}")
+
+    # -- score → reward / value ---------------------------------------------------------------
+    def reward(self, score: float | None) -> float:
+        if score is None:
+            return float(self.fail_reward)
+        return float(REWARD_TRANSFORMS[self.reward_transform](score))
+
+    def value(self, score: float | None) -> float | None:
+        """State value: higher is better (−score for minimised problems)."""
+        if score is None:
+            return None
+        return -float(score) if self.direction == "min" else float(score)
+
+    def better(self, a: float, b: float) -> bool:
+        return a < b if self.direction == "min" else a > b
+
+    def initial(self, name: str) -> InitialState:
+        for s in self.initial_states:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.id} has no initial state {name!r}; choose one of: "
+                       + ", ".join(s.name for s in self.initial_states))
+
+    def best_reference(self) -> Reference | None:
+        vals = [r for r in self.references if r.value is not None]
+        if not vals:
+            return None
+        return (min if self.direction == "min" else max)(vals, key=lambda r: r.value)

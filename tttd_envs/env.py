@@ -1,0 +1,187 @@
+"""DiscoveryEnv: one Gymnasium environment class for every discovery problem (DESIGN.md).
+
+A concrete problem subclasses it with a ``card`` and a classic-control style docstring. The action
+is one text (a program, a construction, or a raw LLM answer); ``step`` hands it to the problem's
+verifier and turns the Verdict into a reward per the card.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from tttd_envs import data as data_mod
+from tttd_envs.card import ProblemCard
+from tttd_envs.spaces import UnicodeText
+from tttd_envs.state import State
+from verifiers import Verdict, get_verifier
+
+MAX_ACTION_CHARS = 16 << 20
+MAX_PROMPT_CHARS = 1 << 20
+MAX_ARTIFACT_CHARS = 1 << 20
+_FMAX = float(np.finfo(np.float64).max)
+
+
+class DiscoveryEnv(gym.Env):
+    """Base class; see a concrete problem's docstring (``help(env.unwrapped)``) for its manual."""
+
+    card: ClassVar[ProblemCard]
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 1}
+
+    def __init__(self, render_mode: str | None = None, *, max_turns: int = 1, initial: str | None = None,
+                 data_dir: str | None = None, **limits: Any) -> None:
+        card = self.card
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, not {render_mode!r}")
+        if int(max_turns) < 1:
+            raise ValueError("max_turns must be ≥ 1")
+        unknown = set(limits) - set(card.limits) - {"grace_s"}
+        if unknown:
+            raise TypeError(f"{card.id} got unknown keyword arguments {sorted(unknown)}; "
+                            f"it accepts max_turns, initial, data_dir, render_mode and the limits {sorted(card.limits)}")
+        self.render_mode = render_mode
+        self.max_turns = int(max_turns)
+        self.initial_name = initial or card.default_initial
+        card.initial(self.initial_name)  # validates the name now, not at reset
+        self.data_dir = data_dir
+        self.limits = {**card.limits, **limits}
+        self.verifier = get_verifier(card.verifier, **card.verifier_kwargs, **self.limits)
+
+        self.action_space = UnicodeText(MAX_ACTION_CHARS)
+        self.observation_space = spaces.Dict({
+            "prompt": UnicodeText(MAX_PROMPT_CHARS),
+            "artifact": UnicodeText(MAX_ARTIFACT_CHARS),
+            "value": spaces.Box(-_FMAX, _FMAX, shape=(), dtype=np.float64),
+        })
+        self.state: State | None = None
+        self.last_verdict: Verdict | None = None
+        self._seed = 0
+        self._turn = 0
+
+    # -- Gymnasium API -----------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
+        self._turn = 0
+        self.last_verdict = None
+        unknown = set(options) - {"state", "initial"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; use 'state' or 'initial'")
+        if options.get("state") is not None:
+            state = State.from_dict(options["state"])
+            if state.problem != self.card.id:
+                raise ValueError(f"the state is for {state.problem!r}, not {self.card.id!r}")
+            self.state = state
+        else:
+            self.state = self._initial_state(options.get("initial") or self.initial_name, self._seed)
+        return self._obs(), {"state": self.state}
+
+    def step(self, action: str):
+        if self.state is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        verdict = self.verifier.verify(action, parent=self.state.parent_view(), seed=self._seed + self._turn)
+        self.last_verdict = verdict
+        self._turn += 1
+        reward = self.card.reward(verdict.score)
+        construction = verdict.details.get("construction") if verdict.accepted else None
+        new_state = self.state.child(artifact=action if isinstance(action, str) else "",
+                                     construction=construction, value=self.card.value(verdict.score),
+                                     score=verdict.score, timestep=self.state.timestep + 1,
+                                     stdout=str(verdict.details.get("stdout", "")))
+        if verdict.accepted:
+            self.state = new_state      # later turns improve on the last accepted answer
+        terminated = self._turn >= self.max_turns
+        info = {"verdict": verdict, "score": verdict.score, "accepted": verdict.accepted, "state": new_state}
+        return self._obs(), float(reward), terminated, False, info
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return self.render_text()
+        if self.render_mode == "rgb_array":
+            from tttd_envs import render
+            return render.rgb_array(self.card, self.state, self.last_verdict)
+        return None
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def render_text(self) -> str:
+        st, card = self.state, self.card
+        lines = [f"{card.id}  ({card.title}; {card.direction}imise, {card.units})"]
+        if st is None:
+            return lines[0] + "\n(not reset)"
+        n = len(st.construction) if isinstance(st.construction, list) else 0
+        shown = "—" if st.score is None else self._display(st)
+        lines.append(f"state {st.id}  step {st.timestep}  n={n}  {card.score_label} {shown}")
+        if self.last_verdict is not None:
+            v = self.last_verdict
+            lines.append(f"last verdict: {v.message if v.message.startswith(v.status) else f'{v.status}: {v.message}'}")
+        best = card.best_reference()
+        if best is not None:
+            lines.append(f"best reference: {best.display} ({best.who} {best.year})")
+        return "\n".join(lines)
+
+    def _display(self, st: State) -> str:
+        v = self.last_verdict
+        if v is not None and v.accepted and v.score == st.score and "display" in v.details:
+            return v.details["display"]
+        return f"{st.score:.10g}"
+
+    def _initial_state(self, name: str, seed: int) -> State:
+        init = self.card.initial(name)
+        if init.data_file:
+            text, construction = data_mod.load_construction(self.card.domain, init.data_file, self.data_dir)
+        elif init.build is not None:
+            construction = init.build(np.random.default_rng(seed))
+        else:
+            construction = None
+        if construction is None:   # "empty": nothing yet (value 0.0 for maximised problems, as the reference)
+            return State(id=State.make_id(self.card.id, "", None), problem=self.card.id, construction=None,
+                         value=0.0 if self.card.direction == "max" else None, name=name)
+        verdict = self.verifier.verify(_json_action(construction))
+        if not verdict.accepted:
+            raise RuntimeError(f"{self.card.id}: initial state {name!r} was rejected by the verifier: {verdict.message}")
+        if init.construction_sha256 and verdict.details.get("construction_sha256") != init.construction_sha256:
+            raise ValueError(f"{self.card.id}: the published construction {init.data_file!r} does not match its pinned "
+                             "sha256; the data file is corrupted or edited")
+        canon = verdict.details["construction"]
+        self.last_verdict = verdict
+        return State(id=State.make_id(self.card.id, "", canon), problem=self.card.id, artifact="",
+                     construction=canon, value=self.card.value(verdict.score), score=verdict.score, name=name)
+
+    def _obs(self) -> dict[str, Any]:
+        st = self.state
+        value = st.value if st.value is not None else 0.0
+        return {"prompt": self.prompt(), "artifact": st.artifact[:MAX_ARTIFACT_CHARS],
+                "value": np.array(value, dtype=np.float64)}
+
+    def prompt(self) -> str:
+        """Statement + current state + what to improve."""
+        st, card = self.state, self.card
+        parts = [card.statement.strip(), "", "## Current state"]
+        if st.construction is None:
+            parts.append("No construction yet (parent.json holds construction null).")
+        else:
+            n = len(st.construction) if isinstance(st.construction, list) else "?"
+            parts.append(f"parent.json holds the current construction (n = {n}) with {card.score_label} "
+                         f"{self._display(st) if st.score is not None else '—'} (state value {st.value!r}).")
+        if st.artifact:
+            parts += ["The program that produced it:", "```python", st.artifact.strip()[:20000], "```"]
+        else:
+            parts.append("No previous program.")
+        if st.stdout:
+            parts += ["Its output (tail):", "```", st.stdout[-2000:], "```"]
+        goal = "below" if card.direction == "min" else "above"
+        best = card.best_reference()
+        if card.target:
+            parts.append(f"Target: get {goal} {card.target}.")
+        elif best is not None:
+            parts.append(f"Target: get {goal} {best.display} ({best.label}, {best.who} {best.year}).")
+        return "\n".join(parts)
+
+
+def _json_action(construction: Any) -> str:
+    import json
+    return json.dumps({"construction": construction}, separators=(",", ":"), allow_nan=False)

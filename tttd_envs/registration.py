@@ -1,0 +1,42 @@
+"""Every environment id, one line each. Entry points are strings, so registering imports nothing
+heavy; the problem module is imported by ``gym.make``."""
+
+from __future__ import annotations
+
+import importlib
+
+import gymnasium as gym
+
+#: id -> (entry point, registered nondeterministic)
+PROBLEMS: dict[str, tuple[str, bool]] = {
+    "ErdosMinOverlap-v0": ("tttd_envs.problems.erdos:ErdosMinOverlapEnv", False),
+    "AutocorrelationAC1-v0": ("tttd_envs.problems.autocorrelation:AutocorrelationAC1Env", False),
+    "AutocorrelationAC2-v0": ("tttd_envs.problems.autocorrelation:AutocorrelationAC2Env", False),
+    "CirclePacking26-v0": ("tttd_envs.problems.circle_packing:CirclePacking26Env", False),
+    "CirclePacking32-v0": ("tttd_envs.problems.circle_packing:CirclePacking32Env", False),
+}
+
+
+def register_all() -> None:
+    for env_id, (entry_point, nondeterministic) in PROBLEMS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point, nondeterministic=nondeterministic,
+                         disable_env_checker=False)
+
+
+def env_class(env_id: str):
+    if env_id not in PROBLEMS:
+        import difflib
+        close = difflib.get_close_matches(env_id, PROBLEMS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; run `tttd list` to see them"
+        raise KeyError(f"unknown problem id {env_id!r}{hint}")
+    module, _, cls = PROBLEMS[env_id][0].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def card(env_id: str):
+    return env_class(env_id).card
+
+
+def cards():
+    return [card(i) for i in PROBLEMS]

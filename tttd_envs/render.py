@@ -1,0 +1,129 @@
+"""Pictures of constructions (``render("rgb_array")``, and later the leaderboard's pages).
+
+matplotlib is an optional dependency (the ``plot`` extra) and is imported only here, lazily.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+
+def _figure(width: float = 6.4, height: float = 4.8):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise RuntimeError("drawing needs matplotlib: pip install 'tttd[plot]'") from None
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def draw(card, construction: Any, details: dict | None = None, title: str | None = None):
+    """A matplotlib Figure showing `construction` for `card` (its `picture` kind)."""
+    details = details or {}
+    kind = card.picture
+    if kind == "circles":
+        fig = _figure(5.6, 5.6)
+        _circles(fig.add_subplot(), construction, details)
+    elif kind == "erdos":
+        fig = _figure(7.2, 4.2)
+        _erdos(fig, construction)
+    elif kind == "autoconvolution":
+        fig = _figure(7.2, 5.2)
+        _autoconv(fig, construction)
+    else:
+        fig = _figure(5, 2)
+        fig.text(0.5, 0.5, f"{card.id}: no picture for this problem", ha="center")
+    fig.suptitle(title or card.id, fontsize=11)
+    return fig
+
+
+def _empty(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"no {what} yet", ha="center", va="center", transform=ax.transAxes, color="0.4")
+
+
+def _circles(ax, circles, details: dict) -> None:
+    from matplotlib.patches import Circle, Rectangle
+
+    ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=1.5, color="black"))
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_aspect("equal")
+    if not circles:
+        _empty(ax, "circles")
+        return
+    worst_pair = set(details.get("min_pair_gap_at") or [])
+    worst_side = (details.get("min_boundary_slack_at") or [None])[0]
+    for i, (x, y, r) in enumerate(circles):
+        hot = i in worst_pair or i == worst_side
+        ax.add_patch(Circle((x, y), r, facecolor="#f4a261" if hot else "#8ecae6", edgecolor="#023047", lw=0.8,
+                            alpha=0.9))
+        ax.text(x, y, str(i), ha="center", va="center", fontsize=7)
+    total = sum(c[2] for c in circles)
+    ax.set_title(f"n = {len(circles)}, Σr ≈ {total:.10g}" + ("  (orange: tightest contacts)" if worst_pair else ""),
+                 fontsize=9)
+
+
+def _erdos(fig, h) -> None:
+    ax1, ax2 = fig.subplots(1, 2)
+    if not h:
+        _empty(ax1, "construction")
+        return
+    h = np.asarray(h, dtype=float)
+    n = h.size
+    edges = np.linspace(0, 2, n + 1)
+    ax1.stairs(h, edges, fill=True, alpha=0.6, color="#219ebc")
+    ax1.set_xlim(0, 2)
+    ax1.set_ylim(0, 1.05)
+    ax1.set_xlabel("x")
+    ax1.set_title(f"h (n = {n})", fontsize=9)
+    c = np.correlate(h, 1.0 - h, "full") * (2.0 / n)      # float64 view; the score is computed exactly
+    lags = np.arange(-(n - 1), n)[::-1] * (2.0 / n)
+    ax2.plot(lags, c, lw=1, color="#fb8500")
+    k = int(np.argmax(c))
+    ax2.axhline(c[k], color="0.5", lw=0.7, ls="--")
+    ax2.set_title(f"overlap ∫h(x)(1−h(x+k))dx, max ≈ {c[k]:.6f}", fontsize=9)
+    ax2.set_xlabel("shift k")
+
+
+def _autoconv(fig, a) -> None:
+    ax1, ax2 = fig.subplots(2, 1)
+    if not a:
+        _empty(ax1, "construction")
+        return
+    a = np.asarray(a, dtype=float)
+    n = a.size
+    scale = a.max() if a.max() > 0 else 1.0
+    a = a / scale
+    ax1.stairs(a, np.linspace(-0.25, 0.25, n + 1), fill=True, alpha=0.6, color="#219ebc")
+    ax1.set_title(f"f (n = {n} steps, scaled to max 1)", fontsize=9)
+    from numpy.fft import irfft, rfft
+    m = 2 * n - 1
+    size = 1 << (m - 1).bit_length()
+    conv = irfft(rfft(a, size) ** 2, size)[:m]
+    t = np.linspace(-0.5, 0.5, m + 2)[1:-1]
+    ax2.plot(t, conv / (a.sum() ** 2 / (2 * n)), lw=1, color="#fb8500")
+    ax2.set_title("f*f relative to (∫f)²", fontsize=9)
+    ax2.set_xlim(-0.5, 0.5)
+
+
+def rgb_array(card, state, verdict=None) -> np.ndarray:
+    details = verdict.details if verdict is not None and verdict.accepted else {}
+    construction = state.construction if state is not None else None
+    title = card.id
+    if state is not None and state.score is not None:
+        shown = details.get("display") if details.get("display") else f"{state.score:.10g}"
+        title = f"{card.id}: {card.score_label} {shown}"
+    fig = draw(card, construction, details, title)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def png_bytes(card, construction: Any, details: dict | None = None, title: str | None = None) -> bytes:
+    fig = draw(card, construction, details, title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
