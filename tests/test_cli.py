@@ -1,0 +1,73 @@
+"""The `tttd` command: list and eval (exit status, readable and JSON output, clear user errors)."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tttd_envs.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for i in ("ErdosMinOverlap-v0", "AutocorrelationAC1-v0", "AutocorrelationAC2-v0", "CirclePacking26-v0",
+              "CirclePacking32-v0"):
+        assert i in out
+    assert "0.3808753233" in out and "min" in out and "max" in out
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    erdos = next(r for r in rows if r["id"] == "ErdosMinOverlap-v0")
+    assert erdos["direction"] == "min" and erdos["best_reference"]["display"] == "0.3808753233"
+
+
+def test_eval_accepts_json_file(capsys):
+    assert main(["eval", "CirclePacking26-v0", str(REPO / "examples" / "cp26_grid.json")]) == 0
+    out = capsys.readouterr().out
+    assert "accepted" in out and "1.625000000" in out and "reward" in out
+
+
+def test_eval_rejection_exit_status_and_json(tmp_path, capsys):
+    f = tmp_path / "bad.json"
+    f.write_text("[0.5, NaN]")
+    assert main(["eval", "ErdosMinOverlap-v0", str(f), "--json"]) == 1
+    d = json.loads(capsys.readouterr().out)
+    assert d["status"] == "rejected" and "non-finite" in d["message"] and d["score"] is None
+
+
+def test_eval_program(tmp_path, capsys):
+    f = tmp_path / "p.py"
+    f.write_text("def run(budget_s, seed):\n    return [0.25, 0.75, 0.75, 0.25]\n")
+    assert main(["eval", "ErdosMinOverlap-v0", str(f), "--budget-s", "5", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["score"] == 13 / 32 and d["details"]["artifact_kind"] == "program"
+    assert d["details"]["isolation"]["level"] in ("full", "partial", "minimal")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["eval", "ErdosMinOverlap-v9", "x.json"], "unknown problem id"),
+    (["eval", "ErdosMinOverlap-v0", "/nonexistent/file.py"], "no such file"),
+    (["eval", "ErdosMinOverlap-v0", "x", "--budget-s", "-1"], None),
+])
+def test_user_errors_are_one_sentence(argv, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").write_text("[0.5]")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tttd: error:") and "Traceback" not in err
+    if needle:
+        assert needle in err
+
+
+def test_console_script_installed():
+    exe = shutil.which("tttd") or str(Path(sys.executable).parent / "tttd")
+    r = subprocess.run([exe, "list"], capture_output=True, text=True)
+    assert r.returncode == 0 and "CirclePacking32-v0" in r.stdout
