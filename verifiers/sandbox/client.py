@@ -227,8 +227,12 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
                 fh.write(data)
             os.chmod(path, 0o444)
         if uid is not None:
-            os.chown(workdir, uid, uid)
-        os.chmod(workdir, 0o700)
+            # root-owned, group = the sandbox's private gid, sticky: the program may create files
+            # here but cannot replace or delete parent.json (owned by root, read-only).
+            os.chown(workdir, 0, uid)
+            os.chmod(workdir, 0o1770)
+        else:
+            os.chmod(workdir, 0o700)
         req = {"mode": mode, "workdir": workdir, "uid": uid, "limits": limits.wire(),
                "config": config or {}, "argv": argv or [], "env": _scrubbed_env(limits.cpus),
                "cpu_set": _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
