@@ -135,9 +135,14 @@ def test_edited_published_file_is_refused(math_data, monkeypatch, tmp_path):
         gym.make("ErdosMinOverlap-v0").reset(options={"initial": "human"})
 
 
-@pytest.mark.parametrize("fname", ["erdos_ttt_discover2026.json", "ac1_matolcsi_vinuesa2010.json",
-                                   "ac2_alphaevolve2025_v1.json", "cp26_alphaevolve2025.json",
-                                   "cp32_alphaevolve2025.json", "ac2_ttt_discover2026.json"])
+ALL_FILES = ["erdos_haugland2016.json", "erdos_alphaevolve2025.json", "erdos_ttt_discover2026.json",
+             "ac1_matolcsi_vinuesa2010.json", "ac1_alphaevolve2025_v1.json", "ac1_alphaevolve2025_v2.json",
+             "ac1_thetaevolve2025.json", "ac1_ttt_discover2026.json", "ac2_alphaevolve2025_v1.json",
+             "ac2_alphaevolve2025_v2.json", "ac2_ttt_discover2026.json", "cp26_alphaevolve2025.json",
+             "cp26_discover_repo.json", "cp32_alphaevolve2025.json"]
+
+
+@pytest.mark.parametrize("fname", ALL_FILES)
 def test_step_with_published_file_rewards_per_card(math_data, fname):
     text = (math_data / fname).read_text()
     doc = json.loads(text)
@@ -145,6 +150,8 @@ def test_step_with_published_file_rewards_per_card(math_data, fname):
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(text)
     assert info["verdict"].accepted and info["score"] == doc["expected_value"]
+    assert info["verdict"].details["score_exact"] == doc["expected_value_decimal"]
+    assert info["verdict"].details["display"] == doc["expected_display"]
     expected_reward = 1.0 / doc["expected_value"] if doc["problem"] in MIN_IDS else doc["expected_value"]
     assert reward == expected_reward
     assert terminated

@@ -194,3 +194,23 @@ def test_same_score_across_processes():
             for _ in range(2)}
     assert len(outs) == 1
     assert outs.pop().strip() == AC2.verify(json.dumps([0.3, 1.7, 0.2, 5e-324, 0.9])).details["score_exact"]
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@FAST
+@given(st.lists(st.tuples(finite, finite, finite), min_size=26, max_size=26))
+def test_cp_any_finite_triples_give_a_verdict_not_an_error(circles):
+    v = CP26.verify(json.dumps([list(c) for c in circles]))
+    assert v.status in ("accepted", "rejected"), v.message
+    if v.accepted:
+        assert v.score <= math.sqrt(26 / math.pi)
+
+
+@FAST
+@given(st.lists(finite, min_size=1, max_size=50))
+def test_sequences_of_any_finite_floats_give_a_verdict_not_an_error(values):
+    for verifier in (ERDOS, AC1, AC2):
+        v = verifier.verify(json.dumps(values))
+        assert v.status in ("accepted", "rejected"), v.message

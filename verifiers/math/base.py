@@ -127,6 +127,9 @@ class MathVerifier(Verifier):
             else:
                 msg = (f"program did not return within {wall:g} s (budget_s {self.budget_s:g} + "
                        f"{self.grace_s:g} s grace); killed with its whole process group")
+                if res.detail == "SIGKILL":
+                    msg += (f" by SIGKILL after it ignored SIGTERM for the {self.limits.kill_grace_s:g} s "
+                            "grace period")
             return Verdict.reject(msg, status="timeout", details=details)
         if res.status == "output_limit":
             return Verdict.reject(f"program wrote more than {self.limits.output_bytes >> 20} MiB of output; print less",

@@ -15,12 +15,30 @@ from verifiers.math.base import MathVerifier
 from verifiers.verdict import Verdict
 
 
+def _f(x: Fraction) -> float:
+    """float(x), or ±inf where the exact value is beyond the float range (for messages only)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def _len(x: Fraction) -> str:
+    v = _f(x)
+    return f"{v:.2g}" if math.isfinite(v) else "more than 1.8e+308"
+
+
 def pair_gap_estimate(D: Fraction, s: Fraction) -> float:
-    """Signed gap √D − s as a float (negative = overlap depth), for messages and details."""
-    if s == 0:
-        return math.sqrt(float(D))
-    # (D − s²) / (√D + s) is accurate even when the gap is tiny relative to s.
-    return float((D - s * s) / (Fraction(math.sqrt(float(D))) + s)) if D > 0 else -float(s)
+    """Signed gap √D − s as a float (negative = overlap depth), for messages and details. Exact
+    inputs can exceed the float range (a centre at 1e308): the estimate is then ±inf."""
+    try:
+        root = math.sqrt(D)
+        if s == 0:
+            return root
+        # (D − s²) / (√D + s) is accurate even when the gap is tiny relative to s.
+        return _f((D - s * s) / (Fraction(root) + s)) if D > 0 else -_f(s)
+    except OverflowError:
+        return math.inf if D >= s * s else -math.inf
 
 
 class CirclePackingVerifier(MathVerifier):
@@ -52,21 +70,18 @@ class CirclePackingVerifier(MathVerifier):
             if not r >= 0.0:
                 return Verdict.reject(f"circle {i} has negative radius r = {r!r}; radii must be ≥ 0", details=details)
         F = [(Fraction(x), Fraction(y), Fraction(r)) for x, y, r in circles]
-        # Containment: the four slacks of each circle, exact. Report the worst violation.
-        worst = None
+        # Every violation is measured as a length (how far a circle sticks out, or an upper bound on
+        # the overlap depth). The message names the worst one of each kind, the worse kind first.
+        worst_out: tuple[Fraction, str] | None = None
+        worst_overlap: tuple[Fraction, str] | None = None
         min_slack, min_slack_at = None, None
         for i, (x, y, r) in enumerate(F):
             for side, slack in (("left", x - r), ("right", 1 - x - r), ("bottom", y - r), ("top", 1 - y - r)):
                 if min_slack is None or slack < min_slack:
                     min_slack, min_slack_at = slack, (i, side)
-                if not slack >= 0 and (worst is None or slack < worst[0]):
-                    worst = (slack, i, side)
-        if worst is not None:
-            slack, i, side = worst
-            return Verdict.reject(f"circle {i} sticks out of the unit square on the {side} side by {float(-slack):.2g} "
-                                  "(exact check, no tolerance); shrink its radius or move it inside", details=details)
-        # Non-overlap: (xi−xj)² + (yi−yj)² ≥ (ri+rj)², exact. Report the deepest overlap.
-        worst = None
+                if not slack >= 0 and (worst_out is None or -slack > worst_out[0]):
+                    worst_out = (-slack, f"circle {i} sticks out of the unit square on the {side} side by "
+                                     f"{_len(-slack)} (exact check, no tolerance); shrink its radius or move it inside")
         min_gap, min_gap_at = None, None
         for i in range(n):
             xi, yi, ri = F[i]
@@ -74,22 +89,21 @@ class CirclePackingVerifier(MathVerifier):
                 xj, yj, rj = F[j]
                 D = (xi - xj) ** 2 + (yi - yj) ** 2
                 s = ri + rj
-                margin = D - s * s
-                if not margin >= 0:
+                if not D - s * s >= 0:
                     depth = (s * s - D) / s      # an upper bound on the overlap depth s − √D
-                    if worst is None or depth > worst[0]:
-                        worst = (depth, i, j)
+                    if worst_overlap is None or depth > worst_overlap[0]:
+                        worst_overlap = (depth, f"circles {i} and {j} overlap by {_len(depth)} (exact check, "
+                                        "no tolerance); shrink radii by ~1e-12")
                 else:
                     gap = pair_gap_estimate(D, s)
                     if min_gap is None or gap < min_gap:
                         min_gap, min_gap_at = gap, (i, j)
-        if worst is not None:
-            depth, i, j = worst
-            return Verdict.reject(f"circles {i} and {j} overlap by {float(depth):.2g} (exact check, no tolerance); "
-                                  "shrink radii by ~1e-12", details=details)
+        found = sorted((v for v in (worst_out, worst_overlap) if v is not None), key=lambda v: -v[0])
+        if found:
+            return Verdict.reject("; and ".join(msg for _, msg in found), details=details)
         details["min_pair_gap"] = min_gap
         details["min_pair_gap_at"] = list(min_gap_at) if min_gap_at else None
-        details["min_boundary_slack"] = float(min_slack)
+        details["min_boundary_slack"] = _f(min_slack)
         details["min_boundary_slack_at"] = list(min_slack_at)
         total = sum((r for _, _, r in F), Fraction(0))
         est = math.fsum(r for _, _, r in circles)

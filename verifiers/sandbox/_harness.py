@@ -22,10 +22,16 @@ RESULT_FD = 3
 #: Exit status meaning "the result channel was closed or broken by the program".
 EXIT_CHANNEL_BROKEN = 86
 
-_PROCESS_HINT_FUNCS = ("fork", "_launch", "_execute_child", "spawn", "Popen", "execv", "posix_spawn", "Pool")
+_PROCESS_HINT_FUNCS = ("fork", "_launch", "_execute_child", "spawn", "Popen", "exec", "Pool", "Process(",
+                       "system(", "subprocess")
+
+
+_ORIGINAL_PID: int | None = None
 
 
 def _exit() -> None:
+    if os.getpid() != _ORIGINAL_PID:
+        os._exit(0)            # a process the program forked: it never reports anything
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -35,6 +41,8 @@ def _exit() -> None:
 
 
 def _write_result(doc: dict) -> None:
+    if os.getpid() != _ORIGINAL_PID:
+        os._exit(0)            # only the original process writes the one result record
     data = json.dumps(doc, separators=(",", ":")).encode()
     try:
         view = memoryview(data)
@@ -44,6 +52,19 @@ def _write_result(doc: dict) -> None:
         os.close(RESULT_FD)
     except OSError:
         os._exit(EXIT_CHANNEL_BROKEN)
+
+
+def _is_process_refusal(exc: BaseException, tb) -> bool:
+    """Did creating a process fail (seccomp with one CPU, or the task limit)? os.fork and
+    os.posix_spawn are C functions with no frame of their own, so the calling lines are read too."""
+    import errno
+    if not isinstance(exc, OSError) or exc.errno not in (errno.EAGAIN, errno.EPERM, errno.ENOSYS):
+        return False
+    for fr in tb:
+        text = f"{fr.name or ''} {fr.line or ''}"
+        if any(h in text for h in _PROCESS_HINT_FUNCS):
+            return True
+    return False
 
 
 def _error(kind: str, message: str, **extra) -> dict:
@@ -58,7 +79,7 @@ def _exception_record(exc: BaseException, where: str) -> dict:
     if line is not None:
         msg += f" (line {line})"
     extra = {}
-    if isinstance(exc, OSError) and any(any(h in (fr.name or "") for h in _PROCESS_HINT_FUNCS) for fr in tb):
+    if _is_process_refusal(exc, tb):
         extra["hint"] = "processes"
     if isinstance(exc, MemoryError):
         return _error("memory", msg, line=line)
@@ -78,6 +99,8 @@ def _convert_value(value, spec: dict):
 
 def run_program(cfg: dict) -> None:
     """Entry point in the child; never returns."""
+    global _ORIGINAL_PID
+    _ORIGINAL_PID = os.getpid()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(128 + signal.SIGTERM))
     sys.argv = ["program.py"]
     sys.stdin = open(os.devnull)

@@ -38,9 +38,22 @@ def python_paths() -> list[str]:
     return sorted(p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths))
 
 
+# statvfs flag -> mount flag. Inside a user namespace the source mount's flags are locked, so a
+# read-only remount must repeat them or the kernel refuses it.
+_LOCKED = ((os.ST_NOEXEC, _linux.MS_NOEXEC), (os.ST_NOATIME, 0x400), (os.ST_NODIRATIME, 0x800),
+           (os.ST_RELATIME, 0x200000), (os.ST_NODEV, _linux.MS_NODEV), (os.ST_RDONLY, _linux.MS_RDONLY))
+
+
 def _bind(src: str, dst: str, readonly: bool, devices: bool = False) -> None:
     _linux.mount(src, dst, None, _linux.MS_BIND | _linux.MS_REC)
     flags = _linux.MS_BIND | _linux.MS_REMOUNT | _linux.MS_NOSUID | (0 if devices else _linux.MS_NODEV)
+    try:
+        f_flag = os.statvfs(src).f_flag
+        for st_flag, ms_flag in _LOCKED:
+            if f_flag & st_flag:
+                flags |= ms_flag
+    except OSError:
+        pass
     if readonly:
         flags |= _linux.MS_RDONLY
     _linux.mount(None, dst, None, flags)
@@ -65,7 +78,8 @@ def _mirror(root: str, path: str, readonly: bool = True, devices: bool = False) 
     return True
 
 
-def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0) -> None:
+def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0,
+               enter: bool = True) -> None:
     """Mount a fresh tmpfs root holding only what a Python program needs, then chroot into it."""
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("tmpfs", root_mountpoint, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=1m")
@@ -86,13 +100,21 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
     os.makedirs(root + SANDBOX_WORKDIR, exist_ok=True)
     _bind(workdir, root + SANDBOX_WORKDIR, readonly=False)
     _linux.mount(None, root, None, _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV)
-    os.chroot(root)
-    os.chdir(SANDBOX_WORKDIR)
+    if enter:
+        os.chroot(root)
+        os.chdir(SANDBOX_WORKDIR)
 
 
 def set_limits(limits: dict) -> None:
     def lim(res: int, soft: int, hard: int | None = None) -> None:
-        resource.setrlimit(res, (soft, soft if hard is None else hard))
+        hard = soft if hard is None else hard
+        try:
+            resource.setrlimit(res, (soft, hard))
+        except (ValueError, OSError):   # unprivileged: a hard limit can only be lowered
+            cur_hard = resource.getrlimit(res)[1]
+            if cur_hard != resource.RLIM_INFINITY:
+                soft, hard = min(soft, cur_hard), min(hard, cur_hard)
+            resource.setrlimit(res, (soft, hard))
 
     cpu = max(1, int(limits["cpu_s"] + 0.999))
     lim(resource.RLIMIT_CPU, cpu, cpu + 1)              # SIGXCPU first, SIGKILL a second later
@@ -115,18 +137,37 @@ def confine(req: dict, root_mountpoint: str) -> dict:
     report: dict = {"network": "none", "filesystem": "none", "processes": "none", "user": "same",
                     "rlimits": True}
     is_root = os.geteuid() == 0
-    if is_root:
+    namespaces = _linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS
+    shm = 64 << 20     # multiprocessing needs it even to fail cleanly (at fork, with one CPU)
+    use_userns = not is_root or bool(req.get("force_userns"))
+    if not use_userns:
         try:
-            _linux.unshare(_linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS)
+            _linux.unshare(namespaces)
             report["network"] = "netns"
-            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []),
-                       shm_bytes=(64 << 20) if limits["cpus"] > 1 else 0)
+            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm)
             report["filesystem"] = "chroot"
         except OSError as e:
             report["namespace_error"] = str(e)
             os.chdir(req["workdir"])
     else:
-        os.chdir(req["workdir"])
+        if is_root:
+            # Forced (tests): behave exactly like an unprivileged user whose uid is the private one.
+            set_limits(limits)
+            drop_privileges(int(req["uid"]))
+            _linux.set_dumpable()
+        uid, gid = os.getuid(), os.getgid()
+        try:
+            _linux.unshare(_linux.CLONE_NEWUSER | namespaces)
+            report["network"] = "netns"
+            _linux.write_id_maps(uid, gid)
+            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm, enter=True)
+            report["filesystem"] = "chroot"
+        except OSError as e:
+            report["namespace_error"] = str(e)
+            os.chdir(req["workdir"])
+        if report["network"] == "netns":
+            _linux.drop_all_capabilities()
+            report["user"] = f"user namespace (uid {os.getuid()} inside, no capabilities)"
     cpus = req.get("cpu_set") or []
     if cpus:
         try:
@@ -134,19 +175,26 @@ def confine(req: dict, root_mountpoint: str) -> dict:
         except OSError:
             pass
     set_limits(limits)
-    if is_root and req.get("uid"):
+    if is_root and req.get("uid") and not use_userns:
         drop_privileges(int(req["uid"]))
         report["user"] = f"uid {req['uid']}"
         if limits["cpus"] > 1:
             report["processes"] = f"rlimit nproc {limits['max_tasks']} (private uid)"
-    if limits["cpus"] <= 1 and not req.get("allow_exec"):
-        if _linux.seccomp_supported():
-            _linux.install_no_process_filter()
+    if use_userns and limits["cpus"] > 1 and report["network"] == "netns":
+        report["processes"] = f"rlimit nproc {limits['max_tasks']} (per user namespace; no uid sweep)"
+    no_processes = limits["cpus"] <= 1 and not req.get("allow_exec")
+    if _linux.seccomp_supported():
+        _linux.install_filter(allow_processes=not no_processes)
+        report["seccomp"] = "no fork/exec; no namespaces, mounts, ptrace" if no_processes \
+            else "no namespaces, mounts, ptrace"
+        if no_processes:
             report["processes"] = "seccomp (no fork/exec)"
     else:
         _linux.set_no_new_privs()
+        report["seccomp"] = "unavailable on this architecture"
     full = (report["network"] == "netns" and report["filesystem"] == "chroot"
-            and report["processes"] != "none" and report["user"] != "same")
+            and report["processes"] != "none" and "no uid sweep" not in report["processes"]
+            and report["user"] != "same")
     report["level"] = "full" if full else ("partial" if report["network"] != "none" or report["user"] != "same" else "minimal")
     report["summary"] = (f"network {report['network']}, filesystem {report['filesystem']}, "
                          f"processes {report['processes']}, user {report['user']}")

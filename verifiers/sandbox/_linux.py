@@ -57,11 +57,14 @@ def set_pdeathsig(sig: int) -> None:
     _check(_libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), "prctl(PDEATHSIG)")
 
 
-# --- seccomp: refuse process creation and exec while letting threads through -------------------
+# --- seccomp ----------------------------------------------------------------------------------------
 #
-# A classic-BPF program over struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6];}.
-# fork/vfork/clone-without-CLONE_THREAD fail with EAGAIN, clone3 with ENOSYS (glibc then falls back
-# to clone for threads), execve/execveat with EPERM. Everything else is allowed.
+# A classic-BPF program over struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6];}. Always:
+# the calls that could undo the confinement (namespaces, mounts, chroot, ptrace, kernel modules, bpf,
+# keyrings …) fail with EPERM, and clone with a CLONE_NEW* flag too. Without process creation
+# (cpus = 1): fork/vfork/clone-without-CLONE_THREAD fail with EAGAIN and execve/execveat with EPERM;
+# threads still work. clone3 always fails with ENOSYS, so glibc falls back to clone, whose flags
+# the filter can read.
 
 _BPF_LD_W_ABS = 0x20
 _BPF_JEQ_K = 0x15
@@ -72,11 +75,31 @@ _RET_ALLOW = 0x7FFF0000
 _RET_KILL_PROCESS = 0x80000000
 _RET_ERRNO = 0x00050000
 
+_HARDEN = ("unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "ptrace", "bpf", "perf_event_open",
+           "keyctl", "add_key", "request_key", "userfaultfd", "kexec_load", "init_module", "finit_module",
+           "delete_module", "open_by_handle_at", "name_to_handle_at", "open_tree", "move_mount", "fsopen",
+           "fsconfig", "fsmount", "fspick", "mount_setattr", "process_vm_readv", "process_vm_writev",
+           "io_uring_setup")
+_NS_FLAGS = 0x7E020000 | 0x02000000   # CLONE_NEWNS/NEWCGROUP/NEWUTS/NEWIPC/NEWUSER/NEWPID/NEWNET
+
 _ARCH = {
     # machine: (AUDIT_ARCH, {name: nr}, x32 bit or None)
-    "x86_64": (0xC000003E, {"fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59,
-                            "execveat": 322}, 0x40000000),
-    "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435, "execve": 221, "execveat": 281}, None),
+    "x86_64": (0xC000003E, {
+        "fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59, "execveat": 322,
+        "unshare": 272, "setns": 308, "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161,
+        "ptrace": 101, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248, "request_key": 249,
+        "userfaultfd": 323, "kexec_load": 246, "init_module": 175, "finit_module": 313, "delete_module": 176,
+        "open_by_handle_at": 304, "name_to_handle_at": 303, "open_tree": 428, "move_mount": 429,
+        "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+        "process_vm_readv": 310, "process_vm_writev": 311, "io_uring_setup": 425}, 0x40000000),
+    "aarch64": (0xC00000B7, {
+        "clone": 220, "clone3": 435, "execve": 221, "execveat": 281,
+        "unshare": 97, "setns": 268, "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51,
+        "ptrace": 117, "bpf": 280, "perf_event_open": 241, "keyctl": 219, "add_key": 217, "request_key": 218,
+        "userfaultfd": 282, "kexec_load": 104, "init_module": 105, "finit_module": 273, "delete_module": 106,
+        "open_by_handle_at": 265, "name_to_handle_at": 264, "open_tree": 428, "move_mount": 429,
+        "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+        "process_vm_readv": 270, "process_vm_writev": 271, "io_uring_setup": 425}, None),
 }
 
 
@@ -89,18 +112,18 @@ class _SockFprog(ctypes.Structure):
 
 
 def seccomp_supported() -> bool:
-    return platform.machine() in _ARCH
+    return platform.machine() in _ARCH and struct.pack("=I", 1) == struct.pack("<I", 1)
 
 
-def _no_processes_program() -> list[tuple[int, int, int, int]]:
+def _filter_program(allow_processes: bool) -> list[tuple[int, int, int, int]]:
     arch, nrs, x32 = _ARCH[platform.machine()]
     deny_again = _RET_ERRNO | errno.EAGAIN
     deny_perm = _RET_ERRNO | errno.EPERM
-    deny_nosys = _RET_ERRNO | errno.ENOSYS
-    # Each rule: (syscall number, return value). clone is special-cased after the table.
-    rules = [(nrs[name], ret) for name, ret in
-             (("fork", deny_again), ("vfork", deny_again), ("clone3", deny_nosys),
-              ("execve", deny_perm), ("execveat", deny_perm)) if name in nrs]
+    rules = [(nrs[name], deny_perm) for name in _HARDEN]
+    rules.append((nrs["clone3"], _RET_ERRNO | errno.ENOSYS))
+    if not allow_processes:
+        rules += [(nrs[name], deny_again) for name in ("fork", "vfork") if name in nrs]
+        rules += [(nrs["execve"], deny_perm), (nrs["execveat"], deny_perm)]
     prog: list[tuple[int, int, int, int]] = [
         (_BPF_LD_W_ABS, 0, 0, 4),                 # A = arch
         (_BPF_JEQ_K, 1, 0, arch),                 # native arch? skip the kill
@@ -114,18 +137,24 @@ def _no_processes_program() -> list[tuple[int, int, int, int]]:
     prog += [
         (_BPF_JEQ_K, 1, 0, nrs["clone"]),          # clone? go inspect its flags
         (_BPF_RET_K, 0, 0, _RET_ALLOW),
-        (_BPF_LD_W_ABS, 0, 0, 16),                 # A = low 32 bits of args[0] (little endian)
-        (_BPF_JSET_K, 0, 1, CLONE_THREAD),         # a thread: allowed
-        (_BPF_RET_K, 0, 0, _RET_ALLOW),
-        (_BPF_RET_K, 0, 0, deny_again),
+        (_BPF_LD_W_ABS, 0, 0, 16),                 # A = low 32 bits of args[0] (clone flags)
+        (_BPF_JSET_K, 0, 1, _NS_FLAGS),            # new namespaces: refused
+        (_BPF_RET_K, 0, 0, deny_perm),
     ]
-    assert struct.pack("<I", 1) == b"\x01\x00\x00\x00" or platform.machine() not in _ARCH
+    if allow_processes:
+        prog += [(_BPF_RET_K, 0, 0, _RET_ALLOW)]
+    else:
+        prog += [
+            (_BPF_JSET_K, 0, 1, CLONE_THREAD),     # a thread: allowed
+            (_BPF_RET_K, 0, 0, _RET_ALLOW),
+            (_BPF_RET_K, 0, 0, deny_again),        # a new process: refused
+        ]
     return prog
 
 
-def install_no_process_filter() -> None:
-    """Install the seccomp filter (irreversible for this process and its threads)."""
-    prog = _no_processes_program()
+def install_filter(allow_processes: bool) -> None:
+    """Install the seccomp filter (irreversible for this process, its threads and children)."""
+    prog = _filter_program(allow_processes)
     arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
     fprog = _SockFprog(len(prog), arr)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
@@ -133,5 +162,60 @@ def install_no_process_filter() -> None:
            "prctl(SECCOMP)")
 
 
+def install_no_process_filter() -> None:
+    install_filter(allow_processes=False)
+
+
 def set_no_new_privs() -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+
+
+# --- user namespaces and capabilities (the sandbox for users who are not root) -------------------
+
+CLONE_NEWUSER = 0x10000000
+PR_CAPBSET_DROP = 24
+PR_SET_DUMPABLE = 4
+PR_SET_SECUREBITS = 28
+# SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | ..._LOCKED | SECBIT_KEEP_CAPS_LOCKED
+SECURE_NOROOT_ALL_LOCKED = 0x1 | 0x2 | 0x4 | 0x8 | 0x20
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def write_file(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def set_dumpable() -> None:
+    """After a uid switch the kernel makes /proc/self root-owned; the id maps must be writable."""
+    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(DUMPABLE)")
+
+
+def write_id_maps(uid: int, gid: int) -> None:
+    """Map root of the new user namespace to `uid`/`gid` outside (call right after unshare)."""
+    write_file("/proc/self/setgroups", "deny")
+    write_file("/proc/self/uid_map", f"0 {uid} 1")
+    write_file("/proc/self/gid_map", f"0 {gid} 1")
+
+
+def drop_all_capabilities() -> None:
+    """Give up every capability for good: bounding set, securebits (root gains nothing on exec),
+    then the effective/permitted/inheritable sets."""
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break
+    _check(_libc.prctl(PR_SET_SECUREBITS, SECURE_NOROOT_ALL_LOCKED, 0, 0, 0), "prctl(SECUREBITS)")
+    hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(hdr), data), "capset")

@@ -123,6 +123,7 @@ def serve(sock: socket.socket, preload: list[str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # monitors are reaped automatically
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     base = tempfile.mkdtemp(prefix="tttd-sandbox-root-")
+    os.chmod(base, 0o711)        # children that switched uid before mounting must reach root/
     root_mountpoint = os.path.join(base, "root")
     os.mkdir(root_mountpoint, 0o755)
     try:

@@ -74,7 +74,7 @@ class SandboxResult:
     cpu_s: float | None
     isolation: dict[str, Any]
     timeout_kind: str | None = None      # "wall" or "cpu"
-    detail: str = ""
+    detail: str = ""                     # for a wall timeout: the signal that ended it (SIGTERM/SIGKILL)
 
 
 class SandboxError(RuntimeError):
@@ -224,12 +224,15 @@ class _Tail:
 
 
 def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config: dict | None = None,
-        argv: list[str] | None = None, extra_ro: list[str] | None = None) -> SandboxResult:
+        argv: list[str] | None = None, extra_ro: list[str] | None = None,
+        force_userns: bool = False) -> SandboxResult:
     """Run one submission in a fresh confined child and supervise it.
 
     ``files`` are written into the private working directory (``program.py``, ``parent.json``, …;
     read-only for the child). ``mode="python"`` runs ``_harness.run_program(config)``;
     ``mode="exec"`` executes ``argv`` (process creation then follows the ``cpus`` rule).
+    ``force_userns`` (tests) makes a root parent confine the child the way it is confined for a
+    user who is not root: a user namespace instead of a uid switch.
     """
     workdir = tempfile.mkdtemp(prefix="tttd-run-")
     uid = 100000 + secrets.randbelow(60000) if os.geteuid() == 0 else None
@@ -251,7 +254,7 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
         req = {"mode": mode, "workdir": workdir, "uid": uid, "limits": limits.wire(),
                "config": config or {}, "argv": argv or [], "env": _scrubbed_env(limits.cpus),
                "cpu_set": _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
-               "allow_exec": mode == "exec"}
+               "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None)}
         return _supervise(req, limits)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -280,6 +283,7 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
     deadline = t0 + limits.wall_s
     killed_at: float | None = None
     verdict: str | None = None
+    escalated = False
     detail = ""
     try:
         while open_fds:
@@ -289,6 +293,8 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
                 killed_at = now
                 _kill(pid, signal.SIGTERM)
             if killed_at is not None and now >= killed_at + limits.kill_grace_s:
+                if exit_info is None and verdict == "timeout":
+                    escalated = True           # it outlived SIGTERM by the whole grace period
                 _kill(pid, signal.SIGKILL)
                 if exit_info is not None or now >= killed_at + limits.kill_grace_s + 10:
                     break
@@ -358,6 +364,7 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
         res.status = verdict
     elif verdict == "timeout":
         res.status, res.timeout_kind = "timeout", "wall"
+        res.detail = "SIGKILL" if escalated else "SIGTERM"
     elif exitcode is not None and exitcode in (-signal.SIGXCPU,) or (
             exitcode == -signal.SIGKILL and cpu is not None and cpu >= limits.wire()["cpu_s"] - 0.05):
         res.status, res.timeout_kind = "timeout", "cpu"
