@@ -20,6 +20,9 @@ REGISTRY: dict[str, str] = {
 }
 
 
+MAX_MESSAGE = 500
+
+
 class Verifier(abc.ABC):
     """Turns one artifact (text) into a :class:`Verdict`.
 
@@ -55,6 +58,8 @@ class Verifier(abc.ABC):
         return self._finish(verdict, sha, t0)
 
     def _finish(self, verdict: Verdict, sha: str | None, t0: float) -> Verdict:
+        if len(verdict.message) > MAX_MESSAGE:     # one line a person can read, whatever was submitted
+            verdict.message = verdict.message[:MAX_MESSAGE] + "…"
         verdict.artifact_sha256 = sha
         verdict.verifier = self.ident
         verdict.elapsed_s = time.perf_counter() - t0

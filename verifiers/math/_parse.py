@@ -14,7 +14,12 @@ from typing import Any
 
 MAX_DEPTH = 4
 _INT_DIGITS_MAX = 400          # float64 integers need at most 309 digits
-_TOKENS = re.compile(r'[\[\]{}]|"(?:[^"\\]|\\.)*"')
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
+_SHOW = 40                     # at most this many characters of submitted text go into a message
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _SHOW else text[:_SHOW] + "…"
 
 
 class ParseError(Exception):
@@ -45,7 +50,7 @@ def _parse_int(s: str) -> float | _Bad:
     except OverflowError:
         return _Bad(s[:20], "non-finite")
     if int(f) != i:
-        return _Bad(s, f"the integer {s} is not exactly representable in float64")
+        return _Bad(s, f"the integer {_clip(s)} is not exactly representable in float64")
     return f
 
 
@@ -57,20 +62,35 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict:
     d: dict = {}
     for k, v in pairs:
         if k in d:
-            raise ParseError(f"duplicate key {k!r} in a JSON object")
+            raise ParseError(f"duplicate key {_clip(k)!r} in a JSON object")
         d[k] = v
     return d
 
 
 def check_depth(text: str, max_depth: int = MAX_DEPTH) -> None:
+    """Reject nesting deeper than `max_depth` before json sees it. One pass over the characters
+    that matter (brackets, quotes, backslashes) with a small state machine: linear in the input,
+    whatever the submitter puts inside strings."""
     depth = 0
-    for m in _TOKENS.finditer(text):
-        t = m.group()
-        if t in "[{":
+    in_string = False
+    escaped_at = -1                   # index of the character a backslash escapes
+    for m in _SPECIAL.finditer(text):
+        c, pos = m.group(), m.start()
+        if in_string:
+            if pos == escaped_at:
+                continue
+            if c == "\\":
+                escaped_at = pos + 1
+            elif c == '"':
+                in_string = False
+            continue
+        if c == '"':
+            in_string = True
+        elif c in "[{":
             depth += 1
             if depth > max_depth:
                 raise ParseError(f"nesting too deep: JSON arrays/objects nested more than {max_depth} levels")
-        elif t in "]}":
+        elif c in "]}":
             depth -= 1
 
 
@@ -108,7 +128,7 @@ def _element(x: Any, where: str) -> float:
         return 0.0 if x == 0.0 else x           # canonical form: -0.0 -> 0.0
     if isinstance(x, _Bad):
         if x.why == "non-finite":
-            raise ParseError(f"{where} is a non-finite value ({x.text}); every value must be a finite number")
+            raise ParseError(f"{where} is a non-finite value ({_clip(x.text)}); every value must be a finite number")
         raise ParseError(f"{where}: {x.why}")
     if t is bool:
         raise ParseError(f"{where} is {'true' if x else 'false'}; booleans are not numbers")
@@ -127,7 +147,8 @@ def unwrap(doc: Any, problem_id: str) -> Any:
     """A bare array, or an object with "construction" (and optionally a matching "problem")."""
     if type(doc) is dict:
         if "problem" in doc and doc["problem"] != problem_id:
-            raise ParseError(f"this construction is for problem {doc['problem']!r}, not {problem_id!r}")
+            shown = _clip(doc["problem"]) if isinstance(doc["problem"], str) else _kind(doc["problem"])
+            raise ParseError(f"this construction is for problem {shown!r}, not {problem_id!r}")
         if "construction" not in doc:
             raise ParseError('the JSON object has no "construction" key; give the construction as an array '
                              'or as {"construction": [...]}')

@@ -131,6 +131,9 @@ class MathVerifier(Verifier):
                     msg += (f" by SIGKILL after it ignored SIGTERM for the {self.limits.kill_grace_s:g} s "
                             "grace period")
             return Verdict.reject(msg, status="timeout", details=details)
+        if res.status == "memory":
+            return Verdict.reject(f"program exceeded the {self.limits.memory_bytes >> 30} GiB memory limit "
+                                  f"of the run ({res.detail})", status="memory", details=details)
         if res.status == "output_limit":
             return Verdict.reject(f"program wrote more than {self.limits.output_bytes >> 20} MiB of output; print less",
                                   status="output_limit", details=details)

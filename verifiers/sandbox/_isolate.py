@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import stat
 import sys
 
@@ -79,7 +80,7 @@ def _mirror(root: str, path: str, readonly: bool = True, devices: bool = False) 
 
 
 def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0,
-               enter: bool = True) -> None:
+               enter: bool = True, workdir_bytes: int = 256 << 20, owner_gid: int | None = None) -> None:
     """Mount a fresh tmpfs root holding only what a Python program needs, then chroot into it."""
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("tmpfs", root_mountpoint, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=1m")
@@ -97,8 +98,22 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
         os.makedirs(root + "/dev/shm", exist_ok=True)
         _linux.mount("tmpfs", root + "/dev/shm", "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
                      f"mode=1777,size={shm_bytes}")
-    os.makedirs(root + SANDBOX_WORKDIR, exist_ok=True)
-    _bind(workdir, root + SANDBOX_WORKDIR, readonly=False)
+    # The working directory is a private, size-capped tmpfs (a disk quota for free; it vanishes with
+    # the mount namespace). The input files are copied in, owned by root and read-only; the
+    # directory is sticky, so the program can add files but not replace or delete the inputs.
+    sandbox_dir = root + SANDBOX_WORKDIR
+    os.makedirs(sandbox_dir, exist_ok=True)
+    _linux.mount("tmpfs", sandbox_dir, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
+                 f"mode=1777,size={int(workdir_bytes)}")
+    for name in os.listdir(workdir):
+        src = os.path.join(workdir, name)
+        if is_regular_file(src):
+            with open(src, "rb") as fin, open(os.path.join(sandbox_dir, name), "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+            os.chmod(os.path.join(sandbox_dir, name), 0o444)
+    if owner_gid is not None:
+        os.chown(sandbox_dir, 0, owner_gid)
+        os.chmod(sandbox_dir, 0o1770)
     _linux.mount(None, root, None, _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV)
     if enter:
         os.chroot(root)
@@ -140,13 +155,19 @@ def confine(req: dict, root_mountpoint: str) -> dict:
     namespaces = _linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS
     shm = 64 << 20     # multiprocessing needs it even to fail cleanly (at fork, with one CPU)
     use_userns = not is_root or bool(req.get("force_userns"))
+    wd_bytes = int(limits.get("workdir_bytes", 256 << 20))
     if not use_userns:
         try:
             _linux.unshare(namespaces)
             report["network"] = "netns"
-            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm)
+            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
+                       workdir_bytes=wd_bytes, owner_gid=req.get("uid"))
             report["filesystem"] = "chroot"
         except OSError as e:
+            # As root the namespaces are expected to work: fail closed rather than run the program
+            # half-confined, unless the operator explicitly allowed degraded isolation.
+            if not req.get("allow_degraded"):
+                raise
             report["namespace_error"] = str(e)
             os.chdir(req["workdir"])
     else:
@@ -160,7 +181,8 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             _linux.unshare(_linux.CLONE_NEWUSER | namespaces)
             report["network"] = "netns"
             _linux.write_id_maps(uid, gid)
-            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm, enter=True)
+            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
+                       workdir_bytes=wd_bytes)
             report["filesystem"] = "chroot"
         except OSError as e:
             report["namespace_error"] = str(e)
@@ -196,9 +218,13 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             and report["processes"] != "none" and "no uid sweep" not in report["processes"]
             and report["user"] != "same")
     report["level"] = "full" if full else ("partial" if report["network"] != "none" or report["user"] != "same" else "minimal")
-    report["summary"] = (f"network {report['network']}, filesystem {report['filesystem']}, "
-                         f"processes {report['processes']}, user {report['user']}")
+    report["summary"] = summary(report)
     return report
+
+
+def summary(report: dict) -> str:
+    return (f"network {report['network']}, filesystem {report['filesystem']}, "
+            f"processes {report['processes']}, user {report['user']}")
 
 
 def is_regular_file(path: str) -> bool:

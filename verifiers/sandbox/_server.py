@@ -28,7 +28,10 @@ STATUS_FD = 4
 
 
 def _line(fd: int, tag: str, payload) -> None:
-    os.write(fd, f"{tag} {json.dumps(payload, separators=(',', ':'))}\n".encode())
+    try:
+        os.write(fd, f"{tag} {json.dumps(payload, separators=(',', ':'))}\n".encode())
+    except OSError:
+        pass        # the supervisor went away; nothing to report to
 
 
 def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
@@ -48,7 +51,18 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
             os.set_inheritable(fd, True)
         os.environ.clear()
         os.environ.update(req["env"])
+        cg = req.get("cgroup") or {}
+        for d in cg.get("dirs", []):
+            with open(os.path.join(d, "cgroup.procs"), "w") as fh:
+                fh.write(str(os.getpid()))
         report = _isolate.confine(req, root_mountpoint)
+        if cg.get("summary"):
+            report["cgroup"] = cg["summary"]
+            report["processes"] += f" + cgroup pids.max {req['limits']['max_tasks']}"
+            report["memory"] = "whole run (cgroup)"
+        else:
+            report["memory"] = "per process (rlimit AS)"
+        report["summary"] = _isolate.summary(report)
         _line(STATUS_FD, "iso", report)
         os.close(STATUS_FD)
     except BaseException as e:  # noqa: BLE001 - report the setup failure, never run unconfined
@@ -80,11 +94,33 @@ def _sweep_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
+def _reap_orphans(timeout_s: float = 2.0) -> None:
+    """Wait (briefly) for every process that was reparented to us, so none is left a zombie."""
+    import time
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.01)
+
+
 def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     """Process M: fork C, wait, sweep, report. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     _linux.set_pdeathsig(signal.SIGKILL)
+    _linux.set_child_subreaper()      # orphans of the run come back to us and are reaped here
     status_w = fds[3]
+    cgroup = None
+    if req.get("uid") and req["limits"]["cpus"] > 1 and os.geteuid() == 0:
+        # Processes allowed: one memory and task budget for the whole run, not per process.
+        from verifiers.sandbox._cgroup import RunCgroup
+        cgroup = RunCgroup(f"tttd-run-{os.getpid()}", req["limits"]["memory_bytes"], req["limits"]["max_tasks"])
+        req["cgroup"] = {"dirs": [], "summary": cgroup.create()}
+        req["cgroup"]["dirs"] = cgroup.to_wire()
     pid = os.fork()
     if pid == 0:
         _child(req, fds, root_mountpoint)
@@ -103,6 +139,7 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     uid = req.get("uid")
     if uid and req["limits"]["cpus"] > 1:
         _sweep_uid(int(uid))
+    _reap_orphans()
     import resource
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
     info = {
@@ -110,6 +147,9 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
         "cpu_s": ch.ru_utime + ch.ru_stime,
         "maxrss_kb": ch.ru_maxrss,
     }
+    if cgroup is not None:
+        info["oom_kills"] = cgroup.oom_kills()
+        cgroup.remove()
     _line(status_w, "exit", info)
     os._exit(0)
 
@@ -145,10 +185,16 @@ def serve(sock: socket.socket, preload: list[str]) -> None:
                 for fd in fds:
                     os.close(fd)
                 continue
+            if not os.path.isdir(root_mountpoint):          # never run a child without its root
+                os.makedirs(root_mountpoint, 0o755, exist_ok=True)
             pid = os.fork()
             if pid == 0:
-                sock.close()
-                _monitor(req, fds, root_mountpoint)
+                # The monitor must never unwind into this loop (and its cleanup): whatever happens, exit.
+                try:
+                    sock.close()
+                    _monitor(req, fds, root_mountpoint)
+                finally:
+                    os._exit(70)
             for fd in fds:
                 os.close(fd)
     finally:

@@ -32,6 +32,7 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 #: import those submodules themselves, inside their own budget.
 DEFAULT_PRELOAD = ("numpy", "scipy")
 _STARTUP_TIMEOUT_S = 120.0
+UID_BASE, UID_SPAN = 100000, 1 << 30
 
 
 @dataclasses.dataclass
@@ -46,6 +47,7 @@ class Limits:
     keep_output_bytes: int = 64 << 10     # tail kept of each stream
     result_bytes: int = 1 << 20
     file_size_bytes: int = 64 << 20
+    workdir_bytes: int = 256 << 20       # size of the private working directory (tmpfs)
     open_files: int = 64
     kill_grace_s: float = 2.0
 
@@ -57,13 +59,15 @@ class Limits:
         cpu = self.cpu_s if self.cpu_s is not None else self.wall_s * self.cpus
         return {"cpu_s": cpu, "cpus": self.cpus, "memory_bytes": self.memory_bytes,
                 "file_size_bytes": self.file_size_bytes, "open_files": self.open_files,
+                "workdir_bytes": self.workdir_bytes,
                 "max_tasks": self.max_tasks}
 
 
 @dataclasses.dataclass
 class SandboxResult:
     """What happened to one run. ``status`` is one of: ok, timeout, output_limit, result_too_large,
-    crashed (died from a signal or a non-zero exit), no_result, channel_broken, setup_error."""
+    memory (the run's cgroup memory limit killed a process), crashed (died from a signal or a
+    non-zero exit), no_result, channel_broken, setup_error."""
 
     status: str
     result: bytes | None
@@ -235,7 +239,8 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
     user who is not root: a user namespace instead of a uid switch.
     """
     workdir = tempfile.mkdtemp(prefix="tttd-run-")
-    uid = 100000 + secrets.randbelow(60000) if os.geteuid() == 0 else None
+    # A private uid per run, from a range wide enough that concurrent runs practically never share one.
+    uid = UID_BASE + secrets.randbelow(UID_SPAN) if os.geteuid() == 0 else None
     try:
         for name, data in files.items():
             if "/" in name or name.startswith("."):
@@ -254,7 +259,8 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
         req = {"mode": mode, "workdir": workdir, "uid": uid, "limits": limits.wire(),
                "config": config or {}, "argv": argv or [], "env": _scrubbed_env(limits.cpus),
                "cpu_set": _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
-               "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None)}
+               "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None),
+               "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1"}
         return _supervise(req, limits)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -303,9 +309,14 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
             wait = (killed_at + limits.kill_grace_s - now) if killed_at else (deadline - now)
             ready, _, _ = select.select(list(open_fds), [], [], max(0.0, min(wait, 0.5)))
             for fd in ready:
-                kind = open_fds[fd]
+                kind = open_fds.get(fd)
+                if kind is None:                    # closed earlier in this same round (caps)
+                    continue
+                want = 1 << 16
+                if kind == "res":                   # never read more than cap + 1 bytes of the result
+                    want = min(want, limits.result_bytes + 1 - len(result))
                 try:
-                    data = os.read(fd, 1 << 16)
+                    data = os.read(fd, want)
                 except BlockingIOError:
                     continue
                 if not data:
@@ -365,6 +376,8 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
     elif verdict == "timeout":
         res.status, res.timeout_kind = "timeout", "wall"
         res.detail = "SIGKILL" if escalated else "SIGTERM"
+    elif exit_info and exit_info.get("oom_kills"):
+        res.status, res.detail = "memory", f"{exit_info['oom_kills']} process(es) killed by the run's memory limit"
     elif exitcode is not None and exitcode in (-signal.SIGXCPU,) or (
             exitcode == -signal.SIGKILL and cpu is not None and cpu >= limits.wire()["cpu_s"] - 0.05):
         res.status, res.timeout_kind = "timeout", "cpu"

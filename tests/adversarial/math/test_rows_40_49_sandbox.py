@@ -42,7 +42,7 @@ def assert_still_works() -> None:
 def require(verdict, layer: str, value: str) -> None:
     """Skip when this kernel did not give the layer; the Verdict must then not claim full isolation."""
     iso = verdict.details.get("isolation") or {}
-    if iso.get(layer) != value:
+    if value not in str(iso.get(layer, "")):
         assert iso.get("level") != "full", iso
         pytest.skip(f"isolation layer {layer}={value!r} not available here: {iso.get('summary')}")
 
@@ -437,9 +437,6 @@ def restart_server_after():
     client._get_server().close()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: verifiers/sandbox/client.py _supervise raises KeyError when the output cap "
-                   "is crossed on the stdout read while stderr was returned by the same select(); the Verdict is "
-                   "'error: verifier error: KeyError: N; please report' instead of output_limit")
 def test_row_42_prints_on_both_streams(restart_server_after):
     for j in range(20):      # the crossing read must fall on stdout while stderr is ready: vary the cap
         v = verifier("erdos", budget_s=20, grace_s=1, output_bytes=(1 << 20) + j * (1 << 15))
@@ -447,10 +444,6 @@ def test_row_42_prints_on_both_streams(restart_server_after):
         assert_status(verdict, "output_limit", "1 MiB")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: after the KeyError above, the sandbox monitor's BrokenPipeError unwinds "
-                   "into verifiers/sandbox/_server.py serve() and its finally: rmtree deletes the server's root "
-                   "mountpoint; every later submission runs without the filesystem view (isolation 'partial') and can "
-                   "read world-readable records such as ../shared/data/math/*.json")
 def test_row_46_records_stay_unreadable_after_a_verifier_error(open_dir, restart_server_after):
     path = record_file(open_dir)
     for j in range(20):
