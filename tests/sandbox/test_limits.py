@@ -8,6 +8,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+
+from proc_helpers import live_pids_with_uid
 import pickle
 import secrets
 import shutil
@@ -53,22 +55,6 @@ def run_uid(res: SandboxResult) -> int:
     user = res.isolation.get("user", "")
     assert user.startswith("uid "), res.isolation
     return int(user.split()[1])
-
-
-def live_pids_with_uid(uid: int) -> list[int]:
-    """Processes (zombies excluded: they are dead, waiting for PID 1 to reap them) with this uid."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as fh:
-                fields = dict(line.split(":", 1) for line in fh if ":" in line)
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if str(uid) in fields.get("Uid", "").split() and not fields.get("State", "").strip().startswith("Z"):
-            found.append(int(entry))
-    return found
 
 
 def assert_nothing_survives(res: SandboxResult) -> None:

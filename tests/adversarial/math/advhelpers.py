@@ -15,6 +15,8 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from proc_helpers import live_pids_with_uid
+
 from verifiers import get_verifier
 
 HERE = Path(__file__).resolve().parent
@@ -161,23 +163,7 @@ def run_uid(verdict) -> int | None:
     return int(user.split()[1]) if isinstance(user, str) and user.startswith("uid ") else None
 
 
-def pids_with_uid(uid: int) -> list[int]:
-    """Live processes (any state but zombie) whose real, effective, saved or fs uid is `uid`.
-
-    Zombies are dead: killed processes that were re-parented to PID 1 show up as zombies until PID 1
-    reaps them, which on this machine's init takes a moment."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as fh:
-                fields = dict(line.split(":", 1) for line in fh if ":" in line)
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if str(uid) in fields.get("Uid", "").split() and not fields.get("State", "").strip().startswith("Z"):
-            found.append(int(entry))
-    return found
+pids_with_uid = live_pids_with_uid
 
 
 def assert_no_survivors(verdict, settle_s: float = 0.5) -> None:
