@@ -8,6 +8,7 @@ Verdict records as the isolation level.
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 import shutil
@@ -89,8 +90,9 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
         _mirror(root, d)
     for f in _ETC_FILES:
         _mirror(root, "/etc/" + f)
-    for p in python_paths() + list(extra_ro):
-        _mirror(root, p)
+    missing = [p for p in python_paths() + list(extra_ro) if not _mirror(root, p)]
+    if missing:   # e.g. a Python installed under a directory the sandbox user cannot reach
+        raise OSError(errno.ENOENT, f"cannot make these paths visible in the sandbox: {', '.join(missing)}")
     os.makedirs(root + "/dev", exist_ok=True)
     for node in _DEV_NODES:
         _mirror(root, "/dev/" + node, readonly=False, devices=True)
@@ -171,11 +173,9 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             report["namespace_error"] = str(e)
             os.chdir(req["workdir"])
     else:
-        if is_root:
-            # Forced (tests): behave exactly like an unprivileged user whose uid is the private one.
-            set_limits(limits)
-            drop_privileges(int(req["uid"]))
-            _linux.set_dumpable()
+        # (Forced as root, for tests, this maps root to itself: the same code path as for a user
+        # who is not root, whose own uid is mapped. After the capabilities are dropped below, the
+        # program has no privilege either way; it can only see what is mounted in its root.)
         uid, gid = os.getuid(), os.getgid()
         try:
             _linux.unshare(_linux.CLONE_NEWUSER | namespaces)

@@ -181,7 +181,6 @@ def set_no_new_privs() -> None:
 
 CLONE_NEWUSER = 0x10000000
 PR_CAPBSET_DROP = 24
-PR_SET_DUMPABLE = 4
 PR_SET_SECUREBITS = 28
 # SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | ..._LOCKED | SECBIT_KEEP_CAPS_LOCKED
 SECURE_NOROOT_ALL_LOCKED = 0x1 | 0x2 | 0x4 | 0x8 | 0x20
@@ -202,11 +201,6 @@ def write_file(path: str, text: str) -> None:
         os.write(fd, text.encode())
     finally:
         os.close(fd)
-
-
-def set_dumpable() -> None:
-    """After a uid switch the kernel makes /proc/self root-owned; the id maps must be writable."""
-    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(DUMPABLE)")
 
 
 def write_id_maps(uid: int, gid: int) -> None:
