@@ -524,8 +524,8 @@ def test_filesystem_view():
 
     assert out["repo_file"] == errno.ENOENT
     assert out["shared"] == errno.ENOENT
-    assert out["ssh"] == errno.ENOENT and out["proc"] == errno.ENOENT and out["tmp"] == errno.ENOENT
-    for key in ("work", "root"):
+    assert out["ssh"] == errno.ENOENT and out["proc"] == errno.ENOENT
+    for key in ("work", "root", "tmp"):      # /tmp exists only when the venv lives below it (a CI clone)
         entries = out[key]
         assert entries == errno.ENOENT or on_python_path(probes[key], entries), (key, entries)
     if isinstance(out["repo"], list):                          # only the venv, if the venv lives in the checkout
