@@ -73,7 +73,7 @@ def _erdos(fig, h) -> None:
     h = np.asarray(h, dtype=float)
     n = h.size
     edges = np.linspace(0, 2, n + 1)
-    ax1.stairs(h, edges, fill=True, alpha=0.6, color="#219ebc")
+    ax1.stairs(h, edges, fill=n <= 2000, alpha=0.6 if n <= 2000 else 1.0, color="#219ebc", lw=0.6)
     ax1.set_xlim(0, 2)
     ax1.set_ylim(0, 1.05)
     ax1.set_xlabel("x")
@@ -96,7 +96,9 @@ def _autoconv(fig, a) -> None:
     n = a.size
     scale = a.max() if a.max() > 0 else 1.0
     a = a / scale
-    ax1.stairs(a, np.linspace(-0.25, 0.25, n + 1), fill=True, alpha=0.6, color="#219ebc")
+    # Filled steps turn into faint hatching when there are thousands; draw the outline instead.
+    ax1.stairs(a, np.linspace(-0.25, 0.25, n + 1), fill=n <= 2000, alpha=0.6 if n <= 2000 else 1.0,
+               color="#219ebc", lw=0.6)
     ax1.set_title(f"f (n = {n} steps, scaled to max 1)", fontsize=9)
     from numpy.fft import irfft, rfft
     m = 2 * n - 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import logging
 from fractions import Fraction
 from typing import Any
 
@@ -23,6 +24,7 @@ from verifiers.math._parse import ParseError
 from verifiers.verdict import Verdict
 
 MAX_PROGRAM_BYTES = 256 << 10
+_log = logging.getLogger("verifiers.math")
 _LANGS = {"python": "program", "py": "program", "python3": "program", "json": "json"}
 
 
@@ -202,6 +204,10 @@ class MathVerifier(Verifier):
     # -- shared scoring helpers ---------------------------------------------------------------
     def _accept(self, exact: Fraction, details: dict, summary: str) -> Verdict:
         from verifiers.math import exact as ex
+        if details.get("float64_rel_diff", 0.0) > 1e-9:
+            # The float64 estimate only cross-checks the exact value; a large gap means a bug here.
+            _log.warning("%s: float64 estimate differs from the exact score by %.3g (relative); please report",
+                         self.ident, details["float64_rel_diff"])
         up = self.minimise
         score = ex.round_outward(exact, up=up)
         details["score_exact"] = ex.format_sig(exact, 20, up=up)
