@@ -93,6 +93,17 @@ class RunCgroup:
             return _read_kv(os.path.join(self.memory_dir, "memory.events")).get("oom_kill", 0)
         return 0
 
+    def peak_bytes(self) -> int | None:
+        """Peak memory charged to the run (only pages touched after it joined the group)."""
+        name = {"v1": "memory.max_usage_in_bytes", "v2": "memory.peak"}.get(self.kind)
+        if not name:
+            return None
+        try:
+            with open(os.path.join(self.memory_dir, name)) as fh:
+                return int(fh.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def remove(self, timeout_s: float = 2.0) -> None:
         deadline = time.monotonic() + timeout_s
         for d in reversed(self.dirs):

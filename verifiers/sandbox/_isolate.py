@@ -81,7 +81,8 @@ def _mirror(root: str, path: str, readonly: bool = True, devices: bool = False) 
 
 
 def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0,
-               enter: bool = True, workdir_bytes: int = 256 << 20, owner_gid: int | None = None) -> None:
+               enter: bool = True, workdir_bytes: int = 256 << 20, owner_gid: int | None = None,
+               bind_workdir: bool = False, skip: tuple[str, ...] = ()) -> None:
     """Mount a fresh tmpfs root holding only what a Python program needs, then chroot into it."""
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("tmpfs", root_mountpoint, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=1m")
@@ -105,15 +106,18 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
     # directory is sticky, so the program can add files but not replace or delete the inputs.
     sandbox_dir = root + SANDBOX_WORKDIR
     os.makedirs(sandbox_dir, exist_ok=True)
-    _linux.mount("tmpfs", sandbox_dir, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
-                 f"mode=1777,size={int(workdir_bytes)}")
-    for name in os.listdir(workdir):
-        src = os.path.join(workdir, name)
-        if is_regular_file(src):
-            with open(src, "rb") as fin, open(os.path.join(sandbox_dir, name), "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-            os.chmod(os.path.join(sandbox_dir, name), 0o444)
-    if owner_gid is not None:
+    if bind_workdir:     # the staged directory itself: what the child writes is read back by the caller
+        _bind(workdir, sandbox_dir, readonly=False)
+    else:
+        _linux.mount("tmpfs", sandbox_dir, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
+                     f"mode=1777,size={int(workdir_bytes)}")
+        for name in os.listdir(workdir):
+            src = os.path.join(workdir, name)
+            if is_regular_file(src) and name not in skip:
+                with open(src, "rb") as fin, open(os.path.join(sandbox_dir, name), "wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+                os.chmod(os.path.join(sandbox_dir, name), os.stat(src).st_mode & 0o555)
+    if owner_gid is not None and not bind_workdir:
         os.chown(sandbox_dir, 0, owner_gid)
         os.chmod(sandbox_dir, 0o1770)
     _linux.mount(None, root, None, _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV)
@@ -140,6 +144,8 @@ def set_limits(limits: dict) -> None:
     lim(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     lim(resource.RLIMIT_NPROC, int(limits["max_tasks"]))
     lim(resource.RLIMIT_CORE, 0)
+    if limits.get("stack_bytes"):
+        lim(resource.RLIMIT_STACK, int(limits["stack_bytes"]))
 
 
 def drop_privileges(uid: int) -> None:
@@ -163,7 +169,8 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             _linux.unshare(namespaces)
             report["network"] = "netns"
             build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
-                       workdir_bytes=wd_bytes, owner_gid=req.get("uid"))
+                       workdir_bytes=wd_bytes, owner_gid=req.get("uid"), bind_workdir=req.get("bind_workdir", False),
+                       skip=(req["stdin_file"],) if req.get("stdin_file") else ())
             report["filesystem"] = "chroot"
         except OSError as e:
             # As root the namespaces are expected to work: fail closed rather than run the program
@@ -182,7 +189,8 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             report["network"] = "netns"
             _linux.write_id_maps(uid, gid)
             build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
-                       workdir_bytes=wd_bytes)
+                       workdir_bytes=wd_bytes, bind_workdir=req.get("bind_workdir", False),
+                       skip=(req["stdin_file"],) if req.get("stdin_file") else ())
             report["filesystem"] = "chroot"
         except OSError as e:
             report["namespace_error"] = str(e)
@@ -200,9 +208,9 @@ def confine(req: dict, root_mountpoint: str) -> dict:
     if is_root and req.get("uid") and not use_userns:
         drop_privileges(int(req["uid"]))
         report["user"] = f"uid {req['uid']}"
-        if limits["cpus"] > 1:
+        if limits["cpus"] > 1 or req.get("allow_exec"):
             report["processes"] = f"rlimit nproc {limits['max_tasks']} (private uid)"
-    if use_userns and limits["cpus"] > 1 and report["network"] == "netns":
+    if use_userns and (limits["cpus"] > 1 or req.get("allow_exec")) and report["network"] == "netns":
         report["processes"] = f"rlimit nproc {limits['max_tasks']} (per user namespace; no uid sweep)"
     no_processes = limits["cpus"] <= 1 and not req.get("allow_exec")
     if _linux.seccomp_supported():

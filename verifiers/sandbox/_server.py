@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 
 from verifiers.sandbox import _harness, _isolate, _linux
 
@@ -40,8 +41,11 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
         os.setsid()
         _linux.set_pdeathsig(signal.SIGKILL)
         out_w, err_w, res_w, status_w = fds
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
+        if req.get("stdin_file"):     # opened here, before confinement; the child never sees its path
+            stdin = os.open(os.path.join(req["workdir"], req["stdin_file"]), os.O_RDONLY)
+        else:
+            stdin = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(stdin, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.dup2(res_w, 3)
@@ -96,7 +100,6 @@ def _sweep_uid(uid: int) -> None:
 
 def _reap_orphans(timeout_s: float = 2.0) -> None:
     """Wait (briefly) for every process that was reparented to us, so none is left a zombie."""
-    import time
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -115,12 +118,14 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     _linux.set_child_subreaper()      # orphans of the run come back to us and are reaped here
     status_w = fds[3]
     cgroup = None
-    if req.get("uid") and req["limits"]["cpus"] > 1 and os.geteuid() == 0:
+    processes_allowed = req["limits"]["cpus"] > 1 or req.get("allow_exec")
+    if req.get("uid") and processes_allowed and os.geteuid() == 0:
         # Processes allowed: one memory and task budget for the whole run, not per process.
         from verifiers.sandbox._cgroup import RunCgroup
         cgroup = RunCgroup(f"tttd-run-{os.getpid()}", req["limits"]["memory_bytes"], req["limits"]["max_tasks"])
         req["cgroup"] = {"dirs": [], "summary": cgroup.create()}
         req["cgroup"]["dirs"] = cgroup.to_wire()
+    t_fork = time.monotonic()
     pid = os.fork()
     if pid == 0:
         _child(req, fds, root_mountpoint)
@@ -136,8 +141,9 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
             break
         except InterruptedError:
             continue
+    wall = time.monotonic() - t_fork
     uid = req.get("uid")
-    if uid and req["limits"]["cpus"] > 1:
+    if uid and processes_allowed:
         _sweep_uid(int(uid))
     _reap_orphans()
     import resource
@@ -146,9 +152,11 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
         "exitcode": os.waitstatus_to_exitcode(status),
         "cpu_s": ch.ru_utime + ch.ru_stime,
         "maxrss_kb": ch.ru_maxrss,
+        "wall_s": wall,
     }
     if cgroup is not None:
         info["oom_kills"] = cgroup.oom_kills()
+        info["mem_peak_bytes"] = cgroup.peak_bytes()
         cgroup.remove()
     _line(status_w, "exit", info)
     os._exit(0)

@@ -43,8 +43,11 @@ class Limits:
     cpu_s: float | None = None            # default: wall_s × cpus
     cpus: int = 1
     memory_bytes: int = 4 << 30
-    output_bytes: int = 16 << 20          # stdout + stderr together
+    output_bytes: int = 16 << 20          # cap on stdout + stderr together (stdout only if not stderr_counts)
     keep_output_bytes: int = 64 << 10     # tail kept of each stream
+    keep_stdout_bytes: int | None = None  # override for stdout (a judge keeps all of it)
+    stderr_counts: bool = True            # does stderr count toward output_bytes?
+    stack_bytes: int | None = None        # RLIMIT_STACK (None: inherited)
     result_bytes: int = 1 << 20
     file_size_bytes: int = 64 << 20
     workdir_bytes: int = 256 << 20       # size of the private working directory (tmpfs)
@@ -59,7 +62,7 @@ class Limits:
         cpu = self.cpu_s if self.cpu_s is not None else self.wall_s * self.cpus
         return {"cpu_s": cpu, "cpus": self.cpus, "memory_bytes": self.memory_bytes,
                 "file_size_bytes": self.file_size_bytes, "open_files": self.open_files,
-                "workdir_bytes": self.workdir_bytes,
+                "workdir_bytes": self.workdir_bytes, "stack_bytes": self.stack_bytes,
                 "max_tasks": self.max_tasks}
 
 
@@ -77,6 +80,11 @@ class SandboxResult:
     wall_s: float
     cpu_s: float | None
     isolation: dict[str, Any]
+    maxrss_kb: int | None = None          # peak RSS of the largest process (includes the pre-exec Python)
+    mem_peak_bytes: int | None = None     # peak memory of the whole run from its cgroup, when there is one
+    run_wall_s: float | None = None       # wall time measured by the monitor around the child alone
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)   # `collect`ed from the workdir
+    stdout_bytes: bytes = b""             # stdout as bytes (what a scorer must judge; `stdout` is decoded)
     timeout_kind: str | None = None      # "wall" or "cpu"
     detail: str = ""                     # for a wall timeout: the signal that ended it (SIGTERM/SIGKILL)
 
@@ -223,13 +231,17 @@ class _Tail:
             del self.buf[: len(self.buf) - self.keep]
 
     def text(self) -> str:
-        data = bytes(self.buf[-self.keep:])
-        return data.decode("utf-8", errors="replace")
+        return self.raw().decode("utf-8", errors="replace")
+
+    def raw(self) -> bytes:
+        return bytes(self.buf[-self.keep:])
 
 
 def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config: dict | None = None,
         argv: list[str] | None = None, extra_ro: list[str] | None = None,
-        force_userns: bool = False) -> SandboxResult:
+        force_userns: bool = False, stdin_file: str | None = None, executables: tuple[str, ...] = (),
+        bind_workdir: bool = False, collect: tuple[str, ...] = (), env: dict[str, str] | None = None,
+        cpu_set: list[int] | None = None) -> SandboxResult:
     """Run one submission in a fresh confined child and supervise it.
 
     ``files`` are written into the private working directory (``program.py``, ``parent.json``, …;
@@ -237,6 +249,12 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
     ``mode="exec"`` executes ``argv`` (process creation then follows the ``cpus`` rule).
     ``force_userns`` (tests) makes a root parent confine the child the way it is confined for a
     user who is not root: a user namespace instead of a uid switch.
+
+    For compiled programs: ``stdin_file`` names one of ``files`` that becomes the child's standard
+    input (opened read-only; it is not placed in the working directory); ``executables`` are made
+    executable; ``bind_workdir`` binds the staged directory itself instead of a private tmpfs, so
+    that files the child writes (a compiler's binary) can be read back with ``collect``; ``env``
+    replaces the default scrubbed environment; ``cpu_set`` pins the child to these cores.
     """
     workdir = tempfile.mkdtemp(prefix="tttd-run-")
     # A private uid per run, from a range wide enough that concurrent runs practically never share one.
@@ -248,7 +266,7 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
             path = os.path.join(workdir, name)
             with open(path, "wb") as fh:
                 fh.write(data)
-            os.chmod(path, 0o444)
+            os.chmod(path, 0o555 if name in executables else 0o444)
         if uid is not None:
             # root-owned, group = the sandbox's private gid, sticky: the program may create files
             # here but cannot replace or delete parent.json (owned by root, read-only).
@@ -256,12 +274,22 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
             os.chmod(workdir, 0o1770)
         else:
             os.chmod(workdir, 0o700)
+        if stdin_file is not None and stdin_file not in files:
+            raise SandboxError(f"stdin_file {stdin_file!r} is not one of the files")
         req = {"mode": mode, "workdir": workdir, "uid": uid, "limits": limits.wire(),
-               "config": config or {}, "argv": argv or [], "env": _scrubbed_env(limits.cpus),
-               "cpu_set": _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
+               "config": config or {}, "argv": argv or [],
+               "env": dict(env) if env is not None else _scrubbed_env(limits.cpus),
+               "cpu_set": list(cpu_set) if cpu_set else _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
+               "stdin_file": stdin_file, "bind_workdir": bool(bind_workdir),
                "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None),
                "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1"}
-        return _supervise(req, limits)
+        res = _supervise(req, limits)
+        for name in collect:
+            path = os.path.join(workdir, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as fh:
+                    res.files[name] = fh.read(limits.file_size_bytes + 1)
+        return res
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -278,7 +306,8 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
     finally:
         for w in write_ends:
             os.close(w)
-    out, err = _Tail(limits.keep_output_bytes), _Tail(limits.keep_output_bytes)
+    out = _Tail(limits.keep_stdout_bytes if limits.keep_stdout_bytes is not None else limits.keep_output_bytes)
+    err = _Tail(limits.keep_output_bytes)
     result = bytearray()
     status_buf = bytearray()
     pid: int | None = None
@@ -324,7 +353,8 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
                     continue
                 if kind in ("out", "err"):
                     (out if kind == "out" else err).add(data)
-                    if out.total + err.total > limits.output_bytes and killed_at is None:
+                    counted = out.total + (err.total if limits.stderr_counts else 0)
+                    if counted > limits.output_bytes and killed_at is None:
                         verdict = "output_limit"
                         killed_at = time.monotonic()
                         _kill(pid, signal.SIGKILL)
@@ -368,7 +398,10 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
     cpu = exit_info.get("cpu_s") if exit_info else None
     res = SandboxResult(status="ok", result=bytes(result[: limits.result_bytes + 1]), stdout=out.text(),
                         stderr=err.text(), exitcode=exitcode, wall_s=wall, cpu_s=cpu, isolation=iso,
-                        detail=detail)
+                        detail=detail, maxrss_kb=exit_info.get("maxrss_kb") if exit_info else None,
+                        run_wall_s=exit_info.get("wall_s") if exit_info else None,
+                        mem_peak_bytes=exit_info.get("mem_peak_bytes") if exit_info else None)
+    res.stdout_bytes = out.raw()
     if setup_error is not None:
         res.status, res.detail = "setup_error", setup_error
     elif verdict in ("output_limit", "result_too_large"):
@@ -389,6 +422,6 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
         res.status = "crashed"
         res.detail = (f"killed by signal {signal.Signals(-exitcode).name}" if exitcode < 0
                       else f"exited with status {exitcode}")
-    elif not result:
+    elif not result and req["mode"] == "python":
         res.status = "no_result"
     return res
