@@ -10,6 +10,7 @@ REWARD_TRANSFORMS: dict[str, Callable[[float], float]] = {
     "identity": lambda s: s,
     "reciprocal": lambda s: 1.0 / s if s > 0 else 0.0,
     "negate": lambda s: -s,
+    "mean_scaled": lambda s: s,      # handled in ProblemCard.reward (needs the number of cases)
 }
 
 
@@ -63,6 +64,7 @@ class ProblemCard:
     libraries: str = ""
     nondeterministic: bool = False
     target: str = ""                 # what to beat, when the best verified reference is not it
+    reward_scale: float = 1.0        # for reward_transform "mean_scaled"
 
     def __post_init__(self) -> None:
         if self.direction not in ("min", "max"):
@@ -71,9 +73,14 @@ class ProblemCard:
             raise ValueError(f"{self.id}: unknown reward transform {self.reward_transform!r}")
 
     # -- score → reward / value ---------------------------------------------------------------
-    def reward(self, score: float | None) -> float:
+    def reward(self, score: float | None, details: dict | None = None) -> float:
         if score is None:
             return float(self.fail_reward)
+        if self.reward_transform == "mean_scaled":
+            # Multi-case problems: the mean case score over the evaluated set, divided by a scale
+            # (TTT-Discover's RL reward for AtCoder: mean/1500, mean/3e6).
+            n = (details or {}).get("n_cases") or 1
+            return float(score) / n / self.reward_scale
         return float(REWARD_TRANSFORMS[self.reward_transform](score))
 
     def value(self, score: float | None) -> float | None:

@@ -53,17 +53,19 @@ def _cmd_list(args) -> int:
     for card in tttd_envs.cards():
         best = card.best_reference()
         rows.append({"id": card.id, "domain": card.domain, "direction": card.direction, "units": card.units,
+                     "target": card.target,
                      "best_reference": None if best is None else
                      {"value": best.value, "display": best.display, "who": best.who, "year": best.year,
                       "label": best.label}})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    table = [("ID", "DOMAIN", "DIR", "UNITS", "BEST REFERENCE (verified)")]
+    table = [("ID", "DOMAIN", "DIR", "UNITS", "BEST REFERENCE")]
     for r in rows:
         b = r["best_reference"]
-        table.append((r["id"], r["domain"], r["direction"], r["units"],
-                      "—" if b is None else f"{b['display']}  {b['who']} {b['year']}"))
+        shown = f"{b['display']}  {b['who']} {b['year']}" if b is not None else \
+            (f"{r['target']}, published" if r["target"] else "—")
+        table.append((r["id"], r["domain"], r["direction"], r["units"], shown))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
@@ -81,6 +83,8 @@ def add_eval_command(sub) -> None:
     p.add_argument("--parent", metavar="STATE_JSON", default=None,
                    help="a state/construction JSON to hand the program as parent.json")
     p.add_argument("--full", action="store_true", help="with --json, keep the construction and full logs")
+    p.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="a problem option (see `help` of the env), e.g. -o mode=contest -o case_set=lite")
     p.set_defaults(func=_cmd_eval)
 
 
@@ -95,13 +99,23 @@ def _cmd_eval(args) -> int:
         if not args.budget_s > 0:
             raise UserError("--budget-s must be positive")
         limits["budget_s"] = args.budget_s
+    for item in args.opt:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in card.limits:
+            raise UserError(f"-o {item!r}: {card.id} takes the options {', '.join(sorted(card.limits))} (KEY=VALUE)")
+        try:
+            limits[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            limits[key] = raw
+    if "progress" in card.limits and sys.stderr.isatty():
+        limits["progress"] = True
     parent = None
     if args.parent:
         doc = json.loads(_read(args.parent))
         parent = {"construction": doc.get("construction"), "value": doc.get("value")} if isinstance(doc, dict) \
             else {"construction": doc, "value": None}
     verifier = get_verifier(card.verifier, **card.verifier_kwargs, **limits)
-    if _looks_like_program(text) and sys.stderr.isatty():
+    if card.domain == "math" and _looks_like_program(text) and sys.stderr.isatty():
         print(f"running the program in the sandbox (budget {limits.get('budget_s', 0):g} s)…", file=sys.stderr)
     verdict = verifier.verify(text, parent=parent, seed=args.seed)
     if args.json:
@@ -113,7 +127,7 @@ def _cmd_eval(args) -> int:
         print(f"problem:  {card.id} ({card.direction}imise, {card.units})")
         print(verdict.summary())
         if verdict.accepted:
-            print(f"reward:   {card.reward(verdict.score)!r}")
+            print(f"reward:   {card.reward(verdict.score, verdict.details)!r}")
             _compare(card, verdict.score)
         elif verdict.details.get("stderr"):
             tail = verdict.details["stderr"].strip().splitlines()[-8:]

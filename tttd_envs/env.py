@@ -86,7 +86,7 @@ class DiscoveryEnv(gym.Env):
         verdict = self.verifier.verify(action, parent=self.state.parent_view(), seed=self._seed + self._turn)
         self.last_verdict = verdict
         self._turn += 1
-        reward = self.card.reward(verdict.score)
+        reward = self.card.reward(verdict.score, verdict.details)
         construction = verdict.details.get("construction") if verdict.accepted else None
         new_state = self.state.child(artifact=action if isinstance(action, str) else "",
                                      construction=construction, value=self.card.value(verdict.score),
@@ -161,14 +161,19 @@ class DiscoveryEnv(gym.Env):
         """Statement + current state + what to improve."""
         st, card = self.state, self.card
         parts = [card.statement.strip(), "", "## Current state"]
-        if st.construction is None:
-            parts.append("No construction yet (parent.json holds construction null).")
-        else:
-            n = len(st.construction) if isinstance(st.construction, list) else "?"
-            parts.append(f"parent.json holds the current construction (n = {n}) with {card.score_label} "
-                         f"{self._display(st) if st.score is not None else '—'} (state value {st.value!r}).")
+        shown = self._display(st) if st.score is not None else "—"
+        if card.domain == "math":
+            if st.construction is None:
+                parts.append("No construction yet (parent.json holds construction null).")
+            else:
+                n = len(st.construction) if isinstance(st.construction, list) else "?"
+                parts.append(f"parent.json holds the current construction (n = {n}) with {card.score_label} "
+                             f"{shown} (state value {st.value!r}).")
+        elif st.score is not None:
+            parts.append(f"The current program scores {card.score_label} {shown} (state value {st.value!r}).")
         if st.artifact:
-            parts += ["The program that produced it:", "```python", st.artifact.strip()[:20000], "```"]
+            fence = {"python": "python", "cpp": "cpp"}.get(card.artifact, "")
+            parts += ["The program that produced it:", f"```{fence}", st.artifact.strip()[:20000], "```"]
         else:
             parts.append("No previous program.")
         if st.stdout:

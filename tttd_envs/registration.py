@@ -14,6 +14,8 @@ PROBLEMS: dict[str, tuple[str, bool]] = {
     "AutocorrelationAC2-v0": ("tttd_envs.problems.autocorrelation:AutocorrelationAC2Env", False),
     "CirclePacking26-v0": ("tttd_envs.problems.circle_packing:CirclePacking26Env", False),
     "CirclePacking32-v0": ("tttd_envs.problems.circle_packing:CirclePacking32Env", False),
+    "AHC039-v0": ("tttd_envs.problems.atcoder:AHC039Env", True),
+    "AHC058-v0": ("tttd_envs.problems.atcoder:AHC058Env", True),
 }
 
 

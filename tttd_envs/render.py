@@ -32,6 +32,9 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
     elif kind == "autoconvolution":
         fig = _figure(7.2, 5.2)
         _autoconv(fig, construction)
+    elif kind == "ahc039":
+        fig = _figure(6.0, 6.0)
+        _ahc039(fig.add_subplot(), construction, details)
     else:
         fig = _figure(5, 2)
         fig.text(0.5, 0.5, f"{card.id}: no picture for this problem", ha="center")
@@ -108,6 +111,30 @@ def _autoconv(fig, a) -> None:
     ax2.plot(t, conv / (a.sum() ** 2 / (2 * n)), lw=1, color="#fb8500")
     ax2.set_title("f*f relative to (∫f)²", fontsize=9)
     ax2.set_xlim(-0.5, 0.5)
+
+
+def _ahc039(ax, _construction, details: dict) -> None:
+    """The fish of the first case (mackerels blue, sardines red) and the submitted polygon."""
+    case = details.get("picture_case")
+    ax.set_xlim(0, 100000)
+    ax.set_ylim(0, 100000)
+    ax.set_aspect("equal")
+    if not case:
+        _empty(ax, "accepted answer")
+        return
+    from verifiers.atcoder import inputs, score_ahc039
+    inp = score_ahc039.parse_input(inputs.input_text("ahc039", case["seed"]))
+    n = inp.n
+    ax.scatter(inp.xs[:n], inp.ys[:n], s=1.5, c="#1d70b8", label="mackerel", linewidths=0)
+    ax.scatter(inp.xs[n:], inp.ys[n:], s=1.5, c="#d4351c", label="sardine", linewidths=0)
+    poly = score_ahc039.parse_output(case["output"])
+    if poly:
+        xs = [p[0] for p in poly] + [poly[0][0]]
+        ys = [p[1] for p in poly] + [poly[0][1]]
+        ax.plot(xs, ys, color="black", lw=1.2)
+    result = score_ahc039.score(inp, case["output"])
+    ax.set_title(f"seed {case['seed']}: {len(poly or [])} vertices, case score {result.score}", fontsize=9)
+    ax.legend(loc="upper right", fontsize=7, markerscale=4)
 
 
 def rgb_array(card, state, verdict=None) -> np.ndarray:

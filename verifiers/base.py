@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "autocorrelation_ac1": "verifiers.math.autocorrelation:AC1Verifier",
     "autocorrelation_ac2": "verifiers.math.autocorrelation:AC2Verifier",
     "circle_packing": "verifiers.math.circle_packing:CirclePackingVerifier",
+    "atcoder": "verifiers.atcoder.verifier:AHCVerifier",
 }
 
 

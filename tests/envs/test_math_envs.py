@@ -19,8 +19,8 @@ MIN_IDS = {"ErdosMinOverlap-v0", "AutocorrelationAC1-v0"}
 
 
 def test_all_ids_registered_on_import():
-    assert sorted(tttd_envs.PROBLEMS) == sorted(IDS)
-    for i in IDS:
+    assert set(IDS) <= set(tttd_envs.PROBLEMS)
+    for i in tttd_envs.PROBLEMS:
         assert i in gym.registry
 
 

@@ -71,6 +71,7 @@ class CaseResult:
     exit: str = ""
     stdout_bytes: int = 0
     stderr_tail: str = ""
+    output: str | None = None     # kept for the first case only (pictures), at most 256 KiB
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -190,6 +191,8 @@ def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str,
     else:
         r = scorer(input_text, res.stdout_bytes)
         case.verdict, case.score, case.message = r.verdict, int(r.score), r.message
+        if index == 0 and len(res.stdout_bytes) <= 256 << 10:
+            case.output = res.stdout_bytes.decode("utf-8", errors="replace")
     return case
 
 

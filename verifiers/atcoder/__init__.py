@@ -1,0 +1,1 @@
+"""AtCoder heuristic contests: generators, scorers, judge."""
