@@ -72,6 +72,7 @@ class CaseResult:
     stdout_bytes: int = 0
     stderr_tail: str = ""
     output: str | None = None     # kept for the first case only (pictures), at most 256 KiB
+    isolation: dict | None = None  # what the sandbox achieved (kept for the first case only)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -173,6 +174,8 @@ def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str,
     wall = res.run_wall_s if res.run_wall_s is not None else res.wall_s
     case = CaseResult(index=index, seed=seed, verdict="AC", cpu_s=res.cpu_s, wall_s=wall, peak_rss_kb=peak_kb,
                       stdout_bytes=len(res.stdout_bytes), stderr_tail=res.stderr[-STDERR_KEEP:])
+    if index == 0:
+        case.isolation = res.isolation
     code = res.exitcode
     case.exit = "" if code is None else (f"signal {signal.Signals(-code).name}" if code < 0 else f"status {code}")
     if res.status == "setup_error":

@@ -89,7 +89,10 @@ class AHCVerifier(Verifier):
         first = cases[0] if cases else None
         if first is not None and first.verdict == "AC" and first.output is not None:
             details["picture_case"] = {"seed": first.seed, "output": first.output}
-        details.update({"cases": [{k: v for k, v in c.to_dict().items() if k != "output"} for c in cases],
+        if first is not None and first.isolation:
+            details["isolation"] = first.isolation
+        details.update({"cases": [{k: v for k, v in c.to_dict().items() if k not in ("output", "isolation")}
+                                  for c in cases],
                         "n_cases": len(self.seeds), "accepted_count": len(accepted)})
         failing = next((c for c in cases if c.verdict not in ("AC", "NR")), None)
         if failing is not None:
