@@ -1,0 +1,151 @@
+"""What a problem card says about ranking: exact sort keys, display strings, reference values, which
+board (hardware, case set) a verdict belongs to, and AtCoder's full-set and standings rules.
+
+Pure functions of the card and the verdict: no database here.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+#: AtCoder case sets the leaderboard accepts (specs/atcoder.md §7: "the leaderboard accepts only full sets").
+FULL_CASE_SETS = ("public150", "official")
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?)")
+
+
+def is_timed(card) -> bool:
+    """Timed problems rank per hardware and may be re-timed (DESIGN.md: registered nondeterministic)."""
+    return bool(card.nondeterministic)
+
+
+def is_atcoder(card) -> bool:
+    return card.verifier == "atcoder"
+
+
+def exact_value(score: float | None, details: dict[str, Any] | None) -> Decimal | None:
+    """The value a board sorts by: the verifier's 20-digit exact string when it gives one (math),
+    else the float's shortest repr (exact for integers such as AtCoder totals)."""
+    if score is None:
+        return None
+    exact = (details or {}).get("score_exact")
+    if isinstance(exact, str):
+        try:
+            return Decimal(exact)
+        except InvalidOperation:
+            pass
+    return Decimal(repr(float(score)))
+
+
+def display_value(card, score: float | None, details: dict[str, Any] | None, ref_values=()) -> str | None:
+    """The score as a board prints it: the verifier's 10-digit outward-rounded ``display`` (math),
+    integers with thousands separators (AtCoder totals), else enough significant digits to separate
+    the references (at least 7)."""
+    if score is None:
+        return None
+    shown = (details or {}).get("display")
+    if isinstance(shown, str) and shown:
+        return shown
+    if float(score).is_integer() and abs(score) < 1e15:
+        return f"{int(score):,}"
+    digits = max(7, separating_digits(ref_values))
+    return f"{float(score):.{digits}g}"
+
+
+def separating_digits(values) -> int:
+    vals = sorted({float(v) for v in values if v is not None})
+    for k in range(4, 18):
+        if len({f"{v:.{k}g}" for v in vals}) == len(vals):
+            return k
+    return 17
+
+
+def parse_number(text: str | None) -> Decimal | None:
+    """The leading number of a published value ("566,997", "2.635 (2.63586276)", "0.380927"); None for
+    "—" and prose."""
+    if not text:
+        return None
+    m = _NUMBER.match(text)
+    if not m:
+        return None
+    try:
+        return Decimal(m.group(1).replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def better(card, a: Decimal, b: Decimal) -> bool:
+    return a < b if card.direction == "min" else a > b
+
+
+def sort_key(card, value: Decimal) -> Decimal:
+    """Ascending key: best first for either direction."""
+    return value if card.direction == "min" else -value
+
+
+def hardware_key(card, hardware: dict[str, Any] | None) -> str:
+    """The board a timed verdict belongs to: the GPU model (kernels) or the CPU model (AtCoder);
+    "" for untimed problems, whose scores do not depend on the machine."""
+    if not is_timed(card) or not hardware:
+        return ""
+    for key in ("gpu_model", "gpu", "device_name", "cpu_model"):
+        value = hardware.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return ""
+
+
+def case_set_of(verifier) -> str:
+    """The case set a verifier evaluates ("" for single-case problems)."""
+    value = getattr(verifier, "case_set", None)
+    return value if isinstance(value, str) else ""
+
+
+def refuse_reason(card, verifier) -> str | None:
+    """Why the leaderboard will not take submissions judged by this verifier configuration, or None."""
+    if is_atcoder(card):
+        cs = case_set_of(verifier)
+        if cs not in FULL_CASE_SETS:
+            return (f"the leaderboard accepts only full case sets for {card.id} (public150 for the default rl "
+                    f"mode, official with mode=contest), not {cs or 'this set'!r}; use `tttd eval` for quick checks "
+                    "on lite or public50")
+    return None
+
+
+def comparable(card, details: dict[str, Any] | None) -> bool:
+    """Whether an accepted score can be compared with the card's references (published contest totals
+    for AtCoder are over the official cases; math scores always compare)."""
+    if not is_atcoder(card):
+        return True
+    d = details or {}
+    return bool(d.get("comparable_to_standings")) and d.get("case_set") == "official"
+
+
+def standings_place(card, total: float | None, details: dict[str, Any] | None):
+    """(estimated rank, estimated performance) of a contest-mode total over the official set, else
+    (None, None) (specs/atcoder.md §9.4)."""
+    if total is None or not is_atcoder(card) or not comparable(card, details):
+        return None, None
+    d = details or {}
+    if d.get("mode") not in ("contest", "ale") or int(d.get("n_cases") or 0) != 150:
+        return None, None
+    problem = (card.verifier_kwargs or {}).get("problem")
+    from verifiers.atcoder.standings import NoStandings, for_problem
+    try:
+        place = for_problem(problem).place(int(total))
+    except NoStandings:
+        return None, None
+    return place.rank, place.performance
+
+
+def reference_place(card, value: Decimal | None):
+    """Estimated standings of a published contest total (AtCoder references), else (None, None)."""
+    if value is None or not is_atcoder(card):
+        return None, None
+    from verifiers.atcoder.standings import NoStandings, for_problem
+    try:
+        place = for_problem((card.verifier_kwargs or {}).get("problem")).place(int(value))
+    except NoStandings:
+        return None, None
+    return place.rank, place.performance

@@ -1,0 +1,114 @@
+"""Plain-text renderings of entries, boards and the index for the terminal (`tttd submit`, `tttd board`)."""
+
+from __future__ import annotations
+
+from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    rows = [header] + rows
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]
+
+
+def _direction(card) -> str:
+    return "lower is better" if card.direction == "min" else "higher is better"
+
+
+def _ref_text(r: ReferenceRow) -> str:
+    how = "re-verified by tttd" if r.rechecked else ("verified by the card" if r.verified else "quoted")
+    est = f"; est. rank {r.estimated_rank}, perf {r.estimated_performance}" if r.estimated_rank else ""
+    return f"[{r.name}] {r.who} {r.year} ({r.source}); {how}{est}"
+
+
+def _entry_notes(e: Entry) -> str:
+    bits = []
+    if e.flag:
+        bits.append(f"FLAGGED {e.flag.upper()}: {e.flag_reason} (by {e.flagged_by})")
+    if not e.accepted:
+        bits.append(f"{e.status.upper()}: {e.message}")
+    if e.reproduction_of:
+        bits.append(f"reproduces {e.reproduction_of}")
+    if e.beats:
+        bits.append("beats " + ", ".join(e.beats))
+    if e.estimated_rank is not None:
+        bits.append(f"est. AtCoder rank {e.estimated_rank}, perf {e.estimated_performance}")
+    if e.notes:
+        bits.append(e.notes.splitlines()[0][:60])
+    return "; ".join(bits)
+
+
+def board_text(card, boards: list[Board]) -> str:
+    lines = [f"{card.id} — {card.title}", f"{card.units}; {_direction(card)}"]
+    for b in boards:
+        n = sum(1 for r in b.rows if r.entry is not None and r.entry.rank is not None)
+        head = []
+        if b.hardware_key:
+            head.append(f"hardware: {b.hardware_key}")
+        if b.case_set:
+            head.append(f"case set: {b.case_set}" + ("" if b.comparable else
+                                                      " (estimate; references are official-set contest totals)"))
+        lines.append("")
+        if head:
+            lines.append(" · ".join(head))
+        rows = []
+        for r in b.rows:
+            if r.reference is not None:
+                ref = r.reference
+                rows.append(("ref", ref.display or ref.published, "", "", "", _ref_text(ref)))
+            else:
+                e = r.entry
+                rows.append((str(e.rank) if e.rank is not None else "-", e.display or "—", e.submitter[:32],
+                             f"#{e.id}", e.created_at.strftime("%Y-%m-%d %H:%M"), _entry_notes(e)))
+        lines += _table(("RANK", "SCORE", "SUBMITTER", "ID", "SUBMITTED (UTC)", "NOTES"), rows)
+        lines.append(f"{n} ranked entr{'y' if n == 1 else 'ies'}")
+    return "\n".join(lines)
+
+
+def summary_text(items: list[ProblemSummary]) -> str:
+    def ref(r: ReferenceRow | None) -> str:
+        if r is None:
+            return "—"
+        return f"{r.display or r.published}{'' if r.rechecked else '*'}"
+
+    rows = []
+    for s in items:
+        best = "—" if s.best is None else f"{s.best.display} ({s.best.submitter[:24]}, #{s.best.id})"
+        rows.append((s.problem, s.direction, f"{s.accepted}/{s.entries}", best, ref(s.best_human),
+                     ref(s.previous_ai), ref(s.ttt_discover)))
+    lines = _table(("PROBLEM", "DIR", "ACCEPTED", "BEST ENTRY", "BEST HUMAN", "PREVIOUS AI", "TTT-DISCOVER"), rows)
+    lines.append("* quoted from the source, not re-verified here (published data absent or none public)")
+    return "\n".join(lines)
+
+
+def entry_text(card, e: Entry) -> str:
+    outcome = {"created": "new entry", "existing": "already on the board (same artifact); nothing new stored",
+               "appended": "same artifact: re-timed, the new verdict was added to this entry"}.get(e.outcome or "", "")
+    lines = [f"entry #{e.id}  {e.problem}" + (f"  ({outcome})" if outcome else "")]
+    lines.append(f"status:    {e.status}" + (f" — {e.message}" if not e.accepted else ""))
+    if e.accepted:
+        lines.append(f"score:     {e.display}  {card.units}, {_direction(card)}")
+        lines.append(f"rank:      {e.rank if e.rank is not None else 'not ranked'}"
+                     + (f" (hardware {e.hardware_key})" if e.hardware_key else "")
+                     + (f" (case set {e.case_set})" if e.case_set else ""))
+        lines.append(f"beats:     {', '.join(e.beats) if e.beats else 'none of the references'}")
+        if e.reproduction_of:
+            lines.append(f"reproduces: {e.reproduction_of} (same canonical construction)")
+        if e.estimated_rank is not None:
+            lines.append(f"AtCoder:   estimated rank {e.estimated_rank}, estimated performance {e.estimated_performance}")
+        elif e.case_set and not e.comparable:
+            lines.append(f"AtCoder:   {e.case_set} total (estimate): no standings rank (official cases only)")
+        lines.append(f"message:   {e.message}")
+    if e.flag:
+        lines.append(f"flag:      {e.flag} — {e.flag_reason} (by {e.flagged_by})")
+    if e.client_score_ignored:
+        lines.append("note:      the score sent with the submission was ignored; this one is the leaderboard's own")
+    lines.append(f"submitter: {e.submitter}   at {e.created_at:%Y-%m-%d %H:%M:%S} UTC"
+                 + (f"   run {e.run_id}" if e.run_id else ""))
+    lines.append(f"verifier:  {e.verifier}   tttd {e.tttd_version}   artifact {e.artifact_kind} sha256 {e.artifact_sha256}")
+    if e.evaluations:
+        lines.append("history:")
+        for ev in e.evaluations:
+            lines.append(f"  {ev['created_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<9} {ev['status']:<9} "
+                         f"{ev['display'] or '—':<16} {ev['verifier']}" + ("" if ev["applied"] else "  (not applied)"))
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""The leaderboard web app without a browser: pages, plots, pictures, downloads, escaping, and the
+token rule for HTTP submissions (FastAPI's TestClient drives the real app on a real SQLite file)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+
+import leaderboards  # noqa: E402
+from leaderboards.web.app import create_app  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+GRID = (EXAMPLES / "cp26_grid.json").read_text()
+
+
+@pytest.fixture()
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'lb.db'}"
+    leaderboards.submit("CirclePacking26-v0", GRID, submitter="alice <script>alert(1)</script>", notes="<b>bold?</b>",
+                        db=url)
+    shrunk = json.dumps([[x, y, r - 2.0 ** -20] for x, y, r in json.loads(GRID)["construction"]])
+    leaderboards.submit("CirclePacking26-v0", shrunk, submitter="bob", db=url)
+    leaderboards.submit("CirclePacking26-v0", "[[0.5, 0.5, 2.0]]", submitter="mallory", db=url)   # rejected
+    leaderboards.submit("ErdosMinOverlap-v0", "[0.25, 0.75, 0.75, 0.25]", submitter="carol", db=url)
+    return url
+
+
+def test_index_lists_every_problem_with_references(db):
+    html = TestClient(create_app(db=db)).get("/").text
+    for env_id in ("ErdosMinOverlap-v0", "CirclePacking26-v0", "AHC039-v0"):
+        assert f'href="/p/{env_id}"' in html
+    assert "1.625000000" in html and "2.635977394" in html     # best CP26 entry and a verified reference
+
+
+def test_problem_page_ranks_entries_and_interleaves_references(db):
+    html = TestClient(create_app(db=db)).get("/p/CirclePacking26-v0").text
+    alice, bob = html.index("alice"), html.index("bob")
+    assert alice < bob                                 # 1.625 ranks above 1.625 − 26·2^-20
+    ref = html.index("2.635862756")                    # AlphaEvolve's packing: far above both entries
+    assert ref < alice
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html      # escaped
+    assert "mallory" in html and "rejected" in html   # visible, not ranked
+
+
+def test_plot_and_picture_are_pngs(db):
+    client = TestClient(create_app(db=db))
+    plot = client.get("/p/CirclePacking26-v0/plot.png")
+    assert plot.status_code == 200 and plot.content[:8] == b"\x89PNG\r\n\x1a\n"
+    best = leaderboards.board("CirclePacking26-v0", db=db)[0]
+    pic = client.get(f"/entry/{best.id}/picture.png")
+    assert pic.status_code == 200 and pic.content[:4] == b"\x89PNG"
+    assert client.get("/p/ErdosMinOverlap-v0/plot.png").status_code == 200
+
+
+def test_artifact_download_is_exact(db):
+    client = TestClient(create_app(db=db))
+    best = leaderboards.board("CirclePacking26-v0", db=db)[0]
+    assert client.get(f"/entry/{best.id}/artifact").text == GRID
+    page = client.get(f"/entry/{best.id}").text
+    assert best.artifact_sha256 in page
+
+
+def test_unknown_problem_and_entry_are_404(db):
+    client = TestClient(create_app(db=db))
+    assert client.get("/p/Nope-v0").status_code == 404
+    assert client.get("/entry/999999").status_code == 404
+
+
+def test_http_submissions_need_the_operator_token(db):
+    body = {"artifact": "[0.5, 0.5]", "submitter": "web", "score": 0.0001}
+    assert TestClient(create_app(db=db)).post("/api/submit/ErdosMinOverlap-v0", json=body).status_code == 403
+    client = TestClient(create_app(db=db, token="s3cret"))
+    assert client.post("/api/submit/ErdosMinOverlap-v0", json=body).status_code == 401
+    assert client.post("/api/submit/ErdosMinOverlap-v0", json=body,
+                       headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.post("/api/submit/ErdosMinOverlap-v0", json=body, headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+    d = ok.json()
+    assert d["accepted"] and d["score"] == 0.5          # recomputed; the client's 0.0001 is ignored
+    board = client.get("/api/board/ErdosMinOverlap-v0").json()
+    assert {e["submitter"] for e in board["entries"]} >= {"carol", "web"}
