@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -190,7 +189,9 @@ def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str,
         case.verdict, case.message = "OLE", f"output limit exceeded (more than {STDOUT_CAP >> 20} MiB)"
     elif code is None or code != 0:
         case.verdict = "RE"
-        case.message = f"runtime error: {'killed by ' + case.exit[7:] if code is not None and code < 0 else case.exit or 'no exit status'} (output ignored)"
+        how = "no exit status" if code is None else (
+            f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}")
+        case.message = f"runtime error: {how} (output ignored)"
     else:
         r = scorer(input_text, res.stdout_bytes)
         case.verdict, case.score, case.message = r.verdict, int(r.score), r.message
@@ -250,7 +251,3 @@ def hardware() -> dict:
     except OSError:
         pass
     return {"cpu_model": model, "cores": len(os.sched_getaffinity(0)), "loadavg": list(os.getloadavg())}
-
-
-def which_gxx() -> str | None:
-    return shutil.which("g++")

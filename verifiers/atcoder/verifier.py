@@ -107,7 +107,7 @@ class AHCVerifier(Verifier):
             place = for_problem("ahc039").place(total)
             details["estimated_rank"] = place.rank
             details["estimated_performance"] = place.performance
-        label = "" if self.comparable else " (not comparable to the standings)" if self.case_set != "official" else ""
+        label = "" if self.comparable else " (not comparable to the standings)"
         msg = f"accepted: total {total:,} over {self.case_set} (mean {mean:.2f}){label}"
         if "estimated_rank" in details:
             msg += f"; estimated rank {details['estimated_rank']}, performance {details['estimated_performance']}"
