@@ -68,6 +68,13 @@ def _circles(ax, circles, details: dict) -> None:
                  fontsize=9)
 
 
+def _steps(ax, values, edges) -> None:
+    """A step function; filled steps turn into faint hatching when there are thousands, so long
+    sequences are drawn as an outline."""
+    few = len(values) <= 2000
+    ax.stairs(values, edges, fill=few, alpha=0.6 if few else 1.0, color="#219ebc", lw=0.6)
+
+
 def _erdos(fig, h) -> None:
     ax1, ax2 = fig.subplots(1, 2)
     if not h:
@@ -76,7 +83,7 @@ def _erdos(fig, h) -> None:
     h = np.asarray(h, dtype=float)
     n = h.size
     edges = np.linspace(0, 2, n + 1)
-    ax1.stairs(h, edges, fill=n <= 2000, alpha=0.6 if n <= 2000 else 1.0, color="#219ebc", lw=0.6)
+    _steps(ax1, h, edges)
     ax1.set_xlim(0, 2)
     ax1.set_ylim(0, 1.05)
     ax1.set_xlabel("x")
@@ -99,9 +106,7 @@ def _autoconv(fig, a) -> None:
     n = a.size
     scale = a.max() if a.max() > 0 else 1.0
     a = a / scale
-    # Filled steps turn into faint hatching when there are thousands; draw the outline instead.
-    ax1.stairs(a, np.linspace(-0.25, 0.25, n + 1), fill=n <= 2000, alpha=0.6 if n <= 2000 else 1.0,
-               color="#219ebc", lw=0.6)
+    _steps(ax1, a, np.linspace(-0.25, 0.25, n + 1))
     ax1.set_title(f"f (n = {n} steps, scaled to max 1)", fontsize=9)
     from numpy.fft import irfft, rfft
     m = 2 * n - 1
