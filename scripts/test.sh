@@ -4,7 +4,7 @@
 # (TTTD_REQUIRE_POSTGRES=1 makes a failure to start it fatal, as in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,agent,mol,kernels,ray
+bash scripts/setup.sh dev,agent,mol,mol-data,kernels,ray
 bash scripts/system-deps.sh
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 pgdir=$(mktemp -d)

@@ -16,6 +16,20 @@ PROBLEMS: dict[str, tuple[str, bool]] = {
     "CirclePacking32-v0": ("tttd_envs.problems.circle_packing:CirclePacking32Env", False),
     "AHC039-v0": ("tttd_envs.problems.atcoder:AHC039Env", True),
     "AHC058-v0": ("tttd_envs.problems.atcoder:AHC058Env", True),
+    "TriMul-H100-v0": ("tttd_envs.problems.trimul:TriMulH100Env", True),
+    "TriMul-A100-v0": ("tttd_envs.problems.trimul:TriMulA100Env", True),
+    "TriMul-H200-v0": ("tttd_envs.problems.trimul:TriMulH200Env", True),
+    "TriMul-B200-v0": ("tttd_envs.problems.trimul:TriMulB200Env", True),
+    "MolQED-v0": ("tttd_envs.problems.molecules:MolQEDEnv", False),
+    "MolRediscovery-v0": ("tttd_envs.problems.molecules:MolRediscoveryEnv", False),
+    "MolSimilarity-v0": ("tttd_envs.problems.molecules:MolSimilarityEnv", False),
+    "MolMedian-v0": ("tttd_envs.problems.molecules:MolMedianEnv", False),
+    "MolIsomers-v0": ("tttd_envs.problems.molecules:MolIsomersEnv", False),
+    "MolPhyschemMPO-v0": ("tttd_envs.problems.molecules:MolPhyschemMPOEnv", False),
+    "MolScaffoldMPO-v0": ("tttd_envs.problems.molecules:MolScaffoldMPOEnv", False),
+    "MolValsartanSMARTS-v0": ("tttd_envs.problems.molecules:MolValsartanSMARTSEnv", False),
+    "MolHop-v0": ("tttd_envs.problems.molecules:MolHopEnv", False),
+    "MolPLogPCapped-v0": ("tttd_envs.problems.molecules:MolPLogPCappedEnv", False),
 }
 
 

@@ -18,6 +18,8 @@ REGISTRY: dict[str, str] = {
     "autocorrelation_ac2": "verifiers.math.autocorrelation:AC2Verifier",
     "circle_packing": "verifiers.math.circle_packing:CirclePackingVerifier",
     "atcoder": "verifiers.atcoder.verifier:AHCVerifier",
+    "trimul": "verifiers.kernels.verifier:TriMulVerifier",
+    "molecules": "verifiers.molecules.verifier:MoleculeVerifier",
 }
 
 

@@ -17,6 +17,9 @@ STATUSES = (
     "output_limit",  # too much stdout/stderr
     "error",         # the verifier's own fault: please report
     "unverified-timing",  # kernels on a machine that cannot time them (correctness only)
+    "implausible-timing",  # kernels: timing failed a trusted check (envelope, staging, floor)
+    "contended",     # kernels: other GPU work or throttling during timing; retry
+    "uncheckable-on-cpu",  # kernels: CPU dev mode cannot run this submission (CUDA C++, CuPy, hard-coded cuda)
 )
 
 

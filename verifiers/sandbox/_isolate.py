@@ -82,7 +82,7 @@ def _mirror(root: str, path: str, readonly: bool = True, devices: bool = False) 
 
 def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0,
                enter: bool = True, workdir_bytes: int = 256 << 20, owner_gid: int | None = None,
-               bind_workdir: bool = False, skip: tuple[str, ...] = ()) -> None:
+               bind_workdir: bool = False, skip: tuple[str, ...] = (), gpu: bool = False) -> None:
     """Mount a fresh tmpfs root holding only what a Python program needs, then chroot into it."""
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("tmpfs", root_mountpoint, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=1m")
@@ -97,6 +97,8 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
     os.makedirs(root + "/dev", exist_ok=True)
     for node in _DEV_NODES:
         _mirror(root, "/dev/" + node, readonly=False, devices=True)
+    if gpu:
+        _gpu_view(root)
     if shm_bytes:  # multiprocessing needs POSIX semaphores; a private, size-capped /dev/shm
         os.makedirs(root + "/dev/shm", exist_ok=True)
         _linux.mount("tmpfs", root + "/dev/shm", "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
@@ -126,6 +128,23 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
         os.chdir(SANDBOX_WORKDIR)
 
 
+def _gpu_view(root: str) -> None:
+    """What the CUDA driver needs (GPU worker only): the NVIDIA device nodes, a fresh read-only
+    /proc (the driver reads /proc/driver/nvidia and /proc/self) and a read-only /sys (PCI topology)."""
+    for name in sorted(os.listdir("/dev")):
+        if name.startswith("nvidia"):
+            path = "/dev/" + name
+            if os.path.isdir(path):
+                _mirror(root, path, readonly=False, devices=True)
+            elif stat.S_ISCHR(os.stat(path).st_mode):
+                _mirror(root, path, readonly=False, devices=True)
+    os.makedirs(root + "/proc", exist_ok=True)
+    _linux.mount("proc", root + "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC | _linux.MS_RDONLY)
+    _mirror(root, "/sys")
+    for d in ("/usr/local/nvidia", "/usr/local/cuda", "/run/nvidia-persistenced"):
+        _mirror(root, d)
+
+
 def set_limits(limits: dict) -> None:
     def lim(res: int, soft: int, hard: int | None = None) -> None:
         hard = soft if hard is None else hard
@@ -139,7 +158,8 @@ def set_limits(limits: dict) -> None:
 
     cpu = max(1, int(limits["cpu_s"] + 0.999))
     lim(resource.RLIMIT_CPU, cpu, cpu + 1)              # SIGXCPU first, SIGKILL a second later
-    lim(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+    if limits.get("address_space", True):     # off for CUDA, which reserves huge virtual ranges (cgroup instead)
+        lim(resource.RLIMIT_AS, int(limits["memory_bytes"]))
     lim(resource.RLIMIT_FSIZE, int(limits["file_size_bytes"]))
     lim(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     lim(resource.RLIMIT_NPROC, int(limits["max_tasks"]))
@@ -170,8 +190,10 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             report["network"] = "netns"
             build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
                        workdir_bytes=wd_bytes, owner_gid=req.get("uid"), bind_workdir=req.get("bind_workdir", False),
-                       skip=(req["stdin_file"],) if req.get("stdin_file") else ())
+                       skip=(req["stdin_file"],) if req.get("stdin_file") else (), gpu=bool(req.get("gpu")))
             report["filesystem"] = "chroot"
+            if req.get("gpu"):
+                report["gpu"] = "NVIDIA device nodes, /proc and /sys (read-only) visible"
         except OSError as e:
             # As root the namespaces are expected to work: fail closed rather than run the program
             # half-confined, unless the operator explicitly allowed degraded isolation.

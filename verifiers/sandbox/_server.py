@@ -40,7 +40,11 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
     try:
         os.setsid()
         _linux.set_pdeathsig(signal.SIGKILL)
-        out_w, err_w, res_w, status_w = fds
+        out_w, err_w, res_w, status_w = fds[:4]
+        # Extra descriptors (GPU worker: control pipes, shared slots) land on fds 5, 6, … in order;
+        # moved out of the way first so the dup2 calls below cannot clobber them.
+        import fcntl
+        extra = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1000) for fd in fds[4:]]
         if req.get("stdin_file"):     # opened here, before confinement; the child never sees its path
             stdin = os.open(os.path.join(req["workdir"], req["stdin_file"]), os.O_RDONLY)
         else:
@@ -50,7 +54,9 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
         os.dup2(err_w, 2)
         os.dup2(res_w, 3)
         os.dup2(status_w, STATUS_FD)
-        os.closerange(STATUS_FD + 1, 1 << 16)
+        for i, fd in enumerate(extra):
+            os.dup2(fd, STATUS_FD + 1 + i, inheritable=False)
+        os.closerange(STATUS_FD + 1 + len(extra), 1 << 16)
         for fd in (0, 1, 2, 3):
             os.set_inheritable(fd, True)
         os.environ.clear()
@@ -129,7 +135,7 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     pid = os.fork()
     if pid == 0:
         _child(req, fds, root_mountpoint)
-    for fd in fds[:3]:
+    for fd in fds[:3] + fds[4:]:
         os.close(fd)
     _line(status_w, "pid", pid)
     while True:
@@ -183,13 +189,13 @@ def serve(sock: socket.socket, preload: list[str]) -> None:
             if sock not in readable:
                 continue
             try:
-                msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 8)
+                msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 16)
             except OSError:
                 return
             if not msg:
                 return
             req = json.loads(msg)
-            if len(fds) != 4:
+            if len(fds) != 4 + int(req.get("n_extra_fds", 0)):
                 for fd in fds:
                     os.close(fd)
                 continue

@@ -108,8 +108,9 @@ def _scrubbed_env(cpus: int) -> dict[str, str]:
 class _Server:
     """One fork server per parent process (restarted if it dies)."""
 
-    def __init__(self, preload: tuple[str, ...]) -> None:
+    def __init__(self, preload: tuple[str, ...], pass_env: tuple[str, ...] = ()) -> None:
         self.preload = preload
+        self.pass_env = pass_env          # e.g. LD_LIBRARY_PATH for a GPU worker (read at process start)
         self.owner = os.getpid()          # a forked copy of the parent must not use or kill our server
         self.lock = threading.Lock()
         self.proc: subprocess.Popen | None = None
@@ -122,6 +123,9 @@ class _Server:
         env.pop("TMPDIR")
         pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = pkg_root        # the server imports the harness from this checkout
+        for var in self.pass_env:
+            if var in os.environ:
+                env[var] = os.environ[var]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "verifiers.sandbox._server", str(child.fileno()), ",".join(self.preload)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=None, pass_fds=(child.fileno(),),
@@ -169,18 +173,29 @@ _server: _Server | None = None
 _server_lock = threading.Lock()
 
 
-def _get_server() -> _Server:
+_extra_servers: dict[tuple, _Server] = {}
+
+
+def _get_server(preload: tuple[str, ...] = DEFAULT_PRELOAD, pass_env: tuple[str, ...] = ()) -> _Server:
+    """The fork server for this preload set (one per parent process and set; the default one is shared)."""
     global _server
     with _server_lock:
-        if _server is None or _server.owner != os.getpid():
-            _server = _Server(DEFAULT_PRELOAD)
-            atexit.register(_server.close)
-        return _server
+        if preload == DEFAULT_PRELOAD and not pass_env:
+            if _server is None or _server.owner != os.getpid():
+                _server = _Server(DEFAULT_PRELOAD)
+                atexit.register(_server.close)
+            return _server
+        srv = _extra_servers.get((preload, pass_env))
+        if srv is None or srv.owner != os.getpid():
+            srv = _extra_servers[(preload, pass_env)] = _Server(preload, pass_env)
+            atexit.register(srv.close)
+        return srv
 
 
 def _forget_server_in_child() -> None:
     global _server, _server_lock
     _server = None                        # the child starts its own server on first use
+    _extra_servers.clear()
     _server_lock = threading.Lock()
 
 
@@ -241,7 +256,8 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
         argv: list[str] | None = None, extra_ro: list[str] | None = None,
         force_userns: bool = False, stdin_file: str | None = None, executables: tuple[str, ...] = (),
         bind_workdir: bool = False, collect: tuple[str, ...] = (), env: dict[str, str] | None = None,
-        cpu_set: list[int] | None = None) -> SandboxResult:
+        cpu_set: list[int] | None = None, extra_fds: tuple[int, ...] = (), gpu: bool = False,
+        preload: tuple[str, ...] | None = None, server_env: tuple[str, ...] = ()) -> SandboxResult:
     """Run one submission in a fresh confined child and supervise it.
 
     ``files`` are written into the private working directory (``program.py``, ``parent.json``, …;
@@ -255,6 +271,13 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
     executable; ``bind_workdir`` binds the staged directory itself instead of a private tmpfs, so
     that files the child writes (a compiler's binary) can be read back with ``collect``; ``env``
     replaces the default scrubbed environment; ``cpu_set`` pins the child to these cores.
+
+    For a GPU worker (verifiers.kernels): ``extra_fds`` (at most 8) become the child's fds 5, 6, … in
+    order (control pipes, shared memory); ``gpu`` makes the NVIDIA device nodes, a read-only /proc
+    and /sys visible in its root. ``preload`` picks a fork server that imported these modules (e.g.
+    torch, whose import costs seconds) and ``server_env`` names variables that server keeps (e.g.
+    LD_LIBRARY_PATH, which the loader reads only at process start). None of these changes anything for
+    callers that do not pass them.
     """
     workdir = tempfile.mkdtemp(prefix="tttd-run-")
     # A private uid per run, from a range wide enough that concurrent runs practically never share one.
@@ -283,7 +306,11 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
                "stdin_file": stdin_file, "bind_workdir": bool(bind_workdir),
                "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None),
                "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1"}
-        res = _supervise(req, limits)
+        if extra_fds or gpu:
+            if len(extra_fds) > 8:
+                raise SandboxError("at most 8 extra file descriptors")
+            req["n_extra_fds"], req["gpu"] = len(extra_fds), bool(gpu)
+        res = _supervise(req, limits, tuple(extra_fds), (tuple(preload) if preload else DEFAULT_PRELOAD, tuple(server_env)))
         for name in collect:
             path = os.path.join(workdir, name)
             if os.path.isfile(path) and not os.path.islink(path):
@@ -294,7 +321,8 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _supervise(req: dict, limits: Limits) -> SandboxResult:
+def _supervise(req: dict, limits: Limits, extra_fds: tuple[int, ...] = (),
+               server: tuple = (DEFAULT_PRELOAD, ())) -> SandboxResult:
     pipes = [os.pipe() for _ in range(4)]    # stdout, stderr, result, status
     read_ends = [r for r, _ in pipes]
     write_ends = [w for _, w in pipes]
@@ -302,7 +330,7 @@ def _supervise(req: dict, limits: Limits) -> SandboxResult:
         os.set_blocking(r, False)
     t0 = time.monotonic()
     try:
-        _get_server().submit(req, write_ends)
+        _get_server(*server).submit(req, write_ends + list(extra_fds))
     finally:
         for w in write_ends:
             os.close(w)

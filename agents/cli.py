@@ -1,0 +1,227 @@
+"""``tttd discover``: run the reference agent on a problem (specs/agent.md).
+
+    tttd discover ErdosMinOverlap-v0 --model smollm2 --steps 3
+    tttd discover TriMul-H100-v0 --model Qwen/Qwen2.5-Coder-7B-Instruct --backend vllm --steps 50
+    tttd discover --resume runs/ErdosMinOverlap-v0/2026-11-22T10-00-00
+
+Registered in the ``tttd.commands`` entry-point group; the submission goes through the ``tttd submit``
+command in a subprocess, so this package never imports the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agents.config import AgentConfig, ConfigError
+
+#: command-line options that map one-to-one onto config fields (flag -> field)
+_OPTIONS = {
+    "model": str, "backend": str, "steps": int, "groups": int, "group_size": int, "max_new_tokens": int,
+    "temperature": float, "sampler": str, "beta": str, "advantage": str, "lr": float, "lora_rank": int,
+    "budget_s": float, "executor": str, "workers": int, "ray_address": str, "seed": int, "device": str,
+    "runs_dir": str, "stop_after": int,
+}
+#: what may change when resuming (everything else would break the exact continuation)
+_RESUMABLE = {"steps", "stop_after", "submit", "submit_name", "executor", "workers", "ray_address", "runs_dir"}
+
+
+def add_discover_command(sub) -> None:
+    p = sub.add_parser("discover", help="run the reference agent (PUCT + entropic test-time training) on a problem",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("problem", metavar="ID", nargs="?", help="problem id, e.g. ErdosMinOverlap-v0 (see `tttd list`)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--config", metavar="TOML", help="a config file (fields of agents.config.AgentConfig)")
+    for name, typ in _OPTIONS.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
+                       help=f"config field {name} (default {getattr(AgentConfig(), name)!r})")
+    p.add_argument("--no-train", dest="train", action="store_false", default=None,
+                   help="frozen sampling: the same search without updating the model (a baseline)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other config field, e.g. --set puct_c=2 --set env_kwargs='{\"initial\":\"constant\"}'")
+    p.add_argument("--submit", action="store_true", default=None, help="submit the best artifact to the local leaderboard")
+    p.add_argument("--name", dest="submit_name", default=None, help="submitter name for --submit")
+    p.add_argument("--quiet", action="store_true", help="no live display (one line per step)")
+    p.set_defaults(func=cmd_discover)
+
+
+def build_config(args) -> tuple[AgentConfig, Path | None]:
+    """Defaults < --config file < explicit options < --set; on --resume, the run's saved config."""
+    explicit = {k: getattr(args, k) for k in [*_OPTIONS, "train", "submit", "submit_name"] if getattr(args, k, None) is not None}
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.toml").is_file():
+            raise ConfigError(f"{run_dir} is not a run directory (no config.toml)")
+        cfg = AgentConfig.load(run_dir / "config.toml")
+        if args.problem and args.problem != cfg.env:
+            raise ConfigError(f"{run_dir} is a run of {cfg.env}, not {args.problem}")
+        changed = sorted(k for k, v in explicit.items() if k not in _RESUMABLE and v != getattr(cfg, k))
+        changed += sorted(i.partition("=")[0] for i in args.overrides if i.partition("=")[0] not in _RESUMABLE)
+        if changed or args.config:
+            raise ConfigError(f"cannot change {', '.join(changed) or 'the config file'} when resuming "
+                              "(only steps, stop_after, submit, executor, workers, ray_address)")
+    else:
+        run_dir = None
+        cfg = AgentConfig.load(Path(args.config)) if args.config else AgentConfig()
+        if args.problem:
+            cfg.env = args.problem
+    for k, v in explicit.items():
+        setattr(cfg, k, v)
+    cfg.override(args.overrides)
+    return cfg.validate(), run_dir
+
+
+def _check_env(cfg: AgentConfig) -> None:
+    import importlib
+
+    import gymnasium as gym
+    import tttd_envs  # noqa: F401
+    for mod in cfg.env_imports:
+        importlib.import_module(mod)
+    if cfg.env not in gym.registry:
+        import difflib
+        close = difflib.get_close_matches(cfg.env, list(gym.registry), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; run `tttd list` to see them"
+        raise ConfigError(f"unknown problem id {cfg.env!r}{hint}")
+
+
+def cmd_discover(args) -> int:
+    from agents import plots, rundir
+    from agents.loop import Discovery
+
+    from agents import models
+
+    cfg, run_dir = build_config(args)
+    _check_env(cfg)
+    models.resolve(cfg.model)           # a wrong --model fails before a run directory is made
+    resume = run_dir is not None
+    saved = dataclasses.replace(cfg, stop_after=0)      # --stop-after belongs to this invocation only
+    if not resume:
+        run_dir = rundir.new_run_dir(cfg.runs_dir, cfg.env)
+        saved.save(run_dir / "config.toml")
+    elif cfg.steps != AgentConfig.load(run_dir / "config.toml").steps:
+        saved.save(run_dir / "config.toml")     # extended (or shortened) run
+    display = RichDisplay(quiet=args.quiet)
+    disc = Discovery(cfg, run_dir, display=display, resume=resume)
+    result = disc.run()
+    records = result.archive.to_records()
+    pics = plots.write_all(run_dir, result.metrics, records, disc.card)
+    best_path = None
+    if result.best is not None:
+        best_path = rundir.write_best(run_dir, cfg.env, disc.card.artifact if disc.card else "text", result.best)
+    summary(display.console, cfg, result, disc.card, pics, best_path)
+    if cfg.submit:
+        return _submit(display.console, cfg, best_path, run_dir)
+    return 0
+
+
+def summary(console, cfg, result, card, pics, best_path) -> None:
+    from rich.table import Table
+
+    m = result.metrics
+    n = sum(x["rollouts"] for x in m)
+    valid = sum(x["valid_frac"] * x["rollouts"] for x in m)
+    t = Table(title=f"tttd discover {cfg.env}: {result.steps_done}/{cfg.steps} steps", show_header=False)
+    t.add_row("run directory", str(result.run_dir))
+    t.add_row("model / backend", f"{cfg.model} / {cfg.backend}")
+    t.add_row("rollouts (valid)", f"{n} ({int(valid)} valid, {100 * valid / max(n, 1):.0f}%)")
+    init = [r["state"] for r in result.archive.to_records() if r.get("initial")]
+    if init and init[0].get("score") is not None:
+        t.add_row("start state", f"{card.score_label if card else 'score'} {init[0]['score']:.10g}")
+    if result.best is not None:
+        b = result.best
+        t.add_row("best found", f"{card.score_label if card else 'score'} {b['state']['score']:.10g} "
+                                f"(step {b['step']}, reward {b['reward']:.6g})")
+        if card is not None:
+            for ref in card.references:
+                if ref.value is not None:
+                    mark = "beats" if card.better(b["state"]["score"], ref.value) else "is behind"
+                    t.add_row("", f"{mark} {ref.label} {ref.display} ({ref.who} {ref.year})")
+        t.add_row("best artifact", str(best_path))
+    else:
+        t.add_row("best found", "no valid answer in this run (every rollout was rejected by the verifier)")
+    if m:
+        tot = {k: sum((x.get(k) or 0.0) for x in m) for k in ("sample_s", "train_s", "eval_wait_s", "step_s", "sampled_tokens")}
+        t.add_row("time", f"sampling {tot['sample_s']:.1f}s ({tot['sampled_tokens'] / max(tot['sample_s'], 1e-9):.1f} tok/s), "
+                          f"training {tot['train_s']:.1f}s, waiting for evaluation {tot['eval_wait_s']:.1f}s")
+    t.add_row("plots", f"{pics[0].parent}/ ({', '.join(p.name for p in pics)})")
+    console.print(t)
+
+
+def _submit(console, cfg, best_path, run_dir) -> int:
+    """``tttd submit ID FILE --name ... --run-id RUN`` in a subprocess: the leaderboard re-verifies
+    the artifact itself, and this package never imports it."""
+    if best_path is None:
+        console.print("[yellow]nothing to submit: no valid answer was found[/]")
+        return 1
+    name = cfg.submit_name or f"tttd-agent/{cfg.model}"
+    cmd = [sys.executable, "-m", "tttd_envs.cli", "submit", cfg.env, str(best_path), "--name", name,
+           "--run-id", Path(run_dir).name]
+    console.print("submitting: " + " ".join(cmd[2:]))
+    return subprocess.run(cmd, check=False).returncode
+
+
+class RichDisplay:
+    """Live progress (step, rollouts, valid rate, best) on a terminal; one line per step otherwise."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        from rich.console import Console
+        self.console = Console(stderr=True)
+        self.live = not quiet and self.console.is_terminal
+        self.progress = None
+        self.best = None
+        self.valid = []
+
+    def start(self, run_dir, cfg, first_step) -> None:
+        self.cfg = cfg
+        self.t0 = time.perf_counter()
+        self.console.print(f"[bold]tttd discover[/] {cfg.env} with {cfg.model} ({cfg.backend}); "
+                           f"{cfg.groups}×{cfg.group_size} rollouts per step; run directory {run_dir}")
+        if first_step > 1:
+            self.console.print(f"resuming after step {first_step - 1}")
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=self.console)
+            self.progress.start()
+            self.steps_task = self.progress.add_task("steps", total=cfg.steps, completed=first_step - 1, info="")
+            self.roll_task = self.progress.add_task("rollouts", total=cfg.groups * cfg.group_size, info="")
+
+    def phase(self, step, text) -> None:
+        if self.progress:
+            self.progress.update(self.roll_task, description=f"step {step}: {text}")
+            if text == "sampling":
+                self.progress.update(self.roll_task, completed=0)
+
+    def rollouts(self, step, done, total) -> None:
+        if self.progress:
+            self.progress.update(self.roll_task, completed=done, total=total)
+
+    def step_done(self, m) -> None:
+        best = "—" if m["best_score"] is None else f"{m['best_score']:.10g}"
+        line = (f"step {m['step']}/{self.cfg.steps}: reward mean {m['reward_mean']:.4g} max {m['reward_max']:.4g}, "
+                f"valid {100 * m['valid_frac']:.0f}%, best {best}, {m['tokens_per_s'] or 0:.1f} tok/s, "
+                f"step {m['step_s']:.1f}s")
+        if self.progress:
+            self.progress.update(self.steps_task, completed=m["step"], info=f"best {best}")
+            self.progress.console.print(line)
+        else:
+            self.console.print(line)
+
+    def close(self) -> None:
+        if self.progress:
+            self.progress.stop()
+            self.progress = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agents.cli ...`` (the same as ``tttd discover ...``)."""
+    from tttd_envs.cli import main as tttd_main
+    return tttd_main(["discover", *(argv if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

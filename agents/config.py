@@ -1,0 +1,172 @@
+"""The agent's configuration: one dataclass, loadable from TOML, every field overridable on the
+command line, saved into the run directory (specs/agent.md, "Configuration and defaults").
+
+Defaults are the CPU column of the spec's table; the paper-scale values are in the comments."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class ConfigError(ValueError):
+    """A configuration the user wrote is wrong (one sentence, no traceback)."""
+
+
+@dataclasses.dataclass
+class AgentConfig:
+    # problem
+    env: str = ""                          # a tttd id, or any registered Gymnasium id with the text-action contract
+    env_kwargs: dict = dataclasses.field(default_factory=dict)   # passed to gym.make
+    env_imports: list = dataclasses.field(default_factory=list)  # modules to import so a custom id registers
+    budget_s: float = 10.0                 # evaluation budget per rollout (env budget_s; paper: 1000)
+    # model and backend
+    model: str = "smollm2"                 # HF id, local directory, GGUF file, or "smollm2"
+    backend: str = "transformers"          # transformers | vllm
+    device: str = "auto"                   # auto | cpu | cuda
+    dtype: str = "auto"                    # auto (fp32 on CPU, bf16 on GPU) | float32 | bfloat16
+    gradient_checkpointing: str = "auto"   # auto (on for CUDA) | on | off
+    threads: int = 0                       # torch CPU threads; 0: OMP_NUM_THREADS if set, else half the cores
+    # search
+    steps: int = 3                         # paper: 50
+    groups: int = 2                        # paper: 8
+    group_size: int = 4                    # paper: 64
+    max_new_tokens: int = 512              # paper: 26000
+    temperature: float = 1.0
+    sampler: str = "puct"                  # puct | greedy | fixed
+    puct_c: float = 1.0
+    archive_cap: int = 1000
+    topk_children: int = 2
+    puct_fill: str = "repeat"              # repeat | shrink
+    greedy_eps: float = 0.0
+    # objective
+    advantage: str = "entropic"            # entropic | mean_baseline
+    beta: str = "adaptive"                 # "adaptive" (KL = ln 2) or a number, e.g. "2.0"
+    train: bool = True                     # False: frozen sampling (the baseline)
+    lora_rank: int = 8                     # paper: 32
+    lora_alpha: float = 0.0                # 0: equal to the rank
+    lora_dropout: float = 0.0
+    lora_targets: str = "all-linear"
+    lr: float = 1e-4                       # paper: 4e-5
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    adam_eps: float = 1e-8
+    clip_ratio: float = 0.0                # PPO-style clipping of ρ at 1 ± clip_ratio; 0 = off (paper option 0.2)
+    kl_coef: float = 0.0                   # KL penalty to the base model
+    token_budget: int = 4096               # micro-batch size in tokens (bounds memory)
+    # execution
+    executor: str = "local"                # local | thread | ray
+    workers: int = 0                       # 0: the machine's cores
+    ray_address: str = ""
+    seed: int = 0
+    runs_dir: str = "runs"
+    stop_after: int = 0                    # stop after this many steps of this invocation (0 = run to `steps`)
+    submit: bool = False
+    submit_name: str = ""
+
+    def validate(self) -> "AgentConfig":
+        def need(cond: bool, msg: str) -> None:
+            if not cond:
+                raise ConfigError(msg)
+        need(bool(self.env), "no problem given; name one, e.g. `tttd discover ErdosMinOverlap-v0`")
+        for name in ("steps", "groups", "group_size", "max_new_tokens", "lora_rank", "token_budget", "archive_cap"):
+            need(int(getattr(self, name)) >= 1, f"{name} must be ≥ 1 (got {getattr(self, name)})")
+        need(self.topk_children >= 1, "topk_children must be ≥ 1")
+        need(self.backend in ("transformers", "vllm"), f"backend must be transformers or vllm, not {self.backend!r}")
+        need(self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, not {self.device!r}")
+        need(self.dtype in ("auto", "float32", "bfloat16"), f"dtype must be auto, float32 or bfloat16, not {self.dtype!r}")
+        need(self.sampler in ("puct", "greedy", "fixed"), f"sampler must be puct, greedy or fixed, not {self.sampler!r}")
+        need(self.puct_fill in ("repeat", "shrink"), f"puct_fill must be repeat or shrink, not {self.puct_fill!r}")
+        need(self.advantage in ("entropic", "mean_baseline"), f"advantage must be entropic or mean_baseline, not {self.advantage!r}")
+        need(self.executor in ("local", "thread", "ray"), f"executor must be local, thread or ray, not {self.executor!r}")
+        need(self.temperature > 0, "temperature must be positive")
+        need(self.lr >= 0 and self.budget_s > 0, "lr must be ≥ 0 and budget_s positive")
+        need(0 <= self.clip_ratio < 1, "clip_ratio must be in [0, 1)")
+        need(self.threads >= 0, "threads must be ≥ 0 (0 = automatic)")
+        need(self.gradient_checkpointing in ("auto", "on", "off"), "gradient_checkpointing must be auto, on or off")
+        if self.beta != "adaptive":
+            try:
+                need(float(self.beta) > 0, "beta must be 'adaptive' or a positive number")
+            except ValueError:
+                raise ConfigError(f"beta must be 'adaptive' or a positive number, not {self.beta!r}") from None
+        return self
+
+    @property
+    def beta_value(self) -> float | str:
+        return "adaptive" if self.beta == "adaptive" else float(self.beta)
+
+    # -- TOML ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        import tomli_w
+        Path(path).write_text(tomli_w.dumps(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "AgentConfig":
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"no such config file: {path}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path} is not valid TOML ({e})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AgentConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
+        cfg = cls()
+        for k, v in data.items():
+            setattr(cfg, k, _coerce(k, v))
+        return cfg
+
+    def override(self, items: list[str]) -> "AgentConfig":
+        """Apply KEY=VALUE strings (``--set lr=3e-4``)."""
+        for item in items:
+            key, sep, raw = item.partition("=")
+            key = key.strip().replace("-", "_")
+            if not sep or key not in {f.name for f in dataclasses.fields(self)}:
+                raise ConfigError(f"--set {item!r}: expected KEY=VALUE with KEY a config field")
+            setattr(self, key, _coerce(key, raw))
+        return self
+
+
+_HINTS = get_type_hints(AgentConfig)
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Convert a TOML or command-line value to the field's type, with a clear message on failure."""
+    typ = _HINTS[key]
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                return value
+            s = str(value).strip().lower()
+            if s in ("1", "true", "yes", "on"):
+                return True
+            if s in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if typ is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if typ is float:
+            return float(value)
+        if typ is str:
+            return str(value)
+        if typ in (dict, list):
+            v = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(v, typ):
+                raise ValueError
+            return v
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ConfigError(f"config field {key} expects {typ.__name__}, got {value!r}") from None
+    return value

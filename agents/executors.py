@@ -1,0 +1,114 @@
+"""Where rollouts are evaluated (specs/agent.md, "Executors").
+
+Every evaluation is ``env.reset(options={"state": parent}); env.step(answer)`` in a worker that made
+its own env once; the env's verifier runs submitted code in the sandbox, so the worker itself only
+orchestrates. Results come back as plain dicts (reward, accepted, score, verdict, child state).
+
+- ``local`` (default): a process pool (spawned workers, so no torch state is forked).
+- ``thread``: a thread pool in this process (for envs whose reward is cheap pure Python).
+- ``ray``: Ray tasks on an existing cluster (``ray_address``) or a local one; imported lazily.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import importlib
+import json
+import os
+import threading
+from typing import Any
+
+#: verdict details that can be large; the archive keeps the construction in the child state instead.
+_DROP_DETAILS = ("construction",)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvSpec:
+    """How a worker builds its env: a Gymnasium id, keyword arguments, modules to import first."""
+
+    env_id: str
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    imports: tuple = ()
+
+    def make(self):
+        import gymnasium as gym
+        import tttd_envs  # noqa: F401  (registers the tttd ids)
+        for mod in self.imports:
+            importlib.import_module(mod)
+        return gym.make(self.env_id, **self.kwargs)
+
+
+    def key(self) -> str:
+        return json.dumps([self.env_id, self.kwargs, list(self.imports)], sort_keys=True, default=str)
+
+
+#: one env per (spec, thread) in each worker process: envs are not thread-safe
+_WORKER_ENV: dict[tuple[str, int], Any] = {}
+
+
+def evaluate(spec: EnvSpec, parent: dict, answer: str, seed: int) -> dict[str, Any]:
+    """One rollout's evaluation in this process (the worker entry point of every executor)."""
+    key = (spec.key(), threading.get_ident())
+    env = _WORKER_ENV.get(key)
+    if env is None:
+        env = _WORKER_ENV[key] = spec.make()
+    env.reset(seed=int(seed), options={"state": parent})
+    _, reward, _, _, info = env.step(answer)
+    verdict = info.get("verdict")
+    vd = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict or {})
+    details = {k: v for k, v in (vd.get("details") or {}).items() if k not in _DROP_DETAILS}
+    vd["details"] = details
+    state = info.get("state")
+    sd = state.to_dict() if hasattr(state, "to_dict") else dict(state) if state is not None else None
+    accepted = bool(info.get("accepted", vd.get("accepted", False)))
+    return {"reward": float(reward), "accepted": accepted, "score": info.get("score"),
+            "verdict": vd, "state": sd if accepted else None}
+
+
+class LocalExecutor:
+    """A pool of worker processes (or threads) each keeping one env per EnvSpec."""
+
+    def __init__(self, spec: EnvSpec, workers: int = 0, kind: str = "process") -> None:
+        import multiprocessing as mp
+        self.spec = spec
+        n = workers or os.cpu_count() or 1
+        if kind == "thread":
+            self.pool = cf.ThreadPoolExecutor(max_workers=n)
+        else:
+            self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
+
+    def submit(self, parent: dict, answer: str, seed: int) -> cf.Future:
+        return self.pool.submit(evaluate, self.spec, parent, answer, seed)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayExecutor:
+    """The same evaluations as Ray tasks. Connects to ``address`` (or starts a local Ray when empty)."""
+
+    def __init__(self, spec: EnvSpec, address: str = "", **init_kwargs) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("--executor ray needs Ray: pip install 'tttd[ray]'") from None
+        self.ray = ray
+        self.spec = spec
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            ray.init(address=address or None, include_dashboard=False, log_to_driver=False, **init_kwargs)
+        self._task = ray.remote(evaluate)
+
+    def submit(self, parent: dict, answer: str, seed: int) -> cf.Future:
+        return self._task.remote(self.spec, parent, answer, seed).future()
+
+    def close(self) -> None:
+        if self._owns:
+            self.ray.shutdown()
+
+
+def make_executor(kind: str, spec: EnvSpec, *, workers: int = 0, ray_address: str = ""):
+    if kind == "ray":
+        return RayExecutor(spec, ray_address)
+    return LocalExecutor(spec, workers, "thread" if kind == "thread" else "process")

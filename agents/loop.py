@@ -1,0 +1,248 @@
+"""The discovery loop: one step = pick start states, sample, evaluate, update the archive, compute
+group advantages, update the policy, checkpoint (specs/agent.md, "One step").
+
+Everything random is derived from (seed, step, group, index) — the archive's picks, the sampler's
+generator, the evaluation seeds — so a run resumed from its step-k checkpoint (adapter, optimizer
+state and archive restored exactly) repeats steps k+1… of the uninterrupted run bit for bit on CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from agents import rundir
+from agents.config import AgentConfig
+from agents.entropic import group_advantages
+from agents.executors import EnvSpec, make_executor
+from agents.puct import Archive, ArchiveConfig
+
+log = logging.getLogger("tttd.agent")
+
+#: metrics that measure time (they differ between two otherwise identical runs)
+TIMING_FIELDS = ("sample_s", "eval_s", "eval_wait_s", "train_s", "other_s", "step_s", "tokens_per_s",
+                 "rollouts_per_s", "other_frac")
+
+
+def derive_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (stable across processes and Python versions)."""
+    h = hashlib.sha256(":".join(str(int(p)) for p in parts).encode()).digest()
+    return int.from_bytes(h[:8], "little") >> 1
+
+
+class NullDisplay:
+    def start(self, run_dir: Path, cfg: AgentConfig, first_step: int) -> None: ...
+    def phase(self, step: int, text: str) -> None: ...
+    def rollouts(self, step: int, done: int, total: int) -> None: ...
+    def step_done(self, metrics: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclasses.dataclass
+class RunResult:
+    run_dir: Path
+    steps_done: int
+    metrics: list[dict[str, Any]]
+    best: dict[str, Any] | None          # {"state": ..., "verdict": ..., "reward": ..., "step": ...}
+    archive: Archive
+
+
+class Discovery:
+    """A run: its directory, env (for prompts), executor, policy and archive."""
+
+    def __init__(self, cfg: AgentConfig, run_dir: Path, *, policy=None, display=None, resume: bool = False) -> None:
+        self.cfg = cfg.validate()
+        self.run_dir = Path(run_dir)
+        for sub in ("adapters", "plots", "best"):
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.display = display or NullDisplay()
+        self.card = _card(cfg.env)
+        kwargs = dict(cfg.env_kwargs)
+        if self.card is not None and "budget_s" in self.card.limits and "budget_s" not in kwargs:
+            kwargs["budget_s"] = cfg.budget_s
+        self.env_spec = EnvSpec(cfg.env, kwargs, tuple(cfg.env_imports))
+        self.env = self.env_spec.make()                      # prompts (and the initial state) in this process
+        self._log_handler = _file_log(self.run_dir / "run.log")
+        self.policy = policy if policy is not None else build_policy(cfg)
+        self.archive = Archive(ArchiveConfig(cfg.sampler, cfg.puct_c, cfg.archive_cap, cfg.topk_children,
+                                             cfg.puct_fill, cfg.greedy_eps))
+        self.metrics: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.step_no = 0
+        if resume and (ck := rundir.latest_checkpoint(self.run_dir)) is not None:
+            self._restore(*ck)
+        else:
+            _, info = self.env.reset(seed=cfg.seed)
+            init = info["state"]
+            self.archive.add_initial(init.to_dict() if hasattr(init, "to_dict") else dict(init))
+            rundir.write_jsonl(self.run_dir / "archive.jsonl", self.archive.to_records())
+            rundir.write_jsonl(self.run_dir / "metrics.jsonl", [])
+        self.executor = make_executor(cfg.executor, self.env_spec, workers=cfg.workers, ray_address=cfg.ray_address)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        cfg = self.cfg
+        self.display.start(self.run_dir, cfg, self.step_no + 1)
+        log.info("run %s: %s with %s (%s backend), steps %d..%d", self.run_dir, cfg.env, cfg.model, cfg.backend,
+                 self.step_no + 1, cfg.steps)
+        done_now = 0
+        try:
+            while self.step_no < cfg.steps and not (cfg.stop_after and done_now >= cfg.stop_after):
+                self.step(self.step_no + 1)
+                done_now += 1
+        finally:
+            self.executor.close()
+            self.display.close()
+            log.removeHandler(self._log_handler)
+            self._log_handler.close()
+        return RunResult(self.run_dir, self.step_no, self.metrics, self.best, self.archive)
+
+    def step(self, t: int) -> dict[str, Any]:
+        cfg, pol = self.cfg, self.policy
+        t_step = time.perf_counter()
+        starts = self.archive.select(cfg.groups, rng=random.Random(derive_seed(cfg.seed, t, 0xA)))
+        self.display.phase(t, "sampling")
+        sample_s, n_tokens = 0.0, 0
+        groups: list[tuple[dict, list, list]] = []          # (start state, rollouts, futures)
+        total = cfg.groups * cfg.group_size
+        for g, start in enumerate(starts):
+            obs, _ = self.env.reset(seed=derive_seed(cfg.seed, t, g, 0xB), options={"state": start})
+            ids = pol.prompt_ids(obs["prompt"])
+            t0 = time.perf_counter()
+            rolls = pol.sample(ids, cfg.group_size, seed=derive_seed(cfg.seed, t, g, 0xC))
+            sample_s += time.perf_counter() - t0
+            n_tokens += sum(len(r.answer_ids) for r in rolls)
+            # evaluation of this group overlaps with sampling of the next
+            futs = [self.executor.submit(start, r.text, derive_seed(cfg.seed, t, g, i, 0xD)) for i, r in enumerate(rolls)]
+            groups.append((start, rolls, futs))
+            self.display.rollouts(t, sum(f.done() for _, _, fs in groups for f in fs), total)
+        self.display.phase(t, "evaluating")
+        t0 = time.perf_counter()
+        results = []
+        for _, _, futs in groups:
+            res = []
+            for f in futs:
+                res.append(f.result())
+                self.display.rollouts(t, sum(len(r) for r in results) + len(res), total)
+            results.append(res)
+        eval_wait_s = time.perf_counter() - t0
+
+        # archive: every rollout is a visit; valid children are inserted (in a fixed order)
+        for (start, rolls, _), res in zip(groups, results):
+            for r, out in zip(rolls, res):
+                child = out["state"]
+                if child is not None:
+                    child = {**child, "timestep": t}
+                self.archive.record(start["id"], child)
+                if out["accepted"] and child is not None and child.get("value") is not None and \
+                        (self.best is None or child["value"] > self.best["state"]["value"]):
+                    self.best = {"state": child, "verdict": out["verdict"], "reward": out["reward"], "step": t}
+
+        # advantages per group; constant groups carry no signal and are dropped
+        all_rolls, all_adv, betas, dropped = [], [], [], 0
+        rewards = [[o["reward"] for o in res] for res in results]
+        for (_, rolls, _), rw in zip(groups, rewards):
+            adv, beta = group_advantages(rw, method=cfg.advantage, beta=cfg.beta_value)
+            if not adv.any():
+                dropped += 1
+            else:
+                betas.append(beta)
+            all_rolls += rolls
+            all_adv += adv.tolist()
+        self.display.phase(t, "training")
+        stats = pol.update(all_rolls, all_adv) if cfg.train else {"loss": 0.0, "train_tokens": 0, "rho_mean": 1.0, "train_s": 0.0}
+        train_s = stats["train_s"]
+
+        flat = [x for rw in rewards for x in rw]
+        valid = [o["accepted"] for res in results for o in res]
+        best = self.best
+        m = {
+            "step": t, "rollouts": len(flat),
+            "reward_mean": sum(flat) / len(flat), "reward_max": max(flat),
+            "valid_frac": sum(valid) / len(valid),
+            "best_score": best["state"]["score"] if best else None,
+            "best_value": best["state"]["value"] if best else None,
+            "best_reward": best["reward"] if best else None,
+            "beta": betas, "beta_mean": (sum(betas) / len(betas)) if betas else None,
+            "adv_min": min(all_adv), "adv_max": max(all_adv),
+            "groups_dropped": dropped, "groups": len(groups),
+            "loss": stats["loss"], "rho_mean": stats["rho_mean"], "train_tokens": stats["train_tokens"],
+            "sampled_tokens": n_tokens, "archive_size": len(self.archive.states),
+            "start_ids": [s["id"] for s in starts],
+            "sample_s": sample_s, "eval_wait_s": eval_wait_s, "train_s": train_s,
+            "tokens_per_s": n_tokens / sample_s if sample_s > 0 else None,
+            "rollouts_per_s": len(flat) / sample_s if sample_s > 0 else None,
+        }
+        self.step_no = t
+        self.metrics.append(m)
+        self._checkpoint(t)
+        m["step_s"] = time.perf_counter() - t_step
+        m["other_s"] = m["step_s"] - sample_s - train_s
+        m["other_frac"] = m["other_s"] / m["step_s"]
+        rundir.write_jsonl(self.run_dir / "metrics.jsonl", self.metrics)   # with the timings of this step
+        log.info("step %d: reward mean %.4g max %.4g, valid %.0f%%, best %s, dropped %d/%d groups, "
+                 "sample %.1fs eval-wait %.1fs train %.1fs other %.1fs", t, m["reward_mean"], m["reward_max"],
+                 100 * m["valid_frac"], m["best_score"], dropped, len(groups), sample_s, eval_wait_s, train_s,
+                 m["other_s"])
+        verdicts = Counter(f"{o['verdict'].get('status')}: {str(o['verdict'].get('message', ''))[:160]}"
+                           for res in results for o in res if not o["accepted"])
+        for msg, k in verdicts.most_common(3):
+            log.info("  %d× %s", k, msg)
+        self.display.step_done(m)
+        return m
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _checkpoint(self, t: int) -> None:
+        state = {"step": t, "archive": self.archive.to_records(), "metrics": self.metrics, "best": self.best,
+                 "config": self.cfg.to_dict()}
+        rundir.write_checkpoint(self.run_dir, t, self.policy, state)
+        rundir.write_jsonl(self.run_dir / "archive.jsonl", self.archive.to_records())
+        rundir.write_jsonl(self.run_dir / "metrics.jsonl", self.metrics)
+        if self.best is not None:
+            rundir.write_best(self.run_dir, self.cfg.env, self.card.artifact if self.card else "text", self.best)
+        else:
+            rundir.write_no_best(self.run_dir)
+
+    def _restore(self, step: int, directory: Path) -> None:
+        state = json.loads((directory / "checkpoint.json").read_text(encoding="utf-8"))
+        self.archive = Archive.from_records(state["archive"], self.archive.config)
+        self.metrics = state["metrics"]
+        self.best = state["best"]
+        self.step_no = int(state["step"])
+        self.policy.load(directory)
+        # the top-level views may be ahead of the checkpoint if the run was killed mid-step
+        rundir.write_jsonl(self.run_dir / "archive.jsonl", self.archive.to_records())
+        rundir.write_jsonl(self.run_dir / "metrics.jsonl", self.metrics)
+        log.info("resumed %s after step %d", self.run_dir, self.step_no)
+
+
+def build_policy(cfg: AgentConfig):
+    from agents import models
+    from agents.policy import PolicySettings, TransformersPolicy
+
+    spec = models.resolve(cfg.model)
+    settings = PolicySettings.from_config(cfg)
+    if cfg.backend == "vllm":
+        from agents.vllm_policy import VLLMPolicy
+        return VLLMPolicy.from_spec(spec, settings)
+    return TransformersPolicy.from_spec(spec, settings)
+
+
+def _card(env_id: str):
+    from tttd_envs.registration import PROBLEMS, card
+    return card(env_id) if env_id in PROBLEMS else None
+
+
+def _file_log(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler

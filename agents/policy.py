@@ -1,0 +1,320 @@
+"""The transformers + peft policy: sampling and token-level importance-sampling policy gradient on a
+LoRA adapter (specs/agent.md, "One step" 2 and 6; "Policy backends").
+
+Sampling is a plain KV-cached loop rather than ``generate``: it records the sampler's log-probability
+of every token it draws (ρ needs them), uses its own seeded ``torch.Generator`` (a step's samples are a
+function of the seed and the weights only, which makes resumed runs exact), and samples from exactly
+softmax(logits / T) with no hidden warpers. Only torch, transformers, peft and safetensors are used
+(they are all the GPU machine has).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass
+class Rollout:
+    """One sampled answer: token ids (prompt and answer separately) and the sampler's log-probs."""
+
+    prompt_ids: list[int]
+    answer_ids: list[int]
+    logprobs: list[float]
+    text: str
+    finished: bool                   # ended with EOS (False: hit max_new_tokens)
+
+
+@dataclasses.dataclass
+class PolicySettings:
+    """What the policy needs from the run's configuration (a subset of AgentConfig)."""
+
+    lora_rank: int = 8
+    lora_alpha: float = 0.0
+    lora_dropout: float = 0.0
+    lora_targets: str = "all-linear"
+    lr: float = 1e-4
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    adam_eps: float = 1e-8
+    clip_ratio: float = 0.0
+    kl_coef: float = 0.0
+    token_budget: int = 4096
+    temperature: float = 1.0
+    max_new_tokens: int = 512
+    device: str = "auto"
+    dtype: str = "auto"
+    gradient_checkpointing: str = "auto"
+    threads: int = 0
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "PolicySettings":
+        return cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)})
+
+
+def pick_device(device: str) -> str:
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
+    return device
+
+
+def pick_dtype(dtype: str, device: str):
+    import torch
+    if dtype == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
+
+
+class TransformersPolicy:
+    """A causal LM wrapped in a fresh LoRA adapter, with an Adam optimizer over the adapter only."""
+
+    def __init__(self, model, tokenizer, settings: PolicySettings) -> None:
+        import torch
+        from peft import LoraConfig, get_peft_model
+
+        self.s = settings
+        self.device = pick_device(settings.device)
+        if self.device == "cpu":
+            set_cpu_threads(settings.threads)
+        self.dtype = pick_dtype(settings.dtype, self.device)
+        self.tokenizer = tokenizer
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model = model.to(device=self.device, dtype=self.dtype)
+        torch.manual_seed(settings.seed)         # LoRA A matrices are random; B starts at zero
+        lcfg = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha or settings.lora_rank,
+                          lora_dropout=settings.lora_dropout, target_modules=settings.lora_targets,
+                          bias="none", task_type="CAUSAL_LM")
+        self.model = get_peft_model(model, lcfg)
+        gc = settings.gradient_checkpointing
+        if gc == "on" or (gc == "auto" and self.device == "cuda"):
+            self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            self.model.enable_input_require_grads()
+        self.params = [p for _, p in self.model.named_parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(self.params, lr=settings.lr, betas=(settings.adam_beta1, settings.adam_beta2),
+                                          eps=settings.adam_eps)
+        self.eos_ids = _eos_ids(self.model, tokenizer)
+        self.version = 0                          # bumps on every update (the vLLM backend keys LoRA requests on it)
+
+    @classmethod
+    def from_spec(cls, spec, settings: PolicySettings) -> "TransformersPolicy":
+        from agents import models
+        device = pick_device(settings.device)
+        model, tok = models.load(spec, dtype=pick_dtype(settings.dtype, device), device=device)
+        return cls(model, tok, settings)
+
+    # -- prompts -------------------------------------------------------------------------------
+    def prompt_ids(self, prompt: str) -> list[int]:
+        """The chat template's user turn plus the generation prompt, or the raw text without one."""
+        tok = self.tokenizer
+        if getattr(tok, "chat_template", None):
+            text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                           add_generation_prompt=True)
+            return list(tok(text, add_special_tokens=False)["input_ids"])
+        return list(tok(prompt)["input_ids"])
+
+    # -- sampling ------------------------------------------------------------------------------
+    def sample(self, prompt_ids: list[int], n: int, seed: int, max_new_tokens: int | None = None) -> list[Rollout]:
+        """``n`` answers to one prompt at the configured temperature, with their log-probabilities.
+
+        The prompt is prefilled once and its KV cache repeated ``n`` times; finished answers leave
+        the batch, so a step costs only the answers still running."""
+        import torch
+
+        max_new = max_new_tokens or self.s.max_new_tokens
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(int(seed) % (2**63))
+        model = self.model
+        model.eval()
+        eos = torch.tensor(sorted(self.eos_ids), device=self.device)
+        toks: list[list[int]] = [[] for _ in range(n)]
+        lps: list[list[float]] = [[] for _ in range(n)]
+        with torch.no_grad():
+            out = model(input_ids=torch.tensor([prompt_ids], device=self.device), use_cache=True)
+            cache = out.past_key_values
+            cache.batch_repeat_interleave(n)
+            logits = out.logits[:, -1, :].expand(n, -1)
+            active = torch.arange(n, device=self.device)
+            for step in range(max_new):
+                logp = torch.log_softmax(logits.float() / self.s.temperature, dim=-1)
+                nxt = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(1)
+                lp = logp.gather(1, nxt[:, None]).squeeze(1)
+                for row, t, l in zip(active.tolist(), nxt.tolist(), lp.tolist()):
+                    toks[row].append(t)
+                    lps[row].append(l)
+                running = ~torch.isin(nxt, eos)
+                if not bool(running.all()):
+                    keep = running.nonzero().squeeze(1)
+                    if keep.numel() == 0:
+                        break
+                    active, nxt = active[keep], nxt[keep]
+                    cache.batch_select_indices(keep)
+                if step + 1 == max_new:
+                    break
+                out = model(input_ids=nxt[:, None], past_key_values=cache, use_cache=True)
+                cache = out.past_key_values
+                logits = out.logits[:, -1, :]
+        return [Rollout(list(prompt_ids), ans, lp, self.tokenizer.decode(ans, skip_special_tokens=True),
+                        finished=bool(ans) and ans[-1] in self.eos_ids) for ans, lp in zip(toks, lps)]
+
+    # -- log-probabilities and the update ------------------------------------------------------
+    def _microbatches(self, items: list) -> list[list]:
+        """Pack (rollout, advantage) pairs in order so each batch's padded size fits the token budget."""
+        batches, cur, longest = [], [], 0
+        for it in items:
+            n = len(it[0].prompt_ids) + len(it[0].answer_ids)
+            if cur and max(longest, n) * (len(cur) + 1) > self.s.token_budget:
+                batches.append(cur)
+                cur, longest = [], 0
+            cur.append(it)
+            longest = max(longest, n)
+        if cur:
+            batches.append(cur)
+        return batches
+
+    def _answer_logprobs(self, batch: list[Rollout]):
+        """log π_θ of every answer token (padded tensor) and the answer mask."""
+        import torch
+        seqs = [r.prompt_ids + r.answer_ids for r in batch]
+        L = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([s + [pad] * (L - len(s)) for s in seqs], device=self.device)
+        att = torch.tensor([[1] * len(s) + [0] * (L - len(s)) for s in seqs], device=self.device)
+        first = min(len(r.prompt_ids) for r in batch)
+        keep = L - first + 1                       # logits only from the earliest answer position on
+        logits = self.model(input_ids=ids, attention_mask=att, logits_to_keep=keep).logits[:, :-1].float()
+        tgt = ids[:, first:]
+        lp = logits.gather(-1, tgt[..., None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+        A = max(len(r.answer_ids) for r in batch)
+        out = torch.zeros(len(batch), A, device=self.device)
+        mask = torch.zeros(len(batch), A, device=self.device)
+        rows = []
+        for i, r in enumerate(batch):
+            s = len(r.prompt_ids) - first
+            a = len(r.answer_ids)
+            rows.append(lp[i, s:s + a])
+            mask[i, :a] = 1
+        out = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True) if rows else out
+        if out.shape[1] < A:
+            out = torch.nn.functional.pad(out, (0, A - out.shape[1]))
+        return out, mask
+
+    def logprob_sums(self, rollouts: list[Rollout]) -> list[float]:
+        """Σ log π_θ(answer | prompt) per rollout under the current adapter (no gradient)."""
+        import torch
+        self.model.eval()
+        res = []
+        with torch.no_grad():
+            for mb in self._microbatches([(r, 0.0) for r in rollouts]):
+                lp, mask = self._answer_logprobs([r for r, _ in mb])
+                res += (lp * mask).sum(1).tolist()
+        return res
+
+    def update(self, rollouts: list[Rollout], advantages: list[float]) -> dict[str, float]:
+        """One Adam step on loss = −(1/N) Σ_i A_i Σ_t ρ_t log π_θ(token), ρ_t = exp(log π_θ − log π_sampler)
+        as a constant weight (optionally clipped at 1 ± clip_ratio), plus kl_coef · (log π_θ − log π_base)
+        on the sampled tokens. Rollouts with A = 0 (dropped groups) cost nothing. Gradients are
+        accumulated over token-budget micro-batches, so N is the number of rollouts with A ≠ 0."""
+        import torch
+        items = [(r, float(a)) for r, a in zip(rollouts, advantages) if a != 0.0 and r.answer_ids]
+        if not items or self.s.lr == 0:
+            return {"loss": 0.0, "train_tokens": 0, "rho_mean": 1.0, "train_s": 0.0}
+        t0 = time.perf_counter()
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        N = len(items)
+        total, ntok, rho_sum = 0.0, 0, 0.0
+        for mb in self._microbatches(items):
+            batch = [r for r, _ in mb]
+            adv = torch.tensor([a for _, a in mb], device=self.device)
+            lp, mask = self._answer_logprobs(batch)
+            old = torch.zeros_like(lp)
+            for i, r in enumerate(batch):
+                old[i, :len(r.logprobs)] = torch.tensor(r.logprobs, device=self.device)
+            rho = torch.exp(lp.detach() - old) * mask
+            if self.s.clip_ratio > 0:
+                rho = rho.clamp(1 - self.s.clip_ratio, 1 + self.s.clip_ratio) * mask
+            loss = -(adv[:, None] * rho * lp * mask).sum() / N
+            if self.s.kl_coef > 0:
+                with torch.no_grad(), self.model.disable_adapter():
+                    base, _ = self._answer_logprobs(batch)
+                loss = loss + self.s.kl_coef * ((lp - base) * mask).sum() / N
+            loss.backward()
+            total += float(loss.detach())
+            ntok += int(mask.sum())
+            rho_sum += float(rho.sum())
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.version += 1
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+        return {"loss": total, "train_tokens": ntok, "rho_mean": rho_sum / max(ntok, 1),
+                "train_s": time.perf_counter() - t0}
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def save(self, directory: Path, *, optimizer: bool = True) -> None:
+        """The adapter (peft format: adapter_model.safetensors + adapter_config.json) and, for exact
+        resume, the optimizer state and RNG states."""
+        import torch
+        directory = Path(directory)
+        self.model.save_pretrained(str(directory))
+        if optimizer:
+            torch.save({"optimizer": self.optimizer.state_dict(), "version": self.version,
+                        "torch_rng": torch.get_rng_state()}, directory / "optimizer.pt")
+
+    def load(self, directory: Path) -> None:
+        import torch
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        weights = load_file(str(directory / "adapter_model.safetensors"), device=self.device)
+        res = set_peft_model_state_dict(self.model, weights)
+        if getattr(res, "unexpected_keys", None):
+            raise ValueError(f"the adapter in {directory} does not fit this model (unexpected keys)")
+        opt = directory / "optimizer.pt"
+        if opt.is_file():
+            st = torch.load(opt, map_location=self.device, weights_only=False)
+            self.optimizer.load_state_dict(st["optimizer"])
+            self.version = int(st["version"])
+            torch.set_rng_state(st["torch_rng"])
+
+    def adapter_state(self) -> dict[str, Any]:
+        from peft import get_peft_model_state_dict
+        return {k: v.detach().clone() for k, v in get_peft_model_state_dict(self.model).items()}
+
+
+def set_cpu_threads(threads: int) -> None:
+    """Explicit ``threads``, else OMP_NUM_THREADS when set, else half the cores: the other half runs
+    the verifier workers, and OpenMP threads competing with busy processes can be many times slower."""
+    import torch
+    if threads <= 0:
+        if os.environ.get("OMP_NUM_THREADS"):
+            return
+        threads = max(1, (os.cpu_count() or 2) // 2)
+    torch.set_num_threads(threads)
+
+
+def _eos_ids(model, tokenizer) -> set[int]:
+    ids = set()
+    for src in (getattr(model, "generation_config", None), tokenizer):
+        e = getattr(src, "eos_token_id", None)
+        if isinstance(e, int):
+            ids.add(e)
+        elif isinstance(e, (list, tuple)):
+            ids.update(int(x) for x in e)
+    if not ids:
+        raise ValueError("the tokenizer has no EOS token; sampling could not stop")
+    return ids
+
+
+def tokens_per_second(n_tokens: int, seconds: float) -> float:
+    return n_tokens / seconds if seconds > 0 else math.nan

