@@ -39,8 +39,10 @@ def kl_to_uniform(rewards, beta: float) -> float:
 def adaptive_beta(rewards, target_kl: float = TARGET_KL) -> float:
     """β with KL(q_β ‖ uniform) = target: double an upper bound from 1 (cap 1e6), then bisect 60 times.
 
-    KL grows monotonically with β from 0 (uniform) to log(k / #argmax); when even the cap cannot reach
-    the target (e.g. k = 2 with a tie-free group reaches at most ln 2 only in the limit) the cap is used.
+    KL grows monotonically with β from 0 (uniform) to log(k / #argmax). When that limit is ≤ ln 2
+    the target is reached only as β → ∞ (in float64: once the KL rounds to ln 2, β ≈ 40) or not at all
+    (then the cap is used). For k = 2 this makes the advantages (−1, ≈ 1e12): the update is then
+    driven by the winner alone (Adam normalises the scale), so prefer groups of 3 or more.
     A constant group returns 0 (every β gives the uniform distribution)."""
     r = np.asarray(rewards, dtype=np.float64)
     if r.size <= 1 or np.all(r == r[0]):

@@ -101,18 +101,23 @@ def load(spec: ModelSpec, *, dtype=None, device: str = "cpu"):
 
 
 def _write_cache(spec: ModelSpec, model, tok) -> None:
-    """safetensors state dict (tied weights handled by ``save_model``) + config + tokenizer, written
+    """safetensors state dict + config + tokenizer, written
     to a temporary folder and renamed so a crash never leaves a half-written cache."""
     import shutil
     import tempfile
 
-    from safetensors.torch import save_model
+    from safetensors.torch import save_file
 
     target = cache_dir_for(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
-        save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        # one copy of tied weights, under the embedding's name: loaders that tie lm_head to the
+        # embedding (vLLM, transformers) then find every tensor they need
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        if getattr(model.config, "tie_word_embeddings", False):
+            state.pop("lm_head.weight", None)
+        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         model.config.save_pretrained(tmp)
         # the weights are dequantized now: drop the GGUF quantization entry so loaders (vLLM too) read plain fp32
         cfg = json.loads((tmp / "config.json").read_text(encoding="utf-8"))

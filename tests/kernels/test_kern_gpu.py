@@ -94,6 +94,12 @@ def test_honest_examples_are_accepted(name):
     assert sw["worker_torch"] == torch.__version__ and sw["protocol"] == "tttd-trimul/1"
 
 
+def test_honest_cupy_kernel_is_accepted():
+    pytest.importorskip("cupy")
+    v = gpu(fixture_text("cupy_gating"))
+    assert v.status == "accepted", (v.message, v.details.get("stderr", "")[-2000:])
+
+
 def test_unjoined_side_stream_rejected_joined_accepted():
     v = gpu(fixture_text("side_stream"))       # the device-wide sync finishes its work, so the fence sees it
     assert v.status in ("rejected", "implausible-timing"), v.message
@@ -164,3 +170,72 @@ def test_published_ttt_discover_kernel():
         pytest.skip("TTT-Discover's published trimul.py is not in ../shared/data")
     v = gpu(TTT_DISCOVER_KERNEL.read_text(), require_triton=False)
     assert v.status == "rejected" and v.details["failed_case"] in ("test1", "test6", "c0"), v.message
+
+
+def test_mismatched_device_without_permission_is_unverified_timing():
+    """§7.2 test 9 (second half): a device outside the env's list gives correctness only."""
+    v = get_verifier("trimul", mode="gpu", timing_profile="quick",
+                     _options={**FEW, "fake_device_name": "NVIDIA H100 PCIe"}).verify(example("trimul_torch.py"))
+    assert v.status == "unverified-timing" and "NVIDIA H100 PCIe" in v.message and "per_shape" not in v.details
+
+
+def _read_ms(buf, evict_last=False):
+    """GPU time of one full read of `buf` (a sum), with CUDA events."""
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    e0.record()
+    if evict_last:
+        _triton_sum_evict_last(buf)
+    else:
+        buf.sum()
+    e1.record()
+    torch.cuda.synchronize()
+    return e0.elapsed_time(e1)
+
+
+_KERNELS: dict = {}
+
+
+def _triton_sum_evict_last(buf):
+    """A sum whose loads carry evict_last priority (the kernel is built once: compiling between the
+    timing events would be counted as GPU time)."""
+    if "sum" not in _KERNELS:
+        import triton
+        import triton.language as tl
+
+        @triton.jit
+        def _sum(X, Out, n, BLOCK: tl.constexpr):
+            offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+            x = tl.load(X + offs, mask=offs < n, other=0.0, eviction_policy="evict_last")
+            tl.atomic_add(Out, tl.sum(x, axis=0))
+        _KERNELS["sum"] = (_sum, triton.cdiv)
+    kernel, cdiv = _KERNELS["sum"]
+    out = torch.zeros(1, device=buf.device)
+    kernel[(cdiv(buf.numel(), 4096),)](buf, out, buf.numel(), BLOCK=4096)
+    return out
+
+
+def test_l2_flush_makes_reads_hbm_bound_even_after_evict_last():
+    """§7.2 test 5 (partly): after R's flush a 40 MB read (fits the 50 MB L2) runs at HBM speed
+    (≥ 0.8 × bytes / peak BW), both for plain loads and for loads made with evict_last priority;
+    without the flush the same read is faster."""
+    if not _is_h100():
+        pytest.skip("the bandwidth bound uses the H100 datasheet figure")
+    from verifiers.kernels.links import Shared
+    from verifiers.kernels.reference import ReferenceService
+    sh = Shared(1 << 20, 1 << 20)
+    try:
+        svc = ReferenceService("cuda:0", tuple(sh.slot_fds), sh.out_fd, 1 << 20, 1 << 20)
+        buf = torch.randn(10 << 20, device="cuda")                   # 40 MiB
+        hbm_ms = buf.numel() * 4 / timing.DEVICES["H100"].bw_bytes_s * 1e3
+        for evict_last in (False, True):
+            _read_ms(buf, evict_last)
+            warm = min(_read_ms(buf, evict_last) for _ in range(5))
+            cold = []
+            for _ in range(5):
+                _read_ms(buf, evict_last)
+                svc.flush()
+                cold.append(_read_ms(buf, evict_last))
+            assert min(cold) >= 0.8 * hbm_ms, (evict_last, cold, hbm_ms)
+            assert warm < min(cold), (evict_last, warm, cold)
+    finally:
+        sh.close()

@@ -97,3 +97,15 @@ def test_mask_semantics_default_versus_compat():
     assert v.status == "rejected" and v.details["failed_case"] in ("d1", "c0"), v.message
     v = full(fixture_text("mask_ignoring"), gpumode_compat=True)
     assert v.status == "accepted" and v.details["protocol"] == "gpumode-compat/1", v.message
+
+
+def test_gpu_process_layout_on_the_cpu():
+    """R as its own process and W with the GPU worker's sandbox settings (cgroup, /proc and /sys, no
+    address-space limit), on CPU tensors: the GPU path's plumbing without a GPU."""
+    v = full(example("trimul_triton.py"), _options={"remote_reference": True, "gpu_sandbox": True,
+                                                    "cases": (op.DEV[1], op.DEV[3]), "benchmarks": (op.DEV[0],)})
+    assert v.status == "accepted", (v.message, v.details.get("stderr"))
+    assert v.details["isolation"].get("gpu") and v.details["isolation"]["filesystem"] == "chroot"
+    assert v.details["hardware_reference"]["device"] == "cpu"
+    v = full(fixture_text("mask_ignoring"), _options={"remote_reference": True})
+    assert v.status == "rejected" and v.details["report"]["n_bad"] > 0, v.message

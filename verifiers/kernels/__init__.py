@@ -7,6 +7,7 @@ Modules, trusted side first:
 * `timing`     — floors, stop rule, the envelope/fence/staging checks, geomean and reward (pure numbers).
 * `reference`  — R: owns private inputs and expected outputs; its own CUDA process on a GPU.
 * `coordinator`— P: the secret, the seeds, the clocks, the per-trial protocol; never imports the submission.
+* `links`      — P's links to W (sandbox, pipes, message schema) and R, and the shared host memory.
 * `_worker`    — W's harness, copied into the sandbox as program.py (imports nothing from tttd).
 * `verifier`   — TriMulVerifier: extraction, policy, mode choice, hardware binding, the Verdict.
 

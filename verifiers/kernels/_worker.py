@@ -20,7 +20,7 @@ MAX_LINE = 64 << 10
 
 def run(device, slot_bytes, out_bytes, threads=1):
     perf_ns = time.perf_counter_ns
-    _type, _len, _isinstance, _min = type, len, isinstance, min
+    _type, _len = type, len
     dumps, loads = json.dumps, json.loads
     write, read = os.write, os.read
     import torch

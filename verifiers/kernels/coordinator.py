@@ -42,6 +42,7 @@ class Options:
     total_limit_s: float = 1800.0
     full_protocol: bool = False         # test-only: the GPU protocol (calibration, timing) on the CPU
     gpu_sandbox: bool = False           # test-only: the GPU worker's sandbox settings with a CPU device
+    remote_reference: bool = False      # test-only: R as its own process with a CPU device
     fake_device_name: str | None = None # test-only: a mocked device-name provider (hardware binding, §6 item 23)
     profile_override: timing.Profile | None = None   # test-only: a shorter stop rule
     thresholds: timing.Thresholds = timing.DEFAULT_THRESHOLDS
@@ -119,8 +120,9 @@ class _Run:
         sh = self.shared
         # R first: its CUDA initialisation creates any missing device node (/dev/nvidia-uvm) before W's
         # sandbox root mirrors /dev.
-        if self.gpu:
-            self.ref = RemoteReference(self.opts.device_index, sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
+        if self.gpu or self.opts.remote_reference:
+            self.ref = RemoteReference(self.opts.device_index, sh.slot_fds, sh.out_fd, slot_bytes, out_bytes,
+                                       device="cuda:0" if self.gpu else "cpu")
         else:
             self.ref = LocalReference(sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
         self.w = Worker(self.source, self.opts, sh)

@@ -15,9 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.kernels.reference import ReferenceService
+
+if TYPE_CHECKING:
+    from verifiers.kernels.coordinator import Options
 
 MAX_LINE = 64 << 10
 #: Replies W may send, with exactly these keys (anything else is a protocol violation).
@@ -43,7 +46,7 @@ class Stop(Exception):
 class Worker:
     """W in the sandbox plus the pipes and shared slots P uses to drive it."""
 
-    def __init__(self, source: str, opts: Options, shared: "Shared") -> None:
+    def __init__(self, source: str, opts: "Options", shared: "Shared") -> None:
         from verifiers import sandbox
         self.opts = opts
         self.slot_bytes, self.out_bytes = shared.slot_bytes, shared.out_bytes
@@ -65,7 +68,7 @@ class Worker:
         extra_ro: list[str] = []
         if gpu_box:
             env["CUDA_VISIBLE_DEVICES"] = os.environ.get("CUDA_VISIBLE_DEVICES", str(opts.device_index)) if gpu else ""
-            for var in ("CUDA_HOME", "LD_LIBRARY_PATH", "TRITON_LIBCUDA_PATH", "TRITON_PTXAS_PATH"):
+            for var in ("CUDA_HOME", "CUDA_PATH", "LD_LIBRARY_PATH", "TRITON_LIBCUDA_PATH", "TRITON_PTXAS_PATH"):
                 if os.environ.get(var):
                     env[var] = os.environ[var]
             extra_ro = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d and os.path.isdir(d)]
@@ -231,20 +234,22 @@ def _GpuLimits(**kw):
 
 
 class RemoteReference:
-    """R as its own CUDA process (JSON lines over stdin/stdout)."""
+    """R as its own process (JSON lines over stdin/stdout): on a GPU its own CUDA context, so the
+    agent's GPU work never shares one with the reference. ``device="cpu"`` exists for tests."""
 
-    def __init__(self, device_index: int, slot_fds, out_fd, slot_bytes: int, out_bytes: int) -> None:
+    def __init__(self, device_index: int, slot_fds, out_fd, slot_bytes: int, out_bytes: int,
+                 device: str = "cuda:0") -> None:
         pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TTTD_SECRET",))}
         env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env.setdefault("CUDA_VISIBLE_DEVICES", str(device_index))
+        env.setdefault("CUDA_VISIBLE_DEVICES", str(device_index) if device != "cpu" else "")
         for fd in (*slot_fds, out_fd):
             os.set_inheritable(fd, True)
         self.proc = subprocess.Popen([sys.executable, "-m", "verifiers.kernels.reference"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, pass_fds=(*slot_fds, out_fd), text=True)
         for fd in (*slot_fds, out_fd):
             os.set_inheritable(fd, False)
-        hello = self._call({"device": "cuda:0", "slot_fds": list(slot_fds), "out_fd": out_fd,
+        hello = self._call({"device": device, "slot_fds": list(slot_fds), "out_fd": out_fd,
                             "slot_bytes": slot_bytes, "out_bytes": out_bytes})
         self.info = hello["hardware"]
         self.flags = hello["flags"]
