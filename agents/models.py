@@ -90,8 +90,11 @@ def load(spec: ModelSpec, *, dtype=None, device: str = "cpu"):
     hf_logging.disable_progress_bar()          # the run has its own progress display
     dtype = dtype or torch.float32
     kw = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
-    tok = AutoTokenizer.from_pretrained(spec.path, **kw)
-    model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32 if spec.gguf_file else dtype, **kw)
+    try:
+        tok = AutoTokenizer.from_pretrained(spec.path, **kw)
+        model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32 if spec.gguf_file else dtype, **kw)
+    except OSError as e:       # not downloadable (offline, private, misspelt) or unreadable files
+        raise ModelError(f"could not load the model {spec.name or spec.path!r}: {str(e).splitlines()[0]}") from None
     if spec.gguf_file:
         _write_cache(spec, model, tok)
         model = model.to(dtype)

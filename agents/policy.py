@@ -220,8 +220,8 @@ class TransformersPolicy:
 
     def update(self, rollouts: list[Rollout], advantages: list[float]) -> dict[str, float]:
         """One Adam step on loss = −(1/N) Σ_i A_i Σ_t ρ_t log π_θ(token), ρ_t = exp(log π_θ − log π_sampler)
-        as a constant weight (optionally clipped at 1 ± clip_ratio), plus kl_coef · (log π_θ − log π_base)
-        on the sampled tokens. Rollouts with A = 0 (dropped groups) cost nothing. Gradients are
+        as a constant weight (optionally clipped at 1 ± clip_ratio), plus a KL penalty to the base model
+        (kl_coef; its gradient weights log π_θ by the constant log π_θ − log π_base). Rollouts with A = 0 (dropped groups) cost nothing. Gradients are
         accumulated over token-budget micro-batches, so N is the number of rollouts with A ≠ 0."""
         import torch
         items = [(r, float(a)) for r, a in zip(rollouts, advantages) if a != 0.0 and r.answer_ids]
@@ -244,9 +244,11 @@ class TransformersPolicy:
                 rho = rho.clamp(1 - self.s.clip_ratio, 1 + self.s.clip_ratio) * mask
             loss = -(adv[:, None] * rho * lp * mask).sum() / N
             if self.s.kl_coef > 0:
+                # KL(π_θ ‖ π_base) on the sampled tokens: its score-function gradient weights each
+                # token's log π_θ by (log π_θ − log π_base), a penalty that grows as the adapter drifts
                 with torch.no_grad(), self.model.disable_adapter():
                     base, _ = self._answer_logprobs(batch)
-                loss = loss + self.s.kl_coef * ((lp - base) * mask).sum() / N
+                loss = loss + self.s.kl_coef * ((lp.detach() - base) * rho * lp * mask).sum() / N
             loss.backward()
             total += float(loss.detach())
             ntok += int(mask.sum())

@@ -123,3 +123,18 @@ def test_checkpoint_round_trip_is_exact(torch1, tiny_tok, tmp_path):
     twin.update(rolls, [-1.0, 0.5, 0.5])
     a, b = pol.adapter_state(), twin.adapter_state()
     assert all(torch1.equal(a[k], b[k]) for k in a)
+
+
+def test_kl_penalty_holds_the_adapter_near_the_base_model(torch1, tiny_tok):
+    """Ten updates pushing one answer up and one down: with a strong KL penalty the answers'
+    log-probabilities stay much closer to the base model's than without (measured: total drift 57
+    nats without the penalty, 1.0 with kl_coef = 50)."""
+    drifts = {}
+    for kl in (0.0, 50.0):
+        pol = make_policy(tiny_tok, kl_coef=kl, lr=1e-2)
+        rolls = pol.sample(pol.prompt_ids("Say something."), 2, seed=3)
+        base = pol.logprob_sums(rolls)
+        for _ in range(10):
+            pol.update(rolls, [1.0, -1.0])
+        drifts[kl] = sum(abs(a - b) for a, b in zip(pol.logprob_sums(rolls), base))
+    assert drifts[50.0] < 0.5 * drifts[0.0], drifts
