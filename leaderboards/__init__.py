@@ -15,6 +15,8 @@ Python API (the database is SQLite under ``$XDG_DATA_HOME/tttd`` unless ``db=`` 
     leaderboards.problems_summary()                     # the index: best entry vs references
     leaderboards.flag(e.id, "hacked", "reason", operator="bob")
     leaderboards.reverify("CirclePacking26-v0")         # after a verifier version bump
+    leaderboards.submit("MolSimilarity-v0", "runs/mol-1", submitter="bob")   # a molecule run directory,
+                                                        # replayed (leaderboards.molruns)
 
 Importing this package is cheap: SQLAlchemy and the verifiers load on first use.
 """

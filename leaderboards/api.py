@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 from typing import Any, Callable
 
-from leaderboards import ranking, scoring, store
+from leaderboards import molruns, ranking, scoring, store
 from leaderboards.db import get_engine
 from leaderboards.errors import EntryNotFound, LeaderboardError, SubmissionRefused
 from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
@@ -56,9 +56,10 @@ def _artifact_bytes(artifact: str | bytes) -> tuple[str, bytes]:
 
 def _overrides(card, verifier_kwargs: dict[str, Any] | None) -> dict[str, Any]:
     kwargs = dict(verifier_kwargs or {})
-    unknown = sorted(set(kwargs) - set(card.limits))
+    options = molruns.OPTIONS if molruns.is_molecule(card) else card.limits   # a molecule run's config decides
+    unknown = sorted(set(kwargs) - set(options))
     if unknown:
-        allowed = ", ".join(sorted(card.limits)) or "none"
+        allowed = ", ".join(sorted(options)) or "none"
         raise SubmissionRefused(f"{card.id} takes no verifier option {', '.join(unknown)} (allowed: {allowed})")
     stored = {k: v for k, v in kwargs.items() if k not in _NOT_STORED}
     try:
@@ -70,7 +71,9 @@ def _overrides(card, verifier_kwargs: dict[str, Any] | None) -> dict[str, Any]:
 
 def make_verifier(card, overrides: dict[str, Any]):
     """The card's verifier with its limits and the submission's overrides; refuses configurations the
-    leaderboard does not rank (AtCoder partial case sets)."""
+    leaderboard does not rank (AtCoder partial case sets). Molecule runs get the run replayer."""
+    if molruns.is_molecule(card):
+        return molruns.RunReplayer(card, **{k: v for k, v in overrides.items() if k in molruns.OPTIONS})
     from verifiers import get_verifier
     try:
         verifier = get_verifier(card.verifier, **{**card.verifier_kwargs, **card.limits, **overrides})
@@ -87,7 +90,7 @@ def _evaluation(card, verdict, *, sha: str, kind: str, requested_by: str,
     if verdict.artifact_sha256 != sha:                     # the verifier hashed something else: our bug
         raise AssertionError(f"verifier hashed the artifact as {verdict.artifact_sha256}, expected {sha}")
     details = dict(verdict.details or {})
-    if details.get("artifact_kind") == "json":
+    if details.get("artifact_kind") == "json" and not molruns.is_molecule(card):
         details.pop("construction", None)                  # the artifact is the construction
     score_exact = display = None
     if verdict.accepted:
@@ -113,17 +116,23 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
     the existing entry (``outcome="existing"``); for timed problems it is re-timed and the new verdict
     is added to that entry (``outcome="appended"``). A rejected artifact is stored, never ranked.
     Raises SubmissionRefused (nothing stored) for requests the leaderboard does not take.
+
+    Molecule problems take a whole run: ``artifact`` is the run directory (config.json + items.jsonl)
+    or a stored bundle; the run is replayed (leaderboards.molruns) and ranked on the board of its
+    task, budget, action mode, code limit and target pool (``-o target_pool=PATH`` for private pools).
     """
     card = _card(env_id)
     if not isinstance(submitter, str) or not submitter.strip():
         raise SubmissionRefused("a submission needs a submitter name (--name)")
     if len(submitter.strip()) > 200:
         raise SubmissionRefused("the submitter name is longer than 200 characters")
+    if molruns.is_molecule(card):
+        artifact = molruns.bundle_from(artifact)
     text, data = _artifact_bytes(artifact)
     sha = hashlib.sha256(data).hexdigest()
     overrides = _overrides(card, verifier_kwargs)
     verifier = make_verifier(card, {**overrides, **({"progress": progress} if progress is not None else {})})
-    case_set = scoring.case_set_of(verifier)
+    case_set = verifier.board_key_of(text) if molruns.is_molecule(card) else scoring.case_set_of(verifier)
     timed = scoring.is_timed(card)
     engine = get_engine(db)
     if not timed:
@@ -136,13 +145,24 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
     ev = _evaluation(card, verdict, sha=sha, kind="submit", requested_by=submitter.strip(), overrides=overrides)
     sub = store.NewSubmission(
         problem=card.id, case_set=case_set, artifact_sha256=sha, artifact_bytes=data,
-        artifact_kind=str(verdict.details.get("artifact_kind") or card.artifact), submitter=submitter.strip(),
+        artifact_kind=_artifact_kind(card, verdict), submitter=submitter.strip(),
         notes=notes or "", run_id=run_id, client_score_sent=None if client_score is None else repr(client_score)[:100],
         evaluation=ev)
     entry_id, outcome = store.store_submission(engine, sub, append=timed)
     result = entry(entry_id, db=db, full=False)
     result.outcome = outcome
     return result
+
+
+def _artifact_kind(card, verdict) -> str:
+    if molruns.is_molecule(card):
+        return "molecule-run"
+    return str(verdict.details.get("artifact_kind") or card.artifact)
+
+
+def _refs(card):
+    """The reference rows of each board of the problem (molecule boards differ by task and budget)."""
+    return lambda case_set="": references(card.id, case_set)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -154,7 +174,7 @@ def board(env_id: str, *, hardware: str | None = None, case_set: str | None = No
     engine = get_engine(db)
     rows = store.entry_rows(engine, card.id, hardware_key=hardware, case_set=case_set,
                             accepted_only=not include_rejected)
-    entries = ranking.order(card, ranking.rank(card, rows, references(card.id)))
+    entries = ranking.order(card, ranking.rank(card, rows, _refs(card)))
     if not include_flagged:
         entries = [e for e in entries if e.flag is None]
     return entries
@@ -167,7 +187,7 @@ def boards(env_id: str, *, hardware: str | None = None, case_set: str | None = N
     card = _card(env_id)
     entries = board(card.id, hardware=hardware, case_set=case_set, include_rejected=include_rejected,
                     include_flagged=include_flagged, db=db)
-    return ranking.boards(card, entries, references(card.id))
+    return ranking.boards(card, entries, _refs(card))
 
 
 def entry(entry_id: int, db: str | None = None, *, full: bool = True) -> Entry:
@@ -180,7 +200,7 @@ def entry(entry_id: int, db: str | None = None, *, full: bool = True) -> Entry:
     card = _card(row["problem"])
     peers = store.entry_rows(engine, card.id, hardware_key=row["hardware_key"], case_set=row["case_set"],
                              accepted_only=True) if row["accepted"] else [row]
-    found = next(e for e in ranking.rank(card, peers, references(card.id)) if e.id == row["id"])
+    found = next(e for e in ranking.rank(card, peers, _refs(card)) if e.id == row["id"])
     if full:
         evals = store.evaluations(engine, found.id)
         applied = [ev for ev in evals if ev["applied"]]
@@ -229,7 +249,7 @@ def problems_summary(db: str | None = None) -> list[ProblemSummary]:
         best = None
         if counts.get(env_id, (0, 0))[1]:
             rows = store.entry_rows(engine, env_id, accepted_only=True, unflagged_only=True)
-            ranked = [e for e in ranking.rank(card, rows, refs) if e.rank is not None]
+            ranked = [e for e in ranking.rank(card, rows, _refs(card)) if e.rank is not None]
             pool = [e for e in ranked if e.comparable] or ranked
             best = min(pool, key=lambda e: (scoring.sort_key(card, ranking.value_of(e)), e.created_at, e.id),
                        default=None)

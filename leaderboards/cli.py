@@ -6,6 +6,7 @@ SQLAlchemy and the verifiers load only when one of these commands runs."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from tttd_envs.cli import UserError
@@ -45,7 +46,8 @@ def add_submit_command(sub) -> None:
                                    "leaderboard. Exit status 0 if accepted, 1 if rejected (stored as rejected), "
                                    "2 if the leaderboard refuses the request (nothing stored).")
     p.add_argument("problem", metavar="ID", help="problem id (see `tttd list`)")
-    p.add_argument("file", metavar="FILE", help="the artifact: program, construction or raw answer ('-' = stdin)")
+    p.add_argument("file", metavar="FILE", help="the artifact: program, construction or raw answer ('-' = stdin); "
+                                                "for molecule problems the run directory (config.json + items.jsonl)")
     p.add_argument("--name", required=True, help="who submits (shown on the board), e.g. 'alice / puct-run-7'")
     p.add_argument("--notes", default="", help="free text kept with the entry")
     p.add_argument("--run-id", default=None, help="the agent run that produced the artifact")
@@ -77,7 +79,12 @@ def _cmd_submit(args) -> int:
     from leaderboards.tables import entry_text
     from tttd_envs.registration import card as get_card
     card = get_card(args.problem)
-    text = sys.stdin.read() if args.file == "-" else _read(args.file)
+    if card.domain == "molecules" and args.file != "-":
+        text = args.file                 # a run directory (or a bundle file): the API reads it
+        if not os.path.isdir(args.file):
+            text = _read(args.file)
+    else:
+        text = sys.stdin.read() if args.file == "-" else _read(args.file)
     progress = True if ("progress" in card.limits and sys.stderr.isatty() and not args.json) else None
     e = leaderboards.submit(card.id, text, submitter=args.name, notes=args.notes, run_id=args.run_id,
                             verifier_kwargs=_parse_opts(args.opt) or None, db=args.db, progress=progress)
@@ -100,6 +107,8 @@ def add_board_command(sub) -> None:
     p.add_argument("--case-set", default=None, help="only this case set (AtCoder: public150 or official)")
     p.add_argument("--entry", type=int, metavar="N", help="show entry #N in full (provenance, verdict history)")
     p.add_argument("--artifact", type=int, metavar="N", help="write entry #N's artifact to stdout, byte for byte")
+    p.add_argument("--unpack", metavar="DIR", help="with --artifact N of a molecule run: write its config.json and "
+                                                   "items.jsonl into DIR, byte for byte as submitted")
     p.add_argument("--db", default=None, help=_DB_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_db_errors(_cmd_board))
@@ -110,6 +119,16 @@ def _cmd_board(args) -> int:
     import leaderboards
     from leaderboards import tables
     from tttd_envs.registration import card as get_card
+    if args.unpack is not None and args.artifact is None:
+        raise UserError("--unpack DIR needs --artifact N")
+    if args.artifact is not None and args.unpack is not None:
+        from leaderboards import molruns
+        text = leaderboards.artifact(args.artifact, db=args.db)
+        if leaderboards.entry(args.artifact, db=args.db, full=False).artifact_kind != "molecule-run":
+            raise UserError(f"entry #{args.artifact} is not a molecule run; --unpack applies to molecule runs only")
+        for path in molruns.unpack(text, args.unpack):
+            print(path)
+        return 0
     if args.artifact is not None:
         sys.stdout.buffer.write(leaderboards.artifact(args.artifact, db=args.db).encode("utf-8", "surrogatepass"))
         sys.stdout.flush()

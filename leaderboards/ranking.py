@@ -5,7 +5,7 @@ published constructions, AtCoder standings estimates, and reference rows placed 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable, Union
 
 from leaderboards import scoring
 from leaderboards.records import Board, BoardRow, Entry, ReferenceRow
@@ -25,6 +25,15 @@ def to_entry(card, row: dict[str, Any]) -> Entry:
         flagged_at=as_utc(row["flagged_at"]), comparable=scoring.comparable(card, summary),
         client_score_ignored=row["client_score_sent"] is not None, construction_sha256=row["construction_sha256"],
         verified_at=as_utc(row["verified_at"]), evaluation_count=row["evaluation_count"])
+
+
+#: the references of a problem: one list for every board, or a function of the board's case set
+#: (molecule boards differ by task and budget)
+Refs = Union[list[ReferenceRow], Callable[[str], list[ReferenceRow]]]
+
+
+def refs_of(refs: Refs, case_set: str) -> list[ReferenceRow]:
+    return refs(case_set) if callable(refs) else refs
 
 
 def value_of(entry: Entry) -> Decimal | None:
@@ -49,16 +58,14 @@ def shown_beats(card, entry: Entry, ref: ReferenceRow) -> bool:
     return mine is not None and theirs is not None and scoring.better(card, mine, theirs)
 
 
-def rank(card, rows: list[dict[str, Any]], refs: list[ReferenceRow]) -> list[Entry]:
+def rank(card, rows: list[dict[str, Any]], refs: Refs) -> list[Entry]:
     """Entries with ranks, beats, reproductions and estimates. Ranks are per (hardware, case set):
-    accepted, unflagged entries by exact value, ties broken by submission time (first wins)."""
+    accepted, unflagged entries by exact value, ties broken by submission time (first wins). An
+    entry beats only references comparable with its board."""
     entries = [to_entry(card, r) for r in rows]
     groups: dict[tuple[str, str], list[Entry]] = {}
     for e in entries:
         groups.setdefault((e.hardware_key, e.case_set), []).append(e)
-    by_sha = {r.construction_sha256: r.name for r in refs if r.construction_sha256}
-    ref_numbers = [(r.name, _ref_shown(r)) for r in refs]
-    ref_numbers = [(n, v) for n, v in ref_numbers if v is not None]
     for members in groups.values():
         eligible = [e for e in members if e.accepted and e.flag is None and value_of(e) is not None]
         eligible.sort(key=lambda e: (scoring.sort_key(card, value_of(e)), e.created_at, e.id))
@@ -67,6 +74,10 @@ def rank(card, rows: list[dict[str, Any]], refs: list[ReferenceRow]) -> list[Ent
     for e in entries:
         if not e.accepted:
             continue
+        board_refs = refs_of(refs, e.case_set)
+        by_sha = {r.construction_sha256: r.name for r in board_refs if r.construction_sha256}
+        ref_numbers = [(r.name, _ref_shown(r)) for r in board_refs if r.comparable]
+        ref_numbers = [(n, v) for n, v in ref_numbers if v is not None]
         e.reproduction_of = by_sha.get(e.construction_sha256) if e.construction_sha256 else None
         mine = _shown(e.display)
         if e.flag is None and e.comparable and mine is not None:
@@ -91,19 +102,21 @@ def order(card, entries: list[Entry]) -> list[Entry]:
     return sorted(entries, key=lambda e: (group_key(e), within(e)))
 
 
-def boards(card, entries: list[Entry], refs: list[ReferenceRow]) -> list[Board]:
+def boards(card, entries: list[Entry], refs: Refs) -> list[Board]:
     """One Board per (hardware, case set) present — or one empty board when there are no entries —
-    each with the reference rows placed where they stand."""
+    each with the reference rows placed where they stand (references not comparable with the board,
+    e.g. measured at another budget, are listed after the ranked entries, unplaced)."""
     groups: dict[tuple[str, str], list[Entry]] = {}
     for e in order(card, entries):
         groups.setdefault((e.hardware_key, e.case_set), []).append(e)
     if not groups:
         groups[("", "official" if scoring.is_atcoder(card) else "")] = []
-    placed = sorted((r for r in refs if r.sort_value is not None),
-                    key=lambda r: scoring.sort_key(card, Decimal(r.sort_value)))
-    unplaced = [r for r in refs if r.sort_value is None]
     out = []
     for (hw, cs), members in groups.items():
+        board_refs = refs_of(refs, cs)
+        placed = sorted((r for r in board_refs if r.sort_value is not None and r.comparable),
+                        key=lambda r: scoring.sort_key(card, Decimal(r.sort_value)))
+        unplaced = [r for r in board_refs if r.sort_value is None or not r.comparable]
         ranked = [e for e in members if e.rank is not None]
         rest = [e for e in members if e.rank is None]
         rows: list[BoardRow] = []
@@ -116,5 +129,6 @@ def boards(card, entries: list[Entry], refs: list[ReferenceRow]) -> list[Board]:
         rows += [BoardRow("reference", reference=r) for r in pending + unplaced]
         rows += [BoardRow("entry", entry=e) for e in rest]
         comparable = not scoring.is_atcoder(card) or cs == "official"
-        out.append(Board(card.id, hw, cs, card.direction, card.units, comparable, rows))
+        out.append(Board(card.id, hw, cs, card.direction, card.units, comparable, rows,
+                         title=scoring.board_title(card, cs)))
     return out

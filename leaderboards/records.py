@@ -84,6 +84,7 @@ class ReferenceRow:
     sort_value: str | None = None     # the number rows are placed by (Decimal as text); None: unplaced
     estimated_rank: int | None = None         # AtCoder: where the published total stands
     estimated_performance: int | None = None
+    comparable: bool = True           # measured like this board's entries (molecules: same budget and metric)
 
     @property
     def quoted(self) -> bool:
@@ -118,6 +119,7 @@ class Board:
     units: str
     comparable: bool                  # the entries compare with the references (AtCoder: official set)
     rows: list[BoardRow]
+    title: str | None = None          # molecule boards: the key spelled out, with the §6.7 label
 
     @property
     def entries(self) -> list[Entry]:
@@ -126,7 +128,7 @@ class Board:
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem, "hardware_key": self.hardware_key, "case_set": self.case_set,
                 "direction": self.direction, "units": self.units, "comparable": self.comparable,
-                "rows": [r.to_dict() for r in self.rows]}
+                "title": self.title, "rows": [r.to_dict() for r in self.rows]}
 
 
 @dataclasses.dataclass

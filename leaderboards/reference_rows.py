@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from decimal import Decimal
 
 from leaderboards import scoring
@@ -22,10 +23,14 @@ def category(label: str) -> str:
     return "other"
 
 
-def references(env_id: str) -> list[ReferenceRow]:
-    """The card's references in card order, with re-check results."""
+def references(env_id: str, case_set: str = "") -> list[ReferenceRow]:
+    """The card's references in card order, with re-check results. Molecule problems have one set
+    per board: ``case_set`` is the board key (task, budget...; the card's default task and budget
+    when empty)."""
     from tttd_envs.registration import card as get_card
     card = get_card(env_id)
+    if card.domain == "molecules":
+        return molecule_references(card, case_set)
     counts: dict[str, int] = {}
     for r in card.references:
         counts[r.label] = counts.get(r.label, 0) + 1
@@ -87,3 +92,33 @@ def _recheck(env_id: str, data_file: str, card_display: str | None, pinned: str 
         return False, f"our verifier gives {shown}, the card says {card_display}", sha, None, None
     return True, f"re-verified from {data_file} by {verdict.verifier}", sha, verdict.details.get("score_exact"), shown
 
+
+
+_AT_CALLS = re.compile(r"at ([\d,]+) calls")
+
+
+def molecule_references(card, case_set: str = "") -> list[ReferenceRow]:
+    """The §8 references of a molecule board's task (from ``molecules_cards.references``). A
+    reference is placed on the board (and can be beaten) only when it is the same metric at the same
+    budget: its note says "AUC top-10 at N calls" with N = the board's B. The others (another
+    budget, or GuacaMol's unlimited-call task scores) are listed as context, never ranked against."""
+    from leaderboards import molruns
+    from tttd_envs.problems.molecules_cards import references as task_references
+    key = molruns.parse_board_key(case_set) or {"task": card.limits["task"], "budget": card.limits["budget"]}
+    rows = []
+    for ref in task_references(key["task"]):
+        m = _AT_CALLS.search(ref.note or "")
+        at = int(m.group(1).replace(",", "")) if m and ref.note.startswith("AUC top-10") else None
+        published = ref.published.strip()
+        value = scoring.parse_number("0" + published if published.startswith(".") else published)
+        comparable = at is not None and at == key["budget"]
+        how = ("same metric and budget as this board" if comparable else
+               f"measured at {at:,} calls, this board is B={key['budget']:,}: context only" if at is not None else
+               "a different metric: context only")
+        rows.append(ReferenceRow(
+            name=ref.label, label=ref.label, who=ref.who, year=ref.year, published=ref.published, source=ref.source,
+            value=None if value is None else float(value), display=None if value is None else str(value),
+            verified=ref.verified, rechecked=False, recheck_note=f"quoted from the source; {how}",
+            note=ref.note, data_file=None, category=category(ref.label),
+            sort_value=None if value is None else str(value), comparable=comparable))
+    return rows

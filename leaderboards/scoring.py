@@ -12,6 +12,8 @@ from typing import Any
 
 #: AtCoder case sets the leaderboard accepts (specs/atcoder.md §7: "the leaderboard accepts only full sets").
 FULL_CASE_SETS = ("public150", "official")
+#: the board of kernel verdicts from a machine without a GPU (correctness only, never ranked)
+CPU_UNTIMED = "CPU (no GPU: untimed)"
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?)")
 
 
@@ -89,10 +91,15 @@ def hardware_key(card, hardware: dict[str, Any] | None) -> str:
     "" for untimed problems, whose scores do not depend on the machine."""
     if not is_timed(card) or not hardware:
         return ""
-    for key in ("gpu_model", "gpu", "device_name", "cpu_model"):
+    names = ("gpu_model", "gpu", "device_name", "cpu_model")
+    if str(hardware.get("device") or "").startswith("cuda"):       # kernels: the CUDA device's name
+        names = ("name",) + names
+    for key in names:
         value = hardware.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()[:200]
+    if hardware.get("device") == "cpu":                               # kernels in CPU dev mode: never timed
+        return CPU_UNTIMED
     return ""
 
 
@@ -100,6 +107,14 @@ def case_set_of(verifier) -> str:
     """The case set a verifier evaluates ("" for single-case problems)."""
     value = getattr(verifier, "case_set", None)
     return value if isinstance(value, str) else ""
+
+
+def board_title(card, case_set: str) -> str | None:
+    """A molecule board's key spelled out with its white-box / hidden-pool label (§6.7), else None."""
+    if card.domain != "molecules" or not case_set:
+        return None
+    from leaderboards.molruns import board_title as title
+    return title(case_set)
 
 
 def refuse_reason(card, verifier) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from leaderboards import scoring
 from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
 
 
@@ -18,7 +19,8 @@ def _direction(card) -> str:
 def _ref_text(r: ReferenceRow) -> str:
     how = "re-verified by tttd" if r.rechecked else ("verified by the card" if r.verified else "quoted")
     est = f"; est. rank {r.estimated_rank}, perf {r.estimated_performance}" if r.estimated_rank else ""
-    return f"[{r.name}] {r.who} {r.year} ({r.source}); {how}{est}"
+    context = "" if r.comparable else f"; {r.note}: context only, not ranked against"
+    return f"[{r.name}] {r.who} {r.year} ({r.source}); {how}{est}{context}"
 
 
 def _entry_notes(e: Entry) -> str:
@@ -29,6 +31,8 @@ def _entry_notes(e: Entry) -> str:
         bits.append(f"{e.status.upper()}: {e.message}")
     if e.reproduction_of:
         bits.append(f"reproduces {e.reproduction_of}")
+    if e.accepted and "top10" in e.details:
+        bits.append(f"top-10 {e.details['top10']:.4f}, {e.details.get('calls')} calls")
     if e.beats:
         bits.append("beats " + ", ".join(e.beats))
     if e.estimated_rank is not None:
@@ -42,10 +46,10 @@ def board_text(card, boards: list[Board]) -> str:
     lines = [f"{card.id} — {card.title}", f"{card.units}; {_direction(card)}"]
     for b in boards:
         n = sum(1 for r in b.rows if r.entry is not None and r.entry.rank is not None)
-        head = []
+        head = [f"board: {b.title}"] if b.title else []
         if b.hardware_key:
             head.append(f"hardware: {b.hardware_key}")
-        if b.case_set:
+        if b.case_set and not b.title:
             head.append(f"case set: {b.case_set}" + ("" if b.comparable else
                                                       " (estimate; references are official-set contest totals)"))
         lines.append("")
@@ -86,11 +90,18 @@ def entry_text(card, e: Entry) -> str:
                "appended": "same artifact: re-timed, the new verdict was added to this entry"}.get(e.outcome or "", "")
     lines = [f"entry #{e.id}  {e.problem}" + (f"  ({outcome})" if outcome else "")]
     lines.append(f"status:    {e.status}" + (f" — {e.message}" if not e.accepted else ""))
+    title = scoring.board_title(card, e.case_set)
+    if title:
+        lines.append(f"board:     {title}")
     if e.accepted:
         lines.append(f"score:     {e.display}  {card.units}, {_direction(card)}")
         lines.append(f"rank:      {e.rank if e.rank is not None else 'not ranked'}"
                      + (f" (hardware {e.hardware_key})" if e.hardware_key else "")
-                     + (f" (case set {e.case_set})" if e.case_set else ""))
+                     + (f" (board {e.case_set})" if e.case_set and card.domain == "molecules" else
+                        f" (case set {e.case_set})" if e.case_set else ""))
+        if "top10" in e.details:
+            lines.append(f"top-10:    {e.details['top10']:.4f} after {e.details.get('calls')} calls "
+                         f"(headline {e.details.get('metric')})")
         lines.append(f"beats:     {', '.join(e.beats) if e.beats else 'none of the references'}")
         if e.reproduction_of:
             lines.append(f"reproduces: {e.reproduction_of} (same canonical construction)")

@@ -35,6 +35,9 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
     elif kind == "ahc039":
         fig = _figure(6.0, 6.0)
         _ahc039(fig.add_subplot(), construction, details)
+    elif kind == "molecules":
+        fig = _figure(11.0, 4.8)
+        _molecules(fig.add_subplot(), construction)
     else:
         fig = _figure(5, 2)
         fig.text(0.5, 0.5, f"{card.id}: no picture for this problem", ha="center")
@@ -140,6 +143,21 @@ def _ahc039(ax, _construction, details: dict) -> None:
     result = score_ahc039.score(inp, case["output"])
     ax.set_title(f"seed {case['seed']}: {len(poly or [])} vertices, case score {result.score}", fontsize=9)
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
+
+
+def _molecules(ax, top) -> None:
+    """The best molecules of a run, best first: [key, score] or [key, score, call] rows (a state's
+    construction, or a leaderboard entry's top-10), drawn by RDKit in molecules_render."""
+    from types import SimpleNamespace
+
+    from tttd_envs.problems import molecules_render
+    ax.axis("off")
+    rows = [r for r in (top or []) if r and r[1] is not None][:10]
+    if not rows:
+        _empty(ax, "scored molecules")
+        return
+    entries = [SimpleNamespace(key=r[0], score=float(r[1]), call=r[2] if len(r) > 2 else "?") for r in rows]
+    ax.imshow(np.asarray(molecules_render.grid_image(entries).convert("RGB")))
 
 
 def rgb_array(card, state, verdict=None) -> np.ndarray:

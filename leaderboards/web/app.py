@@ -52,7 +52,7 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
     @app.get("/entry/{entry_id}/artifact", response_class=PlainTextResponse)
     def artifact(entry_id: int) -> PlainTextResponse:
         e = _entry(entry_id)
-        ext = {"program": "py", "json": "json"}.get(str(e.artifact_kind), "txt")
+        ext = {"program": "py", "json": "json", "molecule-run": "molrun.json"}.get(str(e.artifact_kind), "txt")
         if e.problem.startswith("AHC"):
             ext = "cpp"
         return PlainTextResponse(leaderboards.artifact(entry_id, db=db), headers={
@@ -92,6 +92,13 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
             raise HTTPException(400, 'send JSON: {"artifact": "...", "submitter": "...", "notes": "..."}') from None
         if not isinstance(body, dict) or not isinstance(body.get("artifact"), str) or not body.get("submitter"):
             raise HTTPException(400, 'send JSON: {"artifact": "...", "submitter": "...", "notes": "..."}')
+        if _card(env_id).domain == "molecules":
+            # a molecule run travels as a bundle (`tttd board --artifact N`); never a path on this server
+            from leaderboards import molruns
+            try:
+                molruns.files_of(body["artifact"])
+            except leaderboards.SubmissionRefused as e:
+                raise HTTPException(400, str(e)) from None
         import asyncio
         e = await asyncio.to_thread(leaderboards.submit, env_id, body["artifact"], submitter=str(body["submitter"])[:200],
                                     notes=str(body.get("notes", ""))[:2000], client_score=body.get("score"), db=db)
@@ -163,7 +170,8 @@ def _best_so_far_png(card, history, refs) -> bytes:
         ax.axhline(r.value, ls="--", lw=1, color=colors[i % len(colors)], label=f"{r.label}: {r.display or r.value}")
     ax.set_ylabel(f"{card.units} ({'lower' if card.direction == 'min' else 'higher'} is better)", fontsize=8)
     ax.set_title(f"{card.id}: best so far", fontsize=10)
-    ax.legend(fontsize=7, loc="best")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

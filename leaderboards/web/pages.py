@@ -44,29 +44,35 @@ _PROBLEM = """{% extends "base" %}{% block title %}{{ card.id }} — tttd leader
 {% if card.proven_bound %}<span class="muted">Known: {{ card.proven_bound }}.</span>{% endif %}</p>
 {% for b in boards %}
 <h2>Ranking{% if b.hardware_key %} on {{ b.hardware_key }}{% endif %}{% if b.case_set %} — {{ b.case_set }}{% endif %}{% if not b.comparable %} <span class="tag">not comparable to the references</span>{% endif %}</h2>
+{% if b.title %}<p class="board-title">{{ b.title }}</p>{% endif %}
+{% set mol = card.domain == "molecules" %}
 <table id="ranking{{ '' if loop.first else loop.index }}" class="ranking">
-<tr><th>#</th><th>score</th><th>submitter</th><th>status</th><th>when</th><th>notes</th></tr>
+<tr><th>#</th><th>{{ "headline (AUC)" if mol else "score" }}</th>{% if mol %}<th>top-10</th>{% endif %}<th>submitter</th><th>status</th><th>when</th><th>notes</th></tr>
 {% for row in b.rows %}
  {% if row.kind == "reference" %}{% set r = row.reference %}
- <tr class="ref"><td>ref</td><td class="num">{{ r.display or r.published }}</td>
+ <tr class="ref"><td>ref</td><td class="num">{{ r.display or r.published }}</td>{% if mol %}<td></td>{% endif %}
   <td>{{ r.label }}: {{ r.who }} ({{ r.year }})</td>
-  <td>{{ "re-verified from data" if r.verified else "quoted" }}{% if r.estimated_rank %} · est. rank {{ r.estimated_rank }}, perf. {{ r.estimated_performance }}{% endif %}</td><td></td><td class="muted">{{ r.source }}</td></tr>
+  <td>{{ "re-verified from data" if r.verified else "quoted" }}{% if not r.comparable %} · <span class="tag">context only</span> {{ r.note }}{% endif %}{% if r.estimated_rank %} · est. rank {{ r.estimated_rank }}, perf. {{ r.estimated_performance }}{% endif %}</td><td></td><td class="muted">{{ r.source }}</td></tr>
  {% else %}{% set e = row.entry %}
  <tr class="{{ 'flagged' if e.flag else ('rejected' if not e.accepted else 'entry') }}">
   <td>{{ e.rank or "" }}</td>
   <td class="num"><a href="/entry/{{ e.id }}">{{ e.display if e.accepted else "—" }}</a></td>
+  {% if mol %}<td class="num">{{ "%.4f"|format(e.details.top10) if e.accepted and e.details.top10 is not none else "—" }}</td>{% endif %}
   <td>{{ e.submitter }}</td>
   <td>{% if e.flag %}<span class="tag">{{ e.flag }}</span> {{ e.flag_reason }}{% elif e.accepted %}accepted{% if e.beats %} <span class="tag">beats {{ e.beats|join(", ") }}</span>{% endif %}{% if e.reproduction_of %} <span class="tag">reproduces {{ e.reproduction_of }}</span>{% endif %}{% if e.estimated_rank %} · est. rank {{ e.estimated_rank }}, perf. {{ e.estimated_performance }}{% endif %}{% else %}{{ e.status }}: {{ e.message }}{% endif %}</td>
   <td class="muted">{{ e.created_at.strftime("%Y-%m-%d %H:%M") }}</td><td class="muted">{{ e.notes }}</td></tr>
  {% endif %}
 {% endfor %}
 </table>
+{% if mol %}{% set top = b.entries|selectattr("rank", "equalto", 1)|first %}{% if top %}
+<p class="muted">Best entry on this board (#{{ top.id }}): its top molecules as the leaderboard's replay scored them.</p>
+<img class="board-picture" src="/entry/{{ top.id }}/picture.png" alt="top molecules of entry {{ top.id }}">{% endif %}{% endif %}
 {% else %}
 <p class="muted">No entries yet: <code>tttd submit {{ card.id }} FILE --name NAME</code>.</p>
 {% endfor %}
 <h2>Best so far</h2>
 <img id="plot" src="/p/{{ card.id }}/plot.png" alt="best-so-far plot with reference lines">
-{% if best and card.picture %}<h2>Best entry</h2>
+{% if best and card.picture and card.domain != "molecules" %}<h2>Best entry</h2>
 <img id="picture" src="/entry/{{ best.id }}/picture.png" alt="picture of the best entry">{% endif %}
 {% endblock %}"""
 
@@ -76,6 +82,8 @@ _ENTRY = """{% extends "base" %}{% block title %}entry {{ e.id }} — tttd leade
 <tr><th>score</th><td class="num">{{ e.display if e.accepted else "—" }}</td></tr>
 <tr><th>status</th><td>{{ e.status }}: {{ e.message }}{% if e.flag %} <span class="tag">{{ e.flag }}</span> {{ e.flag_reason }}{% endif %}</td></tr>
 <tr><th>rank</th><td>{{ e.rank or "not ranked" }}</td></tr>
+{% if card.domain == "molecules" and e.case_set %}<tr><th>board</th><td><code>{{ e.case_set }}</code></td></tr>{% endif %}
+{% if e.accepted and e.details.top10 is defined %}<tr><th>top-10</th><td class="num">{{ "%.4f"|format(e.details.top10) }} after {{ e.details.calls }} calls</td></tr>{% endif %}
 <tr><th>submitter</th><td>{{ e.submitter }}</td></tr>
 <tr><th>submitted</th><td>{{ e.created_at.isoformat() }}</td></tr>
 <tr><th>artifact</th><td><code>sha256 {{ e.artifact_sha256 }}</code> — <a href="/entry/{{ e.id }}/artifact">download</a></td></tr>

@@ -1,42 +1,6 @@
-"""Shared helpers for the kernel tests (specs/kernels.md §7)."""
-
-import os
-import re
-from pathlib import Path
+"""Kernel tests run torch single-threaded (2 shared cores in CI). Helpers: kern_helpers.py."""
 
 import pytest
-
-FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def _find_published_kernel():
-    """TTT-Discover's results/kernel-engineering/trimul.py, if ../shared/data holds it (read at test time,
-    never copied into the repo); None when absent."""
-    if not SHARED_DATA.is_dir():
-        return None
-    return next((p for p in sorted(SHARED_DATA.rglob("*trimul*.py")) if p.is_file()), None)
-
-
-TTT_DISCOVER_KERNEL = _find_published_kernel()
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-def fixture_text(name: str, **subs) -> str:
-    """A fixture's source with top-level constants replaced (NAME = value)."""
-    text = (FIXTURES / f"{name}.py").read_text()
-    for key, value in subs.items():
-        line = f"{key} = {value!r}"
-        text, n = re.subn(rf"^{key} = .*$", lambda _m: line, text, count=1, flags=re.M)
-        assert n == 1, f"{name}.py has no top-level {key}"
-    return text
-
-
-def example(name: str) -> str:
-    return (EXAMPLES / name).read_text()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,14 +10,3 @@ def _one_thread():
         torch.set_num_threads(1)
     except ImportError:
         pass
-
-
-def cuda_available() -> bool:
-    try:
-        import torch
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
-
-
-needs_gpu = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU")

@@ -6,7 +6,7 @@ import pytest
 gym = pytest.importorskip("gymnasium")
 
 import tttd_envs  # noqa: E402,F401  (registers the ids)
-from conftest import TTT_DISCOVER_KERNEL, example, fixture_text  # noqa: E402
+from kern_helpers import TTT_DISCOVER_KERNEL, example, fixture_text  # noqa: E402
 
 IDS = ["TriMul-H100-v0", "TriMul-A100-v0", "TriMul-H200-v0", "TriMul-B200-v0"]
 

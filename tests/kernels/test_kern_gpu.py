@@ -12,7 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import REPO, TTT_DISCOVER_KERNEL, example, fixture_text, needs_gpu  # noqa: E402
+from kern_helpers import REPO, TTT_DISCOVER_KERNEL, example, fixture_text, needs_gpu  # noqa: E402
 from verifiers import get_verifier  # noqa: E402
 from verifiers.kernels import timing, trimul_op as op  # noqa: E402
 

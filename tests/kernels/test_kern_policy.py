@@ -139,7 +139,7 @@ def custom_kernel(data):
     ("torch example", None, "torch"), ("triton example", None, "triton"), ("load_inline", LOAD_INLINE, "native"),
     ("cupy RawKernel", CUPY, "native"), ("tf32 flags", FLAGS, "torch")])
 def test_accepted_legitimate_modules(name, source, kind):
-    from conftest import example
+    from kern_helpers import example
     if source is None:
         source = example("trimul_torch.py" if kind == "torch" else "trimul_triton.py")
     tree = policy.check(source)
@@ -147,7 +147,7 @@ def test_accepted_legitimate_modules(name, source, kind):
 
 
 def test_fixtures_that_only_dynamic_defences_see_are_rejected_statically_too():
-    from conftest import fixture_text
+    from kern_helpers import fixture_text
     for name, rule in (("import_tttd", "S2"), ("gc_scan", "S2"), ("lazy_subclass", "S5"), ("forge_channel", "S2"),
                        ("seed_hunt", "S2"), ("shadowing", "S2"), ("hang", "S2"), ("mask_ignoring", None),
                        ("warmup_detect", None), ("cache_data_ptr", None)):

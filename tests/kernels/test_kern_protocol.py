@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from conftest import example, fixture_text  # noqa: E402
+from kern_helpers import example, fixture_text  # noqa: E402
 from verifiers import get_verifier  # noqa: E402
 from verifiers.kernels import links, timing, trimul_op as op  # noqa: E402
 

@@ -8,6 +8,7 @@ fill-to-budget rule. Scoring lives in ``verifiers.molecules``; RDKit is imported
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any, ClassVar
 
@@ -22,9 +23,58 @@ from tttd_envs.state import State
 
 MAX_ACTION_CHARS = 1 << 20
 MAX_PROMPT_CHARS = 1 << 20
+#: Hard cap on the JSON size of one logged item (§6.9). A text action is at most 64 KiB, so each of
+#: its items fits even fully escaped (≤ 6 × 64 KiB); only a program's output (≤ 1 MiB of stdout) can
+#: hold a bigger item, which is logged in a short form that replays to the same outcome (see log_item).
+LOG_ITEM_BYTES = 1 << 19
 _FMAX = float(np.finfo(np.float64).max)
 EPISODES = ("budget", "oneshot")
 REWARD_MODES = ("delta", "terminal")
+
+
+def log_item(item: Any) -> str | dict:
+    """The run log's form of one submitted item (§6.9), which :func:`replay_item` turns back into an
+    item with exactly the same outcome in the pipeline (status, reason, key, logged input):
+
+    - a string: itself, whatever its length (over-long items included);
+    - anything else (a number, true, false, null from a JSON list): ``{"not_string": <its JSON text>}``
+      (Python's JSON, so NaN/Infinity round-trip too);
+    - a string whose JSON form is over :data:`LOG_ITEM_BYTES` (only a program can print one):
+      ``{"over_cap": <the first 200 characters of the stripped item>, "chars": <its length>,
+      "stripped_chars": <its stripped length>}``. The pipeline strips an item, then rejects it as
+      ``too_long`` past 200 characters, so that prefix and the stripped length decide its outcome.
+    """
+    from verifiers.molecules.pipeline import MAX_CHARS
+    value = item if isinstance(item, str) else {"not_string": json.dumps(item)}
+    if len(json.dumps(value)) <= LOG_ITEM_BYTES:
+        return value
+    s = str(item).strip()
+    return {"over_cap": s[:MAX_CHARS], "chars": len(str(item)), "stripped_chars": len(s)}
+
+
+def replay_item(logged: Any) -> Any:
+    """The item to re-submit for a logged item (:func:`log_item`'s inverse up to the outcome).
+    Raises ValueError (one sentence) for what log_item never writes."""
+    from verifiers.molecules.pipeline import MAX_CHARS
+    if isinstance(logged, str):
+        return logged
+    if isinstance(logged, dict) and set(logged) == {"not_string"} and isinstance(logged["not_string"], str):
+        try:
+            value = json.loads(logged["not_string"])
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            value = ""
+        if isinstance(value, (str, list, dict)):
+            raise ValueError("\"not_string\" must hold the JSON text of a number, true, false or null")
+        return value
+    if isinstance(logged, dict) and set(logged) == {"over_cap", "chars", "stripped_chars"} and \
+            isinstance(logged["over_cap"], str) and isinstance(logged["stripped_chars"], int):
+        head = logged["over_cap"]
+        if logged["stripped_chars"] > MAX_CHARS:
+            return head + "#"                          # too long again, with the same 200-character prefix
+        if len(head) != logged["stripped_chars"]:
+            raise ValueError("an \"over_cap\" item of at most 200 characters must be logged whole")
+        return head
+    raise ValueError("\"input\" must be the submitted string, {\"not_string\": JSON text} or an \"over_cap\" record")
 
 
 class MoleculeEnv(DiscoveryEnv):
@@ -200,7 +250,6 @@ class MoleculeEnv(DiscoveryEnv):
     def write_run_log(self, directory: str) -> None:
         """The run log of §6.9: ``ledger.jsonl`` (charged calls), ``items.jsonl`` (every submitted item
         in order, what a leaderboard replays) and ``config.json``."""
-        import json
         import os
         os.makedirs(directory, exist_ok=True)
         ledger = self.verifier.ledger

@@ -1,0 +1,344 @@
+"""Molecule runs on the leaderboard (specs/molecules.md §6.7, §6.11): a run directory is replayed
+through a fresh env; the client's scores, keys and statuses are ignored; rows are per board
+(task, budget, action mode + code limit, target pool); identical runs deduplicate; the exact files
+come back."""
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+pytest.importorskip("rdkit")
+
+import leaderboards  # noqa: E402
+import tttd_envs  # noqa: E402,F401
+from leaderboards import molruns  # noqa: E402
+from leaderboards.errors import SubmissionRefused  # noqa: E402
+from verifiers.molecules import data  # noqa: E402
+
+ID = "MolSimilarity-v0"
+B = 100
+
+
+def _library() -> list[str]:
+    return data.library("nci5k")[:400]
+
+
+def play(actions: list[str], directory: Path, **kwargs) -> dict:
+    """Run the real env on ``actions`` (until it ends) and write its run log; returns its final metrics."""
+    seed = kwargs.pop("seed", 0)
+    env = gym.make(kwargs.pop("env_id", ID), budget=kwargs.pop("budget", B), **kwargs).unwrapped
+    env.reset(seed=seed)
+    for a in actions:
+        _, _, term, trunc, _ = env.step(a)
+        if term or trunc:
+            break
+    env.write_run_log(str(directory))
+    return env.final_metrics()
+
+
+def honest_actions() -> list[str]:
+    lib = _library()
+    # a 250-character item whose logged 200-character prefix is a valid C40 chain, and a non-string:
+    # both are free in the run and must stay free in the replay
+    long_item = "[CH3]" + "[CH2]" * 38 + "[CH3]" + "C" * 50
+    actions = [json.dumps(lib[:40] + ["not a smiles", "CCO", "OCC", long_item, 7]), "this is not an action"]
+    actions += [json.dumps(lib[i:i + 40]) for i in range(40, 400, 40)]
+    return actions
+
+
+def auc_by_hand(scores: list[float], budget: int, k: int = 10) -> float:
+    """§6.4 written out directly: zero-padded top-k mean at every call, trapezoids between
+    checkpoints every f = max(1, min(100, B // 10)) calls, the last value for the unused calls."""
+    f = max(1, min(100, budget // 10))
+    t = [sum(sorted(scores[:i], reverse=True)[:k]) / k for i in range(len(scores) + 1)]
+    n = len(scores)
+    points = list(range(0, n, f)) + [n]
+    area = sum((b - a) * (t[a] + t[b]) / 2 for a, b in zip(points, points[1:]))
+    return (area + (budget - n) * t[n]) / budget
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory):
+    d = tmp_path_factory.mktemp("honest")
+    metrics = play(honest_actions(), d)
+    return d, metrics
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def items_of(d: Path) -> list[dict]:
+    return [json.loads(line) for line in (d / "items.jsonl").read_text().splitlines()]
+
+
+def write_items(d: Path, items: list[dict]) -> None:
+    (d / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+
+
+def edit_config(d: Path, **changes) -> None:
+    cfg = json.loads((d / "config.json").read_text())
+    cfg.update(changes)
+    (d / "config.json").write_text(json.dumps(cfg, indent=1))
+
+
+# -- honest runs ----------------------------------------------------------------------------------
+def test_honest_run_replays_to_the_env_metric(db_url, honest, tmp_path):
+    run, metrics = honest
+    ledger = [json.loads(line) for line in (run / "ledger.jsonl").read_text().splitlines()]
+    assert metrics["calls"] == B == len(ledger)
+    assert metrics["auc_top10"] == pytest.approx(auc_by_hand([e["score"] for e in ledger], B), abs=1e-12)
+
+    e = leaderboards.submit(ID, run, submitter="alice / run-1", db=db_url)
+    assert e.accepted and e.outcome == "created" and e.rank == 1
+    assert e.score == metrics["auc_top10"]                        # the env's own value, to the last bit
+    assert e.score_exact == repr(metrics["auc_top10"])
+    assert e.case_set == "albuterol|B100|auto|60s|-"
+    full = leaderboards.entry(e.id, db=db_url)
+    assert full.details["top10"] == metrics["top10"] and full.details["calls"] == B
+    assert full.details["status_mismatches"] == 0
+    reasons = {i["reason"] for i in items_of(run)}
+    assert {"too_long", "not_string", "over_budget"} <= reasons
+    assert full.details["free_by_reason"] == metrics["free_by_reason"]
+    assert [k for k, _, _ in full.details["construction"]] == \
+        [x["key"] for x in sorted(ledger, key=lambda x: (-x["score"], x["call"]))[:10]]
+
+    # the exact files come back
+    out = tmp_path / "back"
+    molruns.unpack(leaderboards.artifact(e.id, db=db_url), str(out))
+    for name in ("config.json", "items.jsonl"):
+        assert (out / name).read_bytes() == (run / name).read_bytes()
+    # and an unpacked copy (or the bundle itself) is the same entry
+    assert leaderboards.submit(ID, str(out), submitter="bob", db=db_url).outcome == "existing"
+    assert leaderboards.submit(ID, leaderboards.artifact(e.id, db=db_url), submitter="bob",
+                               db=db_url).id == e.id
+    assert len(leaderboards.board(ID, include_rejected=True, db=db_url)) == 1
+
+
+def test_client_scores_keys_and_statuses_are_ignored(db_url, honest, tmp_path):
+    run, metrics = honest
+    d = copy_run(run, tmp_path / "forged")
+    items = items_of(d)
+    for it in items:                          # claim every item scored 1.0 under a perfect key
+        it.update(status="scored", score=1.0, charged=True, key="CC(C)(C)NCC(O)c1ccc(O)c(CO)c1")
+    write_items(d, items)
+    edit_config(d, auc_top10=0.99, metric_value=0.99, top10=1.0)
+    (d / "ledger.jsonl").write_text("")
+    e = leaderboards.submit(ID, d, submitter="mallory", client_score=0.99, db=db_url)
+    assert e.accepted and e.score == metrics["auc_top10"]
+    assert e.client_score_ignored
+    assert "differ from the replay" in e.message
+    assert leaderboards.entry(e.id, db=db_url).details["status_mismatches"] > 0
+
+
+def test_reordered_items_are_scored_in_their_new_order(db_url, honest, tmp_path):
+    """Moving molecules that came after the budget (over_budget) to the front changes the run; the
+    leaderboard scores the new order exactly as a fresh env fed those actions does."""
+    run, metrics = honest
+    items = items_of(run)
+    late = [it for it in items if it["status"] == "over_budget"]
+    assert late, "the honest run ends inside an action"
+    rest = [it for it in items if it["status"] != "over_budget" and it["reason"] not in ("too_long", "not_string")]
+    first_step = [dict(it, step=1) for it in late] + [it for it in rest if it["step"] == 1]
+    moved = first_step[:100] + [it for it in rest if it["step"] != 1]
+    d = copy_run(run, tmp_path / "moved")
+    write_items(d, moved)
+    e = leaderboards.submit(ID, d, submitter="mallory", db=db_url)
+    steps = sorted({it["step"] for it in moved})
+    expect = play([json.dumps([it["input"] for it in moved if it["step"] == s]) if s in steps else "[]"
+                   for s in range(1, max(steps) + 1)], tmp_path / "fresh")
+    assert e.accepted and e.score == expect["auc_top10"] != metrics["auc_top10"]
+
+
+def test_items_after_the_run_ended_are_rejected_and_stored(db_url, honest, tmp_path):
+    run, _ = honest
+    d = copy_run(run, tmp_path / "longer")
+    items = items_of(d)
+    last = items[-1]["step"]
+    write_items(d, items + [{"step": last + 1, "input": "CCCCO"}, {"step": last + 2, "input": "CCCCN"}])
+    e = leaderboards.submit(ID, d, submitter="mallory", db=db_url)
+    assert not e.accepted and e.rank is None and e.status == "rejected"
+    assert "after the run ended (budget fully charged" in e.message and "2 more item(s)" in e.message
+    assert [x.id for x in leaderboards.board(ID, include_rejected=True, db=db_url)] == [e.id]
+    assert leaderboards.board(ID, db=db_url) == []
+
+
+def test_config_edited_to_another_task_is_replayed_for_that_task(db_url, honest, tmp_path):
+    run, metrics = honest
+    d = copy_run(run, tmp_path / "other-task")
+    edit_config(d, task="mestranol")
+    items = [it for it in items_of(run) if it["reason"] not in ("too_long", "not_string")]
+    write_items(d, items)
+    e = leaderboards.submit(ID, d, submitter="mallory", db=db_url)
+    steps = sorted({it["step"] for it in items})
+    expect = play([json.dumps([it["input"] for it in items if it["step"] == s]) if s in steps else "[]"
+                   for s in range(1, max(steps) + 1)], tmp_path / "fresh", task="mestranol")
+    assert e.case_set.startswith("mestranol|B100|") and e.score == expect["auc_top10"] != metrics["auc_top10"]
+
+
+# -- refusals: one sentence, nothing stored ----------------------------------------------------------
+def test_refusals(db_url, honest, tmp_path):
+    run, _ = honest
+    cases = []
+    d = copy_run(run, tmp_path / "no-items")
+    (d / "items.jsonl").unlink()
+    cases.append((d, "has no items.jsonl"))
+    d = copy_run(run, tmp_path / "bad-task")
+    edit_config(d, task="aspirin")
+    cases.append((d, "names task 'aspirin'"))
+    d = copy_run(run, tmp_path / "other-id")
+    edit_config(d, id="MolQED-v0")
+    cases.append((d, "is a run of 'MolQED-v0'"))
+    d = copy_run(run, tmp_path / "oneshot")
+    edit_config(d, episode="oneshot")
+    cases.append((d, "only budget-episode runs"))
+    d = copy_run(run, tmp_path / "backwards")
+    items = items_of(d)
+    write_items(d, items[-1:] + items[:-1])
+    cases.append((d, "items must be in submission order"))
+    d = copy_run(run, tmp_path / "garbage")
+    (d / "items.jsonl").write_text("{not json\n")
+    cases.append((d, "items.jsonl line 1 is not JSON"))
+    cases.append((tmp_path / "missing", "is not a run directory"))
+    cases.append(("just some text", "is neither"))
+    for artifact, words in cases:
+        with pytest.raises(SubmissionRefused, match=words.replace("(", r"\(")):
+            leaderboards.submit(ID, artifact, submitter="x", db=db_url)
+    with pytest.raises(SubmissionRefused, match="takes no verifier option budget"):
+        leaderboards.submit(ID, run, submitter="x", verifier_kwargs={"budget": 10}, db=db_url)
+    assert leaderboards.board(ID, include_rejected=True, db=db_url) == []
+
+
+def test_cli_submit_and_unpack(db_url, honest, tmp_path, capsys):
+    from tttd_envs.cli import main
+    run, metrics = honest
+    assert main(["submit", ID, str(run), "--name", "alice", "--db", db_url]) == 0
+    out = capsys.readouterr().out
+    assert "new entry" in out and "WHITE-BOX" in out and f"{metrics['auc_top10']:.7g}" in out
+    assert main(["board", "--artifact", "1", "--unpack", str(tmp_path / "u"), "--db", db_url]) == 0
+    assert (tmp_path / "u" / "items.jsonl").read_bytes() == (run / "items.jsonl").read_bytes()
+    (tmp_path / "empty").mkdir()
+    assert main(["submit", ID, str(tmp_path / "empty"), "--name", "alice", "--db", db_url]) == 2
+    err = capsys.readouterr().err
+    assert "has no config.json" in err and "Traceback" not in err
+
+
+# -- boards and references ----------------------------------------------------------------------------
+def test_boards_are_separated_by_key_and_labelled(db_url, honest, tmp_path):
+    run, _ = honest
+    ids = {}
+    for name, change in [("base", {}), ("smiles", {"action_mode": "smiles"}), ("t30", {"code_timeout_s": 30.0})]:
+        d = copy_run(run, tmp_path / name)
+        edit_config(d, **change)
+        ids[name] = leaderboards.submit(ID, d, submitter=name, db=db_url)
+    assert len({e.case_set for e in ids.values()}) == 3 and all(e.rank == 1 for e in ids.values())
+    assert len({e.score for e in ids.values()}) == 1             # the same molecules, three boards
+    # a hidden-target run on the dev pool and one on an operator's private pool
+    hidden = tmp_path / "hidden"
+    play(honest_actions()[:3], hidden, task="hidden", seed=3)
+    eh = leaderboards.submit(ID, hidden, submitter="hid", db=db_url)
+    pool = tmp_path / "private.smi"
+    pool.write_text("CCOc1ccccc1C(=O)NCC\nCN1CCN(c2ccc(F)cc2)CC1\nO=C(Nc1ccccc1)c1ccco1\n")
+    private = tmp_path / "private"
+    play(['["CN1CCN(c2ccc(F)cc2)CC1", "CCOc1ccccc1C(=O)NCC", "c1ccccc1"]'], private, task="hidden",
+         target_pool=str(pool), seed=1)
+    with pytest.raises(SubmissionRefused, match="needs that pool file"):
+        leaderboards.submit(ID, private, submitter="op", db=db_url)
+    ep = leaderboards.submit(ID, private, submitter="op", verifier_kwargs={"target_pool": str(pool)}, db=db_url)
+    assert ep.accepted and ep.case_set.endswith("|private:" + __import__("hashlib").sha256(
+        pool.read_bytes()).hexdigest()[:12])
+    assert ep.score > 0 and leaderboards.entry(ep.id, db=db_url).details["top1"] == 1.0   # a pool target was sent
+    boards = leaderboards.boards(ID, db=db_url)
+    assert len(boards) == 5
+    titles = {b.case_set: b.title for b in boards}
+    assert "WHITE-BOX" in titles[ids["base"].case_set] and "action mode smiles" in titles[ids["smiles"].case_set]
+    assert "HIDDEN TARGET, DEV POOL" in titles[eh.case_set] and "PRIVATE POOL" in titles[ep.case_set]
+    assert molruns.board_kind(eh.case_set) == "hidden-dev" and molruns.board_kind(ep.case_set) == "hidden-private"
+
+
+def test_references_follow_the_board_task_and_budget():
+    """§8: random screening AUC top-10 at 1k calls and REINVENT at 10k are placed only on boards of
+    that budget; GuacaMol's unlimited-call task scores never are."""
+    def placed(key):
+        return {r.name: Decimal(r.sort_value) for r in leaderboards.references(ID, key) if r.comparable}
+    assert placed("albuterol|B1000|auto|60s|-") == {"random screening": Decimal("0.403")}
+    assert placed("albuterol|B10000|auto|60s|-") == {"previous best AI": Decimal("0.882")}
+    assert placed("albuterol|B100|auto|60s|-") == {}
+    assert placed("mestranol|B1000|code|60s|-") == {"random screening": Decimal("0.305")}
+    assert leaderboards.references(ID, "hidden|B1000|auto|60s|dev") == []
+    names = [r.name for r in leaderboards.references(ID, "albuterol|B100|auto|60s|-")]
+    assert names == ["random screening", "previous best AI", "GuacaMol Graph GA"]
+
+
+def test_an_entry_beats_only_references_of_its_budget(db_url, tmp_path):
+    """A B=1000 run of 20 strong analogues beats the 1k screening row (0.403) but is never said to
+    beat REINVENT's 10k value, which is another budget."""
+    from verifiers.molecules.verifier import MoleculeVerifier
+    v = MoleculeVerifier(ID, task="albuterol", budget=1000)
+    analogues = ["CC(C)(C)NCC(O)c1ccc(O)c(CO)c1", "CC(C)NCC(O)c1ccc(O)c(CO)c1", "CCC(C)(C)NCC(O)c1ccc(O)c(CO)c1",
+                 "CC(C)(C)NCC(O)c1ccc(O)c(CCO)c1", "CC(C)(C)NCC(O)c1ccc(O)c(C)c1", "CC(C)(C)NCC(O)c1ccc(O)c(CN)c1",
+                 "CC(C)(C)NCC(O)c1ccc(N)c(CO)c1", "CC(C)(C)NCC(O)c1ccc(OC)c(CO)c1", "CC(C)(CC)NCC(O)c1ccc(O)c(CO)c1",
+                 "CC(C)(C)NCC(O)c1ccc(O)c(CO)c1F", "CC(C)(C)NC(C)C(O)c1ccc(O)c(CO)c1", "OCc1cc(C(O)CNC2CCCC2)ccc1O"]
+    scores = [r["score"] for r in v.submit(analogues) if r["status"] == "scored"]
+    d = tmp_path / "b1000"
+    m = play([json.dumps(analogues)], d, budget=1000)
+    e = leaderboards.submit(ID, d, submitter="alice", db=db_url)
+    assert e.score == m["auc_top10"] == pytest.approx(auc_by_hand(scores, 1000), abs=1e-12)
+    assert e.score > 0.403 and e.beats == ["random screening"]
+    board = leaderboards.boards(ID, db=db_url)[0]
+    kinds = [(r.kind, r.reference.name if r.reference else r.entry.id) for r in board.rows]
+    assert kinds[0] == ("entry", e.id) and kinds[1] == ("reference", "random screening")
+
+
+# -- the web page -------------------------------------------------------------------------------
+def test_web_page_shows_molecule_boards_with_a_picture(honest, tmp_path):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    pytest.importorskip("matplotlib")
+    from fastapi.testclient import TestClient
+
+    from leaderboards.web.app import create_app
+    run, metrics = honest
+    url = f"sqlite:///{tmp_path / 'lb.db'}"
+    e = leaderboards.submit(ID, run, submitter="alice <b>", db=url)
+    d = copy_run(run, tmp_path / "smiles")
+    edit_config(d, action_mode="smiles")
+    leaderboards.submit(ID, d, submitter="bob", db=url)
+    client = TestClient(create_app(db=url))
+    page = client.get(f"/p/{ID}")
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('class="board-title"') == 2 and "WHITE-BOX" in html and "alice &lt;b&gt;" in html
+    assert f"{metrics['top10']:.4f}" in html and "context only" in html
+    assert f'src="/entry/{e.id}/picture.png"' in html
+    pic = client.get(f"/entry/{e.id}/picture.png")
+    assert pic.status_code == 200 and pic.content[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+    import io
+    w, h = Image.open(io.BytesIO(pic.content)).size
+    assert w >= 1000 and h >= 400
+    got = client.get(f"/entry/{e.id}/artifact")
+    assert got.status_code == 200 and got.content == leaderboards.artifact(e.id, db=url).encode()
+    assert "molrun.json" in got.headers["content-disposition"]
+    assert client.get(f"/entry/{e.id}").status_code == 200
+    assert client.get("/").status_code == 200
+    # over HTTP a molecule run is a bundle, never a path on the server
+    token_client = TestClient(create_app(db=url, token="t"))
+    sent = token_client.post(f"/api/submit/{ID}", json={"artifact": str(run), "submitter": "eve"},
+                             headers={"authorization": "Bearer t"})
+    assert sent.status_code == 400 and "neither" in sent.text
+
+
+def test_reverify_replays_molecule_entries_again(honest, tmp_path):
+    run, metrics = honest
+    url = f"sqlite:///{tmp_path / 'lb.db'}"
+    e = leaderboards.submit(ID, run, submitter="alice", db=url)
+    summary = leaderboards.reverify(ID, db=url)
+    assert summary["reverified"] == 1 and summary["unchanged"] == 1 and summary["verifiers"] == ["mol-replay@1"]
+    full = leaderboards.entry(e.id, db=url)
+    assert [ev["kind"] for ev in full.evaluations] == ["submit", "reverify"] and full.score == metrics["auc_top10"]
