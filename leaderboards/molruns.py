@@ -4,9 +4,12 @@ A molecule submission is a whole run, not one artifact: the run directory's ``co
 ``items.jsonl`` (what ``MoleculeEnv.write_run_log`` writes). The leaderboard keeps the two files
 byte for byte in one canonical JSON *bundle* (its sha256 is the entry's artifact hash, so identical
 runs deduplicate and ``tttd board --artifact N --unpack DIR`` gives the files back), and judges the
-run by **replaying** it: every submitted string goes, in order and step by step, through a fresh env
-of the same id, task, budget, code limit and target pool. Scores, keys, statuses and metrics in the
-files are never read; the replay rebuilds the ledger and every metric of §6.4/§6.9.
+run by **replaying** it: every submitted item (items.jsonl holds each exactly), in order and action by
+action, goes through a fresh env of the same id, task, budget, episode, step cap, code limit, seed and
+target pool. Scores, keys, statuses and metrics in the files are never read; the replay rebuilds the
+ledger and every metric of §6.4/§6.9. A oneshot run (§6.8) is replayed rollout by rollout in its
+logged commit order on one ledger; with B set it is ranked on the same board as budget runs of that B
+(§6.8: "comparable with budget-mode rows at the same B"); an unbounded one (B = None) has no board.
 
 Runs are ranked per *board*: (id, task, budget B, action mode and ``code_timeout_s``, target pool).
 The board key is stored in the entry's ``case_set`` column, e.g. ``albuterol|B100|auto|60s|-`` or
@@ -15,7 +18,6 @@ The board key is stored in the entry's ``case_set`` column, e.g. ``albuterol|B10
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -30,7 +32,6 @@ RUN_FILES = ("config.json", "items.jsonl")
 #: options a submitter may give for a molecule run (the operator's private target-pool file)
 OPTIONS = ("target_pool",)
 _KEY_CHARS = 50                       # the case_set column's width
-K = 100                               # items per action (fixed per id, specs/molecules.md §1.1)
 
 
 def is_molecule(card) -> bool:
@@ -124,10 +125,13 @@ def parse_config(card, text: str) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError):
         raise SubmissionRefused(f"config.json names task {cfg.get('task')!r}, which {card.id} does not have "
                                 f"(tasks: {', '.join(objectives.tasks(card.id))})") from None
-    if cfg.get("episode", "budget") != "budget":
-        raise SubmissionRefused("only budget-episode runs can be replayed: a oneshot run's items.jsonl does not "
-                                "record the rollout commit order that decides its charges (§6.8)")
+    episode = cfg.get("episode")
+    if episode not in ("budget", "oneshot"):
+        raise SubmissionRefused(f"config.json: episode must be 'budget' or 'oneshot', not {episode!r}")
     budget = cfg.get("budget")
+    if budget is None and episode == "oneshot":
+        raise SubmissionRefused("this is an unbounded oneshot run (budget null): §6.8 reports it as a GuacaMol "
+                                "task score with no call limit, while leaderboard rows are per budget B (§6.11)")
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise SubmissionRefused(f"config.json: budget must be a positive integer, not {budget!r}")
     mode = cfg.get("action_mode", "auto")
@@ -140,25 +144,26 @@ def parse_config(card, text: str) -> dict[str, Any]:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise SubmissionRefused(f"config.json: seed must be an integer, not {seed!r}")
     max_steps = cfg.get("max_steps")
-    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
-        raise SubmissionRefused(f"config.json: max_steps must be a positive integer, not {max_steps!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise SubmissionRefused(f"config.json: max_steps must be a positive integer, not {max_steps!r} (the run "
+                                "log of a current tttd records it)")
     pool = None
     if task == "hidden":
         pool = cfg.get("pool") or "dev"
         if not isinstance(pool, str) or not (pool == "dev" or (pool.startswith("private:") and len(pool) == 20)):
             raise SubmissionRefused(f"config.json: pool must be 'dev' or 'private:<12 hex>', not {pool!r}")
-    return {"id": card.id, "task": task, "budget": budget, "action_mode": mode, "code_timeout_s": float(t),
-            "seed": seed, "max_steps": max_steps, "pool": pool}
+    return {"id": card.id, "task": task, "budget": budget, "episode": episode, "action_mode": mode,
+            "code_timeout_s": float(t), "seed": seed, "max_steps": max_steps, "pool": pool}
 
 
-def parse_items(text: str) -> list[tuple[int, Any]]:
-    """(step, item to replay) per line of items.jsonl, in submission order. Keys, statuses and scores
-    on a line are the client's and are ignored, with one exception that can only lose the client
-    molecules: the log keeps at most 200 characters of an item and the repr of a non-string, so a
-    line that says ``too_long`` (with exactly 200 characters) or ``not_string`` is replayed as an
-    item that is rejected for that reason — the same as leaving the line out, which anyone can do."""
-    out: list[tuple[int, Any]] = []
-    last = 0
+def parse_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]]:
+    """The actions to replay from items.jsonl: (group, step, items) per action in submission order,
+    where the group is the step (budget runs) or the rollout index in commit order (oneshot runs,
+    §6.8). Each line's ``input`` is the exact item (``MoleculeEnv`` ``log_item``); keys, statuses and
+    scores on a line are the client's and are ignored."""
+    from tttd_envs.problems.molecules import replay_item
+    groups: list[tuple[int, int, list]] = []
+    field = "rollout" if episode == "oneshot" else "step"
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -166,22 +171,33 @@ def parse_items(text: str) -> list[tuple[int, Any]]:
             rec = json.loads(line)
         except (json.JSONDecodeError, RecursionError):
             raise SubmissionRefused(f"items.jsonl line {n} is not JSON") from None
-        if not isinstance(rec, dict) or not isinstance(rec.get("input"), str):
-            raise SubmissionRefused(f"items.jsonl line {n} has no \"input\" string")
-        step = rec.get("step")
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            raise SubmissionRefused(f"items.jsonl line {n}: step must be a positive integer, not {step!r}")
-        if step < last:
-            raise SubmissionRefused(f"items.jsonl line {n}: step {step} comes after step {last}; items must be in "
-                                    "submission order")
-        last = step
-        item: Any = rec["input"]
-        if rec.get("reason") == "too_long" and len(item) == 200:
-            item += "#"                                   # over the cap again
-        elif rec.get("reason") == "not_string":
-            item = 0
-        out.append((step, item))
-    return out
+        if not isinstance(rec, dict) or "input" not in rec:
+            raise SubmissionRefused(f"items.jsonl line {n} has no \"input\"")
+        try:
+            item = replay_item(rec["input"])
+        except ValueError as e:
+            raise SubmissionRefused(f"items.jsonl line {n}: {e}") from None
+        step = _positive(rec, "step", n)
+        group = _positive(rec, "rollout", n) if episode == "oneshot" else step
+        last = groups[-1] if groups else None
+        if last is not None and group < last[0]:
+            raise SubmissionRefused(f"items.jsonl line {n}: {field} {group} comes after {field} {last[0]}; items "
+                                    "must be in submission order")
+        if last is not None and group == last[0]:
+            if step != last[1]:
+                raise SubmissionRefused(f"items.jsonl line {n}: rollout {group} has items of steps {last[1]} and "
+                                        f"{step}; one rollout is one action")
+            last[2].append(item)
+        else:
+            groups.append((group, step, [item]))
+    return groups
+
+
+def _positive(rec: dict, name: str, line: int) -> int:
+    v = rec.get(name)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise SubmissionRefused(f"items.jsonl line {line}: {name} must be a positive integer, not {v!r}")
+    return v
 
 
 # -- boards ---------------------------------------------------------------------------------------
@@ -261,25 +277,30 @@ class RunReplayer(Verifier):
 
     def board_key_of(self, bundle: str) -> str:
         """The run's board; refuses (nothing stored) a bundle whose config or items cannot be replayed."""
-        key = board_key(self.config_of(bundle))
-        parse_items(files_of(bundle)["items.jsonl"])
-        return key
+        cfg = self.config_of(bundle)
+        parse_items(files_of(bundle)["items.jsonl"], cfg["episode"])
+        return board_key(cfg)
 
     def _verify(self, artifact: str, **_: Any) -> Verdict:
         try:
             files = files_of(artifact)
             cfg = self.config_of(artifact)
-            items = parse_items(files["items.jsonl"])
+            groups = parse_items(files["items.jsonl"], cfg["episode"])
         except SubmissionRefused as e:
             return Verdict.reject(str(e))
-        return self._replay(cfg, items, files["items.jsonl"])
+        return self._replay(cfg, groups, files["items.jsonl"])
 
-    def _replay(self, cfg: dict[str, Any], items: list[tuple[int, str]], items_text: str) -> Verdict:
+    def _replay(self, cfg: dict[str, Any], groups: list[tuple[int, int, list]], items_text: str) -> Verdict:
+        """Every logged action again, as the env saw it: the same items (in one action, whatever their
+        size), in the same steps; for a oneshot run one rollout per group, in commit order, on one
+        ledger (rollouts do not end the run; past the budget their molecules are free)."""
         import gymnasium as gym
 
         import tttd_envs  # noqa: F401 - registers the ids
-        kwargs = {"task": cfg["task"], "budget": cfg["budget"], "action_mode": "smiles",
-                  "code_timeout_s": cfg["code_timeout_s"], "max_steps": cfg["max_steps"]}
+        # every setting that changes the ledger; not reward_mode (rewards only) nor start_pool (the prompt)
+        kwargs = {"task": cfg["task"], "budget": cfg["budget"], "episode": cfg["episode"],
+                  "action_mode": cfg["action_mode"], "code_timeout_s": cfg["code_timeout_s"],
+                  "max_steps": cfg["max_steps"]}
         if cfg["pool"] is not None and cfg["pool"] != "dev":
             kwargs["target_pool"] = str(self.target_pool)
         if self.n_workers is not None:
@@ -289,23 +310,26 @@ class RunReplayer(Verifier):
         logged = [json.loads(line) for line in items_text.splitlines() if line.strip()]
         replayed: list[dict] = []
         steps, done, end = 0, False, ""
-        groups = [(s, [text for _, text in g]) for s, g in itertools.groupby(items, key=lambda x: x[0])]
-        for i, (step, inputs) in enumerate(groups):
+        for i, (_, step, items) in enumerate(groups):
+            if cfg["episode"] == "oneshot":
+                if i:
+                    env.reset(seed=cfg["seed"])                # a new rollout: only snapshots the run ledger
+                _, _, _, _, info = env.replay_step(items, step=step)
+                replayed += info["items"]
+                steps += 1
+                continue
             # Steps without items (rejected actions) used a step each: an empty action does the same.
             while steps < step - 1 and not done:
                 steps += 1
-                _, _, term, trunc, _ = env.step("[]")
+                _, _, term, trunc, _ = env.replay_step([])
                 done, end = term or trunc, _why(env)
             if done:
-                left = sum(len(g) for _, g in groups[i:])
+                left = sum(len(g) for _, _, g in groups[i:])
                 return Verdict.reject(
                     f"items.jsonl goes on after the run ended ({end} at step {steps}): {left} more item(s) from "
                     f"step {step} on; an honest run log stops there", details={"board": board_key(cfg)})
-            # Items past the K-th of one action are over_k whatever they hold; the placeholders keep
-            # the action within the 64 KiB cap.
-            action = json.dumps(inputs[:K] + [""] * max(0, len(inputs) - K), ensure_ascii=False)
             steps += 1
-            _, _, term, trunc, info = env.step(action)
+            _, _, term, trunc, info = env.replay_step(items)
             replayed += info["items"]
             done, end = term or trunc, _why(env)
         return self._verdict(env, cfg, replayed, logged, steps)
@@ -318,8 +342,9 @@ class RunReplayer(Verifier):
         top = [[e.key, e.score, e.call] for e in ledger.top(10)]
         details = {
             "board": board_key(cfg), "board_kind": board_kind(board_key(cfg)), "task": cfg["task"],
-            "budget": cfg["budget"], "action_mode": cfg["action_mode"], "code_timeout_s": cfg["code_timeout_s"],
-            "pool": cfg["pool"], "seed": cfg["seed"], "metric": m["metric"], "metric_value": m["metric_value"],
+            "budget": cfg["budget"], "episode": cfg["episode"], "max_steps": cfg["max_steps"],
+            "action_mode": cfg["action_mode"], "code_timeout_s": cfg["code_timeout_s"], "pool": cfg["pool"],
+            "seed": cfg["seed"], "metric": m["metric"], "metric_value": m["metric_value"],
             "calls": m["calls"], "steps": steps, "items": len(replayed), "top1": m["top1"], "top10": m["top10"],
             "top100": m["top100"], "free_items": m["free_items"], "free_by_reason": m["free_by_reason"],
             "status_mismatches": differ, "replay_verifier": env.verifier.ident, "pinned": env.verifier.pinned,
@@ -329,7 +354,8 @@ class RunReplayer(Verifier):
                 details[k] = m[k]
         if env.verifier.target_id:
             details["target_id"] = env.verifier.target_id
-        summary = (f"replayed {len(replayed)} items in {steps} steps: {m['calls']}/{cfg['budget']} calls charged, "
+        unit = "rollouts" if cfg["episode"] == "oneshot" else "steps"
+        summary = (f"replayed {len(replayed)} items in {steps} {unit}: {m['calls']}/{cfg['budget']} calls charged, "
                    f"{m['metric']} {m['metric_value']:.4f}, top-10 {m['top10']:.4f}")
         if differ:
             summary += f"; {differ} item statuses in items.jsonl differ from the replay (the file's are ignored)"

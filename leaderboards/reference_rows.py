@@ -100,15 +100,16 @@ _AT_CALLS = re.compile(r"at ([\d,]+) calls")
 def molecule_references(card, case_set: str = "") -> list[ReferenceRow]:
     """The §8 references of a molecule board's task (from ``molecules_cards.references``). A
     reference is placed on the board (and can be beaten) only when it is the same metric at the same
-    budget: its note says "AUC top-10 at N calls" with N = the board's B. The others (another
-    budget, or GuacaMol's unlimited-call task scores) are listed as context, never ranked against."""
+    budget: its note says "AUC top-10 at N calls" (isomer tasks: "AUC coverage at N calls") with N =
+    the board's B. The others (another budget, GuacaMol's unlimited-call task scores, numbers §8 marks
+    not comparable) are listed as context, never ranked against."""
     from leaderboards import molruns
     from tttd_envs.problems.molecules_cards import references as task_references
     key = molruns.parse_board_key(case_set) or {"task": card.limits["task"], "budget": card.limits["budget"]}
     rows = []
     for ref in task_references(key["task"]):
         m = _AT_CALLS.search(ref.note or "")
-        at = int(m.group(1).replace(",", "")) if m and ref.note.startswith("AUC top-10") else None
+        at = int(m.group(1).replace(",", "")) if m and ref.note.startswith(("AUC top-10", "AUC coverage")) else None
         published = ref.published.strip()
         value = scoring.parse_number("0" + published if published.startswith(".") else published)
         comparable = at is not None and at == key["budget"]

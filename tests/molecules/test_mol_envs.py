@@ -194,3 +194,64 @@ def test_private_target_pool(tmp_path):
     digest = hashlib.sha256(pool.read_bytes()).hexdigest()[:12]
     assert info["run"]["target_pool"] == f"private:{digest}"
     assert env.step(json.dumps([target]))[4]["score"] == 1.0
+
+
+def test_run_log_records_max_steps_and_exact_items(tmp_path):
+    """§6.9/§6.11: config.json holds every setting that changes the outcome (max_steps included);
+    items.jsonl holds each submitted item exactly — an over-long string whole, non-strings as their
+    JSON text — so that re-submitting the logged items gives the same records."""
+    from tttd_envs.problems.molecules import log_item, replay_item
+    env = gym.make("MolQED-v0", budget=20, max_steps=2, reward_mode="terminal").unwrapped
+    env.reset(seed=4)
+    long_item = "  " + "[CH3]" + "[CH2]" * 38 + "[CH3]" + "C" * 50 + " "      # its first 200 characters parse
+    odd = [7, 2.5, True, None, float("inf"), -0.0, 10 ** 60]
+    action = ('["CCO", "' + long_item + '", 7, 2.5, true, null, 1e400, -0.0, ' + str(10 ** 60) +
+              ', "\\ud800", "c1ccccc1"]')
+    env.step(action)
+    _, _, term, trunc, _ = env.step("```smiles\nCCN\n" + "\\" * 300 + "\n```")
+    assert trunc and not term                                   # max_steps=2 ends the run
+    env.write_run_log(str(tmp_path))
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert (config["max_steps"], config["budget"], config["episode"], config["reward_mode"], config["seed"]) == \
+        (2, 20, "budget", "terminal", 4)
+    lines = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [1] * 11 + [2] * 2
+    inputs = [x["input"] for x in lines]
+    assert inputs[:2] == ["CCO", long_item] and len(inputs[1]) == 253
+    assert inputs[2:9] == [{"not_string": t} for t in ["7", "2.5", "true", "null", "Infinity", "-0.0", "1" + "0" * 60]]
+    assert inputs[9] == "\ud800" and inputs[11:] == ["CCN", "\\" * 300]
+    assert [x["reason"] for x in lines] == [None, "too_long"] + ["not_string"] * 7 + ["bad_chars", None, None,
+                                                                                         "too_long"]
+    replayed = [replay_item(i) for i in inputs]
+    assert replayed[:9] == ["CCO", long_item] + odd and replayed[9:] == ["\ud800", "c1ccccc1", "CCN", "\\" * 300]
+    assert all(type(a) is type(b) for a, b in zip(replayed[2:9], odd))
+    assert all(log_item(x) == i for x, i in zip(replayed, inputs))
+    # the same items through a fresh verifier give the same records as the run's
+    from verifiers.molecules.verifier import MoleculeVerifier
+    v = MoleculeVerifier("MolQED-v0", budget=20)
+    again = v.submit(replayed[:11], 1) + v.submit(replayed[11:], 2)
+    assert [(r["status"], r["reason"]) for r in again] == [(x["status"], x["reason"]) for x in lines]
+    assert v.ledger.metrics() == env.verifier.ledger.metrics()
+
+
+def test_items_over_the_log_cap_replay_to_the_same_record():
+    """An item whose JSON is over LOG_ITEM_BYTES (the cap is on the escaped size: 100,000 × "é" is
+    600,000 bytes of JSON) is logged short and replays to the same status, reason, logged input and
+    key, whatever its whitespace. Below the cap an item is logged whole."""
+    from tttd_envs.problems.molecules import LOG_ITEM_BYTES, log_item, replay_item
+    from verifiers.molecules.verifier import MoleculeVerifier
+    assert LOG_ITEM_BYTES > 6 * 65536                # any item of a 64 KiB text action fits, even escaped
+    big = ["C" * 600_000, " " * 600_000 + "CCO\t", "C" + " " * 600_000 + "C", "\u00e9" * 100_000,
+           "\u00e9" * 50_000]
+    logged = [log_item(x) for x in big]
+    assert logged[:4] == [{"over_cap": "C" * 200, "chars": 600_000, "stripped_chars": 600_000},
+                          {"over_cap": "CCO", "chars": 600_004, "stripped_chars": 3},
+                          {"over_cap": "C" + " " * 199, "chars": 600_002, "stripped_chars": 600_002},
+                          {"over_cap": "\u00e9" * 200, "chars": 100_000, "stripped_chars": 100_000}]
+    assert logged[4] == big[4]
+    v1, v2 = MoleculeVerifier("MolQED-v0", budget=10), MoleculeVerifier("MolQED-v0", budget=10)
+    a, b = v1.submit(big), v2.submit([replay_item(x) for x in logged])
+    assert [(r["status"], r["reason"], r["input"], r["key"]) for r in a] == \
+        [(r["status"], r["reason"], r["input"], r["key"]) for r in b]
+    assert [r["reason"] for r in a] == ["too_long", None, "too_long", "too_long", "too_long"]
+    assert a[1]["key"] == "CCO" and v2.ledger.used == 1

@@ -71,3 +71,35 @@ def test_unbounded_oneshot_and_isomer_rewards():
 def test_oneshot_env_passes_check_env(tmp_path):
     env = gym.make("MolQED-v0", episode="oneshot", budget=100, ledger=str(tmp_path / "r.sqlite")).unwrapped
     check_env(env, skip_render_check=True)
+
+
+def test_run_log_holds_every_instance_rollout_in_commit_order(tmp_path):
+    """§6.9/§6.11: a oneshot run's items.jsonl lists the rollouts of every env instance sharing the
+    ledger, with a rollout index in commit order, even when a rollout is logged after a later one
+    committed (as with parallel workers); any instance writes the same log."""
+    import json
+    path = tmp_path / "run.sqlite"
+    a, b = _env(path, budget=4), _env(path, budget=4)
+    _, info = a.reset(seed=0)
+    b.reset(seed=0, options={"state": info["state"]})
+    late = []
+    a._log_rollout = lambda lines, verdict: late.append((lines, verdict))     # A commits, logs later
+    a.step('["CC", "CCC"]')                                                   # calls 1, 2
+    del a._log_rollout
+    b.step('["CC", "nonsense"]')                                              # charges nothing
+    b.step('["CCCC", "CCCCC", "CCCCCC"]')                                     # calls 3, 4; one over budget
+    a._log_rollout(*late[0])                                                  # A's rollout is logged last
+    a.reset(seed=0)
+    a.step('{"stop": true}')                                                  # a rejected action: no items
+    for env, d in ((a, tmp_path / "a"), (b, tmp_path / "b")):
+        env.write_run_log(str(d))
+    assert (tmp_path / "a" / "items.jsonl").read_bytes() == (tmp_path / "b" / "items.jsonl").read_bytes()
+    lines = [json.loads(x) for x in (tmp_path / "a" / "items.jsonl").read_text().splitlines()]
+    assert [(x["rollout"], x["input"], x["status"]) for x in lines] == [
+        (1, "CC", "scored"), (1, "CCC", "scored"),
+        (2, "CC", "cached"), (2, "nonsense", "rejected"),
+        (3, "CCCC", "scored"), (3, "CCCCC", "scored"), (3, "CCCCCC", "over_budget")]
+    ledger = [json.loads(x) for x in (tmp_path / "b" / "ledger.jsonl").read_text().splitlines()]
+    assert [e["key"] for e in ledger] == ["CC", "CCC", "CCCC", "CCCCC"]
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert config["episode"] == "oneshot" and config["budget"] == 4

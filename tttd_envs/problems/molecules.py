@@ -23,13 +23,16 @@ from tttd_envs.state import State
 
 MAX_ACTION_CHARS = 1 << 20
 MAX_PROMPT_CHARS = 1 << 20
-#: Hard cap on the JSON size of one logged item (§6.9). A text action is at most 64 KiB, so each of
-#: its items fits even fully escaped (≤ 6 × 64 KiB); only a program's output (≤ 1 MiB of stdout) can
-#: hold a bigger item, which is logged in a short form that replays to the same outcome (see log_item).
+#: Hard cap on the JSON size of one logged item (§6.9). Items come from a text action (≤ 64 KiB) or a
+#: program's last stdout line (the sandbox keeps the last 64 KiB of stdout), so each fits even fully
+#: escaped (≤ 6 × 64 KiB). A bigger item would be logged in a short form with the same outcome (log_item).
 LOG_ITEM_BYTES = 1 << 19
 _FMAX = float(np.finfo(np.float64).max)
 EPISODES = ("budget", "oneshot")
 REWARD_MODES = ("delta", "terminal")
+#: a oneshot run's rollouts (their items.jsonl lines), kept in the run's shared SQLite ledger file
+_ROLLOUTS_TABLE = ("CREATE TABLE IF NOT EXISTS tttd_rollouts (seq INTEGER PRIMARY KEY, first_call INTEGER, "
+                   "calls_at_log INTEGER NOT NULL, lines TEXT NOT NULL)")
 
 
 def log_item(item: Any) -> str | dict:
@@ -39,7 +42,7 @@ def log_item(item: Any) -> str | dict:
     - a string: itself, whatever its length (over-long items included);
     - anything else (a number, true, false, null from a JSON list): ``{"not_string": <its JSON text>}``
       (Python's JSON, so NaN/Infinity round-trip too);
-    - a string whose JSON form is over :data:`LOG_ITEM_BYTES` (only a program can print one):
+    - a string whose JSON form is over :data:`LOG_ITEM_BYTES` (none today; a bound, not a format):
       ``{"over_cap": <the first 200 characters of the stripped item>, "chars": <its length>,
       "stripped_chars": <its stripped length>}``. The pipeline strips an item, then rejects it as
       ``too_long`` past 200 characters, so that prefix and the stripped length decide its outcome.
@@ -129,7 +132,8 @@ class MoleculeEnv(DiscoveryEnv):
         self.last_verdict = None
         self._steps = 0
         self._pool_keys: list[str] = []
-        self._items_log: list[dict] = []
+        self._items_log: list[dict] = []     # budget episodes: this episode's items.jsonl lines
+        self._rollouts: list[tuple] = []      # oneshot, in-memory ledger: the run's rollouts (see _log_rollout)
         self._done = False
 
     @property
@@ -151,6 +155,7 @@ class MoleculeEnv(DiscoveryEnv):
             self.verifier.ledger_path = self._ledger_path
             self.verifier.start_run(options.get("task"), seed)        # budget mode: a fresh ledger
             self._started = True
+            self._rollouts = []
         elif options.get("task") is not None and \
                 self.verifier.task != objectives_resolve(self.card.id, options["task"]):
             raise ValueError("a oneshot run keeps its task and its ledger; make a new env (and ledger) for another task")
@@ -178,17 +183,27 @@ class MoleculeEnv(DiscoveryEnv):
         return self._obs(), {"state": self.state, "run": self._run_info()}
 
     def step(self, action: str):
+        return self._step(action)
+
+    def replay_step(self, items: list, step: int | None = None):
+        """One step whose action decoded to exactly ``items``: the leaderboard's replay of a run log
+        (§6.11). Charging, rewards and episode ends are those of :meth:`step`; the 64 KiB action cap
+        is not applied again (the logged action passed it, and a program's items need not fit in one
+        64 KiB JSON text). ``step`` sets a oneshot rollout's logged step (its depth in the tree)."""
+        return self._step(None, items=list(items), rollout_step=step)
+
+    def _step(self, action: str | None, items: list | None = None, rollout_step: int | None = None):
         if self.state is None:
             import gymnasium as gym
             raise gym.error.ResetNeeded("call reset() before step()")
         if self.episode == "oneshot":
-            return self._step_oneshot(action)
+            return self._step_oneshot(action, items, rollout_step)
         ledger = self.verifier.ledger
         before = ledger.progress()
         self._steps += 1
-        verdict = self.verifier.verify(action, step=self._steps)
+        verdict, submitted = self._verify(action, self._steps, items)
         self.last_verdict = verdict
-        self._log_items(verdict, self._steps)
+        self._items_log += self._log_lines(verdict, submitted, self._steps)
         after = ledger.progress()
         stop = bool(verdict.details.get("stop"))
         terminated = stop or (ledger.left is not None and ledger.left <= 0)
@@ -208,14 +223,15 @@ class MoleculeEnv(DiscoveryEnv):
             info["final"] = self.final_metrics()
         return self._obs(), float(reward), terminated, truncated, info
 
-    def _step_oneshot(self, action: str):
+    def _step_oneshot(self, action: str | None, items: list | None, rollout_step: int | None):
         """One rollout (§6.8): the reward is the best score among this action's molecules that were
         not in the ledger at the snapshot and are in it now (coverage gain for isomers)."""
         ledger = self.verifier.ledger
         self._steps += 1
-        verdict = self.verifier.verify(action, step=self.state.timestep + 1)
+        step = self.state.timestep + 1 if rollout_step is None else int(rollout_step)
+        verdict, submitted = self._verify(action, step, items)
         self.last_verdict = verdict
-        self._log_items(verdict, self.state.timestep + 1)
+        self._log_rollout(self._log_lines(verdict, submitted, step), verdict)
         fresh = {}
         for r in verdict.details.get("items", []):
             entry = ledger.by_key.get(r["key"]) if r["key"] else None
@@ -228,11 +244,36 @@ class MoleculeEnv(DiscoveryEnv):
         self._done = True
         self.state = self.state.child(artifact=action if isinstance(action, str) else "",
                                       construction=verdict.details.get("construction") or None, value=reward,
-                                      score=reward, timestep=self.state.timestep + 1,
-                                      stdout=str(verdict.details.get("stdout", "")))
+                                      score=reward, timestep=step, stdout=str(verdict.details.get("stdout", "")))
         info = {"verdict": verdict, "score": verdict.score, "accepted": verdict.accepted, "state": self.state,
                 "items": verdict.details.get("items", []), "run": self._run_info(), "final": self.final_metrics()}
         return self._obs(), float(reward), True, False, info
+
+    def _verify(self, action: str | None, step: int, items: list | None = None):
+        """(Verdict, the exact items the pipeline received) for one action.
+
+        The verifier's records keep only 200 characters of an item, but the run log must keep the
+        items themselves (§6.9) — for a program, the list it printed. They are caught where the
+        verifier hands them to its pipeline (``submit``), for this one call. With ``items`` given
+        (a replay) the action is not decoded: those items go through the pipeline as they are.
+        """
+        verifier = self.verifier
+        if items is not None:
+            details = {"verifier": verifier.info(), "action_kind": "items"}
+            return verifier._judge(verifier.submit(items, step), details), items
+        seen: list[list] = []
+        submit = verifier.submit
+
+        def recording_submit(payload: list, step: int = 0) -> list[dict]:
+            seen.append(list(payload))
+            return submit(payload, step)
+
+        verifier.submit = recording_submit
+        try:
+            verdict = verifier.verify(action, step=step)
+        finally:
+            del verifier.submit
+        return verdict, seen[0] if seen else []
 
     def render(self):
         if self.render_mode == "ansi":
@@ -243,27 +284,77 @@ class MoleculeEnv(DiscoveryEnv):
         return None
 
     # -- run summaries -----------------------------------------------------------------------------
-    def _log_items(self, verdict, step: int) -> None:
-        for r in verdict.details.get("items", []):
-            self._items_log.append({"step": step, "input": r["input"], "status": r["status"], "reason": r["reason"]})
+    @staticmethod
+    def _log_lines(verdict, submitted: list, step: int) -> list[dict]:
+        """items.jsonl lines of one action: the exact item (:func:`log_item`), its step, status and reason."""
+        records = verdict.details.get("items", [])
+        if len(records) != len(submitted):         # a verifier error mid-action: logged as a rejected action
+            return []
+        return [{"step": step, "input": log_item(item), "status": r["status"], "reason": r["reason"]}
+                for item, r in zip(submitted, records)]
+
+    def _log_rollout(self, lines: list[dict], verdict) -> None:
+        """Keep one oneshot rollout's lines for the run log, with what fixes its place in the commit
+        order: its first charged call, or (nothing charged) the calls committed when it was logged.
+
+        Rollouts that charge nothing change neither the ledger nor the budget, so they commute with
+        every other rollout; the charging ones are totally ordered by their calls (each commits a
+        contiguous range under the ledger's writer lock). A shared ledger (``ledger=path``) keeps the
+        rollouts of every env instance of the run in its SQLite file, so any instance writes the
+        whole run's log.
+        """
+        if not lines:
+            return                                     # a rejected action: nothing to replay
+        calls = [r["call"] for r in verdict.details.get("items", []) if r.get("charged")]
+        first = min(calls) if calls else None
+        ledger = self.verifier.ledger
+        if not hasattr(ledger, "db"):                  # one instance's in-memory ledger: commit order is ours
+            self._rollouts.append((first, ledger.used, json.dumps(lines)))
+            return
+        with ledger.transaction():
+            ledger.db.execute(_ROLLOUTS_TABLE)
+            ledger.db.execute("INSERT INTO tttd_rollouts (first_call, calls_at_log, lines) VALUES (?, ?, ?)",
+                              (first, ledger.used, json.dumps(lines)))
+
+    def _rollout_lines(self) -> list[dict]:
+        """Every logged rollout of the run in commit order, each line with its 1-based rollout index."""
+        ledger = self.verifier.ledger
+        if hasattr(ledger, "db"):
+            ledger.db.execute(_ROLLOUTS_TABLE)
+            rows = ledger.db.execute("SELECT first_call, calls_at_log, lines FROM tttd_rollouts "
+                                     "ORDER BY seq").fetchall()
+        else:
+            rows = self._rollouts
+        # a charging rollout sits at its first call; one that charged nothing sits before the first
+        # rollout that charged after it was logged (ties: logging order)
+        order = sorted(range(len(rows)), key=lambda i: (rows[i][0] if rows[i][0] is not None else rows[i][1] + 1,
+                                                        rows[i][0] is not None, i))
+        return [{"rollout": n, **line} for n, i in enumerate(order, 1) for line in json.loads(rows[i][2])]
 
     def write_run_log(self, directory: str) -> None:
-        """The run log of §6.9: ``ledger.jsonl`` (charged calls), ``items.jsonl`` (every submitted item
-        in order, what a leaderboard replays) and ``config.json``."""
+        """The run log of §6.9, what a leaderboard replays (§6.11): ``ledger.jsonl`` (charged calls),
+        ``items.jsonl`` (every submitted item exactly, in order, with its step and, for oneshot runs,
+        its rollout index in commit order) and ``config.json`` (every setting that changes the
+        outcome: id, task, B, episode, max_steps, action mode, code limit, seed, target pool)."""
         import os
         os.makedirs(directory, exist_ok=True)
         ledger = self.verifier.ledger
+        lines = self._rollout_lines() if self.episode == "oneshot" else self._items_log
+        ledger.sync()
         with open(os.path.join(directory, "ledger.jsonl"), "w") as fh:
             for e in ledger.entries:
                 fh.write(json.dumps({"call": e.call, "key": e.key, "score": e.score, "step": e.step,
                                      "input": e.input}) + "\n")
         with open(os.path.join(directory, "items.jsonl"), "w") as fh:
-            for item in self._items_log:
-                fh.write(json.dumps(item) + "\n")
+            for line in lines:
+                fh.write(json.dumps(line) + "\n")
         info = self.verifier.info()
         config = {"id": self.card.id, "task": self.task, "budget": self.budget, "episode": self.episode,
-                  "action_mode": self.verifier.action_mode, "code_timeout_s": self.verifier.code_timeout_s,
-                  "seed": self.verifier.seed, "pool": info["pool"], "rdkit": info["rdkit"], "pinned": info["pinned"],
+                  "max_steps": self.max_steps, "action_mode": self.verifier.action_mode,
+                  "code_timeout_s": self.verifier.code_timeout_s, "reward_mode": self.reward_mode,
+                  "seed": self.verifier.seed, "start_pool": self.start_pool,
+                  "start_pool_source": self.start_pool_source,
+                  "pool": info["pool"], "rdkit": info["rdkit"], "pinned": info["pinned"],
                   "verifier": info["name"], "version": info["version"]}
         with open(os.path.join(directory, "config.json"), "w") as fh:
             json.dump(config, fh, indent=1)

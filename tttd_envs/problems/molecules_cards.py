@@ -33,33 +33,138 @@ FAMILY = {
                           "excluded from aggregates."),
 }
 
-#: Reference numbers per task (§8): (GuacaMol Graph GA, PMO REINVENT AUC@10k, random screening AUC@1k).
-_REFS = {
-    "qed": (None, ".941", ".882"), "celecoxib": ("1.000", ".713", ".273"), "troglitazone": ("1.000", ".441", ".221"),
-    "thiothixene": ("1.000", ".534", ".271"), "albuterol": ("1.000", ".882", ".403"),
-    "mestranol": ("1.000", ".618", ".305"), "aripiprazole": ("1.000", None, ".348"),
-    "median1": (".406", ".356", ".149"), "median2": (".432", ".276", ".169"), "c11h24": (".971", None, None),
-    "c7h8n2o2": (None, None, None), "c9h10n2o2pf2cl": (".982", None, None),
-    "osimertinib": (".953", ".837", ".673"), "fexofenadine": (".998", ".784", ".606"),
-    "ranolazine": (".920", ".760", ".283"), "perindopril": (".792", ".537", ".390"),
-    "amlodipine": (".894", ".635", ".470"), "zaleplon": (".754", None, ".365"), "sitagliptin": (".891", None, ".162"),
-    "valsartan": (".990", ".178", ".000"), "deco": ("1.000", ".666", ".546"), "scaffold": ("1.000", ".560", ".425"),
-    "plogp": (None, None, None),
+# -- §8 references, verbatim -----------------------------------------------------------------------
+#: GuacaMol v2 Table 2 (Brown et al. 2019): Graph GA / SMILES-LSTM / best molecule of the ChEMBL
+#: dataset; task scores with unlimited calls (top-1 for rediscovery, top-159/top-250 means for
+#: isomers, mean of top-1/10/100 otherwise). Optional 4th entry: what the score is, where §8 says.
+_GM = {
+    "celecoxib": ("1.000", "1.000", ".505"), "troglitazone": ("1.000", "1.000", ".419"),
+    "thiothixene": ("1.000", "1.000", ".456"), "albuterol": ("1.000", "1.000", ".719"),
+    "mestranol": ("1.000", "1.000", ".629"), "aripiprazole": ("1.000", "1.000", ".595"),
+    "median1": (".406", ".438", ".334"), "median2": (".432", ".422", ".351"),
+    "c11h24": (".971", ".993", ".684", "top-159 mean of the isomer score"),
+    "c9h10n2o2pf2cl": (".982", ".879", ".747", "top-250 mean of the isomer score"),
+    "osimertinib": (".953", ".907", ".839"), "fexofenadine": (".998", ".959", ".817"),
+    "ranolazine": (".920", ".855", ".792"), "perindopril": (".792", ".808", ".575"),
+    "amlodipine": (".894", ".894", ".696"), "zaleplon": (".754", ".669", ".547"),
+    "sitagliptin": (".891", ".545", ".509"), "valsartan": (".990", ".978", ".259"),
+    "deco": ("1.000", ".996", ".933"), "scaffold": ("1.000", ".998", ".738"),
 }
+#: PMO, AUC top-10 at 10k calls, mean of 5 seeds: REINVENT / Graph GA / best reported [method] /
+#: best without pre-screening [method] (None where §8 gives none). "†": the best reported seeds
+#: its vocabulary from oracle-scored ZINC250k (oracle use outside the budget). Tasks in _PMO_PREV
+#: are ✗ in §8: PMO scored them with TDC's text-based atom count, so they are not comparable.
+_PMO = {
+    "qed": (".941", ".940", (".942", "GenMol, GGFN", ""), (".942", "GGFN")),
+    "celecoxib": (".713", ".630", (".826", "GenMol", "†"), (".802", "GGFN")),
+    "troglitazone": (".441", ".390", (".867", "GenMol", "†"), (".511", "GGFN")),
+    "thiothixene": (".534", ".479", (".692", "GenMol", "†"), (".583", "GGFN")),
+    "albuterol": (".882", ".838", (".977", "f-RAG", "†"), (".949", "GGFN")),
+    "mestranol": (".618", ".579", (".982", "GenMol", "†"), (".708", "GGFN")),
+    "median1": (".356", ".294", (".398", "GenMol", "†"), (".379", "GGFN")),
+    "median2": (".276", ".273", (".359", "GenMol", "†"), (".301", "Mol GA")),
+    "c7h8n2o2": (".852", ".862", (".969", "GGFN", ""), None),
+    "c9h10n2o2pf2cl": (".642", ".719", (".897", "GGFN", ""), None),
+    "osimertinib": (".837", ".831", (".876", "GenMol", "†"), (".860", "GGFN")),
+    "fexofenadine": (".784", ".760", (".894", "GenMol", "†"), (".856", "GGFN")),
+    "ranolazine": (".760", ".728", (".821", "GenMol", "†"), (".819", "GGFN")),
+    "perindopril": (".537", ".538", (".718", "GenMol", "†"), (".595", "GGFN")),
+    "amlodipine": (".635", ".661", (".810", "GenMol", "†"), (".761", "GGFN")),
+    "zaleplon": (".358", ".346", (".584", "GenMol", ""), None),
+    "sitagliptin": (".021", ".433", (".634", "GGFN", ""), None),
+    "valsartan": (".178", ".000", (".822", "GenMol", "†"), (".178", "REINVENT")),
+    "deco": (".666", ".619", (".960", "GenMol", "†"), (".733", "GGFN")),
+    "scaffold": (".560", ".517", (".628", "GenMol", "†"), (".615", "GGFN")),
+}
+_PMO_PREV = {"c7h8n2o2", "c9h10n2o2pf2cl", "zaleplon", "sitagliptin"}
+#: Random screening of ZINC250k (shuffled with random.Random(0)), AUC top-10 at 10k / 1k / 100 calls,
+#: measured with this spec's pipeline. Isomer tasks: AUC of coverage where §8 gives it, and the AUC
+#: top-10 of the per-molecule isomer score (not their board metric) in _SCREEN_ISOMER_SCORE.
+_SCREEN = {
+    "qed": (".939", ".882", ".809"), "celecoxib": (".343", ".273", ".180"), "troglitazone": (".265", ".221", ".174"),
+    "thiothixene": (".328", ".271", ".203"), "albuterol": (".506", ".403", ".310"),
+    "mestranol": (".400", ".305", ".219"), "aripiprazole": (".424", ".348", ".260"),
+    "median1": (".200", ".149", ".093"), "median2": (".199", ".169", ".131"),
+    "osimertinib": (".759", ".673", ".532"), "fexofenadine": (".678", ".606", ".484"),
+    "ranolazine": (".408", ".283", ".145"), "perindopril": (".431", ".390", ".330"),
+    "amlodipine": (".543", ".470", ".399"), "zaleplon": (".455", ".365", ".180"),
+    "sitagliptin": (".284", ".162", ".043"), "valsartan": (".000", ".000", ".000"),
+    "deco": (".588", ".546", ".522"), "scaffold": (".468", ".425", ".387"),
+}
+_SCREEN_COVERAGE = {"c11h24": ("0", "0", "0"), "c7h8n2o2": ("0", "0", "0")}
+_SCREEN_ISOMER_SCORE = {"c11h24": (".589", ".234", ".004"), "c7h8n2o2": (".603", ".235", ".046"),
+                        "c9h10n2o2pf2cl": (".593", ".444", ".165")}
+#: Graph GA with PMO's hyper-parameters, AUC top-10 at 1k (mean of seeds 0 and 1) / 10k (seed 0)
+#: calls, measured under PMO's protocol (isomeric keys, no gates or neutralisation).
+_GA = {"qed": (".882", None), "celecoxib": (".306", None), "albuterol": (".444", ".863"),
+       "median1": (".181", ".268"), "osimertinib": (".714", ".807"), "perindopril": (".395", None),
+       "zaleplon": (".362", None), "sitagliptin": (".210", None), "valsartan": (".000 (stops early)", None)}
+_GA_ISOMER_SCORE = {"c7h8n2o2": (".682", ".958")}
+_METHODS = {"GGFN": ("Genetic GFN", 2024), "GenMol": ("GenMol", 2025), "f-RAG": ("f-RAG", 2024),
+            "Mol GA": ("Mol GA (Tripp & Hernández-Lobato)", 2023), "REINVENT": ("REINVENT (PMO)", 2022),
+            "GenMol, GGFN": ("GenMol and Genetic GFN (tied)", 2025)}
+_SPEC = "specs/molecules.md §8"
+_PMO_SOURCE = ("PMO table compiled in invirtuolabs/InVirtuoGen_public:references/reference_pmo.csv "
+               "(specs/molecules.md §8)")
+_BUDGETS = (10_000, 1_000, 100)
 
 
 def references(task: str) -> tuple[Reference, ...]:
-    ga, reinvent, screen = _REFS.get(task, (None, None, None))
+    """Every §8 number of a task, verbatim, with its source. The leaderboard places a reference on a
+    board only when its note starts with the board's metric and budget ("AUC top-10 at N calls", or
+    "AUC coverage at N calls" for isomer tasks); all others (GuacaMol's unlimited-call task scores,
+    ✗ and † numbers, the isomer score) are shown as context."""
     out = []
-    if screen:
-        out.append(Reference("random screening", "tttd spec (ZINC250k, random.Random(0))", 2026, screen,
-                             "specs/molecules.md §8", note="AUC top-10 at 1,000 calls"))
-    if reinvent:
-        out.append(Reference("previous best AI", "REINVENT (PMO)", 2022, reinvent, "Gao et al., arXiv:2206.12411",
-                             note="AUC top-10 at 10,000 calls, mean of 5 seeds"))
-    if ga:
-        out.append(Reference("GuacaMol Graph GA", "Brown et al.", 2019, ga, "arXiv:1811.09621 Table 2",
-                             note="task score with unlimited calls; not comparable with AUC"))
+    for at, v in zip(_BUDGETS, _SCREEN.get(task, ())):
+        out.append(Reference("random screening", "tttd spec (ZINC250k, random.Random(0))", 2026, v, _SPEC,
+                             note=f"AUC top-10 at {at:,} calls"))
+    for at, v in zip(_BUDGETS, _SCREEN_COVERAGE.get(task, ())):
+        out.append(Reference("random screening", "tttd spec (ZINC250k, random.Random(0))", 2026, v, _SPEC,
+                             note=f"AUC coverage at {at:,} calls"))
+    for at, v in zip(_BUDGETS, _SCREEN_ISOMER_SCORE.get(task, ())):
+        out.append(Reference("random screening (isomer score)", "tttd spec (ZINC250k, random.Random(0))", 2026, v,
+                             _SPEC, note=f"isomer-score AUC top-10 at {at:,} calls; not this board's metric "
+                                         "(coverage)"))
+    ga_notes = ("mean of seeds 0 and 1", "seed 0")
+    for at, v, seeds in zip((1_000, 10_000), _GA.get(task, (None, None)), ga_notes):
+        if v is not None:
+            out.append(Reference("Graph GA (PMO settings)", "Jensen 2019, run by tttd", 2026, v, _SPEC,
+                                 note=f"AUC top-10 at {at:,} calls, {seeds}; measured under PMO's protocol "
+                                      "(isomeric keys, no gates): expect differences ≤ 0.02 from this pipeline"))
+    for at, v, seeds in zip((1_000, 10_000), _GA_ISOMER_SCORE.get(task, (None, None)), ga_notes):
+        if v is not None:
+                out.append(Reference("Graph GA (PMO settings, isomer score)", "Jensen 2019, run by tttd", 2026, v,
+                                 _SPEC, note=f"isomer-score AUC top-10 at {at:,} calls, {seeds}; not this board's "
+                                             "metric (coverage)"))
+    pmo = _PMO.get(task)
+    if pmo is not None:
+        reinvent, ga, (best, best_m, dagger), clean = pmo
+        at = "AUC top-10 at 10,000 calls, mean of 5 seeds"
+        if task in _PMO_PREV:
+            at = ("✗ not comparable: PMO scored the isomer term with TDC's text-based atom count (TDC *_prev); "
+                  "AUC top-10 at 10,000 calls, mean of 5 seeds")
+        if clean is not None:
+            who, year = _METHODS[clean[1]]
+            out.append(Reference("previous best AI", who, year, clean[0], _PMO_SOURCE,
+                                 note=f"{at}; best without oracle pre-screening"))
+        out.append(Reference("REINVENT (PMO)", "Gao et al.", 2022, reinvent, "Gao et al., arXiv:2206.12411", note=at))
+        out.append(Reference("Graph GA (PMO)", "Gao et al.", 2022, ga, "Gao et al., arXiv:2206.12411", note=at))
+        who, year = _METHODS[best_m]
+        if dagger:
+            out.append(Reference("best reported (pre-screened)", who, year, best, _PMO_SOURCE,
+                                 note="† oracle pre-screening outside the budget (fragment vocabulary from "
+                                      "oracle-scored ZINC250k): AUC top-10 at 10,000 calls plus those calls"))
+        elif clean is None or best != clean[0]:
+            out.append(Reference("best reported", who, year, best, _PMO_SOURCE, note=at))
+    if task == "plogp":
+        out.append(Reference("GEGL", "GEGL", 2020, "31.82", _SPEC,
+                             note="penalised logP with a SMILES-length cap instead of 38 heavy atoms: not comparable"))
+    gm = _GM.get(task)
+    if gm is not None:
+        what = f" ({gm[3]})" if len(gm) > 3 else ""
+        for label, v in zip(("GuacaMol Graph GA", "GuacaMol SMILES-LSTM", "GuacaMol ChEMBL best"), gm[:3]):
+            out.append(Reference(label, "Brown et al.", 2019, v, "arXiv:1811.09621 Table 2",
+                                 note=f"task score{what} with unlimited calls; not comparable with AUC"))
     return tuple(out)
 
 
@@ -144,7 +249,8 @@ def card_for(env_id: str) -> ProblemCard:
 
 
 def _target(task: str) -> str:
-    ga, reinvent, screen = _REFS.get(task, (None, None, None))
+    screen = _SCREEN.get(task, (None, None, None))[1]
+    reinvent = (_PMO.get(task) or (None,))[0] if task not in _PMO_PREV else None
     parts = ([f"AUC top-10 {screen} @1k (random screening)"] if screen else []) + \
         ([f"{reinvent} @10k (REINVENT, PMO)"] if reinvent else [])
     return "; ".join(parts)
