@@ -118,3 +118,10 @@ def test_code_action_failures_are_rejected_actions():
     assert v.verify("```python\nprint('[{\"smiles\": \"CC\", \"score\": 1}]')\n```").status == "rejected"
     smiles_only = MoleculeVerifier("MolQED-v0", budget=10, action_mode="smiles")
     assert "SMILES actions only" in smiles_only.verify("```python\nprint('[]')\n```").message
+
+
+def test_code_action_last_line_may_exceed_64_kib():
+    """§6.1 allows 1 MiB of stdout; the whole last line is read, not a 64 KiB tail of it."""
+    v = MoleculeVerifier("MolQED-v0", budget=10)
+    verdict = v.verify("```python\nprint('[' + ' ' * 70000 + '\"CCO\"]')\n```")
+    assert verdict.accepted and v.ledger.used == 1, verdict.message

@@ -290,7 +290,8 @@ class MoleculeVerifier(Verifier):
     # -- programs -------------------------------------------------------------------------------
     def _run_code(self, source: str, details: dict) -> tuple[list | None, Verdict | None]:
         limits = sandbox.Limits(wall_s=self.code_timeout_s, cpus=1, memory_bytes=CODE_MEMORY_BYTES,
-                                output_bytes=CODE_STDOUT_BYTES, stderr_counts=False, result_bytes=1 << 12)
+                                output_bytes=CODE_STDOUT_BYTES, keep_stdout_bytes=CODE_STDOUT_BYTES,
+                                stderr_counts=False, result_bytes=1 << 12)
         files = {"program.py": _CODE_WRAPPER.encode(), "submission.py": source.encode("utf-8", "surrogatepass")}
         res = sandbox.run(files=files, limits=limits, config={"entry": "main", "kwargs": {},
                                                                "convert": {"kind": "json"}})
