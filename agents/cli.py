@@ -34,7 +34,7 @@ def add_discover_command(sub) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", metavar="ID", nargs="?", help="problem id, e.g. ErdosMinOverlap-v0 (see `tttd list`)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
-    p.add_argument("--config", metavar="TOML", help="a config file (fields of agents.config.AgentConfig)")
+    p.add_argument("--config", metavar="FILE", help="a TOML or YAML (.yaml/.yml) config file (fields of agents.config.AgentConfig)")
     for name, typ in _OPTIONS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
                        help=f"config field {name} (default {getattr(AgentConfig(), name)!r})")

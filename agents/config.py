@@ -108,10 +108,24 @@ class AgentConfig:
 
     @classmethod
     def load(cls, path: Path) -> "AgentConfig":
+        """A TOML file, or YAML when the name ends in .yaml/.yml (one mapping of config fields)."""
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError(f"no such config file: {path}") from None
+        if Path(path).suffix.lower() in (".yaml", ".yml"):
+            import yaml   # PyYAML: installed with transformers (the agent extra)
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as e:
+                raise ConfigError(f"{path} is not valid YAML ({' '.join(str(e).split())})") from None
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                raise ConfigError(f"{path} must hold one mapping of config fields, not a {type(data).__name__}")
+            return cls.from_dict(data)
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path} is not valid TOML ({e})") from None
         return cls.from_dict(data)

@@ -55,6 +55,25 @@ def test_unknown_config_file_fields(tmp_path):
         AgentConfig.load(tmp_path / "bad.toml")
 
 
+def test_yaml_config_file(tmp_path):
+    """The same fields from YAML (the spec: TOML or YAML); values typed by YAML, coerced like TOML's."""
+    pytest.importorskip("yaml")
+    (tmp_path / "c.yaml").write_text("env: CirclePacking26-v0\nsteps: 5\nlr: 3.0e-4\nbeta: adaptive\n"
+                                     "env_kwargs: {initial: constant}\ntrain: false\n")
+    cfg = AgentConfig.load(tmp_path / "c.yaml")
+    assert (cfg.env, cfg.steps, cfg.lr, cfg.beta, cfg.env_kwargs, cfg.train) == \
+        ("CirclePacking26-v0", 5, 3e-4, "adaptive", {"initial": "constant"}, False)
+    (tmp_path / "list.yml").write_text("- steps: 5\n")
+    with pytest.raises(ConfigError, match="must hold one mapping"):
+        AgentConfig.load(tmp_path / "list.yml")
+    (tmp_path / "bad.yaml").write_text("steps: [1\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        AgentConfig.load(tmp_path / "bad.yaml")
+    (tmp_path / "unknown.yaml").write_text("learning_rate: 1\n")
+    with pytest.raises(ConfigError, match="unknown config field"):
+        AgentConfig.load(tmp_path / "unknown.yaml")
+
+
 @pytest.mark.parametrize("args, msg", [
     (["ErdosMinOverlp-v0"], "did you mean 'ErdosMinOverlap-v0'"),
     ([], "no problem given"),
