@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tttd_envs  # noqa: F401 - registers the ids
-from verifiers.molecules.ledger import Ledger, auc, coverage_curve, top_k_curve
+from verifiers.molecules.ledger import Ledger, SharedLedger, auc, coverage_curve, top_k_curve
 from verifiers.molecules.verifier import MoleculeVerifier
 
 CHAIN = {"callable": "mol_test_objectives:chain_length"}     # score = number of C / 10
@@ -161,3 +161,23 @@ def test_terminal_reward_mode_pays_the_run_metric_at_the_end():
     env.reset(seed=0)
     assert env.step('["CCCCCCCCC", "CCCCCC", "CCC"]')[1] == 0.0
     assert env.step('{"stop": true}')[1] == pytest.approx(0.1773, abs=1e-12)
+
+
+def test_shared_ledger_counts_every_instances_free_items(tmp_path):
+    """Two env instances of one oneshot run: charges and free items are the run's, seen from either."""
+    meta = {"id": "MolQED-v0", "task": "qed"}
+    a = SharedLedger(str(tmp_path / "run.sqlite"), 10, meta)
+    b = SharedLedger(str(tmp_path / "run.sqlite"), 10, meta)
+    with a.transaction():
+        a.charge("CCO", 0.4, 1, "CCO")
+        a.count_free("invalid")
+    with b.transaction():
+        b.charge("CCC", 0.3, 1, "CCC")
+        b.count_free("invalid")
+        b.count_free("duplicate")
+    for ledger in (a, b):
+        ledger.sync()
+        m = ledger.metrics()
+        assert (m["calls"], m["free_items"], m["free_by_reason"]) == (2, 3, {"duplicate": 1, "invalid": 2})
+    a.close()
+    b.close()

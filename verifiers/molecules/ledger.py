@@ -200,6 +200,7 @@ class SharedLedger(Ledger):
             self.db.execute("CREATE TABLE IF NOT EXISTS ledger (call INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, "
                             "score REAL NOT NULL, step INTEGER, input TEXT, hit INTEGER)")
             self.db.execute("CREATE TABLE IF NOT EXISTS blacklist (key TEXT PRIMARY KEY, status TEXT)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS free (reason TEXT PRIMARY KEY, n INTEGER NOT NULL)")
             wanted = json.dumps({**meta, "budget": budget}, sort_keys=True)
             row = self.db.execute("SELECT v FROM meta WHERE k = 'run'").fetchone()
             if row is None:
@@ -221,6 +222,20 @@ class SharedLedger(Ledger):
                 raise RuntimeError(f"the ledger {self.path} has a gap at call {self.used + 1}")
             super().charge(key, score, step, text, bool(hit))
         self.blacklist.update(dict(self.db.execute("SELECT key, status FROM blacklist").fetchall()))
+        self._load_free()
+
+    def _load_free(self) -> None:
+        """Free items are counted in the file too, so every instance reports the whole run's."""
+        self.reasons = dict(self.db.execute("SELECT reason, n FROM free").fetchall())
+        self.free_items = sum(self.reasons.values())
+
+    def count_free(self, reason: str) -> None:
+        self.db.execute("INSERT INTO free VALUES (?, 1) ON CONFLICT(reason) DO UPDATE SET n = n + 1", (reason,))
+        self._load_free()
+
+    def metrics(self) -> dict[str, Any]:
+        self._load_free()
+        return super().metrics()
 
     def charge(self, key: str, score: float, step: int, text: str, hit: bool = False) -> Entry:
         e = super().charge(key, score, step, text, hit)
