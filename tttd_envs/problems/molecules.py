@@ -250,30 +250,12 @@ class MoleculeEnv(DiscoveryEnv):
         return self._obs(), float(reward), True, False, info
 
     def _verify(self, action: str | None, step: int, items: list | None = None):
-        """(Verdict, the exact items the pipeline received) for one action.
-
-        The verifier's records keep only 200 characters of an item, but the run log must keep the
-        items themselves (§6.9) — for a program, the list it printed. They are caught where the
-        verifier hands them to its pipeline (``submit``), for this one call. With ``items`` given
-        (a replay) the action is not decoded: those items go through the pipeline as they are.
-        """
-        verifier = self.verifier
+        """(Verdict, the exact items the pipeline received) for one action; with ``items`` given (a
+        replay) the action is not decoded and those items go through the pipeline as they are."""
         if items is not None:
-            details = {"verifier": verifier.info(), "action_kind": "items"}
-            return verifier._judge(verifier.submit(items, step), details), items
-        seen: list[list] = []
-        submit = verifier.submit
-
-        def recording_submit(payload: list, step: int = 0) -> list[dict]:
-            seen.append(list(payload))
-            return submit(payload, step)
-
-        verifier.submit = recording_submit
-        try:
-            verdict = verifier.verify(action, step=step)
-        finally:
-            del verifier.submit
-        return verdict, seen[0] if seen else []
+            return self.verifier.verify_items(items, step), items
+        verdict = self.verifier.verify(action, step=step)
+        return verdict, self.verifier.last_items
 
     def render(self):
         if self.render_mode == "ansi":

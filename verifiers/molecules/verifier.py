@@ -128,6 +128,7 @@ class MoleculeVerifier(Verifier):
         self.budget = budget
         self.action_mode = action_mode
         self.code_timeout_s = float(code_timeout_s)
+        self.last_items: list = []     # the exact items of the last verified action (see verify_items)
         self.target_pool = target_pool
         self.pool = shared_pool(default_workers() if n_workers is None else n_workers, item_timeout_s,
                                 item_memory_bytes)
@@ -180,6 +181,7 @@ class MoleculeVerifier(Verifier):
 
     # -- one action -----------------------------------------------------------------------------
     def _verify(self, artifact: str, *, step: int | None = None, **_: Any) -> Verdict:
+        self.last_items = []
         step = self.ledger.used if step is None else int(step)
         kind, payload = decode_action(artifact, self.action_mode)
         details: dict[str, Any] = {"verifier": self.info(), "action_kind": kind}
@@ -193,7 +195,16 @@ class MoleculeVerifier(Verifier):
             payload, failure = self._run_code(payload, details)
             if failure is not None:
                 return failure
-        return self._judge(self.submit(payload, step), details)
+        return self.verify_items(payload, step, details)
+
+    def verify_items(self, items: list, step: int = 0, details: dict[str, Any] | None = None) -> Verdict:
+        """The Verdict for a list of items sent straight to the pipeline, without decoding an action
+        (how a logged run is replayed). ``last_items`` keeps the exact items, which the records
+        shorten to 200 characters, for the run log (§6.9)."""
+        self.last_items = list(items)
+        if details is None:
+            details = {"verifier": self.info(), "action_kind": "items"}
+        return self._judge(self.submit(items, step), details)
 
     def submit(self, items: list, step: int = 0) -> list[dict[str, Any]]:
         """Steps 1–10 of §5 for one list of items; returns one record per item, in input order."""
