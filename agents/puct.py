@@ -91,18 +91,21 @@ class Archive:
         pid = child.get("parent_id")
         siblings = [s for s in self.states.values() if s.get("parent_id") == pid and s["id"] not in self.initial]
         if len(siblings) > self.config.topk_children:
-            siblings.sort(key=lambda s: (s["value"], -self._order(s["id"])), reverse=True)
+            pos = self._positions()
+            siblings.sort(key=lambda s: (s["value"], -pos[s["id"]]), reverse=True)
             for s in siblings[self.config.topk_children:]:
                 self._remove(s["id"])
         if len(self.states) > self.config.cap:
             evictable = [s for s in self.states.values() if s["id"] not in self.initial]
-            evictable.sort(key=lambda s: (_v(s), -self._order(s["id"])))
+            pos = self._positions()
+            evictable.sort(key=lambda s: (_v(s), -pos[s["id"]]))
             for s in evictable[:len(self.states) - self.config.cap]:
                 self._remove(s["id"])
         return child["id"] in self.states
 
-    def _order(self, sid: str) -> int:
-        return list(self.states).index(sid)
+    def _positions(self) -> dict[str, int]:
+        """Insertion order of every state (ties are broken by it), computed once per sort."""
+        return {sid: k for k, sid in enumerate(self.states)}
 
     # -- scoring and selection -----------------------------------------------------------------
     def scores(self) -> dict[str, float]:
@@ -115,7 +118,8 @@ class Archive:
         non_init = [vals[i] for i in ids if i not in self.initial]
         pool = non_init if non_init else list(vals.values())
         scale = max(max(pool) - min(pool), self.config.scale_floor) if pool else self.config.scale_floor
-        ranked = sorted(ids, key=lambda i: (-_v(self.states[i]), ids.index(i)))
+        pos = self._positions()
+        ranked = sorted(ids, key=lambda i: (-_v(self.states[i]), pos[i]))
         rank = {sid: r for r, sid in enumerate(ranked)}
         denom = sum(N - rank[i] for i in ids)
         out = {}
@@ -147,7 +151,8 @@ class Archive:
             return [self.states[init[j % len(init)]] for j in range(k)]
         if cfg.sampler == "greedy":
             rng = rng or random.Random(0)
-            order = sorted(ids, key=lambda i: (-_v(self.states[i]), ids.index(i)))
+            pos = self._positions()
+            order = sorted(ids, key=lambda i: (-_v(self.states[i]), pos[i]))
             picks = []
             for j in range(k):
                 if cfg.greedy_eps > 0 and rng.random() < cfg.greedy_eps:
@@ -158,7 +163,8 @@ class Archive:
         if cfg.sampler != "puct":
             raise ValueError(f"unknown sampler {cfg.sampler!r}; use puct, greedy or fixed")
         sc = self.scores()
-        order = sorted(ids, key=lambda i: (-sc[i], -_v(self.states[i]), ids.index(i)))
+        pos = self._positions()
+        order = sorted(ids, key=lambda i: (-sc[i], -_v(self.states[i]), pos[i]))
         picks, blocked = [], set()
         for i in order:
             if len(picks) == k:
