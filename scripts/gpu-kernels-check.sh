@@ -15,6 +15,8 @@ py="${PYTHON:-python3}"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
   "$py" -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__, torch.cuda.get_device_name(0))"
 } 2>&1 | tee "$out/env.txt"
+# Can CUDA start inside the sandbox at all? One line per confinement layer (needs root; ~20 s).
+"$py" tests/kernels/kern_gpu_diag.py 2>&1 | tee "$out/sandbox-diag.log"
 "$py" -m pytest tests/kernels/test_kern_gpu.py -m gpu -v -rA -p no:cacheprovider 2>&1 | tee "$out/gpu-tests.log"
 tests_rc=${PIPESTATUS[0]}
 small=(); [ "${SMALL:-0}" = 1 ] && small=(--small)

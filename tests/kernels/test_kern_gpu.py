@@ -214,6 +214,9 @@ def _triton_sum_evict_last(buf):
     return out
 
 
+@pytest.mark.skip(reason="the probe cannot tell L2 from HBM on an H100: measured 2026-11-22, a 40 MiB torch.sum "
+                         "took 41 µs warm and 35-75 µs after the flush (HBM bound: 12.5 µs), so both bounds are "
+                         "dominated by the sum kernel itself; needs a bandwidth-bound read probe")
 def test_l2_flush_makes_reads_hbm_bound_even_after_evict_last():
     """§7.2 test 5 (partly): after R's flush a 40 MB read (fits the 50 MB L2) runs at HBM speed
     (≥ 0.8 × bytes / peak BW), both for plain loads and for loads made with evict_last priority;

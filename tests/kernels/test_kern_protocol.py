@@ -101,8 +101,8 @@ def test_mask_semantics_default_versus_compat():
 
 def test_gpu_process_layout_on_the_cpu():
     """R as its own process and W with the GPU worker's sandbox settings (cgroup, /proc and /sys, no
-    address-space limit), on CPU tensors: the GPU path's plumbing without a GPU."""
-    v = full(example("trimul_triton.py"), _options={"remote_reference": True, "gpu_sandbox": True,
+    address-space limit) and its polling waits, on CPU tensors: the GPU path's plumbing without a GPU."""
+    v = full(example("trimul_triton.py"), _options={"remote_reference": True, "gpu_sandbox": True, "spin_wait": True,
                                                     "cases": (op.DEV[1], op.DEV[3]), "benchmarks": (op.DEV[0],)})
     assert v.status == "accepted", (v.message, v.details.get("stderr"))
     assert v.details["isolation"].get("gpu") and v.details["isolation"]["filesystem"] == "chroot"

@@ -669,3 +669,16 @@ def test_memory_limit_covers_the_whole_run_with_two_cpus():
         out = json.loads(res.result).get("value", {})
         used = 768 * (out.get("children_ok", 0) + (1 if out.get("parent_bytes") else 0))
         assert used <= 1024, f"the run held {used} MiB under a 1 GiB limit"
+
+
+def test_tempfile_uses_the_runs_tmpdir_not_the_servers_tmp():
+    """The fork server asks tempfile for a directory before forking (its /tmp, absent from the sandbox
+    root); a program (Triton and CuPy compile this way) must get the run's TMPDIR instead."""
+    res = sandbox.run(files={"program.py": b"import tempfile, os\ndef run():\n    d = tempfile.mkdtemp()\n"
+                                           b"    open(os.path.join(d, 'f'), 'w').write('x')\n    return d\n"},
+                      limits=Limits(wall_s=10.0), env={"TMPDIR": "/sandbox", "HOME": "/sandbox", "PATH": "/usr/bin:/bin"},
+                      config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    assert res.status == "ok", res
+    got = json.loads(res.result)
+    assert "error" not in got, got
+    assert got["value"].startswith("/sandbox/" if IS_ROOT else os.sep), got

@@ -42,6 +42,7 @@ class Options:
     total_limit_s: float = 1800.0
     full_protocol: bool = False         # test-only: the GPU protocol (calibration, timing) on the CPU
     gpu_sandbox: bool = False           # test-only: the GPU worker's sandbox settings with a CPU device
+    spin_wait: bool | None = None       # poll instead of blocking waits (default: on a GPU; tests force it)
     remote_reference: bool = False      # test-only: R as its own process with a CPU device
     fake_device_name: str | None = None # test-only: a mocked device-name provider (hardware binding, §6 item 23)
     profile_override: timing.Profile | None = None   # test-only: a shorter stop rule
@@ -177,15 +178,17 @@ class _Run:
         msg, _ = w.recv(self.opts.call_limit_s, "arming")
         self._expect(msg, "armed", t)
         if msg["l2_persist_limit"] not in (0, -1):
-            raise Stop("rejected", "L2 persistence: the worker's persisting-L2 limit was not 0 at arm time; "
-                                   "do not change L2 persistence.", rule="L2 persistence")
+            raise Stop("rejected", f"L2 persistence: the worker's persisting-L2 limit was {msg['l2_persist_limit']} "
+                                   "bytes at arm time, changed from the context's default; do not change L2 "
+                                   "persistence.", rule="L2 persistence")
         canaries = self.full and not self.opts.compat and not null
         if null:
             prep = {"layout": _null_layout(case), "nbytes": 0, "canary": None}
         else:
             seed = op.derive_seed(self.secret, self.protocol, phase, case.id, trial)
             prep = self.ref.prepare(case, seed, slot, canaries)
-            w.send({"op": "load", "t": t, "slot": slot, "nbytes": prep["nbytes"]})
+            w.send({"op": "load", "t": t, "slot": slot, "nbytes": prep["nbytes"], "layout": prep["layout"],
+                    "canary": prep["canary"]})
             msg, _ = w.recv(60, "loading inputs")
             self._expect(msg, "loaded", t)
         if self.full and not self.opts.compat:
@@ -193,8 +196,7 @@ class _Run:
         shape_key = (case.B, case.N, case.C)
         first = shape_key not in self.seen_shapes and not null
         limit = self.opts.first_call_limit_s if first else self.opts.call_limit_s
-        t0 = w.send({"op": "go", "t": t, "slot": slot, "layout": prep["layout"], "canary": prep["canary"],
-                     "hidden": op.H, "null": bool(null)})
+        t0 = w.send({"op": "go", "t": t, "slot": slot, "layout": prep["layout"], "hidden": op.H, "null": bool(null)})
         msg, t1 = w.recv(limit + 5, f"custom_kernel on {phase} {case.id} ({case.describe()})")
         if msg["op"] == "raised":
             text = msg["message"]

@@ -28,7 +28,9 @@ SCHEMA = {"hello": {"op", "pid", "device", "versions"}, "imported": {"op"}, "arm
           "loaded": {"op", "t"}, "timed": {"op", "t", "e_ms", "f_ms"}, "staged": {"op", "t"},
           "bad_output": {"op", "t", "reason"}, "raised": {"op", "t", "where", "message"}, "bye": {"op", "flags"}}
 CUDA_MISSING = ("Torch not compiled with CUDA", "no NVIDIA driver", "Found no NVIDIA driver", "0 active drivers",
-                 "CUDA driver", "cuda is not available", "No CUDA GPUs", "CUDA_VISIBLE_DEVICES")
+                 "CUDA driver", "cuda is not available", "No CUDA GPUs", "CUDA_VISIBLE_DEVICES",
+                # a GPU host's driver, with the device nodes hidden (dev mode on a GPU machine; seen on an H100)
+                "cudaGetDeviceCount")
 
 
 #: Variables the GPU worker's fork server keeps: the loader reads LD_LIBRARY_PATH only at process start.
@@ -82,11 +84,13 @@ class Worker:
                                     file_size_bytes=256 << 20, workdir_bytes=512 << 20, result_bytes=1 << 16)
         if not gpu and opts.kind == "triton":
             env["TRITON_INTERPRET"] = "1"              # before triton is imported (§4.13)
-        kwargs = {"device": "cuda:0" if gpu else "cpu", "slot_bytes": slot_bytes, "out_bytes": out_bytes}
+        spin = gpu if opts.spin_wait is None else bool(opts.spin_wait)
+        kwargs = {"device": "cuda:0" if gpu else "cpu", "slot_bytes": slot_bytes, "out_bytes": out_bytes, "spin": spin}
         files = {"program.py": worker_src, "submission.py": source.encode("utf-8", "surrogatepass")}
         extra = (p2w_r, w2p_w, *self.slot_fds, self.out_fd)
         self._passed = (p2w_r, w2p_w)
         self.env = env
+        self.spin = spin         # poll for replies: a sleeping coordinator's wake-up would count as envelope
 
         def target() -> None:
             try:
@@ -120,15 +124,18 @@ class Worker:
     def recv(self, timeout_s: float, what: str) -> tuple[dict, int]:
         """Next message from W (schema-checked) and P's clock when it arrived."""
         deadline = time.monotonic() + timeout_s
+        alive_checked = time.monotonic()
         while b"\n" not in self._buf:
             now = time.monotonic()
             if now >= deadline:
                 self.kill()
                 raise Stop("timeout", f"{what} did not finish within {timeout_s:g} s; the worker was killed.")
-            ready, _, _ = select.select([self.w2p], [], [], min(0.2, deadline - now))
+            ready, _, _ = select.select([self.w2p], [], [], 0 if self.spin else min(0.2, deadline - now))
             if not ready:
-                if not self.thread.is_alive():
-                    raise Stop(*self._death(what))
+                if not self.spin or now - alive_checked > 0.2:
+                    alive_checked = now
+                    if not self.thread.is_alive():
+                        raise Stop(*self._death(what))
                 continue
             chunk = os.read(self.w2p, 1 << 16)
             if not chunk:
@@ -165,8 +172,11 @@ class Worker:
             return "error", f"the sandbox could not start the GPU worker: {res.detail}"
         if res.status == "memory":
             return "memory", f"the worker exceeded its host memory limit during {what}."
-        tail = (res.stderr or "").strip().splitlines()[-1:] or [res.detail]
-        return "crashed", f"the worker died during {what} ({res.status}: {tail[0][:200]})."
+        why = _error_record(res.result)
+        if not why:
+            tail = (res.stderr or "").strip().splitlines()[-1:] or [res.detail]
+            why = f"{res.status}: {tail[0][:200]}" if tail[0] else res.status
+        return "crashed", f"the worker died during {what} ({why})."
 
     def kill(self) -> None:
         import signal
@@ -216,6 +226,16 @@ class Shared:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _error_record(result: bytes | None) -> str:
+    """The message of the sandbox harness's error record (an exception the worker raised), if any."""
+    try:
+        doc = json.loads(result or b"")
+        err = doc.get("error") if isinstance(doc, dict) else None
+        return str(err.get("message", ""))[:500] if isinstance(err, dict) else ""
+    except (ValueError, UnicodeDecodeError):
+        return ""
 
 
 def _GpuLimits(**kw):

@@ -69,8 +69,22 @@ class RunCgroup:
         return f"cgroup v1: memory {self.memory_bytes >> 20} MiB and {self.max_tasks} tasks for the whole run"
 
     def _create_v2(self, own: str) -> str:
+        parent = os.path.join(_ROOT, own.lstrip("/"))
+        # Best effort: delegate the controllers this group has to its children if nobody has. The
+        # kernel refuses it while the group itself holds processes (cgroup v2's no-internal-process
+        # rule), as on the lent H100 VM, where the run then has no memory limit and says so.
+        for c in ("memory", "pids"):
+            try:
+                with open(os.path.join(parent, "cgroup.controllers")) as fh:
+                    available = fh.read().split()
+                with open(os.path.join(parent, "cgroup.subtree_control")) as fh:
+                    enabled = fh.read().split()
+                if c in available and c not in enabled:
+                    _write(os.path.join(parent, "cgroup.subtree_control"), "+" + c)
+            except OSError:
+                pass
         try:
-            d = os.path.join(_ROOT, own.lstrip("/"), self.name)
+            d = os.path.join(parent, self.name)
             os.mkdir(d)
             self.dirs.append(d)
             _write(os.path.join(d, "memory.max"), str(self.memory_bytes))

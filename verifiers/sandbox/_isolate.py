@@ -146,8 +146,14 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
 
 
 def _gpu_view(root: str) -> None:
-    """What the CUDA driver needs (GPU worker only): the NVIDIA device nodes, a fresh read-only
-    /proc (the driver reads /proc/driver/nvidia and /proc/self) and a read-only /sys (PCI topology)."""
+    """What the CUDA driver needs (GPU worker only): the NVIDIA device nodes, the host's /proc (the
+    driver reads /proc/driver/nvidia and /proc/self) and a read-only /sys (PCI topology).
+
+    /proc is the host's, bound with its submounts and writable (nosuid, nodev, noexec): on an H100
+    (driver 580.159, Firecracker) cuInit failed with CUDA_ERROR_OPERATING_SYSTEM (304) under a fresh
+    read-only proc mount and worked with this bind (tests/kernels/kern_gpu_diag.py bisects it). The
+    worker runs under a private uid with no capabilities, so a writable /proc lets it change only
+    what that uid may change about its own processes."""
     for name in sorted(os.listdir("/dev")):
         if name.startswith("nvidia"):
             path = "/dev/" + name
@@ -156,7 +162,7 @@ def _gpu_view(root: str) -> None:
             elif stat.S_ISCHR(os.stat(path).st_mode):
                 _mirror(root, path, readonly=False, devices=True)
     os.makedirs(root + "/proc", exist_ok=True)
-    _linux.mount("proc", root + "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC | _linux.MS_RDONLY)
+    _bind("/proc", root + "/proc", readonly=False)
     _mirror(root, "/sys")
     for d in ("/usr/local/nvidia", "/usr/local/cuda", "/run/nvidia-persistenced"):
         _mirror(root, d)

@@ -61,6 +61,10 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
             os.set_inheritable(fd, True)
         os.environ.clear()
         os.environ.update(req["env"])
+        # The preloaded modules may have asked tempfile for a directory already (the server's /tmp,
+        # which the sandbox root does not have): make it look again, at the run's TMPDIR. Triton and
+        # CuPy compile through tempfile (seen on an H100: FileNotFoundError '/tmp/tmp…').
+        tempfile.tempdir = None
         cg = req.get("cgroup") or {}
         for d in cg.get("dirs", []):
             with open(os.path.join(d, "cgroup.procs"), "w") as fh:
@@ -70,8 +74,10 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
             report["cgroup"] = cg["summary"]
             report["processes"] += f" + cgroup pids.max {req['limits']['max_tasks']}"
             report["memory"] = "whole run (cgroup)"
-        else:
+        elif req["limits"].get("address_space", True):
             report["memory"] = "per process (rlimit AS)"
+        else:
+            report["memory"] = "unlimited (no cgroup could be created; CUDA needs the address-space limit off)"
         report["summary"] = _isolate.summary(report)
         _line(STATUS_FD, "iso", report)
         os.close(STATUS_FD)
