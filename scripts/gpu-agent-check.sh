@@ -6,5 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 py="${PYTHON:-python3}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-4}"
+# The speed numbers are wanted even when a test fails: run both, then report both exit codes.
+set +e
 "$py" -m pytest -q -p no:cacheprovider -rs -m gpu tests/agent/test_agent_gpu.py
+tests_rc=$?
 "$py" benchmarks/agent_gpu_bench.py
+bench_rc=$?
+echo "gpu agent tests exit $tests_rc, bench exit $bench_rc"
+exit $(( tests_rc || bench_rc ))
