@@ -682,3 +682,45 @@ def test_tempfile_uses_the_runs_tmpdir_not_the_servers_tmp():
     got = json.loads(res.result)
     assert "error" not in got, got
     assert got["value"].startswith("/sandbox/" if IS_ROOT else os.sep), got
+
+
+class _NoAddressSpaceLimit(Limits):
+    """Limits as a CUDA worker gets them: no RLIMIT_AS (CUDA reserves huge virtual ranges)."""
+
+    def wire(self) -> dict:
+        return {**super().wire(), "address_space": False}
+
+
+TOUCH = """
+import os
+def touch(mib):
+    b = bytearray(mib << 20)
+    for i in range(0, len(b), 4096):
+        b[i] = 1
+    return b
+def run(mib, in_child):
+    if not in_child:
+        return len(touch(mib))
+    pid = os.fork()
+    if pid == 0:
+        touch(mib)
+        os._exit(0)
+    return os.waitpid(pid, 0)[1]
+"""
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["program", "forked-child"])
+def test_without_cgroup_or_address_space_limit_resident_memory_is_watched(in_child):
+    """No cgroup (forced) and no RLIMIT_AS: the monitor's sampling of the process tree's resident
+    memory is the bound. 1.5 GiB touched under a 1 GiB limit is killed, by the program itself or by
+    a process it forked; 200 MiB runs."""
+    lim = _NoAddressSpaceLimit(wall_s=20.0, cpus=2, memory_bytes=1 << 30)
+    big = sandbox.run(files={"program.py": TOUCH.encode()}, limits=lim, no_cgroup=True,
+                      config={"entry": "run", "kwargs": {"mib": 1536, "in_child": in_child}, "convert": {"kind": "json"}})
+    assert "sampled" in big.isolation["memory"], big.isolation
+    assert big.status == "memory", big          # the whole process group goes, the program with it
+    assert big.mem_peak_bytes is not None and big.mem_peak_bytes > 900 << 20
+    small = sandbox.run(files={"program.py": TOUCH.encode()}, limits=lim, no_cgroup=True,
+                        config={"entry": "run", "kwargs": {"mib": 200, "in_child": in_child}, "convert": {"kind": "json"}})
+    assert small.status == "ok", small
+    assert json.loads(small.result)["value"] in (200 << 20, 0)

@@ -77,7 +77,8 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
         elif req["limits"].get("address_space", True):
             report["memory"] = "per process (rlimit AS)"
         else:
-            report["memory"] = "unlimited (no cgroup could be created; CUDA needs the address-space limit off)"
+            report["memory"] = (f"whole run, resident memory sampled every {_WATCH_S * 1e3:.0f} ms (no cgroup "
+                                "could be created; CUDA needs the address-space limit off)")
         report["summary"] = _isolate.summary(report)
         _line(STATUS_FD, "iso", report)
         os.close(STATUS_FD)
@@ -122,6 +123,31 @@ def _reap_orphans(timeout_s: float = 2.0) -> None:
             time.sleep(0.01)
 
 
+_WATCH_S = 0.02
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of every process below `root` (the monitor: the run's child and, as subreaper,
+    any orphans of it), following /proc/PID/task/TID/children."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total, stack, seen = 0, [root], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            if p != root:
+                with open(f"/proc/{p}/statm") as fh:
+                    total += int(fh.read().split()[1]) * page
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError, IndexError):
+            continue                          # the process ended meanwhile
+    return total
+
+
 def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     """Process M: fork C, wait, sweep, report. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -131,7 +157,7 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     status_w = fds[3]
     cgroup = None
     processes_allowed = req["limits"]["cpus"] > 1 or req.get("allow_exec")
-    if req.get("uid") and processes_allowed and os.geteuid() == 0:
+    if req.get("uid") and processes_allowed and os.geteuid() == 0 and not req.get("no_cgroup"):
         # Processes allowed: one memory and task budget for the whole run, not per process.
         from verifiers.sandbox._cgroup import RunCgroup
         cgroup = RunCgroup(f"tttd-run-{os.getpid()}", req["limits"]["memory_bytes"], req["limits"]["max_tasks"])
@@ -144,15 +170,30 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     for fd in fds[:3] + fds[4:]:
         os.close(fd)
     _line(status_w, "pid", pid)
+    # No cgroup and no address-space limit (a CUDA worker on a host without delegable cgroups): the
+    # only memory bound left is this one, the resident memory of the whole process tree, sampled.
+    watch = not (req.get("cgroup") or {}).get("summary") and not req["limits"].get("address_space", True)
+    limit, peak, killed = int(req["limits"]["memory_bytes"]), 0, 0
     while True:
         try:
-            _, status, ru = os.wait4(pid, 0)
-            break
+            done, status, ru = os.wait4(pid, os.WNOHANG if watch else 0)
         except ChildProcessError:
             status, ru = 0, None
             break
         except InterruptedError:
             continue
+        if done:
+            break
+        rss = _tree_rss_bytes(os.getpid())
+        peak = max(peak, rss)
+        if rss > limit and not killed:
+            killed = 1
+            for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+                try:
+                    target()
+                except OSError:
+                    pass
+        time.sleep(_WATCH_S)
     wall = time.monotonic() - t_fork
     uid = req.get("uid")
     if uid and processes_allowed:
@@ -166,6 +207,8 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
         "maxrss_kb": ch.ru_maxrss,
         "wall_s": wall,
     }
+    if watch:
+        info["oom_kills"], info["mem_peak_bytes"] = killed, peak or None
     if cgroup is not None:
         info["oom_kills"] = cgroup.oom_kills()
         info["mem_peak_bytes"] = cgroup.peak_bytes()

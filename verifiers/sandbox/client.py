@@ -257,7 +257,8 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
         force_userns: bool = False, stdin_file: str | None = None, executables: tuple[str, ...] = (),
         bind_workdir: bool = False, collect: tuple[str, ...] = (), env: dict[str, str] | None = None,
         cpu_set: list[int] | None = None, extra_fds: tuple[int, ...] = (), gpu: bool = False,
-        preload: tuple[str, ...] | None = None, server_env: tuple[str, ...] = ()) -> SandboxResult:
+        preload: tuple[str, ...] | None = None, server_env: tuple[str, ...] = (),
+        no_cgroup: bool = False) -> SandboxResult:
     """Run one submission in a fresh confined child and supervise it.
 
     ``files`` are written into the private working directory (``program.py``, ``parent.json``, …;
@@ -273,8 +274,10 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
     replaces the default scrubbed environment; ``cpu_set`` pins the child to these cores.
 
     For a GPU worker (verifiers.kernels): ``extra_fds`` (at most 8) become the child's fds 5, 6, … in
-    order (control pipes, shared memory); ``gpu`` makes the NVIDIA device nodes, a read-only /proc
-    and /sys visible in its root. ``preload`` picks a fork server that imported these modules (e.g.
+    order (control pipes, shared memory); ``gpu`` makes the NVIDIA device nodes, the host's /proc
+    and a read-only /sys visible in its root. Without a cgroup and with the address-space limit off
+    (``address_space: False`` in the limits, as CUDA needs), the monitor samples the run's resident
+    memory and kills it over ``memory_bytes``; ``no_cgroup`` (tests) skips the cgroup to get there. ``preload`` picks a fork server that imported these modules (e.g.
     torch, whose import costs seconds) and ``server_env`` names variables that server keeps (e.g.
     LD_LIBRARY_PATH, which the loader reads only at process start). None of these changes anything for
     callers that do not pass them.
@@ -305,7 +308,7 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
                "cpu_set": list(cpu_set) if cpu_set else _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
                "stdin_file": stdin_file, "bind_workdir": bool(bind_workdir),
                "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None),
-               "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1"}
+               "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1", "no_cgroup": bool(no_cgroup)}
         if extra_fds or gpu:
             if len(extra_fds) > 8:
                 raise SandboxError("at most 8 extra file descriptors")
