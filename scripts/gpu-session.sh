@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Everything a lent GPU session should run, in one device call of under 10 minutes (device time is
+# scarce: a machine start costs a minute or more). Writes at most 7 files under ${OUT:-./gpu-session-out}:
+#   env.txt, sandbox-diag.log, kern-gpu-tests.log, kern-report.log, trimul_gpu_report.json,
+#   agent.log, summary.txt
+# Each part has its own time limit, so a hang in one still leaves the others' logs.
+#   PROFILE=quick|full (timing report, default quick)   SMALL=1 (report on 3 shapes only)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-./gpu-session-out}"
+mkdir -p "$out"
+export PYTHONPATH="$PWD:$PWD/tests/agent${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+py="${PYTHON:-python3}"
+{
+  echo "== $(date -u) on $(hostname)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
+  "$py" -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__, torch.cuda.get_device_name(0))"
+} > "$out/env.txt" 2>&1
+timeout -k 5 60 "$py" tests/kernels/kern_gpu_diag.py > "$out/sandbox-diag.log" 2>&1
+diag_rc=$?
+timeout -k 5 300 "$py" -m pytest tests/kernels/test_kern_gpu.py -m gpu -v -rA -p no:cacheprovider > "$out/kern-gpu-tests.log" 2>&1
+kern_rc=$?
+small=(); [ "${SMALL:-0}" = 1 ] && small=(--small)
+timeout -k 5 150 "$py" tests/kernels/kern_gpu_report.py --out "$out" --profile "${PROFILE:-quick}" "${small[@]}" \
+    tests/kernels/fixtures/honest_fp32.py examples/trimul_torch.py examples/trimul_triton.py > "$out/kern-report.log" 2>&1
+report_rc=$?
+OMP_NUM_THREADS=4 timeout -k 5 100 bash scripts/gpu-agent-check.sh > "$out/agent.log" 2>&1
+agent_rc=$?
+{
+  echo "exit codes: sandbox diag $diag_rc, kernel gpu tests $kern_rc, timing report $report_rc, agent $agent_rc (124 = timed out)"
+  grep -E "^(none|unshare|limits|uid|seccomp|full sandbox)" "$out/sandbox-diag.log" | cut -c1-200
+  grep -E "PASSED|FAILED|ERROR|SKIPPED|passed|failed" "$out/kern-gpu-tests.log" | grep -v "::.*PASSED \[" | tail -30
+  grep -E "^===|mean|overhead|^    [a-zA-Z]" "$out/kern-report.log" | grep -v "isolation\|stderr tail" | cut -c1-260
+  grep -E "passed|failed|tok/s|rollouts|train" "$out/agent.log" | tail -12
+} > "$out/summary.txt" 2>&1
+cat "$out/summary.txt"
+exit $(( diag_rc || kern_rc || report_rc || agent_rc ))
