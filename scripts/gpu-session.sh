@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything a lent GPU session should run, in one device call of under 10 minutes (device time is
-# scarce: a machine start costs a minute or more). Writes at most 7 files under ${OUT:-./gpu-session-out}:
-#   env.txt, sandbox-diag.log, kern-gpu-tests.log, kern-report.log, trimul_gpu_report.json,
-#   agent.log, summary.txt
+# scarce: a machine start costs a minute or more). Writes 8 files (the most a device call returns)
+# under ${OUT:-./gpu-session-out}: env.txt, sandbox-diag.log, kern-gpu-tests.log, kern-report.log,
+# trimul_gpu_report.json, ab/trimul_gpu_report.json, agent.log, summary.txt
 # Each part has its own time limit, so a hang in one still leaves the others' logs.
 #   PROFILE=quick|full (timing report, default quick)   SMALL=1 (report on 3 shapes only)
 set -uo pipefail
@@ -24,6 +24,9 @@ small=(); [ "${SMALL:-0}" = 1 ] && small=(--small)
 timeout -k 5 150 "$py" tests/kernels/kern_gpu_report.py --out "$out" --profile "${PROFILE:-quick}" "${small[@]}" \
     tests/kernels/fixtures/honest_fp32.py examples/trimul_torch.py examples/trimul_triton.py > "$out/kern-report.log" 2>&1
 report_rc=$?
+# What wake-up latency costs: the torch example with blocking vs polling waits (envelope and fence margins).
+timeout -k 5 60 "$py" tests/kernels/kern_gpu_report.py --out "$out/ab" --profile quick --small --modes default \
+    --waits blocking,polling examples/trimul_torch.py >> "$out/kern-report.log" 2>&1
 OMP_NUM_THREADS=4 timeout -k 5 100 bash scripts/gpu-agent-check.sh > "$out/agent.log" 2>&1
 agent_rc=$?
 {

@@ -28,29 +28,34 @@ def main() -> int:
     ap.add_argument("--modes", default="default,compat")
     ap.add_argument("--gpu", default="H100")
     ap.add_argument("--small", action="store_true", help="3 correctness cases and 2 shapes (smoke test)")
+    ap.add_argument("--waits", default="default", help="comma list of default,blocking,polling: blocking "
+                    "waits (the pre-H100 harness) against polling ones, to see what wake-up latency costs")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows = []
     for path in args.files:
         src = open(path).read()
-        for mode in args.modes.split(","):
+        for mode, waits in [(m, w) for m in args.modes.split(",") for w in args.waits.split(",")]:
             opts = {}
             if args.small:
                 from verifiers.kernels import trimul_op as op
                 opts = {"cases": (op.TESTS[0], op.TESTS[1], op.CONTRACT[0]), "benchmarks": op.BENCHMARKS[:3]}
+            if waits != "default":
+                opts["spin_wait"] = waits == "polling"
             v = get_verifier("trimul", gpu=args.gpu, mode="gpu", timing_profile=args.profile,
                              gpumode_compat=(mode == "compat"), allow_other_hardware=True, _options=opts)
             t0 = time.time()
             d = v.verify(src)
             wall = time.time() - t0
             det = d.details
-            row = {"file": os.path.basename(path), "mode": mode, "status": d.status, "score_us": d.score,
+            row = {"file": os.path.basename(path), "mode": mode, "waits": waits, "status": d.status, "score_us": d.score,
                    "message": d.message, "wall_s": wall, "per_shape": det.get("per_shape"),
                    "calibration": det.get("calibration"), "hardware": d.hardware, "software": det.get("software"),
                    "isolation": det.get("isolation"), "stderr_tail": (det.get("stderr") or "")[-3000:],
                    "below_roofline": det.get("below_roofline"), "hardware_match": det.get("hardware_match")}
             rows.append(row)
-            print(f"\n=== {row['file']} [{mode}] {d.status} score={d.score} ({wall:.0f} s)\n    {d.message}", flush=True)
+            label = mode if waits == "default" else f"{mode}, {waits} waits"
+            print(f"\n=== {row['file']} [{label}] {d.status} score={d.score} ({wall:.0f} s)\n    {d.message}", flush=True)
             for sid, st in (det.get("per_shape") or {}).items():
                 m = st.get("margins", {})
                 print(f"    {sid}: mean {st['mean']:.1f} µs  median {st['median']:.1f}  n={st['n']}  stop={st['stop']}  "

@@ -30,7 +30,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
     dtypes = {"float32": torch.float32, "int64": torch.int64}
     dev = torch.device(device)
     cuda = dev.type == "cuda"
-    if cuda:
+    if cuda and spin:
         _spin_wait(dev.index or 0)
         torch.cuda.set_device(dev)
         sync = torch.cuda.synchronize
@@ -41,7 +41,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
             # Spin until the current stream reaches `e`: a blocking wait lets the (virtual) CPU sleep,
             # and its wake-up latency grows with the wait, so long kernels would read as work left
             # running (fence) or as time outside E (envelope) against the null-kernel calibration.
-            while not query(e):
+            while spin and not query(e):
                 pass
         ev = [Event(enable_timing=True) for _ in range(3)]
         l2 = _L2Control()
