@@ -52,9 +52,12 @@ def main() -> int:
                    "message": d.message, "wall_s": wall, "per_shape": det.get("per_shape"),
                    "calibration": det.get("calibration"), "hardware": d.hardware, "software": det.get("software"),
                    "isolation": det.get("isolation"), "stderr_tail": (det.get("stderr") or "")[-3000:],
-                   "below_roofline": det.get("below_roofline"), "hardware_match": det.get("hardware_match")}
+                   "below_roofline": det.get("below_roofline"), "hardware_match": det.get("hardware_match"),
+                   "worker": det.get("worker")}
             rows.append(row)
             label = mode if waits == "default" else f"{mode}, {waits} waits"
+            wv = (det.get("worker") or {}).get("versions") or {}
+            label += f"; worker: persisting-L2 default {wv.get('l2_persist_default')}, spin {wv.get('spin_wait')}"
             print(f"\n=== {row['file']} [{label}] {d.status} score={d.score} ({wall:.0f} s)\n    {d.message}", flush=True)
             for sid, st in (det.get("per_shape") or {}).items():
                 m = st.get("margins", {})

@@ -159,8 +159,9 @@ def test_calibration_sanity_on_h100():
         pytest.skip("calibration thresholds are for the reference H100 host")
     v = gpu(example("trimul_torch.py"))
     cal = v.details["calibration"]
-    assert all(c["phi_p99_us"] < 50 for c in cal.values()), cal
-    assert all(c["o_us"] < 200 for c in cal.values()), cal
+    noisy = "this host is too noisy for leaderboard timing (spec §7.2 test 6): "
+    assert all(c["phi_p99_us"] < 50 for c in cal.values()), noisy + str(cal)
+    assert all(c["o_us"] < 200 for c in cal.values()), noisy + str(cal)
 
 
 def test_published_ttt_discover_kernel():

@@ -108,7 +108,8 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
             out[name] = buf[off:off + size].view(dtypes[dt]).view(shape)
         return out
 
-    versions = {"torch": torch.__version__, "cuda": torch.version.cuda, "pinned": pinned}
+    versions = {"torch": torch.__version__, "cuda": torch.version.cuda, "pinned": pinned,
+                "l2_persist_default": l2.default if l2 is not None else None, "spin_wait": bool(spin)}
     send({"op": "hello", "pid": os.getpid(), "device": dev_name, "versions": versions})
     fn = None
     null_out = {}
