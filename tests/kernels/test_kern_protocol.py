@@ -6,6 +6,7 @@ on them (envelope, state machine, hardware binding) are what is tested (specs/ke
 8, 10, 23; §7.1 tests 11, 15, 22).
 """
 
+import dataclasses
 import json
 
 import pytest
@@ -109,3 +110,17 @@ def test_gpu_process_layout_on_the_cpu():
     assert v.details["hardware_reference"]["device"] == "cpu"
     v = full(fixture_text("mask_ignoring"), _options={"remote_reference": True})
     assert v.status == "rejected" and v.details["report"]["n_bad"] > 0, v.message
+
+
+def test_too_noisy_host_is_contended_not_blamed_on_the_kernel():
+    """When the trusted null kernel's own round trip is over the host limit (§7.2 test 6; on by default
+    on a GPU, forced here), an honest kernel is reported as correct but untimed, status `contended`,
+    instead of failing the envelope by chance."""
+    strict = dataclasses.replace(LOOSE, host_o_p99_us=1.0)
+    v = full(example("trimul_torch.py"), _options={"host_noise_check": True, "thresholds": strict})
+    assert v.status == "contended" and not v.accepted, v.message
+    assert "correct on all 3 cases" in v.message and "too noisy" in v.message and "p99" in v.message
+    assert not v.details.get("per_shape")
+    lenient = dataclasses.replace(LOOSE, host_o_p99_us=1e9, host_phi_p99_us=1e9)
+    v = full(example("trimul_torch.py"), _options={"host_noise_check": True, "thresholds": lenient})
+    assert v.status == "accepted", v.message

@@ -135,3 +135,17 @@ def test_calibration_from_null_trials():
     cal = timing.calibrate(_stream(n=31, e_us=2.0, o_us=120.0, phi_us=3.0, s_us=200.0))
     assert cal.o_us == pytest.approx(121.0, abs=1.01) and cal.phi_med_us == pytest.approx(3.0)
     assert cal.s_us == pytest.approx(200.0, abs=0.01)
+
+
+def test_host_noise_from_calibration():
+    """§7.2 test 6's thresholds, applied by the verifier: a null-kernel round trip with p99 over 200 µs or
+    a sync latency with p99 over 50 µs makes the host too noisy to judge timings."""
+    quiet = {"b0": timing.Calibration(150.0, 5.0, 8.0, 300.0, o_p99_us=190.0)}
+    assert timing.host_noise(quiet) is None
+    slow_trip = {"b0": quiet["b0"], "b1": timing.Calibration(250.0, 15.0, 30.0, 900.0, o_p99_us=793.0)}
+    why = timing.host_noise(slow_trip)
+    assert why and "793 µs on b1" in why and "limit 200 µs" in why
+    jittery = {"b0": timing.Calibration(150.0, 20.0, 65.0, 300.0, o_p99_us=180.0)}
+    assert "synchronisation latency" in timing.host_noise(jittery) and "65 µs" in timing.host_noise(jittery)
+    cal = timing.calibrate(_stream(n=100, e_us=2.0, o_us=120.0, phi_us=3.0, s_us=200.0))
+    assert cal.o_p99_us == pytest.approx(122.0, abs=1.01)                   # 120 + (k % 3) + E's jitter

@@ -43,6 +43,7 @@ class Options:
     full_protocol: bool = False         # test-only: the GPU protocol (calibration, timing) on the CPU
     gpu_sandbox: bool = False           # test-only: the GPU worker's sandbox settings with a CPU device
     spin_wait: bool | None = None       # poll instead of blocking waits (default: on a GPU; tests force it)
+    host_noise_check: bool | None = None  # refuse to time on a too-noisy host (default: on a GPU)
     remote_reference: bool = False      # test-only: R as its own process with a CPU device
     fake_device_name: str | None = None # test-only: a mocked device-name provider (hardware binding, §6 item 23)
     profile_override: timing.Profile | None = None   # test-only: a shorter stop rule
@@ -264,6 +265,12 @@ class _Run:
 
     def _timing(self, benches: list[op.Case], cal: dict) -> tuple[str, str]:
         prof = self._profile()
+        check_noise = self.gpu if self.opts.host_noise_check is None else self.opts.host_noise_check
+        why = timing.host_noise(cal, self.opts.thresholds) if check_noise and cal else None
+        if why:
+            raise Stop("contended", f"correct on all {len(self.details.get('cases', []))} cases, but not timed: this "
+                       f"host is too noisy for trusted timing ({why}). The kernel was not judged on speed; retry "
+                       "on a quieter host (bare metal, nothing else running).", host_noise=why)
         # Warm-up: 1-3 checked calls per shape (random count), then the first shape of a random order
         # until 100 ms of kernel time (compat: upstream's 10 ms / 100 runs / stderr rule).
         for c in benches:
