@@ -43,6 +43,8 @@ def _overhead(device_mode: str, benchmark) -> None:
     benchmark.extra_info["overhead_us_median"] = statistics.median(c["o_us"] for c in cal.values())
     benchmark.extra_info["sync_gap_us_median"] = statistics.median(c["phi_med_us"] for c in cal.values())
     benchmark.extra_info["staging_us_median"] = statistics.median(c["s_us"] for c in cal.values())
+    for rung in verdict.details.get("calibration_busy") or []:       # trusted busy kernels (timing.Ladder)
+        benchmark.extra_info[f"overhead_us_busy_{rung['E_us']:.0f}us"] = rung["o_us"]
     assert verdict.status == "accepted", verdict.message
 
 

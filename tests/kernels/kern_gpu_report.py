@@ -30,32 +30,42 @@ def main() -> int:
     ap.add_argument("--small", action="store_true", help="3 correctness cases and 2 shapes (smoke test)")
     ap.add_argument("--waits", default="default", help="comma list of default,blocking,polling: blocking "
                     "waits (the pre-H100 harness) against polling ones, to see what wake-up latency costs")
+    ap.add_argument("--calib", default="default", help="comma list of default,null,busy: the null kernel alone "
+                    "against null + busy-kernel ladder (timing.Ladder)")
+    ap.add_argument("--no-noise-check", action="store_true", help="time even on a host over the noise limits")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows = []
     for path in args.files:
         src = open(path).read()
-        for mode, waits in [(m, w) for m in args.modes.split(",") for w in args.waits.split(",")]:
+        for mode, waits, calib in [(m, w, c) for m in args.modes.split(",") for w in args.waits.split(",")
+                                   for c in args.calib.split(",")]:
             opts = {}
             if args.small:
                 from verifiers.kernels import trimul_op as op
                 opts = {"cases": (op.TESTS[0], op.TESTS[1], op.CONTRACT[0]), "benchmarks": op.BENCHMARKS[:3]}
             if waits != "default":
                 opts["spin_wait"] = waits == "polling"
+            if calib != "default":
+                opts["busy_calibration"] = calib == "busy"
+            if args.no_noise_check:
+                opts["host_noise_check"] = False
             v = get_verifier("trimul", gpu=args.gpu, mode="gpu", timing_profile=args.profile,
                              gpumode_compat=(mode == "compat"), allow_other_hardware=True, _options=opts)
             t0 = time.time()
             d = v.verify(src)
             wall = time.time() - t0
             det = d.details
-            row = {"file": os.path.basename(path), "mode": mode, "waits": waits, "status": d.status, "score_us": d.score,
+            row = {"file": os.path.basename(path), "mode": mode, "waits": waits, "calib": calib, "status": d.status, "score_us": d.score,
                    "message": d.message, "wall_s": wall, "per_shape": det.get("per_shape"),
                    "calibration": det.get("calibration"), "hardware": d.hardware, "software": det.get("software"),
                    "isolation": det.get("isolation"), "stderr_tail": (det.get("stderr") or "")[-3000:],
                    "below_roofline": det.get("below_roofline"), "hardware_match": det.get("hardware_match"),
-                   "worker": det.get("worker")}
+                   "worker": det.get("worker"), "calibration_busy": det.get("calibration_busy"),
+                   "host_noise": det.get("host_noise")}
             rows.append(row)
-            label = mode if waits == "default" else f"{mode}, {waits} waits"
+            label = mode + ("" if waits == "default" else f", {waits} waits") + (
+                "" if calib == "default" else f", {calib} calibration")
             wv = (det.get("worker") or {}).get("versions") or {}
             label += f"; worker: persisting-L2 default {wv.get('l2_persist_default')}, spin {wv.get('spin_wait')}"
             print(f"\n=== {row['file']} [{label}] {d.status} score={d.score} ({wall:.0f} s)\n    {d.message}", flush=True)
@@ -63,13 +73,19 @@ def main() -> int:
                 m = st.get("margins", {})
                 print(f"    {sid}: mean {st['mean']:.1f} µs  median {st['median']:.1f}  n={st['n']}  stop={st['stop']}  "
                       f"floor {st.get('floor_us') or 0:.1f}  envelope {m.get('envelope_median_us', 0):.0f}/"
-                      f"{m.get('envelope_limit_us', 0):.0f} µs  staging {m.get('staging_median_us', 0):.0f} µs", flush=True)
+                      f"{m.get('envelope_limit_us', 0):.0f} µs  fence {m.get('fence_median_us', 0):.0f}/"
+                      f"{m.get('fence_limit_us', 0):.0f} µs  staging {m.get('staging_median_us', 0):.0f} µs", flush=True)
             cal = det.get("calibration") or {}
             if cal:
                 o = [c["o_us"] for c in cal.values()]
                 print(f"    harness overhead per timed call (null kernel, P's clock minus E): median over shapes "
                       f"{statistics.median(o):.0f} µs (range {min(o):.0f}-{max(o):.0f}); sync gap φ median "
                       f"{statistics.median(c['phi_med_us'] for c in cal.values()):.1f} µs", flush=True)
+            for r in det.get("calibration_busy") or []:
+                print(f"    busy-kernel rung E {r['E_us']:.0f} µs: overhead {r['o_us']:.0f} µs (p99 {r['o_p99_us']:.0f}), "
+                      f"φ {r['phi_med_us']:.1f} µs (p99 {r['phi_p99_us']:.1f})", flush=True)
+            if det.get("host_noise"):
+                print("    host noise:", det["host_noise"], flush=True)
             if d.status not in ("accepted",):
                 print("    isolation:", json.dumps(det.get("isolation")), "\n    stderr tail:",
                       (det.get("stderr") or "")[-1500:], flush=True)

@@ -104,8 +104,13 @@ def test_gpu_process_layout_on_the_cpu():
     """R as its own process and W with the GPU worker's sandbox settings (cgroup, /proc and /sys, no
     address-space limit) and its polling waits, on CPU tensors: the GPU path's plumbing without a GPU."""
     v = full(example("trimul_triton.py"), _options={"remote_reference": True, "gpu_sandbox": True, "spin_wait": True,
+                                                    "busy_calibration": True, "busy_ladder_ms": (0.5, 3.0),
                                                     "cases": (op.DEV[1], op.DEV[3]), "benchmarks": (op.DEV[0],)})
     assert v.status == "accepted", (v.message, v.details.get("stderr"))
+    # The trusted busy kernels ran before the import and took (at least) their length on W's clock.
+    rungs = v.details["calibration_busy"]
+    assert len(rungs) == 2 and 500 <= rungs[0]["E_us"] < rungs[1]["E_us"] and rungs[1]["E_us"] >= 3000
+    assert v.details["per_shape"]["d0"]["margins"]["o_us"] >= v.details["calibration"]["d0"]["o_us"]
     assert v.details["isolation"].get("gpu") and v.details["isolation"]["filesystem"] == "chroot"
     assert v.details["hardware_reference"]["device"] == "cpu"
     v = full(fixture_text("mask_ignoring"), _options={"remote_reference": True})
@@ -121,6 +126,8 @@ def test_too_noisy_host_is_contended_not_blamed_on_the_kernel():
     assert v.status == "contended" and not v.accepted, v.message
     assert "correct on all 3 cases" in v.message and "too noisy" in v.message and "p99" in v.message
     assert not v.details.get("per_shape")
+    v = full(example("trimul_torch.py"), _options={"host_noise_check": False, "thresholds": strict})
+    assert v.status == "accepted" and "timed anyway" in v.details["host_noise"], v.message    # quick on a GPU
     lenient = dataclasses.replace(LOOSE, host_o_p99_us=1e9, host_phi_p99_us=1e9)
     v = full(example("trimul_torch.py"), _options={"host_noise_check": True, "thresholds": lenient})
     assert v.status == "accepted", v.message

@@ -149,3 +149,51 @@ def test_host_noise_from_calibration():
     assert "synchronisation latency" in timing.host_noise(jittery) and "65 µs" in timing.host_noise(jittery)
     cal = timing.calibrate(_stream(n=100, e_us=2.0, o_us=120.0, phi_us=3.0, s_us=200.0))
     assert cal.o_p99_us == pytest.approx(122.0, abs=1.01)                   # 120 + (k % 3) + E's jitter
+
+
+def _busy_ladder(o_by_e: dict, phi_us=5.0):
+    """A ladder as the coordinator builds it: one synthetic rung of trusted busy-kernel trials per E."""
+    return timing.ladder([_stream(n=15, e_us=e, o_us=o, phi_us=phi_us) for e, o in o_by_e.items()])
+
+
+# A host whose wake-up after a long wait costs more than after a null kernel (seen on a virtualised H100:
+# null round trip ≈ 300 µs, 461-532 µs after 2-4 ms kernels). Rung overheads are + (k % 3) µs jitter.
+SLOW_WAKE = {250.0: 320.0, 1000.0: 450.0, 4000.0: 480.0, 16000.0: 490.0}
+NULL_300 = timing.Calibration(o_us=300.0, phi_med_us=5.0, phi_p99_us=8.0, s_us=300.0)
+
+
+def test_busy_ladder_interpolates_overheads_by_reported_e():
+    busy = _busy_ladder(SLOW_WAKE)
+    assert [round(e) for e, _ in busy.points] == [250, 1000, 4000, 16000]
+    # Rung medians are o + 1 (median of the 0/1/2 jitter); between rungs linear in E, flat beyond.
+    assert busy.at(2000.0, NULL_300).o_us == pytest.approx(451 + (481 - 451) * 1000 / 3000)   # 461
+    assert busy.at(16000.0, NULL_300).o_us == pytest.approx(491.0)
+    assert busy.at(1e6, NULL_300).o_us == pytest.approx(491.0)
+    assert busy.at(125.0, NULL_300).o_us == pytest.approx((300 + 321) / 2)   # from the null point (E = 0)
+    assert busy.at(0.0, NULL_300) == NULL_300
+    # Never below the null kernel's own figures; staging and the null p99 stay the shape's.
+    fast = _busy_ladder({1000.0: 100.0})
+    got = fast.at(1000.0, NULL_300)
+    assert got.o_us == 300.0 and got.s_us == 300.0 and got.o_p99_us == NULL_300.o_p99_us
+
+
+def test_busy_ladder_accepts_slow_wakeups_and_still_catches_cheats():
+    """An honest 2 ms kernel on the slow-wake host fails the envelope against the null kernel alone
+    (470 µs seen, limit 300 + 40) and passes with the busy ladder (limit 461 + 40); the cheats of
+    §7.1 test 13 still fail with it."""
+    busy = _busy_ladder(SLOW_WAKE)
+    honest = _stream(e_us=2000.0, o_us=470.0, phi_us=5.0)
+    status, _, m = timing.check_shape(honest, NULL_300)
+    assert status == "implausible-timing" and m["envelope_limit_us"] == pytest.approx(340.0)
+    status, _, m = timing.check_shape(honest, NULL_300, busy=busy)
+    assert status is None and m["envelope_limit_us"] == pytest.approx(461 + 40) and m["o_us"] == pytest.approx(461)
+    # E/100: looked up at the reported 20 µs, the limit is the null kernel's (≈ 300 + 1.7 + 20).
+    status, _, m = timing.check_shape(_stream(e_us=2000.0, o_us=470.0, e_scale=0.01), NULL_300, busy=busy)
+    assert status == "implausible-timing" and m["envelope_limit_us"] < 325
+    status, msg, _ = timing.check_shape(_stream(e_us=2000.0, o_us=470.0, hidden_us=400.0), NULL_300, busy=busy)
+    assert status == "rejected" and "join side streams" in msg
+    status, msg, _ = timing.check_shape(_stream(e_us=2000.0, o_us=470.0, late_us=500.0), NULL_300, busy=busy)
+    assert status == "implausible-timing" and "copying the output" in msg
+    # A worker over-reporting E to reach a longer rung breaks the sanity check (E > P's clock) instead.
+    status, _, _ = timing.check_shape(_stream(e_us=2000.0, o_us=470.0, e_scale=8.0), NULL_300, busy=busy)
+    assert status == "implausible-timing"

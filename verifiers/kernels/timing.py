@@ -148,6 +148,47 @@ def calibrate(trials: list[Trial]) -> Calibration:
 
 
 @dataclasses.dataclass(frozen=True)
+class Ladder:
+    """Overheads measured with a trusted *busy* kernel of known lengths, before the submission is imported.
+
+    The null kernel of §4.6 finishes before W waits, so its calibration never pays the wake-up of a thread
+    (or a virtual CPU) that slept through a long kernel. On a virtualised H100 that wake-up made honest
+    2-4 ms kernels read 100-250 µs over the null kernel's round trip. Each rung is the same protocol with
+    a kernel that keeps the GPU busy for a fixed time (``torch.cuda._sleep``; a spin on the CPU), so the
+    overhead an honest kernel of length E pays is measured, not assumed. ``points`` holds (median E in
+    µs, that rung's calibration), ascending in E.
+    """
+
+    points: tuple[tuple[float, Calibration], ...]
+
+    def at(self, e_us: float, null: Calibration) -> Calibration:
+        """The calibration for a kernel of (reported) length ``e_us``: the null kernel's, raised to the
+        ladder's overheads linearly interpolated in E (flat beyond the longest rung). The staging copy
+        and the null p99 (host noise) stay the shape's own. Looking up by the *reported* E means a worker
+        that under-reports E only gets the null kernel's tighter limits."""
+        pts = [(0.0, null), *self.points]
+        o, pm, pp = _interp(pts, e_us, "o_us"), _interp(pts, e_us, "phi_med_us"), _interp(pts, e_us, "phi_p99_us")
+        return Calibration(max(null.o_us, o), max(null.phi_med_us, pm), max(null.phi_p99_us, pp), null.s_us,
+                           null.o_p99_us)
+
+
+def _interp(pts: list, x: float, field: str) -> float:
+    if x <= pts[0][0]:
+        return getattr(pts[0][1], field)
+    for (x0, c0), (x1, c1) in zip(pts, pts[1:]):
+        if x <= x1:
+            y0, y1 = getattr(c0, field), getattr(c1, field)
+            return y0 if x1 <= x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return getattr(pts[-1][1], field)
+
+
+def ladder(rungs: list[list[Trial]]) -> Ladder:
+    """A Ladder from the trials of each busy-kernel rung."""
+    pts = sorted((statistics.median(t.e_ms * 1e3 for t in trials), calibrate(trials)) for trials in rungs if trials)
+    return Ladder(tuple(pts))
+
+
+@dataclasses.dataclass(frozen=True)
 class Thresholds:
     """§4.6 check thresholds (card parameters; the defaults are the spec's)."""
 
@@ -188,10 +229,11 @@ def host_noise(cal: dict[str, Calibration], th: Thresholds = DEFAULT_THRESHOLDS)
     return None
 
 
-def check_shape(trials: list[Trial], cal: Calibration,
-                th: Thresholds = DEFAULT_THRESHOLDS) -> tuple[str | None, str, dict]:
+def check_shape(trials: list[Trial], cal: Calibration, th: Thresholds = DEFAULT_THRESHOLDS,
+                busy: Ladder | None = None) -> tuple[str | None, str, dict]:
     """Apply sanity, fence, envelope and staging to one shape's trials (the fence first: work left
-    running after return also inflates the envelope, and its message says how to fix it).
+    running after return also inflates the envelope, and its message says how to fix it). With a busy
+    ladder, ``o`` and ``φ`` are those a trusted kernel of the reported median E paid (Ladder.at).
 
     Returns (status or None, message, margins). Status is 'rejected' (sanity/fence) or
     'implausible-timing' (envelope/staging).
@@ -204,11 +246,12 @@ def check_shape(trials: list[Trial], cal: Calibration,
                     f"F={t.f_ms!r} ms, wall {(t.t1 - t.t0) / 1e6:.3f} ms): the harness report is not credible", {})
     e_us = [t.e_ms * 1e3 for t in trials]
     med_e = statistics.median(e_us)
+    cal = busy.at(med_e, cal) if busy is not None and busy.points else cal
     gap = [(t.f_ms - t.e_ms) * 1e3 for t in trials]
     env = [(t.t1 - t.t0) / 1e3 - e for t, e in zip(trials, e_us)]
     stage = [(t.t3 - t.t2) / 1e3 for t in trials]
     limit = max(1, math.floor(th.outlier_frac * len(trials)))     # "at most 5% of trials" (at least one)
-    m = {"median_E_us": med_e, "fence_median_us": statistics.median(gap),
+    m = {"median_E_us": med_e, "o_us": cal.o_us, "phi_med_us": cal.phi_med_us, "fence_median_us": statistics.median(gap),
          "fence_limit_us": cal.phi_med_us + max(th.fence_abs_us, th.fence_rel * med_e),
          "envelope_median_us": statistics.median(env),
          "envelope_limit_us": cal.o_us + max(th.env_abs_us, th.env_rel * med_e),
