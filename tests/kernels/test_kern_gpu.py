@@ -154,6 +154,29 @@ def test_gpu_memory_hog():
     assert v.status in ("memory", "rejected"), v.message
 
 
+def test_reference_preallocates_so_a_worker_filling_the_gpu_cannot_break_it():
+    """§4.4 memory planning: W takes all free GPU memory but 3 GiB at its first call (the memory limit
+    raised so that it is allowed to); R reserved its peak for every shape beforehand, so the run ends
+    on the submission's merits (correct), never with R's OOM (`error`)."""
+    v = gpu(fixture_text("gpu_fill"), _options={"gpu_mem_limit_bytes": 1 << 50})
+    assert v.status != "error" and v.details["reference_memory"]["reserved_bytes"] > 0, v.message
+    assert v.status in ("accepted", "contended", "implausible-timing"), v.message
+    assert "retried" not in v.details, v.details.get("retried")
+
+
+def test_gpu_memory_is_sampled_during_calls():
+    """§3.4: the worker's GPU memory is sampled every 50 ms by R, so 90% of the device held for ~200 ms
+    and released before the call returns is still `memory` (the after-call reading alone sees nothing)."""
+    from verifiers.kernels.reference import worker_memory
+    import os
+    if worker_memory(0, os.getpid()) is None:
+        torch.zeros(1, device="cuda")
+        if worker_memory(0, os.getpid()) is None:
+            pytest.skip("NVML cannot attribute GPU memory to processes on this host")
+    v = gpu(fixture_text("gpu_transient_hog"))
+    assert v.details["worker_memory_sampled"] and v.status == "memory", v.message
+
+
 def test_calibration_sanity_on_h100():
     if not _is_h100():
         pytest.skip("calibration thresholds are for the reference H100 host")

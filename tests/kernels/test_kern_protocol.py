@@ -131,3 +131,18 @@ def test_too_noisy_host_is_contended_not_blamed_on_the_kernel():
     lenient = dataclasses.replace(LOOSE, host_o_p99_us=1e9, host_phi_p99_us=1e9)
     v = full(example("trimul_torch.py"), _options={"host_noise_check": True, "thresholds": lenient})
     assert v.status == "accepted", v.message
+
+
+def test_reference_oom_is_retried_once(tmp_path):
+    """§4.4: if R still runs out of GPU memory, the status is `error`, the message blames the worker's
+    memory, and P retries the whole verification once (here R's first prepare() raises torch's OOM)."""
+    fault = tmp_path / "oom"
+    fault.write_text("1")
+    opts = {"remote_reference": True, "oom_fault_file": str(fault), "cases": (op.DEV[0],), "benchmarks": (op.DEV[0],)}
+    v = full(example("trimul_torch.py"), _options=opts)
+    assert v.status == "accepted", v.message
+    assert "ran out of GPU memory" in v.details["retried"] and fault.read_text() == "0"
+    fault.write_text("2")
+    v = full(example("trimul_torch.py"), _options=opts)
+    assert v.status == "error" and "worker used too much GPU memory" in v.message, v.message
+    assert "ran out of GPU memory" in v.details["retried"] and fault.read_text() == "0"

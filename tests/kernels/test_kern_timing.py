@@ -197,3 +197,31 @@ def test_busy_ladder_accepts_slow_wakeups_and_still_catches_cheats():
     # A worker over-reporting E to reach a longer rung breaks the sanity check (E > P's clock) instead.
     status, _, _ = timing.check_shape(_stream(e_us=2000.0, o_us=470.0, e_scale=8.0), NULL_300, busy=busy)
     assert status == "implausible-timing"
+
+
+def test_gpu_memory_watch_sees_a_peak_freed_within_one_call(monkeypatch):
+    """§3.4: the worker's GPU memory is sampled every 50 ms, not only read after each call, so an
+    allocation made and freed inside one call is still counted (NVML replaced by a scripted sequence)."""
+    import threading
+    from verifiers.kernels import reference
+    script = iter([1 << 30, 70 << 30] + [2 << 30] * 10_000)      # one transient 70 GiB sample
+    lock = threading.Lock()
+
+    def fake(index, pid):
+        with lock:
+            return next(script)
+    monkeypatch.setattr(reference, "worker_memory", fake)
+    w = reference.MemoryWatch(0, 1234, period_s=0.001)
+    try:
+        while w.samples < 5:
+            threading.Event().wait(0.005)
+        assert w.take() == 70 << 30            # the peak, though NVML now says 2 GiB
+        assert w.take() == 2 << 30             # reset after each take
+    finally:
+        w.stop()
+    monkeypatch.setattr(reference, "worker_memory", lambda index, pid: None)
+    w = reference.MemoryWatch(0, 1234, period_s=0.001)
+    try:
+        assert w.take() is None                # NVML cannot tell (some VMs): no number is invented
+    finally:
+        w.stop()

@@ -55,26 +55,39 @@ class Options:
     profile_override: timing.Profile | None = None   # test-only: a shorter stop rule
     thresholds: timing.Thresholds = timing.DEFAULT_THRESHOLDS
     gpu_mem_limit_bytes: int = 40 << 30 # worker GPU memory (NVML, checked after every call; §3.4)
+    gpu_mem_period_s: float = 0.05      # ... and sampled this often by R during calls
+    oom_fault_file: str | None = None   # test-only: R raises OOM in prepare() as many times as the file says
     cases: tuple | None = None          # test-only override of the correctness cases
     benchmarks: tuple | None = None     # test-only override of the benchmark shapes
 
 
 def verify(source: str, opts: Options) -> tuple[str, str, dict]:
-    """Run one verification; return (status, message, details). Never raises for the submission's faults."""
-    secret = opts.secret if opts.secret is not None else secrets.token_bytes(32)
-    protocol = op.PROTOCOLS[opts.compat]
-    details: dict = {"protocol": protocol, "profile": "compat" if opts.compat else opts.profile,
-                     "secret_sha256": hashlib.sha256(secret).hexdigest(), "debug_secret": opts.secret is not None,
-                     "mode": "gpu" if opts.device == "cuda" else "cpu-dev"}
-    run = _Run(source, opts, secret, protocol, details)
-    try:
-        status, message = run.execute()
-    except Stop as s:
-        status, message = s.status, s.message
-        details.update(s.details)
-    finally:
-        run.close()
-    details["secret_hex"] = secret.hex()          # single-use; revealed only after the decision (§4.2)
+    """Run one verification; return (status, message, details). Never raises for the submission's faults.
+
+    If the reference process runs out of GPU memory (despite its preallocation, §4.4), the verification
+    is retried once from the start with a fresh secret; ``details["retried"]`` says why."""
+    retried = None
+    for attempt in range(2):
+        secret = opts.secret if opts.secret is not None else secrets.token_bytes(32)
+        protocol = op.PROTOCOLS[opts.compat]
+        details: dict = {"protocol": protocol, "profile": "compat" if opts.compat else opts.profile,
+                         "secret_sha256": hashlib.sha256(secret).hexdigest(), "debug_secret": opts.secret is not None,
+                         "mode": "gpu" if opts.device == "cuda" else "cpu-dev"}
+        if retried:
+            details["retried"] = retried
+        run = _Run(source, opts, secret, protocol, details)
+        try:
+            status, message = run.execute()
+        except Stop as s:
+            status, message = s.status, s.message
+            details.update(s.details)
+        finally:
+            run.close()
+        details["secret_hex"] = secret.hex()          # single-use; revealed only after the decision (§4.2)
+        if attempt == 0 and status == "error" and details.get("ref_oom"):
+            retried = message
+            continue
+        return status, message, details
     return status, message, details
 
 
@@ -131,7 +144,7 @@ class _Run:
         # sandbox root mirrors /dev.
         if self.gpu or self.opts.remote_reference:
             self.ref = RemoteReference(self.opts.device_index, sh.slot_fds, sh.out_fd, slot_bytes, out_bytes,
-                                       device="cuda:0" if self.gpu else "cpu")
+                                       device="cuda:0" if self.gpu else "cpu", oom_fault_file=self.opts.oom_fault_file)
         else:
             self.ref = LocalReference(sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
         self.w = Worker(self.source, self.opts, sh)
@@ -151,6 +164,9 @@ class _Run:
         self.details["worker_pid"] = self.w.pid
         self.w.close_passed()
         self.details["worker"] = {"device": hello["device"], "versions": hello["versions"]}
+        if self.gpu:           # §4.4 memory planning and §3.4 sampling, before W's first call
+            self.details["reference_memory"] = self.ref.reserve(cases + benches)
+            self.details["worker_memory_sampled"] = self.ref.watch(self.w.pid, self.opts.gpu_mem_period_s)
         cal = {}
         if self.full and self.opts.do_timing:
             cal = self._calibrate(benches)

@@ -258,7 +258,7 @@ class RemoteReference:
     agent's GPU work never shares one with the reference. ``device="cpu"`` exists for tests."""
 
     def __init__(self, device_index: int, slot_fds, out_fd, slot_bytes: int, out_bytes: int,
-                 device: str = "cuda:0") -> None:
+                 device: str = "cuda:0", oom_fault_file: str | None = None) -> None:
         pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TTTD_SECRET",))}
         env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -270,7 +270,7 @@ class RemoteReference:
         for fd in (*slot_fds, out_fd):
             os.set_inheritable(fd, False)
         hello = self._call({"device": device, "slot_fds": list(slot_fds), "out_fd": out_fd,
-                            "slot_bytes": slot_bytes, "out_bytes": out_bytes})
+                            "slot_bytes": slot_bytes, "out_bytes": out_bytes, "oom_fault_file": oom_fault_file})
         self.info = hello["hardware"]
         self.flags = hello["flags"]
 
@@ -282,8 +282,17 @@ class RemoteReference:
             raise Stop("error", "the reference process died; this is the verifier's fault, please retry.")
         rep = json.loads(line)
         if isinstance(rep, dict) and "error" in rep:
+            if "out of memory" in rep["error"].lower():       # §4.4: P retries the verification once
+                raise Stop("error", "the reference process ran out of GPU memory: the worker used too much GPU "
+                           f"memory ({rep['error'][:200]})", ref_oom=True)
             raise Stop("error", f"the reference process failed: {rep['error']}")
         return rep
+
+    def reserve(self, cases) -> dict:
+        return self._call({"cmd": "reserve", "cases": [dataclasses.asdict(c) for c in cases]})
+
+    def watch(self, pid: int, period_s: float) -> bool:
+        return self._call({"cmd": "watch", "pid": pid, "period_s": period_s})["watching"]
 
     def prepare(self, case, seed, slot, canaries):
         return self._call({"cmd": "prepare", "case": dataclasses.asdict(case), "seed": seed, "slot": slot,
@@ -335,6 +344,12 @@ class LocalReference:
 
     def worker_memory(self, pid):
         return None
+
+    def reserve(self, cases) -> dict:
+        return {"reserved_bytes": 0}
+
+    def watch(self, pid, period_s) -> bool:
+        return False
 
     def close(self):
         pass

@@ -76,12 +76,37 @@ class ReferenceService:
             self.flush_w = torch.empty(n // 4, dtype=torch.float32, device=self.device)
             self.flush_r = torch.ones(n // 4, dtype=torch.float32, device=self.device)
         self.expected = None
+        self.oom_fault: str | None = None      # test-only: a file counting injected OOMs in prepare()
+
+    # -- memory planning (§4.4) ---------------------------------------------------------------------
+    def reserve(self, cases) -> dict:
+        """Run R's whole path for every shape once (generation, reference, the staged output's upload and
+        the comparison), largest first, before W's first call: the caching allocator then already holds
+        R's peak, so W exhausting GPU memory later cannot make R fail halfway through a trial."""
+        torch = self.torch
+        if not self.cuda:
+            return {"reserved_bytes": 0}
+        torch.cuda.reset_peak_memory_stats(self.device)
+        for case in sorted(set(cases), key=lambda c: (c.out_bytes, c.N, c.C), reverse=True):
+            x, mask, weights = op.generate(case, 0, str(self.device))
+            with torch.no_grad():
+                ref = op.reference(x, mask, weights)
+            del x, mask, weights
+            n = case.B * case.N * case.N * case.C
+            staged = self.host_out[:4 * n].view(torch.float32).view(ref.shape).to(self.device)
+            op.compare(staged, ref)
+            del staged, ref
+        torch.cuda.synchronize()
+        return {"reserved_bytes": int(torch.cuda.memory_reserved(self.device)),
+                "peak_bytes": int(torch.cuda.max_memory_allocated(self.device))}
 
     # -- one trial ---------------------------------------------------------------------------------
     def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool) -> dict:
         """Generate private inputs from `seed`, compute the reference, write the (canaried) inputs to `slot`."""
         torch = self.torch
         self.expected = None
+        if self.oom_fault is not None and _take_fault(self.oom_fault):
+            raise torch.OutOfMemoryError("CUDA out of memory (injected by a test through oom_fault_file)")
         x, mask, weights = op.generate(case, seed, str(self.device))
         with torch.no_grad():
             self.expected = op.reference(x, mask, weights)
@@ -155,6 +180,53 @@ class ReferenceService:
             return None
 
 
+def _take_fault(path: str) -> bool:
+    try:
+        n = int(open(path).read() or 0)
+    except (OSError, ValueError):
+        return False
+    if n <= 0:
+        return False
+    with open(path, "w") as fh:
+        fh.write(str(n - 1))
+    return True
+
+
+class MemoryWatch:
+    """Samples the GPU memory NVML attributes to the worker every `period_s` (§3.4: checked after every
+    call and sampled every 50 ms), in a thread of R, so a peak allocated and freed inside one call is
+    still seen. ``take()`` returns the largest sample since the last take (None: NVML cannot tell)."""
+
+    def __init__(self, index: int, pid: int, period_s: float = 0.05) -> None:
+        import threading
+        self.index, self.pid, self.period_s = index, pid, period_s
+        self.peak: int | None = None
+        self.samples = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tttd-gpu-memory-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period_s):
+            b = worker_memory(self.index, self.pid)
+            with self._lock:
+                self.samples += 1
+                if b is not None and (self.peak is None or b > self.peak):
+                    self.peak = b
+
+    def take(self) -> int | None:
+        now = worker_memory(self.index, self.pid)
+        with self._lock:
+            peak, self.peak = self.peak, None
+        vals = [v for v in (peak, now) if v is not None]
+        return max(vals) if vals else None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+
+
 def worker_memory(index: int, pid: int) -> int | None:
     """GPU memory NVML attributes to process `pid` (None when NVML cannot tell, e.g. in some VMs)."""
     try:
@@ -204,6 +276,8 @@ def serve() -> None:
     sys.stdout = sys.stderr                      # nothing else may write to the reply channel
     cfg = json.loads(sys.stdin.readline())
     svc = ReferenceService(cfg["device"], tuple(cfg["slot_fds"]), cfg["out_fd"], cfg["slot_bytes"], cfg["out_bytes"])
+    svc.oom_fault = cfg.get("oom_fault_file")
+    watch: MemoryWatch | None = None
     out.write(json.dumps({"ok": True, "hardware": svc.hardware(), "flags": svc.flags}) + "\n")
     out.flush()
     for line in sys.stdin:
@@ -220,7 +294,18 @@ def serve() -> None:
             elif cmd == "hardware":
                 rep = svc.hardware()
             elif cmd == "worker_memory":
-                rep = {"bytes": worker_memory(svc.device.index or 0, int(req["pid"]))}
+                if watch is not None and watch.pid == int(req["pid"]):
+                    rep = {"bytes": watch.take(), "samples": watch.samples}
+                else:
+                    rep = {"bytes": worker_memory(svc.device.index or 0, int(req["pid"]))}
+            elif cmd == "watch":
+                if svc.cuda:
+                    if watch is not None:
+                        watch.stop()
+                    watch = MemoryWatch(svc.device.index or 0, int(req["pid"]), float(req.get("period_s", 0.05)))
+                rep = {"watching": watch is not None}
+            elif cmd == "reserve":
+                rep = svc.reserve([op.Case(**c) for c in req["cases"]])
             elif cmd == "processes":
                 rep = {"others": svc.other_processes(req["allowed"])}
             elif cmd == "quit":
