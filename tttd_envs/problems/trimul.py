@@ -111,7 +111,10 @@ _DOC = """
     ## Arguments
     `gym.make("{id}", gpumode_compat=False, mode="auto"|"gpu"|"cpu", allow_other_hardware=False,
     timing_profile="full"|"quick", device_index=0, require_triton=False, debug_secret=None, audit=None,
-    cpu_pass_reward=0.0, max_turns=1)`. Registered nondeterministic: timing varies between runs.
+    cpu_pass_reward=0.0, max_turns=1)`. Registered nondeterministic: timing varies between runs. On a
+    host whose trusted null-kernel calibration is over the noise limits (round trip p99 200 µs, sync p99
+    50 µs; e.g. some virtual machines), `timing_profile="full"` answers `contended` (correct, not timed);
+    `"quick"` times anyway and says so in `details["host_noise"]`.
 
     ## References
     {refs}
