@@ -1,9 +1,11 @@
 """Confine the current (freshly forked) process before it runs submitted code.
 
 Order matters: namespaces and mounts need root, so they come first; rlimits are set while the
-limits can still be raised; then the process drops to a private uid; the seccomp filter comes last,
-so nothing after it needs to fork or exec. Returns a report of what was actually achieved, which the
-Verdict records as the isolation level.
+limits can still be raised; then the process drops to a private uid; then Landlock confines writes
+to the working directory (defence in depth: inside the chroot the mounts already allow no other
+writes; without a chroot it is the only thing that does); the seccomp filter comes last, so nothing
+after it needs to fork or exec. Returns a report of what was actually achieved, which the Verdict
+records as the isolation level.
 """
 
 from __future__ import annotations
@@ -257,6 +259,7 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             report["processes"] = f"rlimit nproc {limits['max_tasks']} (private uid)"
     if use_userns and (limits["cpus"] > 1 or req.get("allow_exec")) and report["network"] == "netns":
         report["processes"] = f"rlimit nproc {limits['max_tasks']} (per user namespace; no uid sweep)"
+    report["landlock"] = restrict_writes(req, chrooted=report["filesystem"] == "chroot")
     no_processes = limits["cpus"] <= 1 and not req.get("allow_exec")
     if _linux.seccomp_supported():
         _linux.install_filter(allow_processes=not no_processes)
@@ -275,9 +278,52 @@ def confine(req: dict, root_mountpoint: str) -> dict:
     return report
 
 
+def restrict_writes(req: dict, chrooted: bool) -> str:
+    """Landlock: refuse every write-type filesystem right (write, truncate, create, remove, link,
+    rename) except beneath the places the sandbox makes writable on purpose; return the report line.
+
+    All of them beneath the working directory (``/sandbox`` in the chroot, TMPDIR and HOME there;
+    the staged host directory when the chroot could not be built) and beneath ``/dev/shm``
+    (POSIX semaphores for multiprocessing, CUDA and torch shared memory); only writing and truncating
+    existing files beneath ``/dev`` (``/dev/null``, the NVIDIA device nodes) and, for a GPU worker,
+    beneath ``/proc`` (the CUDA driver needs it writable, see ``_gpu_view``). Reads, execution,
+    device ioctls (CUDA) and the network are not handled. Never fails the run: a kernel without
+    Landlock, or a refusal, is recorded as "unavailable (why)". ``req["landlock"] = False`` (tests
+    only) leaves it off, to show what it stops.
+    """
+    if req.get("landlock") is False:
+        return "off (turned off by the caller)"
+    try:
+        abi = _linux.landlock_abi()
+    except OSError as e:
+        reason = {errno.ENOSYS: "kernel has no Landlock", errno.EOPNOTSUPP: "Landlock disabled at boot"}
+        return f"unavailable ({reason.get(e.errno, e.strerror)})"
+    if abi < 2:    # ABI 1 refuses every link or rename into another directory (Triton's cache does that)
+        return "unavailable (Landlock ABI 1 refuses renames across directories; ABI 2 needed)"
+    handled = _linux.landlock_write_rights(abi)
+    device = _linux.FS_WRITE_FILE | _linux.FS_TRUNCATE
+    workdir = SANDBOX_WORKDIR if chrooted else os.path.realpath(req["workdir"])
+    rules = [(workdir, handled), ("/dev", device)]
+    places = [workdir]
+    if os.path.isdir("/dev/shm"):
+        rules.append(("/dev/shm", handled))
+        places.append("/dev/shm")
+    if req.get("gpu"):
+        rules.append(("/proc", device))
+    try:
+        _linux.landlock_restrict(handled, rules)
+    except OSError as e:
+        return f"unavailable ({e})"
+    existing = "/dev and /proc" if req.get("gpu") else "/dev"
+    return f"writes only in {' and '.join(places)}, and to existing files in {existing} (ABI {abi})"
+
+
 def summary(report: dict) -> str:
-    return (f"network {report['network']}, filesystem {report['filesystem']}, "
+    text = (f"network {report['network']}, filesystem {report['filesystem']}, "
             f"processes {report['processes']}, user {report['user']}")
+    if "landlock" in report:
+        text += f", landlock {report['landlock']}"
+    return text
 
 
 def is_regular_file(path: str) -> bool:

@@ -220,3 +220,97 @@ def drop_all_capabilities() -> None:
     hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     _check(_libc.capset(ctypes.byref(hdr), data), "capset")
+
+
+# --- Landlock ---------------------------------------------------------------------------------------
+#
+# An unprivileged LSM (Linux 5.13+) that a process applies to itself and everything it later forks or
+# execs: the filesystem rights a ruleset *handles* are refused everywhere except beneath the
+# directories added as rules. Stacks with, and can never loosen, an earlier ruleset. Constants from
+# include/uapi/linux/landlock.h; the three calls have the same numbers on x86_64 and aarch64 (every
+# architecture but alpha numbers the calls added since Linux 5.1 alike).
+
+_LANDLOCK_NR = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}   # create_ruleset, add_rule, restrict_self
+_LANDLOCK_CREATE_RULESET_VERSION = 1
+_LANDLOCK_RULE_PATH_BENEATH = 1
+
+FS_WRITE_FILE = 1 << 1
+FS_REMOVE_DIR = 1 << 4
+FS_REMOVE_FILE = 1 << 5
+FS_MAKE_CHAR = 1 << 6
+FS_MAKE_DIR = 1 << 7
+FS_MAKE_REG = 1 << 8
+FS_MAKE_SOCK = 1 << 9
+FS_MAKE_FIFO = 1 << 10
+FS_MAKE_BLOCK = 1 << 11
+FS_MAKE_SYM = 1 << 12
+FS_REFER = 1 << 13           # ABI 2: link or rename into another directory
+FS_TRUNCATE = 1 << 14        # ABI 3: truncate(2), ftruncate(2), O_TRUNC
+
+_WRITE_RIGHTS_ABI1 = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR | FS_MAKE_REG
+                      | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM)
+
+
+class _RulesetAttr(ctypes.Structure):
+    # Only the first field: the kernel accepts a shorter struct (later ABIs append network and scope
+    # fields, which the sandbox leaves unhandled).
+    _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+# Looked up once, at import (in the fork server): resolving a libc symbol through ctypes in each
+# forked child cost about 0.15 ms more per run (measured).
+_MACHINE = platform.machine()
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+
+def _landlock_call(which: int, *args) -> int:
+    ret = _syscall(ctypes.c_long(_LANDLOCK_NR[_MACHINE][which]), *args)
+    if ret < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"landlock: {os.strerror(e)}")
+    return ret
+
+
+def landlock_abi() -> int:
+    """The running kernel's Landlock ABI version (1, 2, …); raises OSError when there is none
+    (ENOSYS: not built in or an unknown architecture; EOPNOTSUPP: built in but disabled at boot)."""
+    if _MACHINE not in _LANDLOCK_NR:
+        raise OSError(errno.ENOSYS, f"no Landlock syscall numbers for {_MACHINE}")
+    return _landlock_call(0, None, ctypes.c_size_t(0), ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION))
+
+
+def landlock_write_rights(abi: int) -> int:
+    """Every write-type filesystem right this ABI knows (never read, execute, ioctl or network rights)."""
+    rights = _WRITE_RIGHTS_ABI1
+    if abi >= 2:
+        rights |= FS_REFER
+    if abi >= 3:
+        rights |= FS_TRUNCATE
+    return rights
+
+
+def landlock_restrict(handled: int, rules: list[tuple[str, int]]) -> None:
+    """Refuse the `handled` rights everywhere except, for each (directory, rights) rule, `rights`
+    beneath that directory; applies to this process and every process it creates from now on.
+    Sets no_new_privs (Landlock requires it of a process without CAP_SYS_ADMIN)."""
+    attr = _RulesetAttr(handled)
+    ruleset = _landlock_call(0, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)), ctypes.c_uint32(0))
+    try:
+        for path, allowed in rules:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
+            try:
+                beneath = _PathBeneathAttr(allowed & handled, fd)
+                _landlock_call(1, ctypes.c_int(ruleset), ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH),
+                               ctypes.byref(beneath), ctypes.c_uint32(0))
+            finally:
+                os.close(fd)
+        set_no_new_privs()
+        _landlock_call(2, ctypes.c_int(ruleset), ctypes.c_uint32(0))
+    finally:
+        os.close(ruleset)
