@@ -100,6 +100,15 @@ def test_honest_cupy_kernel_is_accepted():
     assert v.status == "accepted", (v.message, v.details.get("stderr", "")[-2000:])
 
 
+@pytest.mark.parametrize("name", ["trimul_torch.py", "trimul_triton.py"])
+def test_seccomp_after_warmup_with_cublas_and_triton(name):
+    """Open point 5 of the spec: torch (cuBLAS) and Triton kernels in steady state under the lockdown
+    (no new threads, processes or file opens after warm-up)."""
+    v = gpu(example(name), seccomp_after_warmup=True)
+    assert v.details["seccomp_after_warmup"].startswith("active"), v.details.get("seccomp_after_warmup")
+    assert v.status in ("accepted", "contended"), (v.message, v.details.get("stderr", "")[-2000:])
+
+
 def test_unjoined_side_stream_rejected_joined_accepted():
     v = gpu(fixture_text("side_stream"))       # the device-wide sync finishes its work, so the fence sees it
     assert v.status in ("rejected", "implausible-timing"), v.message

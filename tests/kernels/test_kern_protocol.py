@@ -8,6 +8,7 @@ on them (envelope, state machine, hardware binding) are what is tested (specs/ke
 
 import dataclasses
 import json
+import math
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_honest_submission_passes_the_whole_protocol_and_no_seed_reaches_the_wor
              for ph in phases for c in ("d0", "d1", "d3", "c0") for t in range(200)}
     blob = "\n".join(sent) + json.dumps(envs[0])
     assert secret.hex() not in blob and not any(s in blob for s in seeds)
-    assert {json.loads(m)["op"] for m in sent} == {"import", "arm", "load", "go", "stage", "quit"}
+    assert {json.loads(m)["op"] for m in sent} == {"import", "arm", "load", "repair", "go", "stage", "quit"}
 
 
 def test_falsified_event_times_are_implausible():
@@ -146,3 +147,46 @@ def test_reference_oom_is_retried_once(tmp_path):
     v = full(example("trimul_torch.py"), _options=opts)
     assert v.status == "error" and "worker used too much GPU memory" in v.message, v.message
     assert "ran out of GPU memory" in v.details["retried"] and fault.read_text() == "0"
+
+
+def test_seccomp_after_warmup():
+    """§4.6 optional hardening: after warm-up W refuses new threads, processes and file opens. An honest
+    kernel is unaffected; one that starts a thread per call passes warm-up (the lockdown is not on yet)
+    and is rejected at its first timed call, with the reason; without the option it is accepted."""
+    v = full(example("trimul_torch.py"), seccomp_after_warmup=True)
+    assert v.status == "accepted", (v.message, v.details.get("stderr"))
+    assert v.details["seccomp_after_warmup"].startswith("active: no new processes, threads or file opens")
+    v = get_verifier("trimul", mode="cpu", _static_policy=False, seccomp_after_warmup=True,
+                     _options=SMALL).verify(fixture_text("thread_per_call"))
+    assert v.status == "rejected" and "bench" in v.message and "seccomp_after_warmup" in v.message, v.message
+    assert "can't start new thread" in v.message
+    v = get_verifier("trimul", mode="cpu", _static_policy=False, _options=SMALL).verify(fixture_text("thread_per_call"))
+    assert v.status == "accepted" and "seccomp_after_warmup" not in v.details, v.message
+
+
+def test_canary_truth_reaches_worker_memory_only_at_reveal():
+    """§4.6: until R reveals them (after its flush), nothing mapped into W holds the canaries' positions or
+    true values, so work started before that sees wrong inputs; after the reveal the slot has both, and
+    scattering them gives exactly the generated x."""
+    import mmap
+    import torch
+    from verifiers.kernels.reference import ReferenceService, layout_for, slot_bytes_for
+    case = op.DEV[3]
+    sh = links.Shared(slot_bytes_for([case]), case.out_bytes)
+    try:
+        svc = ReferenceService("cpu", tuple(sh.slot_fds), sh.out_fd, sh.slot_bytes, sh.out_bytes)
+        prep = svc.prepare(case, 99, 1, canaries=True)
+        seen = torch.frombuffer(mmap.mmap(sh.slot_fds[1], sh.slot_bytes), dtype=torch.uint8)    # W's view
+        idx_off, val_off, n = prep["canary"]
+        assert n == case.B * case.N and not bool(seen[idx_off:val_off + 4 * n].any())
+        off, shape = layout_for(case)[0][0][1], layout_for(case)[0][0][2]
+        x_seen = seen[off:off + 4 * math.prod(shape)].view(torch.float32).view(shape).clone()
+        x_true, _, _ = op.generate(case, 99)
+        wrong = (x_seen != x_true)
+        assert int(wrong.sum()) == n and bool((x_seen[wrong].abs() == 1e3).all())
+        svc.reveal()
+        idx = seen[idx_off:idx_off + 8 * n].view(torch.int64)
+        x_seen.view(-1)[idx] = seen[val_off:val_off + 4 * n].view(torch.float32)
+        assert torch.equal(x_seen, x_true)
+    finally:
+        sh.close()

@@ -46,7 +46,7 @@ side stream to the current stream before returning. The module is at most 64 KiB
 _CAVEAT = ("GPU MODE protocol: masks never applied (upstream parsing bug), no L2 flush, submission in the timer's "
            "process; compare only with gpumode_compat=True on the same GPU model (specs/kernels.md §2.4, §5)")
 _LIMITS = {"gpumode_compat": False, "mode": "auto", "allow_other_hardware": False, "timing_profile": "full",
-           "device_index": 0, "require_triton": False, "debug_secret": None, "audit": None, "cpu_pass_reward": 0.0}
+           "device_index": 0, "require_triton": False, "debug_secret": None, "audit": None, "cpu_pass_reward": 0.0, "seccomp_after_warmup": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +111,10 @@ _DOC = """
     ## Arguments
     `gym.make("{id}", gpumode_compat=False, mode="auto"|"gpu"|"cpu", allow_other_hardware=False,
     timing_profile="full"|"quick", device_index=0, require_triton=False, debug_secret=None, audit=None,
-    cpu_pass_reward=0.0, max_turns=1)`. Registered nondeterministic: timing varies between runs. On a
+    cpu_pass_reward=0.0, seccomp_after_warmup=False, max_turns=1)`. `seccomp_after_warmup=True` makes the
+    worker refuse new processes, threads and file opens once every shape is warmed up (recorded in
+    `details["seccomp_after_warmup"]`; off by default until its compatibility with cuBLAS and Triton in
+    steady state is confirmed on a GPU). Registered nondeterministic: timing varies between runs. On a
     host whose trusted null-kernel calibration is over the noise limits (round trip p99 200 µs, sync p99
     50 µs; e.g. some virtual machines), `timing_profile="full"` answers `contended` (correct, not timed);
     `"quick"` times anyway and says so in `details["host_noise"]`.

@@ -12,6 +12,7 @@ device buffers; it stages each output into a shared buffer (fd 9). It never sees
 import json
 import mmap
 import os
+import sys
 import time
 
 CTL_IN, CTL_OUT, SLOT_FDS, OUT_FD = 5, 6, (7, 8), 9
@@ -20,6 +21,9 @@ MAX_LINE = 64 << 10
 
 def run(device, slot_bytes, out_bytes, threads=1, spin=False):
     perf_ns = time.perf_counter_ns
+    # The sandbox's own seccomp helper (already loaded in this process by the sandbox child): the
+    # optional lockdown after warm-up (§4.6). Bound now, before any submission code can replace it.
+    lockdown = getattr(sys.modules.get("verifiers.sandbox._linux"), "install_lockdown", None)
     _type, _len = type, len
     dumps, loads = json.dumps, json.loads
     write, read = os.write, os.read
@@ -145,14 +149,16 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
             elif op == "load":
                 n = msg["nbytes"]
                 dev_slots[msg["slot"]][:n].copy_(host_slots[msg["slot"]][:n])
-                can = msg.get("canary")
-                if can:      # here, not in "go": outside the coordinator's clock around the call
-                    hs = host_slots[msg["slot"]]
-                    idx = hs[can[0]:can[0] + 8 * can[2]].view(torch.int64).to(dev)
-                    val = hs[can[1]:can[1] + 4 * can[2]].view(f32).to(dev)
-                    views(dev_slots[msg["slot"]], msg["layout"])["x"].view(-1)[idx] = val
                 sync()
                 send({"op": "loaded", "t": t})
+            elif op == "repair":            # after R's flush and reveal; outside P's clock around the call
+                can = msg["canary"]
+                hs = host_slots[msg["slot"]]
+                idx = hs[can[0]:can[0] + 8 * can[2]].view(torch.int64).to(dev)
+                val = hs[can[1]:can[1] + 4 * can[2]].view(f32).to(dev)
+                views(dev_slots[msg["slot"]], msg["layout"])["x"].view(-1)[idx] = val
+                sync()
+                send({"op": "repaired", "t": t})
             elif op == "go":
                 buf = dev_slots[msg["slot"]]
                 ts = views(buf, msg["layout"])
@@ -181,6 +187,15 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
                     send({"op": "raised", "t": t, "where": "call", "message": _describe(e)})
                     continue
                 send({"op": "timed", "t": t, "e_ms": elapsed(ev[0], ev[1]), "f_ms": elapsed(ev[0], ev[2])})
+            elif op == "lockdown":          # after warm-up: no new processes, threads or file opens
+                if lockdown is None:
+                    send({"op": "locked", "t": t, "ok": False, "detail": "the sandbox has no seccomp helper"})
+                else:
+                    try:
+                        detail = lockdown()
+                        send({"op": "locked", "t": t, "ok": True, "detail": detail})
+                    except OSError as e:
+                        send({"op": "locked", "t": t, "ok": False, "detail": str(e)[:300]})
             elif op == "stage":
                 shape = tuple(msg["shape"])
                 reason = _gate(out, shape, dev, _type, Tensor, f32)

@@ -57,6 +57,7 @@ class Options:
     gpu_mem_limit_bytes: int = 40 << 30 # worker GPU memory (NVML, checked after every call; §3.4)
     gpu_mem_period_s: float = 0.05      # ... and sampled this often by R during calls
     oom_fault_file: str | None = None   # test-only: R raises OOM in prepare() as many times as the file says
+    seccomp_after_warmup: bool = False  # §4.6 optional hardening: W refuses new processes/threads/opens when timed
     cases: tuple | None = None          # test-only override of the correctness cases
     benchmarks: tuple | None = None     # test-only override of the benchmark shapes
 
@@ -104,6 +105,7 @@ class _Run:
         self.seen_shapes: set = set()
         self.case_log: list = []
         self.busy: timing.Ladder | None = None
+        self.locked = False
 
     def close(self) -> None:
         if self.w is not None:
@@ -211,12 +213,16 @@ class _Run:
         else:
             seed = op.derive_seed(self.secret, self.protocol, phase, case.id, trial)
             prep = self.ref.prepare(case, seed, slot, canaries)
-            w.send({"op": "load", "t": t, "slot": slot, "nbytes": prep["nbytes"], "layout": prep["layout"],
-                    "canary": prep["canary"]})
+            w.send({"op": "load", "t": t, "slot": slot, "nbytes": prep["nbytes"]})
             msg, _ = w.recv(60, "loading inputs")
             self._expect(msg, "loaded", t)
         if self.full and not self.opts.compat:
             self.ref.flush()
+        if prep["canary"]:          # §4.6: repaired after the flush; the true values exist for W only now
+            self.ref.reveal()
+            w.send({"op": "repair", "t": t, "slot": slot, "layout": prep["layout"], "canary": prep["canary"]})
+            msg, _ = w.recv(60, "repairing the canaries")
+            self._expect(msg, "repaired", t)
         shape_key = (case.B, case.N, case.C)
         first = shape_key not in self.seen_shapes and not null
         limit = self.opts.first_call_limit_s if first else self.opts.call_limit_s
@@ -232,7 +238,9 @@ class _Run:
                 raise Stop("memory", f"custom_kernel ran out of memory on {case.id}: {text[:200]}")
             if "CUDA error" in text or "illegal" in text.lower():
                 raise Stop("crashed", f"custom_kernel hit a fatal CUDA error on {case.id}: {text[:300]}")
-            raise Stop("rejected", f"custom_kernel raised on {phase} {case.id} ({case.describe()}): {text[:300]}")
+            hint = (" (after warm-up the worker refuses new threads, processes and file opens: "
+                    "seccomp_after_warmup)") if self.locked else ""
+            raise Stop("rejected", f"custom_kernel raised on {phase} {case.id} ({case.describe()}): {text[:300]}{hint}")
         self._expect(msg, "timed", t)
         if not null:
             self.seen_shapes.add(shape_key)
@@ -270,6 +278,19 @@ class _Run:
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (e, f)):
                 raise Stop("rejected", "the worker reported non-numeric event times: protocol violation.")
             self._last_e = (float(e) * self.opts.worker_report_scale, float(f) * self.opts.worker_report_scale)
+
+    def _lockdown(self) -> None:
+        """§4.6 optional hardening, after every shape is warmed up (compilers spawn subprocesses before):
+        W installs a seccomp filter on all its threads that refuses new processes and threads, ptrace and
+        new file opens. Recorded in the Verdict either way; a worker that cannot install it is timed
+        without it (the trusted checks do not depend on it)."""
+        t = self.t
+        self.t += 1
+        self.w.send({"op": "lockdown", "t": t})
+        msg, _ = self.w.recv(self.opts.call_limit_s, "installing the seccomp lockdown")
+        self._expect(msg, "locked", t)
+        self.locked = bool(msg["ok"])
+        self.details["seccomp_after_warmup"] = ("active: " if msg["ok"] else "not active: ") + str(msg["detail"])[:300]
 
     # -- calibration, warm-up, timing (§4.3, §4.6, §4.7) -------------------------------------------
     def _profile(self) -> timing.Profile:
@@ -327,6 +348,8 @@ class _Run:
                 break
             if len(times) >= 1000:
                 break
+        if self.opts.seccomp_after_warmup:
+            self._lockdown()
         per_shape, means = {}, {}
         for c in order:
             others = self.ref.other_processes([os.getpid(), self.w.pid or -1])

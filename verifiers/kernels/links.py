@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 MAX_LINE = 64 << 10
 #: Replies W may send, with exactly these keys (anything else is a protocol violation).
 SCHEMA = {"hello": {"op", "pid", "device", "versions"}, "imported": {"op"}, "armed": {"op", "t", "l2_persist_limit"},
-          "loaded": {"op", "t"}, "timed": {"op", "t", "e_ms", "f_ms"}, "staged": {"op", "t"},
-          "bad_output": {"op", "t", "reason"}, "raised": {"op", "t", "where", "message"}, "bye": {"op", "flags"}}
+          "loaded": {"op", "t"}, "repaired": {"op", "t"}, "timed": {"op", "t", "e_ms", "f_ms"}, "staged": {"op", "t"},
+          "bad_output": {"op", "t", "reason"}, "raised": {"op", "t", "where", "message"}, "bye": {"op", "flags"},
+          "locked": {"op", "t", "ok", "detail"}}
 CUDA_MISSING = ("Torch not compiled with CUDA", "no NVIDIA driver", "Found no NVIDIA driver", "0 active drivers",
                  "CUDA driver", "cuda is not available", "No CUDA GPUs", "CUDA_VISIBLE_DEVICES",
                 # a GPU host's driver, with the device nodes hidden (dev mode on a GPU machine; seen on an H100)
@@ -301,6 +302,9 @@ class RemoteReference:
     def flush(self):
         self._call({"cmd": "flush"})
 
+    def reveal(self):
+        self._call({"cmd": "reveal"})
+
     def compare(self, case):
         return self._call({"cmd": "compare", "case": dataclasses.asdict(case)})
 
@@ -335,6 +339,9 @@ class LocalReference:
 
     def flush(self):
         self.svc.flush()
+
+    def reveal(self):
+        self.svc.reveal()
 
     def compare(self, case):
         return self.svc.compare(case)

@@ -77,6 +77,7 @@ class ReferenceService:
             self.flush_r = torch.ones(n // 4, dtype=torch.float32, device=self.device)
         self.expected = None
         self.oom_fault: str | None = None      # test-only: a file counting injected OOMs in prepare()
+        self.pending_repair = None
 
     # -- memory planning (§4.4) ---------------------------------------------------------------------
     def reserve(self, cases) -> dict:
@@ -112,14 +113,16 @@ class ReferenceService:
             self.expected = op.reference(x, mask, weights)
         layout, size = layout_for(case)
         canary = None
-        if canaries:
+        self.pending_repair = None
+        if canaries:     # wrong values go out now; where they are and the true ones only at reveal()
             flat, true = op.add_canaries(x, seed)
             n = flat.numel()
             idx_off = -(-size // ALIGN) * ALIGN
             val_off = idx_off + -(-8 * n // ALIGN) * ALIGN
             hs = self.host_slots[slot]
-            hs[idx_off:idx_off + 8 * n].view(torch.int64).copy_(flat)
-            hs[val_off:val_off + 4 * n].view(torch.float32).copy_(true)
+            hs[idx_off:idx_off + 8 * n].zero_()
+            hs[val_off:val_off + 4 * n].zero_()
+            self.pending_repair = (slot, idx_off, val_off, flat, true)
             canary = [idx_off, val_off, n]
         tensors = {"x": x, "mask": mask, **weights}
         hs = self.host_slots[slot]
@@ -129,6 +132,17 @@ class ReferenceService:
         if self.cuda:
             torch.cuda.synchronize()
         return {"layout": layout, "nbytes": size, "canary": canary}
+
+    def reveal(self) -> None:
+        """§4.6: after the flush, publish the canaries' positions and true values for W's repair (until
+        now nothing mapped into W held them, so work started before this point sees wrong inputs)."""
+        if self.pending_repair is None:
+            return
+        slot, idx_off, val_off, flat, true = self.pending_repair
+        self.pending_repair = None
+        hs = self.host_slots[slot]
+        hs[idx_off:idx_off + 8 * flat.numel()].view(self.torch.int64).copy_(flat.cpu())
+        hs[val_off:val_off + 4 * true.numel()].view(self.torch.float32).copy_(true.cpu())
 
     def flush(self) -> None:
         """§4.6: reset persisting L2 lines, write a buffer of max(256 MiB, 2×L2), then read a clean one so
@@ -288,6 +302,9 @@ def serve() -> None:
                 rep = svc.prepare(op.Case(**req["case"]), int(req["seed"]), int(req["slot"]), bool(req["canaries"]))
             elif cmd == "flush":
                 svc.flush()
+                rep = {}
+            elif cmd == "reveal":
+                svc.reveal()
                 rep = {}
             elif cmd == "compare":
                 rep = svc.compare(op.Case(**req["case"]))

@@ -43,7 +43,8 @@ class TriMulVerifier(Verifier):
     def __init__(self, gpu: str = "H100", gpumode_compat: bool = False, mode: str = "auto",
                  allow_other_hardware: bool = False, timing_profile: str = "full", device_index: int = 0,
                  require_triton: bool = False, debug_secret: bytes | str | None = None, audit: str | None = None,
-                 cpu_pass_reward: float = 0.0, _static_policy: bool = True, _options: dict | None = None) -> None:
+                 cpu_pass_reward: float = 0.0, seccomp_after_warmup: bool = False, _static_policy: bool = True,
+                 _options: dict | None = None) -> None:
         if gpu not in timing.DEVICES:
             raise ValueError(f"unknown GPU {gpu!r}; expected one of {sorted(timing.DEVICES)}")
         if mode not in ("auto", "gpu", "cpu"):
@@ -60,6 +61,7 @@ class TriMulVerifier(Verifier):
         self.allow_other, self.profile, self.device_index = bool(allow_other_hardware), timing_profile, int(device_index)
         self.require_triton, self.secret, self.cpu_pass_reward = bool(require_triton), debug_secret, float(cpu_pass_reward)
         self.static_policy = _static_policy
+        self.seccomp_after_warmup = bool(seccomp_after_warmup)   # §4.6 optional hardening (off: open point 5)
         self.test_options = dict(_options or {})     # test-only overrides (never reachable through gym.make)
 
     def _verify(self, artifact: str, **context: Any) -> Verdict:
@@ -88,7 +90,8 @@ class TriMulVerifier(Verifier):
         opts = coordinator.Options(device="cuda" if gpu else "cpu", kind=kind, compat=self.compat,
                                    profile=self.profile, device_index=self.device_index, secret=self.secret,
                                    accepted_names=dev.names, allow_other=self.allow_other,
-                                   gpu_mem_limit_bytes=dev.gpu_mem_limit_bytes, **self.test_options)
+                                   gpu_mem_limit_bytes=dev.gpu_mem_limit_bytes,
+                                   seccomp_after_warmup=self.seccomp_after_warmup, **self.test_options)
         status, message, details = coordinator.verify(source, opts) if not gpu else self._gpu(source, opts)
         details["software"] = _software(details, self.compat, self.profile)
         details["failure_kind"] = None if status == "accepted" else _FAILURE_KIND.get(status, status)

@@ -122,15 +122,9 @@ def seccomp_supported() -> bool:
     return platform.machine() in _ARCH and struct.pack("=I", 1) == struct.pack("<I", 1)
 
 
-def _filter_program(allow_processes: bool) -> list[tuple[int, int, int, int]]:
-    arch, nrs, x32 = _ARCH[platform.machine()]
-    deny_again = _RET_ERRNO | errno.EAGAIN
-    deny_perm = _RET_ERRNO | errno.EPERM
-    rules = [(nrs[name], deny_perm) for name in _HARDEN]
-    rules.append((nrs["clone3"], _RET_ERRNO | errno.ENOSYS))
-    if not allow_processes:
-        rules += [(nrs[name], deny_again) for name in ("fork", "vfork") if name in nrs]
-        rules += [(nrs["execve"], deny_perm), (nrs["execveat"], deny_perm)]
+def _rules_program(rules: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """The common head: kill a foreign architecture, refuse the x32 ABI, then `ret` for each (nr, ret)."""
+    arch, _, x32 = _ARCH[platform.machine()]
     prog: list[tuple[int, int, int, int]] = [
         (_BPF_LD_W_ABS, 0, 0, 4),                 # A = arch
         (_BPF_JEQ_K, 1, 0, arch),                 # native arch? skip the kill
@@ -138,9 +132,22 @@ def _filter_program(allow_processes: bool) -> list[tuple[int, int, int, int]]:
         (_BPF_LD_W_ABS, 0, 0, 0),                 # A = syscall nr
     ]
     if x32 is not None:                           # the x32 ABI would bypass the numbers below
-        prog += [(_BPF_JGE_K, 0, 1, x32), (_BPF_RET_K, 0, 0, deny_perm)]
+        prog += [(_BPF_JGE_K, 0, 1, x32), (_BPF_RET_K, 0, 0, _RET_ERRNO | errno.EPERM)]
     for nr, ret in rules:
         prog += [(_BPF_JEQ_K, 0, 1, nr), (_BPF_RET_K, 0, 0, ret)]
+    return prog
+
+
+def _filter_program(allow_processes: bool) -> list[tuple[int, int, int, int]]:
+    _, nrs, _ = _ARCH[platform.machine()]
+    deny_again = _RET_ERRNO | errno.EAGAIN
+    deny_perm = _RET_ERRNO | errno.EPERM
+    rules = [(nrs[name], deny_perm) for name in _HARDEN]
+    rules.append((nrs["clone3"], _RET_ERRNO | errno.ENOSYS))
+    if not allow_processes:
+        rules += [(nrs[name], deny_again) for name in ("fork", "vfork") if name in nrs]
+        rules += [(nrs["execve"], deny_perm), (nrs["execveat"], deny_perm)]
+    prog = _rules_program(rules)
     prog += [
         (_BPF_JEQ_K, 1, 0, nrs["clone"]),          # clone? go inspect its flags
         (_BPF_RET_K, 0, 0, _RET_ALLOW),
@@ -171,6 +178,48 @@ def install_filter(allow_processes: bool) -> None:
 
 def install_no_process_filter() -> None:
     install_filter(allow_processes=False)
+
+
+# The lockdown a kernel worker may add once it is warmed up (specs/kernels.md §4.6): no new process or
+# thread (clone of any kind, fork, vfork: EAGAIN), no exec or ptrace, and no new file opens (EPERM).
+# Already-open descriptors (pipes, shared slots, device files, mapped libraries) keep working.
+_LOCKDOWN_NRS = {"x86_64": {"open": 2, "creat": 85, "openat": 257, "openat2": 437, "seccomp": 317},
+                 "aarch64": {"openat": 56, "openat2": 437, "seccomp": 277}}
+_SECCOMP_SET_MODE_FILTER = 1
+_SECCOMP_FILTER_FLAG_TSYNC = 1
+
+
+def _lockdown_program() -> list[tuple[int, int, int, int]]:
+    _, nrs, _ = _ARCH[platform.machine()]
+    extra = _LOCKDOWN_NRS[platform.machine()]
+    again, perm = _RET_ERRNO | errno.EAGAIN, _RET_ERRNO | errno.EPERM
+    rules = [(nrs[n], again) for n in ("fork", "vfork", "clone") if n in nrs]
+    rules += [(nrs["clone3"], _RET_ERRNO | errno.ENOSYS)]
+    rules += [(nrs[n], perm) for n in ("execve", "execveat", "ptrace")]
+    rules += [(nr, perm) for n, nr in extra.items() if n != "seccomp"]
+    return _rules_program(rules) + [(_BPF_RET_K, 0, 0, _RET_ALLOW)]
+
+
+def install_lockdown() -> str:
+    """Install the lockdown filter on every thread of this process at once (SECCOMP_FILTER_FLAG_TSYNC);
+    irreversible. Returns a one-line description; raises OSError where it cannot be installed."""
+    if not seccomp_supported() or platform.machine() not in _LOCKDOWN_NRS:
+        raise OSError(errno.ENOSYS, f"no seccomp lockdown for {platform.machine()}")
+    try:
+        threads = f"all {len(os.listdir('/proc/self/task'))} threads"    # before: listing opens a directory
+    except OSError:                                                      # no /proc in this sandbox
+        threads = "all threads"
+    prog = _lockdown_program()
+    arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
+    fprog = _SockFprog(len(prog), arr)
+    set_no_new_privs()
+    nr = _LOCKDOWN_NRS[platform.machine()]["seccomp"]
+    ret = _syscall(ctypes.c_long(nr), ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
+                   ctypes.c_uint(_SECCOMP_FILTER_FLAG_TSYNC), ctypes.byref(fprog))
+    if ret != 0:
+        e = ctypes.get_errno() if ret < 0 else 0
+        raise OSError(e, f"seccomp(TSYNC) failed: {os.strerror(e) if ret < 0 else f'thread {ret} could not sync'}")
+    return f"no new processes, threads or file opens, no exec or ptrace (seccomp on {threads})"
 
 
 def set_no_new_privs() -> None:
