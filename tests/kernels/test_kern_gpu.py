@@ -122,6 +122,19 @@ def test_falsified_event_times_are_implausible():
     assert v.status == "implausible-timing", v.message
 
 
+def test_native_event_timer_detour_is_implausible_timing():
+    """§7.2 test 4: a load_inline extension hot-patches cudaEventElapsedTime in W (policy off), so every E
+    W reports is 1 µs; P's own clock (envelope) must see through it. The patch itself was checked on
+    this CPU against a stand-in library (it made its cudaEventElapsedTime return 0 and 0.001 ms)."""
+    import shutil
+    if not (shutil.which("c++") or shutil.which("g++")) or not shutil.which("ninja"):
+        pytest.skip("no C++ compiler or ninja on this GPU host: load_inline cannot build")
+    v = gpu(fixture_text("detour_elapsed"), policy=False, _options={"import_limit_s": 240.0})
+    if v.status == "rejected" and "detour not installed" in v.message:
+        pytest.skip(v.message)
+    assert v.status == "implausible-timing", (v.message, v.details.get("stderr", "")[-2000:])
+
+
 def test_lazy_subclass_rejected_by_the_gate():
     v = gpu(fixture_text("lazy_subclass"), policy=False)
     assert v.status == "rejected" and "LazyTensor" in v.message
@@ -184,6 +197,44 @@ def test_gpu_memory_is_sampled_during_calls():
             pytest.skip("NVML cannot attribute GPU memory to processes on this host")
     v = gpu(fixture_text("gpu_transient_hog"))
     assert v.details["worker_memory_sampled"] and v.status == "memory", v.message
+
+
+def test_gpu_memory_scan_finds_no_answer():
+    """§7.2 test 4: expected outputs and private inputs never exist in memory W can reach (R's context is
+    another process; the driver hands out scrubbed pages), so scanning uninitialised memory fails."""
+    v = gpu(fixture_text("gpu_scan"))
+    assert v.status == "rejected" and v.message.startswith("Output is wrong"), v.message
+
+
+def test_a_second_gpu_process_makes_the_run_contended():
+    """§7.2 test 4 / §4.1 device preconditions: another process holding a CUDA context on the GPU before a
+    shape is timed gives `contended`, not a timing."""
+    import os
+    import time
+
+    def listed(pid):
+        try:
+            import pynvml
+            pynvml.nvmlInit()
+            h = pynvml.nvmlDeviceGetHandleByIndex(0)
+            return pid in [p.pid for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h)]
+        except Exception:  # noqa: BLE001
+            return False
+    code = "import torch,time;x=torch.ones(1<<20,device='cuda');print('ready',flush=True);time.sleep(600)"
+    other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 10
+        while not listed(other.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not listed(other.pid):
+            pytest.skip("NVML does not list the GPU's processes on this host, so contention cannot be seen")
+        v = gpu(example("trimul_torch.py"))
+        assert v.status == "contended" and "other processes use the GPU" in v.message, v.message
+        assert other.pid in v.details["other_pids"] and os.getpid() not in v.details["other_pids"]
+    finally:
+        other.kill()
+        other.wait(10)
 
 
 def test_calibration_sanity_on_h100():
@@ -279,4 +330,74 @@ def test_l2_flush_makes_reads_hbm_bound_even_after_evict_last():
             assert min(cold) >= 0.8 * hbm_ms, detail
             assert warm < min(cold), detail
     finally:
+        sh.close()
+
+
+def _persist(buf, stream, nbytes):
+    """Make `buf`'s lines persisting for reads on `stream` (driver API: the set-aside limit, then an
+    access-policy window with hitRatio 1). Returns the driver's error codes."""
+    import ctypes
+    lib = ctypes.CDLL("libcuda.so.1")
+
+    class Window(ctypes.Structure):          # CUaccessPolicyWindow
+        _fields_ = [("base_ptr", ctypes.c_void_p), ("num_bytes", ctypes.c_size_t), ("hitRatio", ctypes.c_float),
+                    ("hitProp", ctypes.c_int), ("missProp", ctypes.c_int)]
+
+    class Value(ctypes.Union):               # CUstreamAttrValue (a 64-byte union)
+        _fields_ = [("window", Window), ("pad", ctypes.c_char * 64)]
+    v = Value()
+    v.window = Window(buf.data_ptr(), nbytes, 1.0, 2, 1)     # hit: PERSISTING, miss: STREAMING
+    rc_limit = lib.cuCtxSetLimit(ctypes.c_int(0x06), ctypes.c_size_t(nbytes))   # PERSISTING_L2_CACHE_SIZE
+    rc_attr = lib.cuStreamSetAttribute(ctypes.c_void_p(stream.cuda_stream), ctypes.c_int(1), ctypes.byref(v))
+    return rc_limit, rc_attr
+
+
+def test_l2_cross_context_persistence_probe():
+    """§7.2 test 5 / open point 1: do lines made persisting in one context (here: this process, playing
+    W) survive R's flush from another context, with and without R's persisting-L2 reset? Prints the
+    answer for the card. Asserted: what the verifier relies on — after the persisting context's own
+    reset (W resets at every arm) plus R's flush, the read is HBM-bound."""
+    if not _is_h100():
+        pytest.skip("the bandwidth bound uses the H100 datasheet figure")
+    import ctypes
+    import json
+    from verifiers.kernels.links import RemoteReference, Shared
+    lib = ctypes.CDLL("libcuda.so.1")
+    max_persist = ctypes.c_int(0)
+    lib.cuDeviceGetAttribute(ctypes.byref(max_persist), ctypes.c_int(108), ctypes.c_int(0))  # MAX_PERSISTING_L2
+    nbytes = int(min(max_persist.value, 32 << 20) * 0.9) // 4096 * 4096
+    if nbytes < (4 << 20):
+        pytest.skip(f"the device reports a persisting-L2 maximum of {max_persist.value} bytes")
+    sh = Shared(1 << 20, 1 << 20)
+    ref = RemoteReference(0, sh.slot_fds, sh.out_fd, 1 << 20, 1 << 20, device="cuda:0")   # another context
+    stream = torch.cuda.Stream()
+    buf = torch.randn(nbytes // 4, device="cuda")
+    hbm_ms = nbytes / timing.DEVICES["H100"].bw_bytes_s * 1e3
+    try:
+        with torch.cuda.stream(stream):
+            rcs = _persist(buf, stream, nbytes)
+            assert rcs == (0, 0), f"the driver refused the persisting window: {rcs}"
+
+            def after(action):
+                times = []
+                for _ in range(5):
+                    _read_ms(buf)
+                    _read_ms(buf)
+                    action()
+                    times.append(_read_ms(buf))
+                return min(times)
+            res = {"bytes": nbytes, "hbm_bound_us": hbm_ms * 1e3,
+                   "no_flush_us": after(lambda: None) * 1e3,
+                   "other_context_flush_no_reset_us": after(lambda: ref.flush(reset=False)) * 1e3,
+                   "other_context_reset_and_flush_us": after(lambda: ref.flush(reset=True)) * 1e3,
+                   "own_reset_then_other_flush_us": after(
+                       lambda: (lib.cuCtxResetPersistingL2Cache(), ref.flush(reset=False))) * 1e3}
+        print("L2 cross-context probe:", json.dumps({k: round(v, 2) for k, v in res.items()}))
+        if res["no_flush_us"] >= 0.8 * res["hbm_bound_us"]:
+            pytest.skip(f"the read is not faster from L2 than the HBM bound here, so the probe cannot tell: {res}")
+        assert res["own_reset_then_other_flush_us"] >= 0.8 * res["hbm_bound_us"], res
+    finally:
+        lib.cuCtxResetPersistingL2Cache()
+        lib.cuCtxSetLimit(ctypes.c_int(0x06), ctypes.c_size_t(0))
+        ref.close()
         sh.close()

@@ -299,8 +299,8 @@ class RemoteReference:
         return self._call({"cmd": "prepare", "case": dataclasses.asdict(case), "seed": seed, "slot": slot,
                            "canaries": canaries})
 
-    def flush(self):
-        self._call({"cmd": "flush"})
+    def flush(self, reset: bool = True):
+        self._call({"cmd": "flush", "reset": reset})
 
     def reveal(self):
         self._call({"cmd": "reveal"})

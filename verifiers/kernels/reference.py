@@ -144,17 +144,19 @@ class ReferenceService:
         hs[idx_off:idx_off + 8 * flat.numel()].view(self.torch.int64).copy_(flat.cpu())
         hs[val_off:val_off + 4 * true.numel()].view(self.torch.float32).copy_(true.cpu())
 
-    def flush(self) -> None:
+    def flush(self, reset: bool = True) -> None:
         """§4.6: reset persisting L2 lines, write a buffer of max(256 MiB, 2×L2), then read a clean one so
-        the dirty flush lines are written back now, not during the timed call."""
+        the dirty flush lines are written back now, not during the timed call. ``reset=False`` exists
+        only for the cross-context L2 probe (tests/kernels/test_kern_gpu.py)."""
         if not self.cuda:
             return
         torch = self.torch
-        try:
-            import ctypes
-            ctypes.CDLL("libcuda.so.1").cuCtxResetPersistingL2Cache()
-        except OSError:
-            pass
+        if reset:
+            try:
+                import ctypes
+                ctypes.CDLL("libcuda.so.1").cuCtxResetPersistingL2Cache()
+            except OSError:
+                pass
         self.flush_w.fill_(1.0)
         float(self.flush_r.sum())         # forces completion
         torch.cuda.synchronize()
@@ -301,7 +303,7 @@ def serve() -> None:
             if cmd == "prepare":
                 rep = svc.prepare(op.Case(**req["case"]), int(req["seed"]), int(req["slot"]), bool(req["canaries"]))
             elif cmd == "flush":
-                svc.flush()
+                svc.flush(bool(req.get("reset", True)))
                 rep = {}
             elif cmd == "reveal":
                 svc.reveal()
