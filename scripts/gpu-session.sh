@@ -46,7 +46,7 @@ fi
 {
   echo "exit codes: sandbox diag $diag_rc, kernel gpu tests $kern_rc, timing report $report_rc, agent $agent_rc (124 = timed out)"
   echo "part: $part"
-  [ -f "$out/sandbox-diag.log" ] && grep -E "^(none|unshare|limits|uid|seccomp|full sandbox)" "$out/sandbox-diag.log" | cut -c1-200
+  [ -f "$out/sandbox-diag.log" ] && grep -E "^(none|unshare|limits|uid|seccomp|landlock|  landlock|full sandbox)" "$out/sandbox-diag.log" | cut -c1-200
   [ -f "$out/kern-gpu-tests.log" ] && grep -E "PASSED|FAILED|ERROR|SKIPPED|passed|failed|probe:|[0-9.]+s call" "$out/kern-gpu-tests.log" | grep -v "::.*PASSED \[" | tail -45
   [ -f "$out/kern-report.log" ] && grep -E "^===|mean|overhead|busy-kernel|noise|^    [a-zA-Z]" "$out/kern-report.log" | grep -v "isolation\|stderr tail" | cut -c1-260
   [ -f "$out/agent.log" ] && grep -E "passed|failed|tok/s|rollouts|train" "$out/agent.log" | tail -12

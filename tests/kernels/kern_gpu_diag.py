@@ -72,6 +72,10 @@ def apply(step: str) -> None:
         _isolate.set_limits(LIMITS)
     elif step == "uid":
         _isolate.drop_privileges(UID)
+    elif step == "landlock":             # after "root": the write rules of a GPU worker
+        line = _isolate.restrict_writes({"gpu": True, "workdir": _isolate.SANDBOX_WORKDIR}, chrooted=True)
+        if line.startswith("unavailable"):
+            print("  landlock:", line, flush=True)
     elif step == "seccomp":
         _linux.install_filter(allow_processes=True)
     else:
@@ -133,10 +137,10 @@ def main() -> int:
         print("$", cmd, "\n", subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.rstrip(), flush=True)
     print("LD_LIBRARY_PATH", os.environ.get("LD_LIBRARY_PATH"), "CUDA_VISIBLE_DEVICES",
           os.environ.get("CUDA_VISIBLE_DEVICES"), flush=True)
-    order = ["unshare", "root", "limits", "uid", "seccomp"]
+    order = ["unshare", "root", "limits", "uid", "landlock", "seccomp"]
     configs = [order[:k] for k in range(len(order) + 1)]                 # the sandbox's layers, cumulated
     configs += [["limits"], ["uid"], ["seccomp"], ["unshare", "uid"], ["unshare", "root", "show"],
-                ["unshare", "root", "proc:fresh-rw"], ["unshare", "root", "proc:fresh-ro"]]
+                ["unshare", "root", "proc:fresh-rw"], ["unshare", "root", "proc:fresh-ro"], ["unshare", "root", "landlock"]]
     if "--bisect" in sys.argv:      # host directories bound over the sandbox root: all, all but one, one
         extras = ["/dev", "/proc", "/sys", "/etc", "/run", "/tmp", "/var", "/opt", "/root", "/home"]
         configs += [["unshare", "rootx:" + ",".join(extras)]]
