@@ -323,7 +323,9 @@ class _Run:
             check_noise = self.gpu and prof.name != "quick"
         why = timing.host_noise(cal, self.opts.thresholds) if cal else None
         if why and not check_noise:
-            self.details["host_noise"] = why + "; timed anyway (not a leaderboard profile): scores are noisier"
+            self.details["host_noise"] = why + ("; timed anyway (the quick profile does not refuse a noisy host): "
+                                                "scores are noisier" if prof.name == "quick" else
+                                                "; timed anyway (noise check turned off): scores are noisier")
         elif why:
             raise Stop("contended", f"correct on all {len(self.details.get('cases', []))} cases, but not timed: this "
                        f"host is too noisy for trusted timing ({why}). The kernel was not judged on speed; retry "
