@@ -66,6 +66,19 @@ def evaluate(spec: EnvSpec, parent: dict, answer: str, seed: int) -> dict[str, A
             "verdict": vd, "state": sd if accepted else None}
 
 
+def _die_with_parent(ppid: int) -> None:
+    """Pool-worker initializer: exit once the process that started the pool is gone. A `tttd discover`
+    killed with SIGKILL (or by the OOM killer) cannot shut its pool down, and a spawned worker blocked
+    on its call queue would otherwise live on forever (each also holding a verifier sandbox server)."""
+    import time
+
+    def watch() -> None:
+        while os.getppid() == ppid:
+            time.sleep(0.5)
+        os._exit(0)
+    threading.Thread(target=watch, name="tttd-parent-watch", daemon=True).start()
+
+
 class LocalExecutor:
     """A pool of worker processes (or threads) each keeping one env per EnvSpec."""
 
@@ -76,7 +89,8 @@ class LocalExecutor:
         if kind == "thread":
             self.pool = cf.ThreadPoolExecutor(max_workers=n)
         else:
-            self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
+            self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
+                                               initializer=_die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, parent: dict, answer: str, seed: int) -> cf.Future:
         return self.pool.submit(evaluate, self.spec, parent, answer, seed)

@@ -121,6 +121,28 @@ def test_resume_is_exact_when_the_adapter_trains(torch1, tiny_dir, tmp_path):
 
 
 @pytest.mark.slow
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid`, from /proc (field 4 of /proc/N/stat is the parent's pid)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_kill_after_step_one_then_resume_is_exact(torch1, tiny_dir, tmp_path):
     """SIGKILL the CLI in a subprocess once the step-1 checkpoint exists, resume, compare with an
     uninterrupted run."""
@@ -137,9 +159,16 @@ def test_kill_after_step_one_then_resume_is_exact(torch1, tiny_dir, tmp_path):
                 break
             time.sleep(0.02)
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        workers = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(30)
+    # Its spawned evaluation workers cannot be shut down by a SIGKILLed parent; they must exit by themselves.
+    assert workers, "the CLI had no worker processes to check"
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)], f"orphaned worker processes: {workers}"
     b = only_run(tmp_path / "b")
     assert discover("--resume", b) == 0
     assert_same_checkpoint(only_run(tmp_path / "a"), b, 2, torch1)
