@@ -164,3 +164,11 @@ def test_auto_mode_without_a_gpu_says_it_cannot_time_here():
         pytest.skip("this machine has a GPU")
     v = get_verifier("trimul", _options=FEW).verify(fixture_text("honest_fp32"))     # mode="auto"
     assert v.status == "unverified-timing" and "cannot be timed here" in v.message and "TriMul-H100-v0" in v.message
+
+
+def test_half_precision_works_in_cpu_dev_mode():
+    """fp16 on the CPU needs PyTorch's cpuinfo (/proc/cpuinfo, /sys/devices/system/cpu). Without them in the
+    sandbox every half-precision op raised "Failed to initialize cpuinfo!", so TTT-Discover's fp16 kernel
+    was rejected for the verifier's fault instead of for its masks."""
+    v = dev(fixture_text("fp16_inputs"), _options=FEW)
+    assert v.status == "unverified-timing", v.message

@@ -531,7 +531,39 @@ def test_filesystem_view():
     if isinstance(out["repo"], list):                          # only the venv, if the venv lives in the checkout
         assert on_python_path(repo, out["repo"]), out["repo"]
         assert "verifiers" not in out["repo"] and "tests" not in out["repo"]
-    assert set(out["etc"]) <= {"ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types"}
+    assert set(out["etc"]) <= {"ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types", "alternatives"}
+
+
+def test_alternatives_links_resolve_in_the_sandbox():
+    """/usr/bin/c++ is a link through /etc/alternatives on Debian images; without that folder the compiler
+    was a dangling link in the sandbox and torch's load_inline failed on the H100 host ("c++" not found)."""
+    link = "/usr/bin/c++"
+    if not (os.path.islink(link) and os.readlink(link).startswith("/etc/alternatives/") and os.path.exists(link)):
+        pytest.skip("no /etc/alternatives compiler link on this host")
+    res = sb("import os, shutil\ndef run():\n    return [os.path.exists('/usr/bin/c++'), shutil.which('c++') is not None]\n")
+    assert value(res) == [True, True]
+
+
+@pytest.mark.parametrize("force_userns", [False, True])
+def test_cpu_info_view_shows_the_cpu_description_only(force_userns):
+    """cpu_info=True (the kernels' CPU dev mode): /proc holds cpuinfo alone and /sys only the CPU folder,
+    read-only, on the root path and the user-namespace path; without it neither exists (test above)."""
+    if force_userns and not IS_ROOT:
+        pytest.skip("forcing the user-namespace path is a root-only test switch")
+    src = textwrap.dedent("""
+        import os
+        def run():
+            try:
+                open("/proc/cpuinfo", "a")
+                writable = True
+            except OSError:
+                writable = False
+            return [sorted(os.listdir("/proc")), sorted(os.listdir("/sys")), os.path.isfile("/sys/devices/system/cpu/possible"),
+                    "processor" in open("/proc/cpuinfo").read(), writable]
+    """).lstrip()
+    res = sandbox.run(files={"program.py": src.encode()}, limits=Limits(wall_s=10.0), cpu_info=True,
+                      force_userns=force_userns, config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    assert value(res) == [["cpuinfo"], ["devices"], os.path.isfile("/sys/devices/system/cpu/possible"), True, False]
 
 
 # -- the isolation report -------------------------------------------------------------------------------

@@ -63,7 +63,8 @@ class Worker:
         worker_src = open(os.path.join(os.path.dirname(__file__), "_worker.py"), "rb").read()
         gpu = opts.device == "cuda"
         gpu_box = gpu or opts.gpu_sandbox
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/sandbox", "TMPDIR": "/sandbox", "LANG": "C.UTF-8",
+        from verifiers.sandbox.client import sandbox_path
+        env = {"PATH": sandbox_path(), "HOME": "/sandbox", "TMPDIR": "/sandbox", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TRITON_CACHE_DIR": "/sandbox/.triton",
                "TORCH_EXTENSIONS_DIR": "/sandbox/.torch_extensions", "CUPY_CACHE_DIR": "/sandbox/.cupy",
                "TORCHINDUCTOR_CACHE_DIR": "/sandbox/.inductor", "TORCHINDUCTOR_COMPILE_THREADS": "1",
@@ -77,6 +78,9 @@ class Worker:
             extra_ro = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d and os.path.isdir(d)]
             if os.environ.get("CUDA_HOME") and os.path.isdir(os.environ["CUDA_HOME"]):
                 extra_ro.append(os.environ["CUDA_HOME"])
+            cuda_bin = os.path.join(os.environ.get("CUDA_HOME") or "/usr/local/cuda", "bin")
+            if os.path.isdir(cuda_bin):                 # nvcc for load_inline's CUDA sources
+                env["PATH"] += ":" + cuda_bin
             limits = _GpuLimits(wall_s=opts.total_limit_s, cpus=4, memory_bytes=32 << 30, open_files=1024,
                                 file_size_bytes=2 << 30, workdir_bytes=4 << 30, result_bytes=1 << 16)
         else:
@@ -97,6 +101,7 @@ class Worker:
             try:
                 self.result = sandbox.run(mode="python", files=files, limits=limits, env=env, extra_ro=extra_ro,
                                           config={"entry": "run", "kwargs": kwargs}, extra_fds=extra, gpu=gpu_box,
+                                          cpu_info=not gpu_box,
                                           preload=("numpy", "torch"), server_env=_SERVER_ENV if gpu_box else ())
             except Exception as e:  # noqa: BLE001 - reported as the verifier's own error
                 self.result = e

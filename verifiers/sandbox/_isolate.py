@@ -100,7 +100,8 @@ def _hide_package_data(root: str) -> None:
 
 def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0,
                enter: bool = True, workdir_bytes: int = 256 << 20, owner_gid: int | None = None,
-               bind_workdir: bool = False, skip: tuple[str, ...] = (), gpu: bool = False) -> None:
+               bind_workdir: bool = False, skip: tuple[str, ...] = (), gpu: bool = False,
+               cpu_info: bool = False) -> None:
     """Mount a fresh tmpfs root holding only what a Python program needs, then chroot into it."""
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("tmpfs", root_mountpoint, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=1m")
@@ -109,6 +110,9 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
         _mirror(root, d)
     for f in _ETC_FILES:
         _mirror(root, "/etc/" + f)
+    # Debian's update-alternatives links: /usr/bin/c++ and cc point through here, so without it a
+    # compiler (torch's load_inline, on the H100 image) is a dangling link in the sandbox.
+    _mirror(root, "/etc/alternatives")
     missing = [p for p in python_paths() + list(extra_ro) if not _mirror(root, p)]
     if missing:   # e.g. a Python installed under a directory the sandbox user cannot reach
         raise OSError(errno.ENOENT, f"cannot make these paths visible in the sandbox: {', '.join(missing)}")
@@ -118,6 +122,8 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
         _mirror(root, "/dev/" + node, readonly=False, devices=True)
     if gpu:
         _gpu_view(root)
+    elif cpu_info:
+        _cpu_info_view(root)
     if shm_bytes:  # multiprocessing needs POSIX semaphores; a private, size-capped /dev/shm
         os.makedirs(root + "/dev/shm", exist_ok=True)
         _linux.mount("tmpfs", root + "/dev/shm", "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
@@ -145,6 +151,16 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
     if enter:
         os.chroot(root)
         os.chdir(SANDBOX_WORKDIR)
+
+
+def _cpu_info_view(root: str) -> None:
+    """/proc/cpuinfo and /sys/devices/system/cpu, read-only, and nothing else of /proc or /sys: PyTorch's
+    cpuinfo reads them on the first half-precision operation on the CPU, and without them every fp16 or
+    bf16 tensor op fails with "Failed to initialize cpuinfo!" (seen on TTT-Discover's kernel in the
+    kernels' CPU dev mode)."""
+    os.makedirs(root + "/proc", exist_ok=True)
+    _mirror(root, "/proc/cpuinfo")
+    _mirror(root, "/sys/devices/system/cpu")
 
 
 def _gpu_view(root: str) -> None:
@@ -215,7 +231,8 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             report["network"] = "netns"
             build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
                        workdir_bytes=wd_bytes, owner_gid=req.get("uid"), bind_workdir=req.get("bind_workdir", False),
-                       skip=(req["stdin_file"],) if req.get("stdin_file") else (), gpu=bool(req.get("gpu")))
+                       skip=(req["stdin_file"],) if req.get("stdin_file") else (), gpu=bool(req.get("gpu")),
+                       cpu_info=bool(req.get("cpu_info")))
             report["filesystem"] = "chroot"
             if req.get("gpu"):
                 report["gpu"] = "NVIDIA device nodes, /proc and /sys (read-only) visible"
@@ -237,7 +254,7 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             _linux.write_id_maps(uid, gid)
             build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
                        workdir_bytes=wd_bytes, bind_workdir=req.get("bind_workdir", False),
-                       skip=(req["stdin_file"],) if req.get("stdin_file") else ())
+                       skip=(req["stdin_file"],) if req.get("stdin_file") else (), cpu_info=bool(req.get("cpu_info")))
             report["filesystem"] = "chroot"
         except OSError as e:
             report["namespace_error"] = str(e)

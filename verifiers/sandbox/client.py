@@ -93,8 +93,15 @@ class SandboxError(RuntimeError):
     """The sandbox itself could not run (a verifier misconfiguration, not the submitter's fault)."""
 
 
+def sandbox_path() -> str:
+    """PATH inside the sandbox: the interpreter's own bin folder first, so tools installed beside it (ninja
+    for torch's load_inline, in a GPU image whose Python lives in /opt/torch/.venv) are found as they are
+    outside the sandbox; then the system folders."""
+    return ":".join(dict.fromkeys([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]))
+
+
 def _scrubbed_env(cpus: int) -> dict[str, str]:
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+    env = {"PATH": sandbox_path(), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "HOME": "/sandbox", "TMPDIR": "/sandbox", "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
     for var in _THREAD_VARS:
@@ -258,7 +265,7 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
         bind_workdir: bool = False, collect: tuple[str, ...] = (), env: dict[str, str] | None = None,
         cpu_set: list[int] | None = None, extra_fds: tuple[int, ...] = (), gpu: bool = False,
         preload: tuple[str, ...] | None = None, server_env: tuple[str, ...] = (),
-        no_cgroup: bool = False) -> SandboxResult:
+        no_cgroup: bool = False, cpu_info: bool = False) -> SandboxResult:
     """Run one submission in a fresh confined child and supervise it.
 
     ``files`` are written into the private working directory (``program.py``, ``parent.json``, …;
@@ -277,7 +284,9 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
     order (control pipes, shared memory); ``gpu`` makes the NVIDIA device nodes, the host's /proc
     and a read-only /sys visible in its root. Without a cgroup and with the address-space limit off
     (``address_space: False`` in the limits, as CUDA needs), the monitor samples the run's resident
-    memory and kills it over ``memory_bytes``; ``no_cgroup`` (tests) skips the cgroup to get there. ``preload`` picks a fork server that imported these modules (e.g.
+    memory and kills it over ``memory_bytes``; ``no_cgroup`` (tests) skips the cgroup to get there.
+    ``cpu_info`` (the kernels' CPU dev mode) shows /proc/cpuinfo and /sys/devices/system/cpu read-only,
+    which PyTorch needs for any half-precision op on the CPU. ``preload`` picks a fork server that imported these modules (e.g.
     torch, whose import costs seconds) and ``server_env`` names variables that server keeps (e.g.
     LD_LIBRARY_PATH, which the loader reads only at process start). None of these changes anything for
     callers that do not pass them.
@@ -308,7 +317,8 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
                "cpu_set": list(cpu_set) if cpu_set else _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
                "stdin_file": stdin_file, "bind_workdir": bool(bind_workdir),
                "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None),
-               "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1", "no_cgroup": bool(no_cgroup)}
+               "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1", "no_cgroup": bool(no_cgroup),
+               "cpu_info": bool(cpu_info)}
         if extra_fds or gpu:
             if len(extra_fds) > 8:
                 raise SandboxError("at most 8 extra file descriptors")
