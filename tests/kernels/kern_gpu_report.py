@@ -62,7 +62,7 @@ def main() -> int:
                    "isolation": det.get("isolation"), "stderr_tail": (det.get("stderr") or "")[-3000:],
                    "below_roofline": det.get("below_roofline"), "hardware_match": det.get("hardware_match"),
                    "worker": det.get("worker"), "calibration_busy": det.get("calibration_busy"),
-                   "host_noise": det.get("host_noise")}
+                   "host_noise": det.get("host_noise"), "retimed": det.get("retimed")}
             rows.append(row)
             label = mode + ("" if waits == "default" else f", {waits} waits") + (
                 "" if calib == "default" else f", {calib} calibration")
@@ -86,6 +86,8 @@ def main() -> int:
                       f"φ {r['phi_med_us']:.1f} µs (p99 {r['phi_p99_us']:.1f})", flush=True)
             if det.get("host_noise"):
                 print("    host noise:", det["host_noise"], flush=True)
+            for sid, r in (det.get("retimed") or {}).items():
+                print(f"    re-timed {sid} after: {r['message'][:160]}", flush=True)
             if d.status not in ("accepted",):
                 print("    isolation:", json.dumps(det.get("isolation")), "\n    stderr tail:",
                       (det.get("stderr") or "")[-1500:], flush=True)

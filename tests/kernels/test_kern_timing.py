@@ -225,3 +225,29 @@ def test_gpu_memory_watch_sees_a_peak_freed_within_one_call(monkeypatch):
         assert w.take() is None                # NVML cannot tell (some VMs): no number is invented
     finally:
         w.stop()
+
+
+def test_noisy_host_slack_is_the_calibrations_own_spread():
+    """On a host over the noise limits that is timed anyway, envelope and fence limits widen by the spread of
+    the trusted calibration's medians (seen on the virtualised H100: null-kernel o of 187-351 µs across
+    shapes of one calibration, and an honest Triton kernel at 296 µs against a 228 µs limit)."""
+    cal = {"b0": timing.Calibration(187.0, 19.0, 30.0, 1300.0), "b2": timing.Calibration(351.0, 31.0, 40.0, 3800.0),
+           "b3": timing.Calibration(194.0, 18.0, 25.0, 2600.0)}
+    assert timing.host_slack(cal) == timing.Slack(351.0 - 187.0, 31.0 - 18.0)
+    busy = _busy_ladder({250.0: 400.0, 4000.0: 150.0}, phi_us=80.0)      # rungs: o 401 and 151, φ 80
+    got = timing.host_slack(cal, busy)
+    assert (got.o_us, got.phi_us) == (pytest.approx(401.0 - 151.0), pytest.approx(80.0 - 18.0))
+    assert timing.host_slack({"b0": cal["b0"]}) == timing.Slack()         # one calibration: no spread to read
+    # The Triton case: 1316 µs kernel, o 194 µs at the shape, 100 µs more wall time than the null kernel.
+    honest = _stream(e_us=1316.0, o_us=296.0, phi_us=5.0)
+    null = timing.Calibration(194.0, 5.0, 8.0, 300.0)
+    status, _, m = timing.check_shape(honest, null)
+    assert status == "implausible-timing" and m["envelope_limit_us"] == pytest.approx(194 + 26.32)
+    slack = timing.host_slack(cal)
+    status, _, m = timing.check_shape(honest, null, slack=slack)
+    assert status is None and m["envelope_limit_us"] == pytest.approx(194 + 164 + 26.32)
+    assert m["fence_limit_us"] == pytest.approx(5 + 13 + 13.16) and m["slack_o_us"] == 164.0
+    # Cheats beyond the host's own spread still fail: E/100, and 400 µs of unjoined work.
+    assert timing.check_shape(_stream(e_us=1316.0, o_us=296.0, e_scale=0.01), null, slack=slack)[0] == \
+        "implausible-timing"
+    assert timing.check_shape(_stream(e_us=1316.0, o_us=296.0, hidden_us=400.0), null, slack=slack)[0] == "rejected"

@@ -113,11 +113,13 @@ _DOC = """
     timing_profile="full"|"quick", device_index=0, require_triton=False, debug_secret=None, audit=None,
     cpu_pass_reward=0.0, seccomp_after_warmup=False, max_turns=1)`. `seccomp_after_warmup=True` makes the
     worker refuse new processes, threads and file opens once every shape is warmed up (recorded in
-    `details["seccomp_after_warmup"]`; off by default until its compatibility with cuBLAS and Triton in
-    steady state is confirmed on a GPU). Registered nondeterministic: timing varies between runs. On a
-    host whose trusted null-kernel calibration is over the noise limits (round trip p99 200 µs, sync p99
-    50 µs; e.g. some virtual machines), `timing_profile="full"` answers `contended` (correct, not timed);
-    `"quick"` times anyway and says so in `details["host_noise"]`.
+    `details["seccomp_after_warmup"]`; torch/cuBLAS and Triton kernels ran under it on an H100, but it
+    stays opt-in until more submission styles have). Registered nondeterministic: timing varies between
+    runs. On a host whose trusted null-kernel calibration is over the noise limits (round trip p99 200 µs,
+    sync p99 50 µs; e.g. some virtual machines), `timing_profile="full"` answers `contended` (correct, not
+    timed); `"quick"` times anyway and says so in `details["host_noise"]`: its envelope and fence limits
+    widen by the calibration's own spread, and a shape that misses them is timed once more with fresh
+    inputs (`details["retimed"]`), only a second miss counting.
 
     ## References
     {refs}

@@ -247,6 +247,12 @@ def _trusted_kernel(o, busy_ms, gpu_sleep, ev, record, elapsed, sync, perf_ns):
 def _describe(e):
     import traceback
     text = "".join(traceback.format_exception_only(_exc_type(e), e)).strip().splitlines()
+    # The line that names the exception: the last for most (a SyntaxError's source lines come first), but
+    # the first for a multi-line message such as torch's "CUDA error: an illegal memory access was
+    # encountered" followed by three lines of debugging hints.
+    tname = _exc_type(e).__name__
+    named = [k for k in range(len(text)) if text[k].split(":")[0].split(".")[-1] == tname]
+    text = text[named[0]:named[0] + 1] if named else text
     line = ""
     for fr in reversed(traceback.extract_tb(e.__traceback__)):
         if fr.filename.endswith("submission.py"):
@@ -323,6 +329,7 @@ class _L2Control:
         self.ct = ctypes
         self.lib = ctypes.CDLL("libcuda.so.1")
         self.default = 0
+        self.expected = 0
 
     def _limit(self):
         val = self.ct.c_size_t(0)
@@ -332,10 +339,15 @@ class _L2Control:
     def remember_default(self):
         """The context's own limit before the submission runs: not always 0 (an H100 reported a
         non-zero default), so a change is what counts, not a non-zero value."""
-        self.default = self._limit()
+        self.default = self.expected = self._limit()
 
     def arm(self):
+        """Reset and set the limit to 0; report the limit found if it is not what the last arm left (the
+        context's default before the first one). Compared with the read-back value, not with the default
+        alone: on the H100 VM the driver rounded a submission's 8 MiB to 9830400, the default there."""
         val = self._limit()
         self.lib.cuCtxResetPersistingL2Cache()
         self.lib.cuCtxSetLimit(self.LIMIT_PERSISTING_L2, self.ct.c_size_t(0))
-        return 0 if val in (0, self.default) else val
+        changed = val not in (0, self.expected)
+        self.expected = self._limit()
+        return val if changed else 0

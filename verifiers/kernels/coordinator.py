@@ -9,7 +9,9 @@ side R (in-process on CPU, its own CUDA process on a GPU). One code path serves 
   kernels, timing.Ladder), import, correctness phase (18 tests + 2 contract cases, random order),
   warm-up, timing with the stop rule; every call checked. A host whose null-kernel calibration is over
   the noise limits of §7.2 test 6 is `contended` under the full and compat profiles; the quick profile
-  (RL throughput) times anyway and records the noise in ``details["host_noise"]``.
+  (RL throughput) times anyway and records the noise in ``details["host_noise"]``, with envelope and fence
+  limits widened by the trusted calibration's own spread (timing.host_slack) and one re-timing, with
+  fresh inputs, of a shape that misses them.
 """
 
 from __future__ import annotations
@@ -322,10 +324,15 @@ class _Run:
         if check_noise is None:
             check_noise = self.gpu and prof.name != "quick"
         why = timing.host_noise(cal, self.opts.thresholds) if cal else None
-        if why and not check_noise:
-            self.details["host_noise"] = why + ("; timed anyway (the quick profile does not refuse a noisy host): "
-                                                "scores are noisier" if prof.name == "quick" else
-                                                "; timed anyway (noise check turned off): scores are noisier")
+        slack = timing.Slack()
+        noisy = bool(why) and not check_noise
+        if noisy:
+            slack = timing.host_slack(cal, self.busy)
+            self.details["host_noise"] = why + ("; timed anyway (the quick profile does not refuse a noisy host)"
+                                                if prof.name == "quick" else "; timed anyway (noise check turned off)") + (
+                f": scores are noisier, and the envelope and fence limits are widened by the calibration's own "
+                f"spread ({slack.o_us:.0f} µs and {slack.phi_us:.0f} µs)")
+            self.details["host_noise_slack"] = dataclasses.asdict(slack)
         elif why:
             raise Stop("contended", f"correct on all {len(self.details.get('cases', []))} cases, but not timed: this "
                        f"host is too noisy for trusted timing ({why}). The kernel was not judged on speed; retry "
@@ -358,33 +365,22 @@ class _Run:
             if others:
                 raise Stop("contended", f"other processes use the GPU ({len(others)}); retry on an idle GPU.",
                            other_pids=others)
-            nvml_start = self.ref.hardware() if self.gpu else None
-            trials: list[timing.Trial] = []
-            start = time.monotonic()
-            while True:
-                trials.append(self._trial(c, "bench", len(trials)))
-                why = timing.should_stop([tr.e_ms / 1e3 for tr in trials], time.monotonic() - start, prof)
-                if why:
+            for attempt in (0, 1):
+                status, message, margins, stats = self._time_shape(c, prof, cal[c.id], slack, per_shape,
+                                                                   first=attempt * _RETIME_OFFSET)
+                # A host over the noise limits (timed anyway) drifts by more than the calibration saw: an
+                # envelope or fence miss there is timed once more, and only a second miss counts. Cheats
+                # that hide work or under-report E miss every time; a sanity failure (no margins) is final.
+                if not (status and margins and noisy and attempt == 0):
                     break
-            e_us = [tr.e_ms * 1e3 for tr in trials]
-            stats = timing.shape_stats(e_us)
-            stats["stop"] = why
-            status, message, margins = timing.check_shape(trials, cal[c.id], self.opts.thresholds, self.busy)
-            stats["margins"] = margins
-            stats["floor_us"] = (self.opts.floors or {}).get(c.id)
-            if self.gpu:
-                nvml_end = self.ref.hardware()
-                stats["nvml"] = {"start": _clock_fields(nvml_start), "end": _clock_fields(nvml_end)}
-                reasons = int(nvml_start.get("clock_event_reasons", 0)) | int(nvml_end.get("clock_event_reasons", 0))
-                if reasons & _THROTTLE_BITS:
-                    self.details["per_shape"] = {**per_shape, c.id: stats}
-                    raise Stop("contended", f"the GPU throttled (NVML clock-event reasons {reasons:#x}) during "
-                               f"benchmark {c.id}; retry on a cool, idle GPU.")
+                self.details.setdefault("retimed", {})[c.id] = {"status": status, "message": message,
+                                                                 "margins": margins}
             per_shape[c.id] = stats
             means[c.id] = stats["mean"]
             self.details["per_shape"] = per_shape
             if status:
-                raise Stop(status, f"benchmark {c.id} ({c.describe()}): {message}")
+                again = " (timed twice on this noisy host; both missed)" if c.id in self.details.get("retimed", {}) else ""
+                raise Stop(status, f"benchmark {c.id} ({c.describe()}): {message}{again}")
         ids = [c.id for c in benches]
         self.details["per_shape_us"] = {k: means[k] for k in ids}
         if self.opts.floors:
@@ -396,6 +392,38 @@ class _Run:
         self.details["geomean_us"] = gm
         return "accepted", f"geometric mean {gm:.1f} µs over {len(ids)} shapes ({self.protocol})"
 
+
+    def _time_shape(self, c: op.Case, prof: timing.Profile, cal: timing.Calibration, slack: timing.Slack,
+                    per_shape: dict, first: int = 0) -> tuple[str | None, str, dict, dict]:
+        """Time one shape under the stop rule and apply the trusted checks: (status, message, margins, stats).
+        Trials are numbered from ``first`` (their inputs derive from the number, so a re-timing gets fresh
+        inputs and a submission that cached the first attempt's outputs gains nothing)."""
+        nvml_start = self.ref.hardware() if self.gpu else None
+        trials: list[timing.Trial] = []
+        start = time.monotonic()
+        while True:
+            trials.append(self._trial(c, "bench", first + len(trials)))
+            why = timing.should_stop([tr.e_ms / 1e3 for tr in trials], time.monotonic() - start, prof)
+            if why:
+                break
+        stats = timing.shape_stats([tr.e_ms * 1e3 for tr in trials])
+        stats["stop"] = why
+        status, message, margins = timing.check_shape(trials, cal, self.opts.thresholds, self.busy, slack)
+        stats["margins"] = margins
+        stats["floor_us"] = (self.opts.floors or {}).get(c.id)
+        if self.gpu:
+            nvml_end = self.ref.hardware()
+            stats["nvml"] = {"start": _clock_fields(nvml_start), "end": _clock_fields(nvml_end)}
+            reasons = int(nvml_start.get("clock_event_reasons", 0)) | int(nvml_end.get("clock_event_reasons", 0))
+            if reasons & _THROTTLE_BITS:
+                self.details["per_shape"] = {**per_shape, c.id: stats}
+                raise Stop("contended", f"the GPU throttled (NVML clock-event reasons {reasons:#x}) during "
+                           f"benchmark {c.id}; retry on a cool, idle GPU.")
+        return status, message, margins, stats
+
+
+#: Trial numbers of a shape's re-timing start here (no profile times a shape this many times).
+_RETIME_OFFSET = 1_000_000
 
 #: NVML clock-event reasons that make a timing untrustworthy: HW slowdown, SW/HW thermal, power brake
 #: (power capping alone is normal under load and only recorded).

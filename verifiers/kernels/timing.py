@@ -229,11 +229,35 @@ def host_noise(cal: dict[str, Calibration], th: Thresholds = DEFAULT_THRESHOLDS)
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Slack:
+    """Extra allowance (µs) on the envelope (``o``) and fence (``φ``) limits for a host that is over the
+    noise limits but timed anyway (quick profile, or the check turned off). Zero on a quiet host."""
+
+    o_us: float = 0.0
+    phi_us: float = 0.0
+
+
+def host_slack(cal: dict[str, Calibration], busy: Ladder | None = None) -> Slack:
+    """How far the trusted calibration's own medians drift on this host: the spread (max - min) of ``o``
+    and of the median ``φ`` over every null-kernel shape and busy-kernel rung, all measured before the
+    submission is imported (so it cannot widen them). On the virtualised H100 the null kernel's ``o``
+    moved between 187 and 351 µs from one shape to the next within one calibration, and honest kernels
+    missed the spec's 20 µs envelope slack by that much; on a quiet host the spread is a few µs."""
+    cals = list(cal.values()) + ([c for _, c in busy.points] if busy is not None else [])
+    if len(cals) < 2:
+        return Slack()
+    o = [c.o_us for c in cals]
+    phi = [c.phi_med_us for c in cals]
+    return Slack(max(o) - min(o), max(phi) - min(phi))
+
+
 def check_shape(trials: list[Trial], cal: Calibration, th: Thresholds = DEFAULT_THRESHOLDS,
-                busy: Ladder | None = None) -> tuple[str | None, str, dict]:
+                busy: Ladder | None = None, slack: Slack = Slack()) -> tuple[str | None, str, dict]:
     """Apply sanity, fence, envelope and staging to one shape's trials (the fence first: work left
     running after return also inflates the envelope, and its message says how to fix it). With a busy
-    ladder, ``o`` and ``φ`` are those a trusted kernel of the reported median E paid (Ladder.at).
+    ladder, ``o`` and ``φ`` are those a trusted kernel of the reported median E paid (Ladder.at);
+    ``slack`` (host_slack, noisy hosts only) is added to every envelope and fence limit.
 
     Returns (status or None, message, margins). Status is 'rejected' (sanity/fence) or
     'implausible-timing' (envelope/staging).
@@ -252,12 +276,15 @@ def check_shape(trials: list[Trial], cal: Calibration, th: Thresholds = DEFAULT_
     stage = [(t.t3 - t.t2) / 1e3 for t in trials]
     limit = max(1, math.floor(th.outlier_frac * len(trials)))     # "at most 5% of trials" (at least one)
     m = {"median_E_us": med_e, "o_us": cal.o_us, "phi_med_us": cal.phi_med_us, "fence_median_us": statistics.median(gap),
-         "fence_limit_us": cal.phi_med_us + max(th.fence_abs_us, th.fence_rel * med_e),
+         "fence_limit_us": cal.phi_med_us + slack.phi_us + max(th.fence_abs_us, th.fence_rel * med_e),
          "envelope_median_us": statistics.median(env),
-         "envelope_limit_us": cal.o_us + max(th.env_abs_us, th.env_rel * med_e),
+         "envelope_limit_us": cal.o_us + slack.o_us + max(th.env_abs_us, th.env_rel * med_e),
          "staging_median_us": statistics.median(stage), "staging_limit_us": th.stage_factor * cal.s_us + th.stage_abs_us}
-    big_gap = sum(g > cal.phi_p99_us + max(th.fence_out_abs_us, th.fence_out_rel * e) for g, e in zip(gap, e_us))
-    big_env = sum(v > cal.o_us + max(th.env_out_abs_us, th.env_out_rel * e) for v, e in zip(env, e_us))
+    if slack.o_us or slack.phi_us:
+        m["slack_o_us"], m["slack_phi_us"] = slack.o_us, slack.phi_us
+    big_gap = sum(g > cal.phi_p99_us + slack.phi_us + max(th.fence_out_abs_us, th.fence_out_rel * e)
+                  for g, e in zip(gap, e_us))
+    big_env = sum(v > cal.o_us + slack.o_us + max(th.env_out_abs_us, th.env_out_rel * e) for v, e in zip(env, e_us))
     m["fence_outliers"], m["envelope_outliers"], m["outliers_allowed"] = big_gap, big_env, limit
     if m["fence_median_us"] > m["fence_limit_us"] or big_gap > limit:
         return ("rejected", f"Work was still running {m['fence_median_us']:.0f} µs after custom_kernel returned; "

@@ -87,11 +87,11 @@ class TriMulVerifier(Verifier):
             return Verdict.reject("CPU dev mode cannot run CUDA C++ (load_inline) or CuPy submissions; verify it on "
                                   "a GPU.", status="uncheckable-on-cpu", details={"failure_kind": "uncheckable_on_cpu"})
         dev = timing.DEVICES[self.gpu]
-        opts = coordinator.Options(device="cuda" if gpu else "cpu", kind=kind, compat=self.compat,
-                                   profile=self.profile, device_index=self.device_index, secret=self.secret,
-                                   accepted_names=dev.names, allow_other=self.allow_other,
-                                   gpu_mem_limit_bytes=dev.gpu_mem_limit_bytes,
-                                   seccomp_after_warmup=self.seccomp_after_warmup, **self.test_options)
+        base = dict(device="cuda" if gpu else "cpu", kind=kind, compat=self.compat, profile=self.profile,
+                    device_index=self.device_index, secret=self.secret, accepted_names=dev.names,
+                    allow_other=self.allow_other, gpu_mem_limit_bytes=dev.gpu_mem_limit_bytes,
+                    seccomp_after_warmup=self.seccomp_after_warmup)
+        opts = coordinator.Options(**{**base, **self.test_options})     # test options override the card's
         status, message, details = coordinator.verify(source, opts) if not gpu else self._gpu(source, opts)
         details["software"] = _software(details, self.compat, self.profile)
         details["failure_kind"] = None if status == "accepted" else _FAILURE_KIND.get(status, status)
