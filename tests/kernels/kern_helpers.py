@@ -14,11 +14,15 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def _find_published_kernel():
-    """TTT-Discover's results/kernel-engineering/trimul.py, if ../shared/data holds it (read at test time,
-    never copied into the repo); None when absent."""
-    if not SHARED_DATA.is_dir():
-        return None
-    return next((p for p in sorted(SHARED_DATA.rglob("*trimul*.py")) if p.is_file()), None)
+    """TTT-Discover's results/kernel-engineering/trimul.py, if ../shared/data (or the data directory named
+    by TTTD_DATA_DIR, e.g. on a GPU host where ../shared does not exist) holds it; read at test time, never
+    copied into the repo. None when absent."""
+    for root in (SHARED_DATA, Path(os.environ.get("TTTD_DATA_DIR", "") or SHARED_DATA)):
+        if root.is_dir():
+            found = next((p for p in sorted(root.rglob("*trimul*.py")) if p.is_file()), None)
+            if found:
+                return found
+    return None
 
 
 TTT_DISCOVER_KERNEL = _find_published_kernel()

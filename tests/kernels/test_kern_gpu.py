@@ -24,8 +24,18 @@ FEW = {"cases": (op.TESTS[0], op.TESTS[1], op.TESTS[6], op.CONTRACT[0]),
 
 def gpu(text, policy=True, **kw):
     opts = {**FEW, **kw.pop("_options", {})}
-    return get_verifier("trimul", mode="gpu", timing_profile="quick", allow_other_hardware=True,
+    kw.setdefault("timing_profile", "quick")
+    return get_verifier("trimul", mode="gpu", allow_other_hardware=True,
                         _static_policy=policy, _options=opts, **kw).verify(text)
+
+
+def _can_build_extensions():
+    """load_inline needs a C++ compiler and ninja; the sandbox finds them on PATH (the interpreter's own bin
+    folder first, where a venv keeps ninja)."""
+    import shutil
+    import os
+    ninja = shutil.which("ninja", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    return bool((shutil.which("c++") or shutil.which("g++")) and ninja)
 
 
 def _is_h100():
@@ -126,13 +136,21 @@ def test_native_event_timer_detour_is_implausible_timing():
     """§7.2 test 4: a load_inline extension hot-patches cudaEventElapsedTime in W (policy off), so every E
     W reports is 1 µs; P's own clock (envelope) must see through it. The patch itself was checked on
     this CPU against a stand-in library (it made its cudaEventElapsedTime return 0 and 0.001 ms)."""
-    import shutil
-    if not (shutil.which("c++") or shutil.which("g++")) or not shutil.which("ninja"):
+    if not _can_build_extensions():
         pytest.skip("no C++ compiler or ninja on this GPU host: load_inline cannot build")
     v = gpu(fixture_text("detour_elapsed"), policy=False, _options={"import_limit_s": 240.0})
     if v.status == "rejected" and "detour not installed" in v.message:
         pytest.skip(v.message)
     assert v.status == "implausible-timing", (v.message, v.details.get("stderr", "")[-2000:])
+
+
+def test_honest_load_inline_kernel_is_accepted():
+    """A CUDA C++ submission (torch.utils.cpp_extension.load_inline over ATen) builds inside the sandbox
+    and is timed like any other (compared with the reference on the CPU host: identical on d0, d1, d3)."""
+    if not _can_build_extensions():
+        pytest.skip("no C++ compiler or ninja on this GPU host: load_inline cannot build")
+    v = gpu(fixture_text("inline_aten"), _options={"import_limit_s": 240.0})
+    assert v.status == "accepted" and v.details["kind"] == "native", (v.message, v.details.get("stderr", "")[-2000:])
 
 
 def test_lazy_subclass_rejected_by_the_gate():
@@ -154,7 +172,9 @@ def test_stateful_and_mask_cheats_rejected(name):
 
 
 def test_mask_ignoring_accepted_under_compat():
-    v = gpu(fixture_text("mask_ignoring"), gpumode_compat=True)
+    # Compat refuses to time on a host over the noise limits; the point here is that upstream's rule lets a
+    # kernel that ignores the mask through, so the noise check is off (the H100 VM was over the limits).
+    v = gpu(fixture_text("mask_ignoring"), gpumode_compat=True, _options={"host_noise_check": False})
     assert v.status == "accepted" and v.details["protocol"] == "gpumode-compat/1", v.message
 
 
@@ -168,7 +188,7 @@ def test_bad_kernels_then_a_healthy_gpu(kind, status):
 
 def test_l2_persistence_set_by_the_worker_is_rejected():
     v = gpu(fixture_text("l2_persist"), policy=False)
-    assert v.status == "rejected" and "L2 persistence" in v.message, v.message
+    assert v.status == "rejected" and "L2 persistence" in v.message, (v.message, v.details.get("stderr", "")[-500:])
 
 
 def test_gpu_memory_hog():
@@ -240,11 +260,19 @@ def test_a_second_gpu_process_makes_the_run_contended():
 def test_calibration_sanity_on_h100():
     if not _is_h100():
         pytest.skip("calibration thresholds are for the reference H100 host")
-    v = gpu(example("trimul_torch.py"))
-    cal = v.details["calibration"]
-    noisy = "this host is too noisy for leaderboard timing (spec §7.2 test 6): "
-    assert all(c["phi_p99_us"] < 50 for c in cal.values()), noisy + str(cal)
-    assert all(c["o_us"] < 200 for c in cal.values()), noisy + str(cal)
+    """§7.2 test 6: on a quiet host the null kernel's p99 round trip is under 200 µs and its sync latency
+    p99 under 50 µs, and the full profile times; on a host over those limits (the virtualised H100 seen:
+    o p99 8-12 ms) the verifier itself must refuse to time under the full profile (`contended`), never
+    hand out a leaderboard score. Either way the verdict must agree with its own calibration."""
+    v = gpu(example("trimul_torch.py"), timing_profile="full")
+    cal = {k: timing.Calibration(**c) for k, c in v.details["calibration"].items()}
+    quiet = (all(c.phi_p99_us < 50 for c in cal.values()) and all(c.o_p99_us < 200 for c in cal.values()))
+    print("calibration:", {k: {f: round(x, 1) for f, x in vars(c).items()} for k, c in cal.items()})
+    if quiet:
+        assert v.status == "accepted", v.message
+    else:
+        assert v.status == "contended" and "too noisy" in v.message, v.message
+        assert v.details["host_noise"] == timing.host_noise(cal)
 
 
 def test_published_ttt_discover_kernel():
@@ -393,9 +421,15 @@ def test_l2_cross_context_persistence_probe():
                    "own_reset_then_other_flush_us": after(
                        lambda: (lib.cuCtxResetPersistingL2Cache(), ref.flush(reset=False))) * 1e3}
         print("L2 cross-context probe:", json.dumps({k: round(v, 2) for k, v in res.items()}))
-        if res["no_flush_us"] >= 0.8 * res["hbm_bound_us"]:
-            pytest.skip(f"the read is not faster from L2 than the HBM bound here, so the probe cannot tell: {res}")
-        assert res["own_reset_then_other_flush_us"] >= 0.8 * res["hbm_bound_us"], res
+        # The probe reads against a cold read measured here (R reset and flushed), not the datasheet bound: on
+        # the H100 VM a 29 MB read took 10.6 µs from L2 and 20.5 µs cold, while the datasheet bound is 8.8 µs.
+        cold = res["other_context_reset_and_flush_us"]
+        if res["no_flush_us"] >= 0.75 * cold:
+            pytest.skip(f"the read is not clearly faster from L2 than after a flush here, so the probe cannot tell: {res}")
+        survives = res["other_context_flush_no_reset_us"] < 0.75 * cold
+        print("L2 probe answer: persisting lines", "SURVIVE" if survives else "do not survive",
+              "another context's flush without a persisting-L2 reset")
+        assert res["own_reset_then_other_flush_us"] >= 0.75 * cold, res
     finally:
         lib.cuCtxResetPersistingL2Cache()
         lib.cuCtxSetLimit(ctypes.c_int(0x06), ctypes.c_size_t(0))
