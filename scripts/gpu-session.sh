@@ -8,6 +8,8 @@
 #   PART=all|tests|report: the GPU test file alone has grown to several minutes, so a lease is best
 #   spent as two calls: PART=tests (diagnostic + GPU tests, up to 9 min), then PART=report (timing
 #   report, waits/calibration A/B, agent). PART=all (default) runs both within the tighter limits below.
+#   TTTD_DATA_DIR=<carried folder holding trimul.py>: adds TTT-Discover's published kernel to the report and
+#   runs its GPU test (never commit that file; carry it in an ignored folder).
 set -uo pipefail
 part="${PART:-all}"
 t_tests=270; t_report=130; t_ab=80; t_agent=75
@@ -33,8 +35,11 @@ kern_rc=$?
 fi
 if [ "$part" != tests ]; then
 small=(); [ "${SMALL:-0}" = 1 ] && small=(--small)
+# TTT-Discover's published kernel, when a data directory holds it (TTTD_DATA_DIR, e.g. a carried folder).
+published=(); [ -n "${TTTD_DATA_DIR:-}" ] && mapfile -t published < <(find "$TTTD_DATA_DIR" -name '*trimul*.py' | head -1)
 timeout -k 5 "$t_report" "$py" tests/kernels/kern_gpu_report.py --out "$out" --profile "${PROFILE:-quick}" "${small[@]}" \
-    tests/kernels/fixtures/honest_fp32.py examples/trimul_torch.py examples/trimul_triton.py > "$out/kern-report.log" 2>&1
+    tests/kernels/fixtures/honest_fp32.py examples/trimul_torch.py examples/trimul_triton.py "${published[@]}" \
+    > "$out/kern-report.log" 2>&1
 report_rc=$?
 # What wake-up latency costs: the torch example with blocking vs polling waits, each with the null kernel
 # alone and with the busy-kernel ladder (envelope and fence margins), timed even on a noisy host.
