@@ -379,7 +379,8 @@ class _Run:
             means[c.id] = stats["mean"]
             self.details["per_shape"] = per_shape
             if status:
-                again = " (timed twice on this noisy host; both missed)" if c.id in self.details.get("retimed", {}) else ""
+                twice = c.id in self.details.get("retimed", {})
+                again = " (timed twice on this noisy host; both missed)" if twice else ""
                 raise Stop(status, f"benchmark {c.id} ({c.describe()}): {message}{again}")
         ids = [c.id for c in benches]
         self.details["per_shape_us"] = {k: means[k] for k in ids}
@@ -391,7 +392,6 @@ class _Run:
         gm = timing.geomean([means[k] for k in ids])
         self.details["geomean_us"] = gm
         return "accepted", f"geometric mean {gm:.1f} µs over {len(ids)} shapes ({self.protocol})"
-
 
     def _time_shape(self, c: op.Case, prof: timing.Profile, cal: timing.Calibration, slack: timing.Slack,
                     per_shape: dict, first: int = 0) -> tuple[str | None, str, dict, dict]:
