@@ -17,7 +17,8 @@ def _find_published_kernel():
     """TTT-Discover's results/kernel-engineering/trimul.py, if ../shared/data (or the data directory named
     by TTTD_DATA_DIR, e.g. on a GPU host where ../shared does not exist) holds it; read at test time, never
     copied into the repo. None when absent."""
-    for root in (SHARED_DATA, Path(os.environ.get("TTTD_DATA_DIR", "") or SHARED_DATA)):
+    roots = [SHARED_DATA] + ([Path(os.environ["TTTD_DATA_DIR"])] if os.environ.get("TTTD_DATA_DIR") else [])
+    for root in roots:
         if root.is_dir():
             found = next((p for p in sorted(root.rglob("*trimul*.py")) if p.is_file()), None)
             if found:
