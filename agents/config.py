@@ -34,13 +34,17 @@ class AgentConfig:
     steps: int = 3                         # paper: 50
     groups: int = 2                        # paper: 8
     group_size: int = 4                    # paper: 64
-    max_new_tokens: int = 512              # paper: 26000
+    max_new_tokens: int = 512              # paper: 26000 (always cut to the context left after the prompt)
     temperature: float = 1.0
+    answer_prefix: str = ""                # the answer starts with this text (format help for small models)
+    stop: list = dataclasses.field(default_factory=list)   # stop strings: an answer ends after the first one
     sampler: str = "puct"                  # puct | greedy | fixed
     puct_c: float = 1.0
     archive_cap: int = 1000
     topk_children: int = 2
     puct_fill: str = "repeat"              # repeat | shrink
+    puct_group_visits: bool = False        # count PUCT visits per group (G = group_size in sqrt(1+T/G)/(1+n/G)):
+                                           # upstream's formula without the G=1 override it ran with (its issue #4)
     greedy_eps: float = 0.0
     # objective
     advantage: str = "entropic"            # entropic | mean_baseline
@@ -54,9 +58,10 @@ class AgentConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
     adam_eps: float = 1e-8
-    clip_ratio: float = 0.0                # PPO-style clipping of ρ at 1 ± clip_ratio; 0 = off (paper option 0.2)
+    clip_ratio: float = 0.0                # PPO's clipped surrogate with ε = clip_ratio; 0 = off (paper option 0.2)
     kl_coef: float = 0.0                   # KL penalty to the base model
     token_budget: int = 4096               # micro-batch size in tokens (bounds memory)
+    share_prompt: str = "auto"             # train a group's answers on one pass of its prompt: auto | on | off
     # execution
     executor: str = "local"                # local | thread | ray
     workers: int = 0                       # 0: the machine's cores
@@ -87,6 +92,8 @@ class AgentConfig:
         need(0 <= self.clip_ratio < 1, "clip_ratio must be in [0, 1)")
         need(self.threads >= 0, "threads must be ≥ 0 (0 = automatic)")
         need(self.gradient_checkpointing in ("auto", "on", "off"), "gradient_checkpointing must be auto, on or off")
+        need(self.share_prompt in ("auto", "on", "off"), "share_prompt must be auto, on or off")
+        need(all(isinstance(x, str) and x for x in self.stop), "stop must be a list of non-empty strings")
         if self.beta != "adaptive":
             try:
                 need(float(self.beta) > 0, "beta must be 'adaptive' or a positive number")

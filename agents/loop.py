@@ -72,16 +72,16 @@ class Discovery:
         self._log_handler = _file_log(self.run_dir / "run.log")
         self.policy = policy if policy is not None else build_policy(cfg)
         self.archive = Archive(ArchiveConfig(cfg.sampler, cfg.puct_c, cfg.archive_cap, cfg.topk_children,
-                                             cfg.puct_fill, cfg.greedy_eps))
+                                             cfg.puct_fill, cfg.greedy_eps,
+                                             visit_unit=cfg.group_size if cfg.puct_group_visits else 1))
         self.metrics: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
         self.step_no = 0
         if resume and (ck := rundir.latest_checkpoint(self.run_dir)) is not None:
             self._restore(*ck)
         else:
-            _, info = self.env.reset(seed=cfg.seed)
-            init = info["state"]
-            self.archive.add_initial(init.to_dict() if hasattr(init, "to_dict") else dict(init))
+            for init in initial_states(self.env, cfg.seed, cfg.groups):
+                self.archive.add_initial(init)
             rundir.write_jsonl(self.run_dir / "archive.jsonl", self.archive.to_records())
             rundir.write_jsonl(self.run_dir / "metrics.jsonl", [])
         self.executor = make_executor(cfg.executor, self.env_spec, workers=cfg.workers, ray_address=cfg.ray_address)
@@ -109,7 +109,7 @@ class Discovery:
         t_step = time.perf_counter()
         starts = self.archive.select(cfg.groups, rng=random.Random(derive_seed(cfg.seed, t, 0xA)))
         self.display.phase(t, "sampling")
-        sample_s, n_tokens = 0.0, 0
+        sample_s, n_tokens, n_prompt = 0.0, 0, 0
         groups: list[tuple[dict, list, list]] = []          # (start state, rollouts, futures)
         total = cfg.groups * cfg.group_size
         for g, start in enumerate(starts):
@@ -119,6 +119,7 @@ class Discovery:
             rolls = pol.sample(ids, cfg.group_size, seed=derive_seed(cfg.seed, t, g, 0xC))
             sample_s += time.perf_counter() - t0
             n_tokens += sum(len(r.answer_ids) for r in rolls)
+            n_prompt += sum(len(r.prompt_ids) for r in rolls)
             # evaluation of this group overlaps with sampling of the next
             futs = [self.executor.submit(start, r.text, derive_seed(cfg.seed, t, g, i, 0xD)) for i, r in enumerate(rolls)]
             groups.append((start, rolls, futs))
@@ -174,7 +175,8 @@ class Discovery:
             "adv_min": min(all_adv), "adv_max": max(all_adv),
             "groups_dropped": dropped, "groups": len(groups),
             "loss": stats["loss"], "rho_mean": stats["rho_mean"], "train_tokens": stats["train_tokens"],
-            "sampled_tokens": n_tokens, "archive_size": len(self.archive.states),
+            "sampled_tokens": n_tokens, "prompt_tokens": n_prompt, "clip_frac": stats.get("clip_frac", 0.0),
+            "archive_size": len(self.archive.states),
             "start_ids": [s["id"] for s in starts],
             "sample_s": sample_s, "eval_wait_s": eval_wait_s, "train_s": train_s,
             "tokens_per_s": n_tokens / sample_s if sample_s > 0 else None,
@@ -221,6 +223,23 @@ class Discovery:
         rundir.write_jsonl(self.run_dir / "archive.jsonl", self.archive.to_records())
         rundir.write_jsonl(self.run_dir / "metrics.jsonl", self.metrics)
         log.info("resumed %s after step %d", self.run_dir, self.step_no)
+
+
+def initial_states(env, seed: int, groups: int) -> list[dict]:
+    """``groups`` initial states, one per group of the first step, as the reference starts its archive.
+
+    Each comes from ``env.reset`` with its own seed, so a random initial state gives ``groups``
+    different ones. Identical ones (a fixed or published start) are kept as distinct archive entries
+    with the slot in their id, so step 1 still expands ``groups`` separate trees rather than one."""
+    out: list[dict] = []
+    for g in range(groups):
+        _, info = env.reset(seed=seed if g == 0 else derive_seed(seed, g, 0xE))
+        st = info["state"]
+        st = dict(st.to_dict() if hasattr(st, "to_dict") else st)
+        if any(o["id"] == st["id"] for o in out):
+            st["id"] = f"{st['id']}-{g}"
+        out.append(st)
+    return out
 
 
 def build_policy(cfg: AgentConfig):

@@ -46,6 +46,9 @@ class PolicySettings:
     token_budget: int = 4096
     temperature: float = 1.0
     max_new_tokens: int = 512
+    answer_prefix: str = ""
+    stop: list = dataclasses.field(default_factory=list)
+    share_prompt: str = "auto"
     device: str = "auto"
     dtype: str = "auto"
     gradient_checkpointing: str = "auto"
@@ -111,32 +114,59 @@ class TransformersPolicy:
         model, tok = models.load(spec, dtype=pick_dtype(settings.dtype, device), device=device)
         return cls(model, tok, settings)
 
-    # -- prompts -------------------------------------------------------------------------------
+    # -- prompts ----------------------------------------------------------------------------
     def prompt_ids(self, prompt: str) -> list[int]:
-        """The chat template's user turn plus the generation prompt, or the raw text without one."""
+        """The chat template's user turn plus the generation prompt (or the raw text without one),
+        then the ``answer_prefix`` tokens: the assistant's answer starts with them, they are part of
+        the action sent to the env, and, being prompt tokens, they are never trained."""
         tok = self.tokenizer
         if getattr(tok, "chat_template", None):
             text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
                                            add_generation_prompt=True)
-            return list(tok(text, add_special_tokens=False)["input_ids"])
-        return list(tok(prompt)["input_ids"])
+            ids = list(tok(text, add_special_tokens=False)["input_ids"])
+        else:
+            ids = list(tok(prompt)["input_ids"])
+        if self.s.answer_prefix:
+            ids += list(tok(self.s.answer_prefix, add_special_tokens=False)["input_ids"])
+        return ids
+
+    def context_length(self) -> int | None:
+        """The model's context window in tokens (None when its config does not say)."""
+        cfg = getattr(self.model, "config", None)
+        n = getattr(cfg, "max_position_embeddings", None)
+        return int(n) if n else None
+
+    def fit_new_tokens(self, n_prompt: int, max_new_tokens: int | None = None) -> int:
+        """max_new_tokens, shortened to the context left after a prompt of ``n_prompt`` tokens."""
+        want = max_new_tokens or self.s.max_new_tokens
+        ctx = self.context_length()
+        if ctx is None:
+            return want
+        if n_prompt >= ctx:
+            raise ValueError(f"the prompt has {n_prompt} tokens, which fills the model's context of {ctx} tokens; "
+                             "use a model with a longer context or a problem state with a shorter program")
+        return min(want, ctx - n_prompt)
 
     # -- sampling ------------------------------------------------------------------------------
     def sample(self, prompt_ids: list[int], n: int, seed: int, max_new_tokens: int | None = None) -> list[Rollout]:
         """``n`` answers to one prompt at the configured temperature, with their log-probabilities.
 
         The prompt is prefilled once and its KV cache repeated ``n`` times; finished answers leave
-        the batch, so a step costs only the answers still running."""
+        the batch, so a step costs only the answers still running. An answer ends at EOS, at the
+        first ``stop`` string (kept in the answer, as vLLM's include_stop_str_in_output), or when
+        the model's context (or max_new_tokens) is used up."""
         import torch
 
-        max_new = max_new_tokens or self.s.max_new_tokens
+        max_new = self.fit_new_tokens(len(prompt_ids), max_new_tokens)
         gen = torch.Generator(device=self.device)
         gen.manual_seed(int(seed) % (2**63))
         model = self.model
         model.eval()
         eos = torch.tensor(sorted(self.eos_ids), device=self.device)
+        stops = [x for x in self.s.stop if x]
         toks: list[list[int]] = [[] for _ in range(n)]
         lps: list[list[float]] = [[] for _ in range(n)]
+        stopped = [False] * n
         with torch.no_grad():
             out = model(input_ids=torch.tensor([prompt_ids], device=self.device), use_cache=True)
             cache = out.past_key_values
@@ -147,10 +177,13 @@ class TransformersPolicy:
                 logp = torch.log_softmax(logits.float() / self.s.temperature, dim=-1)
                 nxt = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(1)
                 lp = logp.gather(1, nxt[:, None]).squeeze(1)
-                for row, t, l in zip(active.tolist(), nxt.tolist(), lp.tolist()):
+                running = ~torch.isin(nxt, eos)
+                for k, (row, t, l) in enumerate(zip(active.tolist(), nxt.tolist(), lp.tolist())):
                     toks[row].append(t)
                     lps[row].append(l)
-                running = ~torch.isin(nxt, eos)
+                    if stops and bool(running[k]) and self._hit_stop(toks[row], stops):
+                        stopped[row] = True
+                        running[k] = False
                 if not bool(running.all()):
                     keep = running.nonzero().squeeze(1)
                     if keep.numel() == 0:
@@ -162,18 +195,45 @@ class TransformersPolicy:
                 out = model(input_ids=nxt[:, None], past_key_values=cache, use_cache=True)
                 cache = out.past_key_values
                 logits = out.logits[:, -1, :]
-        return [Rollout(list(prompt_ids), ans, lp, self.tokenizer.decode(ans, skip_special_tokens=True),
-                        finished=bool(ans) and ans[-1] in self.eos_ids) for ans, lp in zip(toks, lps)]
+        return [self._rollout(prompt_ids, ans, lp, stop) for ans, lp, stop in zip(toks, lps, stopped)]
+
+    def _hit_stop(self, ids: list[int], stops: list[str]) -> bool:
+        """Whether the answer's text contains a stop string (only the tail can hold a new one)."""
+        tail = self.tokenizer.decode(ids[-(max(len(x) for x in stops) + 8):], skip_special_tokens=True)
+        return any(x in tail for x in stops)
+
+    def _rollout(self, prompt_ids: list[int], ans: list[int], lp: list[float], stopped: bool) -> Rollout:
+        """The action is the answer prefix plus the decoded answer, cut after the first stop string
+        (a stop string can end inside a token; the token ids keep the whole token)."""
+        text = self.tokenizer.decode(ans, skip_special_tokens=True)
+        if stopped:
+            text = cut_at_stop(text, self.s.stop)
+        return Rollout(list(prompt_ids), ans, lp, self.s.answer_prefix + text,
+                       finished=stopped or (bool(ans) and ans[-1] in self.eos_ids))
 
     # -- log-probabilities and the update ------------------------------------------------------
+    def _shares_prompt(self) -> bool:
+        """Run a group's prompt once per micro-batch and its answers on the prompt's KV cache.
+        Exact (the same log-probs and gradients as whole sequences, up to float rounding) and
+        k times cheaper on the prompt; off with gradient checkpointing, which cannot keep a cache."""
+        if self.s.share_prompt == "auto":
+            return not getattr(self.model, "is_gradient_checkpointing", False)
+        return self.s.share_prompt == "on"
+
     def _microbatches(self, items: list) -> list[list]:
-        """Pack (rollout, advantage) pairs in order so each batch's padded size fits the token budget."""
+        """Pack (rollout, advantage) pairs in order so each batch's padded size fits the token budget.
+        With a shared prompt a batch holds one prompt, and costs the prompt once plus the answers."""
+        share = self._shares_prompt()
         batches, cur, longest = [], [], 0
         for it in items:
-            n = len(it[0].prompt_ids) + len(it[0].answer_ids)
-            if cur and max(longest, n) * (len(cur) + 1) > self.s.token_budget:
-                batches.append(cur)
-                cur, longest = [], 0
+            r = it[0]
+            n = len(r.answer_ids) if share else len(r.prompt_ids) + len(r.answer_ids)
+            if cur:
+                new_prompt = share and r.prompt_ids != cur[0][0].prompt_ids
+                base = len(cur[0][0].prompt_ids) if share else 0
+                if new_prompt or base + max(longest, n) * (len(cur) + 1) > self.s.token_budget:
+                    batches.append(cur)
+                    cur, longest = [], 0
             cur.append(it)
             longest = max(longest, n)
         if cur:
@@ -181,8 +241,11 @@ class TransformersPolicy:
         return batches
 
     def _answer_logprobs(self, batch: list[Rollout]):
-        """log π_θ of every answer token (padded tensor) and the answer mask."""
+        """log π_θ of every answer token at the sampling temperature (padded tensor), and the answer
+        mask. Dividing the logits by T makes them the sampler's own distribution, so ρ is unbiased."""
         import torch
+        if len(batch) > 1 and self._shares_prompt() and all(r.prompt_ids == batch[0].prompt_ids for r in batch):
+            return self._answer_logprobs_shared(batch)
         seqs = [r.prompt_ids + r.answer_ids for r in batch]
         L = max(len(s) for s in seqs)
         pad = self.tokenizer.pad_token_id
@@ -191,10 +254,10 @@ class TransformersPolicy:
         first = min(len(r.prompt_ids) for r in batch)
         keep = L - first + 1                       # logits only from the earliest answer position on
         logits = self.model(input_ids=ids, attention_mask=att, logits_to_keep=keep).logits[:, :-1].float()
+        logits = logits / self.s.temperature
         tgt = ids[:, first:]
         lp = logits.gather(-1, tgt[..., None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
         A = max(len(r.answer_ids) for r in batch)
-        out = torch.zeros(len(batch), A, device=self.device)
         mask = torch.zeros(len(batch), A, device=self.device)
         rows = []
         for i, r in enumerate(batch):
@@ -202,10 +265,35 @@ class TransformersPolicy:
             a = len(r.answer_ids)
             rows.append(lp[i, s:s + a])
             mask[i, :a] = 1
-        out = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True) if rows else out
+        out = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)
         if out.shape[1] < A:
             out = torch.nn.functional.pad(out, (0, A - out.shape[1]))
         return out, mask
+
+    def _answer_logprobs_shared(self, batch: list[Rollout]):
+        """The same as :meth:`_answer_logprobs` for rollouts of one prompt: the prompt runs once
+        (with gradients), its KV cache is repeated for the k answers, and the answers run on it."""
+        import torch
+        k, P = len(batch), len(batch[0].prompt_ids)
+        A = max(len(r.answer_ids) for r in batch)
+        pad = self.tokenizer.pad_token_id
+        out = self.model(input_ids=torch.tensor([batch[0].prompt_ids], device=self.device), use_cache=True)
+        first = out.logits[:, -1:, :].float().expand(k, 1, -1)         # predicts every answer's first token
+        ans = torch.tensor([r.answer_ids + [pad] * (A - len(r.answer_ids)) for r in batch], device=self.device)
+        mask = torch.tensor([[1.0] * len(r.answer_ids) + [0.0] * (A - len(r.answer_ids)) for r in batch],
+                            device=self.device)
+        if A > 1:
+            cache = out.past_key_values
+            cache.batch_repeat_interleave(k)
+            att = torch.cat([torch.ones(k, P, dtype=torch.long, device=self.device), mask[:, :A - 1].long()], dim=1)
+            rest = self.model(input_ids=ans[:, :A - 1], attention_mask=att, past_key_values=cache,
+                              use_cache=True).logits.float()
+            logits = torch.cat([first, rest], dim=1)
+        else:
+            logits = first
+        logits = logits / self.s.temperature
+        lp = logits.gather(-1, ans[..., None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+        return lp * mask, mask
 
     def logprob_sums(self, rollouts: list[Rollout]) -> list[float]:
         """Σ log π_θ(answer | prompt) per rollout under the current adapter (no gradient)."""
@@ -219,19 +307,21 @@ class TransformersPolicy:
         return res
 
     def update(self, rollouts: list[Rollout], advantages: list[float]) -> dict[str, float]:
-        """One Adam step on loss = −(1/N) Σ_i A_i Σ_t ρ_t log π_θ(token), ρ_t = exp(log π_θ − log π_sampler)
-        as a constant weight (optionally clipped at 1 ± clip_ratio), plus a KL penalty to the base model
-        (kl_coef; its gradient weights log π_θ by the constant log π_θ − log π_base). Rollouts with A = 0 (dropped groups) cost nothing. Gradients are
-        accumulated over token-budget micro-batches, so N is the number of rollouts with A ≠ 0."""
+        """One Adam step on the token-level policy-gradient loss (:func:`pg_loss`): −(1/N) Σ_i Σ_t
+        ρ_t A_i with ρ_t = π_θ/π_sampler per token, or PPO's clipped surrogate with clip_ratio > 0;
+        its gradient is A_i ρ_t ∇log π_θ where not clipped. Plus a KL penalty to the base model
+        (kl_coef; its gradient weights log π_θ by the constant log π_θ − log π_base). Rollouts with
+        A = 0 (dropped groups) cost nothing. Gradients are accumulated over token-budget
+        micro-batches, so N is the number of rollouts with A ≠ 0."""
         import torch
         items = [(r, float(a)) for r, a in zip(rollouts, advantages) if a != 0.0 and r.answer_ids]
         if not items or self.s.lr == 0:
-            return {"loss": 0.0, "train_tokens": 0, "rho_mean": 1.0, "train_s": 0.0}
+            return {"loss": 0.0, "train_tokens": 0, "rho_mean": 1.0, "clip_frac": 0.0, "train_s": 0.0}
         t0 = time.perf_counter()
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         N = len(items)
-        total, ntok, rho_sum = 0.0, 0, 0.0
+        total, ntok, rho_sum, clipped = 0.0, 0, 0.0, 0.0
         for mb in self._microbatches(items):
             batch = [r for r, _ in mb]
             adv = torch.tensor([a for _, a in mb], device=self.device)
@@ -239,27 +329,26 @@ class TransformersPolicy:
             old = torch.zeros_like(lp)
             for i, r in enumerate(batch):
                 old[i, :len(r.logprobs)] = torch.tensor(r.logprobs, device=self.device)
-            rho = torch.exp(lp.detach() - old) * mask
-            if self.s.clip_ratio > 0:
-                rho = rho.clamp(1 - self.s.clip_ratio, 1 + self.s.clip_ratio) * mask
-            loss = -(adv[:, None] * rho * lp * mask).sum() / N
+            per_token, rho, clip = pg_loss(lp, old, adv, mask, self.s.clip_ratio)
+            loss = per_token.sum() / N
             if self.s.kl_coef > 0:
                 # KL(π_θ ‖ π_base) on the sampled tokens: its score-function gradient weights each
                 # token's log π_θ by (log π_θ − log π_base), a penalty that grows as the adapter drifts
                 with torch.no_grad(), self.model.disable_adapter():
                     base, _ = self._answer_logprobs(batch)
-                loss = loss + self.s.kl_coef * ((lp.detach() - base) * rho * lp * mask).sum() / N
+                loss = loss + self.s.kl_coef * ((lp.detach() - base) * rho.detach() * lp * mask).sum() / N
             loss.backward()
             total += float(loss.detach())
             ntok += int(mask.sum())
-            rho_sum += float(rho.sum())
+            rho_sum += float((rho.detach() * mask).sum())
+            clipped += float(clip.sum())
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.version += 1
         if self.device == "cuda":
             torch.cuda.synchronize()
         return {"loss": total, "train_tokens": ntok, "rho_mean": rho_sum / max(ntok, 1),
-                "train_s": time.perf_counter() - t0}
+                "clip_frac": clipped / max(ntok, 1), "train_s": time.perf_counter() - t0}
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self, directory: Path, *, optimizer: bool = True) -> None:
@@ -292,6 +381,31 @@ class TransformersPolicy:
     def adapter_state(self) -> dict[str, Any]:
         from peft import get_peft_model_state_dict
         return {k: v.detach().clone() for k, v in get_peft_model_state_dict(self.model).items()}
+
+
+def cut_at_stop(text: str, stops: list[str]) -> str:
+    """The text up to and including the first stop string (all of it when none occurs)."""
+    ends = [text.index(x) + len(x) for x in stops if x and x in text]
+    return text[:min(ends)] if ends else text
+
+
+def pg_loss(logp, old_logp, adv, mask, clip_ratio: float = 0.0):
+    """Per-token policy-gradient loss, the importance ratio and which tokens were clipped.
+
+    ρ_t = exp(log π_θ − log π_sampler) per answer token. Without clipping the loss is −ρ_t·A (its
+    gradient is A·ρ_t·∇log π_θ: importance-sampled REINFORCE). With clip_ratio = ε > 0 it is PPO's
+    clipped surrogate −min(ρ_t·A, clip(ρ_t, 1−ε, 1+ε)·A): a token whose ratio has already moved
+    past 1 ± ε in the direction the advantage pushes gets no gradient. Padding (mask 0) counts 0."""
+    import torch
+    rho = torch.exp(logp - old_logp) * mask
+    a = adv[:, None]
+    unclipped = rho * a
+    if clip_ratio > 0:
+        surrogate = torch.minimum(unclipped, rho.clamp(1 - clip_ratio, 1 + clip_ratio) * a)
+        clip = ((surrogate.detach() != unclipped.detach()) & (mask > 0)).float()
+    else:
+        surrogate, clip = unclipped, torch.zeros_like(mask)
+    return -surrogate * mask, rho, clip
 
 
 def set_cpu_threads(threads: int) -> None:

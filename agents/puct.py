@@ -25,6 +25,8 @@ class ArchiveConfig:
     fill: str = "repeat"           # when lineage blocking leaves too few states: repeat | shrink
     greedy_eps: float = 0.0        # greedy: chance of a uniformly random state per pick
     scale_floor: float = 1e-6
+    visit_unit: int = 1            # G in sqrt(1 + T/G) / (1 + n/G): 1 as the reference ran (its G=1
+                                   # override); the group size counts visits in groups, as its formula says
 
 
 def _dedup_key(state: dict) -> str:
@@ -109,7 +111,7 @@ class Archive:
 
     # -- scoring and selection -----------------------------------------------------------------
     def scores(self) -> dict[str, float]:
-        """PUCT score Q + c · scale · P · sqrt(1 + T) / (1 + n) for every state."""
+        """PUCT score Q + c · scale · P · sqrt(1 + T/G) / (1 + n/G) for every state (G = visit_unit)."""
         ids = list(self.states)
         N = len(ids)
         known = [_v(self.states[i]) for i in ids if self.states[i].get("value") is not None]
@@ -122,11 +124,12 @@ class Archive:
         ranked = sorted(ids, key=lambda i: (-_v(self.states[i]), pos[i]))
         rank = {sid: r for r, sid in enumerate(ranked)}
         denom = sum(N - rank[i] for i in ids)
+        G = max(1, int(self.config.visit_unit))
         out = {}
         for i in ids:
             q = self.m[i] if (self.n[i] > 0 and self.m[i] is not None) else vals[i]
             p = (N - rank[i]) / denom
-            out[i] = q + self.config.c * scale * p * math.sqrt(1 + self.T) / (1 + self.n[i])
+            out[i] = q + self.config.c * scale * p * math.sqrt(1 + self.T / G) / (1 + self.n[i] / G)
         return out
 
     def lineage_of(self, sid: str) -> set[str]:

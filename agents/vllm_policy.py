@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from agents.policy import PolicySettings, Rollout, TransformersPolicy
+from agents.policy import PolicySettings, Rollout, TransformersPolicy, cut_at_stop
 
 
 class VLLMPolicy:
@@ -76,16 +76,18 @@ class VLLMPolicy:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        sp = SamplingParams(n=n, temperature=self.s.temperature, top_p=1.0, top_k=0, max_tokens=max_new_tokens or self.s.max_new_tokens,
-                            logprobs=0, seed=int(seed) % (2**31))
+        max_new = self.trainer.fit_new_tokens(len(prompt_ids), max_new_tokens)
+        sp = SamplingParams(n=n, temperature=self.s.temperature, top_p=1.0, top_k=0, max_tokens=max_new,
+                            logprobs=0, seed=int(seed) % (2**31), stop=list(self.s.stop) or None,
+                            include_stop_str_in_output=True)
         out = self.llm.generate([TokensPrompt(prompt_token_ids=list(prompt_ids))], sp, lora_request=self.lora,
                                 use_tqdm=False)[0]
         rolls = []
         for c in out.outputs:
             ids = list(c.token_ids)
             lps = [float(step[tok].logprob) for step, tok in zip(c.logprobs, ids)]
-            rolls.append(Rollout(list(prompt_ids), ids, lps, self.tokenizer.decode(ids, skip_special_tokens=True),
-                                 finished=c.finish_reason == "stop"))
+            text = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), self.s.stop)
+            rolls.append(Rollout(list(prompt_ids), ids, lps, self.s.answer_prefix + text, finished=c.finish_reason == "stop"))
         return rolls
 
     def update(self, rollouts, advantages) -> dict[str, float]:

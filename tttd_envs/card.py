@@ -65,6 +65,11 @@ class ProblemCard:
     nondeterministic: bool = False
     target: str = ""                 # what to beat, when the best verified reference is not it
     reward_scale: float = 1.0        # for reward_transform "mean_scaled"
+    statement_for: Callable[[dict[str, Any]], str] | None = None   # the statement for an env's limits
+
+    def statement_with(self, limits: dict[str, Any]) -> str:
+        """The statement as an env with these limits gives it (``statement`` uses the card's own)."""
+        return self.statement_for({**self.limits, **limits}) if self.statement_for else self.statement
 
     def __post_init__(self) -> None:
         if self.direction not in ("min", "max"):

@@ -22,6 +22,7 @@ from verifiers import Verdict, get_verifier
 MAX_ACTION_CHARS = 16 << 20
 MAX_PROMPT_CHARS = 1 << 20
 MAX_ARTIFACT_CHARS = 1 << 20
+PROMPT_STDOUT_CHARS = 500        # the tail of the program's output shown in the prompt (as the reference)
 _FMAX = float(np.finfo(np.float64).max)
 
 
@@ -49,6 +50,7 @@ class DiscoveryEnv(gym.Env):
         self.data_dir = data_dir
         self.limits = {**card.limits, **limits}
         self.verifier = get_verifier(card.verifier, **card.verifier_kwargs, **self.limits)
+        self.statement = card.statement_with(self.limits)
 
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
         self.observation_space = spaces.Dict({
@@ -160,7 +162,7 @@ class DiscoveryEnv(gym.Env):
     def prompt(self) -> str:
         """Statement + current state + what to improve."""
         st, card = self.state, self.card
-        parts = [card.statement.strip(), "", "## Current state"]
+        parts = [self.statement.strip(), "", "## Current state"]
         shown = self._display(st) if st.score is not None else "—"
         if card.domain == "math":
             if st.construction is None:
@@ -176,8 +178,13 @@ class DiscoveryEnv(gym.Env):
             parts += ["The program that produced it:", f"```{fence}", st.artifact.strip()[:20000], "```"]
         else:
             parts.append("No previous program.")
+        if st.score is not None and st.parent_score is not None:
+            parts.append(f"{card.score_label} before → after this program ran: {st.parent_score:.10g} → {shown}.")
         if st.stdout:
-            parts += ["Its output (tail):", "```", st.stdout[-2000:], "```"]
+            out = st.stdout.strip()
+            if len(out) > PROMPT_STDOUT_CHARS:
+                out = "…(truncated)\n" + out[-PROMPT_STDOUT_CHARS:]
+            parts += ["Its output (tail):", "```", out, "```"]
         goal = "below" if card.direction == "min" else "above"
         best = card.best_reference()
         if card.target:

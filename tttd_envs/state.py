@@ -24,6 +24,7 @@ class State:
     timestep: int = 0
     stdout: str = ""                   # trimmed tail of the program's output
     name: str | None = None            # for named initial states ("random", "human", ...)
+    parent_score: float | None = None  # the parent's raw score: the prompt shows "before → after"
 
     @staticmethod
     def make_id(problem: str, artifact: str, construction: Any) -> str:
@@ -41,7 +42,7 @@ class State:
         return State(id=State.make_id(self.problem, artifact, construction), problem=self.problem,
                      artifact=artifact, construction=construction, value=value, score=score,
                      parent_id=self.id, lineage=[*self.lineage, self.id], timestep=timestep,
-                     stdout=stdout[-STDOUT_KEEP:])
+                     stdout=stdout[-STDOUT_KEEP:], parent_score=self.score)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -80,25 +80,136 @@ def test_microbatching_gives_the_same_update(torch1, tiny_tok):
     big = make_policy(tiny_tok, token_budget=100000)
     small = make_policy(tiny_tok, token_budget=1)          # one rollout per micro-batch
     sb, ss = big.update(rolls, adv), small.update(rolls, adv)
-    assert sb["loss"] == pytest.approx(ss["loss"], rel=1e-5)
+    assert sb["loss"] == pytest.approx(ss["loss"], abs=1e-5)
     wb, ws = big.adapter_state(), small.adapter_state()
     for k in wb:
         assert torch1.allclose(wb[k], ws[k], atol=1e-7), k
 
 
-def test_importance_ratio_and_clipping(torch1, tiny_tok):
+def test_importance_ratio(torch1, tiny_tok):
     import math
     pol = make_policy(tiny_tok)
     rolls = pol.sample(pol.prompt_ids("q"), 2, seed=4)
     assert pol.update(rolls, [1.0, -1.0])["rho_mean"] == pytest.approx(1.0, abs=1e-4)   # on-policy: ρ ≈ 1
     # pretend the sampler gave every token a log-prob 1 higher than the model does: ρ = e^-1 ≈ 0.37
-    # unclipped, and 0.8 with clip_ratio 0.2
     fresh = make_policy(tiny_tok)
     shifted = [Rollout(r.prompt_ids, r.answer_ids, [x + 1.0 for x in _token_logprobs(fresh, r, torch1)], r.text, r.finished)
                for r in rolls]
-    assert fresh.update(shifted, [1.0, -1.0])["rho_mean"] == pytest.approx(math.exp(-1), abs=1e-4)
-    clipped = make_policy(tiny_tok, clip_ratio=0.2)
-    assert clipped.update(shifted, [1.0, -1.0])["rho_mean"] == pytest.approx(0.8, abs=1e-5)
+    st = fresh.update(shifted, [1.0, -1.0])
+    assert st["rho_mean"] == pytest.approx(math.exp(-1), abs=1e-4)
+    assert st["clip_frac"] == 0.0
+    # PPO clipping at 0.2, every ratio 0.37 < 0.8: for A = +1, min(0.37, 0.8) keeps ρ·A (not clipped);
+    # for A = −1, min(−0.37, −0.8) takes the clipped term, so those tokens are clipped
+    clipped = make_policy(tiny_tok, clip_ratio=0.2).update(shifted, [1.0, -1.0])
+    assert clipped["rho_mean"] == pytest.approx(math.exp(-1), abs=1e-4)      # ρ is reported unclipped
+    n_pos = len(rolls[0].answer_ids)
+    assert clipped["clip_frac"] == pytest.approx(len(rolls[1].answer_ids) / (n_pos + len(rolls[1].answer_ids)))
+
+
+def test_ppo_clipped_surrogate_worked_example(torch1):
+    """pg_loss against a worked example: two rollouts, ε = 0.2, ratios ρ chosen by hand.
+
+    rollout 1, A = +2: ρ = 1.25 → min(2.5, 1.2·2 = 2.4) = 2.4 (clipped, no gradient)
+                       ρ = 1.0  → 2.0 (not clipped)
+                       ρ = 0.5  → min(1.0, 0.8·2 = 1.6) = 1.0 (not clipped: PPO keeps the pessimistic term)
+    rollout 2, A = −1: ρ = 1.5  → min(−1.5, 1.2·−1 = −1.2) = −1.5 (not clipped)
+                       ρ = 0.7  → min(−0.7, 0.8·−1 = −0.8) = −0.8 (clipped, no gradient)
+                       a padding token (mask 0) counts nothing.
+    loss per token = −surrogate; d loss / d log π = −A·ρ where not clipped, 0 where clipped."""
+    import math
+    from agents.policy import pg_loss
+    torch = torch1
+    rho = torch.tensor([[1.25, 1.0, 0.5], [1.5, 0.7, 3.0]], dtype=torch.float64)
+    old = torch.full_like(rho, math.log(0.4))
+    logp = (rho.log() + old).requires_grad_(True)
+    adv = torch.tensor([2.0, -1.0], dtype=torch.float64)
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]], dtype=torch.float64)
+
+    loss, r, clip = pg_loss(logp, old, adv, mask, clip_ratio=0.2)
+    assert loss.flatten().tolist() == pytest.approx([-2.4, -2.0, -1.0, 1.5, 0.8, 0.0], abs=1e-12)
+    assert clip.tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    assert r.flatten().tolist() == pytest.approx([1.25, 1.0, 0.5, 1.5, 0.7, 0.0], abs=1e-12)
+    loss.sum().backward()
+    assert logp.grad.flatten().tolist() == pytest.approx([0.0, -2.0, -1.0, 1.5, 0.0, 0.0], abs=1e-12)
+
+    # without clipping: loss −ρA everywhere and gradient −Aρ (importance-sampled REINFORCE)
+    logp.grad = None
+    loss, _, clip = pg_loss(logp, old, adv, mask, clip_ratio=0.0)
+    assert loss.flatten().tolist() == pytest.approx([-2.5, -2.0, -1.0, 1.5, 0.7, 0.0], abs=1e-12)
+    assert clip.sum() == 0
+    loss.sum().backward()
+    assert logp.grad.flatten().tolist() == pytest.approx([-2.5, -2.0, -1.0, 1.5, 0.7, 0.0], abs=1e-12)
+
+
+def test_trainer_logprobs_use_the_sampling_temperature(torch1, tiny_tok):
+    """At T = 0.5 the trainer's log π equals the sampler's (ρ = 1 on-policy); log-probs of the
+    untempered softmax would not: they differ from the sampler's."""
+    pol = make_policy(tiny_tok, temperature=0.5)
+    rolls = pol.sample(pol.prompt_ids("Write numbers."), 3, seed=7)
+    lp, mask = pol._answer_logprobs(rolls)
+    for r, row in zip(rolls, lp):
+        assert row[:len(r.answer_ids)].tolist() == pytest.approx(r.logprobs, abs=1e-4)
+    assert pol.update(rolls, [1.0, -0.5, -0.5])["rho_mean"] == pytest.approx(1.0, abs=1e-4)
+    # the untempered distribution is a different one: its log-probs of these tokens differ
+    with torch1.no_grad():
+        seq = torch1.tensor([rolls[0].prompt_ids + rolls[0].answer_ids])
+        raw = torch1.log_softmax(make_policy(tiny_tok).model(input_ids=seq).logits[0].float(), -1)
+    p = len(rolls[0].prompt_ids)
+    untempered = [float(raw[p - 1 + j, t]) for j, t in enumerate(rolls[0].answer_ids)]
+    assert max(abs(a - b) for a, b in zip(untempered, rolls[0].logprobs)) > 0.05
+
+
+def test_shared_prompt_training_equals_whole_sequences(torch1, tiny_tok):
+    """One pass of the prompt with its KV cache repeated gives the same log-probs and update as
+    whole sequences (float rounding only)."""
+    on = make_policy(tiny_tok, share_prompt="on", temperature=0.8, stop=["e"], max_new_tokens=30)
+    off = make_policy(tiny_tok, share_prompt="off", temperature=0.8, stop=["e"], max_new_tokens=30)
+    rolls = on.sample(on.prompt_ids("Say something please."), 4, seed=3)
+    assert len({len(r.answer_ids) for r in rolls}) > 1          # answers of different lengths: padding is exercised
+    a, ma = on._answer_logprobs(rolls)
+    b, mb = off._answer_logprobs(rolls)
+    assert torch1.equal(ma, mb)
+    assert torch1.allclose(a * ma, b * mb, atol=1e-5)
+    adv = [1.0, -0.5, 0.25, -0.75]
+    on.update(rolls, adv), off.update(rolls, adv)
+    wa, wb = on.adapter_state(), off.adapter_state()
+    for k in wa:
+        assert torch1.allclose(wa[k], wb[k], atol=1e-5), k
+
+
+def test_max_new_tokens_is_fitted_to_the_context(torch1, tiny_tok):
+    from agent_helpers import tiny_model
+    model = tiny_model(tiny_tok, seed=0)
+    model.config.max_position_embeddings = 40
+    pol = TransformersPolicy(model, tiny_tok, PolicySettings(max_new_tokens=500, device="cpu"))
+    ids = pol.prompt_ids("abc")
+    assert pol.fit_new_tokens(len(ids)) == 40 - len(ids)
+    for r in pol.sample(ids, 3, seed=1):
+        assert len(r.answer_ids) <= 40 - len(ids)
+    assert pol.fit_new_tokens(39) == 1
+    with pytest.raises(ValueError, match="fills the model's context of 40 tokens"):
+        pol.fit_new_tokens(40)
+
+
+def test_answer_prefix_and_stop_strings(torch1, tiny_tok):
+    """The answer starts with the prefix (whose tokens end the prompt and are never trained) and
+    ends right after the first stop string."""
+    pol = make_policy(tiny_tok, answer_prefix="[0.5, ", stop=["a", "e"], max_new_tokens=60)
+    ids = pol.prompt_ids("x")
+    tail = tiny_tok("[0.5, ", add_special_tokens=False)["input_ids"]
+    assert ids[-len(tail):] == tail
+    rolls = pol.sample(ids, 6, seed=2)
+    assert any(r.finished and r.text[-1] in "ae" for r in rolls)
+    for r in rolls:
+        assert r.text.startswith("[0.5, ")
+        body = r.text[len("[0.5, "):]
+        if r.finished and r.answer_ids[-1] != tiny_tok.eos_token_id:
+            assert body[-1] in "ae" and "a" not in body[:-1] and "e" not in body[:-1]
+        else:
+            assert "a" not in body and "e" not in body
+    from agents.policy import cut_at_stop
+    assert cut_at_stop("12]]3", ["]"]) == "12]" and cut_at_stop("xyz", ["]"]) == "xyz"
+    assert cut_at_stop("ab```c]", ["]", "```"]) == "ab```"
 
 
 def _token_logprobs(pol, r, torch):

@@ -122,3 +122,71 @@ def test_round_trip_through_records(small):
     b = Archive.from_records(small.to_records(), small.config)
     assert b.scores() == small.scores() and b.T == small.T and b.initial == small.initial
     assert [s["id"] for s in b.select(2)] == ["C", "B"]
+
+
+def test_group_visits_option_divides_visits_by_the_group_size(small):
+    """puct_group_visits (visit_unit G = 2): sqrt(1 + T/G) / (1 + n/G), upstream's formula without its
+    G = 1 override. T = 4 → sqrt(3); n: I 4 → 3, A 1 → 1.5, B 1 → 1.5, C 0 → 1 (P, Q, scale as above)."""
+    small.config.visit_unit = 2
+    s3 = math.sqrt(3)
+    expected = {"I": 3 + 2 * 0.1 * s3 / 3, "A": 4 + 2 * 0.3 * s3 / 1.5, "B": 2 + 2 * 0.2 * s3 / 1.5,
+                "C": 4 + 2 * 0.4 * s3 / 1}
+    assert expected["C"] == pytest.approx(5.3856406, abs=1e-7)   # worked on paper
+    sc = small.scores()
+    for k, v in expected.items():
+        assert sc[k] == pytest.approx(v, abs=1e-12), k
+
+
+class _FakeEnv:
+    """reset(seed) → a state whose construction depends on the seed (random) or not (fixed)."""
+
+    def __init__(self, fixed: bool) -> None:
+        self.fixed = fixed
+
+    def reset(self, seed=None, options=None):
+        c = [0.5] if self.fixed else [seed % 1000]
+        return {}, {"state": st(f"init-{c[0]}", 0.0, construction=c)}
+
+
+def _distinct_starts_per_step(archive: Archive, steps: int = 4, groups: int = 8) -> list[int]:
+    """Every pick gets two valid children (values rising with depth); returns distinct picks per step."""
+    out = []
+    for t in range(1, steps + 1):
+        picks = archive.select(groups)
+        out.append(len({p["id"] for p in picks}))
+        for g, p in enumerate(picks):
+            for j in range(2):
+                cid = f"{p['id']}/{t}.{g}.{j}"
+                archive.record(p["id"], st(cid, p["value"] + 1 + 0.1 * j + 0.01 * g, p["id"],
+                                           [*p["lineage"], p["id"]], timestep=t))
+    return out
+
+
+def test_the_archive_starts_from_one_state_per_group():
+    """As the reference (one initial state per group): step 1 expands 8 separate trees. With a
+    single initial state lineage blocking gives 1, 2, 4, 8 distinct start states in steps 1–4
+    (each step only the children of the previous picks are unblocked: 1 root → 2 children → 4 → 8)."""
+    from agents.loop import initial_states
+    one = Archive(ArchiveConfig())
+    one.add_initial(st("root", 0.0))
+    assert _distinct_starts_per_step(one) == [1, 2, 4, 8]
+
+    inits = initial_states(_FakeEnv(fixed=False), seed=0, groups=8)
+    assert len(inits) == 8 and len({s["id"] for s in inits}) == 8
+    many = Archive(ArchiveConfig())
+    for s in inits:
+        many.add_initial(s)
+    assert len(many.initial) == 8
+    assert _distinct_starts_per_step(many) == [8, 8, 8, 8]
+
+
+def test_identical_initial_states_stay_separate_entries():
+    """A fixed start (the same construction every reset) still gives one archive entry per group:
+    the slot goes into the id, so step 1 expands `groups` trees, as the reference's copies do."""
+    from agents.loop import initial_states
+    inits = initial_states(_FakeEnv(fixed=True), seed=0, groups=3)
+    assert [s["id"] for s in inits] == ["init-0.5", "init-0.5-1", "init-0.5-2"]
+    a = Archive(ArchiveConfig())
+    for s in inits:
+        a.add_initial(s)
+    assert [p["id"] for p in a.select(3)] == ["init-0.5", "init-0.5-1", "init-0.5-2"]

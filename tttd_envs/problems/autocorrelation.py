@@ -6,7 +6,7 @@ import numpy as np
 
 from tttd_envs.card import InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
-from tttd_envs.problems._math_common import contract
+from tttd_envs.problems._math_common import MATH_LIMITS, statement
 
 
 def constant_sequence(rng: np.random.Generator) -> list[float]:
@@ -66,13 +66,16 @@ def _initials(files: dict, constant_note: str) -> tuple[InitialState, ...]:
               for name, (fname, sha) in files.items()))
 
 
+_AC1 = statement("AutocorrelationAC1-v0", AC1_STATEMENT, "\nReturn: a flat list of n floats a_i.")
+_AC2 = statement("AutocorrelationAC2-v0", AC2_STATEMENT, "\nReturn: a flat list of n floats a_i.")
+
 AC1_CARD = ProblemCard(
     id="AutocorrelationAC1-v0",
     title="First autocorrelation inequality (upper bound on C1)",
     domain="math", artifact="python", direction="min", units="C1 bound (dimensionless)",
-    statement=AC1_STATEMENT + "\n" + contract("AutocorrelationAC1-v0") + "\nReturn: a flat list of n floats a_i.",
+    statement=_AC1(MATH_LIMITS), statement_for=_AC1,
     verifier="autocorrelation_ac1",
-    limits={"budget_s": 300.0, "cpus": 1, "memory_bytes": 4 << 30},
+    limits=dict(MATH_LIMITS),
     reward_transform="reciprocal",
     references=(
         Reference("best human", "Matolcsi & Vinuesa", 2010, "1.5098 (TTT-Discover README: 1.50973)", "JMAA 372 (2010)",
@@ -96,9 +99,9 @@ AC2_CARD = ProblemCard(
     id="AutocorrelationAC2-v0",
     title="Second autocorrelation inequality (lower bound on C2)",
     domain="math", artifact="python", direction="max", units="C2 bound (dimensionless)",
-    statement=AC2_STATEMENT + "\n" + contract("AutocorrelationAC2-v0") + "\nReturn: a flat list of n floats a_i.",
+    statement=_AC2(MATH_LIMITS), statement_for=_AC2,
     verifier="autocorrelation_ac2",
-    limits={"budget_s": 300.0, "cpus": 1, "memory_bytes": 4 << 30},
+    limits=dict(MATH_LIMITS),
     reward_transform="identity",
     references=(
         Reference("human (earlier)", "Matolcsi & Vinuesa", 2010, "0.88922", "JMAA 372 (2010)", note="no public construction checked"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tttd_envs.card import InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
-from tttd_envs.problems._math_common import contract
+from tttd_envs.problems._math_common import MATH_LIMITS, statement
 
 
 def grid(count: int):
@@ -33,14 +33,15 @@ Target: {target}.
 
 
 def _card(n: int, target: str, refs, initials) -> ProblemCard:
+    text = statement(f"CirclePacking{n}-v0", _statement(n, target),
+                     f"\nReturn: a list of exactly {n} [x, y, r] triples (or a numpy array of shape ({n}, 3)).")
     return ProblemCard(
         id=f"CirclePacking{n}-v0",
         title=f"Circle packing, {n} circles in the unit square (max Σr)",
         domain="math", artifact="python", direction="max", units="Σr (unit square)",
-        statement=_statement(n, target) + "\n" + contract(f"CirclePacking{n}-v0")
-        + f"\nReturn: a list of exactly {n} [x, y, r] triples (or a numpy array of shape ({n}, 3)).",
+        statement=text(MATH_LIMITS), statement_for=text,
         verifier="circle_packing", verifier_kwargs={"n": n},
-        limits={"budget_s": 300.0, "cpus": 1, "memory_bytes": 4 << 30},
+        limits=dict(MATH_LIMITS),
         reward_transform="identity", references=refs, initial_states=initials, default_initial="empty",
         picture="circles", score_label="Σr ≥", proven_bound=f"Σr ≤ √({n}/π) (area bound)",
         libraries="numpy, scipy", target=target.removeprefix("beat "),

@@ -6,7 +6,7 @@ import numpy as np
 
 from tttd_envs.card import InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
-from tttd_envs.problems._math_common import contract
+from tttd_envs.problems._math_common import MATH_LIMITS, statement
 
 
 def random_pairs(rng: np.random.Generator) -> list[float]:
@@ -40,6 +40,8 @@ a true bound. Normalise in float64 (h *= (n/2)/h.sum() leaves δ ≈ 1e-16); nor
 is rejected. Hint: pairing values 1/2 ± d with d a multiple of 2^-40 gives exact sums.
 """
 
+_STATEMENT = statement("ErdosMinOverlap-v0", STATEMENT, "\nReturn: a flat list of n floats h_i.")
+
 CARD = ProblemCard(
     id="ErdosMinOverlap-v0",
     title="Erdős minimum overlap (upper bound on C5)",
@@ -47,9 +49,10 @@ CARD = ProblemCard(
     artifact="python",
     direction="min",
     units="C5 bound (dimensionless)",
-    statement=STATEMENT + "\n" + contract("ErdosMinOverlap-v0") + "\nReturn: a flat list of n floats h_i.",
+    statement=_STATEMENT(MATH_LIMITS),
+    statement_for=_STATEMENT,
     verifier="erdos_min_overlap",
-    limits={"budget_s": 300.0, "cpus": 1, "memory_bytes": 4 << 30},
+    limits=dict(MATH_LIMITS),
     reward_transform="reciprocal",
     references=(
         Reference("best human", "Haugland", 2016, "0.380927", "arXiv:1609.08000", 0.380926853433087,
