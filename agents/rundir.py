@@ -119,15 +119,27 @@ def write_no_best(run_dir: Path) -> None:
                                       "The start state(s) are in archive.jsonl; the Verdicts' messages are in run.log.\n")
 
 
+def _is_json(text: str) -> bool:
+    """A construction answered as JSON (a program problem accepts both) is saved as .json."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return bool(text.strip())
+
+
 def write_best(run_dir: Path, env_id: str, artifact_kind: str, best: dict[str, Any]) -> Path:
     """best/answer.<ext> (the artifact as submitted), best/verdict.json, best/state.json."""
     d = Path(run_dir) / "best"
     d.mkdir(exist_ok=True)
     (d / "NONE.txt").unlink(missing_ok=True)
-    ext = ARTIFACT_EXT.get(artifact_kind, ".txt")
     state = best["state"]
     text = state.get("artifact") or ""
+    ext = ".json" if _is_json(text) else ARTIFACT_EXT.get(artifact_kind, ".txt")
     path = d / f"answer{ext}"
+    for stale in d.glob("answer.*"):          # an earlier best of the other kind (program or JSON)
+        if stale != path:
+            stale.unlink()
     atomic_write_text(path, text)
     atomic_write_text(d / "verdict.json", json.dumps(best["verdict"], indent=2, default=_json_default))
     atomic_write_text(d / "state.json", json.dumps(state, indent=2, default=_json_default))

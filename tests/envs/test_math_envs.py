@@ -219,3 +219,31 @@ def test_help_is_the_manual():
         for section in ("## Description", "## Action Space", "## Observation Space", "## Rewards",
                         "## Starting State", "## Episode End", "## Arguments", "## References", "## Version History"):
             assert section in doc, (i, section)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_statement_states_the_envs_own_limits(env_id):
+    """The prompt tells the program the limits it will really run under, not the card's defaults."""
+    prompt = gym.make(env_id, budget_s=10, memory_bytes=1 << 30).reset(seed=0)[0]["prompt"]
+    assert "(budget_s = 10 s here)" in prompt and "300 s" not in prompt
+    assert "one CPU, 1 GiB of memory" in prompt
+    default = gym.make(env_id).reset(seed=0)[0]["prompt"]
+    assert "(budget_s = 300 s here)" in default and "one CPU, 4 GiB of memory" in default
+
+
+def test_prompt_shows_before_and_after_and_a_500_char_output_tail():
+    env = gym.make("AutocorrelationAC2-v0", budget_s=5)
+    _, info = env.reset(seed=0, options={"initial": "random"})
+    parent = info["state"]
+    assert parent.score == pytest.approx(2 / 3)                 # a constant sequence: exactly 2/3
+    out = "x" * 1000 + "y" * 499 + "Z"
+    program = f"def run(budget_s, seed):\n    print({out!r})\n    return [1.0, 2.0, 1.0]\n"
+    _, _, _, _, info = env.step(program)
+    child = info["state"]
+    assert info["accepted"] and child.parent_score == parent.score
+    # [1, 2, 1]: c = [1, 4, 6, 4, 1], Σc² = 70, Σ c_k c_{k+1} = 56, S = 4, max c = 6 → 196/288 (by hand)
+    assert child.score == pytest.approx(196 / 288, abs=1e-9)
+    prompt = env.reset(seed=0, options={"state": child.to_dict()})[0]["prompt"]
+    assert "C2 ≥ before → after this program ran: 0.6666666667 → 0.6805555556." in prompt
+    tail = "x" + "y" * 499 + "Z"
+    assert "…(truncated)\n" + tail[-500:] in prompt and "x" * 2 not in prompt.split("…(truncated)")[1]
