@@ -23,10 +23,11 @@ _OPTIONS = {
     "model": str, "backend": str, "steps": int, "groups": int, "group_size": int, "max_new_tokens": int,
     "temperature": float, "sampler": str, "beta": str, "advantage": str, "lr": float, "lora_rank": int,
     "budget_s": float, "executor": str, "workers": int, "ray_address": str, "seed": int, "device": str,
-    "runs_dir": str, "stop_after": int,
+    "runs_dir": str, "stop_after": int, "wandb": str,
 }
 #: what may change when resuming (everything else would break the exact continuation)
-_RESUMABLE = {"steps", "stop_after", "submit", "submit_name", "executor", "workers", "ray_address", "runs_dir"}
+_RESUMABLE = {"steps", "stop_after", "submit", "submit_name", "executor", "workers", "ray_address", "runs_dir",
+              "max_cost_usd"}
 
 
 def add_discover_command(sub) -> None:
@@ -42,6 +43,10 @@ def add_discover_command(sub) -> None:
                    help="frozen sampling: the same search without updating the model (a baseline)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="any other config field, e.g. --set puct_c=2 --set env_kwargs='{\"initial\":\"constant\"}'")
+    p.add_argument("--max-cost", dest="max_cost_usd", type=float, default=None, metavar="USD",
+                   help="stop after the step where the run's cost reaches USD, at the rates set in the config "
+                        "(gpu_hour_usd, cpu_hour_usd, sampler_usd_per_mtok_*; agents/cost.py); 0 = no limit; "
+                        "may be raised on --resume")
     p.add_argument("--submit", action="store_true", default=None, help="submit the best artifact to the local leaderboard")
     p.add_argument("--name", dest="submit_name", default=None, help="submitter name for --submit")
     p.add_argument("--quiet", action="store_true", help="no live display (one line per step)")
@@ -50,7 +55,8 @@ def add_discover_command(sub) -> None:
 
 def build_config(args) -> tuple[AgentConfig, Path | None]:
     """Defaults < --config file < explicit options < --set; on --resume, the run's saved config."""
-    explicit = {k: getattr(args, k) for k in [*_OPTIONS, "train", "submit", "submit_name"] if getattr(args, k, None) is not None}
+    explicit = {k: getattr(args, k) for k in [*_OPTIONS, "train", "submit", "submit_name", "max_cost_usd"]
+                if getattr(args, k, None) is not None}
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "config.toml").is_file():
@@ -62,7 +68,7 @@ def build_config(args) -> tuple[AgentConfig, Path | None]:
         changed += sorted(i.partition("=")[0] for i in args.overrides if i.partition("=")[0] not in _RESUMABLE)
         if changed or args.config:
             raise ConfigError(f"cannot change {', '.join(changed) or 'the config file'} when resuming "
-                              "(only steps, stop_after, submit, executor, workers, ray_address)")
+                              "(only steps, stop_after, submit, executor, workers, ray_address, max_cost_usd)")
     else:
         run_dir = None
         cfg = AgentConfig.load(Path(args.config)) if args.config else AgentConfig()
@@ -89,7 +95,7 @@ def _check_env(cfg: AgentConfig) -> None:
 
 
 def cmd_discover(args) -> int:
-    from agents import plots, rundir
+    from agents import live, rundir
     from agents.loop import Discovery
 
     from agents import models
@@ -97,25 +103,52 @@ def cmd_discover(args) -> int:
     cfg, run_dir = build_config(args)
     _check_env(cfg)
     models.resolve(cfg.model)           # a wrong --model fails before a run directory is made
+    live.check(cfg)                     # so does wandb = PROJECT without the wandb package
     resume = run_dir is not None
     saved = dataclasses.replace(cfg, stop_after=0)      # --stop-after belongs to this invocation only
     if not resume:
         run_dir = rundir.new_run_dir(cfg.runs_dir, cfg.env)
         saved.save(run_dir / "config.toml")
-    elif cfg.steps != AgentConfig.load(run_dir / "config.toml").steps:
-        saved.save(run_dir / "config.toml")     # extended (or shortened) run
+    elif (cfg.steps, cfg.max_cost_usd) != _steps_and_limit(AgentConfig.load(run_dir / "config.toml")):
+        saved.save(run_dir / "config.toml")     # extended (or shortened) run, or a new --max-cost
     display = RichDisplay(quiet=args.quiet)
     disc = Discovery(cfg, run_dir, display=display, resume=resume)
+    outputs = live.LiveOutputs(disc, notice=display.notice)    # plots/, tensorboard/, W&B after every step
+    disc.hooks.append(outputs)
+    _print_estimate(display.console, cfg, disc)
     result = disc.run()
-    records = result.archive.to_records()
-    pics = plots.write_all(run_dir, result.metrics, records, disc.card)
+    if result.stop_reason:
+        display.console.print(result.stop_reason, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    pics = outputs.final_plots(disc)
     best_path = None
     if result.best is not None:
         best_path = rundir.write_best(run_dir, cfg.env, disc.card.artifact if disc.card else "text", result.best)
     summary(display.console, cfg, result, disc.card, pics, best_path)
     if cfg.submit:
-        return _submit(display.console, cfg, best_path, run_dir)
+        from agents import cost
+        return _submit(display.console, cfg, best_path, run_dir,
+                       cost_usd=cost.run_total(result.metrics) if cost.rates_set(cfg) and result.metrics else None)
     return 0
+
+
+def _steps_and_limit(cfg: AgentConfig) -> tuple[int, float]:
+    return cfg.steps, cfg.max_cost_usd
+
+
+def _print_estimate(console, cfg, disc) -> None:
+    """What the run may use from here on (agents/cost.py), on the console and in run.log."""
+    import logging
+
+    from agents import cost
+    first = disc.step_no + 1
+    if first > cfg.steps:
+        return
+    lines = cost.estimate(cfg, first_step=first, device=cost.device_kind(disc.policy, cfg),
+                          prompt_tokens=cost.first_prompt_tokens(disc.env, disc.policy, cfg.seed),
+                          spent_usd=cost.run_total(disc.metrics))
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        logging.getLogger("tttd.agent").info("%s", line)
 
 
 def summary(console, cfg, result, card, pics, best_path) -> None:
@@ -147,19 +180,26 @@ def summary(console, cfg, result, card, pics, best_path) -> None:
         tot = {k: sum((x.get(k) or 0.0) for x in m) for k in ("sample_s", "train_s", "eval_wait_s", "step_s", "sampled_tokens")}
         t.add_row("time", f"sampling {tot['sample_s']:.1f}s ({tot['sampled_tokens'] / max(tot['sample_s'], 1e-9):.1f} tok/s), "
                           f"training {tot['train_s']:.1f}s, waiting for evaluation {tot['eval_wait_s']:.1f}s")
+        from agents import cost
+        t.add_row("cost", cost.summary_text(cfg, m))
+        if result.stop_reason:
+            t.add_row("stopped", result.stop_reason.split(";")[0])
     t.add_row("plots", f"{pics[0].parent}/ ({', '.join(p.name for p in pics)})")
     console.print(t)
 
 
-def _submit(console, cfg, best_path, run_dir) -> int:
-    """``tttd submit ID FILE --name ... --run-id RUN`` in a subprocess: the leaderboard re-verifies
-    the artifact itself, and this package never imports it."""
+def _submit(console, cfg, best_path, run_dir, cost_usd: float | None = None) -> int:
+    """``tttd submit ID FILE --name ... --run-id RUN [--cost-usd X]`` in a subprocess: the leaderboard
+    re-verifies the artifact itself, and this package never imports it. ``cost_usd``: what the run cost
+    at the config's rates (None when no rate is set: an unpriced run claims no cost)."""
     if best_path is None:
         console.print("[yellow]nothing to submit: no valid answer was found[/]")
         return 1
     name = cfg.submit_name or f"tttd-agent/{cfg.model}"
     cmd = [sys.executable, "-m", "tttd_envs.cli", "submit", cfg.env, str(best_path), "--name", name,
            "--run-id", Path(run_dir).name]
+    if cost_usd is not None:
+        cmd += ["--cost-usd", repr(float(cost_usd))]
     console.print("submitting: " + " ".join(cmd[2:]))
     return subprocess.run(cmd, check=False).returncode
 
@@ -171,6 +211,7 @@ class RichDisplay:
         from rich.console import Console
         self.console = Console(stderr=True)
         self.live = not quiet and self.console.is_terminal
+        self.groups_lines = not quiet and not self.live     # piped output: a line per group's sampling/evaluation
         self.progress = None
         self.best = None
         self.valid = []
@@ -200,11 +241,27 @@ class RichDisplay:
         if self.progress:
             self.progress.update(self.roll_task, completed=done, total=total)
 
+    def group_sampled(self, step, group, groups, answers, tokens, seconds) -> None:
+        if self.groups_lines:
+            self.console.print(f"step {step}: group {group}/{groups} sampled ({answers} answers, {tokens} tokens, "
+                               f"{seconds:.1f}s)", markup=False, highlight=False, soft_wrap=True)
+
+    def group_evaluated(self, step, group, groups, valid, answers, best_reward) -> None:
+        if self.groups_lines:
+            self.console.print(f"step {step}: group {group}/{groups} evaluated: {valid}/{answers} valid, "
+                               f"best reward {best_reward:.4g}", markup=False, highlight=False, soft_wrap=True)
+
+    def notice(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def step_done(self, m) -> None:
         best = "—" if m["best_score"] is None else f"{m['best_score']:.10g}"
         line = (f"step {m['step']}/{self.cfg.steps}: reward mean {m['reward_mean']:.4g} max {m['reward_max']:.4g}, "
                 f"valid {100 * m['valid_frac']:.0f}%, best {best}, {m['tokens_per_s'] or 0:.1f} tok/s, "
                 f"step {m['step_s']:.1f}s")
+        from agents import cost
+        if cost.rates_set(self.cfg) and m.get("cost_usd_total") is not None:
+            line += f", cost {cost.usd(m['cost_usd_total'])} so far"
         if self.progress:
             self.progress.update(self.steps_task, completed=m["step"], info=f"best {best}")
             self.progress.console.print(line)

@@ -71,6 +71,16 @@ class AgentConfig:
     stop_after: int = 0                    # stop after this many steps of this invocation (0 = run to `steps`)
     submit: bool = False
     submit_name: str = ""
+    # cost (agents/cost.py): rates that price a run, all 0 = nothing charged; prices are yours to set
+    gpu_hour_usd: float = 0.0              # one GPU-hour (sampler and trainer on CUDA)
+    cpu_hour_usd: float = 0.0              # one CPU-hour (sampler/trainer on CPU; evaluation, per CPU-second)
+    sampler_usd_per_mtok_prompt: float = 0.0        # a hosted sampler's price per million prompt tokens
+    sampler_usd_per_mtok_completion: float = 0.0    # ... per million completion tokens (either set: sampler
+                                                    # device time is not also charged)
+    max_cost_usd: float = 0.0              # stop after the step where the run's cost reaches this (0 = no limit)
+    # live views (agents/live.py), refreshed after every step besides plots/
+    tensorboard: bool = True               # event files in RUN/tensorboard/ (`tensorboard --logdir runs/`)
+    wandb: str = ""                        # a Weights & Biases project name to log to; "" = off (pip install wandb)
 
     def validate(self) -> "AgentConfig":
         def need(cond: bool, msg: str) -> None:
@@ -91,6 +101,10 @@ class AgentConfig:
         need(self.lr >= 0 and self.budget_s > 0, "lr must be ≥ 0 and budget_s positive")
         need(0 <= self.clip_ratio < 1, "clip_ratio must be in [0, 1)")
         need(self.threads >= 0, "threads must be ≥ 0 (0 = automatic)")
+        for name in ("gpu_hour_usd", "cpu_hour_usd", "sampler_usd_per_mtok_prompt", "sampler_usd_per_mtok_completion",
+                     "max_cost_usd"):
+            v = float(getattr(self, name))
+            need(0 <= v < float("inf"), f"{name} must be a finite number ≥ 0 (got {v!r})")
         need(self.gradient_checkpointing in ("auto", "on", "off"), "gradient_checkpointing must be auto, on or off")
         need(self.share_prompt in ("auto", "on", "off"), "share_prompt must be auto, on or off")
         need(all(isinstance(x, str) and x for x in self.stop), "stop must be a list of non-empty strings")

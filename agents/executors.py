@@ -54,7 +54,9 @@ def evaluate(spec: EnvSpec, parent: dict, answer: str, seed: int) -> dict[str, A
     if env is None:
         env = _WORKER_ENV[key] = spec.make()
     env.reset(seed=int(seed), options={"state": parent})
+    c0 = _cpu_clock()
     _, reward, _, _, info = env.step(answer)
+    cpu_s = _cpu_clock() - c0
     verdict = info.get("verdict")
     vd = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict or {})
     details = {k: v for k, v in (vd.get("details") or {}).items() if k not in _DROP_DETAILS}
@@ -63,7 +65,16 @@ def evaluate(spec: EnvSpec, parent: dict, answer: str, seed: int) -> dict[str, A
     sd = state.to_dict() if hasattr(state, "to_dict") else dict(state) if state is not None else None
     accepted = bool(info.get("accepted", vd.get("accepted", False)))
     return {"reward": float(reward), "accepted": accepted, "score": info.get("score"),
-            "verdict": vd, "state": sd if accepted else None}
+            "verdict": vd, "state": sd if accepted else None, "eval_cpu_s": cpu_s}
+
+
+def _cpu_clock() -> float:
+    """CPU seconds of this evaluation's worker (``eval_cpu_s`` above; agents/cost.py): the whole process
+    in a worker process of its own (local and Ray executors; a sandboxed child is not included, its CPU
+    is in the Verdict), this thread only where evaluations share the agent's process (thread executor),
+    so that the sampler's CPU time in that process is not counted as evaluation."""
+    import time
+    return time.process_time() if threading.current_thread() is threading.main_thread() else time.thread_time()
 
 
 def _die_with_parent(ppid: int) -> None:

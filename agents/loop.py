@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agents import rundir
+from agents import cost, rundir
 from agents.config import AgentConfig
 from agents.entropic import group_advantages
 from agents.executors import EnvSpec, make_executor
@@ -28,7 +28,7 @@ log = logging.getLogger("tttd.agent")
 
 #: metrics that measure time (they differ between two otherwise identical runs)
 TIMING_FIELDS = ("sample_s", "eval_s", "eval_wait_s", "train_s", "other_s", "step_s", "tokens_per_s",
-                 "rollouts_per_s", "other_frac")
+                 "rollouts_per_s", "other_frac") + cost.TIMED_COST_FIELDS
 
 
 def derive_seed(*parts: int) -> int:
@@ -41,6 +41,11 @@ class NullDisplay:
     def start(self, run_dir: Path, cfg: AgentConfig, first_step: int) -> None: ...
     def phase(self, step: int, text: str) -> None: ...
     def rollouts(self, step: int, done: int, total: int) -> None: ...
+    # progress inside a step, per group (``group`` counts from 1)
+    def group_sampled(self, step: int, group: int, groups: int, answers: int, tokens: int, seconds: float) -> None:
+        ...
+    def group_evaluated(self, step: int, group: int, groups: int, valid: int, answers: int, best_reward: float) -> None:
+        ...
     def step_done(self, metrics: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
 
@@ -52,6 +57,7 @@ class RunResult:
     metrics: list[dict[str, Any]]
     best: dict[str, Any] | None          # {"state": ..., "verdict": ..., "reward": ..., "step": ...}
     archive: Archive
+    stop_reason: str | None = None       # why it stopped before `steps` (--max-cost), else None
 
 
 class Discovery:
@@ -63,6 +69,9 @@ class Discovery:
         for sub in ("adapters", "plots", "best"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         self.display = display or NullDisplay()
+        #: step hooks: ``after_step(discovery, metrics)`` once each step is checkpointed, ``close()`` at the
+        #: end of ``run`` (agents.live.LiveOutputs: plots, TensorBoard, W&B); they must not raise
+        self.hooks: list = []
         self.card = _card(cfg.env)
         kwargs = dict(cfg.env_kwargs)
         if self.card is not None and "budget_s" in self.card.limits and "budget_s" not in kwargs:
@@ -92,17 +101,22 @@ class Discovery:
         self.display.start(self.run_dir, cfg, self.step_no + 1)
         log.info("run %s: %s with %s (%s backend), steps %d..%d", self.run_dir, cfg.env, cfg.model, cfg.backend,
                  self.step_no + 1, cfg.steps)
-        done_now = 0
+        done_now, stop_reason = 0, None
         try:
             while self.step_no < cfg.steps and not (cfg.stop_after and done_now >= cfg.stop_after):
+                if (stop_reason := cost.limit_reached(cfg, self.metrics, self.run_dir)) is not None:
+                    log.info("%s", stop_reason)           # --max-cost: at a step boundary, after its checkpoint
+                    break
                 self.step(self.step_no + 1)
                 done_now += 1
         finally:
+            for hook in self.hooks:
+                hook.close()
             self.executor.close()
             self.display.close()
             log.removeHandler(self._log_handler)
             self._log_handler.close()
-        return RunResult(self.run_dir, self.step_no, self.metrics, self.best, self.archive)
+        return RunResult(self.run_dir, self.step_no, self.metrics, self.best, self.archive, stop_reason)
 
     def step(self, t: int) -> dict[str, Any]:
         cfg, pol = self.cfg, self.policy
@@ -111,18 +125,25 @@ class Discovery:
         self.display.phase(t, "sampling")
         sample_s, n_tokens, n_prompt = 0.0, 0, 0
         groups: list[tuple[dict, list, list]] = []          # (start state, rollouts, futures)
+        reported = 0                                        # groups whose evaluation was reported to the display
         total = cfg.groups * cfg.group_size
         for g, start in enumerate(starts):
             obs, _ = self.env.reset(seed=derive_seed(cfg.seed, t, g, 0xB), options={"state": start})
             ids = pol.prompt_ids(obs["prompt"])
             t0 = time.perf_counter()
             rolls = pol.sample(ids, cfg.group_size, seed=derive_seed(cfg.seed, t, g, 0xC))
-            sample_s += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            sample_s += dt
             n_tokens += sum(len(r.answer_ids) for r in rolls)
             n_prompt += sum(len(r.prompt_ids) for r in rolls)
             # evaluation of this group overlaps with sampling of the next
             futs = [self.executor.submit(start, r.text, derive_seed(cfg.seed, t, g, i, 0xD)) for i, r in enumerate(rolls)]
             groups.append((start, rolls, futs))
+            self.display.group_sampled(t, g + 1, len(starts), len(rolls), sum(len(r.answer_ids) for r in rolls),
+                                       dt)
+            while reported < len(groups) and all(f.done() for f in groups[reported][2]):
+                self._group_evaluated(t, reported, len(starts), [f.result() for f in groups[reported][2]])
+                reported += 1
             self.display.rollouts(t, sum(f.done() for _, _, fs in groups for f in fs), total)
         self.display.phase(t, "evaluating")
         t0 = time.perf_counter()
@@ -132,6 +153,8 @@ class Discovery:
             for f in futs:
                 res.append(f.result())
                 self.display.rollouts(t, sum(len(r) for r in results) + len(res), total)
+            if len(results) >= reported:
+                self._group_evaluated(t, len(results), len(starts), res)
             results.append(res)
         eval_wait_s = time.perf_counter() - t0
 
@@ -182,6 +205,7 @@ class Discovery:
             "tokens_per_s": n_tokens / sample_s if sample_s > 0 else None,
             "rollouts_per_s": len(flat) / sample_s if sample_s > 0 else None,
         }
+        m.update(cost.step_costs(m, results, cfg, self.metrics, pol))     # tokens, device-seconds, $ (agents/cost.py)
         self.step_no = t
         self.metrics.append(m)
         self._checkpoint(t)
@@ -197,8 +221,14 @@ class Discovery:
                            for res in results for o in res if not o["accepted"])
         for msg, k in verdicts.most_common(3):
             log.info("  %d× %s", k, msg)
+        for hook in self.hooks:
+            hook.after_step(self, m)
         self.display.step_done(m)
         return m
+
+    def _group_evaluated(self, t: int, g: int, groups: int, outs: list[dict]) -> None:
+        self.display.group_evaluated(t, g + 1, groups, sum(bool(o["accepted"]) for o in outs), len(outs),
+                                     max(o["reward"] for o in outs))
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _checkpoint(self, t: int) -> None:

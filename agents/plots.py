@@ -1,8 +1,13 @@
 """The run's pictures: best-so-far (in the problem's units, with its reference lines), per-step
-reward, and the archive's lineage. matplotlib (Agg) only, imported lazily."""
+reward, and the archive's lineage. matplotlib (Agg) only, imported lazily.
+
+The loop rewrites them after every step; each PNG is written to a temporary file in the same folder
+and renamed over the old one, so a reader (or a kill) never meets half a picture."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +17,21 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def _save(plt, fig, path: Path) -> None:
+    """Save ``fig`` as ``path`` atomically (temporary file + ``os.replace``) and close it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)                    # as savefig would have made it (mkstemp makes 0600)
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=path.suffix.lstrip(".") or "png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def best_so_far(metrics: list[dict[str, Any]], card, path: Path, initial_score: float | None = None) -> None:
@@ -47,8 +67,7 @@ def best_so_far(metrics: list[dict[str, Any]], card, path: Path, initial_score: 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def rewards(metrics: list[dict[str, Any]], path: Path) -> None:
@@ -71,8 +90,7 @@ def rewards(metrics: list[dict[str, Any]], path: Path) -> None:
         ax.set_xticks(steps)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def lineage(records: list[dict[str, Any]], path: Path, card=None) -> None:
@@ -112,16 +130,23 @@ def lineage(records: list[dict[str, Any]], path: Path, card=None) -> None:
     ax.set_title(f"archive lineage: {len(rows)} states ({n_init} initial, squares); size = visits")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
+
+
+def plot_paths(run_dir: Path) -> list[Path]:
+    d = Path(run_dir) / "plots"
+    return [d / "best_so_far.png", d / "reward.png", d / "lineage.png"]
 
 
 def write_all(run_dir: Path, metrics, archive_records, card) -> list[Path]:
-    d = Path(run_dir) / "plots"
-    d.mkdir(exist_ok=True)
+    out = plot_paths(run_dir)
+    out[0].parent.mkdir(exist_ok=True)
     init = [r["state"].get("score") for r in archive_records if r.get("initial")]
-    out = [d / "best_so_far.png", d / "reward.png", d / "lineage.png"]
-    best_so_far(metrics, card, out[0], initial_score=init[0] if init else None)
-    rewards(metrics, out[1])
-    lineage(archive_records, out[2], card)
+    try:
+        best_so_far(metrics, card, out[0], initial_score=init[0] if init else None)
+        rewards(metrics, out[1])
+        lineage(archive_records, out[2], card)
+    except BaseException:
+        _plt().close("all")        # a figure that failed half-drawn is not left open (the loop plots every step)
+        raise
     return out

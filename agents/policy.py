@@ -87,6 +87,7 @@ class TransformersPolicy:
         self.device = pick_device(settings.device)
         if self.device == "cpu":
             set_cpu_threads(settings.threads)
+        self.cpu_threads = torch.get_num_threads() if self.device == "cpu" else None   # cores it computes on (cost)
         self.dtype = pick_dtype(settings.dtype, self.device)
         self.tokenizer = tokenizer
         if tokenizer.pad_token_id is None:

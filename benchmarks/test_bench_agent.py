@@ -100,3 +100,37 @@ def test_step_share_outside_sampling_and_training(benchmark, policy):
     print(f"\n[{name}] 2 steps {step_s:.1f} s: sampling {benchmark.extra_info['sample_s']:.1f} s, training "
           f"{benchmark.extra_info['train_s']:.1f} s, outside both {other:.2f} s = {100 * other / step_s:.1f}% "
           f"(waiting for evaluation {benchmark.extra_info['eval_wait_s']:.2f} s)")
+
+
+@pytest.mark.parametrize("share", ["off", "on"])
+def test_train_step_prompt_sharing(benchmark, share, prompt):
+    """One update on a group of 8 answers to one prompt, whole sequences (off) against one prompt
+    pass with its KV cache repeated (on). SmolLM2-135M when installed (else the tiny model); the
+    ratio of the two means is the speed-up, printed by the second case."""
+    from agents.policy import PolicySettings, TransformersPolicy
+    try:
+        from agents import models
+        spec = models.resolve("smollm2")
+        model, tok = models.load(spec)
+        name = "smollm2"
+    except Exception:
+        from agent_helpers import tiny_model, tiny_tokenizer
+        tok = tiny_tokenizer()
+        model, name = tiny_model(tok), "tiny"
+    pol = TransformersPolicy(model, tok, PolicySettings(lora_rank=16, lr=1e-4, max_new_tokens=32, device="cpu",
+                                                        share_prompt=share, threads=1))
+    rolls = pol.sample(pol.prompt_ids(prompt), 8, seed=0)
+    adv = [1.5, -0.5, 0.25, -0.25, 1.0, -1.0, 0.0, -0.5]
+    benchmark.pedantic(lambda: pol.update(rolls, adv), rounds=2, iterations=1, warmup_rounds=1)
+    _TRAIN_MEANS[share] = benchmark.stats.stats.mean
+    benchmark.extra_info.update(model=name, share_prompt=share, prompt_tokens=len(rolls[0].prompt_ids),
+                                answer_tokens=sum(len(r.answer_ids) for r in rolls))
+    print(f"\n[{name}] update on 8 answers to a {len(rolls[0].prompt_ids)}-token prompt, share_prompt={share}: "
+          f"{benchmark.stats.stats.mean:.2f} s")
+    if len(_TRAIN_MEANS) == 2:
+        ratio = _TRAIN_MEANS["off"] / _TRAIN_MEANS["on"]
+        benchmark.extra_info["speedup_vs_off"] = ratio
+        print(f"[{name}] prompt sharing speed-up: {ratio:.2f}×")
+
+
+_TRAIN_MEANS: dict[str, float] = {}

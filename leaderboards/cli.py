@@ -51,6 +51,8 @@ def add_submit_command(sub) -> None:
     p.add_argument("--name", required=True, help="who submits (shown on the board), e.g. 'alice / puct-run-7'")
     p.add_argument("--notes", default="", help="free text kept with the entry")
     p.add_argument("--run-id", default=None, help="the agent run that produced the artifact")
+    p.add_argument("--cost-usd", type=float, default=None, metavar="USD",
+                   help="what that run cost, in US dollars (kept with the entry's notes as 'run cost $USD')")
     p.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="a verifier option of the problem, e.g. -o mode=contest for AtCoder official totals")
     p.add_argument("--db", default=None, help=_DB_HELP)
@@ -86,13 +88,23 @@ def _cmd_submit(args) -> int:
     else:
         text = sys.stdin.read() if args.file == "-" else _read(args.file)
     progress = True if ("progress" in card.limits and sys.stderr.isatty() and not args.json) else None
-    e = leaderboards.submit(card.id, text, submitter=args.name, notes=args.notes, run_id=args.run_id,
+    notes = args.notes
+    if args.cost_usd is not None:
+        if not (0 <= args.cost_usd < float("inf")):
+            raise UserError(f"--cost-usd must be a finite number ≥ 0, not {args.cost_usd!r}")
+        notes = cost_note(args.cost_usd) + (f"; {notes}" if notes else "")
+    e = leaderboards.submit(card.id, text, submitter=args.name, notes=notes, run_id=args.run_id,
                             verifier_kwargs=_parse_opts(args.opt) or None, db=args.db, progress=progress)
     if args.json:
         print(json.dumps(e.to_dict(), indent=2, default=str))
     else:
         print(entry_text(card, e))
     return 0 if e.accepted else 1
+
+
+def cost_note(usd: float) -> str:
+    """The provenance line of a run's cost, first in the notes so that the board shows it."""
+    return f"run cost ${usd:,.2f}" if usd >= 1 or usd == 0 else f"run cost ${usd:.3g}"
 
 
 # -- tttd board -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ echo
 echo
 .venv/bin/tttd eval CirclePacking26-v0 examples/cp26_grid.json
 echo
-.venv/bin/tttd discover --config examples/discover_ac2_smollm2.toml --quiet
+.venv/bin/tttd discover --config examples/discover_ac2_smollm2.toml
 run=$(ls -d runs/AutocorrelationAC2-v0/*/ | sort | tail -n 1)
 echo
 .venv/bin/python - "$run" <<'PY'
