@@ -31,6 +31,20 @@ def check_vllm_backend(model_dir: str, device: str = "cpu") -> None:
     # the served adapter changed: the same seed's first answer now has a different log-prob
     assert sum(after[0].logprobs) != pytest.approx(sum(first[0].logprobs), abs=1e-3) or \
         after[0].answer_ids != first[0].answer_ids
+    # answer prefix and stop strings (the settings object is shared by sampler and trainer): the
+    # answer is the prefix plus the text up to the first stop string, as with transformers
+    s.answer_prefix, s.stop = "[1, ", ["a", "e"]
+    ids = pol.prompt_ids("Write the letter a many times.")
+    tail = pol.tokenizer("[1, ", add_special_tokens=False)["input_ids"]
+    assert ids[-len(tail):] == tail
+    stopped = 0
+    for r in pol.sample(ids, 8, seed=2):
+        body = r.text[len("[1, "):]
+        assert r.text.startswith("[1, ")
+        cut = [body.index(x) + 1 for x in "ae" if x in body]
+        assert not cut or len(body) == min(cut)           # nothing after the first stop string
+        stopped += bool(cut)
+    assert stopped > 0
 
 
 @pytest.mark.slow
