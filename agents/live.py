@@ -32,7 +32,9 @@ SCALARS = (
     ("best_score", "best/score"), ("best_reward", "best/reward"),
     ("beta_mean", "beta/mean"), ("valid_frac", "valid_frac"), ("loss", "train/loss"),
     ("sampled_tokens", "tokens/sampled"), ("prompt_tokens", "tokens/prompt"), ("train_tokens", "tokens/trained"),
-    ("cost_usd", "cost/usd"), ("cost_usd_total", "cost/usd_total"),
+    ("rho_mean", "train/rho_mean"), ("clip_frac", "train/clip_frac"),
+    ("cost_usd", "cost/usd"), ("cost_usd_total", "cost/usd_total"), ("eval_cpu_s", "cost/eval_cpu_s"),
+    ("sampler_device_s", "cost/sampler_device_s"), ("trainer_device_s", "cost/trainer_device_s"),
     ("sample_s", "time/sample_s"), ("eval_s", "time/eval_s"), ("eval_wait_s", "time/eval_wait_s"),
     ("train_s", "time/train_s"), ("step_s", "time/step_s"),
 )
