@@ -39,7 +39,10 @@ ARMS = {
     "ttt": [],
     "frozen": ["--no-train"],
     "best-of-n": ["--no-train", "--set", "sampler=fixed"],
+    # not run by default: the same method with a third of the learning rate (--arms ttt-lr1e-4)
+    "ttt-lr1e-4": ["--set", "lr=1e-4"],
 }
+DEFAULT_ARMS = ["ttt", "frozen", "best-of-n"]
 #: the run's configuration, the same for every arm (only the flags above differ)
 COMMON = ["--model", "smollm2", "--groups", "2", "--group-size", "8", "--max-new-tokens", "48",
           "--set", "answer_prefix=[1, ", "--set", 'stop=["]"]', "--set", "lr=3e-4", "--set", "lora_rank=16",
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    ap.add_argument("--arms", nargs="+", default=DEFAULT_ARMS, choices=list(ARMS))
     ap.add_argument("--parallel", type=int, default=2, help="runs at a time (each uses one torch thread)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "learning")
     ap.add_argument("--report", type=Path, metavar="OUT", help="only rewrite the table and plot from OUT/learning.json")
@@ -163,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} runs of {args.steps} steps, {args.parallel} at a time, into {args.out}", flush=True)
     with ThreadPoolExecutor(args.parallel) as pool:
         runs = list(pool.map(lambda j: run_one(j[0], j[1], args.steps, args.out), jobs))
-    (args.out / "learning.json").write_text(json.dumps(
-        {"env": ENV, "command": COMMON, "arms": ARMS, "groups": 2, "group_size": 8, "steps": args.steps,
-         "runs": runs}, indent=1), encoding="utf-8")
+    path = args.out / "learning.json"
+    if path.is_file():              # keep the other arms' and seeds' runs of an earlier invocation
+        done = {(r["arm"], r["seed"]) for r in runs}
+        runs = [r for r in json.loads(path.read_text())["runs"] if (r["arm"], r["seed"]) not in done] + runs
+    path.write_text(json.dumps({"env": ENV, "command": COMMON, "arms": ARMS, "groups": 2, "group_size": 8,
+                                "steps": args.steps, "runs": runs}, indent=1), encoding="utf-8")
     report(args.out)
     return 0
 
