@@ -232,7 +232,7 @@ def summary_text(cfg, metrics: list[dict]) -> str:
     parts = [f"sampler {usd(t['sampler_usd'])}", f"trainer {usd(t['trainer_usd'])}", f"evaluation {usd(t['eval_usd'])}"]
     use = (f"{t['prompt_tokens']:,.0f} prompt + {t['completion_tokens']:,.0f} completion tokens, "
            f"{t['train_tokens']:,.0f} trained; sampler {t['sampler_device_s']:.1f} device-s, trainer "
-           f"{t['trainer_device_s']:.1f} device-s, evaluation {t['eval_cpu_s']:.1f} CPU-s")
+           f"{t['trainer_device_s']:.1f} device-s, evaluation {t['eval_cpu_s']:.3g} CPU-s")
     return f"{head}" + (f" = {', '.join(parts)}" if rates_set(cfg) else "") + f"; {use}"
 
 

@@ -355,9 +355,14 @@ class TransformersPolicy:
     def save(self, directory: Path, *, optimizer: bool = True) -> None:
         """The adapter (peft format: adapter_model.safetensors + adapter_config.json) and, for exact
         resume, the optimizer state and RNG states."""
+        import warnings
+
         import torch
         directory = Path(directory)
-        self.model.save_pretrained(str(directory))
+        with warnings.catch_warnings():
+            # a model loaded from GGUF has no config.json beside its weights; peft only notes it
+            warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
+            self.model.save_pretrained(str(directory))
         if optimizer:
             torch.save({"optimizer": self.optimizer.state_dict(), "version": self.version,
                         "torch_rng": torch.get_rng_state()}, directory / "optimizer.pt")

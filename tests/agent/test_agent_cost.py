@@ -142,7 +142,7 @@ def test_no_rates_charge_nothing_and_say_so(tmp_path, monkeypatch):
     assert text.startswith("$0 (no rates set") and "gpu_hour_usd" in text
     # the usage is still reported: 84 prompt + 36 completion tokens, 80 trained, 6 + 4 device-s, 9 CPU-s
     assert "84 prompt + 36 completion tokens, 80 trained" in text
-    assert "sampler 6.0 device-s, trainer 4.0 device-s, evaluation 9.0 CPU-s" in text
+    assert "sampler 6.0 device-s, trainer 4.0 device-s, evaluation 9 CPU-s" in text
 
 
 def test_eval_cpu_seconds_from_scripted_verdicts():
