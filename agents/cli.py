@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import subprocess
 import sys
 import time
@@ -126,8 +127,7 @@ def cmd_discover(args) -> int:
     summary(display.console, cfg, result, disc.card, pics, best_path)
     if cfg.submit:
         from agents import cost
-        return _submit(display.console, cfg, best_path, run_dir,
-                       cost_usd=cost.run_total(result.metrics) if cost.rates_set(cfg) and result.metrics else None)
+        return _submit(display.console, cfg, best_path, run_dir, run_cost=cost.run_cost(cfg, result.metrics))
     return 0
 
 
@@ -188,18 +188,18 @@ def summary(console, cfg, result, card, pics, best_path) -> None:
     console.print(t)
 
 
-def _submit(console, cfg, best_path, run_dir, cost_usd: float | None = None) -> int:
-    """``tttd submit ID FILE --name ... --run-id RUN [--cost-usd X]`` in a subprocess: the leaderboard
-    re-verifies the artifact itself, and this package never imports it. ``cost_usd``: what the run cost
-    at the config's rates (None when no rate is set: an unpriced run claims no cost)."""
+def _submit(console, cfg, best_path, run_dir, run_cost: dict | None = None) -> int:
+    """``tttd submit ID FILE --name ... --run-id RUN [--run-cost JSON]`` in a subprocess: the leaderboard
+    re-verifies the artifact itself, and this package never imports it. ``run_cost``: the run's cost
+    and usage (``agents.cost.run_cost``; cost_usd 0 with ``"rates": "unset"`` when no rate is set)."""
     if best_path is None:
         console.print("[yellow]nothing to submit: no valid answer was found[/]")
         return 1
     name = cfg.submit_name or f"tttd-agent/{cfg.model}"
     cmd = [sys.executable, "-m", "tttd_envs.cli", "submit", cfg.env, str(best_path), "--name", name,
            "--run-id", Path(run_dir).name]
-    if cost_usd is not None:
-        cmd += ["--cost-usd", repr(float(cost_usd))]
+    if run_cost is not None:
+        cmd += ["--run-cost", json.dumps(run_cost, separators=(",", ":"), allow_nan=False)]
     console.print("submitting: " + " ".join(cmd[2:]))
     return subprocess.run(cmd, check=False).returncode
 

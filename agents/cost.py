@@ -148,6 +148,24 @@ def totals(metrics: list[dict]) -> dict[str, float]:
     return out
 
 
+def run_cost(cfg, metrics: list[dict]) -> dict[str, Any]:
+    """The run's cost as ``tttd submit --run-cost`` takes it (kept with the leaderboard entry): the
+    dollars, the usage they come from, and whether any rate was set ("set"/"unset": an unpriced run
+    records cost_usd 0 and its usage). Tokens are integers, seconds and dollars 6 significant digits."""
+    t = totals(metrics)
+    out: dict[str, Any] = {"cost_usd": _short(t["cost_usd"])}
+    for k in ("prompt_tokens", "completion_tokens", "train_tokens"):
+        out[k] = int(round(t[k]))
+    for k in ("sampler_device_s", "trainer_device_s", "eval_cpu_s"):
+        out[k] = _short(t[k])
+    out["rates"] = "set" if rates_set(cfg) else "unset"
+    return out
+
+
+def _short(x: float) -> float:
+    return float(f"{x:.6g}")
+
+
 def limit_reached(cfg, metrics: list[dict], run_dir=None) -> str | None:
     """A one-sentence reason to stop before the next step, or None (no limit, or still under it)."""
     if cfg.max_cost_usd <= 0 or not metrics:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -16,6 +17,9 @@ from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
 from leaderboards.reference_rows import references
 
 MAX_ARTIFACT_BYTES = 16 << 20
+#: limits of a run's cost record (``submit(run_cost=...)``, ``tttd submit --run-cost``)
+RUN_COST_MAX_KEYS = 30
+RUN_COST_MAX_TEXT = 100
 FLAGS = ("hacked", "withdrawn")
 #: verifier options that only steer how progress is shown; never stored
 _NOT_STORED = ("progress",)
@@ -52,6 +56,45 @@ def _artifact_bytes(artifact: str | bytes) -> tuple[str, bytes]:
         raise SubmissionRefused(f"the artifact is {len(data):,} bytes; the leaderboard takes at most "
                                 f"{MAX_ARTIFACT_BYTES >> 20} MiB")
     return text, data
+
+
+def check_run_cost(run_cost: Any, what: str = "run_cost") -> dict[str, Any]:
+    """A run's cost record as the leaderboard keeps it: a flat object of at most 30 keys whose values
+    are finite numbers ≥ 0 or strings of at most 100 characters, with ``cost_usd`` (a number) among
+    them. Returns a copy; raises SubmissionRefused (one sentence naming ``what``) otherwise."""
+    if not isinstance(run_cost, dict):
+        raise SubmissionRefused(f"{what} must be a JSON object such as {{\"cost_usd\": 0.5}}, "
+                                f"not {_json_kind(run_cost)}")
+    if len(run_cost) > RUN_COST_MAX_KEYS:
+        raise SubmissionRefused(f"{what} has {len(run_cost)} keys; at most {RUN_COST_MAX_KEYS} are kept")
+    for key, value in run_cost.items():
+        if not isinstance(key, str) or not key or len(key) > RUN_COST_MAX_TEXT:
+            raise SubmissionRefused(f"{what} keys must be non-empty strings of at most {RUN_COST_MAX_TEXT} "
+                                    f"characters, not {str(key)[:40]!r}")
+        if isinstance(value, str):
+            if len(value) > RUN_COST_MAX_TEXT:
+                raise SubmissionRefused(f"{what} value of {key!r} is {len(value)} characters long; strings may "
+                                        f"have at most {RUN_COST_MAX_TEXT}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SubmissionRefused(f"{what} value of {key!r} is {_json_kind(value)}; values must be numbers ≥ 0 "
+                                    "or strings")
+        elif not (math.isfinite(value) and value >= 0):
+            raise SubmissionRefused(f"{what} value of {key!r} must be a finite number ≥ 0, not {value!r}")
+    if "cost_usd" not in run_cost:
+        raise SubmissionRefused(f"{what} must contain cost_usd, the run's cost in US dollars")
+    if isinstance(run_cost["cost_usd"], str):
+        raise SubmissionRefused(f"{what} cost_usd must be a number (US dollars), not a string")
+    return dict(run_cost)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    for types, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"), (dict, "an object"),
+                        ((list, tuple), "an array")):
+        if isinstance(value, types):
+            return name
+    return f"a {type(value).__name__}"
 
 
 def _overrides(card, verifier_kwargs: dict[str, Any] | None) -> dict[str, Any]:
@@ -107,7 +150,7 @@ def _evaluation(card, verdict, *, sha: str, kind: str, requested_by: str,
 
 def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "", run_id: str | None = None,
            client_score: Any = None, verifier_kwargs: dict[str, Any] | None = None, db: str | None = None,
-           progress: Callable | bool | None = None) -> Entry:
+           progress: Callable | bool | None = None, run_cost: dict[str, Any] | None = None) -> Entry:
     """Verify ``artifact`` with the problem's own verifier and store the result.
 
     ``client_score`` is accepted for convenience and ignored (the entry records that one was sent).
@@ -116,6 +159,9 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
     the existing entry (``outcome="existing"``); for timed problems it is re-timed and the new verdict
     is added to that entry (``outcome="appended"``). A rejected artifact is stored, never ranked.
     Raises SubmissionRefused (nothing stored) for requests the leaderboard does not take.
+
+    ``run_cost`` is what the run that produced the artifact cost (see :func:`check_run_cost`), kept
+    with the entry like ``notes`` and ``run_id``: a deduplicated resubmission leaves the first one's.
 
     Molecule problems take a whole run: ``artifact`` is the run directory (config.json + items.jsonl)
     or a stored bundle; the run is replayed (leaderboards.molruns) and ranked on the board of its
@@ -126,6 +172,8 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
         raise SubmissionRefused("a submission needs a submitter name (--name)")
     if len(submitter.strip()) > 200:
         raise SubmissionRefused("the submitter name is longer than 200 characters")
+    if run_cost is not None:
+        run_cost = check_run_cost(run_cost)
     if molruns.is_molecule(card):
         artifact = molruns.bundle_from(artifact)
     text, data = _artifact_bytes(artifact)
@@ -147,7 +195,7 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
         problem=card.id, case_set=case_set, artifact_sha256=sha, artifact_bytes=data,
         artifact_kind=_artifact_kind(card, verdict), submitter=submitter.strip(),
         notes=notes or "", run_id=run_id, client_score_sent=None if client_score is None else repr(client_score)[:100],
-        evaluation=ev)
+        evaluation=ev, run_cost=run_cost)
     entry_id, outcome = store.store_submission(engine, sub, append=timed)
     result = entry(entry_id, db=db, full=False)
     result.outcome = outcome

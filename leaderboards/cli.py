@@ -51,8 +51,10 @@ def add_submit_command(sub) -> None:
     p.add_argument("--name", required=True, help="who submits (shown on the board), e.g. 'alice / puct-run-7'")
     p.add_argument("--notes", default="", help="free text kept with the entry")
     p.add_argument("--run-id", default=None, help="the agent run that produced the artifact")
-    p.add_argument("--cost-usd", type=float, default=None, metavar="USD",
-                   help="what that run cost, in US dollars (kept with the entry's notes as 'run cost $USD')")
+    p.add_argument("--run-cost", default=None, metavar="JSON",
+                   help="what that run cost, kept with the entry: a JSON object (or @FILE holding one) with "
+                        "cost_usd and optionally usage such as prompt_tokens, completion_tokens, train_tokens, "
+                        "sampler_device_s, trainer_device_s, eval_cpu_s; values are numbers ≥ 0 or short strings")
     p.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="a verifier option of the problem, e.g. -o mode=contest for AtCoder official totals")
     p.add_argument("--db", default=None, help=_DB_HELP)
@@ -80,6 +82,7 @@ def _cmd_submit(args) -> int:
     import leaderboards
     from leaderboards.tables import entry_text
     from tttd_envs.registration import card as get_card
+    run_cost = None if args.run_cost is None else _parse_run_cost(args.run_cost)
     card = get_card(args.problem)
     if card.domain == "molecules" and args.file != "-":
         text = args.file                 # a run directory (or a bundle file): the API reads it
@@ -88,13 +91,9 @@ def _cmd_submit(args) -> int:
     else:
         text = sys.stdin.read() if args.file == "-" else _read(args.file)
     progress = True if ("progress" in card.limits and sys.stderr.isatty() and not args.json) else None
-    notes = args.notes
-    if args.cost_usd is not None:
-        if not (0 <= args.cost_usd < float("inf")):
-            raise UserError(f"--cost-usd must be a finite number ≥ 0, not {args.cost_usd!r}")
-        notes = cost_note(args.cost_usd) + (f"; {notes}" if notes else "")
-    e = leaderboards.submit(card.id, text, submitter=args.name, notes=notes, run_id=args.run_id,
-                            verifier_kwargs=_parse_opts(args.opt) or None, db=args.db, progress=progress)
+    e = leaderboards.submit(card.id, text, submitter=args.name, notes=args.notes, run_id=args.run_id,
+                            verifier_kwargs=_parse_opts(args.opt) or None, db=args.db, progress=progress,
+                            run_cost=run_cost)
     if args.json:
         print(json.dumps(e.to_dict(), indent=2, default=str))
     else:
@@ -102,9 +101,25 @@ def _cmd_submit(args) -> int:
     return 0 if e.accepted else 1
 
 
-def cost_note(usd: float) -> str:
-    """The provenance line of a run's cost, first in the notes so that the board shows it."""
-    return f"run cost ${usd:,.2f}" if usd >= 1 or usd == 0 else f"run cost ${usd:.3g}"
+def _parse_run_cost(raw: str) -> dict:
+    """--run-cost JSON or @FILE: the object, checked by the leaderboard's rules (one sentence if not)."""
+    from tttd_envs.cli import _read
+
+    from leaderboards.api import check_run_cost
+    from leaderboards.errors import SubmissionRefused
+    where = "--run-cost"
+    if raw.startswith("@"):
+        where = f"--run-cost {raw}"
+        raw = _read(raw[1:])
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{where} is not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); give an object "
+                        "such as '{\"cost_usd\": 0.5}'") from None
+    try:
+        return check_run_cost(value, what=where)
+    except SubmissionRefused as e:
+        raise UserError(str(e)) from None
 
 
 # -- tttd board -------------------------------------------------------------------------------------

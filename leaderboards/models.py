@@ -42,6 +42,8 @@ class EntryRow(Base):
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     run_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     client_score_sent: Mapped[str | None] = mapped_column(String(100), nullable=True)   # kept, never used
+    # what the run that produced the artifact cost: {"cost_usd": ..., tokens, device-seconds...} (revision 0003)
+    run_cost: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # the current verdict (a copy of the newest evaluation)
     status: Mapped[str] = mapped_column(String(30), nullable=False)

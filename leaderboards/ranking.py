@@ -24,7 +24,8 @@ def to_entry(card, row: dict[str, Any]) -> Entry:
         flag=row["flag"], flag_reason=row["flag_reason"], flagged_by=row["flagged_by"],
         flagged_at=as_utc(row["flagged_at"]), comparable=scoring.comparable(card, summary),
         client_score_ignored=row["client_score_sent"] is not None, construction_sha256=row["construction_sha256"],
-        verified_at=as_utc(row["verified_at"]), evaluation_count=row["evaluation_count"])
+        verified_at=as_utc(row["verified_at"]), evaluation_count=row["evaluation_count"],
+        run_cost=row.get("run_cost"))
 
 
 #: the references of a problem: one list for every board, or a function of the board's case set

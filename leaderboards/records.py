@@ -38,6 +38,7 @@ class Entry:
     flag_reason: str | None = None
     flagged_by: str | None = None
     flagged_at: dt.datetime | None = None
+    run_cost: dict[str, Any] | None = None    # what the producing run cost (cost_usd, tokens, device-seconds…)
     rank: int | None = None           # 1-based within its board; None if rejected or flagged
     beats: list[str] = dataclasses.field(default_factory=list)
     reproduction_of: str | None = None

@@ -73,6 +73,7 @@ class NewSubmission:
     run_id: str | None
     client_score_sent: str | None
     evaluation: Evaluation
+    run_cost: dict[str, Any] | None = None     # the producing run's cost (checked by the API)
 
 
 # -- cleaning what goes into the database -----------------------------------------------------------
@@ -152,7 +153,8 @@ def _new_entry(sub: NewSubmission) -> EntryRow:
         problem=sub.problem, hardware_key=ev.hardware_key, case_set=sub.case_set,
         artifact_sha256=sub.artifact_sha256, artifact_kind=sub.artifact_kind, artifact_size=len(sub.artifact_bytes),
         submitter=clean_text(sub.submitter, 200), notes=clean_text(sub.notes) or "", run_id=clean_text(sub.run_id, 200),
-        client_score_sent=clean_text(sub.client_score_sent, 100), created_at=ev.created_at, evaluation_count=1)
+        client_score_sent=clean_text(sub.client_score_sent, 100), created_at=ev.created_at, evaluation_count=1,
+        run_cost=None if sub.run_cost is None else clean_json(sub.run_cost))
     _apply(row, ev)
     return row
 

@@ -23,6 +23,51 @@ def _ref_text(r: ReferenceRow) -> str:
     return f"[{r.name}] {r.who} {r.year} ({r.source}); {how}{est}{context}"
 
 
+def _usd(x: float) -> str:
+    """Dollars: cents from one dollar up, three significant digits below."""
+    return "$0" if x == 0 else f"${x:,.2f}" if abs(x) >= 1 else f"${x:.3g}"
+
+
+def _count(x) -> str:
+    return f"{int(x):,}" if isinstance(x, int) or (isinstance(x, float) and x.is_integer()) else f"{x:,.6g}"
+
+
+#: how run_cost's usual fields read (agents/cost.py names them); other keys are shown as "key value"
+_TOKENS = (("prompt_tokens", "prompt"), ("completion_tokens", "completion"))
+_SECONDS = (("sampler_device_s", "sampler", ".1f", "device-s"), ("trainer_device_s", "trainer", ".1f", "device-s"),
+            ("eval_cpu_s", "evaluation", ".3g", "CPU-s"))
+
+
+def run_cost_text(rc: dict) -> str:
+    """One line: ``$0.0042 (38,584 prompt + 922 completion tokens, 858 trained; sampler 38.9 device-s, …)``
+    with whichever fields the record has."""
+    cost = rc.get("cost_usd")
+    head = _usd(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else str(cost)
+    groups = []
+    tokens = " + ".join(f"{_count(rc[k])} {label}" for k, label in _TOKENS if k in rc)
+    tokens = f"{tokens} tokens" if tokens else ""
+    if "train_tokens" in rc:
+        tokens = f"{tokens}, {_count(rc['train_tokens'])} trained" if tokens else \
+            f"{_count(rc['train_tokens'])} tokens trained"
+    if tokens:
+        groups.append(tokens)
+    seconds = [f"{label} {rc[k]:{fmt}} {unit}" for k, label, fmt, unit in _SECONDS
+               if isinstance(rc.get(k), (int, float)) and not isinstance(rc.get(k), bool)]
+    if seconds:
+        groups.append(", ".join(seconds))
+    known = {"cost_usd", "train_tokens", *(k for k, _ in _TOKENS),
+             *(k for k, *_ in _SECONDS if k in rc and not isinstance(rc[k], str))}
+    if rc.get("rates") in ("set", "unset"):          # the agent's: were any of its rates set?
+        known.add("rates")
+        if rc["rates"] == "unset":
+            groups.append("no rates set, nothing priced")
+    other = [f"{k} {_count(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v}"
+             for k, v in rc.items() if k not in known]
+    if other:
+        groups.append(", ".join(other))
+    return head + (f" ({'; '.join(groups)})" if groups else "")
+
+
 def _entry_notes(e: Entry) -> str:
     bits = []
     if e.flag:
@@ -37,6 +82,8 @@ def _entry_notes(e: Entry) -> str:
         bits.append("beats " + ", ".join(e.beats))
     if e.estimated_rank is not None:
         bits.append(f"est. AtCoder rank {e.estimated_rank}, perf {e.estimated_performance}")
+    if e.run_cost and e.run_cost.get("rates") != "unset" and "cost_usd" in e.run_cost:
+        bits.append(f"run cost {run_cost_text({'cost_usd': e.run_cost['cost_usd']})}")
     if e.notes:
         bits.append(e.notes.splitlines()[0][:60])
     return "; ".join(bits)
@@ -116,6 +163,8 @@ def entry_text(card, e: Entry) -> str:
         lines.append("note:      the score sent with the submission was ignored; this one is the leaderboard's own")
     lines.append(f"submitter: {e.submitter}   at {e.created_at:%Y-%m-%d %H:%M:%S} UTC"
                  + (f"   run {e.run_id}" if e.run_id else ""))
+    if e.run_cost:
+        lines.append(f"run cost:  {run_cost_text(e.run_cost)}")
     lines.append(f"verifier:  {e.verifier}   tttd {e.tttd_version}   artifact {e.artifact_kind} sha256 {e.artifact_sha256}")
     if e.evaluations:
         lines.append("history:")

@@ -9,4 +9,4 @@ from pathlib import Path
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 #: the newest revision; opening a database at this revision skips Alembic entirely
-HEAD = "0002"
+HEAD = "0003"

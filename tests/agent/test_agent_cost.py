@@ -272,7 +272,8 @@ def test_max_cost_is_the_one_cost_setting_resume_may_change(tmp_path, capsys):
 
 
 def test_submit_carries_the_runs_cost(tmp_path, monkeypatch, capsys):
-    """--submit passes the run's cost to `tttd submit --cost-usd`, which keeps it with the entry's notes."""
+    """--submit passes the run's cost and usage to `tttd submit --run-cost`, which keeps them with the
+    entry (structured, not in its notes); an unpriced run still records its usage."""
     pytest.importorskip("sqlalchemy")
     import sqlite3
 
@@ -282,20 +283,30 @@ def test_submit_carries_the_runs_cost(tmp_path, monkeypatch, capsys):
     from tttd_envs.cli import main
     db = tmp_path / "lb.db"
     monkeypatch.setenv("TTTD_LEADERBOARD_URL", f"sqlite:///{db}")
+    metrics = [{"prompt_tokens": 700, "completion_tokens": 80, "train_tokens": 60, "sampler_device_s": 1.5,
+                "trainer_device_s": 2.0, "eval_cpu_s": 0.75, "cost_usd": 5.0, "cost_usd_total": 5.0},
+               {"prompt_tokens": 714, "completion_tokens": 77, "train_tokens": 0, "sampler_device_s": 1.25,
+                "trainer_device_s": 0.0, "eval_cpu_s": 0.5, "cost_usd": 7.3456, "cost_usd_total": 12.3456}]
+    cfg = AgentConfig(env="ErdosMinOverlap-v0", submit_name="agent-test", gpu_hour_usd=2.0)
+    run_cost = cost.run_cost(cfg, metrics)
+    assert run_cost == {"cost_usd": 12.3456, "prompt_tokens": 1414, "completion_tokens": 157, "train_tokens": 60,
+                        "sampler_device_s": 2.75, "trainer_device_s": 2.0, "eval_cpu_s": 1.25, "rates": "set"}
+    unpriced = cost.run_cost(AgentConfig(env="ErdosMinOverlap-v0"), [{**m, "cost_usd_total": 0.0} for m in metrics])
+    assert unpriced == {**run_cost, "cost_usd": 0.0, "rates": "unset"}
     best = tmp_path / "answer.json"
     best.write_text('{"construction": ' + str([0.5] * 100) + "}")
-    cfg = AgentConfig(env="ErdosMinOverlap-v0", submit_name="agent-test", gpu_hour_usd=2.0)
-    assert _submit(Console(stderr=True), cfg, best, tmp_path / "2026-11-22T10-00-00", cost_usd=12.3456) == 0
-    rows = sqlite3.connect(db).execute("select run_id, notes, accepted from entries").fetchall()
-    assert rows == [("2026-11-22T10-00-00", "run cost $12.35", 1)]
-    # the leaderboard command on its own: with other notes, and a refused value (nothing stored)
+    assert _submit(Console(stderr=True), cfg, best, tmp_path / "2026-11-22T10-00-00", run_cost=run_cost) == 0
+    assert "--run-cost" in capsys.readouterr().err
+    rows = sqlite3.connect(db).execute("select run_id, notes, run_cost, accepted from entries").fetchall()
+    assert [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows] == [("2026-11-22T10-00-00", "", run_cost, 1)]
     other = tmp_path / "other.json"
     other.write_text('{"construction": ' + str([0.5] * 50) + "}")
-    assert main(["submit", "ErdosMinOverlap-v0", str(other), "--name", "x", "--notes", "by hand",
-                 "--cost-usd", "0.00042"]) in (0, 1)
-    notes = sqlite3.connect(db).execute("select notes from entries where id = 2").fetchone()
-    assert notes == ("run cost $0.00042; by hand",)
+    assert _submit(Console(stderr=True), cfg, other, tmp_path / "2026-11-22T11-00-00", run_cost=unpriced) in (0, 1)
+    stored = sqlite3.connect(db).execute("select run_cost from entries where id = 2").fetchone()
+    assert json.loads(stored[0]) == unpriced
     capsys.readouterr()
-    assert main(["submit", "ErdosMinOverlap-v0", str(other), "--name", "x", "--cost-usd", "-1"]) == 2
-    assert "--cost-usd must be a finite number ≥ 0" in capsys.readouterr().err
+    # the old flag is gone: argparse refuses it (nothing stored)
+    with pytest.raises(SystemExit) as exc:
+        main(["submit", "ErdosMinOverlap-v0", str(other), "--name", "x", "--cost-usd", "1"])
+    assert exc.value.code == 2
     assert sqlite3.connect(db).execute("select count(*) from entries").fetchone() == (2,)

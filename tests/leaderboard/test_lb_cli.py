@@ -162,3 +162,83 @@ def test_bad_database_url_is_one_sentence(capsys, tmp_path):
     assert err.startswith("tttd: error: cannot open the leaderboard database") and "Traceback" not in err
     assert main(["board", "--db", "mysql+nosuchdriver://x/y"]) == 2
     assert "driver" in capsys.readouterr().err
+
+
+def test_submit_run_cost_is_stored_and_shown(db_url, tmp_path, capsys):
+    """--run-cost JSON (or @FILE) is kept with the entry exactly, shown by `board --entry` on one line and in
+    --json; a resubmission of the same artifact keeps the first entry's run cost."""
+    f = tmp_path / "a.json"
+    f.write_text(cp26_grid(5))
+    assert main(["submit", "CirclePacking26-v0", str(f), "--name", "a", "--run-id", "r1", "--notes", "by hand",
+                 "--run-cost", '{"cost_usd": 0.5, "prompt_tokens": 10}', "--db", db_url]) == 0
+    out = capsys.readouterr().out
+    assert "run cost:  $0.5 (10 prompt tokens)" in out
+    assert main(["board", "--entry", "1", "--db", db_url, "--json"]) == 0
+    e = json.loads(capsys.readouterr().out)
+    assert e["run_cost"] == {"cost_usd": 0.5, "prompt_tokens": 10} and e["notes"] == "by hand"
+    assert main(["board", "--entry", "1", "--db", db_url]) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("run cost:")] == ["run cost:  $0.5 (10 prompt tokens)"]
+    assert main(["board", "CirclePacking26-v0", "--db", db_url]) == 0
+    assert "run cost $0.5; by hand" in capsys.readouterr().out
+    # the same artifact again with another cost: deduplicated, the first run cost stays
+    assert main(["submit", "CirclePacking26-v0", str(f), "--name", "b", "--run-cost", '{"cost_usd": 9}',
+                 "--db", db_url, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["outcome"] == "existing" and again["run_cost"] == {"cost_usd": 0.5, "prompt_tokens": 10}
+    # @FILE, the agent's full record (its usual fields read as one line); no run cost: no line
+    g, cost_file = tmp_path / "b.json", tmp_path / "cost.json"
+    g.write_text(cp26_grid(6))
+    full = {"cost_usd": 0.0042, "prompt_tokens": 38584, "completion_tokens": 922, "train_tokens": 858,
+            "sampler_device_s": 38.91, "trainer_device_s": 61.4, "eval_cpu_s": 0.05, "rates": "set"}
+    cost_file.write_text(json.dumps(full))
+    assert main(["submit", "CirclePacking26-v0", str(g), "--name", "c", "--run-cost", f"@{cost_file}",
+                 "--db", db_url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_cost"] == full
+    assert main(["board", "--entry", "2", "--db", db_url]) == 0
+    assert ("run cost:  $0.0042 (38,584 prompt + 922 completion tokens, 858 trained; sampler 38.9 device-s, "
+            "trainer 61.4 device-s, evaluation 0.05 CPU-s)") in capsys.readouterr().out
+    h = tmp_path / "c.json"
+    h.write_text(cp26_grid(7))
+    assert main(["submit", "CirclePacking26-v0", str(h), "--name", "d", "--db", db_url]) == 0
+    assert "run cost" not in capsys.readouterr().out
+    assert main(["board", "--entry", "3", "--db", db_url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_cost"] is None
+
+
+@pytest.mark.parametrize("raw, says", [
+    ("cost 0.5", "--run-cost is not valid JSON"),
+    ("[0.5]", "--run-cost must be a JSON object such as {\"cost_usd\": 0.5}, not an array"),
+    ('"0.5"', "--run-cost must be a JSON object such as {\"cost_usd\": 0.5}, not a string"),
+    ('{"cost_usd": -1}', "--run-cost value of 'cost_usd' must be a finite number ≥ 0, not -1"),
+    ('{"cost_usd": 1, "eval_cpu_s": -0.5}', "value of 'eval_cpu_s' must be a finite number ≥ 0"),
+    ('{"cost_usd": NaN}', "value of 'cost_usd' must be a finite number ≥ 0, not nan"),
+    ('{"cost_usd": Infinity}', "must be a finite number ≥ 0, not inf"),
+    ('{"prompt_tokens": 10}', "--run-cost must contain cost_usd"),
+    ('{"cost_usd": "0.5"}', "cost_usd must be a number"),
+    ('{"cost_usd": 1, "priced": true}', "value of 'priced' is a boolean"),
+    ('{"cost_usd": 1, "x": null}', "value of 'x' is null"),
+    ('{"cost_usd": 1, "x": {"y": 1}}', "value of 'x' is an object"),
+    ('{"cost_usd": 1, "x": [1]}', "value of 'x' is an array"),
+    ('{"cost_usd": 1, "x": "' + "y" * 101 + '"}', "strings may have at most 100"),
+    ("{" + ", ".join(f'"k{i}": 1' for i in range(30)) + ', "cost_usd": 1}', "has 31 keys; at most 30"),
+    ("@/nonexistent/cost.json", "no such file: /nonexistent/cost.json"),
+])
+def test_submit_run_cost_refusals(raw, says, db_url, tmp_path, capsys):
+    f = tmp_path / "a.json"
+    f.write_text(cp26_grid(4))
+    assert main(["submit", "CirclePacking26-v0", str(f), "--name", "a", "--run-cost", raw, "--db", db_url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tttd: error:") and says in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.strip().count(". ") == 0        # one sentence
+    assert main(["board", "CirclePacking26-v0", "--all", "--db", db_url, "--json"]) == 0
+    assert not [r for r in json.loads(capsys.readouterr().out)[0]["rows"] if r["kind"] == "entry"]   # nothing stored
+
+
+def test_submit_api_checks_run_cost(db_url):
+    import leaderboards
+    with pytest.raises(leaderboards.SubmissionRefused, match="run_cost must contain cost_usd"):
+        leaderboards.submit("CirclePacking26-v0", cp26_grid(4), submitter="a", run_cost={"tokens": 1}, db=db_url)
+    e = leaderboards.submit("CirclePacking26-v0", cp26_grid(4), submitter="a", run_cost={"cost_usd": 2, "gpu": "H100"},
+                            db=db_url)
+    assert e.run_cost == {"cost_usd": 2, "gpu": "H100"} and e.to_dict()["run_cost"] == e.run_cost

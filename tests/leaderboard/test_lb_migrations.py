@@ -31,7 +31,7 @@ def test_head_constant_is_the_script_head_and_history_is_linear():
     script = _script()
     assert script.get_heads() == [HEAD]
     revs = list(script.walk_revisions())
-    assert [r.revision for r in reversed(revs)] == ["0001", "0002"]
+    assert [r.revision for r in reversed(revs)] == ["0001", "0002", "0003"]
     assert revs[-1].down_revision is None
 
 
@@ -93,6 +93,43 @@ def test_upgrade_keeps_data_and_backfills(db_url):
         assert conn.execute(text("SELECT flag, reason, operator FROM flag_events")).all() == [("hacked", "why", "op")]
 
 
+def test_upgrade_to_0003_adds_run_cost_and_keeps_rows(db_url):
+    """A database at 0002 with an entry: opening it adds the run_cost column; the entry stays, with no
+    run cost (NULL), and reads back through the API; new entries store theirs."""
+    from lb_helpers import cp26_grid
+    engine = dbmod.get_engine(db_url, migrate=False)
+    dbmod.upgrade(engine, "0002")
+    assert dbmod.current_revision(engine) == "0002"
+    assert "run_cost" not in {c["name"] for c in inspect(engine).get_columns("entries")}
+    with engine.begin() as conn:                            # an entry as 0002's code wrote it (no API: it migrates)
+        conn.execute(text(
+            "INSERT INTO entries (problem, hardware_key, case_set, artifact_sha256, artifact_kind, artifact_size, "
+            "submitter, notes, run_id, created_at, status, accepted, score, score_exact, display, message, verifier, "
+            "tttd_version, summary, verified_at, evaluation_count) VALUES "
+            "('CirclePacking26-v0', '', '', :sha, 'json', 2, 'old', 'run cost $0.5', 'r', :t, 'accepted', :yes, "
+            "1.625, '1.625', '1.625000000', 'ok', 'circle_packing@1', '0.0.1', '{}', :t, 1)"),
+            {"sha": "0" * 64, "t": "2025-01-02 03:04:05", "yes": True})
+        conn.execute(text(
+            "INSERT INTO evaluations (entry_id, kind, created_at, requested_by, status, accepted, message, verifier, "
+            "tttd_version, hardware_key, details, verifier_kwargs, elapsed_s, applied) VALUES "
+            "(1, 'submit', :t, 'old', 'accepted', :yes, 'ok', 'circle_packing@1', '0.0.1', '', '{}', '{}', 0.1, :yes)"),
+            {"t": "2025-01-02 03:04:05", "yes": True})
+        before = conn.execute(text("SELECT id, submitter, notes, run_id, display FROM entries")).all()
+    dbmod.dispose(db_url)
+    engine = dbmod.get_engine(db_url)                       # opening applies 0003
+    assert dbmod.current_revision(engine) == HEAD == "0003"
+    assert "run_cost" in {c["name"] for c in inspect(engine).get_columns("entries")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, submitter, notes, run_id, display FROM entries")).all() == before
+        assert conn.execute(text("SELECT run_cost FROM entries")).all() == [(None,)]
+        assert conn.execute(text("SELECT count(*) FROM evaluations")).scalar() == 1
+    old = leaderboards.entry(1, db=db_url)
+    assert old.run_cost is None and old.to_dict()["run_cost"] is None and old.notes == "run cost $0.5"
+    new = leaderboards.submit("CirclePacking26-v0", cp26_grid(3), submitter="new", run_cost={"cost_usd": 1.5},
+                              db=db_url)
+    assert leaderboards.entry(new.id, db=db_url).run_cost == {"cost_usd": 1.5}
+
+
 def test_reopening_never_recreates(db_url):
     from lb_helpers import cp26_grid
     e = leaderboards.submit("CirclePacking26-v0", cp26_grid(), submitter="a", db=db_url)
@@ -147,7 +184,8 @@ def test_wheel_ships_the_migrations(tmp_path):
     (whl,) = (tmp_path / "dist").glob("tttd-*.whl")
     names = set(zipfile.ZipFile(whl).namelist())
     needed = {"leaderboards/migrations/__init__.py", "leaderboards/migrations/env.py",
-              "leaderboards/migrations/versions/0001_initial.py", "leaderboards/migrations/versions/0002_flag_events.py"}
+              "leaderboards/migrations/versions/0001_initial.py", "leaderboards/migrations/versions/0002_flag_events.py",
+              "leaderboards/migrations/versions/0003_run_cost.py"}
     assert needed <= names
     # and from the unpacked wheel alone, a fresh database migrates to head
     site = tmp_path / "site"
