@@ -11,7 +11,7 @@ from verifiers.molecules import data
 from verifiers.molecules.verifier import MoleculeVerifier
 
 TRICKY = {"callable": "mol_test_objectives:tricky"}
-POLYAMINE = "C" + "C(N)" * 19            # 39 heavy atoms, 76 Gobbi features: PHCO takes seconds
+POLYAMINE = "C" + "C(N)" * 24            # 49 heavy atoms: an ungated PHCO fingerprint takes 1.5 s or more
 
 
 def _items(verdict):
@@ -57,8 +57,10 @@ def test_out_of_range_and_nan_values_are_verifier_errors():
 
 
 def test_huge_molecule_times_out_within_its_limit_and_the_env_keeps_working():
-    """Without the Gobbi feature gate, the PHCO fingerprint of a 39-atom polyamine takes seconds:
-    the 1 s per-molecule limit stops it; with the gate it is rejected before any fingerprint."""
+    """Without the Gobbi feature gate, the PHCO fingerprint of a 49-atom polyamine takes seconds (1.5 s
+    on a fast 2-core machine of 2026-12-04, where the 39-atom one of an earlier version took 0.5 s and
+    beat the limit): the 1 s per-molecule limit stops it, and a fresh worker then scores a small
+    molecule within it; with the gate it is rejected before any fingerprint."""
     ungated = MoleculeVerifier("MolHop-v0", task="deco", budget=10, item_timeout_s=1.0, max_features=10_000)
     t0 = time.monotonic()
     slow, ok = _items(ungated.verify(json.dumps([POLYAMINE, "CCCOc1ccccc1"])))
