@@ -196,11 +196,13 @@ def _submit(console, cfg, best_path, run_dir, run_cost: dict | None = None) -> i
         console.print("[yellow]nothing to submit: no valid answer was found[/]")
         return 1
     name = cfg.submit_name or f"tttd-agent/{cfg.model}"
-    cmd = [sys.executable, "-m", "tttd_envs.cli", "submit", cfg.env, str(best_path), "--name", name,
-           "--run-id", Path(run_dir).name]
+    # through main() rather than `-m tttd_envs.cli`: run as __main__, that module would be loaded twice
+    # and a leaderboard error would print a traceback instead of its one sentence
+    cmd = [sys.executable, "-c", "import sys; from tttd_envs.cli import main; sys.exit(main())",
+           "submit", cfg.env, str(best_path), "--name", name, "--run-id", Path(run_dir).name]
     if run_cost is not None:
         cmd += ["--run-cost", json.dumps(run_cost, separators=(",", ":"), allow_nan=False)]
-    console.print("submitting: " + " ".join(cmd[2:]))
+    console.print("submitting: tttd " + " ".join(cmd[3:]))
     return subprocess.run(cmd, check=False).returncode
 
 

@@ -310,3 +310,19 @@ def test_submit_carries_the_runs_cost(tmp_path, monkeypatch, capsys):
         main(["submit", "ErdosMinOverlap-v0", str(other), "--name", "x", "--cost-usd", "1"])
     assert exc.value.code == 2
     assert sqlite3.connect(db).execute("select count(*) from entries").fetchone() == (2,)
+
+
+def test_a_refused_submit_is_one_sentence_not_a_traceback(tmp_path, monkeypatch, capfd):
+    """The submit subprocess goes through tttd's main(), so a leaderboard error is its one sentence
+    (run as `python -m tttd_envs.cli` the module loaded twice and the error came out as a traceback)."""
+    pytest.importorskip("sqlalchemy")
+    from rich.console import Console
+
+    from agents.cli import _submit
+    monkeypatch.setenv("TTTD_LEADERBOARD_URL", f"sqlite:///{tmp_path / 'lb.db'}")
+    best = tmp_path / "answer.json"
+    best.write_text('{"construction": ' + str([0.5] * 100) + "}")
+    cfg = AgentConfig(env="ErdosMinOverlap-v0", submit_name="agent-test")
+    assert _submit(Console(stderr=True), cfg, best, tmp_path / "run", run_cost={"prompt_tokens": 3}) == 2
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "cost_usd" in err

@@ -120,7 +120,6 @@ def test_resume_is_exact_when_the_adapter_trains(torch1, tiny_dir, tmp_path):
     assert_same_checkpoint(a, only_run(tmp_path / "b"), 2, torch1)
 
 
-@pytest.mark.slow
 def _children(pid: int) -> list[int]:
     """Direct children of `pid`, from /proc (field 4 of /proc/N/stat is the parent's pid)."""
     out = []
@@ -143,6 +142,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_kill_after_step_one_then_resume_is_exact(torch1, tiny_dir, tmp_path):
     """SIGKILL the CLI in a subprocess once the step-1 checkpoint exists, resume, compare with an
     uninterrupted run."""
