@@ -8,10 +8,37 @@
 #   PART=all|tests|report: the GPU test file alone has grown to several minutes, so a lease is best
 #   spent as two calls: PART=tests (diagnostic + GPU tests, up to 9 min), then PART=report (timing
 #   report, waits/calibration A/B, agent). PART=all (default) runs both within the tighter limits below.
+#   PART=vm: the virtual-machine check of the TriMul timing (docs/kernels.md): what a user sees with the
+#   default profile (kern_user_check.py), the verifier's full-profile scores with and without prewarm_ms,
+#   and bare CUDA-event timing of the same kernels side by side (kern_bare_time.py), about 7 minutes.
 #   TTTD_DATA_DIR=<carried folder holding trimul.py>: adds TTT-Discover's published kernel to the report and
 #   runs its GPU test (never commit that file; carry it in an ignored folder).
 set -uo pipefail
 part="${PART:-all}"
+if [ "$part" = vm ]; then
+  cd "$(dirname "$0")/.."
+  out="${OUT:-./gpu-session-out}"; mkdir -p "$out"
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+  py="${PYTHON:-python3}"
+  { echo "== $(date -u) on $(hostname)"; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv 2>&1
+    "$py" -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"; } > "$out/env.txt" 2>&1
+  published=(); [ -n "${TTTD_DATA_DIR:-}" ] && mapfile -t published < <(find "$TTTD_DATA_DIR" -name '*trimul*.py' | head -1)
+  timeout -k 5 100 "$py" tests/kernels/kern_user_check.py > "$out/user-check.log" 2>&1; user_rc=$?
+  timeout -k 5 200 "$py" tests/kernels/kern_gpu_report.py --out "$out" --profile full --modes default,compat \
+      --prewarm 0,0.5 examples/trimul_triton.py > "$out/kern-report.log" 2>&1; report_rc=$?
+  if [ ${#published[@]} -gt 0 ]; then
+    timeout -k 5 100 "$py" tests/kernels/kern_gpu_report.py --out "$out/published" --profile full --modes compat \
+        --prewarm 0,0.5 "${published[@]}" >> "$out/kern-report.log" 2>&1
+  fi
+  timeout -k 5 90 "$py" tests/kernels/kern_bare_time.py --out "$out/bare.json" \
+      --against "$out/trimul_gpu_report.json,$out/published/trimul_gpu_report.json" \
+      examples/trimul_triton.py examples/trimul_torch.py "${published[@]}" > "$out/bare.log" 2>&1; bare_rc=$?
+  { echo "exit codes: user check $user_rc, report $report_rc, bare $bare_rc (124 = timed out)"
+    cat "$out/user-check.log"; grep -E "^===|host gate|geometric" "$out/kern-report.log" | cut -c1-300
+    grep -E "^BARE|^FIDELITY" "$out/bare.log" | cut -c1-400; } > "$out/summary.txt" 2>&1
+  cat "$out/summary.txt"
+  exit $(( user_rc || report_rc || bare_rc ))
+fi
 t_tests=270; t_report=130; t_ab=80; t_agent=75
 [ "$part" = tests ] && t_tests=500
 [ "$part" = report ] && { t_report=280; t_ab=150; t_agent=120; }

@@ -43,20 +43,23 @@ def _is_h100():
 
 
 def _fp64_direct(x, mask, w, idx):
-    """Output elements at the given (b, i, j) positions, in fp64 on the CPU, from the formulas."""
-    xd = x.double().cpu()
+    """Output elements at the given (b, i, j) positions, in fp64 on the CPU, from the formulas. Only rows i and
+    j of x enter element (b, i, j) (out[b,i,j] = Σ_k L[b,i,k]·R[b,j,k]), so only those rows are copied and
+    projected: a 1024² × 768 case costs two 1024 × 768 rows per element, not 6 GB of fp64 on the CPU."""
     W = {k: v.double().cpu() for k, v in w.items()}
-    m = mask.double().cpu()
     C = x.shape[-1]
-    xh = torch.nn.functional.layer_norm(xd, (C,), W["norm.weight"], W["norm.bias"], 1e-5)
     lin = lambda a, n: a @ W[n].T  # noqa: E731
-    L = lin(xh, "left_proj.weight") * m[..., None] * torch.sigmoid(lin(xh, "left_gate.weight"))
-    R = lin(xh, "right_proj.weight") * m[..., None] * torch.sigmoid(lin(xh, "right_gate.weight"))
+
+    def side(b, r, proj, gate):
+        xh = torch.nn.functional.layer_norm(x[b, r].double().cpu(), (C,), W["norm.weight"], W["norm.bias"], 1e-5)
+        return xh, lin(xh, proj) * mask[b, r].double().cpu()[:, None] * torch.sigmoid(lin(xh, gate))
     out = []
     for b, i, j in idx:
-        o = (L[b, i] * R[b, j]).sum(0)                           # Σ_k L[b,i,k,:]·R[b,j,k,:]
+        xh_i, L = side(b, i, "left_proj.weight", "left_gate.weight")
+        _, R = side(b, j, "right_proj.weight", "right_gate.weight")
+        o = (L * R).sum(0)                                       # Σ_k L[b,i,k,:]·R[b,j,k,:]
         z = torch.nn.functional.layer_norm(o, (o.shape[0],), W["to_out_norm.weight"], W["to_out_norm.bias"], 1e-5)
-        z = z * torch.sigmoid(lin(xh[b, i, j], "out_gate.weight"))
+        z = z * torch.sigmoid(lin(xh_i[j], "out_gate.weight"))
         out.append(z @ W["to_out.weight"].T)
     return torch.stack(out)
 
@@ -257,22 +260,23 @@ def test_a_second_gpu_process_makes_the_run_contended():
         other.wait(10)
 
 
-def test_calibration_sanity_on_h100():
-    if not _is_h100():
-        pytest.skip("calibration thresholds are for the reference H100 host")
-    """§7.2 test 6: on a quiet host the null kernel's p99 round trip is under 200 µs and its sync latency
-    p99 under 50 µs, and the full profile times; on a host over those limits (the virtualised H100 seen:
-    o p99 8-12 ms) the verifier itself must refuse to time under the full profile (`contended`), never
-    hand out a leaderboard score. Either way the verdict must agree with its own calibration."""
+def test_the_host_gate_agrees_with_its_own_calibration():
+    """§7.2 test 6, as the gate now reads it: on this machine (any GPU) the full profile either times an
+    honest kernel (`accepted`, quiet or noisy host) or refuses with `contended` for the reasons its own
+    calibration gives, and the first-call costs are primed away (no calibration median is over 1 ms; the
+    first call on the VMs took 0.7-10 ms)."""
     v = gpu(example("trimul_torch.py"), timing_profile="full")
     cal = {k: timing.Calibration(**c) for k, c in v.details["calibration"].items()}
-    quiet = (all(c.phi_p99_us < 50 for c in cal.values()) and all(c.o_p99_us < 200 for c in cal.values()))
-    print("calibration:", {k: {f: round(x, 1) for f, x in vars(c).items()} for k, c in cal.items()})
-    if quiet:
-        assert v.status == "accepted", v.message
+    prof = v.details["host_profile"]
+    print("host:", prof["summary"], "| gate:", v.details["gate"])
+    assert prof["calls"] >= sum(c.n for c in cal.values()) and all(c.n == timing.PROFILES["full"].calib_trials
+                                                                    for c in cal.values())
+    assert all(c.o_us < 1000 for c in cal.values()), {k: c.o_us for k, c in cal.items()}
+    if prof["kind"] == "unstable":
+        assert v.status == "contended" and "too unstable" in v.message and v.details["gate"].startswith("not timed")
     else:
-        assert v.status == "contended" and "too noisy" in v.message, v.message
-        assert v.details["host_noise"] == timing.host_noise(cal)
+        assert v.status == "accepted", v.message
+        assert v.details["gate"].startswith(f"timed ({prof['kind']} host")
 
 
 def test_published_ttt_discover_kernel():

@@ -115,11 +115,14 @@ _DOC = """
     worker refuse new processes, threads and file opens once every shape is warmed up (recorded in
     `details["seccomp_after_warmup"]`; torch/cuBLAS and Triton kernels ran under it on an H100, but it
     stays opt-in until more submission styles have). Registered nondeterministic: timing varies between
-    runs. On a host whose trusted null-kernel calibration is over the noise limits (round trip p99 200 µs,
-    sync p99 50 µs; e.g. some virtual machines), `timing_profile="full"` answers `contended` (correct, not
-    timed); `"quick"` times anyway and says so in `details["host_noise"]`: its envelope and fence limits
-    widen by the calibration's own spread, and a shape that misses them is timed once more with fresh
-    inputs (`details["retimed"]`), only a second miss counting.
+    runs. Before importing the submission, the verifier calibrates the host with trusted kernels and
+    judges it from robust statistics (medians, quartiles, the rate of slow calls; `details["host_profile"]`,
+    decision in `details["gate"]`): a `quiet` host is timed with the protocol's limits; a `noisy` one
+    (a virtual machine's heavy tail) is timed with limits widened by what the calibration measured, and a
+    shape that misses them is timed once more with fresh inputs (`details["retimed"]`); an `unstable` one
+    (e.g. another process on the GPU) answers `contended` (correct, not timed). `timing_profile="full"`
+    (default) times each shape until its mean is known to 0.1%; `"quick"` (RL throughput) to 0.5% with a
+    smaller calibration, and catches less hidden work on noisy hosts (docs/kernels.md).
 
     ## References
     {refs}

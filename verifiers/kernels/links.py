@@ -300,9 +300,9 @@ class RemoteReference:
     def watch(self, pid: int, period_s: float) -> bool:
         return self._call({"cmd": "watch", "pid": pid, "period_s": period_s})["watching"]
 
-    def prepare(self, case, seed, slot, canaries):
+    def prepare(self, case, seed, slot, canaries, reference=True):
         return self._call({"cmd": "prepare", "case": dataclasses.asdict(case), "seed": seed, "slot": slot,
-                           "canaries": canaries})
+                           "canaries": canaries, "reference": reference})
 
     def flush(self, reset: bool = True):
         self._call({"cmd": "flush", "reset": reset})
@@ -339,8 +339,8 @@ class LocalReference:
         self.info = self.svc.hardware()
         self.flags = self.svc.flags
 
-    def prepare(self, case, seed, slot, canaries):
-        return self.svc.prepare(case, seed, slot, canaries)
+    def prepare(self, case, seed, slot, canaries, reference=True):
+        return self.svc.prepare(case, seed, slot, canaries, reference)
 
     def flush(self):
         self.svc.flush()

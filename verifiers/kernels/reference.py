@@ -102,15 +102,17 @@ class ReferenceService:
                 "peak_bytes": int(torch.cuda.max_memory_allocated(self.device))}
 
     # -- one trial ---------------------------------------------------------------------------------
-    def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool) -> dict:
-        """Generate private inputs from `seed`, compute the reference, write the (canaried) inputs to `slot`."""
+    def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool, reference: bool = True) -> dict:
+        """Generate private inputs from `seed`, compute the reference (unless ``reference`` is False: a
+        calibration call, whose output nobody compares), write the (canaried) inputs to `slot`."""
         torch = self.torch
         self.expected = None
         if self.oom_fault is not None and _take_fault(self.oom_fault):
             raise torch.OutOfMemoryError("CUDA out of memory (injected by a test through oom_fault_file)")
         x, mask, weights = op.generate(case, seed, str(self.device))
-        with torch.no_grad():
-            self.expected = op.reference(x, mask, weights)
+        if reference:
+            with torch.no_grad():
+                self.expected = op.reference(x, mask, weights)
         layout, size = layout_for(case)
         canary = None
         self.pending_repair = None
@@ -301,7 +303,8 @@ def serve() -> None:
         try:
             cmd = req["cmd"]
             if cmd == "prepare":
-                rep = svc.prepare(op.Case(**req["case"]), int(req["seed"]), int(req["slot"]), bool(req["canaries"]))
+                rep = svc.prepare(op.Case(**req["case"]), int(req["seed"]), int(req["slot"]), bool(req["canaries"]),
+                                  bool(req.get("reference", True)))
             elif cmd == "flush":
                 svc.flush(bool(req.get("reset", True)))
                 rep = {}
