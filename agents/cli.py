@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from agents.config import AgentConfig, ConfigError
+from agents.config import AgentConfig, ConfigError, preset
 
 #: command-line options that map one-to-one onto config fields (flag -> field)
 _OPTIONS = {
@@ -36,6 +36,8 @@ def add_discover_command(sub) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", metavar="ID", nargs="?", help="problem id, e.g. ErdosMinOverlap-v0 (see `tttd list`)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--preset", metavar="NAME", help="start from named values: paper (TTT-Discover's run: 50 steps of "
+                   "8×64, LoRA rank 32, lr 4e-5, 26000 tokens, vLLM; a GPU node) or cpu (the defaults)")
     p.add_argument("--config", metavar="FILE", help="a TOML or YAML (.yaml/.yml) config file (fields of agents.config.AgentConfig)")
     for name, typ in _OPTIONS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
@@ -51,11 +53,13 @@ def add_discover_command(sub) -> None:
     p.add_argument("--submit", action="store_true", default=None, help="submit the best artifact to the local leaderboard")
     p.add_argument("--name", dest="submit_name", default=None, help="submitter name for --submit")
     p.add_argument("--quiet", action="store_true", help="no live display (one line per step)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved config (TOML) and where each part would run, then exit")
     p.set_defaults(func=cmd_discover)
 
 
 def build_config(args) -> tuple[AgentConfig, Path | None]:
-    """Defaults < --config file < explicit options < --set; on --resume, the run's saved config."""
+    """Defaults < --preset < --config file < explicit options < --set; on --resume, the run's saved config."""
     explicit = {k: getattr(args, k) for k in [*_OPTIONS, "train", "submit", "submit_name", "max_cost_usd"]
                 if getattr(args, k, None) is not None}
     if args.resume:
@@ -67,12 +71,15 @@ def build_config(args) -> tuple[AgentConfig, Path | None]:
             raise ConfigError(f"{run_dir} is a run of {cfg.env}, not {args.problem}")
         changed = sorted(k for k, v in explicit.items() if k not in _RESUMABLE and v != getattr(cfg, k))
         changed += sorted(i.partition("=")[0] for i in args.overrides if i.partition("=")[0] not in _RESUMABLE)
-        if changed or args.config:
+        if changed or args.config or getattr(args, "preset", None):
             raise ConfigError(f"cannot change {', '.join(changed) or 'the config file'} when resuming "
                               "(only steps, stop_after, submit, executor, workers, ray_address, max_cost_usd)")
     else:
         run_dir = None
-        cfg = AgentConfig.load(Path(args.config)) if args.config else AgentConfig()
+        cfg = AgentConfig.from_dict(preset(args.preset)) if getattr(args, "preset", None) else AgentConfig()
+        if args.config:
+            for k, v in AgentConfig.read_fields(Path(args.config)).items():
+                setattr(cfg, k, v)
         if args.problem:
             cfg.env = args.problem
     for k, v in explicit.items():
@@ -103,6 +110,8 @@ def cmd_discover(args) -> int:
 
     cfg, run_dir = build_config(args)
     _check_env(cfg)
+    if getattr(args, "print_config", False):
+        return _print_config(cfg)
     models.resolve(cfg.model)           # a wrong --model fails before a run directory is made
     live.check(cfg)                     # so does wandb = PROJECT without the wandb package
     resume = run_dir is not None
@@ -128,6 +137,19 @@ def cmd_discover(args) -> int:
     if cfg.submit:
         from agents import cost
         return _submit(display.console, cfg, best_path, run_dir, run_cost=cost.run_cost(cfg, result.metrics))
+    return 0
+
+
+def _print_config(cfg: AgentConfig) -> int:
+    """The config a run would use, as the TOML it would save, and the placement plan on this machine."""
+    import tomli_w
+
+    from agents import placement
+    from agents.loop import _card
+    card = _card(cfg.env)
+    where = placement.plan(cfg, placement.gpu_count(), times_kernels=card is not None and "device_index" in card.limits)
+    sys.stdout.write(tomli_w.dumps(cfg.to_dict()))
+    sys.stdout.write(f"# placement on this machine: {where.describe()}\n")
     return 0
 
 

@@ -26,7 +26,14 @@ class AgentConfig:
     # model and backend
     model: str = "smollm2"                 # HF id, local directory, GGUF file, or "smollm2"
     backend: str = "transformers"          # transformers | vllm
-    device: str = "auto"                   # auto | cpu | cuda
+    device: str = "auto"                   # auto | cpu | cuda | cuda:N (the trainer's, and the transformers sampler's)
+    trainer_devices: str = ""              # where the adapter trains (default: device); agents/placement.py
+    sampler_devices: str = ""              # vLLM's GPUs, tensor-parallel over all (default: the trainer's)
+    eval_gpus: str = ""                    # kernel problems: GPUs submissions are timed on, in turn (default: free ones)
+    vllm_gpu_memory_utilization: float = 0.0   # vLLM's share of each GPU's memory (0: vLLM's default, 0.9)
+    vllm_max_model_len: int = 0            # vLLM's context length (0: the model's)
+    vllm_prefix_caching: bool = True       # vLLM reuses the KV cache of a shared prompt across a group
+    vllm_sleep: str = "auto"               # auto (when vLLM shares a GPU with the trainer) | on | off: free its memory during updates
     dtype: str = "auto"                    # auto (fp32 on CPU, bf16 on GPU) | float32 | bfloat16
     gradient_checkpointing: str = "auto"   # auto (on for CUDA) | on | off
     threads: int = 0                       # torch CPU threads; 0: OMP_NUM_THREADS if set, else half the cores
@@ -60,7 +67,8 @@ class AgentConfig:
     adam_eps: float = 1e-8
     clip_ratio: float = 0.0                # PPO's clipped surrogate with ε = clip_ratio; 0 = off (paper option 0.2)
     kl_coef: float = 0.0                   # KL penalty to the base model
-    token_budget: int = 4096               # micro-batch size in tokens (bounds memory)
+    token_budget: int = 4096               # micro-batch size in tokens (bounds memory; a longer rollout goes alone)
+    logprob_chunk_tokens: int = 4096       # full-vocabulary logits for at most this many tokens at once; 0 = whole batch
     share_prompt: str = "auto"             # train a group's answers on one pass of its prompt: auto | on | off
     # execution
     executor: str = "local"                # local | thread | ray
@@ -91,7 +99,12 @@ class AgentConfig:
             need(int(getattr(self, name)) >= 1, f"{name} must be ≥ 1 (got {getattr(self, name)})")
         need(self.topk_children >= 1, "topk_children must be ≥ 1")
         need(self.backend in ("transformers", "vllm"), f"backend must be transformers or vllm, not {self.backend!r}")
-        need(self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, not {self.device!r}")
+        need(self.device == "auto" or _is_device(self.device),
+             f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
+        need(self.vllm_sleep in ("auto", "on", "off"), f"vllm_sleep must be auto, on or off, not {self.vllm_sleep!r}")
+        need(0 <= self.vllm_gpu_memory_utilization < 1,
+             f"vllm_gpu_memory_utilization must be in [0, 1) (0: vLLM's default), not {self.vllm_gpu_memory_utilization}")
+        need(self.vllm_max_model_len >= 0, "vllm_max_model_len must be ≥ 0 (0: the model's context)")
         need(self.dtype in ("auto", "float32", "bfloat16"), f"dtype must be auto, float32 or bfloat16, not {self.dtype!r}")
         need(self.sampler in ("puct", "greedy", "fixed"), f"sampler must be puct, greedy or fixed, not {self.sampler!r}")
         need(self.puct_fill in ("repeat", "shrink"), f"puct_fill must be repeat or shrink, not {self.puct_fill!r}")
@@ -101,6 +114,7 @@ class AgentConfig:
         need(self.lr >= 0 and self.budget_s > 0, "lr must be ≥ 0 and budget_s positive")
         need(0 <= self.clip_ratio < 1, "clip_ratio must be in [0, 1)")
         need(self.threads >= 0, "threads must be ≥ 0 (0 = automatic)")
+        need(self.logprob_chunk_tokens >= 0, "logprob_chunk_tokens must be ≥ 0 (0 = no chunking)")
         for name in ("gpu_hour_usd", "cpu_hour_usd", "sampler_usd_per_mtok_prompt", "sampler_usd_per_mtok_completion",
                      "max_cost_usd"):
             v = float(getattr(self, name))
@@ -130,6 +144,11 @@ class AgentConfig:
     @classmethod
     def load(cls, path: Path) -> "AgentConfig":
         """A TOML file, or YAML when the name ends in .yaml/.yml (one mapping of config fields)."""
+        return cls.from_dict(cls.read_fields(path))
+
+    @classmethod
+    def read_fields(cls, path: Path) -> dict[str, Any]:
+        """The fields a TOML or YAML config file sets (names checked, values converted), as a dict."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -144,23 +163,27 @@ class AgentConfig:
                 data = {}
             if not isinstance(data, dict):
                 raise ConfigError(f"{path} must hold one mapping of config fields, not a {type(data).__name__}")
-            return cls.from_dict(data)
+            return cls._checked(data)
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path} is not valid TOML ({e})") from None
-        return cls.from_dict(data)
+        return cls._checked(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AgentConfig":
+        cfg = cls()
+        for k, v in cls._checked(data).items():
+            setattr(cfg, k, v)
+        return cfg
+
+    @classmethod
+    def _checked(cls, data: dict[str, Any]) -> dict[str, Any]:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
-        cfg = cls()
-        for k, v in data.items():
-            setattr(cfg, k, _coerce(k, v))
-        return cfg
+        return {k: _coerce(k, v) for k, v in data.items()}
 
     def override(self, items: list[str]) -> "AgentConfig":
         """Apply KEY=VALUE strings (``--set lr=3e-4``)."""
@@ -173,7 +196,37 @@ class AgentConfig:
         return self
 
 
+#: Named starting points (``tttd discover --preset NAME``), applied before a config file, options and --set.
+#: ``paper``: TTT-Discover's published run (test-time-training/discover, main branch of 2026-01-23: CLI
+#: defaults of tinker_cookbook/recipes/ttt/train.py and its PUCT sampler), with the model the user names.
+#: Its evaluation budget was 1000 s for every problem with a program budget (a card without one, kernels
+#: and AtCoder, keeps its own limits). ``cpu``: the defaults above, sized for a laptop.
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": {},
+    "paper": {"steps": 50, "groups": 8, "group_size": 64, "max_new_tokens": 26000, "temperature": 1.0,
+              "lora_rank": 32, "lr": 4e-5, "adam_beta1": 0.9, "adam_beta2": 0.95, "adam_eps": 1e-8,
+              "advantage": "entropic", "beta": "adaptive", "kl_coef": 0.0, "clip_ratio": 0.0,
+              "sampler": "puct", "puct_c": 1.0, "archive_cap": 1000, "topk_children": 2, "budget_s": 1000.0,
+              "backend": "vllm", "logprob_chunk_tokens": 2048, "token_budget": 32768},
+}
+
+
+def preset(name: str) -> dict[str, Any]:
+    """A preset's field values; an unknown name is one sentence naming the choices."""
+    if name not in PRESETS:
+        import difflib
+        close = difflib.get_close_matches(name, list(PRESETS), n=1)
+        raise ConfigError(f"unknown preset {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                          + f" (presets: {', '.join(PRESETS)})")
+    return dict(PRESETS[name])
+
+
 _HINTS = get_type_hints(AgentConfig)
+
+
+def _is_device(text: str) -> bool:
+    import re
+    return bool(re.fullmatch(r"cpu|cuda(:\d+)?", str(text)))
 
 
 def _coerce(key: str, value: Any) -> Any:

@@ -68,9 +68,10 @@ def hosted_sampler(cfg) -> bool:
 
 
 def sampler_devices(cfg, policy=None) -> int:
-    """Devices the sampler holds while it samples: one GPU (both backends sample on one today; a
-    tensor-parallel sampler would return its size here), or on the CPU the cores torch computes on."""
-    return _cpu_cores(policy)
+    """Devices the sampler holds while it samples: its GPUs (vLLM's tensor-parallel size; one for the
+    transformers backend), or on the CPU the cores torch computes on."""
+    tp = getattr(policy, "tensor_parallel", None)
+    return int(tp) if tp and device_kind(policy, cfg) == "gpu" else _cpu_cores(policy)
 
 
 def trainer_devices(cfg, policy=None) -> int:

@@ -30,17 +30,45 @@ class EnvSpec:
     env_id: str
     kwargs: dict = dataclasses.field(default_factory=dict)
     imports: tuple = ()
+    gpus: tuple = ()          # kernel problems: the GPUs workers time on, one per worker in turn (device_index)
 
     def make(self):
         import gymnasium as gym
         import tttd_envs  # noqa: F401  (registers the tttd ids)
         for mod in self.imports:
             importlib.import_module(mod)
-        return gym.make(self.env_id, **self.kwargs)
-
+        kwargs = dict(self.kwargs)
+        if self.gpus:
+            kwargs["device_index"] = self.gpus[worker_slot() % len(self.gpus)]
+        return gym.make(self.env_id, **kwargs)
 
     def key(self) -> str:
-        return json.dumps([self.env_id, self.kwargs, list(self.imports)], sort_keys=True, default=str)
+        return json.dumps([self.env_id, self.kwargs, list(self.imports), list(self.gpus)], sort_keys=True, default=str)
+
+
+#: this worker's number among its pool's workers (set by the pool initializer; threads count separately)
+_SLOT: dict[str, int] = {}
+_SLOT_LOCK = threading.Lock()
+
+
+def worker_slot() -> int:
+    """0, 1, 2, … per worker process of a pool (or per thread of a thread pool), so that workers spread
+    over ``EnvSpec.gpus`` instead of all timing on the first."""
+    with _SLOT_LOCK:
+        if "process" in _SLOT:
+            return _SLOT["process"]
+        key = f"thread-{threading.get_ident()}"
+        if key not in _SLOT:
+            _SLOT[key] = sum(k.startswith("thread-") for k in _SLOT)
+        return _SLOT[key]
+
+
+def _init_worker(ppid: int, counter) -> None:
+    """Pool-worker initializer: take the next worker number, and exit with the parent (_die_with_parent)."""
+    with counter.get_lock():
+        _SLOT["process"] = counter.value
+        counter.value += 1
+    _die_with_parent(ppid)
 
 
 #: one env per (spec, thread) in each worker process: envs are not thread-safe
@@ -100,8 +128,9 @@ class LocalExecutor:
         if kind == "thread":
             self.pool = cf.ThreadPoolExecutor(max_workers=n)
         else:
-            self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
-                                               initializer=_die_with_parent, initargs=(os.getpid(),))
+            ctx = mp.get_context("spawn")
+            self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                                               initargs=(os.getpid(), ctx.Value("i", 0)))
 
     def submit(self, parent: dict, answer: str, seed: int) -> cf.Future:
         return self.pool.submit(evaluate, self.spec, parent, answer, seed)
@@ -111,19 +140,23 @@ class LocalExecutor:
 
 
 class RayExecutor:
-    """The same evaluations as Ray tasks. Connects to ``address`` (or starts a local Ray when empty)."""
+    """The same evaluations as Ray tasks. Connects to ``address`` (a running cluster, e.g. ``ray://head:10001``
+    or ``auto``) or starts a local Ray when empty. Each task asks Ray for ``task_cpus`` CPUs and, for
+    kernel problems (``spec.gpus``), one GPU: Ray then places it on a node with a free GPU and shows the
+    task only that GPU, so the env times on its device 0."""
 
-    def __init__(self, spec: EnvSpec, address: str = "", **init_kwargs) -> None:
+    def __init__(self, spec: EnvSpec, address: str = "", *, task_cpus: float = 1.0, **init_kwargs) -> None:
         try:
             import ray
         except ImportError:
             raise ValueError("--executor ray needs Ray: pip install 'tttd[ray]'") from None
         self.ray = ray
-        self.spec = spec
+        self.resources = {"num_cpus": task_cpus, "num_gpus": 1 if spec.gpus else 0}
+        self.spec = dataclasses.replace(spec, gpus=(0,)) if spec.gpus else spec
         self._owns = not ray.is_initialized()
         if self._owns:
             ray.init(address=address or None, include_dashboard=False, log_to_driver=False, **init_kwargs)
-        self._task = ray.remote(evaluate)
+        self._task = ray.remote(**self.resources)(evaluate)
 
     def submit(self, parent: dict, answer: str, seed: int) -> cf.Future:
         return self._task.remote(self.spec, parent, answer, seed).future()

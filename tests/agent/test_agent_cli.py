@@ -119,3 +119,26 @@ def test_submit_goes_through_the_leaderboard_command(tmp_path, monkeypatch):
     # h ≡ 1/2: M(h) = (2/n) · max_m Σ h_i (1 − h_{i+m}) = (2/100) · 100 · 1/4 = 1/2 (worked by hand)
     assert rows == [("ErdosMinOverlap-v0", "agent-test", "2026-11-22T10-00-00", 1, 0.5)]
     assert _submit(console, cfg, None, tmp_path) == 1          # nothing found: nothing submitted
+
+
+def test_presets_and_print_config(tmp_path, capsys):
+    """--preset paper carries the reference run's values; a config file, options and --set override it in
+    that order; --print-config shows the resolved config and the placement without starting a run."""
+    import tomllib
+    assert discover("ErdosMinOverlap-v0", "--preset", "paper", "--print-config") == 0
+    out = capsys.readouterr().out
+    got = tomllib.loads(out)
+    assert (got["steps"], got["groups"], got["group_size"], got["lora_rank"], got["lr"]) == (50, 8, 64, 32, 4e-5)
+    assert (got["max_new_tokens"], got["budget_s"], got["backend"], got["beta"]) == (26000, 1000.0, "vllm", "adaptive")
+    assert "# placement on this machine: trainer" in out and not (tmp_path / "runs").exists()
+    (tmp_path / "c.toml").write_text("lr = 1e-5\nsteps = 20\n")
+    assert discover("ErdosMinOverlap-v0", "--preset", "paper", "--config", tmp_path / "c.toml", "--steps", "7",
+                    "--set", "lora_rank=16", "--print-config") == 0
+    got = tomllib.loads(capsys.readouterr().out)
+    assert (got["lr"], got["steps"], got["lora_rank"], got["group_size"]) == (1e-5, 7, 16, 64)
+    assert discover("ErdosMinOverlap-v0", "--preset", "cpu", "--print-config") == 0
+    got = tomllib.loads(capsys.readouterr().out)
+    assert (got["steps"], got["groups"], got["group_size"], got["lora_rank"]) == (3, 2, 4, 8)
+    assert discover("ErdosMinOverlap-v0", "--preset", "papr") == 2
+    err = capsys.readouterr().err
+    assert "unknown preset 'papr'; did you mean 'paper'? (presets: cpu, paper)" in err and "Traceback" not in err

@@ -249,3 +249,81 @@ def test_kl_penalty_holds_the_adapter_near_the_base_model(torch1, tiny_tok):
             pol.update(rolls, [1.0, -1.0])
         drifts[kl] = sum(abs(a - b) for a, b in zip(pol.logprob_sums(rolls), base))
     assert drifts[50.0] < 0.5 * drifts[0.0], drifts
+
+
+@pytest.mark.parametrize("share", ["on", "off"])
+def test_chunked_logprobs_equal_whole_sequence_logits(torch1, tiny_tok, share):
+    """Log-probs computed a chunk of positions at a time from the decoder's hidden states (so full-vocabulary
+    logits exist for a few tokens only) equal those of whole-sequence logits, and so does the update they
+    drive, for whole sequences and for a shared prompt. A chunk of 5 tokens splits every batch here."""
+    kw = dict(share_prompt=share, temperature=0.7, stop=["e"], max_new_tokens=30)
+    chunked = make_policy(tiny_tok, logprob_chunk_tokens=5, **kw)
+    whole = make_policy(tiny_tok, logprob_chunk_tokens=0, **kw)
+    rolls = whole.sample(whole.prompt_ids("Say something please."), 4, seed=3)
+    assert len({len(r.answer_ids) for r in rolls}) > 1
+    a, ma = chunked._answer_logprobs(rolls)
+    b, mb = whole._answer_logprobs(rolls)
+    assert chunked._chunk_ok is True and whole._chunk_ok is None        # the chunked path really ran
+    assert torch1.equal(ma, mb) and torch1.allclose(a * ma, b * mb, atol=1e-5)
+    adv = [1.0, -0.5, 0.25, -0.75]
+    sa, sb = chunked.update(rolls, adv), whole.update(rolls, adv)
+    assert sa["loss"] == pytest.approx(sb["loss"], abs=1e-5)
+    wa, wb = chunked.adapter_state(), whole.adapter_state()
+    for k in wa:
+        assert torch1.allclose(wa[k], wb[k], atol=1e-6), k
+
+
+def test_a_head_that_is_not_a_projection_falls_back_to_whole_logits(torch1, tiny_tok):
+    """A model whose forward scales its logits beyond the output head fails the one-time head check: the
+    policy warns and keeps whole-sequence logits, so its log-probs stay right."""
+    p = make_policy(tiny_tok, logprob_chunk_tokens=5)
+    real = type(p.model.get_base_model()).forward
+
+    def scaled(self, *a, **kw):
+        out = real(self, *a, **kw)
+        out.logits = out.logits * 2.0
+        return out
+    import unittest.mock
+    with unittest.mock.patch.object(type(p.model.get_base_model()), "forward", scaled):
+        with pytest.warns(UserWarning, match="not a plain projection"):
+            assert p._chunking() is False
+
+
+def _dp_rank(rank, world, init_file, out_dir, answers, adv):
+    """One rank of the data-parallel test: the same policy and rollouts as one process, its share of the update."""
+    import sys as _sys
+    from pathlib import Path as _P
+    _sys.path.insert(0, str(_P(__file__).resolve().parent))
+    import torch
+    import torch.distributed as dist
+    from agent_helpers import tiny_tokenizer
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        tok = tiny_tokenizer()
+        pol = make_policy(tok, token_budget=1)
+        rolls = [Rollout(pol.prompt_ids("abc"), a, [-3.0] * len(a), "", True) for a in answers]
+        stats = pol.update(rolls, adv)
+        torch.save({"state": pol.adapter_state(), "stats": stats}, f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_gloo_processes_make_the_update_of_one(torch1, tiny_tok, tmp_path):
+    """Data-parallel training: two CPU processes (gloo) split five rollouts (3 + 2), sum their gradients and
+    step; both end with the adapter one process gets from all five, within float rounding."""
+    import torch.multiprocessing as mp
+    answers = [[5, 6, 7], [8, 9], [10, 11, 12, 13], [14], [15, 16]]
+    adv = [1.5, -0.5, 0.25, -1.25, 0.75]
+    one = make_policy(tiny_tok, token_budget=1)
+    rolls = [Rollout(one.prompt_ids("abc"), a, [-3.0] * len(a), "", True) for a in answers]
+    s1 = one.update(rolls, adv)
+    mp.start_processes(_dp_rank, args=(2, str(tmp_path / "init"), str(tmp_path), answers, adv), nprocs=2,
+                       start_method="spawn")
+    for rank in (0, 1):
+        got = torch1.load(tmp_path / f"rank{rank}.pt")
+        assert got["stats"]["loss"] == pytest.approx(s1["loss"], abs=1e-6)
+        assert got["stats"]["train_tokens"] == s1["train_tokens"] == 3 + 2 + 4 + 1 + 2
+        for k, v in one.adapter_state().items():
+            assert torch1.allclose(got["state"][k], v, atol=1e-6), (rank, k)
+    assert not torch1.equal(one.adapter_state()[k], make_policy(tiny_tok).adapter_state()[k])   # it did move
