@@ -49,18 +49,19 @@ class EnvSpec:
 #: this worker's number among its pool's workers (set by the pool initializer; threads count separately)
 _SLOT: dict[str, int] = {}
 _SLOT_LOCK = threading.Lock()
+_THREAD = threading.local()
 
 
 def worker_slot() -> int:
-    """0, 1, 2, … per worker process of a pool (or per thread of a thread pool), so that workers spread
-    over ``EnvSpec.gpus`` instead of all timing on the first."""
-    with _SLOT_LOCK:
-        if "process" in _SLOT:
-            return _SLOT["process"]
-        key = f"thread-{threading.get_ident()}"
-        if key not in _SLOT:
-            _SLOT[key] = sum(k.startswith("thread-") for k in _SLOT)
-        return _SLOT[key]
+    """0, 1, 2, … per worker process of a pool (threads of a thread pool take the next free number), so
+    that workers spread over ``EnvSpec.gpus`` instead of all timing on the first."""
+    if "process" in _SLOT:
+        return _SLOT["process"]
+    if not hasattr(_THREAD, "slot"):
+        with _SLOT_LOCK:
+            _THREAD.slot = _SLOT.setdefault("threads", 0)
+            _SLOT["threads"] += 1
+    return _THREAD.slot
 
 
 def _init_worker(ppid: int, counter) -> None:

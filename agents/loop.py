@@ -122,6 +122,29 @@ class Discovery:
             self._log_handler.close()
         return RunResult(self.run_dir, self.step_no, self.metrics, self.best, self.archive, stop_reason)
 
+    def _sample_groups(self, t: int, starts: list[dict]):
+        """(group, start state, rollouts, sampling seconds) per group. A policy with ``sample_batch``
+        (vLLM) gets every group of the step in one request, so the engine batches groups × group_size
+        sequences; otherwise groups are sampled one at a time and the caller evaluates each group while
+        the next one samples."""
+        cfg, pol = self.cfg, self.policy
+        prompts = []
+        for g, start in enumerate(starts):
+            obs, _ = self.env.reset(seed=derive_seed(cfg.seed, t, g, 0xB), options={"state": start})
+            prompts.append(pol.prompt_ids(obs["prompt"]))
+        seeds = [derive_seed(cfg.seed, t, g, 0xC) for g in range(len(starts))]
+        if hasattr(pol, "sample_batch"):
+            t0 = time.perf_counter()
+            batch = pol.sample_batch([(ids, cfg.group_size, seed) for ids, seed in zip(prompts, seeds)])
+            dt = (time.perf_counter() - t0) / max(1, len(starts))
+            for g, (start, rolls) in enumerate(zip(starts, batch)):
+                yield g, start, rolls, dt
+            return
+        for g, (start, ids, seed) in enumerate(zip(starts, prompts, seeds)):
+            t0 = time.perf_counter()
+            rolls = pol.sample(ids, cfg.group_size, seed=seed)
+            yield g, start, rolls, time.perf_counter() - t0
+
     def step(self, t: int) -> dict[str, Any]:
         cfg, pol = self.cfg, self.policy
         t_step = time.perf_counter()
@@ -131,12 +154,7 @@ class Discovery:
         groups: list[tuple[dict, list, list]] = []          # (start state, rollouts, futures)
         reported = 0                                        # groups whose evaluation was reported to the display
         total = cfg.groups * cfg.group_size
-        for g, start in enumerate(starts):
-            obs, _ = self.env.reset(seed=derive_seed(cfg.seed, t, g, 0xB), options={"state": start})
-            ids = pol.prompt_ids(obs["prompt"])
-            t0 = time.perf_counter()
-            rolls = pol.sample(ids, cfg.group_size, seed=derive_seed(cfg.seed, t, g, 0xC))
-            dt = time.perf_counter() - t0
+        for g, start, rolls, dt in self._sample_groups(t, starts):
             sample_s += dt
             n_tokens += sum(len(r.answer_ids) for r in rolls)
             n_prompt += sum(len(r.prompt_ids) for r in rolls)

@@ -86,22 +86,32 @@ class VLLMPolicy:
         return self.trainer.prompt_ids(prompt)
 
     def sample(self, prompt_ids: list[int], n: int, seed: int, max_new_tokens: int | None = None) -> list[Rollout]:
+        return self.sample_batch([(prompt_ids, n, seed)], max_new_tokens)[0]
+
+    def sample_batch(self, requests: list[tuple[list[int], int, int]],
+                     max_new_tokens: int | None = None) -> list[list[Rollout]]:
+        """Every (prompt ids, n, seed) in one ``generate`` call, so the engine schedules all of a step's
+        sequences together; each prompt keeps its own seed and its own max_tokens (fitted to the context)."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        max_new = self.trainer.fit_new_tokens(len(prompt_ids), max_new_tokens)
-        sp = SamplingParams(n=n, temperature=self.s.temperature, top_p=1.0, top_k=0, max_tokens=max_new,
-                            logprobs=0, seed=int(seed) % (2**31), stop=list(self.s.stop) or None,
-                            include_stop_str_in_output=True)
-        out = self.llm.generate([TokensPrompt(prompt_token_ids=list(prompt_ids))], sp, lora_request=self.lora,
-                                use_tqdm=False)[0]
-        rolls = []
-        for c in out.outputs:
-            ids = list(c.token_ids)
-            lps = [float(step[tok].logprob) for step, tok in zip(c.logprobs, ids)]
-            text = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), self.s.stop)
-            rolls.append(Rollout(list(prompt_ids), ids, lps, self.s.answer_prefix + text, finished=c.finish_reason == "stop"))
-        return rolls
+        params = [SamplingParams(n=n, temperature=self.s.temperature, top_p=1.0, top_k=0,
+                                 max_tokens=self.trainer.fit_new_tokens(len(ids), max_new_tokens), logprobs=0,
+                                 seed=int(seed) % (2**31), stop=list(self.s.stop) or None,
+                                 include_stop_str_in_output=True) for ids, n, seed in requests]
+        outs = self.llm.generate([TokensPrompt(prompt_token_ids=list(ids)) for ids, _, _ in requests], params,
+                                 lora_request=self.lora, use_tqdm=False)
+        groups = []
+        for (prompt_ids, _, _), out in zip(requests, outs):
+            rolls = []
+            for c in out.outputs:
+                ids = list(c.token_ids)
+                lps = [float(step[tok].logprob) for step, tok in zip(c.logprobs, ids)]
+                text = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), self.s.stop)
+                rolls.append(Rollout(list(prompt_ids), ids, lps, self.s.answer_prefix + text,
+                                     finished=c.finish_reason == "stop"))
+            groups.append(rolls)
+        return groups
 
     def update(self, rollouts, advantages) -> dict[str, float]:
         if self.sleep:                # level 1: weights to CPU memory, KV cache dropped, both back on wake_up

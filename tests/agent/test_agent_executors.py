@@ -119,3 +119,39 @@ def test_a_group_is_submitted_before_the_next_is_sampled(tmp_path, monkeypatch):
     res = loop.Discovery(cfg, tmp_path, policy=rec).run()
     assert rec.events == ["sample", "submit", "submit"] * 3 + ["update"]
     assert res.metrics[0]["rollouts"] == 6 and os.path.isfile(tmp_path / "metrics.jsonl")
+
+
+class _BatchRecorder(_Recorder):
+    """A policy that samples every group of a step in one request, as the vLLM backend does."""
+
+    def sample_batch(self, requests, max_new_tokens=None):
+        self.events.append(f"batch of {len(requests)}")
+        self.requests = requests
+        out = []
+        for ids, n, seed in requests:
+            out.append(_Recorder.sample(self, ids, n, seed))
+            self.events.pop()                                   # not a separate sampling call
+        return out
+
+
+def test_a_batching_policy_gets_one_request_per_step(tmp_path, monkeypatch):
+    """With sample_batch, a step makes one sampling call for all its groups (the engine then batches
+    groups × group_size sequences), each group keeping its own seed; every rollout is still evaluated."""
+    import agent_envs  # noqa: F401
+    from agents import executors, loop
+    from agents.config import AgentConfig
+
+    rec = _BatchRecorder()
+    real = executors.LocalExecutor.submit
+
+    def submit(self, parent, text, seed):
+        rec.events.append("submit")
+        return real(self, parent, text, seed)
+
+    monkeypatch.setattr(executors.LocalExecutor, "submit", submit)
+    cfg = AgentConfig(env=agent_envs.ENV_ID, env_imports=["agent_envs"], steps=2, groups=3, group_size=2,
+                      executor="thread", workers=1)
+    res = loop.Discovery(cfg, tmp_path, policy=rec).run()
+    assert rec.events == (["batch of 3"] + ["submit"] * 6 + ["update"]) * 2
+    assert [n for _, n, _ in rec.requests] == [2, 2, 2] and len({s for _, _, s in rec.requests}) == 3
+    assert [m["rollouts"] for m in res.metrics] == [6, 6]

@@ -82,8 +82,8 @@ def test_pool_workers_spread_over_the_evaluation_gpus():
     finally:
         ex.close()
     with cf.ThreadPoolExecutor(3) as pool:
-        got = {f.result() for f in [pool.submit(_slow_slot) for _ in range(3)]}
-    assert got == {0, 1, 2}
+        got = [f.result() for f in [pool.submit(_slow_slot) for _ in range(3)]]
+    assert len(set(got)) == 3 and max(got) - min(got) == 2          # three threads, three consecutive numbers
 
 
 def _slow_slot():
@@ -177,3 +177,48 @@ def test_vllm_engine_gets_its_settings_gpus_and_sleeps_around_updates(monkeypatc
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "3,5,6,7"          # restored for this process
     pol.update([], [])
     assert _FakeLLM.calls[1:] == [("sleep", 1), ("train",), ("wake",)]
+
+
+def test_vllm_samples_every_group_in_one_generate_call(monkeypatch, tmp_path):
+    """sample_batch sends all prompts in one generate call with one SamplingParams per prompt (its own seed
+    and max_tokens), and turns each prompt's outputs into its group of rollouts."""
+    from agents import vllm_policy
+    from agents.policy import PolicySettings
+    calls = []
+
+    class LLM(_FakeLLM):
+        def generate(self, prompts, params, lora_request=None, use_tqdm=True):
+            calls.append((prompts, params))
+            out = []
+            for p, sp in zip(prompts, params):
+                comps = [types.SimpleNamespace(token_ids=[7, 8], logprobs=[{7: types.SimpleNamespace(logprob=-0.5)},
+                                                                            {8: types.SimpleNamespace(logprob=-1.5)}],
+                                               finish_reason="stop") for _ in range(sp["n"])]
+                out.append(types.SimpleNamespace(outputs=comps))
+            return out
+    fake = types.ModuleType("vllm")
+    fake.LLM, fake.SamplingParams = LLM, (lambda **kw: kw)
+    inputs = types.ModuleType("vllm.inputs")
+    inputs.TokensPrompt = lambda prompt_token_ids: tuple(prompt_token_ids)
+    lora = types.ModuleType("vllm.lora.request")
+    lora.LoRARequest = lambda name, i, path: types.SimpleNamespace(lora_path=path)
+    for name, mod in [("vllm", fake), ("vllm.inputs", inputs), ("vllm.lora", types.ModuleType("vllm.lora")),
+                      ("vllm.lora.request", lora)]:
+        monkeypatch.setitem(sys.modules, name, mod)
+
+    class Trainer:
+        device, version = "cpu", 0
+        tokenizer = types.SimpleNamespace(decode=lambda ids, skip_special_tokens=True: "xy")
+        model = types.SimpleNamespace(save_pretrained=lambda d: None)
+
+        def fit_new_tokens(self, n_prompt, max_new=None):
+            return 100 - n_prompt
+    pol = vllm_policy.VLLMPolicy(Trainer(), str(tmp_path), PolicySettings(temperature=0.9))
+    groups = pol.sample_batch([([1, 2, 3], 2, 11), ([4, 5], 3, 12)])
+    assert len(calls) == 1
+    prompts, params = calls[0]
+    assert prompts == [(1, 2, 3), (4, 5)] and [p["seed"] for p in params] == [11, 12]
+    assert [p["max_tokens"] for p in params] == [97, 98] and [p["n"] for p in params] == [2, 3]
+    assert [len(g) for g in groups] == [2, 3] and groups[1][0].prompt_ids == [4, 5]
+    assert groups[0][0].logprobs == [-0.5, -1.5] and groups[0][0].finished
+    assert len(pol.sample([9], 4, 13)) == 4 and len(calls) == 2
