@@ -134,3 +134,43 @@ def test_train_step_prompt_sharing(benchmark, share, prompt):
 
 
 _TRAIN_MEANS: dict[str, float] = {}
+
+
+def test_sampling_against_generate(benchmark, policy, prompt):
+    """Our KV-cached sampler (seeded, recording log-probs) against transformers' ``model.generate`` on the same
+    model, prompt and n, at temperature 1 with no other warper: tokens/s of each, interleaved, and the ratio
+    (issue 15's target: ≥ 0.9×)."""
+    import time
+    name, pol = policy
+    ids = pol.prompt_ids(prompt)
+    n = 8 if name == "tiny" else 4
+    x = torch.tensor([ids] * n)
+    eos = sorted(pol.eos_ids)
+    rates = {"tttd": [], "generate": []}
+
+    def ours():
+        t = time.perf_counter()
+        rolls = pol.sample(ids, n, seed=len(rates["tttd"]))
+        rates["tttd"].append(sum(len(r.answer_ids) for r in rolls) / (time.perf_counter() - t))
+
+    def theirs():
+        t = time.perf_counter()
+        with torch.no_grad():
+            out = pol.model.generate(input_ids=x, attention_mask=torch.ones_like(x), do_sample=True, temperature=1.0,
+                                     top_k=0, top_p=1.0, max_new_tokens=NEW_TOKENS, eos_token_id=eos,
+                                     pad_token_id=pol.tokenizer.pad_token_id)
+        new = out[:, len(ids):]
+        done = torch.isin(new, torch.tensor(eos))
+        # tokens up to and including each row's first EOS (the rest is padding)
+        lengths = torch.where(done.any(1), done.float().argmax(1) + 1, torch.full((n,), new.shape[1]))
+        rates["generate"].append(float(lengths.sum()) / (time.perf_counter() - t))
+
+    def once():
+        ours()
+        theirs()
+    benchmark.pedantic(once, rounds=3 if name == "tiny" else 2, iterations=1, warmup_rounds=1)
+    tttd, gen = (sum(v[1:]) / len(v[1:]) for v in (rates["tttd"], rates["generate"]))
+    benchmark.extra_info.update(model=name, batch=n, tttd_tokens_per_s=tttd, generate_tokens_per_s=gen,
+                                ratio=tttd / gen)
+    print(f"\n[{name}] sampling {n} × ≤{NEW_TOKENS} tokens: tttd {tttd:.1f} tok/s, model.generate {gen:.1f} tok/s, "
+          f"ratio {tttd / gen:.2f}")
