@@ -190,8 +190,12 @@ class AgentConfig:
         for item in items:
             key, sep, raw = item.partition("=")
             key = key.strip().replace("-", "_")
-            if not sep or key not in {f.name for f in dataclasses.fields(self)}:
-                raise ConfigError(f"--set {item!r}: expected KEY=VALUE with KEY a config field")
+            names = [f.name for f in dataclasses.fields(self)]
+            if not sep or key not in names:
+                import difflib
+                close = difflib.get_close_matches(key, names, n=1) if key else []
+                raise ConfigError(f"--set {item!r}: expected KEY=VALUE with KEY a config field"
+                                  + (f"; did you mean {close[0]}?" if close else "; see tttd discover --print-config"))
             setattr(self, key, _coerce(key, raw))
         return self
 

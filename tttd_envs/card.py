@@ -67,6 +67,31 @@ class ProblemCard:
     reward_scale: float = 1.0        # for reward_transform "mean_scaled"
     statement_for: Callable[[dict[str, Any]], str] | None = None   # the statement for an env's limits
 
+    def check_limits(self, given: dict[str, Any]) -> dict[str, Any]:
+        """``given`` checked against the card's limits: every key must be one, and a value whose default is a
+        number must be a number (ints stay ints where the default is an int). One sentence otherwise, naming
+        the bad value and the choices (the nearest name for a misspelt key)."""
+        out = {}
+        for key, value in given.items():
+            if key not in self.limits:
+                import difflib
+                close = difflib.get_close_matches(key, list(self.limits), n=1)
+                raise ValueError(f"{self.id} has no option {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                                 + f" (options: {', '.join(sorted(self.limits))})")
+            default = self.limits[key]
+            if isinstance(default, (int, float)) and not isinstance(default, bool) and value is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{self.id}: {key} must be a number like its default {default!r}, not {value!r}")
+                if isinstance(default, int) and isinstance(value, float) and not value.is_integer():
+                    raise ValueError(f"{self.id}: {key} must be a whole number like its default {default!r}, "
+                                     f"not {value!r}")
+                if value < 0:
+                    raise ValueError(f"{self.id}: {key} must not be negative (got {value!r})")
+            if isinstance(default, bool) and not isinstance(value, bool):
+                raise ValueError(f"{self.id}: {key} must be true or false, not {value!r}")
+            out[key] = value
+        return out
+
     def statement_with(self, limits: dict[str, Any]) -> str:
         """The statement as an env with these limits gives it (``statement`` uses the card's own)."""
         return self.statement_for({**self.limits, **limits}) if self.statement_for else self.statement

@@ -101,12 +101,16 @@ def _cmd_eval(args) -> int:
         limits["budget_s"] = args.budget_s
     for item in args.opt:
         key, sep, raw = item.partition("=")
-        if not sep or key not in card.limits:
-            raise UserError(f"-o {item!r}: {card.id} takes the options {', '.join(sorted(card.limits))} (KEY=VALUE)")
+        if not sep:
+            raise UserError(f"-o {item!r}: write KEY=VALUE; {card.id} takes the options {', '.join(sorted(card.limits))}")
         try:
-            limits[key] = json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError:
-            limits[key] = raw
+            value = raw
+        try:
+            limits.update(card.check_limits({key.strip(): value}))
+        except ValueError as e:
+            raise UserError(f"-o {item!r}: {e}") from None
     if "progress" in card.limits and sys.stderr.isatty():
         limits["progress"] = True
     parent = None

@@ -41,8 +41,13 @@ class DiscoveryEnv(gym.Env):
             raise ValueError("max_turns must be ≥ 1")
         unknown = set(limits) - set(card.limits) - {"grace_s"}
         if unknown:
-            raise TypeError(f"{card.id} got unknown keyword arguments {sorted(unknown)}; "
-                            f"it accepts max_turns, initial, data_dir, render_mode and the limits {sorted(card.limits)}")
+            import difflib
+            key = sorted(unknown)[0]
+            close = difflib.get_close_matches(key, [*card.limits, "max_turns", "initial", "data_dir", "render_mode"], n=1)
+            raise TypeError(f"{card.id} got an unknown keyword argument {key!r}"
+                            + (f"; did you mean {close[0]!r}?" if close else "")
+                            + f" (it accepts max_turns, initial, data_dir, render_mode and {', '.join(sorted(card.limits))})")
+        card.check_limits({k: v for k, v in limits.items() if k != "grace_s"})
         self.render_mode = render_mode
         self.max_turns = int(max_turns)
         self.initial_name = initial or card.default_initial
@@ -60,16 +65,22 @@ class DiscoveryEnv(gym.Env):
         })
         self.state: State | None = None
         self.last_verdict: Verdict | None = None
+        self.last_step_verdict: Verdict | None = None      # the verdict of this episode's last step (multi-turn)
         self._seed = 0
         self._turn = 0
 
     # -- Gymnasium API -----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"reset options must be a dict such as {{'initial': 'random'}} or {{'state': ...}}, "
+                            f"not a {type(options).__name__}")
         options = dict(options or {})
         self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self._turn = 0
         self.last_verdict = None
+        self.last_step_verdict = None
+        self.state = None                  # a reset that raises leaves no stale state behind (step: ResetNeeded)
         unknown = set(options) - {"state", "initial"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; use 'state' or 'initial'")
@@ -86,7 +97,7 @@ class DiscoveryEnv(gym.Env):
         if self.state is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         verdict = self.verifier.verify(action, parent=self.state.parent_view(), seed=self._seed + self._turn)
-        self.last_verdict = verdict
+        self.last_verdict = self.last_step_verdict = verdict
         self._turn += 1
         reward = self.card.reward(verdict.score, verdict.details)
         construction = verdict.details.get("construction") if verdict.accepted else None
@@ -185,6 +196,16 @@ class DiscoveryEnv(gym.Env):
             if len(out) > PROMPT_STDOUT_CHARS:
                 out = "…(truncated)\n" + out[-PROMPT_STDOUT_CHARS:]
             parts += ["Its output (tail):", "```", out, "```"]
+        last = self.last_step_verdict
+        if last is not None:           # a multi-turn episode: what the verifier said about the previous answer
+            parts.append("")
+            parts.append("## Your previous answer")
+            if last.accepted:
+                parts.append(f"It was accepted with {card.score_label} {last.details.get('display', f'{last.score:.10g}')}"
+                             + ("; it is the current state above." if self.state.score == last.score else "."))
+            else:
+                parts.append(f"It was not accepted ({last.status}): {last.message.strip()[:2000]}")
+                parts.append("The current state above is unchanged; fix the problem and try again.")
         goal = "below" if card.direction == "min" else "above"
         best = card.best_reference()
         if card.target:

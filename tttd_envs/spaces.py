@@ -32,3 +32,44 @@ class UnicodeText(Text):
 
     def __repr__(self) -> str:
         return f"UnicodeText({self.min_length}, {self.max_length})"
+
+
+# -- Gymnasium's vector machinery and flattening, for any Unicode text ----------------------------------
+# Text's own handlers map characters through its charset (a KeyError for any other character). Shared
+# memory cannot carry text at all: AsyncVectorEnv reads its buffer once, expecting arrays that later
+# writes update in place, and a string is a copy. So UnicodeText refuses shared memory with
+# Gymnasium's own CustomSpaceError (AsyncVectorEnv turns it into "use shared_memory=False"), and
+# flattens to its length followed by its code points, so every string round-trips.
+def _register_vector_handlers() -> None:
+    import numpy as np
+    from gymnasium.error import CustomSpaceError
+    from gymnasium.spaces import Box
+    from gymnasium.spaces.utils import flatdim, flatten, flatten_space, unflatten
+    from gymnasium.vector.utils import shared_memory as shm
+
+    @shm.create_shared_memory.register(UnicodeText)
+    def _create(space: UnicodeText, n: int = 1, ctx: Any = None):
+        raise CustomSpaceError("text observations cannot live in shared memory; pass shared_memory=False "
+                               "(gym.make_vec(id, n) does)")
+
+    @flatdim.register(UnicodeText)
+    def _flatdim(space: UnicodeText) -> int:
+        return space.max_length + 1
+
+    @flatten.register(UnicodeText)
+    def _flatten(space: UnicodeText, x: str):
+        out = np.zeros(space.max_length + 1, dtype=np.int32)
+        out[0] = len(x)
+        out[1:1 + len(x)] = np.frombuffer(x.encode("utf-32-le"), dtype=np.int32)
+        return out
+
+    @unflatten.register(UnicodeText)
+    def _unflatten(space: UnicodeText, x) -> str:
+        return "".join(map(chr, np.asarray(x)[1:1 + int(x[0])]))
+
+    @flatten_space.register(UnicodeText)
+    def _flatten_space(space: UnicodeText) -> Box:
+        return Box(low=0, high=0x10FFFF, shape=(space.max_length + 1,), dtype=np.int32)
+
+
+_register_vector_handlers()

@@ -114,6 +114,13 @@ _DOC = """
     ## Episode End
     `terminated=True` after `max_turns` steps (default 1).
 
+    ## Info
+    `reset` returns `{{"state": State}}`. `step` returns `verdict` (a `verifiers.Verdict`: `status`, one of
+    accepted, rejected, crashed, timeout, memory, output_limit, error; `message`, one sentence a model can act on; `score`, in the problem's units, only when
+    accepted; `details`), `score`, `accepted`, and `state`: the state the action produced, which becomes
+    the current state only when accepted. With `max_turns` > 1 the next prompt repeats the last verdict
+    under "Your previous answer". `details`: `cases` (per-case scores and times), `n_cases`, `accepted_count`, `total`, `mean`, `case_set`, `compiler`, `compile_s`, `isolation`.
+
     ## Arguments
     `gym.make("{id}", mode="rl"|"contest"|"ale", case_set=None|"lite"|"public50"|"public150"|"official",
     jobs=None, stop_on_fail=True, max_turns=1)`. Registered nondeterministic: timing depends on the machine.

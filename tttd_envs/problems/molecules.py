@@ -468,6 +468,13 @@ _DOC = """
     the reward is the best score among the action's molecules new since the snapshot (§6.8). The first
     reset fixes the run's seed (hidden target); ``budget=None`` is the unbounded GuacaMol regime.
 
+    ## Info
+    `reset` returns `{{"state": State, "run": ...}}` (the run so far: budget used, best, seed). `step` returns
+    `verdict` (a `verifiers.Verdict`: `status` accepted or rejected, `message` one sentence a model can act
+    on, `score`, `details` with `items`, `counts` and the canonical `construction`), `items` (one entry per
+    molecule: its canonical SMILES, score, whether it was new and charged to the budget), `score`,
+    `accepted`, `run` and `state`. Later prompts repeat the last action's verdict under "Last action".
+
     ## Arguments
     ``gym.make("{id}", task=..., budget=1000 (100/1000/10000), episode="budget"|"oneshot", ledger=None,
     action_mode="auto"|"smiles"|"code",

@@ -108,6 +108,13 @@ _DOC = """
     ## Episode End
     `terminated=True` after `max_turns` steps (default 1).
 
+    ## Info
+    `reset` returns `{{"state": State}}`. `step` returns `verdict` (a `verifiers.Verdict`: `status`, one of
+    accepted, rejected, crashed, timeout, memory, error, implausible-timing, contended, unverified-timing, uncheckable-on-cpu; `message`, one sentence a model can act on; `score`, in the problem's units, only when
+    accepted; `details`), `score`, `accepted`, and `state`: the state the action produced, which becomes
+    the current state only when accepted. With `max_turns` > 1 the next prompt repeats the last verdict
+    under "Your previous answer". `details`: `per_shape` (mean, median, n, the checks' margins), `geomean_us`, `calibration`, `host_profile` and `gate` (the host gate's decision), `retimed`, `cases`, `isolation`, `hardware`.
+
     ## Arguments
     `gym.make("{id}", gpumode_compat=False, mode="auto"|"gpu"|"cpu", allow_other_hardware=False,
     timing_profile="full"|"quick", device_index=0, require_triton=False, debug_secret=None, audit=None,
