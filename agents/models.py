@@ -62,9 +62,34 @@ def resolve(model: str) -> ModelSpec:
     if p.exists():
         raise ModelError(f"{model} is neither a model directory nor a .gguf file")
     if model.count("/") == 1 and not model.startswith((".", "/")):
+        _check_hub_id(model)
         return ModelSpec(model, None, model)          # a Hugging Face id (downloaded by transformers)
     raise ModelError(f"unknown model {model!r}: give a Hugging Face id (org/name), a model directory, "
                      "a .gguf file, or 'smollm2'")
+
+
+def _check_hub_id(repo_id: str) -> None:
+    """A Hugging Face id must be in the local cache or on the Hub: one quick question to the Hub instead of
+    transformers' five retries with backoff (about 40 s) before the same answer."""
+    try:
+        import huggingface_hub as hub
+    except ImportError:
+        return
+    if isinstance(hub.try_to_load_from_cache(repo_id, "config.json"), str):
+        return
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        raise ModelError(f"{repo_id!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; download it first "
+                         "or give a model directory")
+    try:
+        hub.HfApi().model_info(repo_id, timeout=10)
+    except hub.errors.RepositoryNotFoundError:
+        raise ModelError(f"there is no model {repo_id!r} on the Hugging Face Hub (or it is private: log in with "
+                         "`hf auth login`)") from None
+    except hub.errors.HfHubHTTPError as e:
+        raise ModelError(f"the Hugging Face Hub refused {repo_id!r} ({str(e).splitlines()[0]})") from None
+    except Exception as e:  # noqa: BLE001 - no network, DNS, proxy: one sentence either way
+        raise ModelError(f"{repo_id!r} is not in the Hugging Face cache and huggingface.co cannot be reached "
+                         f"({type(e).__name__}); connect, or give a model directory or 'smollm2'") from None
 
 
 def cache_dir_for(spec: ModelSpec) -> Path:

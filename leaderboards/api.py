@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from leaderboards import molruns, ranking, scoring, store
 from leaderboards.db import get_engine
-from leaderboards.errors import EntryNotFound, LeaderboardError, SubmissionRefused
+from leaderboards.errors import EntryNotFound, LeaderboardError, SubmissionRefused, SubmissionTooLarge
 from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
 from leaderboards.reference_rows import references
 
@@ -53,7 +53,7 @@ def _artifact_bytes(artifact: str | bytes) -> tuple[str, bytes]:
     else:
         raise SubmissionRefused(f"the artifact must be text (str or UTF-8 bytes), not {type(artifact).__name__}")
     if len(data) > MAX_ARTIFACT_BYTES:
-        raise SubmissionRefused(f"the artifact is {len(data):,} bytes; the leaderboard takes at most "
+        raise SubmissionTooLarge(f"the artifact is {len(data):,} bytes; the leaderboard takes at most "
                                 f"{MAX_ARTIFACT_BYTES >> 20} MiB")
     return text, data
 

@@ -13,6 +13,10 @@ class SubmissionRefused(LeaderboardError):
     unknown option, artifact too large, not text…  A *rejected* artifact, by contrast, is stored."""
 
 
+class SubmissionTooLarge(SubmissionRefused):
+    """The artifact is over the size the leaderboard stores (HTTP 413)."""
+
+
 class DatabaseUnavailable(LeaderboardError):
     """The database URL cannot be opened (bad URL, server down, missing driver)."""
 

@@ -90,7 +90,7 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
             body = await request.json()
         except (ValueError, json.JSONDecodeError):
             raise HTTPException(400, 'send JSON: {"artifact": "...", "submitter": "...", "notes": "..."}') from None
-        if not isinstance(body, dict) or not isinstance(body.get("artifact"), str) or not body.get("submitter"):
+        if not isinstance(body, dict) or not isinstance(body.get("artifact"), str) or "submitter" not in body:
             raise HTTPException(400, 'send JSON: {"artifact": "...", "submitter": "...", "notes": "..."}')
         if _card(env_id).domain == "molecules":
             # a molecule run travels as a bundle (`tttd board --artifact N`); never a path on this server
@@ -100,8 +100,12 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
             except leaderboards.SubmissionRefused as e:
                 raise HTTPException(400, str(e)) from None
         import asyncio
-        e = await asyncio.to_thread(leaderboards.submit, env_id, body["artifact"], submitter=str(body["submitter"])[:200],
-                                    notes=str(body.get("notes", ""))[:2000], client_score=body.get("score"), db=db)
+        try:
+            e = await asyncio.to_thread(leaderboards.submit, env_id, body["artifact"], submitter=str(body["submitter"]),
+                                        notes=str(body.get("notes", ""))[:2000], client_score=body.get("score"), db=db)
+        except leaderboards.SubmissionRefused as e:      # a request the leaderboard does not take: say why
+            from leaderboards.errors import SubmissionTooLarge
+            raise HTTPException(413 if isinstance(e, SubmissionTooLarge) else 400, str(e)) from None
         return _public(e)
 
     def _entry(entry_id: int):

@@ -21,6 +21,14 @@ def _cmd_serve(args) -> int:
     except ImportError:
         from tttd_envs.cli import UserError
         raise UserError("the web page needs the web extra: pip install 'tttd[web]'") from None
+    import socket
+    try:                                   # refuse before announcing a URL nobody will answer on
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as e:
+        from tttd_envs.cli import UserError
+        raise UserError(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); another program uses the port, "
+                        f"so pick another with --port") from None
     from leaderboards.web.app import create_app
 
     token = args.token or os.environ.get("TTTD_LEADERBOARD_TOKEN") or None

@@ -142,3 +142,36 @@ def test_presets_and_print_config(tmp_path, capsys):
     assert discover("ErdosMinOverlap-v0", "--preset", "papr") == 2
     err = capsys.readouterr().err
     assert "unknown preset 'papr'; did you mean 'paper'? (presets: cpu, paper)" in err and "Traceback" not in err
+
+
+def test_a_hub_id_that_cannot_be_had_is_one_quick_sentence(monkeypatch, capsys, tmp_path):
+    """A Hugging Face id that is neither cached nor reachable fails at once, not after the hub client's five
+    retries with backoff (about 40 s before); a missing repository and HF_HUB_OFFLINE have their own sentences."""
+    import time
+    hub = pytest.importorskip("huggingface_hub")
+    from agents import models
+    monkeypatch.setattr(hub, "try_to_load_from_cache", lambda repo, name: None)
+    calls = []
+
+    def offline(self, repo_id, timeout=None):
+        calls.append(timeout)
+        raise ConnectionError("Name or service not known")
+    monkeypatch.setattr(hub.HfApi, "model_info", offline)
+    t = time.perf_counter()
+    assert discover("ErdosMinOverlap-v0", "--model", "Qwen/NoSuchModel-1B", "--runs-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "is not in the Hugging Face cache and huggingface.co cannot be reached" in err and err.count("\n") == 1
+    assert calls == [10] and time.perf_counter() - t < 5 and not any(tmp_path.iterdir())
+
+    def missing(self, repo_id, timeout=None):
+        err = hub.errors.RepositoryNotFoundError.__new__(hub.errors.RepositoryNotFoundError)
+        Exception.__init__(err, "404 Client Error: Repository Not Found")      # as the hub raises it, sans HTTP
+        raise err
+    monkeypatch.setattr(hub.HfApi, "model_info", missing)
+    with pytest.raises(models.ModelError, match="there is no model 'Qwen/NoSuchModel-1B' on the Hugging Face Hub"):
+        models.resolve("Qwen/NoSuchModel-1B")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(models.ModelError, match="HF_HUB_OFFLINE is set"):
+        models.resolve("Qwen/NoSuchModel-1B")
+    monkeypatch.setattr(hub, "try_to_load_from_cache", lambda repo, name: "/cache/config.json")
+    assert models.resolve("Qwen/NoSuchModel-1B").path == "Qwen/NoSuchModel-1B"       # cached: no question asked

@@ -83,3 +83,27 @@ def test_http_submissions_need_the_operator_token(db):
     assert d["accepted"] and d["score"] == 0.5          # recomputed; the client's 0.0001 is ignored
     board = client.get("/api/board/ErdosMinOverlap-v0").json()
     assert {e["submitter"] for e in board["entries"]} >= {"carol", "web"}
+
+
+def test_refused_http_submissions_are_4xx_with_the_reason(db):
+    """A blank submitter is 400 and an artifact over the size limit 413, each with the leaderboard's sentence,
+    not a bare 500."""
+    from leaderboards.api import MAX_ARTIFACT_BYTES
+    client = TestClient(create_app(db=db, token="s3cret"), raise_server_exceptions=False)
+    auth = {"Authorization": "Bearer s3cret"}
+    r = client.post("/api/submit/ErdosMinOverlap-v0", json={"artifact": "[0.5, 0.5]", "submitter": "  "}, headers=auth)
+    assert r.status_code == 400 and "needs a submitter name" in r.json()["detail"]
+    big = "[" + "0.5, " * (MAX_ARTIFACT_BYTES // 5 + 10) + "0.5]"
+    r = client.post("/api/submit/ErdosMinOverlap-v0", json={"artifact": big, "submitter": "eve"}, headers=auth)
+    assert r.status_code == 413 and "the leaderboard takes at most" in r.json()["detail"]
+
+
+def test_serve_on_a_busy_port_is_one_sentence(capsys):
+    import socket
+    from tttd_envs.cli import main
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr()
+    assert f"cannot listen on 127.0.0.1:{port}" in err.err and "pick another with --port" in err.err
+    assert "http://" not in err.out
