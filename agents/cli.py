@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from agents.config import AgentConfig, ConfigError, preset
+from agents.config import AgentConfig, ConfigError, field_help, preset
 
 #: command-line options that map one-to-one onto config fields (flag -> field)
 _OPTIONS = {
@@ -35,13 +35,15 @@ def add_discover_command(sub) -> None:
     p = sub.add_parser("discover", help="run the reference agent (PUCT + entropic test-time training) on a problem",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", metavar="ID", nargs="?", help="problem id, e.g. ErdosMinOverlap-v0 (see `tttd list`)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint; 'latest' is the newest "
+                   "run (of ID when given) under --runs-dir; with --steps N a finished run goes on to step N")
     p.add_argument("--preset", metavar="NAME", help="start from named values: paper (TTT-Discover's run: 50 steps of "
                    "8×64, LoRA rank 32, lr 4e-5, 26000 tokens, vLLM; a GPU node) or cpu (the defaults)")
     p.add_argument("--config", metavar="FILE", help="a TOML or YAML (.yaml/.yml) config file (fields of agents.config.AgentConfig)")
+    helps = field_help()
     for name, typ in _OPTIONS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None,
-                       help=f"config field {name} (default {getattr(AgentConfig(), name)!r})")
+                       help=f"{helps.get(name) or 'config field ' + name} (default {getattr(AgentConfig(), name)!r})")
     p.add_argument("--no-train", dest="train", action="store_false", default=None,
                    help="frozen sampling: the same search without updating the model (a baseline)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -63,7 +65,7 @@ def build_config(args) -> tuple[AgentConfig, Path | None]:
     explicit = {k: getattr(args, k) for k in [*_OPTIONS, "train", "submit", "submit_name", "max_cost_usd"]
                 if getattr(args, k, None) is not None}
     if args.resume:
-        run_dir = Path(args.resume)
+        run_dir = _latest_run(args) if args.resume == "latest" else Path(args.resume)
         if not (run_dir / "config.toml").is_file():
             raise ConfigError(f"{run_dir} is not a run directory (no config.toml)")
         cfg = AgentConfig.load(run_dir / "config.toml")
@@ -86,6 +88,17 @@ def build_config(args) -> tuple[AgentConfig, Path | None]:
         setattr(cfg, k, v)
     cfg.override(args.overrides)
     return cfg.validate(), run_dir
+
+
+def _latest_run(args) -> Path:
+    """The newest run directory (by its config.toml's time) under --runs-dir, of the problem when one is named."""
+    root = Path(args.runs_dir or AgentConfig().runs_dir)
+    pattern = f"{args.problem.replace('/', '_')}/*/config.toml" if args.problem else "*/*/config.toml"
+    runs = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise ConfigError(f"--resume latest: no run under {root}" + (f" for {args.problem}" if args.problem else "")
+                          + "; start one without --resume")
+    return runs[-1].parent
 
 
 def _check_env(cfg: AgentConfig) -> None:
@@ -142,13 +155,11 @@ def cmd_discover(args) -> int:
 
 def _print_config(cfg: AgentConfig) -> int:
     """The config a run would use, as the TOML it would save, and the placement plan on this machine."""
-    import tomli_w
-
     from agents import placement
     from agents.loop import _card
     card = _card(cfg.env)
     where = placement.plan(cfg, placement.gpu_count(), times_kernels=card is not None and "device_index" in card.limits)
-    sys.stdout.write(tomli_w.dumps(cfg.to_dict()))
+    sys.stdout.write(cfg.to_toml())
     sys.stdout.write(f"# placement on this machine: {where.describe()}\n")
     return 0
 
@@ -207,6 +218,8 @@ def summary(console, cfg, result, card, pics, best_path) -> None:
         if result.stop_reason:
             t.add_row("stopped", result.stop_reason.split(";")[0])
     t.add_row("plots", f"{pics[0].parent}/ ({', '.join(p.name for p in pics)})")
+    t.add_row("go on", f"tttd discover --resume {pics[0].parent.parent} --steps {cfg.steps + max(1, cfg.steps)}"
+                       "  (more steps from the last checkpoint)")
     console.print(t)
 
 

@@ -38,33 +38,33 @@ class AgentConfig:
     gradient_checkpointing: str = "auto"   # auto (on for CUDA) | on | off
     threads: int = 0                       # torch CPU threads; 0: OMP_NUM_THREADS if set, else half the cores
     # search
-    steps: int = 3                         # paper: 50
-    groups: int = 2                        # paper: 8
-    group_size: int = 4                    # paper: 64
-    max_new_tokens: int = 512              # paper: 26000 (always cut to the context left after the prompt)
-    temperature: float = 1.0
+    steps: int = 3                         # steps of the run: sample, evaluate, train (paper: 50)
+    groups: int = 2                        # start states per step, each a group of answers (paper: 8)
+    group_size: int = 4                    # answers sampled per start state (paper: 64)
+    max_new_tokens: int = 512              # longest answer in tokens, cut to the context left after the prompt (paper: 26000)
+    temperature: float = 1.0              # sampling temperature (the trainer's log-probs use the same)
     answer_prefix: str = ""                # the answer starts with this text (format help for small models)
     stop: list = dataclasses.field(default_factory=list)   # stop strings: an answer ends after the first one
-    sampler: str = "puct"                  # puct | greedy | fixed
-    puct_c: float = 1.0
-    archive_cap: int = 1000
-    topk_children: int = 2
+    sampler: str = "puct"                  # how start states are picked: puct | greedy | fixed (the initial ones)
+    puct_c: float = 1.0                    # PUCT exploration constant c
+    archive_cap: int = 1000                # states the PUCT archive keeps (the best, by value)
+    topk_children: int = 2                 # children of a state kept in the archive per step (the best k)
     puct_fill: str = "repeat"              # repeat | shrink
     puct_group_visits: bool = False        # count PUCT visits per group (G = group_size in sqrt(1+T/G)/(1+n/G)):
                                            # upstream's formula without the G=1 override it ran with (its issue #4)
-    greedy_eps: float = 0.0
+    greedy_eps: float = 0.0                # sampler=greedy: chance of a random start state instead of the best
     # objective
-    advantage: str = "entropic"            # entropic | mean_baseline
+    advantage: str = "entropic"            # group advantage: entropic (TTT-Discover's) | mean_baseline
     beta: str = "adaptive"                 # "adaptive" (KL = ln 2) or a number, e.g. "2.0"
     train: bool = True                     # False: frozen sampling (the baseline)
-    lora_rank: int = 8                     # paper: 32
+    lora_rank: int = 8                     # LoRA rank (paper: 32)
     lora_alpha: float = 0.0                # 0: equal to the rank
-    lora_dropout: float = 0.0
-    lora_targets: str = "all-linear"
-    lr: float = 1e-4                       # paper: 4e-5
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.95
-    adam_eps: float = 1e-8
+    lora_dropout: float = 0.0              # LoRA dropout
+    lora_targets: str = "all-linear"       # which modules get LoRA (peft target_modules)
+    lr: float = 1e-4                       # Adam learning rate of the LoRA adapter (paper: 4e-5)
+    adam_beta1: float = 0.9                # Adam β1 (reference: 0.9)
+    adam_beta2: float = 0.95               # Adam β2 (reference: 0.95)
+    adam_eps: float = 1e-8                 # Adam ε (reference: 1e-8)
     clip_ratio: float = 0.0                # PPO's clipped surrogate with ε = clip_ratio; 0 = off (paper option 0.2)
     kl_coef: float = 0.0                   # KL penalty to the base model
     token_budget: int = 4096               # micro-batch size in tokens (bounds memory; a longer rollout goes alone)
@@ -73,12 +73,12 @@ class AgentConfig:
     # execution
     executor: str = "local"                # local | thread | ray
     workers: int = 0                       # 0: the machine's cores
-    ray_address: str = ""
-    seed: int = 0
-    runs_dir: str = "runs"
+    ray_address: str = ""                  # executor=ray: a cluster address (ray://head:10001, auto); "" = local Ray
+    seed: int = 0                          # the run's seed (sampling, start states, evaluation seeds)
+    runs_dir: str = "runs"                 # where run directories go: RUNS_DIR/<id>/<timestamp>/
     stop_after: int = 0                    # stop after this many steps of this invocation (0 = run to `steps`)
-    submit: bool = False
-    submit_name: str = ""
+    submit: bool = False                   # submit the best artifact to the local leaderboard at the end
+    submit_name: str = ""                  # submitter name for submit
     # cost (agents/cost.py): rates that price a run, all 0 = nothing charged; prices are yours to set
     gpu_hour_usd: float = 0.0              # one GPU-hour (sampler and trainer on CUDA)
     cpu_hour_usd: float = 0.0              # one CPU-hour (sampler/trainer on CPU; evaluation, per CPU-second)
@@ -138,8 +138,21 @@ class AgentConfig:
         return dataclasses.asdict(self)
 
     def save(self, path: Path) -> None:
+        Path(path).write_text(self.to_toml(), encoding="utf-8")
+
+    def to_toml(self) -> str:
+        """The config as TOML with each field's meaning (field_help) as a comment above it; tables last, as
+        TOML requires."""
         import tomli_w
-        Path(path).write_text(tomli_w.dumps(self.to_dict()), encoding="utf-8")
+        helps = field_help()
+        lines = ["# tttd discover configuration (agents/config.py); every field can be set here, with --set KEY=VALUE",
+                 "# or, for the common ones, with --KEY. `tttd discover --resume RUN --steps N` extends a run.", ""]
+        d = self.to_dict()
+        for key in sorted(d, key=lambda k: isinstance(d[k], dict)):
+            if helps.get(key):
+                lines.append(f"# {helps[key]}")
+            lines.append(tomli_w.dumps({key: d[key]}).rstrip("\n"))
+        return "\n".join(lines) + "\n"
 
     @classmethod
     def load(cls, path: Path) -> "AgentConfig":
@@ -198,6 +211,27 @@ class AgentConfig:
                                   + (f"; did you mean {close[0]}?" if close else "; see tttd discover --print-config"))
             setattr(self, key, _coerce(key, raw))
         return self
+
+
+def field_help() -> dict[str, str]:
+    """Each field's meaning: the comment written beside it (and on the comment lines right below it) in
+    AgentConfig's source, the one place it is stated. Used by --help and the saved config.toml."""
+    import inspect
+    import re
+    out: dict[str, str] = {}
+    last = None
+    for line in inspect.getsource(AgentConfig).splitlines():
+        m = re.match(r"^    (\w+): [^=]+=.*?(?:#\s*(.*))?$", line)
+        if m and not line.strip().startswith("#"):
+            last = m.group(1)
+            out[last] = (m.group(2) or "").strip()
+            continue
+        c = re.match(r"^\s{8,}#\s*(.*)$", line)
+        if c and last is not None and out.get(last):
+            out[last] += " " + c.group(1).strip()
+        else:
+            last = None
+    return out
 
 
 #: Named starting points (``tttd discover --preset NAME``), applied before a config file, options and --set.

@@ -175,3 +175,41 @@ def test_a_hub_id_that_cannot_be_had_is_one_quick_sentence(monkeypatch, capsys, 
         models.resolve("Qwen/NoSuchModel-1B")
     monkeypatch.setattr(hub, "try_to_load_from_cache", lambda repo, name: "/cache/config.json")
     assert models.resolve("Qwen/NoSuchModel-1B").path == "Qwen/NoSuchModel-1B"       # cached: no question asked
+
+
+def test_help_and_saved_config_explain_every_field(tmp_path, capsys):
+    """The meaning of each field lives once, beside it in AgentConfig; --help and config.toml both show it,
+    and the commented TOML still loads back to the same config."""
+    import dataclasses
+    from agents.config import field_help
+    helps = field_help()
+    assert set(helps) == {f.name for f in dataclasses.fields(AgentConfig)} and all(helps.values())
+    assert helps["puct_group_visits"].endswith("(its issue #4)")                    # continuation lines joined
+    with pytest.raises(SystemExit):
+        discover("--help")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--beta BETA \"adaptive\" (KL = ln 2) or a number, e.g. \"2.0\" (default 'adaptive')" in out
+    cfg = AgentConfig(env="ErdosMinOverlap-v0", env_kwargs={"initial": "random"}, stop=["]"], lr=3e-4)
+    pytest.importorskip("tomli_w")
+    cfg.save(tmp_path / "c.toml")
+    text = (tmp_path / "c.toml").read_text()
+    assert "# Adam learning rate of the LoRA adapter (paper: 4e-5)\nlr = 0.0003\n" in text
+    assert "--resume RUN --steps N" in text and AgentConfig.load(tmp_path / "c.toml") == cfg
+
+
+def test_resume_latest_finds_the_newest_run(tmp_path, capsys):
+    import os
+    import time
+    pytest.importorskip("tomli_w")
+    runs = tmp_path / "runs"
+    for env, stamp in [("ErdosMinOverlap-v0", "a"), ("ErdosMinOverlap-v0", "b"), ("CirclePacking26-v0", "c")]:
+        d = runs / env / stamp
+        d.mkdir(parents=True)
+        AgentConfig(env=env).save(d / "config.toml")
+        os.utime(d / "config.toml", (time.time() + ord(stamp), time.time() + ord(stamp)))
+    from agents.cli import _latest_run
+    import argparse
+    assert _latest_run(argparse.Namespace(runs_dir=str(runs), problem="ErdosMinOverlap-v0")) == runs / "ErdosMinOverlap-v0" / "b"
+    assert _latest_run(argparse.Namespace(runs_dir=str(runs), problem=None)) == runs / "CirclePacking26-v0" / "c"
+    assert discover("MolQED-v0", "--resume", "latest", "--runs-dir", runs) == 2
+    assert "--resume latest: no run under" in capsys.readouterr().err

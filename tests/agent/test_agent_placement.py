@@ -70,14 +70,13 @@ def test_placement_errors_are_one_sentence():
 
 def test_pool_workers_spread_over_the_evaluation_gpus():
     """Each worker of a pool takes the next number; an EnvSpec with gpus gives worker k the GPU k mod n."""
-    from agents.executors import EnvSpec, LocalExecutor, worker_slot
+    from agents.executors import EnvSpec, LocalExecutor
     ex = LocalExecutor(EnvSpec("ErdosMinOverlap-v0"), workers=2)
     try:
-        slots = set()
-        for _ in range(40):
-            slots |= {f.result() for f in [ex.pool.submit(worker_slot) for _ in range(4)]}
-            if slots == {0, 1}:
-                break
+        import time
+        slots, deadline = set(), time.monotonic() + 60
+        while slots != {0, 1} and time.monotonic() < deadline:     # the second worker may take a while to spawn
+            slots |= {f.result() for f in [ex.pool.submit(_slow_slot) for _ in range(4)]}
         assert slots == {0, 1}
     finally:
         ex.close()
