@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from leaderboards import scoring
 from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
+from tttd_envs.card import Reference
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
@@ -17,7 +18,7 @@ def _direction(card) -> str:
 
 
 def _ref_text(r: ReferenceRow) -> str:
-    how = "re-verified by tttd" if r.rechecked else ("verified by the card" if r.verified else "quoted")
+    how = Reference.RE_VERIFIED if (r.rechecked or r.verified) else Reference.QUOTED
     est = f"; est. rank {r.estimated_rank}, perf {r.estimated_performance}" if r.estimated_rank else ""
     context = "" if r.comparable else f"; {r.note}: context only, not ranked against"
     return f"[{r.name}] {r.who} {r.year} ({r.source}); {how}{est}{context}"
@@ -128,7 +129,8 @@ def summary_text(items: list[ProblemSummary]) -> str:
         rows.append((s.problem, s.direction, f"{s.accepted}/{s.entries}", best, ref(s.best_human),
                      ref(s.previous_ai), ref(s.ttt_discover)))
     lines = _table(("PROBLEM", "DIR", "ACCEPTED", "BEST ENTRY", "BEST HUMAN", "PREVIOUS AI", "TTT-DISCOVER"), rows)
-    lines.append("* quoted from the source, not re-verified here (published data absent or none public)")
+    lines.append(f"* {Reference.QUOTED}: the number is quoted from its source (no public construction, or the data is "
+                 "absent); re-verified: tttd's verifier scored the construction")
     return "\n".join(lines)
 
 

@@ -19,14 +19,17 @@ def test_list(capsys):
     for i in ("ErdosMinOverlap-v0", "AutocorrelationAC1-v0", "AutocorrelationAC2-v0", "CirclePacking26-v0",
               "CirclePacking32-v0"):
         assert i in out
-    assert "0.3808753233" in out and "min" in out and "max" in out
+    assert "0.3808703106 (Together AI (EinsteinArena baseline) 2026, re-verified)" in out and "min" in out and "max" in out
+    assert "2.635977394 (test-time-training/discover 2026, re-verified); a better value is 2.63598308" in out
 
 
 def test_list_json(capsys):
     assert main(["list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     erdos = next(r for r in rows if r["id"] == "ErdosMinOverlap-v0")
-    assert erdos["direction"] == "min" and erdos["best_reference"]["display"] == "0.3808753233"
+    assert erdos["direction"] == "min" and erdos["best_reference"]["display"] == "0.3808703106"
+    cp = next(r for r in rows if r["id"] == "CirclePacking26-v0")
+    assert cp["best_reference"]["display"] == "2.635977394" and "quoted, not re-verified" in cp["references"]
 
 
 def test_eval_accepts_json_file(capsys):

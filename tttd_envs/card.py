@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 #: How a raw score becomes a reward (higher is better). Failures get the card's fail_reward.
 REWARD_TRANSFORMS: dict[str, Callable[[float], float]] = {
@@ -28,6 +28,24 @@ class Reference:
     data_file: str | None = None     # file name in the data directory, if the construction is public
     verified: bool = False
     note: str = ""
+
+    #: the two words every view uses (list, board, web page, help, prompt): our verifier scored the
+    #: construction, or the number is taken from its source
+    RE_VERIFIED: ClassVar[str] = "re-verified"
+    QUOTED: ClassVar[str] = "quoted, not re-verified"
+
+    @property
+    def how(self) -> str:
+        return self.RE_VERIFIED if self.verified and self.value is not None else self.QUOTED
+
+    @property
+    def shown_value(self) -> str:
+        """Our exact value when re-verified, else the number as published."""
+        return self.display if self.verified and self.display else self.published
+
+    def describe(self) -> str:
+        """``2.635977394 (test-time-training/discover 2026, re-verified)``: one line, the same everywhere."""
+        return f"{self.shown_value} ({self.who} {self.year}, {self.how})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +148,34 @@ class ProblemCard:
                        + ", ".join(s.name for s in self.initial_states))
 
     def best_reference(self) -> Reference | None:
-        vals = [r for r in self.references if r.value is not None]
+        """The best re-verified reference (our own exact value), or None."""
+        vals = [r for r in self.references if r.value is not None and r.verified]
         if not vals:
             return None
         return (min if self.direction == "min" else max)(vals, key=lambda r: r.value)
+
+    def better_quoted(self) -> Reference | None:
+        """The best quoted (not re-verified) reference whose published number beats the best re-verified one."""
+        import re
+        best = self.best_reference()
+        out = None
+        for r in self.references:
+            if r.how != Reference.QUOTED:
+                continue
+            m = re.match(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)", r.published)
+            if not m:
+                continue
+            v = float(m.group(1).replace(",", ""))
+            beats = best is None or (v < best.value if self.direction == "min" else v > best.value)
+            if beats and (out is None or (v < out[0] if self.direction == "min" else v > out[0])):
+                out = (v, r)
+        return out[1] if out else None
+
+    def reference_summary(self) -> str:
+        """The best re-verified reference, and a better quoted one when there is one: what list, help and
+        the prompt's target show."""
+        best, quoted = self.best_reference(), self.better_quoted()
+        parts = [best.describe()] if best else []
+        if quoted is not None:
+            parts.append(("a better value is " if best else "") + quoted.describe())
+        return "; ".join(parts) or "—"

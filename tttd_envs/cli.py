@@ -56,14 +56,15 @@ def _cmd_list(args) -> int:
                      "target": card.target,
                      "best_reference": None if best is None else
                      {"value": best.value, "display": best.display, "who": best.who, "year": best.year,
-                      "label": best.label}})
+                      "label": best.label, "how": best.how},
+                     "references": card.reference_summary()})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     table = [("ID", "DOMAIN", "DIR", "UNITS", "BEST REFERENCE")]
     for r in rows:
         b = r["best_reference"]
-        shown = f"{b['display']}  {b['who']} {b['year']}" if b is not None else \
+        shown = r["references"] if (b is not None or r["references"] != "—") else \
             (f"{r['target']}, published" if r["target"] else "—")
         table.append((r["id"], r["domain"], r["direction"], r["units"], shown))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]

@@ -131,9 +131,8 @@ class DiscoveryEnv(gym.Env):
         if self.last_verdict is not None:
             v = self.last_verdict
             lines.append(f"last verdict: {v.message if v.message.startswith(v.status) else f'{v.status}: {v.message}'}")
-        best = card.best_reference()
-        if best is not None:
-            lines.append(f"best reference: {best.display} ({best.who} {best.year})")
+        if card.best_reference() is not None or card.better_quoted() is not None:
+            lines.append(f"best reference: {card.reference_summary()}")
         return "\n".join(lines)
 
     def _display(self, st: State) -> str:
@@ -210,8 +209,8 @@ class DiscoveryEnv(gym.Env):
         best = card.best_reference()
         if card.target:
             parts.append(f"Target: get {goal} {card.target}.")
-        elif best is not None:
-            parts.append(f"Target: get {goal} {best.display} ({best.label}, {best.who} {best.year}).")
+        elif best is not None or card.better_quoted() is not None:
+            parts.append(f"Target: get {goal} {card.reference_summary()}.")
         return "\n".join(parts)
 
 

@@ -52,7 +52,7 @@ _PROBLEM = """{% extends "base" %}{% block title %}{{ card.id }} — tttd leader
  {% if row.kind == "reference" %}{% set r = row.reference %}
  <tr class="ref"><td>ref</td><td class="num">{{ r.display or r.published }}</td>{% if mol %}<td></td>{% endif %}
   <td>{{ r.label }}: {{ r.who }} ({{ r.year }})</td>
-  <td>{{ "re-verified from data" if r.verified else "quoted" }}{% if not r.comparable %} · <span class="tag">context only</span> {{ r.note }}{% endif %}{% if r.estimated_rank %} · est. rank {{ r.estimated_rank }}, perf. {{ r.estimated_performance }}{% endif %}</td><td></td><td class="muted">{{ r.source }}</td></tr>
+  <td>{{ "re-verified" if (r.verified or r.rechecked) else "quoted, not re-verified" }}{% if not r.comparable %} · <span class="tag">context only</span> {{ r.note }}{% endif %}{% if r.estimated_rank %} · est. rank {{ r.estimated_rank }}, perf. {{ r.estimated_performance }}{% endif %}</td><td></td><td class="muted">{{ r.source }}</td></tr>
  {% else %}{% set e = row.entry %}
  <tr class="{{ 'flagged' if e.flag else ('rejected' if not e.accepted else 'entry') }}">
   <td>{{ e.rank or "" }}</td>

@@ -46,9 +46,9 @@ def test_erdos_reference_rows_sit_above_worse_entries(db_url):
     rows = _rows(leaderboards.boards(ERDOS, db=db_url))
     kinds = [r.kind for r in rows]
     # every published bound (≈ 0.3809) beats these toy functions (≥ 13/32): references first, best first
-    assert kinds == ["reference"] * 3 + ["entry"] * 3
-    refs = [r.reference for r in rows[:3]]
-    assert [r.label for r in refs] == ["TTT-Discover", "previous best AI", "best human"]
+    assert kinds == ["reference"] * 4 + ["entry"] * 3
+    refs = [r.reference for r in rows[:4]]
+    assert [r.label for r in refs] == ["best known (2026-12)", "TTT-Discover", "previous best AI", "best human"]
     assert [Decimal(r.sort_value) for r in refs] == sorted(Decimal(r.sort_value) for r in refs)
 
 
@@ -86,7 +86,7 @@ def test_reference_rows_interleave_by_value(db_url, data_env):
 
 def test_references_rechecked_from_data(data_env):
     refs = {r.name: r for r in leaderboards.references(ERDOS)}
-    assert set(refs) == {"best human", "previous best AI", "TTT-Discover"}
+    assert set(refs) == {"best human", "previous best AI", "TTT-Discover", "best known (2026-12)"}
     for r in refs.values():
         assert r.rechecked and r.verified and r.construction_sha256
     # the data files carry independently computed values (data/math/README.md)
@@ -104,7 +104,7 @@ def test_references_without_data_are_quoted(monkeypatch, tmp_path):
     refs = leaderboards.references(ERDOS)
     assert all(not r.rechecked and "not available" in r.recheck_note for r in refs)
     assert all(r.construction_sha256 for r in refs)                # the card's pins still identify them
-    assert [r.display for r in refs] == ["0.3809268535", "0.3809230352", "0.3808753233"]
+    assert [r.display for r in refs] == ["0.3809268535", "0.3809230352", "0.3808753233", "0.3808703106"]
 
 
 def test_atcoder_references_are_quoted_with_standings():
@@ -142,7 +142,7 @@ def test_problems_summary(db_url):
     assert s.best_human.published == "2.634" and s.previous_ai.who.startswith("ThetaEvolve")
     assert s.ttt_discover.label == "TTT-Discover repository"
     assert items[ERDOS].best is None and items[ERDOS].entries == 0
-    assert items[ERDOS].best_reference.label == "TTT-Discover"
+    assert items[ERDOS].best_reference.label == "best known (2026-12)"      # Together AI, re-verified
     json.dumps([x.to_dict() for x in items.values()])
 
 

@@ -30,7 +30,9 @@ DATA_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mat
 def _data_files(*prefixes: str) -> list:
     files = []
     if DATA_DIR.is_dir():
-        files = sorted(p for p in DATA_DIR.glob("*.json") if p.name.startswith(prefixes))
+        # the original files and those added later in their own folder (added-2026-12-04/, README there)
+        files = sorted(p for p in [*DATA_DIR.glob("*.json"), *DATA_DIR.glob("added-*/*.json")]
+                       if p.name.startswith(prefixes))
     if not files:
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"no data files in {DATA_DIR}"))]
     return [pytest.param(p, id=p.stem) for p in files]

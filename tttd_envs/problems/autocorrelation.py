@@ -52,11 +52,15 @@ _AC1_FILES = {
     "alphaevolve_v2": ("ac1_alphaevolve2025_v2.json", "634b059aa2a6ce267f90a82d68fef1f2c0998aee4eb3e4d50d466500dd521220"),
     "previous_ai": ("ac1_thetaevolve2025.json", "07f64a8163d9f55143e0ca2ffb672079be2877f438f1c8511cec4847711b7b84"),
     "ttt": ("ac1_ttt_discover2026.json", "6fb4f3b440d31af3463c2b86da671a6aab75290bb9be217173c3ab8a2c4a754a"),
+    "best_known": ("added-2026-12-04/ac1_togetherai2026.json",
+                   "9497ca45ba9bd06db37b3d1ac061d4adeab62a45a4cae8d1186be9cf24bdc61d"),
 }
 _AC2_FILES = {
     "alphaevolve_v1": ("ac2_alphaevolve2025_v1.json", "f3ffdf438ed4e884639f3ff962eaec0d3d0e884ecddd12d43bb8df122231a74a"),
     "previous_ai": ("ac2_alphaevolve2025_v2.json", "aa3b8be49ff5f71c42b9a6f255cda188f0c34a3be3feb70f508353abce9049f5"),
     "ttt": ("ac2_ttt_discover2026.json", "eddb9b3b99f99c1a8e294a86250b411868b6cf542cc659c5f4542bdc0a2243bd"),
+    "best_known": ("added-2026-12-04/ac2_togetherai2026.json",
+                   "133c4bbea6c2860b8ab31098de7147eaf5a41fc2be69a87ea5dc2b023c8d4996"),
 }
 
 
@@ -89,6 +93,9 @@ AC1_CARD = ProblemCard(
                   1.5031324359797773, "1.503132436", "ac1_thetaevolve2025.json", True, "1,319 steps"),
         Reference("TTT-Discover", "Yuksekgonul et al.", 2026, "1.50287", "arXiv:2601.16175", 1.5028628982558268,
                   "1.502862899", "ac1_ttt_discover2026.json", True, "30,000 steps"),
+        Reference("best known (2026-12)", "Together AI (EinsteinArena baseline)", 2026, "1.5028628587",
+                  "vinid/einstein-arena web/data/baselines/together-ai.json, 2026-03-26", 1.502862858705311, "1.502862859",
+                  "added-2026-12-04/ac1_togetherai2026.json", True, "30,000 steps"),
     ),
     initial_states=_initials(_AC1_FILES, "score exactly 2"),
     default_initial="random", picture="autoconvolution", score_label="C1 ≤",
@@ -116,6 +123,9 @@ AC2_CARD = ProblemCard(
                   "0.9591797711", "ac2_ttt_discover2026.json", True, "50,000 steps; not a record"),
         Reference("human (unverified)", "Jaech & Joseph", 2025, "0.94136", "arXiv:2508.02803",
                   note="Simpson-rule evaluation, not the exact formula; unverified"),
+        Reference("best known (2026-12)", "Together AI (EinsteinArena baseline)", 2026, "0.9612055423",
+                  "vinid/einstein-arena web/data/baselines/together-ai.json, 2026-03-26", 0.9612055422690108, "0.9612055422",
+                  "added-2026-12-04/ac2_togetherai2026.json", True, "100,000 steps"),
     ),
     initial_states=_initials(_AC2_FILES, "score exactly 2/3"),
     default_initial="random", picture="autoconvolution", score_label="C2 ≥",

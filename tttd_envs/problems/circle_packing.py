@@ -44,11 +44,11 @@ def _card(n: int, target: str, refs, initials) -> ProblemCard:
         limits=dict(MATH_LIMITS),
         reward_transform="identity", references=refs, initial_states=initials, default_initial="empty",
         picture="circles", score_label="Σr ≥", proven_bound=f"Σr ≤ √({n}/π) (area bound)",
-        libraries="numpy, scipy", target=target.removeprefix("beat "),
+        libraries="numpy, scipy", target=target,
     )
 
 
-CP26_CARD = _card(26, "beat 2.63598308 (ThetaEvolve 2025, published value)", (
+CP26_CARD = _card(26, "", (                  # target: the references say it (reference_summary)
     Reference("best human", "Erich Friedman, Circles in Squares", 2025, "2.634",
               "https://erich-friedman.github.io/packing/cirRsqu/", note="as quoted by AlphaEvolve; unverified"),
     Reference("AI", "AlphaEvolve", 2025, "2.635 (2.63586276)", "arXiv:2506.13131", 2.635862756413698,
@@ -68,7 +68,7 @@ CP26_CARD = _card(26, "beat 2.63598308 (ThetaEvolve 2025, published value)", (
                  construction_sha256="2ce41e151b2ba43b67ab1d72eeb36f2c6bb2c29b058507b78482cef4a99745be"),
 ))
 
-CP32_CARD = _card(32, "beat 2.937944526 (AlphaEvolve 2025)", (
+CP32_CARD = _card(32, "", (
     Reference("best human", "Erich Friedman, Circles in Squares", 2025, "2.936",
               "https://erich-friedman.github.io/packing/cirRsqu/", note="as quoted by AlphaEvolve; unverified"),
     Reference("previous best AI", "AlphaEvolve", 2025, "2.937", "arXiv:2506.13131", 2.9379445262055177,
@@ -131,4 +131,4 @@ class CirclePacking32Env(DiscoveryEnv):
 
 for _cls, _n in ((CirclePacking26Env, 26), (CirclePacking32Env, 32)):
     _cls.__doc__ = _DOC.format(n=_n, names=", ".join(s.name for s in _cls.card.initial_states),
-                               refs="; ".join(f"{r.who} {r.year} ({r.published})" for r in _cls.card.references))
+                               refs="; ".join(f"{r.label}: {r.describe()}" for r in _cls.card.references))
