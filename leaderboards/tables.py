@@ -134,6 +134,22 @@ def summary_text(items: list[ProblemSummary]) -> str:
     return "\n".join(lines)
 
 
+def _references_above(card, e: Entry) -> int:
+    """Card references with a number that this entry neither beats nor reproduces (they rank above it)."""
+    if card.domain == "molecules":
+        return 0
+    names = {}
+    for r in card.references:
+        names[r.label] = names.get(r.label, 0) + 1
+    n = 0
+    for r in card.references:
+        shown = r.label if names[r.label] == 1 else f"{r.label} ({r.who})"
+        numbered = r.value is not None or scoring.parse_number(r.published) is not None
+        if numbered and shown not in e.beats and shown != e.reproduction_of and r.label != e.reproduction_of:
+            n += 1
+    return n
+
+
 def entry_text(card, e: Entry) -> str:
     outcome = {"created": "new entry", "existing": "already on the board (same artifact); nothing new stored",
                "appended": "same artifact: re-timed, the new verdict was added to this entry"}.get(e.outcome or "", "")
@@ -144,7 +160,9 @@ def entry_text(card, e: Entry) -> str:
         lines.append(f"board:     {title}")
     if e.accepted:
         lines.append(f"score:     {e.display}  {card.units}, {_direction(card)}")
-        lines.append(f"rank:      {e.rank if e.rank is not None else 'not ranked'}"
+        above = _references_above(card, e)
+        lines.append(f"rank:      {f'{e.rank} among entries' if e.rank is not None else 'not ranked'}"
+                     + (f", below {above} reference{'s' if above != 1 else ''}" if e.rank is not None and above else "")
                      + (f" (hardware {e.hardware_key})" if e.hardware_key else "")
                      + (f" (board {e.case_set})" if e.case_set and card.domain == "molecules" else
                         f" (case set {e.case_set})" if e.case_set else ""))

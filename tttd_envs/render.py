@@ -168,6 +168,12 @@ def rgb_array(card, state, verdict=None) -> np.ndarray:
         shown = details.get("display") if details.get("display") else f"{state.score:.10g}"
         title = f"{card.id}: {card.score_label} {shown}"
     fig = draw(card, construction, details, title)
+    if verdict is not None and not verdict.accepted:
+        # the picture is still the current state; say on it that the last answer was not taken
+        import textwrap
+        note = textwrap.shorten(f"last answer {verdict.status}: {verdict.message}", 150)
+        fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=8, color="white", wrap=True,
+                 bbox={"facecolor": "#c0392b", "edgecolor": "none", "pad": 3})
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     canvas = FigureCanvasAgg(fig)
     canvas.draw()

@@ -130,3 +130,22 @@ def test_every_env_documents_its_info():
 def test_bad_limits_are_one_sentence(kwargs, words):
     with pytest.raises((ValueError, TypeError), match=words.replace("?", r"\?").replace("(", r"\(")):
         gym.make("ErdosMinOverlap-v0", **kwargs)
+
+
+def test_render_marks_a_rejected_step():
+    """After a rejected answer the picture still shows the current state, with a red band saying the last
+    answer was not taken; after an accepted one there is no band (a red pixel count tells them apart)."""
+    import numpy as np
+    pytest.importorskip("matplotlib")
+    env = gym.make("ErdosMinOverlap-v0", render_mode="rgb_array", max_turns=3)
+    env.reset(seed=0)
+
+    def red(img):
+        r, g, b = (img[..., k].astype(int) for k in range(3))
+        return int(((abs(r - 0xC0) < 8) & (abs(g - 0x39) < 8) & (abs(b - 0x2B) < 8)).sum())
+    env.step(ERDOS_OK)
+    ok = env.render()
+    env.step("not an answer")
+    bad = env.render()
+    assert ok.shape == bad.shape and red(ok) == 0 and red(bad) > 500
+    assert "last verdict: rejected" in env.unwrapped.render_text()

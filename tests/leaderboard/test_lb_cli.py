@@ -243,3 +243,14 @@ def test_submit_api_checks_run_cost(db_url):
     e = leaderboards.submit("CirclePacking26-v0", cp26_grid(4), submitter="a", run_cost={"cost_usd": 2, "gpu": "H100"},
                             db=db_url)
     assert e.run_cost == {"cost_usd": 2, "gpu": "H100"} and e.to_dict()["run_cost"] == e.run_cost
+
+
+def test_submit_says_which_references_rank_above_the_entry(tmp_path, capsys):
+    """An entry ranked first among entries but below every numbered reference says so, instead of a bare
+    "rank: 1" (CP26 has five references with a number; a 1.82 packing beats none of them)."""
+    pts = [[(i % 6) * 0.16 + 0.08, (i // 6) * 0.16 + 0.08, 0.07] for i in range(26)]
+    (tmp_path / "cp.json").write_text(json.dumps(pts))
+    assert main(["submit", "CirclePacking26-v0", str(tmp_path / "cp.json"), "--name", "me",
+                 "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 0
+    out = capsys.readouterr().out
+    assert "rank:      1 among entries, below 5 references" in out and "beats:     none of the references" in out
