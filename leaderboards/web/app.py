@@ -38,6 +38,21 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
             next((e for b in boards for e in b.entries if e.rank == 1), None)
         return pages.problem(card, boards, best)
 
+    @app.get("/p/{env_id}/chart.json")
+    def chart(env_id: str) -> Any:
+        from leaderboards.web import charts
+        card = _card(env_id)
+        boards = leaderboards.boards(env_id, db=db)
+        entries = [e for b in boards[:1] for e in b.entries if e.accepted]
+        return charts.best_so_far(card, entries, leaderboards.references(env_id),
+                                  comparable=boards[0].comparable if boards else True)
+
+    @app.get("/static/plotly.min.js")
+    def plotly_js() -> Response:
+        from leaderboards.web import charts
+        return Response(charts.plotly_js(), media_type="application/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/p/{env_id}/plot.png")
     def plot(env_id: str) -> Response:
         card = _card(env_id)

@@ -71,7 +71,14 @@ _PROBLEM = """{% extends "base" %}{% block title %}{{ card.id }} — tttd leader
 <p class="muted">No entries yet: <code>tttd submit {{ card.id }} FILE --name NAME</code>.</p>
 {% endfor %}
 <h2>Best so far</h2>
-<img id="plot" src="/p/{{ card.id }}/plot.png" alt="best-so-far plot with reference lines">
+<div id="chart" data-src="/p/{{ card.id }}/chart.json"></div>
+<noscript><img id="plot" src="/p/{{ card.id }}/plot.png" alt="best-so-far plot with reference lines"></noscript>
+<p class="muted">Hover for values, drag to zoom, double-click to reset. <a href="/p/{{ card.id }}/plot.png">Static picture</a>.</p>
+<script src="/static/plotly.min.js"></script>
+<script>
+fetch(document.getElementById("chart").dataset.src).then(r => r.json()).then(f =>
+  Plotly.newPlot("chart", f.data, f.layout, {responsive: true, displaylogo: false}));
+</script>
 {% if best and card.picture and card.domain != "molecules" %}<h2>Best entry</h2>
 <img id="picture" src="/entry/{{ best.id }}/picture.png" alt="picture of the best entry">{% endif %}
 {% endblock %}"""

@@ -107,3 +107,30 @@ def test_serve_on_a_busy_port_is_one_sentence(capsys):
     err = capsys.readouterr()
     assert f"cannot listen on 127.0.0.1:{port}" in err.err and "pick another with --port" in err.err
     assert "http://" not in err.out
+
+
+def test_chart_data_has_every_reference_and_a_tight_axis(db):
+    """The interactive chart's figure: one line per numbered reference (named with its value, quoted ones
+    dotted), the entries with their exact display on hover, a date axis, and a y range that spans the data
+    with a small margin (Erdős' references differ in the fifth digit and must not sit on one pixel row)."""
+    import leaderboards
+    from pathlib import Path
+    data = Path(__file__).resolve().parents[3] / "shared/data/math/erdos_ttt_discover2026.json"
+    if not data.exists():
+        pytest.skip("needs ../shared/data")
+    leaderboards.submit("ErdosMinOverlap-v0", data.read_text(), submitter="ttt", db=db)
+    client = TestClient(create_app(db=db))
+    fig = client.get("/p/ErdosMinOverlap-v0/chart.json").json()
+    names = [t["name"] for t in fig["data"]]
+    assert names[:2] == ["best entry so far", "accepted entries"]
+    assert "best human: 0.3809268535" in names and "best known (2026-12): 0.3808703106" in names
+    marker = fig["data"][1]
+    assert ["ttt", "0.3808753233"] in [c[1:] for c in marker["customdata"]] and "customdata[2]" in marker["hovertemplate"]
+    lo, hi = fig["layout"]["yaxis"]["range"]
+    ys = [y for t in fig["data"] for y in t["y"]]
+    spread = max(ys) - min(ys)
+    assert min(ys) - 0.1 * spread < lo < min(ys) and max(ys) < hi < max(ys) + 0.1 * spread      # 8% margins
+    assert fig["layout"]["xaxis"]["type"] == "date"
+    js = client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and "plotly" in js.text[:2000].lower()
+    assert 'id="chart"' in client.get("/p/ErdosMinOverlap-v0").text
