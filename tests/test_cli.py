@@ -74,3 +74,29 @@ def test_console_script_installed():
     exe = shutil.which("tttd") or str(Path(sys.executable).parent / "tttd")
     r = subprocess.run([exe, "list"], capture_output=True, text=True)
     assert r.returncode == 0 and "CirclePacking32-v0" in r.stdout
+
+
+def test_eval_saves_a_picture(tmp_path, capsys):
+    """--picture writes the card's picture of the verdict (a PNG); a problem without one says so."""
+    pytest.importorskip("matplotlib")
+    art = tmp_path / "cp.json"
+    art.write_text(json.dumps([[(i % 6) * 0.16 + 0.08, (i // 6) * 0.16 + 0.08, 0.07] for i in range(26)]))
+    assert main(["eval", "CirclePacking26-v0", str(art), "--picture", str(tmp_path / "cp.png")]) == 0
+    assert (tmp_path / "cp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["eval", "AHC058-v0", str(art), "--picture", str(tmp_path / "x.png")]) == 2
+    assert "AHC058-v0 has no picture" in capsys.readouterr().err
+
+
+def test_trimul_picture_draws_per_shape_timings():
+    """The TriMul picture from a verdict's per-shape timings: one bar per shape on a log axis, floors as ticks
+    and the geometric mean as a line (figures measured on the H200 VM, used as stand-in numbers)."""
+    pytest.importorskip("matplotlib")
+    from tttd_envs import render
+    from tttd_envs.registration import card
+    per = {f"bench{k}": {"mean": m, "floor_us": f} for k, (m, f) in
+           enumerate([(870.3, 28.0), (5623.1, 125.8), (1086.4, 83.9)])}
+    fig = render.draw(card("TriMul-H100-v0"), None, {"per_shape": per, "geomean_us": 1755.0})
+    ax = fig.axes[0]
+    assert [round(p.get_height(), 1) for p in ax.patches] == [870.3, 5623.1, 1086.4]
+    assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == list(per)
+    assert any("geometric mean 1755.0" in t.get_text() for t in ax.get_legend().get_texts())

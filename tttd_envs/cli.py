@@ -84,6 +84,8 @@ def add_eval_command(sub) -> None:
     p.add_argument("--parent", metavar="STATE_JSON", default=None,
                    help="a state/construction JSON to hand the program as parent.json")
     p.add_argument("--full", action="store_true", help="with --json, keep the construction and full logs")
+    p.add_argument("--picture", metavar="PNG", default=None,
+                   help="also save a picture of the result (the construction, the contest case, or per-shape timings)")
     p.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="a problem option (see `help` of the env), e.g. -o mode=contest -o case_set=lite")
     p.set_defaults(func=_cmd_eval)
@@ -123,6 +125,8 @@ def _cmd_eval(args) -> int:
     if card.domain == "math" and _looks_like_program(text) and sys.stderr.isatty():
         print(f"running the program in the sandbox (budget {limits.get('budget_s', 0):g} s)…", file=sys.stderr)
     verdict = verifier.verify(text, parent=parent, seed=args.seed)
+    if args.picture:
+        _save_picture(card, verdict, args.picture)
     if args.json:
         d = verdict.to_dict()
         if not args.full:
@@ -138,6 +142,23 @@ def _cmd_eval(args) -> int:
             tail = verdict.details["stderr"].strip().splitlines()[-8:]
             print("stderr (tail):\n  " + "\n  ".join(tail))
     return 0 if verdict.accepted else 1
+
+
+def _save_picture(card, verdict, path: str) -> None:
+    """The card's picture of this verdict (tttd_envs.render), marked when the answer was not accepted."""
+    if not card.picture:
+        raise UserError(f"{card.id} has no picture; --picture works for problems with one "
+                        "(circle packings, Erdős, autocorrelations, AHC039, TriMul, molecules)")
+    from tttd_envs import render
+    details = verdict.details if verdict.accepted else {}
+    title = f"{card.id}: " + (f"{card.score_label} {verdict.details.get('display') or f'{verdict.score:.10g}'}"
+                              if verdict.accepted else f"{verdict.status}")
+    try:
+        with open(path, "wb") as fh:
+            fh.write(render.png_bytes(card, details.get("construction"), details, title=title))
+    except OSError as e:
+        raise UserError(f"cannot write the picture to {path}: {e.strerror or e}") from None
+    print(f"picture:  {path}", file=sys.stderr)
 
 
 def _compare(card, score: float) -> None:

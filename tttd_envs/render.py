@@ -35,6 +35,9 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
     elif kind == "ahc039":
         fig = _figure(6.0, 6.0)
         _ahc039(fig.add_subplot(), construction, details)
+    elif kind == "trimul":
+        fig = _figure(7.2, 4.0)
+        _trimul(fig.add_subplot(), details)
     elif kind == "molecules":
         fig = _figure(11.0, 4.8)
         _molecules(fig.add_subplot(), construction)
@@ -43,6 +46,27 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
         fig.text(0.5, 0.5, f"{card.id}: no picture for this problem", ha="center")
     fig.suptitle(title or card.id, fontsize=11)
     return fig
+
+
+def _trimul(ax, details: dict) -> None:
+    """Per benchmark shape: the kernel's mean time (bar), the hardware floor (black tick), the geometric mean."""
+    shapes = details.get("per_shape") or {}
+    if not shapes:
+        _empty(ax, "timing (CPU dev mode or not accepted)")
+        return
+    ids = list(shapes)
+    means = [shapes[k]["mean"] for k in ids]
+    ax.bar(range(len(ids)), means, color="#1d70b8", label="mean µs")
+    floors = [shapes[k].get("floor_us") for k in ids]
+    if any(f for f in floors):
+        ax.scatter(range(len(ids)), [f or 0 for f in floors], marker="_", s=400, color="black", label="hardware floor")
+    gm = details.get("geomean_us")
+    if gm:
+        ax.axhline(gm, ls="--", color="#d4351c", lw=1, label=f"geometric mean {gm:.1f} µs")
+    ax.set_xticks(range(len(ids)), ids, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("µs per call (log scale)", fontsize=8)
+    ax.legend(fontsize=7)
 
 
 def _empty(ax, what: str) -> None:

@@ -208,6 +208,6 @@ def _picture_png(card, e, get_artifact) -> bytes | None:
         v = get_verifier(card.verifier, **card.verifier_kwargs).verify(get_artifact())
         construction = v.details.get("construction") if v.accepted else None
         details = {**details, **v.details}
-    if card.picture != "ahc039" and construction is None:
+    if card.picture not in ("ahc039", "trimul") and construction is None:     # these draw from details
         return None
     return render.png_bytes(card, construction, details, title=f"{card.id}: entry {e.id} ({e.display})")

@@ -15,7 +15,7 @@ _BASE = """<!doctype html>
  th { background: #f3f2f1; } td.num { font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
  tr.ref td { background: #fff7e6; font-style: italic; } tr.flagged td { color: #888; text-decoration: line-through; }
  tr.rejected td { color: #888; } .tag { font-size: .75rem; padding: .05rem .35rem; border-radius: .25rem; background: #eee; }
- .muted { color: #505a5f; font-size: .85rem; } pre { background: #f8f8f8; padding: 1rem; overflow: auto; max-height: 40rem; }
+ .muted { color: #505a5f; font-size: .85rem; } pre { background: #f8f8f8; padding: 1rem; overflow: auto; max-height: 40rem; white-space: pre-wrap; overflow-wrap: anywhere; }
  img { max-width: 100%; border: 1px solid #eee; }
 </style></head><body>
 <p class="muted"><a href="/">tttd leaderboard</a> — every score here was recomputed by the problem's own verifier.</p>
@@ -87,12 +87,12 @@ _ENTRY = """{% extends "base" %}{% block title %}entry {{ e.id }} — tttd leade
 <h1>Entry {{ e.id }}: <a href="/p/{{ e.problem }}">{{ e.problem }}</a></h1>
 <table id="entry">
 <tr><th>score</th><td class="num">{{ e.display if e.accepted else "—" }}</td></tr>
-<tr><th>status</th><td>{{ e.status }}: {{ e.message }}{% if e.flag %} <span class="tag">{{ e.flag }}</span> {{ e.flag_reason }}{% endif %}</td></tr>
-<tr><th>rank</th><td>{{ e.rank or "not ranked" }}</td></tr>
+<tr><th>status</th><td>{{ e.status }}{% if not e.message.startswith(e.status) %}: {{ e.message }}{% else %}{{ e.message[e.status|length:] }}{% endif %}{% if e.flag %} <span class="tag">{{ e.flag }}</span> {{ e.flag_reason }}{% endif %}</td></tr>
+<tr><th>rank</th><td>{{ "%d among entries"|format(e.rank) if e.rank else "not ranked" }}{% if e.beats %}; beats {{ e.beats|join(", ") }}{% endif %}</td></tr>
 {% if card.domain == "molecules" and e.case_set %}<tr><th>board</th><td><code>{{ e.case_set }}</code></td></tr>{% endif %}
 {% if e.accepted and e.details.top10 is defined %}<tr><th>top-10</th><td class="num">{{ "%.4f"|format(e.details.top10) }} after {{ e.details.calls }} calls</td></tr>{% endif %}
 <tr><th>submitter</th><td>{{ e.submitter }}</td></tr>
-<tr><th>submitted</th><td>{{ e.created_at.isoformat() }}</td></tr>
+<tr><th>submitted</th><td><time datetime="{{ e.created_at.isoformat() }}">{{ e.created_at.strftime("%Y-%m-%d %H:%M UTC") }}</time></td></tr>
 <tr><th>artifact</th><td><code>sha256 {{ e.artifact_sha256 }}</code> — <a href="/entry/{{ e.id }}/artifact">download</a></td></tr>
 <tr><th>verifier</th><td>{{ e.verifier }} (tttd {{ e.tttd_version }})</td></tr>
 {% if e.hardware %}<tr><th>hardware</th><td>{{ e.hardware }}</td></tr>{% endif %}

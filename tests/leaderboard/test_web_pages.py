@@ -134,3 +134,15 @@ def test_chart_data_has_every_reference_and_a_tight_axis(db):
     js = client.get("/static/plotly.min.js")
     assert js.status_code == 200 and "plotly" in js.text[:2000].lower()
     assert 'id="chart"' in client.get("/p/ErdosMinOverlap-v0").text
+
+
+def test_entry_page_is_tidy(db):
+    """The status reads once ("accepted" then the message, never "accepted: accepted:"), the time is readable
+    (the ISO form stays in the <time> element), the rank says among what, and a long artifact wraps."""
+    import re
+    client = TestClient(create_app(db=db))
+    e = leaderboards.board("CirclePacking26-v0", db=db)[0]
+    page = client.get(f"/entry/{e.id}").text
+    assert "accepted: accepted:" not in page and "accepted" in page
+    assert re.search(r"<time datetime=\"[0-9T:.+-]+\">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>", page)
+    assert "1 among entries" in page and "white-space: pre-wrap" in page

@@ -81,7 +81,7 @@ def _card(gpu: str) -> TriMulCard:
         limits=dict(_LIMITS), reward_transform="reciprocal", references=_refs(gpu),
         initial_states=(InitialState("empty", "no kernel yet (TTT-Discover parity)"),
                         InitialState("pytorch", "the plain PyTorch implementation shipped with tttd (unscored)")),
-        default_initial="empty", score_label="geomean µs", libraries="torch, triton, cupy, numpy",
+        default_initial="empty", score_label="geomean µs", libraries="torch, triton, cupy, numpy", picture="trimul",
         nondeterministic=True,
         target={"H100": "1161 µs (TTT-Discover, GPU MODE protocol; compare under gpumode_compat=True)"}.get(gpu, ""))
 
