@@ -217,7 +217,7 @@ def test_sequences_of_any_finite_floats_give_a_verdict_not_an_error(values):
 
 
 def test_circle_overlap_advice_fits_its_size():
-    """A real overlap (0.3) is told to move the circles apart; a rounding one (~1e-13) to shrink by ~1e-12."""
+    """A real overlap (0.3) is told to move the circles apart too; a rounding one (~1e-13) to shrink by ~1e-12."""
     import json
     import gymnasium as gym
     import tttd_envs  # noqa: F401
@@ -225,7 +225,7 @@ def test_circle_overlap_advice_fits_its_size():
     env.reset(seed=0)
     rest = [[0.1 + 0.15 * (k % 6), 0.65 + 0.1 * (k // 6), 0.01] for k in range(24)]
     big = env.step(json.dumps({"construction": [[0.3, 0.3, 0.2], [0.5, 0.3, 0.2]] + rest}))[4]["verdict"].message
-    assert "overlap by 0.3" in big and "move them apart" in big and "1e-12" not in big
+    assert "overlap by 0.3" in big and "move the circles apart" in big and "1e-12" not in big
     env.reset(seed=0)
     tiny = env.step(json.dumps({"construction": [[0.3, 0.3, 0.1], [0.5 - 1e-13, 0.3, 0.1]] + rest}))[4]["verdict"].message
-    assert "overlap by" in tiny and "shrink both radii by about 1e-12" in tiny
+    assert "overlap by" in tiny and "shrink radii by about 1e-12" in tiny

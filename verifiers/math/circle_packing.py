@@ -92,8 +92,8 @@ class CirclePackingVerifier(MathVerifier):
                 if not D - s * s >= 0:
                     depth = (s * s - D) / s      # an upper bound on the overlap depth s − √D
                     if worst_overlap is None or depth > worst_overlap[0]:
-                        hint = ("shrink both radii by about 1e-12 (a rounding overlap)" if depth < Fraction(1, 10**9)
-                                else "move them apart or shrink their radii")
+                        hint = ("shrink radii by about 1e-12 (a rounding overlap)" if depth < Fraction(1, 10**9)
+                                else "shrink radii or move the circles apart")
                         worst_overlap = (depth, f"circles {i} and {j} overlap by {_len(depth)} (exact check, "
                                         f"no tolerance); {hint}")
                 else:
