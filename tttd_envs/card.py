@@ -11,6 +11,9 @@ REWARD_TRANSFORMS: dict[str, Callable[[float], float]] = {
     "reciprocal": lambda s: 1.0 / s if s > 0 else 0.0,
     "negate": lambda s: -s,
     "mean_scaled": lambda s: s,      # handled in ProblemCard.reward (needs the number of cases)
+    # reference / score for minimised problems with a per-instance reference (the verifier's trusted
+    # details["reward_reference"], e.g. a best-known cost): 1.0 matches it, above 1 beats it
+    "reference_ratio": lambda s: s,  # handled in ProblemCard.reward (needs the details)
 }
 
 
@@ -84,6 +87,10 @@ class ProblemCard:
     target: str = ""                 # what to beat, when the best verified reference is not it
     reward_scale: float = 1.0        # for reward_transform "mean_scaled"
     statement_for: Callable[[dict[str, Any]], str] | None = None   # the statement for an env's limits
+    #: for problems whose options pick an instance: the card for those options (its statement, references,
+    #: picture data), used by the env and `tttd eval`; `context` holds what it was made for (e.g. the instance)
+    specialise_for: Callable[[dict[str, Any]], "ProblemCard"] | None = None
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def check_limits(self, given: dict[str, Any]) -> dict[str, Any]:
         """``given`` checked against the card's limits: every key must be one, and a value whose default is a
@@ -110,6 +117,10 @@ class ProblemCard:
             out[key] = value
         return out
 
+    def specialise(self, limits: dict[str, Any]) -> "ProblemCard":
+        """The card for these option values (itself unless the problem has instances)."""
+        return self.specialise_for({**self.limits, **limits}) if self.specialise_for else self
+
     def statement_with(self, limits: dict[str, Any]) -> str:
         """The statement as an env with these limits gives it (``statement`` uses the card's own)."""
         return self.statement_for({**self.limits, **limits}) if self.statement_for else self.statement
@@ -129,6 +140,9 @@ class ProblemCard:
             # (TTT-Discover's RL reward for AtCoder: mean/1500, mean/3e6).
             n = (details or {}).get("n_cases") or 1
             return float(score) / n / self.reward_scale
+        if self.reward_transform == "reference_ratio":
+            ref = (details or {}).get("reward_reference")
+            return float(ref) / float(score) if ref and score > 0 else float(self.fail_reward)
         return float(REWARD_TRANSFORMS[self.reward_transform](score))
 
     def value(self, score: float | None) -> float | None:

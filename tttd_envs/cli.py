@@ -114,6 +114,7 @@ def _cmd_eval(args) -> int:
             limits.update(card.check_limits({key.strip(): value}))
         except ValueError as e:
             raise UserError(f"-o {item!r}: {e}") from None
+    card = card.specialise(limits)      # e.g. the instance picked with -o instance=...
     if "progress" in card.limits and sys.stderr.isatty():
         limits["progress"] = True
     parent = None

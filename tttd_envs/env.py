@@ -56,6 +56,8 @@ class DiscoveryEnv(gym.Env):
         self.limits = {**card.limits, **limits}
         self.verifier = get_verifier(card.verifier, **card.verifier_kwargs, **self.limits)
         self.statement = card.statement_with(self.limits)
+        if card.specialise_for is not None:
+            self.card = card.specialise(self.limits)     # this instance's references and picture data
 
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
         self.observation_space = spaces.Dict({

@@ -41,6 +41,11 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
     elif kind == "molecules":
         fig = _figure(11.0, 4.8)
         _molecules(fig.add_subplot(), construction)
+    elif kind and ":" in kind:
+        # "module:function": the problem draws its own picture, fn(card, construction, details) -> Figure
+        import importlib
+        module, _, fn = kind.partition(":")
+        fig = getattr(importlib.import_module(module), fn)(card, construction, details)
     else:
         fig = _figure(5, 2)
         fig.text(0.5, 0.5, f"{card.id}: no picture for this problem", ha="center")
