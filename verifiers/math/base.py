@@ -119,62 +119,10 @@ class MathVerifier(Verifier):
         res = sandbox.run(files=files, limits=self.limits, config=config)
         details.update({"elapsed_s": round(res.wall_s, 4), "cpu_s": res.cpu_s, "budget_s": self.budget_s,
                         "seed": seed, "isolation": res.isolation, "stdout": res.stdout, "stderr": res.stderr})
-        wall = self.limits.wall_s
-        if res.status == "setup_error":
-            return Verdict.reject(f"verifier error: the sandbox could not start ({res.detail}); please report",
-                                  status="error", details=details)
-        if res.status == "timeout":
-            if res.timeout_kind == "cpu":
-                msg = f"program used more than {self.limits.wire()['cpu_s']:g} s of CPU time (killed)"
-            else:
-                msg = (f"program did not return within {wall:g} s (budget_s {self.budget_s:g} + "
-                       f"{self.grace_s:g} s grace); killed with its whole process group")
-                if res.detail == "SIGKILL":
-                    msg += (f" by SIGKILL after it ignored SIGTERM for the {self.limits.kill_grace_s:g} s "
-                            "grace period")
-            return Verdict.reject(msg, status="timeout", details=details)
-        if res.status == "memory":
-            return Verdict.reject(f"program exceeded the {self.limits.memory_bytes >> 30} GiB memory limit "
-                                  f"of the run ({res.detail})", status="memory", details=details)
-        if res.status == "output_limit":
-            return Verdict.reject(f"program wrote more than {self.limits.output_bytes >> 20} MiB of output; print less",
-                                  status="output_limit", details=details)
-        if res.status == "result_too_large":
-            return Verdict.reject(f"the result is larger than the {_parse._human(self.result_cap)} cap; "
-                                  "return fewer values", details=details)
-        if res.status == "channel_broken":
-            return Verdict.reject("malformed result: the program closed or broke the result channel", details=details)
-        if res.status == "no_result":
-            return Verdict.reject("the program exited without returning a result (sys.exit/os._exit before run() returned?)",
-                                  status="crashed", details=details)
-        if res.status == "crashed":
-            msg = f"the program was {res.detail}" if res.detail.startswith("killed") else f"the program {res.detail}"
-            if res.exitcode is not None and res.exitcode < 0 and res.exitcode in (-9, -11, -6):
-                msg += " (out of memory can look like this: the limit is " \
-                       f"{self.limits.memory_bytes >> 30} GiB)"
-            return Verdict.reject(msg + " without returning a result", status="crashed", details=details)
-        try:
-            text = res.result.decode("utf-8")
-        except UnicodeDecodeError:
-            return Verdict.reject("malformed result: the result channel held invalid UTF-8", details=details)
-        try:
-            doc = _parse.loads_strict(text, self.result_cap + 4096, what="result")
-        except ParseError as e:
-            return Verdict.reject(f"malformed result: {e}", details=details)
-        if type(doc) is not dict or (set(doc) != {"value"} and set(doc) != {"error"}):
-            return Verdict.reject("malformed result: the result channel held something other than one result record",
-                                  details=details)
-        if "error" in doc:
-            err = doc["error"] if type(doc["error"]) is dict else {}
-            kind = err.get("kind") if err.get("kind") in ("rejected", "crashed", "memory") else "crashed"
-            message = str(err.get("message", "the program failed"))[:1000]
-            if kind == "memory":
-                message = f"program exceeded the {self.limits.memory_bytes >> 30} GiB memory limit ({message})"
-            elif err.get("hint") == "processes":
-                message += ("; creating processes is not allowed with cpus=1" if self.limits.cpus == 1
-                            else f"; the task limit ({self.limits.max_tasks}) was reached")
-            return Verdict.reject(message, status=kind, details=details)
-        return self._judge(doc["value"], details)
+        out = program_outcome(res, self.limits, self.budget_s, self.grace_s, self.result_cap, details)
+        if isinstance(out, Verdict):
+            return out
+        return self._judge(out[0], details)
 
     # -- judging the construction ---------------------------------------------------------------
     n_max: int = 1
@@ -213,6 +161,70 @@ class MathVerifier(Verifier):
         details["score_exact"] = ex.format_sig(exact, 20, up=up)
         details["display"] = ex.format_sig(exact, 10, up=up)
         return Verdict.accept(score, f"accepted: {summary.format(display=details['display'])}", details=details)
+
+
+def program_outcome(res: "sandbox.SandboxResult", limits: "sandbox.Limits", budget_s: float, grace_s: float,
+                    result_cap: int, details: dict, loads=None) -> "Verdict | tuple[Any]":
+    """What a sandboxed ``run()`` came back with: a rejection Verdict (timeout, memory, crash, a bad result
+    record…), or a 1-tuple holding the returned value parsed by ``loads(text, cap, what=)`` (default: the
+    math parser). Shared by the verifiers whose actions are programs returning data."""
+    loads = loads or _parse.loads_strict
+    wall = limits.wall_s
+    if res.status == "setup_error":
+        return Verdict.reject(f"verifier error: the sandbox could not start ({res.detail}); please report",
+                              status="error", details=details)
+    if res.status == "timeout":
+        if res.timeout_kind == "cpu":
+            msg = f"program used more than {limits.wire()['cpu_s']:g} s of CPU time (killed)"
+        else:
+            msg = (f"program did not return within {wall:g} s (budget_s {budget_s:g} + "
+                   f"{grace_s:g} s grace); killed with its whole process group")
+            if res.detail == "SIGKILL":
+                msg += (f" by SIGKILL after it ignored SIGTERM for the {limits.kill_grace_s:g} s "
+                        "grace period")
+        return Verdict.reject(msg, status="timeout", details=details)
+    if res.status == "memory":
+        return Verdict.reject(f"program exceeded the {limits.memory_bytes >> 30} GiB memory limit "
+                              f"of the run ({res.detail})", status="memory", details=details)
+    if res.status == "output_limit":
+        return Verdict.reject(f"program wrote more than {limits.output_bytes >> 20} MiB of output; print less",
+                              status="output_limit", details=details)
+    if res.status == "result_too_large":
+        return Verdict.reject(f"the result is larger than the {_parse._human(result_cap)} cap; "
+                              "return fewer values", details=details)
+    if res.status == "channel_broken":
+        return Verdict.reject("malformed result: the program closed or broke the result channel", details=details)
+    if res.status == "no_result":
+        return Verdict.reject("the program exited without returning a result (sys.exit/os._exit before run() returned?)",
+                              status="crashed", details=details)
+    if res.status == "crashed":
+        msg = f"the program was {res.detail}" if res.detail.startswith("killed") else f"the program {res.detail}"
+        if res.exitcode is not None and res.exitcode < 0 and res.exitcode in (-9, -11, -6):
+            msg += " (out of memory can look like this: the limit is " \
+                   f"{limits.memory_bytes >> 30} GiB)"
+        return Verdict.reject(msg + " without returning a result", status="crashed", details=details)
+    try:
+        text = res.result.decode("utf-8")
+    except UnicodeDecodeError:
+        return Verdict.reject("malformed result: the result channel held invalid UTF-8", details=details)
+    try:
+        doc = loads(text, result_cap + 4096, what="result")
+    except ParseError as e:
+        return Verdict.reject(f"malformed result: {e}", details=details)
+    if type(doc) is not dict or (set(doc) != {"value"} and set(doc) != {"error"}):
+        return Verdict.reject("malformed result: the result channel held something other than one result record",
+                              details=details)
+    if "error" in doc:
+        err = doc["error"] if type(doc["error"]) is dict else {}
+        kind = err.get("kind") if err.get("kind") in ("rejected", "crashed", "memory") else "crashed"
+        message = str(err.get("message", "the program failed"))[:1000]
+        if kind == "memory":
+            message = f"program exceeded the {limits.memory_bytes >> 30} GiB memory limit ({message})"
+        elif err.get("hint") == "processes":
+            message += ("; creating processes is not allowed with cpus=1" if limits.cpus == 1
+                        else f"; the task limit ({limits.max_tasks}) was reached")
+        return Verdict.reject(message, status=kind, details=details)
+    return (doc["value"],)
 
 
 def rel_diff(estimate: float, exact: Fraction) -> float:

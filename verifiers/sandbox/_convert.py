@@ -129,3 +129,40 @@ def to_tuples(value: Any, n: int, width: int) -> list[list[float]]:
         out.append([_number(v, f"item {i} [{j}]") for j, v in enumerate(item)])
     return out
 
+
+
+def _integer(x: Any, where: str) -> int:
+    t = type(x)
+    if t is int:
+        return x
+    if t is bool or (_np is not None and t is _np.bool_):
+        raise ConversionError(f"{where} is a boolean ({x}); expected an integer")
+    if _np is not None and isinstance(x, _np.generic) and t.__module__ == "numpy" and x.dtype.kind in "iu":
+        return int(x)
+    if t is float or (_np is not None and isinstance(x, _np.floating)):
+        raise ConversionError(f"{where} is a float ({x!r}); expected an integer (no floats, even whole ones)")
+    raise ConversionError(f"{where} has unsupported type {_describe(x)}; expected an integer")
+
+
+def to_int_lists(value: Any, n_max: int, what: str = "list") -> list[list[int]]:
+    """A list of lists of integers (routes of customers, machine sequences), at most n_max integers in
+    all. numpy integer arrays and scalars become ints; floats and booleans are refused, never rounded."""
+    _refuse_common(value)
+    if _np is not None and type(value) is _np.ndarray:
+        value = list(value)
+    if type(value) not in (list, tuple):
+        raise ConversionError(f"run() returned {_describe(value)}; return a list of {what}s (lists of integers)")
+    out, total = [], 0
+    for i, item in enumerate(value):
+        if _np is not None and type(item) is _np.ndarray:
+            if item.ndim != 1 or item.dtype.kind not in "iu":
+                raise ConversionError(f"{what} {i} is an array of shape {item.shape} and dtype {item.dtype}; "
+                                      "expected a flat integer array")
+            item = item.tolist()
+        elif type(item) not in (list, tuple):
+            raise ConversionError(f"{what} {i} is {_describe(item)}; expected a list of integers")
+        total += len(item)
+        if total > n_max:
+            raise ConversionError(f"run() returned more than {n_max} integers in all; the limit is {n_max}")
+        out.append([_integer(v, f"{what} {i} position {j}") for j, v in enumerate(item)])
+    return out
