@@ -1,5 +1,6 @@
-"""specs/math.md §7 rows 17–36: float32 normalisation, unsupported return types, value ranges, the
-Erdős sum tolerance, the AC range/zero rules, subnormals, and exact circle-packing geometry.
+"""Value rules of the math problems (docs/math.md, "Adversarial inputs"): float32 normalisation, unsupported
+return types, value ranges, the Erdős sum tolerance, the AC range/zero rules, subnormals, and exact
+circle-packing geometry.
 
 Expected scores are hand-computed or recomputed here with direct integer/Fraction sums (advhelpers).
 """
@@ -30,7 +31,7 @@ def n_of(problem: str) -> int:
     return int(problem[2:])
 
 
-# -- rows 17, 18: float32 normalisation ------------------------------------------------------------
+# -- float32 normalisation ------------------------------------------------------------------------
 
 def float32_fixture() -> list[float]:
     """Erdős h built and normalised in float32, then converted exactly to float64 (n = 600)."""
@@ -40,7 +41,7 @@ def float32_fixture() -> list[float]:
     return h32.astype(np.float64).tolist()
 
 
-def test_row_17_float32_normalisation_rejected():
+def test_float32_normalisation_rejected():
     h = float32_fixture()
     assert all(0 <= x <= 1 for x in h)
     _, delta = H.erdos_exact(h)
@@ -50,7 +51,7 @@ def test_row_17_float32_normalisation_rejected():
     assert_rejected(v, f"∫h = 1 {sign} {float(delta):.2g}", "normalise in float64", "1e-9", "n/2 = 300")
 
 
-def test_row_18_same_data_normalised_in_float64_accepted():
+def test_same_data_normalised_in_float64_accepted():
     h = np.array(float32_fixture())
     h = (h * 300 / h.sum()).tolist()
     overlap, delta = H.erdos_exact(h)
@@ -60,7 +61,7 @@ def test_row_18_same_data_normalised_in_float64_accepted():
     assert v.details["delta"] == float(delta)
 
 
-def test_row_17_program_returning_the_float32_array():
+def test_program_returning_the_float32_array():
     """A program returning the float32 array itself: conversion is exact, so the deviation is the
     float32 one and the verdict is the same rejection (never a silent float64 re-normalisation)."""
     src = fixture_src_float32()
@@ -79,7 +80,7 @@ def fixture_src_float32() -> str:
     )
 
 
-# -- row 19: unsupported types -------------------------------------------------------------------
+# -- unsupported types -------------------------------------------------------------------
 
 UNSUPPORTED_SEQ = [
     ("np.array([0.5, 0.5], dtype=np.longdouble)", "unsupported dtype"),
@@ -95,7 +96,7 @@ UNSUPPORTED_SEQ = [
 
 @pytest.mark.parametrize("expr,needle", UNSUPPORTED_SEQ)
 @pytest.mark.parametrize("problem", SEQUENCE_PROBLEMS)
-def test_row_19_unsupported_types_sequence(problem, expr, needle):
+def test_unsupported_types_sequence(problem, expr, needle):
     v = verifier(problem).verify(returning(expr, "import numpy as np, decimal, fractions"))
     assert_rejected(v, needle)
 
@@ -109,25 +110,25 @@ def test_row_19_unsupported_types_sequence(problem, expr, needle):
     ("[[np.longdouble(0.5), 0.5, 0.0]] * {n}", "unsupported type"),
 ])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_19_unsupported_types_circles(problem, expr, needle):
+def test_unsupported_types_circles(problem, expr, needle):
     v = verifier(problem).verify(returning(expr.format(n=n_of(problem)), "import numpy as np, decimal, fractions"))
     assert_rejected(v, needle)
 
 
-# -- row 20: lying subclasses ----------------------------------------------------------------------
+# -- lying subclasses ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("problem", SEQUENCE_PROBLEMS)
-def test_row_20_float_subclass_with_lying_float(problem):
+def test_float_subclass_with_lying_float(problem):
     assert_rejected(verifier(problem).verify(fixture("lying_float.py")), "unsupported type", "program.F")
 
 
 @pytest.mark.parametrize("problem", SEQUENCE_PROBLEMS)
-def test_row_20_list_subclass_with_custom_iter(problem):
+def test_list_subclass_with_custom_iter(problem):
     assert_rejected(verifier(problem).verify(fixture("lying_list.py")), "program.L")
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_20_lying_subclasses_in_circles(problem):
+def test_lying_subclasses_in_circles(problem):
     n = n_of(problem)
     src_float = ("class F(float):\n    def __float__(self):\n        return 0.01\n\n"
                  f"def run(budget_s, seed):\n    return [[0.5, 0.5, F(7.0)]] * {n}\n")
@@ -140,32 +141,32 @@ def test_row_20_lying_subclasses_in_circles(problem):
     assert_rejected(verifier(problem).verify(src_outer), "program.L")
 
 
-# -- row 21: generators, iterators, map -------------------------------------------------------------
+# -- generators, iterators, map -------------------------------------------------------------
 
 @pytest.mark.parametrize("name,needle", [("generator_consumed_marker.py", "returned a generator; return a list"),
                                          ("map_consumed_marker.py", "returned a map; return a list"),
                                          ("iterator_consumed_marker.py", "return a list")])
 @pytest.mark.parametrize("problem", ALL)
-def test_row_21_lazy_results_are_not_consumed(problem, name, needle):
+def test_lazy_results_are_not_consumed(problem, name, needle):
     v = verifier(problem).verify(fixture(name))
     assert_rejected(v, needle)
     assert "CONSUMED" not in v.details["stdout"] + v.details["stderr"]
 
 
-# -- row 22: None -------------------------------------------------------------------------------------
+# -- None -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("src", ["def run(budget_s, seed):\n    h = [0.5] * 4\n",
                                  "def run(budget_s, seed):\n    return None\n"])
 @pytest.mark.parametrize("problem", ALL)
-def test_row_22_returns_none(problem, src):
+def test_returns_none(problem, src):
     assert_rejected(verifier(problem).verify(src), "run() returned None")
 
 
-# -- row 23: Erdős range -------------------------------------------------------------------------------
+# -- Erdős range -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("index,value,needle", [(3, "-1e-300", "below 0"), (1, "1.0000000000000002", "above 1"),
                                                 (2, "-5e-324", "below 0"), (0, "1e308", "above 1")])
-def test_row_23_erdos_value_out_of_range(index, value, needle):
+def test_erdos_value_out_of_range(index, value, needle):
     items = ["0.25", "0.75", "0.75", "0.25"]
     items[index] = value
     v = verifier("erdos").verify("[" + ", ".join(items) + "]")
@@ -175,24 +176,24 @@ def test_row_23_erdos_value_out_of_range(index, value, needle):
     assert_rejected(verifier("erdos").verify(src), f"h[{index}] = {float(value)!r}", needle)
 
 
-def test_row_23_negative_zero_is_fine():
+def test_negative_zero_is_fine():
     v = verifier("erdos").verify("[0.25, 0.75, 0.75, 0.25, -0.0, 1.0]")
     overlap, delta = H.erdos_exact([0.25, 0.75, 0.75, 0.25, 0.0, 1.0])
     H.assert_exact_score(v, overlap + delta, up=True)
     assert v.details["construction"][4] == 0.0 and math.copysign(1, v.details["construction"][4]) == 1
 
 
-# -- row 24: Erdős sum far off -------------------------------------------------------------------------
+# -- Erdős sum far off -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value,needle", [(0.8, "∫h = 1 + 0.6"), (0.45, "∫h = 1 - 0.1")])
-def test_row_24_erdos_sum_far_off(value, needle):
+def test_erdos_sum_far_off(value, needle):
     v = verifier("erdos").verify(json.dumps([value] * 10))
     assert_rejected(v, needle, "n/2 = 5.0", "normalise in float64")
     # never rescaled: the same data through a program gets the same rejection
     assert_rejected(verifier("erdos").verify(returning(f"[{value}] * 10")), needle)
 
 
-# -- row 25: the 1e-9 sum tolerance ---------------------------------------------------------------------
+# -- the 1e-9 sum tolerance ---------------------------------------------------------------------
 
 BASE8 = [0.25, 0.75, 0.75, 0.25, 0.5, 0.5, 0.5, 0.5]   # sum = 4 = n/2 exactly
 
@@ -204,7 +205,7 @@ def perturbed(rel: float) -> list[float]:
 
 
 @pytest.mark.parametrize("rel", [2e-9, -2e-9])
-def test_row_25_sum_off_by_2e9_rejected(rel):
+def test_sum_off_by_2e9_rejected(rel):
     h = perturbed(rel)
     _, delta = H.erdos_exact(h)
     assert Fraction(19, 10**10) < delta < Fraction(21, 10**10)
@@ -213,7 +214,7 @@ def test_row_25_sum_off_by_2e9_rejected(rel):
 
 
 @pytest.mark.parametrize("rel", [1e-12, -1e-12, 9.9e-10])
-def test_row_25_sum_off_within_tolerance_accepted_with_delta(rel):
+def test_sum_off_within_tolerance_accepted_with_delta(rel):
     h = perturbed(rel)
     overlap, delta = H.erdos_exact(h)
     assert 0 < delta <= Fraction(1, 10**9)
@@ -224,10 +225,10 @@ def test_row_25_sum_off_within_tolerance_accepted_with_delta(rel):
     assert H.round_decimal(overlap, 20, True) == __import__("decimal").Decimal(v.details["overlap_exact"])
 
 
-# -- rows 26–28: AC ranges and zero --------------------------------------------------------------------
+# -- AC ranges and zero --------------------------------------------------------------------
 
 @pytest.mark.parametrize("problem", ["ac1", "ac2"])
-def test_row_26_ac_negative_value(problem):
+def test_ac_negative_value(problem):
     v = verifier(problem).verify("[1.0, 2.0, -1e-12, 1.0]")
     assert_rejected(v, "a[2] = -1e-12 is negative")
     assert_rejected(verifier(problem).verify(returning("np.array([1.0, 2.0, -1e-12, 1.0])")), "a[2]", "negative")
@@ -235,7 +236,7 @@ def test_row_26_ac_negative_value(problem):
 
 
 @pytest.mark.parametrize("problem", ["ac1", "ac2"])
-def test_row_27_ac_value_above_1e6(problem):
+def test_ac_value_above_1e6(problem):
     v = verifier(problem).verify("[1.0, 1e7, 1.0]")
     assert_rejected(v, "a[1] = 10000000.0", "above 10⁶", "scale-invariant")
     above = math.nextafter(1e6, math.inf)
@@ -246,23 +247,23 @@ def test_row_27_ac_value_above_1e6(problem):
 
 @pytest.mark.parametrize("text", ["[0.0, 0.0, 0.0]", "[-0.0, -0.0]", "[0, -0.0, 0.0]", "[0.0]"])
 @pytest.mark.parametrize("problem", ["ac1", "ac2"])
-def test_row_28_ac_identically_zero(problem, text):
+def test_ac_identically_zero(problem, text):
     assert_rejected(verifier(problem).verify(text), "identically zero")
 
 
 @pytest.mark.parametrize("problem", ["ac1", "ac2"])
-def test_row_28_ac_identically_zero_program(problem):
+def test_ac_identically_zero_program(problem):
     assert_rejected(verifier(problem).verify(returning("np.zeros(7)")), "identically zero")
     assert_rejected(verifier(problem).verify(returning("-np.zeros(7)")), "identically zero")
 
 
-# -- row 29: subnormals and -0.0 -----------------------------------------------------------------------
+# -- subnormals and -0.0 -----------------------------------------------------------------------
 
 SUBNORMAL_AC = [1.0, 5e-324, -0.0, 2.0, 1.1125369292536007e-308, 0.5, -0.0]
 
 
 @pytest.mark.parametrize("problem", ["ac1", "ac2"])
-def test_row_29_subnormals_and_negative_zero_accepted(problem):
+def test_subnormals_and_negative_zero_accepted(problem):
     v = verifier(problem).verify(json.dumps(SUBNORMAL_AC))
     canonical = [0.0 if x == 0 else x for x in SUBNORMAL_AC]
     exact = H.ac1_exact(canonical) if problem == "ac1" else H.ac2_exact(canonical)
@@ -273,7 +274,7 @@ def test_row_29_subnormals_and_negative_zero_accepted(problem):
     assert "-0.0" not in json.dumps(stored)
 
 
-def test_row_29_subnormals_erdos():
+def test_subnormals_erdos():
     h = [0.5, 5e-324, 1.0, -0.0, 0.5, 1.0]        # Σh = 3 + 2^-1074: δ is tiny but not zero
     v = verifier("erdos").verify(json.dumps(h))
     canonical = [0.0 if x == 0 else x for x in h]
@@ -283,14 +284,14 @@ def test_row_29_subnormals_erdos():
     assert v.details["construction_sha256"] == H.canonical_sha(canonical)
 
 
-def test_row_29_subnormals_through_a_program():
+def test_subnormals_through_a_program():
     v = verifier("ac1").verify(returning(repr(SUBNORMAL_AC)))
     canonical = [0.0 if x == 0 else x for x in SUBNORMAL_AC]
     H.assert_exact_score(v, H.ac1_exact(canonical), up=True)
     assert v.details["construction_sha256"] == H.canonical_sha(canonical)
 
 
-# -- rows 30–36: circle packing -------------------------------------------------------------------------
+# -- circle packing -------------------------------------------------------------------------
 
 def with_last_two(problem: str, a: list[float], b: list[float]) -> list[list[float]]:
     """The grid with its last two circles replaced (the top half of the square is empty)."""
@@ -319,7 +320,7 @@ def true_depth(a, b) -> float:
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_30_negative_radius(problem):
+def test_negative_radius(problem):
     circles = grid(n_of(problem))
     circles[5][2] = -1e-18
     assert_rejected(verifier(problem).verify(json.dumps(circles)), "circle 5", "negative radius")
@@ -330,7 +331,7 @@ def test_row_30_negative_radius(problem):
 
 @pytest.mark.parametrize("b", [[0.45 - 1e-9, 0.75, 0.1], [0.45, 0.75, 0.1 + 1e-9]], ids=["centre", "radius"])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_31_overlap_by_1e9(problem, b):
+def test_overlap_by_1e9(problem, b):
     a = [0.25, 0.75, 0.1]
     n = n_of(problem)
     depth = overlap_depth(a, b)
@@ -343,7 +344,7 @@ def test_row_31_overlap_by_1e9(problem, b):
 @pytest.mark.parametrize("b", [[0.5, 0.75, math.nextafter(0.125, 1)], [math.nextafter(0.5, 0), 0.75, 0.125]],
                          ids=["radius_ulp", "centre_ulp"])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_31_overlap_by_one_ulp(problem, b):
+def test_overlap_by_one_ulp(problem, b):
     a = [0.25, 0.75, 0.125]
     n = n_of(problem)
     depth = overlap_depth(a, b)
@@ -363,7 +364,7 @@ def lone_circle(problem: str, circle: list[float]) -> list[list[float]]:
 @pytest.mark.parametrize("circle,side", [([0.1 - 1e-9, 0.5, 0.1], "left"), ([0.9 + 1e-9, 0.5, 0.1], "right"),
                                          ([0.5, 0.1 - 1e-9, 0.1], "bottom"), ([0.5, 0.9 + 1e-9, 0.1], "top")])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_32_outside_the_square_by_1e9(problem, circle, side):
+def test_outside_the_square_by_1e9(problem, circle, side):
     n = n_of(problem)
     v = verifier(problem).verify(json.dumps(lone_circle(problem, circle)))
     assert_rejected(v, f"circle {n - 1}", f"{side} side")
@@ -375,7 +376,7 @@ def test_row_32_outside_the_square_by_1e9(problem, circle, side):
 @pytest.mark.parametrize("circle,side", [([1.5, 0.5, 0.0], "right"), ([-0.25, 0.5, 0.0], "left"),
                                          ([0.5, math.nextafter(1.0, 2), 0.0], "top"), ([0.5, -5e-324, 0.0], "bottom")])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_32_centre_outside_with_zero_radius(problem, circle, side):
+def test_centre_outside_with_zero_radius(problem, circle, side):
     v = verifier(problem).verify(json.dumps(lone_circle(problem, circle)))
     assert_rejected(v, f"circle {n_of(problem) - 1}", f"{side} side")
 
@@ -393,7 +394,7 @@ def tangent_packing(problem: str) -> list[list[float]]:
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_33_exactly_tangent_dyadic_circles_accepted(problem):
+def test_exactly_tangent_dyadic_circles_accepted(problem):
     v = verifier(problem).verify(json.dumps(tangent_packing(problem)))
     H.assert_exact_score(v, Fraction(2), up=False)
     assert v.score == 2.0
@@ -402,13 +403,13 @@ def test_row_33_exactly_tangent_dyadic_circles_accepted(problem):
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_33_grid_initial_state_accepted(problem):
+def test_grid_initial_state_accepted(problem):
     v = verifier(problem).verify(json.dumps(grid(n_of(problem))))
     H.assert_exact_score(v, H.BASE_SCORE[problem], up=False)
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_34_duplicate_circle(problem):
+def test_duplicate_circle(problem):
     n = n_of(problem)
     circles = grid(n)
     circles[n - 1] = list(circles[0])
@@ -431,7 +432,7 @@ def worst_violations(circles) -> tuple[Fraction, Fraction]:
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_35_float_grid_5x5_rejected(problem):
+def test_float_grid_5x5_rejected(problem):
     circles = grid_5x5(problem)
     overlap, out = worst_violations(circles)
     assert Fraction(1, 10**16) < overlap < Fraction(12, 10**17)      # neighbours overlap by 1.1e-16
@@ -441,7 +442,7 @@ def test_row_35_float_grid_5x5_rejected(problem):
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_35_message_names_the_worst_violation_the_overlap(problem):
+def test_message_names_the_worst_violation_the_overlap(problem):
     # The worst violation is the 1.1e-16 overlap, not the 2.8e-17 containment excess (spec §6.2.5): it
     # must come first in the message.
     v = verifier(problem).verify(json.dumps(grid_5x5(problem)))
@@ -451,6 +452,6 @@ def test_row_35_message_names_the_worst_violation_the_overlap(problem):
 
 @pytest.mark.parametrize("circle", [[0.5, 0.5, 1e308], [1e308, 0.5, 0.0], [0.5, 0.5, 5e-324 + 0.5000000000000001]])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
-def test_row_36_huge_radius_or_centre(problem, circle):
+def test_huge_radius_or_centre(problem, circle):
     v = verifier(problem).verify(json.dumps(lone_circle(problem, circle)))
     assert_rejected(v, f"circle {n_of(problem) - 1}", "sticks out")

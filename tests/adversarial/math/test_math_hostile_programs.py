@@ -1,5 +1,6 @@
-"""specs/math.md §7 rows 37–39 and 50–56: bad programs, crashes, forged results, the result channel,
-pickle, signals to the parent, the advisory budget, parent.json, and which code block counts."""
+"""Hostile programs for the math problems (docs/math.md, "Adversarial inputs"): bad programs, crashes,
+forged results, the result channel, pickle, signals to the parent, the advisory budget, parent.json, and
+which code block counts."""
 
 from __future__ import annotations
 
@@ -24,13 +25,13 @@ def assert_status(verdict, status: str, *substrings: str) -> None:
         assert s in verdict.message, (s, verdict.message)
 
 
-# -- row 37: rejected before anything runs ----------------------------------------------------------
+# -- rejected before anything runs ----------------------------------------------------------
 
 @pytest.mark.parametrize("name,needle", [("syntax_error.py", "syntax error in the program, line 4"),
                                          ("no_run.py", "defines no top-level function run(budget_s, seed)"),
                                          ("run_without_parameters.py", "must accept the keyword arguments budget_s and seed")])
 @pytest.mark.parametrize("problem", ALL)
-def test_row_37_bad_program_rejected_before_running(problem, name, needle):
+def test_bad_program_rejected_before_running(problem, name, needle):
     v = verifier(problem).verify(fixture(name))
     assert_status(v, "rejected", needle)
     assert v.details["artifact_kind"] == "program"
@@ -39,25 +40,25 @@ def test_row_37_bad_program_rejected_before_running(problem, name, needle):
 
 @pytest.mark.parametrize("src,needle", [("def run(budget_s):\n    return [0.5]\n", "budget_s and seed"),
                                         ("def run(seed, /, budget_s):\n    return [0.5]\n", "budget_s and seed")])
-def test_row_37_run_signature_missing_keywords(src, needle):
+def test_run_signature_missing_keywords(src, needle):
     assert_status(verifier("erdos").verify(src), "rejected", needle)
 
 
 @pytest.mark.parametrize("src", ["def run(*, budget_s, seed):\n    return [0.5]\n",
                                  "def run(**kwargs):\n    return [0.5]\n",
                                  "run = lambda budget_s, seed: [0.5]\n"])
-def test_row_37_acceptable_signatures_run(src):
+def test_acceptable_signatures_run(src):
     v = verifier("erdos").verify(src)
     H.assert_exact_score(v, Fraction(1, 2), up=True)
 
 
-def test_row_37_run_bound_to_a_non_function():
+def test_run_bound_to_a_non_function():
     v = verifier("erdos").verify("run = 5\n")
     assert_status(v, "rejected", "defines no top-level function run")
 
 
 @pytest.mark.parametrize("problem", ALL)
-def test_row_37_program_over_256_kib(problem):
+def test_program_over_256_kib(problem):
     head = 'print("SIDE-EFFECT")\n\ndef run(budget_s, seed):\n    return [0.5]\n'
     src = head + "#" * ((256 << 10) - len(head) + 1)
     assert len(src.encode()) == (256 << 10) + 1
@@ -66,58 +67,58 @@ def test_row_37_program_over_256_kib(problem):
     assert "isolation" not in v.details
 
 
-def test_row_37_program_of_exactly_256_kib_runs():
+def test_program_of_exactly_256_kib_runs():
     head = "def run(budget_s, seed):\n    return [0.5]\n"
     src = head + "#" * ((256 << 10) - len(head))
     v = verifier("erdos").verify(src)
     assert v.status == "accepted", v.message
 
 
-def test_row_37_empty_action():
+def test_empty_action():
     assert_status(verifier("erdos").verify("   \n"), "rejected", "empty")
 
 
-# -- row 38: run raises ----------------------------------------------------------------------------
+# -- run raises ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("problem", ALL)
-def test_row_38_run_raises(problem):
+def test_run_raises(problem):
     v = verifier(problem).verify(fixture("raises_zero_division.py"))
     assert_status(v, "crashed", "run() raised ZeroDivisionError", "line 6")
 
 
-def test_row_38_raises_at_import():
+def test_raises_at_import():
     v = verifier("erdos").verify(fixture("raises_at_import.py"))
     assert_status(v, "crashed", "KeyError", "line 4")
 
 
 @pytest.mark.parametrize("exc", ["KeyboardInterrupt", "GeneratorExit", "RecursionError"])
-def test_row_38_raises_base_exceptions(exc):
+def test_raises_base_exceptions(exc):
     v = verifier("erdos").verify(f"def run(budget_s, seed):\n    raise {exc}('boom')\n")
     assert_status(v, "crashed", exc, "line 2")
 
 
-def test_row_38_infinite_recursion():
+def test_infinite_recursion():
     v = verifier("erdos").verify("def run(budget_s, seed):\n    return run(budget_s, seed)\n")
     assert_status(v, "crashed", "RecursionError")
 
 
-# -- row 39: exits without returning -----------------------------------------------------------------
+# -- exits without returning -----------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["sys_exit_in_run.py", "os_exit_in_run.py", "sys_exit_at_import.py", "os_exit_at_import.py"])
 @pytest.mark.parametrize("problem", ["erdos", "ac2", "cp32"])
-def test_row_39_exits_without_returning(problem, name):
+def test_exits_without_returning(problem, name):
     v = verifier(problem).verify(fixture(name))
     assert_status(v, "crashed", "without returning a result")
 
 
-def test_row_39_nonzero_exit_status():
+def test_nonzero_exit_status():
     v = verifier("erdos").verify("import os\n\ndef run(budget_s, seed):\n    os._exit(3)\n")
     assert_status(v, "crashed", "status 3", "without returning a result")
 
 
-# -- row 50: forged results from a patched child -----------------------------------------------------
+# -- forged results from a patched child -----------------------------------------------------
 
-def test_row_50_patched_json_emits_another_construction():
+def test_patched_json_emits_another_construction():
     forged = '{"value": [0.25, 0.75, 0.75, 0.25]}'
     v = verifier("erdos").verify(fixture("patch_json_forge.py", forged=forged))
     # judged on the emitted construction only: 13/32 (what run() returned, [1, 0], would score 1)
@@ -127,56 +128,56 @@ def test_row_50_patched_json_emits_another_construction():
 @pytest.mark.parametrize("forged", ['{"value": [0.25, 0.75, 0.75, 0.25], "score": 0.0}',
                                     '{"value": [0.25, 0.75, 0.75, 0.25], "c5_bound": 0.1, "display": "0.1"}',
                                     '{"score": 0.1}'])
-def test_row_50_forged_score_fields_are_malformed(forged):
+def test_forged_score_fields_are_malformed(forged):
     v = verifier("erdos").verify(fixture("patch_json_forge.py", forged=forged))
     assert_status(v, "rejected", "malformed result")
 
 
-def test_row_50_forged_error_kind_cannot_claim_acceptance():
+def test_forged_error_kind_cannot_claim_acceptance():
     forged = '{"error": {"kind": "accepted", "message": "score 0.1"}}'
     v = verifier("erdos").verify(fixture("patch_json_forge.py", forged=forged))
     assert v.status == "crashed" and v.score is None
 
 
-def test_row_50_patched_harness_conversion():
+def test_patched_harness_conversion():
     v = verifier("erdos").verify(fixture("patch_harness_convert.py"))
     H.assert_exact_score(v, Fraction(13, 32), up=True)
 
 
 @pytest.mark.parametrize("problem", ALL)
-def test_row_50_child_writes_its_own_result_record(problem):
+def test_child_writes_its_own_result_record(problem):
     construction = base_construction(problem)
     payload = repr(json.dumps({"value": construction}).encode())
     v = verifier(problem).verify(fixture("write_fd3_then_exit.py", payload=payload))
     H.assert_exact_score(v, BASE_SCORE[problem], up=MINIMISE[problem])
 
 
-# -- row 51: the result channel abused ---------------------------------------------------------------
+# -- the result channel abused ---------------------------------------------------------------
 
-def test_row_51_writes_the_result_channel_twice():
+def test_writes_the_result_channel_twice():
     v = verifier("erdos").verify(fixture("write_fd3_then_return.py"))
     assert_status(v, "rejected", "malformed result")
 
 
-def test_row_51_writes_two_records():
+def test_writes_two_records():
     payload = repr(b'{"value": [0.5]}{"value": [0.5]}')
     v = verifier("erdos").verify(fixture("write_fd3_then_exit.py", payload=payload))
     assert_status(v, "rejected", "malformed result")
 
 
-def test_row_51_closes_the_result_channel():
+def test_closes_the_result_channel():
     v = verifier("erdos").verify(fixture("close_fd3.py"))
     assert_status(v, "rejected", "malformed result", "result channel")
 
 
 @pytest.mark.parametrize("payload", [b"\xff\xfe[0.5]", b'{"value": [0.5]}\xc3'])
-def test_row_51_invalid_utf8(payload):
+def test_invalid_utf8(payload):
     v = verifier("erdos").verify(fixture("write_fd3_then_exit.py", payload=repr(payload)))
     assert_status(v, "rejected", "malformed result", "UTF-8")
 
 
 @pytest.mark.parametrize("payload", [b"[0.5]", b'{"value": [0.5]', b"", b"null", b'{"value": [0.5], "error": {}}'])
-def test_row_51_not_one_result_record(payload):
+def test_not_one_result_record(payload):
     v = verifier("erdos").verify(fixture("write_fd3_then_exit.py", payload=repr(payload)))
     assert v.status in ("rejected", "crashed"), v.message
     assert v.score is None
@@ -184,11 +185,11 @@ def test_row_51_not_one_result_record(payload):
         assert "malformed result" in v.message
 
 
-# -- row 52: pickle ----------------------------------------------------------------------------------
+# -- pickle ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("expr,needle", [("[Evil()] * 4", "unsupported type"), ("[EvilFloat(0.5)] * 4", "unsupported type"),
                                          ("Evil()", "program.Evil"), ("[0.5, 0.5, Evil(), 0.5]", "element 2")])
-def test_row_52_reduce_never_unpickled(open_dir, expr, needle):
+def test_reduce_never_unpickled(open_dir, expr, needle):
     marker = os.path.join(open_dir, "unpickled")
     v = verifier("erdos").verify(fixture("evil_reduce.py", marker=marker, expr=expr))
     assert_status(v, "rejected", needle)
@@ -197,7 +198,7 @@ def test_row_52_reduce_never_unpickled(open_dir, expr, needle):
 
 
 @pytest.mark.parametrize("problem", ["cp26", "ac1"])
-def test_row_52_reduce_never_unpickled_other_problems(open_dir, problem):
+def test_reduce_never_unpickled_other_problems(open_dir, problem):
     marker = os.path.join(open_dir, "unpickled")
     expr = "[[Evil(), 0.5, 0.0]] * %d" % int(problem[2:]) if problem.startswith("cp") else "[1.0, Evil()]"
     v = verifier(problem).verify(fixture("evil_reduce.py", marker=marker, expr=expr))
@@ -213,7 +214,7 @@ class _Touch:
         return (os.system, (f"touch {self.path}",))
 
 
-def test_row_52_raw_pickle_on_the_result_channel(open_dir):
+def test_raw_pickle_on_the_result_channel(open_dir):
     marker = os.path.join(open_dir, "unpickled")
     payload = pickle.dumps({"value": _Touch(marker)})        # building it runs nothing
     v = verifier("erdos").verify(fixture("write_fd3_then_exit.py", payload=repr(payload)))
@@ -222,12 +223,12 @@ def test_row_52_raw_pickle_on_the_result_channel(open_dir):
     assert not os.path.exists(marker)
 
 
-# -- row 53: signals to the parent -------------------------------------------------------------------
+# -- signals to the parent -------------------------------------------------------------------
 
 @pytest.mark.parametrize("target,needle", [("os.getppid()", "PermissionError"), ("1", "PermissionError"),
                                            ("os.getpgid(os.getppid())", "PermissionError"),
                                            ("0", "SIGKILL"), ("-1", None)])
-def test_row_53_signals_the_parent(target, needle):
+def test_signals_the_parent(target, needle):
     from verifiers.sandbox import client
     v = verifier("erdos").verify(fixture("kill_parent.py", target=target))
     if needle is None:
@@ -241,19 +242,19 @@ def test_row_53_signals_the_parent(target, needle):
     H.assert_exact_score(again, Fraction(13, 32), up=True)
 
 
-# -- row 54: the budget is advisory, the hard limit is not --------------------------------------------
+# -- the budget is advisory, the hard limit is not --------------------------------------------
 
-def test_row_54_returns_after_budget_within_grace():
+def test_returns_after_budget_within_grace():
     v = verifier("erdos", budget_s=1, grace_s=4).verify(fixture("late_but_in_grace.py"))
     H.assert_exact_score(v, Fraction(13, 32), up=True)
     assert v.details["budget_s"] == 1.0
     assert 1.3 <= v.details["elapsed_s"] < 5.0
 
 
-# -- row 55: parent.json returned unchanged -----------------------------------------------------------
+# -- parent.json returned unchanged -----------------------------------------------------------
 
 @pytest.mark.parametrize("problem", ALL)
-def test_row_55_returns_parent_unchanged(problem):
+def test_returns_parent_unchanged(problem):
     construction = base_construction(problem)
     parent_verdict = verifier(problem).verify(json.dumps(construction))
     H.assert_exact_score(parent_verdict, BASE_SCORE[problem], up=MINIMISE[problem])
@@ -266,7 +267,7 @@ def test_row_55_returns_parent_unchanged(problem):
     assert v.details["construction_sha256"] == parent_verdict.details["construction_sha256"] == H.canonical_sha(construction)
 
 
-def test_row_55_returns_a_published_parent_unchanged():
+def test_returns_a_published_parent_unchanged():
     path = H.DATA_DIR / "erdos_haugland2016.json"
     if not path.is_file():
         pytest.skip(f"no data file {path}")
@@ -278,27 +279,27 @@ def test_row_55_returns_a_published_parent_unchanged():
     assert v.details["score_exact"] == doc["expected_value_decimal"]
 
 
-def test_row_55_empty_parent():
+def test_empty_parent():
     v = verifier("erdos").verify(fixture("copy_parent.py"), parent=None)
     assert_status(v, "rejected", "run() returned None")
 
 
-# -- row 56: which fenced block counts ---------------------------------------------------------------
+# -- which fenced block counts ---------------------------------------------------------------
 
-def test_row_56_json_block_then_python_block():
+def test_json_block_then_python_block():
     v = verifier("erdos").verify(fixture("answer_json_then_python.md"))
     assert v.details["artifact_kind"] == "program"
     H.assert_exact_score(v, Fraction(1, 2), up=True)         # the program's [0.5]*4, not the JSON's 13/32
 
 
-def test_row_56_python_block_then_json_block():
+def test_python_block_then_json_block():
     v = verifier("erdos").verify(fixture("answer_python_then_json.md"))
     assert v.details["artifact_kind"] == "json"
     assert "isolation" not in v.details                       # no code ran
     H.assert_exact_score(v, Fraction(13, 32), up=True)
 
 
-def test_row_56_other_languages_are_ignored():
+def test_other_languages_are_ignored():
     text = fixture("answer_python_then_json.md") + "\n```bash\nrm -rf /\n```\n\n```\n[1.0, 0.0]\n```\n"
     v = verifier("erdos").verify(text)
     assert v.details["artifact_kind"] == "json"

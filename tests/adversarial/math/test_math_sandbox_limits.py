@@ -1,5 +1,6 @@
-"""specs/math.md §7 rows 40–49: time, output, memory and process limits, daemons, the filesystem view,
-the network and the environment. Each test also checks that the side effect did not happen.
+"""Sandbox limits under the math verifiers (docs/math.md, "Adversarial inputs"): time, output, memory and
+process limits, daemons, the filesystem view, the network and the environment. Each test also checks that
+the side effect did not happen.
 
 The sandbox child runs under a private uid (reported in details["isolation"]["user"]); "nothing
 outlives the run" is checked by looking for any process with that uid in /proc once the Verdict is back.
@@ -53,10 +54,10 @@ def timed(v, text: str, **kw):
     return verdict, time.monotonic() - t0
 
 
-# -- row 40: sleeping past the budget ------------------------------------------------------------------
+# -- sleeping past the budget ------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["sleep_in_run.py", "sleep_at_import.py"])
-def test_row_40_sleeps_past_the_budget(name):
+def test_sleeps_past_the_budget(name):
     verdict, elapsed = timed(verifier("erdos", budget_s=1, grace_s=1), fixture(name))
     assert_status(verdict, "timeout", "did not return within 2 s", "budget_s 1", "process group")
     assert 2.0 <= elapsed < 2.0 + 2.0 + 1.5            # wall limit + SIGKILL grace + slack
@@ -65,7 +66,7 @@ def test_row_40_sleeps_past_the_budget(name):
 
 
 @pytest.mark.parametrize("setsid", [False, True], ids=["same_group", "own_session"])
-def test_row_40_sleeping_children_die_with_the_run(setsid):
+def test_sleeping_children_die_with_the_run(setsid):
     v = verifier("erdos", budget_s=1, grace_s=1, cpus=2)
     verdict, elapsed = timed(v, fixture("fork_and_sleep.py", setsid=setsid))
     assert_status(verdict, "timeout", "within 2 s")
@@ -73,10 +74,10 @@ def test_row_40_sleeping_children_die_with_the_run(setsid):
     assert_no_survivors(verdict)
 
 
-# -- row 41: ignoring SIGTERM -------------------------------------------------------------------------
+# -- ignoring SIGTERM -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["ignore_sigterm_busy.py", "ignore_sigterm_sigxcpu_sleep.py"])
-def test_row_41_ignores_sigterm(name):
+def test_ignores_sigterm(name):
     verdict, elapsed = timed(verifier("erdos", budget_s=1, grace_s=1), fixture(name))
     assert_status(verdict, "timeout", "killed")
     assert elapsed < 2.0 + 2.0 + 1.5                    # SIGKILL 2 s after SIGTERM, whatever the program does
@@ -84,15 +85,15 @@ def test_row_41_ignores_sigterm(name):
     assert_still_works()
 
 
-def test_row_41_message_says_sigkill_after_grace():
+def test_message_says_sigkill_after_grace():
     verdict = verifier("erdos", budget_s=1, grace_s=1).verify(fixture("ignore_sigterm_sigxcpu_sleep.py"))
     assert_status(verdict, "timeout", "SIGKILL", "ignored SIGTERM", "grace period")
 
 
-# -- row 42: 1 GB of output ----------------------------------------------------------------------------
+# -- 1 GB of output ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stream", ["stdout", "stderr"])
-def test_row_42_prints_1gb(stream):
+def test_prints_1gb(stream):
     verdict, elapsed = timed(verifier("erdos", budget_s=20, grace_s=1), fixture("print_1gb.py", stream=stream))
     assert_status(verdict, "output_limit", "16 MiB")
     assert elapsed < 10                                # killed at the cap, not after 1 GB or the wall limit
@@ -102,22 +103,22 @@ def test_row_42_prints_1gb(stream):
 
 
 @pytest.mark.parametrize("fd", [1, 2])
-def test_row_42_writes_the_output_fds_directly(fd):
+def test_writes_the_output_fds_directly(fd):
     verdict, elapsed = timed(verifier("erdos", budget_s=20, grace_s=1), fixture("write_stdout_fd.py", fd=fd))
     assert_status(verdict, "output_limit", "16 MiB")
     assert elapsed < 10
 
 
-# -- row 43: 100 GB ------------------------------------------------------------------------------------
+# -- 100 GB ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("src", [fixture("allocate_100gb.py"),
                                  "import numpy as np\n\ndef run(budget_s, seed):\n    return np.ones(100 << 27)\n"])
-def test_row_43_allocates_100gb(src):
+def test_allocates_100gb(src):
     verdict = verifier("erdos").verify(src)
     assert_status(verdict, "memory", "4 GiB memory limit")
 
 
-def test_row_43_allocates_until_the_limit():
+def test_allocates_until_the_limit():
     verdict, elapsed = timed(verifier("erdos", budget_s=20, grace_s=1, memory_bytes=1 << 30),
                              fixture("allocate_gradually.py"))
     assert_status(verdict, "memory", "1 GiB memory limit")
@@ -125,11 +126,11 @@ def test_row_43_allocates_until_the_limit():
     assert_no_survivors(verdict)
 
 
-# -- row 44: process creation ----------------------------------------------------------------------------
+# -- process creation ----------------------------------------------------------------------------
 
 CPUS1_MSG = "creating processes is not allowed with cpus=1"
 @pytest.mark.parametrize("name", ["fork_loop.py", "pool_64.py", "subprocess_sh.py", "posix_spawn.py"])
-def test_row_44_process_creation_refused_with_one_cpu(name):
+def test_process_creation_refused_with_one_cpu(name):
     verdict = verifier("erdos").verify(fixture(name))
     require(verdict, "processes", "seccomp (no fork/exec)")
     assert_status(verdict, "crashed")
@@ -137,13 +138,13 @@ def test_row_44_process_creation_refused_with_one_cpu(name):
 
 
 @pytest.mark.parametrize("name", ["fork_loop.py", "pool_64.py", "subprocess_sh.py", "posix_spawn.py"])
-def test_row_44_message_says_why_with_one_cpu(name):
+def test_message_says_why_with_one_cpu(name):
     verdict = verifier("erdos").verify(fixture(name))
     require(verdict, "processes", "seccomp (no fork/exec)")
     assert_status(verdict, "crashed", CPUS1_MSG)
 
 
-def test_row_44_threads_still_work_with_one_cpu():
+def test_threads_still_work_with_one_cpu():
     src = ("import threading\n\ndef run(budget_s, seed):\n    out = []\n"
            "    ts = [threading.Thread(target=out.append, args=(0.5,)) for _ in range(4)]\n"
            "    [t.start() for t in ts]\n    [t.join() for t in ts]\n    return out\n")
@@ -151,7 +152,7 @@ def test_row_44_threads_still_work_with_one_cpu():
 
 
 @pytest.mark.parametrize("name", ["fork_loop.py", "fork_children_sleep.py"])
-def test_row_44_fork_bomb_stopped_with_two_cpus(name):
+def test_fork_bomb_stopped_with_two_cpus(name):
     verdict, elapsed = timed(verifier("erdos", budget_s=5, grace_s=1, cpus=2), fixture(name))
     require(verdict, "processes", "rlimit nproc 32 (private uid)")
     assert not verdict.accepted and verdict.status in ("crashed", "rejected"), verdict.message
@@ -161,16 +162,16 @@ def test_row_44_fork_bomb_stopped_with_two_cpus(name):
 
 
 @pytest.mark.parametrize("name", ["fork_loop.py", "fork_children_sleep.py"])
-def test_row_44_fork_bomb_message_names_the_task_limit(name):
+def test_fork_bomb_message_names_the_task_limit(name):
     # The forked children must not write their own error records to the result channel (that would
     # make the Verdict "malformed result"), and a bare os.fork failure must name the task limit.
     verdict = verifier("erdos", budget_s=5, grace_s=1, cpus=2).verify(fixture(name))
     assert_status(verdict, "crashed", "task limit")
 
 
-# -- row 45: a setsid double-fork daemon -----------------------------------------------------------------
+# -- a setsid double-fork daemon -----------------------------------------------------------------
 
-def test_row_45_daemon_dies_with_the_run(open_dir):
+def test_daemon_dies_with_the_run(open_dir):
     host_marker = os.path.join(open_dir, "daemon_marker")
     src = fixture("daemon_marker.py", host_marker=host_marker, host_dir=open_dir)
     verdict = verifier("erdos", budget_s=5, grace_s=1, cpus=2).verify(src)
@@ -182,7 +183,7 @@ def test_row_45_daemon_dies_with_the_run(open_dir):
     assert H.pids_with_uid(H.run_uid(verdict)) == []
 
 
-def test_row_45_daemon_cannot_even_fork_with_one_cpu(open_dir):
+def test_daemon_cannot_even_fork_with_one_cpu(open_dir):
     src = fixture("daemon_marker.py", host_marker=os.path.join(open_dir, "m"), host_dir=open_dir)
     verdict = verifier("erdos").verify(src)
     require(verdict, "processes", "seccomp (no fork/exec)")
@@ -190,7 +191,7 @@ def test_row_45_daemon_cannot_even_fork_with_one_cpu(open_dir):
     assert_no_survivors(verdict)
 
 
-# -- row 46: reading outside the working directory -------------------------------------------------------
+# -- reading outside the working directory -------------------------------------------------------
 
 RECORD = [0.25, 0.75, 0.75, 0.25]
 
@@ -234,7 +235,7 @@ def read_target(which: str, open_dir: str) -> str:
 
 
 @pytest.mark.parametrize("which", READ_TARGETS)
-def test_row_46_reads_outside_fail(which, open_dir):
+def test_reads_outside_fail(which, open_dir):
     path = read_target(which, open_dir)
     verdict = verifier("erdos").verify(fixture("read_outside.py", path=path))
     require(verdict, "filesystem", "chroot")
@@ -243,7 +244,7 @@ def test_row_46_reads_outside_fail(which, open_dir):
     assert "construction" not in verdict.details
 
 
-def test_row_46_reads_the_leaderboard_db_fail(open_dir):
+def test_reads_the_leaderboard_db_fail(open_dir):
     path = leaderboard_db(open_dir)
     verdict = verifier("erdos").verify(fixture("read_sqlite.py", path=path))
     require(verdict, "filesystem", "chroot")
@@ -251,7 +252,7 @@ def test_row_46_reads_the_leaderboard_db_fail(open_dir):
     assert "construction" not in verdict.details
 
 
-def test_row_46_reads_proc_environ_fail():
+def test_reads_proc_environ_fail():
     verdict = verifier("erdos").verify(fixture("read_proc_environ.py"))
     require(verdict, "filesystem", "chroot")
     assert_status(verdict, "crashed")
@@ -259,14 +260,14 @@ def test_row_46_reads_proc_environ_fail():
     assert "environ" not in verdict.details["stdout"]
 
 
-def test_row_46_the_same_program_reads_its_own_directory():
+def test_the_same_program_reads_its_own_directory():
     """Control: the read program itself works on parent.json, the one file it may read."""
     verdict = verifier("erdos").verify(fixture("read_outside.py", path="parent.json"),
                                        parent={"construction": RECORD, "value": -0.40625})
     H.assert_exact_score(verdict, Fraction(13, 32), up=True)
 
 
-# -- row 47: writing outside the working directory -------------------------------------------------------
+# -- writing outside the working directory -------------------------------------------------------
 
 def write_targets(open_dir: str, token: str) -> dict[str, tuple[str, str]]:
     import numpy
@@ -283,7 +284,7 @@ def write_targets(open_dir: str, token: str) -> dict[str, tuple[str, str]]:
 
 @pytest.mark.parametrize("which", ["verifier_module", "system_tmp", "site_packages", "open_host_dir", "python_stdlib",
                                    "root_of_sandbox"])
-def test_row_47_writes_outside_fail(which, open_dir):
+def test_writes_outside_fail(which, open_dir):
     token = secrets.token_hex(6)
     path, mode = write_targets(open_dir, token)[which]
     before = Path(path).read_bytes() if os.path.exists(path) else None
@@ -299,13 +300,13 @@ def test_row_47_writes_outside_fail(which, open_dir):
     assert not os.path.exists(os.path.join("/", f"tttd-adv-{token}"))
 
 
-def test_row_47_writing_in_the_working_directory_is_allowed():
+def test_writing_in_the_working_directory_is_allowed():
     src = ("def run(budget_s, seed):\n    with open('scratch.txt', 'w') as fh:\n        fh.write('x' * 1000)\n"
            "    return [0.5]\n")
     H.assert_exact_score(verifier("erdos").verify(src), Fraction(1, 2), up=True)
 
 
-# -- row 48: network ------------------------------------------------------------------------------------
+# -- network ------------------------------------------------------------------------------------
 
 class Listener:
     """A host listener on 127.0.0.1 (TCP or UDP, random port) or an abstract unix socket; records
@@ -365,7 +366,7 @@ def _control_connect(listener: Listener) -> None:
 
 @pytest.mark.parametrize("name,kind", [("tcp_connect.py", "tcp"), ("http_request.py", "tcp"), ("udp_send.py", "udp"),
                                        ("unix_abstract_connect.py", "unix")])
-def test_row_48_network_unreachable(name, kind):
+def test_network_unreachable(name, kind):
     listener = Listener(kind)
     token = secrets.token_hex(8)
     try:
@@ -381,19 +382,19 @@ def test_row_48_network_unreachable(name, kind):
     assert token not in H.all_text(verdict)
 
 
-def test_row_48_listener_control():
+def test_listener_control():
     listener = Listener("tcp")
     _control_connect(listener)
     assert listener.close()[:2] == [b"<connection>", b"control"]
 
 
-def test_row_48_dns_lookup_fails():
+def test_dns_lookup_fails():
     verdict = verifier("erdos").verify(fixture("dns_lookup.py"))
     require(verdict, "network", "netns")
     assert_status(verdict, "crashed", "gaierror")
 
 
-# -- row 49: the environment -------------------------------------------------------------------------------
+# -- the environment -------------------------------------------------------------------------------
 
 SECRETS = ("TINKER_API_KEY", "HF_TOKEN", "WANDB_API_KEY")
 ALLOWED_ENV = {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE",
@@ -403,7 +404,7 @@ ALLOWED_ENV = {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTEC
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["planted_after_start", "planted_before_start"])
-def test_row_49_prints_environ(monkeypatch, restart):
+def test_prints_environ(monkeypatch, restart):
     from verifiers.sandbox import client
     values = {k: f"secret-{k.lower()}-{secrets.token_hex(8)}" for k in SECRETS}
     for k, val in values.items():
@@ -427,7 +428,7 @@ def test_row_49_prints_environ(monkeypatch, restart):
             assert val.encode() not in server_env     # the fork server itself holds no secrets
 
 
-# -- rows 42 + 46: output on both streams, and what a verifier error does to the next submission ----------
+# -- output on both streams, and what a verifier error does to the next submission ----------
 
 @pytest.fixture
 def restart_server_after():
@@ -437,14 +438,14 @@ def restart_server_after():
     client._get_server().close()
 
 
-def test_row_42_prints_on_both_streams(restart_server_after):
+def test_prints_on_both_streams(restart_server_after):
     for j in range(20):      # the crossing read must fall on stdout while stderr is ready: vary the cap
         v = verifier("erdos", budget_s=20, grace_s=1, output_bytes=(1 << 20) + j * (1 << 15))
         verdict = v.verify(fixture("print_both_streams.py"))
         assert_status(verdict, "output_limit", "1 MiB")
 
 
-def test_row_46_records_stay_unreadable_after_a_verifier_error(open_dir, restart_server_after):
+def test_records_stay_unreadable_after_a_verifier_error(open_dir, restart_server_after):
     path = record_file(open_dir)
     for j in range(20):
         v = verifier("erdos", budget_s=20, grace_s=1, output_bytes=(1 << 20) + j * (1 << 15))
