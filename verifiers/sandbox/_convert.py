@@ -156,13 +156,13 @@ def to_int_lists(value: Any, n_max: int, what: str = "list") -> list[list[int]]:
     for i, item in enumerate(value):
         if _np is not None and type(item) is _np.ndarray:
             if item.ndim != 1 or item.dtype.kind not in "iu":
-                raise ConversionError(f"{what} {i} is an array of shape {item.shape} and dtype {item.dtype}; "
+                raise ConversionError(f"{what} index {i} is an array of shape {item.shape} and dtype {item.dtype}; "
                                       "expected a flat integer array")
             item = item.tolist()
         elif type(item) not in (list, tuple):
-            raise ConversionError(f"{what} {i} is {_describe(item)}; expected a list of integers")
+            raise ConversionError(f"{what} index {i} is {_describe(item)}; expected a list of integers")
         total += len(item)
         if total > n_max:
             raise ConversionError(f"run() returned more than {n_max} integers in all; the limit is {n_max}")
-        out.append([_integer(v, f"{what} {i} position {j}") for j, v in enumerate(item)])
+        out.append([_integer(v, f"{what} index {i}, position {j}") for j, v in enumerate(item)])
     return out

@@ -141,12 +141,13 @@ def run_program(cfg: dict) -> None:
         _exit()
     entry = cfg.get("entry", "run")
     fn = mod.__dict__.get(entry)
-    kwargs = dict(cfg.get("kwargs", {}))
     # Large arguments (a routing instance) travel as JSON files in the working directory: the request
-    # to the fork server is one socket message and must stay small.
+    # to the fork server is one socket message and must stay small. They come first in run()'s signature.
+    kwargs = {}
     for name, filename in cfg.get("kwargs_files", {}).items():
         with open(filename, encoding="utf-8") as fh:
             kwargs[name] = json.load(fh)
+    kwargs.update(cfg.get("kwargs", {}))
     if not callable(fn):
         _write_result(_error("rejected", f"the program defines no top-level function {entry}({', '.join(kwargs)})"))
         _exit()
