@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import timing, trimul_op as op  # noqa: E402
+from verifiers.kernels import seam, timing, trimul_op as op  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -37,8 +37,9 @@ def _overhead(device_mode: str, benchmark) -> None:
                                             stage_abs_us=1e5, outlier_frac=1.0)}   # measuring, not judging
     if device_mode == "cpu":
         opts["full_protocol"] = True
-    v = get_verifier("trimul", mode=device_mode, allow_other_hardware=True, _options=opts)
-    verdict = benchmark.pedantic(lambda: v.verify(src), rounds=1, iterations=1)
+    v = get_verifier("trimul", mode=device_mode, allow_other_hardware=True)
+    with seam.hooks(**opts):
+        verdict = benchmark.pedantic(lambda: v.verify(src), rounds=1, iterations=1)
     cal = verdict.details["calibration"]
     benchmark.extra_info["overhead_us_median"] = statistics.median(c["o_us"] for c in cal.values())
     benchmark.extra_info["sync_gap_us_median"] = statistics.median(c["phi_med_us"] for c in cal.values())

@@ -19,6 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from verifiers import get_verifier  # noqa: E402
+from verifiers.kernels import seam  # noqa: E402
 
 
 def main() -> int:
@@ -55,9 +56,10 @@ def main() -> int:
             if args.no_noise_check:
                 opts["host_noise_check"] = False
             v = get_verifier("trimul", gpu=args.gpu, mode="gpu", timing_profile=args.profile,
-                             gpumode_compat=(mode == "compat"), allow_other_hardware=True, _options=opts)
+                             gpumode_compat=(mode == "compat"), allow_other_hardware=True)
             t0 = time.time()
-            d = v.verify(src)
+            with seam.hooks(**opts):
+                d = v.verify(src)
             wall = time.time() - t0
             det = d.details
             row = {"file": os.path.basename(path), "mode": mode, "waits": waits, "calib": calib, "prewarm_ms": pre,

@@ -3,7 +3,7 @@
 The coordinator's decisions depend only on numbers: per call, the reported E and F and P's own clocks
 T0…T3 (timing.Trial). This module synthesises those numbers for a host described by a few parameters,
 runs the real decision code on them (timing.calibrate, timing.ladder, timing.host_profile,
-timing.check_shape, the stop rule and one re-timing on a noisy host, as coordinator._timing does), and
+timing.check_shape, the stop rule and one re-timing on a noisy host, as coordinator._Run._time_shapes does), and
 counts outcomes over many simulated verifications.
 
 `fit_vm` derives a host from the measurements of a lent H200 virtual machine

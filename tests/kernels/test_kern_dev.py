@@ -14,15 +14,16 @@ pytest.importorskip("torch")
 
 from kern_helpers import example, fixture_text  # noqa: E402
 from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import trimul_op as op  # noqa: E402
+from verifiers.kernels import seam, trimul_op as op  # noqa: E402
 
 
 #: Two dev cases (one masked) where the full list is not the point of the test (CI time budget).
 FEW = {"cases": (op.DEV[0], op.DEV[1])}
 
 
-def dev(text, **kw):
-    return get_verifier("trimul", mode="cpu", **kw).verify(text)
+def dev(text, hooks=None, static_policy=True, **kw):
+    with seam.hooks(static_policy=static_policy, **(hooks or {})):
+        return get_verifier("trimul", mode="cpu", **kw).verify(text)
 
 
 def test_torch_example_passes_every_dev_case_without_reward():
@@ -66,24 +67,24 @@ def test_uncheckable_on_cpu(name):
 
 def test_importing_tttd_gives_nothing():
     assert dev(fixture_text("import_tttd")).details["rule"] == "S2"
-    v = dev(fixture_text("import_tttd"), _static_policy=False)       # the checkout is not in the sandbox
+    v = dev(fixture_text("import_tttd"), static_policy=False)       # the checkout is not in the sandbox
     assert v.status == "rejected" and "ModuleNotFoundError" in v.message, v.message
 
 
 def test_lazy_subclass_is_caught_by_policy_and_by_the_output_gate():
     assert dev(fixture_text("lazy_subclass")).details["rule"] == "S5"
-    v = dev(fixture_text("lazy_subclass"), _static_policy=False)
+    v = dev(fixture_text("lazy_subclass"), static_policy=False)
     assert v.status == "rejected" and "returned a LazyTensor" in v.message, v.message
 
 
 def test_mutating_inputs_after_computing_is_harmless_before_is_rejected():
-    assert dev(fixture_text("mutate_after"), _options=FEW).status == "unverified-timing"
+    assert dev(fixture_text("mutate_after"), hooks=FEW).status == "unverified-timing"
     v = dev(fixture_text("mutate_before"))
     assert v.status == "rejected" and v.details["failed_case"] == "d0"
 
 
 def test_precision_flags_stay_in_the_worker():
-    v = dev(fixture_text("flags_tf32"), _options=FEW)
+    v = dev(fixture_text("flags_tf32"), hooks=FEW)
     assert v.status == "unverified-timing", v.message
     assert v.details["reference_flags"] == {"matmul.allow_tf32": False, "cudnn.allow_tf32": False,
                                             "float32_matmul_precision": "highest"}
@@ -95,10 +96,10 @@ def test_the_worker_never_sees_the_secret_or_a_seed():
     secret = hashlib.sha256(b"tttd kernel test secret").digest()   # not a run of bytes that tables contain
     seeds = [op.derive_seed(secret, "tttd-trimul/1", "dev", c.id, t) for c in op.DEV for t in (0, 1)]
     hunt = (secret.hex(), *seeds)
-    v = dev(fixture_text("seed_hunt", SECRETS=hunt), _static_policy=False, debug_secret=secret, _options=FEW)
+    v = dev(fixture_text("seed_hunt", SECRETS=hunt), static_policy=False, debug_secret=secret, hooks=FEW)
     assert v.status == "unverified-timing" and v.details["debug_secret"] is True, v.message
     # Positive control: the hunt does find what is there (HOME=/sandbox is in its environment).
-    v = dev(fixture_text("seed_hunt", SECRETS=("/sandbox",)), _static_policy=False, _options=FEW)
+    v = dev(fixture_text("seed_hunt", SECRETS=("/sandbox",)), static_policy=False, hooks=FEW)
     assert v.status == "rejected" and "FOUND" in v.message
 
 
@@ -109,7 +110,7 @@ def test_rng_replay_of_public_seeds_is_rejected():
 
 @pytest.mark.parametrize("mode", ["copy", "nan"])
 def test_gc_scan_finds_no_expected_output(mode):
-    v = dev(fixture_text("gc_scan", MODE=mode), _static_policy=False)
+    v = dev(fixture_text("gc_scan", MODE=mode), static_policy=False)
     assert v.status == "rejected" and v.message.startswith("Output is wrong on dev d0"), v.message
 
 
@@ -130,8 +131,8 @@ def test_huge_stdout_is_truncated():
 def test_hangs_time_out_and_leave_no_process(where):
     limit = 2.0
     t0 = time.monotonic()
-    v = dev(fixture_text("hang", WHERE=where), _static_policy=False,
-            _options={"import_limit_s": limit, "first_call_limit_s": limit, "call_limit_s": limit})
+    v = dev(fixture_text("hang", WHERE=where), static_policy=False,
+            hooks={"import_limit_s": limit, "first_call_limit_s": limit, "call_limit_s": limit})
     elapsed = time.monotonic() - t0
     assert v.status == "timeout", v.message
     assert elapsed < limit + 5 + 10          # + worker start-up (torch import) before the limit starts
@@ -152,9 +153,9 @@ def test_host_memory_exhaustion():
 
 
 def test_module_shadowing_and_cache_poisoning_have_no_effect():
-    v = dev(fixture_text("shadowing"), _static_policy=False, _options=FEW)
+    v = dev(fixture_text("shadowing"), static_policy=False, hooks=FEW)
     assert v.status == "unverified-timing", v.message
-    v = dev(fixture_text("honest_fp32"), _options=FEW)
+    v = dev(fixture_text("honest_fp32"), hooks=FEW)
     assert v.status == "unverified-timing", v.message
 
 
@@ -162,7 +163,8 @@ def test_auto_mode_without_a_gpu_says_it_cannot_time_here():
     from verifiers.kernels.verifier import cuda_present
     if cuda_present():
         pytest.skip("this machine has a GPU")
-    v = get_verifier("trimul", _options=FEW).verify(fixture_text("honest_fp32"))     # mode="auto"
+    with seam.hooks(**FEW):
+        v = get_verifier("trimul").verify(fixture_text("honest_fp32"))     # mode="auto"
     assert v.status == "unverified-timing" and "cannot be timed here" in v.message and "TriMul-H100-v0" in v.message
 
 
@@ -170,5 +172,5 @@ def test_half_precision_works_in_cpu_dev_mode():
     """fp16 on the CPU needs PyTorch's cpuinfo (/proc/cpuinfo, /sys/devices/system/cpu). Without them in the
     sandbox every half-precision op raised "Failed to initialize cpuinfo!", so TTT-Discover's fp16 kernel
     was rejected for the verifier's fault instead of for its masks."""
-    v = dev(fixture_text("fp16_inputs"), _options=FEW)
+    v = dev(fixture_text("fp16_inputs"), hooks=FEW)
     assert v.status == "unverified-timing", v.message

@@ -59,10 +59,11 @@ def test_ttt_discover_kernel_if_published_data_is_present():
     if TTT_DISCOVER_KERNEL is None:
         pytest.skip("TTT-Discover's published trimul.py is not in ../shared/data")
     from verifiers import get_verifier
-    from verifiers.kernels import trimul_op as op
+    from verifiers.kernels import seam, trimul_op as op
     src = TTT_DISCOVER_KERNEL.read_text()
     few = {"cases": (op.DEV[0], op.DEV[1])}
-    v = get_verifier("trimul", mode="cpu", _options=few).verify(src)
-    assert v.status == "rejected" and v.details["failed_case"] == "d1", v.message
-    v = get_verifier("trimul", mode="cpu", gpumode_compat=True, _options=few).verify(src)
+    with seam.hooks(**few):
+        v = get_verifier("trimul", mode="cpu").verify(src)
+        assert v.status == "rejected" and v.details["failed_case"] == "d1", v.message
+        v = get_verifier("trimul", mode="cpu", gpumode_compat=True).verify(src)
     assert v.status == "unverified-timing", v.message

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 from kern_helpers import REPO, TTT_DISCOVER_KERNEL, example, fixture_text, needs_gpu  # noqa: E402
 from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import timing, trimul_op as op  # noqa: E402
+from verifiers.kernels import seam, timing, trimul_op as op  # noqa: E402
 
 pytestmark = [pytest.mark.gpu, needs_gpu]
 
@@ -22,11 +22,10 @@ FEW = {"cases": (op.TESTS[0], op.TESTS[1], op.TESTS[6], op.CONTRACT[0]),
        "benchmarks": (op.BENCHMARKS[0], op.BENCHMARKS[2], op.BENCHMARKS[3])}
 
 
-def gpu(text, policy=True, **kw):
-    opts = {**FEW, **kw.pop("_options", {})}
+def gpu(text, policy=True, hooks=None, **kw):
     kw.setdefault("timing_profile", "quick")
-    return get_verifier("trimul", mode="gpu", allow_other_hardware=True,
-                        _static_policy=policy, _options=opts, **kw).verify(text)
+    with seam.hooks(**{**FEW, **(hooks or {})}, static_policy=policy):
+        return get_verifier("trimul", mode="gpu", allow_other_hardware=True, **kw).verify(text)
 
 
 def _can_build_extensions():
@@ -131,7 +130,7 @@ def test_unjoined_side_stream_rejected_joined_accepted():
 
 
 def test_falsified_event_times_are_implausible():
-    v = gpu(example("trimul_torch.py"), _options={"worker_report_scale": 0.01})
+    v = gpu(example("trimul_torch.py"), hooks={"worker_report_scale": 0.01})
     assert v.status == "implausible-timing", v.message
 
 
@@ -141,7 +140,7 @@ def test_native_event_timer_detour_is_implausible_timing():
     this CPU against a stand-in library (it made its cudaEventElapsedTime return 0 and 0.001 ms)."""
     if not _can_build_extensions():
         pytest.skip("no C++ compiler or ninja on this GPU host: load_inline cannot build")
-    v = gpu(fixture_text("detour_elapsed"), policy=False, _options={"import_limit_s": 240.0})
+    v = gpu(fixture_text("detour_elapsed"), policy=False, hooks={"import_limit_s": 240.0})
     if v.status == "rejected" and "detour not installed" in v.message:
         pytest.skip(v.message)
     assert v.status == "implausible-timing", (v.message, v.details.get("stderr", "")[-2000:])
@@ -152,7 +151,7 @@ def test_honest_load_inline_kernel_is_accepted():
     and is timed like any other (compared with the reference on the CPU host: identical on d0, d1, d3)."""
     if not _can_build_extensions():
         pytest.skip("no C++ compiler or ninja on this GPU host: load_inline cannot build")
-    v = gpu(fixture_text("inline_aten"), _options={"import_limit_s": 240.0})
+    v = gpu(fixture_text("inline_aten"), hooks={"import_limit_s": 240.0})
     assert v.status == "accepted" and v.details["kind"] == "native", (v.message, v.details.get("stderr", "")[-2000:])
 
 
@@ -177,15 +176,15 @@ def test_stateful_and_mask_cheats_rejected(name):
 def test_mask_ignoring_accepted_under_compat():
     # Compat refuses to time on a host over the noise limits; the point here is that upstream's rule lets a
     # kernel that ignores the mask through, so the noise check is off (the H100 VM was over the limits).
-    v = gpu(fixture_text("mask_ignoring"), gpumode_compat=True, _options={"host_noise_check": False})
+    v = gpu(fixture_text("mask_ignoring"), gpumode_compat=True, hooks={"host_noise_check": False})
     assert v.status == "accepted" and v.details["protocol"] == "gpumode-compat/1", v.message
 
 
 @pytest.mark.parametrize("kind,status", [("hang", "timeout"), ("oob", "crashed")])
 def test_bad_kernels_then_a_healthy_gpu(kind, status):
-    v = gpu(fixture_text("bad_kernel", KIND=kind), _options={"first_call_limit_s": 20.0, "call_limit_s": 5.0})
+    v = gpu(fixture_text("bad_kernel", KIND=kind), hooks={"first_call_limit_s": 20.0, "call_limit_s": 5.0})
     assert v.status in (status, "crashed", "timeout"), v.message
-    v = gpu(example("trimul_torch.py"), _options={"cases": (op.TESTS[0],), "benchmarks": (op.BENCHMARKS[0],)})
+    v = gpu(example("trimul_torch.py"), hooks={"cases": (op.TESTS[0],), "benchmarks": (op.BENCHMARKS[0],)})
     assert v.status == "accepted", v.message
 
 
@@ -203,7 +202,7 @@ def test_reference_preallocates_so_a_worker_filling_the_gpu_cannot_break_it():
     """§4.4 memory planning: W takes all free GPU memory but 3 GiB at its first call (the memory limit
     raised so that it is allowed to); R reserved its peak for every shape beforehand, so the run ends
     on the submission's merits (correct), never with R's OOM (`error`)."""
-    v = gpu(fixture_text("gpu_fill"), _options={"gpu_mem_limit_bytes": 1 << 50})
+    v = gpu(fixture_text("gpu_fill"), hooks={"gpu_mem_limit_bytes": 1 << 50})
     assert v.status != "error" and v.details["reference_memory"]["reserved_bytes"] > 0, v.message
     assert v.status in ("accepted", "contended", "implausible-timing"), v.message
     assert "retried" not in v.details, v.details.get("retried")
@@ -290,8 +289,8 @@ def test_published_ttt_discover_kernel():
 
 def test_mismatched_device_without_permission_is_unverified_timing():
     """§7.2 test 9 (second half): a device outside the env's list gives correctness only."""
-    v = get_verifier("trimul", mode="gpu", timing_profile="quick",
-                     _options={**FEW, "fake_device_name": "NVIDIA H100 PCIe"}).verify(example("trimul_torch.py"))
+    with seam.hooks(**FEW, fake_device_name="NVIDIA H100 PCIe"):
+        v = get_verifier("trimul", mode="gpu", timing_profile="quick").verify(example("trimul_torch.py"))
     assert v.status == "unverified-timing" and "NVIDIA H100 PCIe" in v.message and "per_shape" not in v.details
 
 

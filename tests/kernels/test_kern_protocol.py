@@ -17,7 +17,7 @@ pytest.importorskip("torch")
 
 from kern_helpers import example, fixture_text  # noqa: E402
 from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import links, timing, trimul_op as op  # noqa: E402
+from verifiers.kernels import links, seam, timing, trimul_op as op  # noqa: E402
 
 SHORT = timing.Profile("test", 5, 8, 0.005, 5.0, 10.0, calib_trials=8)
 #: CPU timings on a shared 2-core machine are noisy (another busy process adds milliseconds per call),
@@ -28,9 +28,9 @@ SMALL = {"full_protocol": True, "cases": (op.DEV[0], op.DEV[1], op.CONTRACT[0]),
          "profile_override": SHORT, "thresholds": LOOSE}
 
 
-def full(text, **kw):
-    opts = {**SMALL, **kw.pop("_options", {})}
-    return get_verifier("trimul", mode="cpu", _options=opts, **kw).verify(text)
+def full(text, hooks=None, **kw):
+    with seam.hooks(**{**SMALL, **(hooks or {})}):
+        return get_verifier("trimul", mode="cpu", **kw).verify(text)
 
 
 def test_honest_submission_passes_the_whole_protocol_and_no_seed_reaches_the_worker(monkeypatch):
@@ -63,7 +63,7 @@ def test_falsified_event_times_are_implausible():
     only ~45 ms per call on a 2-core machine of 2026-12-04 and passed; N = 128, B = 2, C = 256 hides
     several times the margin there."""
     bench = op.Case("b1", 128, 2, 256, "ones_f32", "normal")
-    v = full(example("trimul_torch.py"), _options={"worker_report_scale": 0.01, "cases": (op.DEV[0],),
+    v = full(example("trimul_torch.py"), hooks={"worker_report_scale": 0.01, "cases": (op.DEV[0],),
                                                    "benchmarks": (bench,)})
     assert v.status == "implausible-timing" and "coordinator's clock" in v.message, v.message
 
@@ -77,18 +77,18 @@ def test_falsified_event_times_are_implausible():
 ])
 def test_forged_result_channel_messages_are_rejected(forge, words):
     """Forged lines written into W's reply pipe from inside custom_kernel (§6 item 10)."""
-    v = get_verifier("trimul", mode="cpu", _static_policy=False,
-                     _options={"cases": (op.DEV[0],)}).verify(fixture_text("forge_channel", FORGE=forge))
+    with seam.hooks(static_policy=False, cases=(op.DEV[0],)):
+        v = get_verifier("trimul", mode="cpu").verify(fixture_text("forge_channel", FORGE=forge))
     assert v.status in ("rejected", "implausible-timing") and words in v.message, v.message
 
 
 def test_hardware_binding_with_a_mocked_device_name():
-    v = full(example("trimul_torch.py"), _options={"fake_device_name": "NVIDIA H100 PCIe"})
+    v = full(example("trimul_torch.py"), hooks={"fake_device_name": "NVIDIA H100 PCIe"})
     assert v.status == "unverified-timing" and "NVIDIA H100 PCIe" in v.message and "allow_other_hardware" in v.message
     assert v.details["hardware_match"] is False and "per_shape" not in v.details
-    v = full(example("trimul_torch.py"), allow_other_hardware=True, _options={"fake_device_name": "NVIDIA H100 PCIe"})
+    v = full(example("trimul_torch.py"), allow_other_hardware=True, hooks={"fake_device_name": "NVIDIA H100 PCIe"})
     assert v.status == "accepted" and v.details["hardware_match"] is False, v.message
-    v = full(example("trimul_torch.py"), _options={"fake_device_name": "NVIDIA H100 80GB HBM3"})
+    v = full(example("trimul_torch.py"), hooks={"fake_device_name": "NVIDIA H100 80GB HBM3"})
     assert v.status == "accepted" and v.details["hardware_match"] is True
 
 
@@ -109,7 +109,7 @@ def test_mask_semantics_default_versus_compat():
 def test_gpu_process_layout_on_the_cpu():
     """R as its own process and W with the GPU worker's sandbox settings (cgroup, /proc and /sys, no
     address-space limit) and its polling waits, on CPU tensors: the GPU path's plumbing without a GPU."""
-    v = full(example("trimul_triton.py"), _options={"remote_reference": True, "gpu_sandbox": True, "spin_wait": True,
+    v = full(example("trimul_triton.py"), hooks={"remote_reference": True, "gpu_sandbox": True, "spin_wait": True,
                                                     "busy_calibration": True, "busy_ladder_ms": (0.5, 3.0),
                                                     "cases": (op.DEV[1], op.DEV[3]), "benchmarks": (op.DEV[0],)})
     assert v.status == "accepted", (v.message, v.details.get("stderr"))
@@ -119,7 +119,7 @@ def test_gpu_process_layout_on_the_cpu():
     assert v.details["per_shape"]["d0"]["margins"]["o_us"] >= v.details["calibration"]["d0"]["o_us"]
     assert v.details["isolation"].get("gpu") and v.details["isolation"]["filesystem"] == "chroot"
     assert v.details["hardware_reference"]["device"] == "cpu"
-    v = full(fixture_text("mask_ignoring"), _options={"remote_reference": True})
+    v = full(fixture_text("mask_ignoring"), hooks={"remote_reference": True})
     assert v.status == "rejected" and v.details["report"]["n_bad"] > 0, v.message
 
 
@@ -129,17 +129,17 @@ def test_unstable_host_is_contended_not_blamed_on_the_kernel():
     untimed, status `contended`, instead of failing the envelope by chance. The Verdict records the host
     profile and the gate's decision either way."""
     unstable = dataclasses.replace(LOOSE, host_o_body_us=-1.0)
-    v = full(example("trimul_torch.py"), _options={"host_noise_check": True, "thresholds": unstable})
+    v = full(example("trimul_torch.py"), hooks={"host_noise_check": True, "thresholds": unstable})
     assert v.status == "contended" and not v.accepted, v.message
     assert "correct on all 3 cases" in v.message and "too unstable" in v.message and "between its quartiles" in v.message
     assert not v.details.get("per_shape") and v.details["host_profile"]["kind"] == "unstable"
     assert v.details["gate"].startswith("not timed:")
-    v = full(example("trimul_torch.py"), _options={"host_noise_check": False, "thresholds": unstable})
+    v = full(example("trimul_torch.py"), hooks={"host_noise_check": False, "thresholds": unstable})
     assert v.status == "accepted" and "timed anyway" in v.details["host_noise"], v.message
     assert v.details["gate"].startswith("timed (unstable host")
     calm = dataclasses.replace(LOOSE, host_o_body_us=1e9, host_phi_body_us=1e9, host_drift_us=1e9, host_tail_rate=1.0,
                                host_busy_len=1e9, host_busy_cv=1e9)
-    v = full(example("trimul_torch.py"), _options={"host_noise_check": True, "thresholds": calm})
+    v = full(example("trimul_torch.py"), hooks={"host_noise_check": True, "thresholds": calm})
     assert v.status == "accepted" and v.details["host_profile"]["reasons"] == [], v.message
     prof = v.details["host_profile"]
     assert prof["calls"] == SHORT.calib_trials * 2 and "round trip median" in prof["summary"]     # two benchmark shapes
@@ -166,7 +166,7 @@ def test_prewarm_keeps_the_device_busy_after_each_load(monkeypatch):
         return out
     monkeypatch.setattr(links.Worker, "send", send)
     monkeypatch.setattr(links.Worker, "recv", recv)
-    v = full(example("trimul_torch.py"), _options={"prewarm_ms": 30.0})
+    v = full(example("trimul_torch.py"), hooks={"prewarm_ms": 30.0})
     assert v.status == "accepted" and v.details["prewarm_ms"] == 30.0, v.message
     assert loads and all(d["prewarm_ms"] == 30.0 for d in loads) and len(waits) == len(loads)
     assert min(waits) >= 0.030
@@ -199,7 +199,7 @@ def test_noisy_host_retimes_a_shape_once_with_fresh_inputs(monkeypatch):
     monkeypatch.setattr(op, "derive_seed", spy_seed)
     noisy = dataclasses.replace(LOOSE, quiet_drift_us=-1.0)
     monkeypatch.setattr(timing, "check_shape", miss(1))
-    v = full(example("trimul_torch.py"), _options={"host_noise_check": False, "thresholds": noisy})
+    v = full(example("trimul_torch.py"), hooks={"host_noise_check": False, "thresholds": noisy})
     assert v.status == "accepted", v.message
     first = next(iter(v.details["retimed"]))
     assert list(v.details["retimed"]) == [first] and "injected" in v.details["retimed"][first]["message"]
@@ -208,12 +208,12 @@ def test_noisy_host_retimes_a_shape_once_with_fresh_inputs(monkeypatch):
     assert min(trials_of_first) == 0 and max(trials_of_first) >= 1_000_000   # the re-timing's own inputs
     calls.clear()
     monkeypatch.setattr(timing, "check_shape", miss(2))      # missed twice: it stands
-    v = full(example("trimul_torch.py"), _options={"host_noise_check": False, "thresholds": noisy})
+    v = full(example("trimul_torch.py"), hooks={"host_noise_check": False, "thresholds": noisy})
     assert v.status == "implausible-timing" and "injected" in v.message and len(calls) == 2, v.message
     calls.clear()
     monkeypatch.setattr(timing, "check_shape", miss(1))      # quiet host: no second chance
     quiet = dataclasses.replace(LOOSE, quiet_tail_rate=1.0, quiet_drift_us=1e9, quiet_body_us=1e9)
-    v = full(example("trimul_torch.py"), _options={"host_noise_check": False, "thresholds": quiet})
+    v = full(example("trimul_torch.py"), hooks={"host_noise_check": False, "thresholds": quiet})
     assert v.status == "implausible-timing" and "retimed" not in v.details and len(calls) == 1, v.message
 
 
@@ -223,11 +223,11 @@ def test_reference_oom_is_retried_once(tmp_path):
     fault = tmp_path / "oom"
     fault.write_text("1")
     opts = {"remote_reference": True, "oom_fault_file": str(fault), "cases": (op.DEV[0],), "benchmarks": (op.DEV[0],)}
-    v = full(example("trimul_torch.py"), _options=opts)
+    v = full(example("trimul_torch.py"), hooks=opts)
     assert v.status == "accepted", v.message
     assert "ran out of GPU memory" in v.details["retried"] and fault.read_text() == "0"
     fault.write_text("2")
-    v = full(example("trimul_torch.py"), _options=opts)
+    v = full(example("trimul_torch.py"), hooks=opts)
     assert v.status == "error" and "worker used too much GPU memory" in v.message, v.message
     assert "ran out of GPU memory" in v.details["retried"] and fault.read_text() == "0"
 
@@ -239,11 +239,12 @@ def test_seccomp_after_warmup():
     v = full(example("trimul_torch.py"), seccomp_after_warmup=True)
     assert v.status == "accepted", (v.message, v.details.get("stderr"))
     assert v.details["seccomp_after_warmup"].startswith("active: no new processes, threads or file opens")
-    v = get_verifier("trimul", mode="cpu", _static_policy=False, seccomp_after_warmup=True,
-                     _options=SMALL).verify(fixture_text("thread_per_call"))
+    with seam.hooks(static_policy=False, **SMALL):
+        v = get_verifier("trimul", mode="cpu", seccomp_after_warmup=True).verify(fixture_text("thread_per_call"))
     assert v.status == "rejected" and "bench" in v.message and "seccomp_after_warmup" in v.message, v.message
     assert "can't start new thread" in v.message
-    v = get_verifier("trimul", mode="cpu", _static_policy=False, _options=SMALL).verify(fixture_text("thread_per_call"))
+    with seam.hooks(static_policy=False, **SMALL):
+        v = get_verifier("trimul", mode="cpu").verify(fixture_text("thread_per_call"))
     assert v.status == "accepted" and "seccomp_after_warmup" not in v.details, v.message
 
 

@@ -11,6 +11,7 @@ Modules, trusted side first:
 * `_worker`    — W's harness, copied into the sandbox as program.py (imports nothing from tttd; it binds
                  the sandbox's own seccomp helper, already loaded in its process, for the lockdown).
 * `verifier`   — TriMulVerifier: extraction, policy, mode choice, hardware binding, the Verdict.
+* `seam`       — the test seam: switches only tests turn (`seam.hooks(...)`), never a verifier argument.
 
 Differences from the spec's design, on purpose (recorded in each Verdict's details where they matter):
 inputs reach W through two shared host slots (memfds) that W copies into its own two device buffers

@@ -1,10 +1,11 @@
-"""The coordinator P (specs/kernels.md §4.1–4.7): runs one verification, never imports the submission.
+"""The coordinator P (docs/kernels.md, "Three processes"): runs one verification, never imports the submission.
 
 P holds the secret, derives every seed, owns the clocks the trusted checks use, and drives the
 sandboxed worker W (JSON lines over two pipes, strict schema and state machine) and the reference
 side R (in-process on CPU, its own CUDA process on a GPU). One code path serves both modes:
 
-* ``device="cpu"`` — CPU dev mode (§4.13): dev cases, each twice with fresh seeds; no timing reward.
+* ``device="cpu"`` — CPU dev mode (docs/kernels.md, "CPU dev mode"): dev cases, each twice with fresh
+  seeds; no timing reward.
 * ``device="cuda"`` — the full protocol: calibration with a null kernel (and a ladder of trusted busy
   kernels, timing.Ladder), import, correctness phase (18 tests + 2 contract cases, random order),
   warm-up, timing with the stop rule; every call checked. Calibration calls take exactly the path of a
@@ -14,6 +15,9 @@ side R (in-process on CPU, its own CUDA process on a GPU). One code path serves 
   statistics are themselves unstable (e.g. another process on the GPU) is `contended`; a noisy but
   stable one (a virtual machine's heavy tail) is timed with an allowance for its measured drift and
   excursion rate, and a shape that misses a check there is timed once more with fresh inputs.
+
+`_Run.execute` lists the steps in the order they happen; each step is one method below it.
+Switches only tests turn are not here: they come from `seam.Hooks`.
 """
 
 from __future__ import annotations
@@ -25,54 +29,42 @@ import random
 import secrets
 import time
 
-from verifiers.kernels import timing, trimul_op as op
+from verifiers.kernels import seam, timing, trimul_op as op
 from verifiers.kernels.links import CUDA_MISSING, Stop, LocalReference, RemoteReference, Shared, Worker
 from verifiers.kernels.reference import slot_bytes_for
 
 
 @dataclasses.dataclass
 class Options:
+    """Production settings of one verification (TriMulVerifier fills them from the card's options)."""
     device: str = "cpu"                 # "cpu" (dev mode) or "cuda"
-    kind: str = "torch"                 # torch | triton (classification, §4.13)
-    compat: bool = False
-    profile: str = "full"
+    kind: str = "torch"                 # torch | triton | native (policy.classify)
+    compat: bool = False                # gpumode-compat: upstream's masks and timing, no flush, no canaries
+    profile: str = "full"               # timing profile: full | quick
     device_index: int = 0
-    secret: bytes | None = None         # debug_secret
+    secret: bytes | None = None         # debug_secret; None: a fresh secret per verification
     do_timing: bool = True              # False: GPU correctness only (other hardware)
-    floors: dict | None = None          # benchmark id -> floor µs (§4.8)
-    accepted_names: tuple | None = None # device names this env times on (§4.10); None: any
+    floors: dict | None = None          # benchmark id -> hardware floor µs
+    accepted_names: tuple | None = None # device names this env times on; None: any
     allow_other: bool = False           # allow_other_hardware
-    worker_report_scale: float = 1.0    # test-only: a falsifying worker build (E/100), never via gym.make
     call_limit_s: float = 10.0
     first_call_limit_s: float = 180.0
     import_limit_s: float = 300.0
     total_limit_s: float = 1800.0
-    full_protocol: bool = False         # test-only: the GPU protocol (calibration, timing) on the CPU
-    gpu_sandbox: bool = False           # test-only: the GPU worker's sandbox settings with a CPU device
-    spin_wait: bool | None = None       # poll instead of blocking waits (default: on a GPU; tests force it)
-    host_noise_check: bool | None = None  # refuse to time on an unstable host (default: on a GPU; False
-                                        # times anyway, with the allowance the calibration measured)
-    busy_calibration: bool | None = None  # also calibrate with trusted busy kernels (default: on a GPU)
-    busy_ladder_ms: tuple = (0.25, 1.0, 4.0, 16.0)   # their lengths
+    busy_ladder_ms: tuple = (0.25, 1.0, 4.0, 16.0)   # lengths of the trusted busy kernels calibrated with
     prewarm_ms: float = 0.0             # after loading each call's inputs (before the flush and the canaries), W
                                         # keeps the device busy this long with the trusted sleep kernel: the
                                         # call then starts on a device that was working, as in a benchmark loop
-    remote_reference: bool = False      # test-only: R as its own process with a CPU device
-    fake_device_name: str | None = None # test-only: a mocked device-name provider (hardware binding, §6 item 23)
-    profile_override: timing.Profile | None = None   # test-only: a shorter stop rule
     thresholds: timing.Thresholds = timing.DEFAULT_THRESHOLDS
-    gpu_mem_limit_bytes: int = 40 << 30 # worker GPU memory (NVML, checked after every call; §3.4)
+    gpu_mem_limit_bytes: int = 40 << 30 # worker GPU memory (NVML, checked after every call)
     gpu_mem_period_s: float = 0.05      # ... and sampled this often by R during calls
-    oom_fault_file: str | None = None   # test-only: R raises OOM in prepare() as many times as the file says
-    seccomp_after_warmup: bool = False  # §4.6 optional hardening: W refuses new processes/threads/opens when timed
-    cases: tuple | None = None          # test-only override of the correctness cases
-    benchmarks: tuple | None = None     # test-only override of the benchmark shapes
+    seccomp_after_warmup: bool = False  # optional hardening: W refuses new processes/threads/opens when timed
 
 
-def verify(source: str, opts: Options) -> tuple[str, str, dict]:
+def verify(source: str, opts: Options, hooks: seam.Hooks = seam.PRODUCTION) -> tuple[str, str, dict]:
     """Run one verification; return (status, message, details). Never raises for the submission's faults.
 
-    If the reference process runs out of GPU memory (despite its preallocation, §4.4), the verification
+    If the reference process runs out of GPU memory (despite its preallocation), the verification
     is retried once from the start with a fresh secret; ``details["retried"]`` says why."""
     retried = None
     for attempt in range(2):
@@ -85,7 +77,7 @@ def verify(source: str, opts: Options) -> tuple[str, str, dict]:
             details["prewarm_ms"] = opts.prewarm_ms
         if retried:
             details["retried"] = retried
-        run = _Run(source, opts, secret, protocol, details)
+        run = _Run(source, opts, hooks, secret, protocol, details)
         try:
             status, message = run.execute()
         except Stop as s:
@@ -93,7 +85,7 @@ def verify(source: str, opts: Options) -> tuple[str, str, dict]:
             details.update(s.details)
         finally:
             run.close()
-        details["secret_hex"] = secret.hex()          # single-use; revealed only after the decision (§4.2)
+        details["secret_hex"] = secret.hex()          # single-use; revealed only after the decision
         if attempt == 0 and status == "error" and details.get("ref_oom"):
             retried = message
             continue
@@ -102,10 +94,13 @@ def verify(source: str, opts: Options) -> tuple[str, str, dict]:
 
 
 class _Run:
-    def __init__(self, source, opts: Options, secret: bytes, protocol: str, details: dict) -> None:
-        self.source, self.opts, self.secret, self.protocol, self.details = source, opts, secret, protocol, details
+    """One verification, step by step. `execute` is the protocol; the methods after it are its steps."""
+
+    def __init__(self, source, opts: Options, hooks: seam.Hooks, secret: bytes, protocol: str, details: dict) -> None:
+        self.source, self.opts, self.hooks = source, opts, hooks
+        self.secret, self.protocol, self.details = secret, protocol, details
         self.gpu = opts.device == "cuda"
-        self.full = self.gpu or opts.full_protocol       # calibration, correctness phase, timing
+        self.full = self.gpu or hooks.full_protocol       # calibration, correctness phase, timing
         self.rng = random.Random(secret)              # phase orders and warm-up counts, unpredictable to W
         self.w: Worker | None = None
         self.ref = None
@@ -115,6 +110,29 @@ class _Run:
         self.case_log: list = []
         self.busy: timing.Ladder | None = None
         self.locked = False
+
+    def execute(self) -> tuple[str, str]:
+        cases, benches = self._correctness_cases(), (self._benchmarks() if self.full else [])
+        self._start_processes(cases + benches)
+        self._bind_hardware()
+        self._greet_worker()
+        if self.gpu:
+            self._plan_gpu_memory(cases + benches)
+        cal = self._calibrate(benches) if self.full and self.opts.do_timing else {}
+        self._import_submission()
+        self.details["cases"] = [c.id for c in cases]
+        if not self.full:
+            self._check_dev_cases(cases)
+            return "unverified-timing", ""
+        self._check_correctness(cases)
+        if not self.opts.do_timing:
+            return "unverified-timing", ""
+        allowance, noisy = self._gate_host(cal)
+        order = self._warm_up(benches)
+        if self.opts.seccomp_after_warmup:
+            self._lockdown()
+        means = self._time_shapes(order, cal, allowance, noisy)
+        return self._score(benches, means)
 
     def close(self) -> None:
         if self.w is not None:
@@ -132,8 +150,8 @@ class _Run:
 
     # -- case lists --------------------------------------------------------------------------------
     def _correctness_cases(self) -> list[op.Case]:
-        if self.opts.cases is not None:
-            cases = list(self.opts.cases)
+        if self.hooks.cases is not None:
+            cases = list(self.hooks.cases)
         elif not self.full:
             cases = list(op.DEV if self.opts.kind == "torch" else op.DEV_TRITON)
         else:
@@ -141,81 +159,104 @@ class _Run:
         return [op.compat_case(c) if self.opts.compat else c for c in cases]
 
     def _benchmarks(self) -> list[op.Case]:
-        b = list(self.opts.benchmarks if self.opts.benchmarks is not None else op.BENCHMARKS)
+        b = list(self.hooks.benchmarks if self.hooks.benchmarks is not None else op.BENCHMARKS)
         return [op.compat_case(c) if self.opts.compat else c for c in b]
 
-    def execute(self) -> tuple[str, str]:
-        cases = self._correctness_cases()
-        benches = self._benchmarks() if self.full else []
-        slot_bytes = slot_bytes_for(cases + benches)
-        out_bytes = max(c.out_bytes for c in cases + benches)
-        self.shared = Shared(slot_bytes, out_bytes)
-        sh = self.shared
+    # -- setting up: R, W, the device, the import --------------------------------------------------
+    def _start_processes(self, every_case: list[op.Case]) -> None:
+        """Shared memory sized for the largest case, then R, then W."""
+        slot_bytes = slot_bytes_for(every_case)
+        out_bytes = max(c.out_bytes for c in every_case)
+        self.shared = sh = Shared(slot_bytes, out_bytes)
         # R first: its CUDA initialisation creates any missing device node (/dev/nvidia-uvm) before W's
         # sandbox root mirrors /dev.
-        if self.gpu or self.opts.remote_reference:
+        if self.gpu or self.hooks.remote_reference:
             self.ref = RemoteReference(self.opts.device_index, sh.slot_fds, sh.out_fd, slot_bytes, out_bytes,
-                                       device="cuda:0" if self.gpu else "cpu", oom_fault_file=self.opts.oom_fault_file)
+                                       device="cuda:0" if self.gpu else "cpu", oom_fault_file=self.hooks.oom_fault_file)
         else:
             self.ref = LocalReference(sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
-        self.w = Worker(self.source, self.opts, sh)
+        self.w = Worker(self.source, self.opts, self.hooks, sh)
         self.details["reference_flags"] = self.ref.flags
         self.details["hardware_reference"] = self.ref.info
-        if self.gpu or self.opts.fake_device_name:
-            name = self.opts.fake_device_name or self.ref.info.get("name")
-            match = self.opts.accepted_names is None or name in self.opts.accepted_names
-            self.details["hardware_match"] = match
-            self.details["device_name"] = name
-            if name and hasattr(self.opts.floors, "bind"):
-                self.opts.floors.bind(name)
-            if not match and not self.opts.allow_other:
-                self.opts = dataclasses.replace(self.opts, do_timing=False)
+
+    def _bind_hardware(self) -> None:
+        """The device R found decides the floors and whether this env times on it (docs/kernels.md,
+        "Hardware binding"): another device gives correctness only unless allow_other_hardware."""
+        if not (self.gpu or self.hooks.fake_device_name):
+            return
+        name = self.hooks.fake_device_name or self.ref.info.get("name")
+        match = self.opts.accepted_names is None or name in self.opts.accepted_names
+        self.details["hardware_match"] = match
+        self.details["device_name"] = name
+        if name and hasattr(self.opts.floors, "bind"):
+            self.opts.floors.bind(name)
+        if not match and not self.opts.allow_other:
+            self.opts = dataclasses.replace(self.opts, do_timing=False)
+
+    def _greet_worker(self) -> None:
         hello, _ = self.w.recv(self.opts.import_limit_s, "starting the worker")
         self.w.pid = int(hello["pid"])
         self.details["worker_pid"] = self.w.pid
         self.w.close_passed()
         self.details["worker"] = {"device": hello["device"], "versions": hello["versions"]}
-        if self.gpu:           # §4.4 memory planning and §3.4 sampling, before W's first call
-            self.details["reference_memory"] = self.ref.reserve(cases + benches)
-            self.details["worker_memory_sampled"] = self.ref.watch(self.w.pid, self.opts.gpu_mem_period_s)
-        cal = {}
-        if self.full and self.opts.do_timing:
-            cal = self._calibrate(benches)
+
+    def _plan_gpu_memory(self, every_case: list[op.Case]) -> None:
+        """R reserves its own memory for every case and starts sampling W's, before W's first call."""
+        self.details["reference_memory"] = self.ref.reserve(every_case)
+        self.details["worker_memory_sampled"] = self.ref.watch(self.w.pid, self.opts.gpu_mem_period_s)
+
+    def _import_submission(self) -> None:
         self.w.send({"op": "import"})
         msg, _ = self.w.recv(self.opts.import_limit_s, "importing the submission")
         if msg["op"] == "raised":
             raise Stop("rejected", f"importing the submission failed: {msg['message']}")
         if msg["op"] != "imported":
             raise Stop("rejected", "the worker answered out of order: protocol violation.")
-        # Correctness phase (dev mode: every dev case twice, the second pass with fresh seeds).
-        self.details["cases"] = [c.id for c in cases]
-        if not self.full:
-            for rep in range(2):
-                for c in cases:
-                    self._trial(c, "dev", rep)
-            return "unverified-timing", ""
+
+    # -- correctness -------------------------------------------------------------------------------
+    def _check_dev_cases(self, cases: list[op.Case]) -> None:
+        """Dev mode: every dev case twice, the second pass with fresh seeds."""
+        for rep in range(2):
+            for c in cases:
+                self._trial(c, "dev", rep)
+
+    def _check_correctness(self, cases: list[op.Case]) -> None:
+        """The full protocol's correctness phase: every test and contract case once, in a secret order."""
         order = cases[:]
         self.rng.shuffle(order)
         for c in order:
             self._trial(c, "contract" if c.id.startswith("c") else "test", 0)
-        if not self.opts.do_timing:
-            return "unverified-timing", ""
-        return self._timing(benches, cal)
 
-    # -- one trial (§4.6) ---------------------------------------------------------------------------
+    # -- one call (docs/kernels.md, "One call") ----------------------------------------------------
     def _trial(self, case: op.Case, phase: str, trial: int, null: bool = False, busy_ms: float = 0.0) -> timing.Trial:
-        """One call through the per-trial protocol of §4.6 (the same path in every phase, so the submission
-        cannot tell them apart). Every non-null call is compared; the first failure stops the run."""
-        w, t = self.w, self.t
+        """One call through the same path in every phase, so the submission cannot tell them apart. Every
+        non-null call is compared; the first failure stops the run."""
+        t = self.t
         self.t += 1
         slot = t % 2
-        w.send({"op": "arm", "t": t})
-        msg, _ = w.recv(self.opts.call_limit_s, "arming")
+        self._arm(t)
+        prep = self._load_inputs(case, phase, trial, t, slot, null)
+        t0, t1 = self._call(case, phase, t, slot, prep, null, busy_ms)
+        if self.gpu:
+            self._check_worker_memory(case)
+        t2, t3 = self._stage(case, phase, t)
+        e_ms, f_ms = self._last_e
+        if not null:
+            self._compare(case, phase, trial)
+        return timing.Trial(e_ms, f_ms, t0, t1, t2, t3)
+
+    def _arm(self, t: int) -> None:
+        self.w.send({"op": "arm", "t": t})
+        msg, _ = self.w.recv(self.opts.call_limit_s, "arming")
         self._expect(msg, "armed", t)
         if msg["l2_persist_limit"] not in (0, -1):
             raise Stop("rejected", f"L2 persistence: the worker's persisting-L2 limit was {msg['l2_persist_limit']} "
                                    "bytes at arm time, changed from the context's default; do not change L2 "
                                    "persistence.", rule="L2 persistence")
+
+    def _load_inputs(self, case: op.Case, phase: str, trial: int, t: int, slot: int, null: bool) -> dict:
+        """R prepares fresh inputs, W loads them, R flushes L2, W repairs the canaries."""
+        w = self.w
         canaries = self.full and not self.opts.compat
         # A calibration call (null) takes the same path as a real one, inputs and all, so its overheads are
         # those a real call pays; R only skips computing a reference nobody compares with.
@@ -227,54 +268,67 @@ class _Run:
         self._expect(msg, "loaded", t)
         if self.full and not self.opts.compat:
             self.ref.flush()
-        if prep["canary"]:          # §4.6: repaired after the flush; the true values exist for W only now
+        if prep["canary"]:          # repaired after the flush: the true values exist for W only now
             self.ref.reveal()
             w.send({"op": "repair", "t": t, "slot": slot, "layout": prep["layout"], "canary": prep["canary"]})
             msg, _ = w.recv(60, "repairing the canaries")
             self._expect(msg, "repaired", t)
+        return prep
+
+    def _call(self, case: op.Case, phase: str, t: int, slot: int, prep: dict, null: bool,
+              busy_ms: float) -> tuple[int, int]:
+        """`go`: W calls the kernel (or the trusted null/busy kernel) and reports its events; P's clock runs."""
         shape_key = (case.B, case.N, case.C)
         first = shape_key not in self.seen_shapes and not null
         limit = self.opts.first_call_limit_s if first else self.opts.call_limit_s
-        t0 = w.send({"op": "go", "t": t, "slot": slot, "layout": prep["layout"], "hidden": op.H, "null": bool(null),
-                     **({"busy_ms": busy_ms} if null and busy_ms else {})})
-        msg, t1 = w.recv(limit + 5, f"custom_kernel on {phase} {case.id} ({case.describe()})")
+        t0 = self.w.send({"op": "go", "t": t, "slot": slot, "layout": prep["layout"], "hidden": op.H,
+                          "null": bool(null), **({"busy_ms": busy_ms} if null and busy_ms else {})})
+        msg, t1 = self.w.recv(limit + 5, f"custom_kernel on {phase} {case.id} ({case.describe()})")
         if msg["op"] == "raised":
-            text = msg["message"]
-            if not self.gpu and any(k.lower() in text.lower() for k in CUDA_MISSING):
-                raise Stop("uncheckable-on-cpu", "the submission needs CUDA (it failed with: "
-                           f"{text[:160]}); allocate on x.device to run in CPU dev mode.")
-            if "can't allocate memory" in text or "MemoryError" in text or "out of memory" in text.lower():
-                raise Stop("memory", f"custom_kernel ran out of memory on {case.id}: {text[:200]}")
-            if "CUDA error" in text or "illegal" in text.lower():
-                raise Stop("crashed", f"custom_kernel hit a fatal CUDA error on {case.id}: {text[:300]}")
-            hint = (" (after warm-up the worker refuses new threads, processes and file opens: "
-                    "seccomp_after_warmup)") if self.locked else ""
-            raise Stop("rejected", f"custom_kernel raised on {phase} {case.id} ({case.describe()}): {text[:300]}{hint}")
+            self._raised(case, phase, msg["message"])
         self._expect(msg, "timed", t)
         if not null:
             self.seen_shapes.add(shape_key)
-        if self.gpu:
-            used = self.ref.worker_memory(w.pid)
-            if used is not None and used > self.opts.gpu_mem_limit_bytes:
-                w.kill()
-                raise Stop("memory", f"the worker used {used / 2**30:.1f} GiB of GPU memory on {case.id}; the limit "
-                           f"is {self.opts.gpu_mem_limit_bytes / 2**30:.0f} GiB.")
-        t2 = w.send({"op": "stage", "t": t, "shape": [case.B, case.N, case.N, case.C]})
-        msg, t3 = w.recv(60, "staging the output")
+        return t0, t1
+
+    def _raised(self, case: op.Case, phase: str, text: str) -> None:
+        """The kernel raised: classify the error into a status and one sentence."""
+        if not self.gpu and any(k.lower() in text.lower() for k in CUDA_MISSING):
+            raise Stop("uncheckable-on-cpu", "the submission needs CUDA (it failed with: "
+                       f"{text[:160]}); allocate on x.device to run in CPU dev mode.")
+        if "can't allocate memory" in text or "MemoryError" in text or "out of memory" in text.lower():
+            raise Stop("memory", f"custom_kernel ran out of memory on {case.id}: {text[:200]}")
+        if "CUDA error" in text or "illegal" in text.lower():
+            raise Stop("crashed", f"custom_kernel hit a fatal CUDA error on {case.id}: {text[:300]}")
+        hint = (" (after warm-up the worker refuses new threads, processes and file opens: "
+                "seccomp_after_warmup)") if self.locked else ""
+        raise Stop("rejected", f"custom_kernel raised on {phase} {case.id} ({case.describe()}): {text[:300]}{hint}")
+
+    def _check_worker_memory(self, case: op.Case) -> None:
+        used = self.ref.worker_memory(self.w.pid)
+        if used is not None and used > self.opts.gpu_mem_limit_bytes:
+            self.w.kill()
+            raise Stop("memory", f"the worker used {used / 2**30:.1f} GiB of GPU memory on {case.id}; the limit "
+                       f"is {self.opts.gpu_mem_limit_bytes / 2**30:.0f} GiB.")
+
+    def _stage(self, case: op.Case, phase: str, t: int) -> tuple[int, int]:
+        """W copies the output to shared memory for R (P's clock times the copy: the staging check)."""
+        t2 = self.w.send({"op": "stage", "t": t, "shape": [case.B, case.N, case.N, case.C]})
+        msg, t3 = self.w.recv(60, "staging the output")
         if msg["op"] == "bad_output":
             raise Stop("rejected", f"{msg['reason']} ({phase} {case.id})"[:400])
         if msg["op"] == "raised":
             raise Stop("crashed", f"copying the output failed on {case.id}: {msg['message'][:300]}")
         self._expect(msg, "staged", t)
-        e_ms, f_ms = self._last_e
-        if not null:
-            report = self.ref.compare(case)
-            self.case_log.append({"phase": phase, "case": case.id, "trial": trial, "max_ratio": report["max_ratio"],
-                                  "n_bad": report["n_bad"], "e_us": e_ms * 1e3})
-            if not report["ok"]:
-                raise Stop("rejected", op.failure_message(case, report, phase), failed_case=case.id, report=report,
-                           failed_phase=phase, failed_trial=trial)
-        return timing.Trial(e_ms, f_ms, t0, t1, t2, t3)
+        return t2, t3
+
+    def _compare(self, case: op.Case, phase: str, trial: int) -> None:
+        report = self.ref.compare(case)
+        self.case_log.append({"phase": phase, "case": case.id, "trial": trial, "max_ratio": report["max_ratio"],
+                              "n_bad": report["n_bad"], "e_us": self._last_e[0] * 1e3})
+        if not report["ok"]:
+            raise Stop("rejected", op.failure_message(case, report, phase), failed_case=case.id, report=report,
+                       failed_phase=phase, failed_trial=trial)
 
     def _expect(self, msg: dict, op_name: str, t: int) -> None:
         if msg["op"] == "raised":
@@ -286,10 +340,11 @@ class _Run:
             e, f = msg["e_ms"], msg["f_ms"]
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (e, f)):
                 raise Stop("rejected", "the worker reported non-numeric event times: protocol violation.")
-            self._last_e = (float(e) * self.opts.worker_report_scale, float(f) * self.opts.worker_report_scale)
+            scale = self.hooks.worker_report_scale
+            self._last_e = (float(e) * scale, float(f) * scale)
 
     def _lockdown(self) -> None:
-        """§4.6 optional hardening, after every shape is warmed up (compilers spawn subprocesses before):
+        """Optional hardening, after every shape is warmed up (compilers spawn subprocesses before):
         W installs a seccomp filter on all its threads that refuses new processes and threads, ptrace and
         new file opens. Recorded in the Verdict either way; a worker that cannot install it is timed
         without it (the trusted checks do not depend on it)."""
@@ -301,10 +356,10 @@ class _Run:
         self.locked = bool(msg["ok"])
         self.details["seccomp_after_warmup"] = ("active: " if msg["ok"] else "not active: ") + str(msg["detail"])[:300]
 
-    # -- calibration, warm-up, timing (§4.3, §4.6, §4.7) -------------------------------------------
+    # -- calibration and the host gate (docs/kernels.md, "Calibration and the host gate") ----------
     def _profile(self) -> timing.Profile:
-        if self.opts.profile_override is not None:
-            return self.opts.profile_override
+        if self.hooks.profile_override is not None:
+            return self.hooks.profile_override
         return timing.PROFILES["compat" if self.opts.compat else self.opts.profile]
 
     def _calibrate(self, benches: list[op.Case]) -> dict:
@@ -321,7 +376,7 @@ class _Run:
             cal[c.id] = timing.calibrate(trials)
         self.details["calibration"] = {k: dataclasses.asdict(v) for k, v in cal.items()}
         self.busy = None
-        if self.gpu if self.opts.busy_calibration is None else self.opts.busy_calibration:
+        if self.gpu if self.hooks.busy_calibration is None else self.hooks.busy_calibration:
             c = min(benches, key=lambda b: b.out_bytes)
             rungs = []
             for ms in self.opts.busy_ladder_ms:
@@ -332,9 +387,10 @@ class _Run:
             self.details["calibration_busy"] = [{"E_us": e, **dataclasses.asdict(k)} for e, k in self.busy.points]
         return cal
 
-    def _timing(self, benches: list[op.Case], cal: dict) -> tuple[str, str]:
-        prof = self._profile()
-        check_noise = self.gpu if self.opts.host_noise_check is None else self.opts.host_noise_check
+    def _gate_host(self, cal: dict) -> tuple[timing.Allowance, bool]:
+        """Judge the host from its calibration: refuse an unstable one (`contended`), time a noisy one with
+        the allowance it measured. Returns (allowance, noisy)."""
+        check_noise = self.gpu if self.hooks.host_noise_check is None else self.hooks.host_noise_check
         host = timing.host_profile(cal, self.busy, self.opts.thresholds) if cal else None
         allowance = host.allowance if host is not None else timing.Allowance()
         noisy = host is not None and host.kind != "quiet"
@@ -353,8 +409,13 @@ class _Run:
                                     f"and {allowance.phi_us:.0f} µs (fence) for the calibration's drift, outlier "
                                     f"allowance from its excursion rate {allowance.tail_rate:.1%}"
                                     + ("; a shape that misses is timed once more" if noisy else ""))
-        # Warm-up: 1-3 checked calls per shape (random count), then the first shape of a random order
-        # until 100 ms of kernel time (compat: upstream's 10 ms / 100 runs / stderr rule).
+        return allowance, noisy
+
+    # -- warm-up, timing, score --------------------------------------------------------------------
+    def _warm_up(self, benches: list[op.Case]) -> list[op.Case]:
+        """1-3 checked calls per shape (random count), then the first shape of a random order until 100 ms
+        of kernel time (compat: upstream's 10 ms / 100 runs / stderr rule). Returns that order, the order
+        the shapes are timed in."""
         for c in benches:
             for i in range(self.rng.randint(1, 3)):
                 self._trial(c, "warmup", i)
@@ -373,8 +434,12 @@ class _Run:
                 break
             if len(times) >= 1000:
                 break
-        if self.opts.seccomp_after_warmup:
-            self._lockdown()
+        return order
+
+    def _time_shapes(self, order: list[op.Case], cal: dict, allowance: timing.Allowance, noisy: bool) -> dict:
+        """Time every shape in `order`; on a noisy host a shape that misses is timed once more. Returns the
+        mean µs per shape id."""
+        prof = self._profile()
         per_shape, means = {}, {}
         for c in order:
             others = self.ref.other_processes([os.getpid(), self.w.pid or -1])
@@ -398,6 +463,10 @@ class _Run:
                 twice = c.id in self.details.get("retimed", {})
                 again = " (timed twice on this noisy host; both missed)" if twice else ""
                 raise Stop(status, f"benchmark {c.id} ({c.describe()}): {message}{again}")
+        return means
+
+    def _score(self, benches: list[op.Case], means: dict) -> tuple[str, str]:
+        """The hardware-floor check, then the geometric mean of the per-shape means."""
         ids = [c.id for c in benches]
         self.details["per_shape_us"] = {k: means[k] for k in ids}
         if self.opts.floors:

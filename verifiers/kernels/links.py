@@ -21,6 +21,7 @@ from verifiers.kernels.reference import ReferenceService
 
 if TYPE_CHECKING:
     from verifiers.kernels.coordinator import Options
+    from verifiers.kernels.seam import Hooks
 
 MAX_LINE = 64 << 10
 #: Replies W may send, with exactly these keys (anything else is a protocol violation).
@@ -49,7 +50,7 @@ class Stop(Exception):
 class Worker:
     """W in the sandbox plus the pipes and shared slots P uses to drive it."""
 
-    def __init__(self, source: str, opts: "Options", shared: "Shared") -> None:
+    def __init__(self, source: str, opts: "Options", hooks: "Hooks", shared: "Shared") -> None:
         from verifiers import sandbox
         self.opts = opts
         self.slot_bytes, self.out_bytes = shared.slot_bytes, shared.out_bytes
@@ -62,7 +63,7 @@ class Worker:
         self.sent: list[dict] = []       # every P→W message (tests check that no seed is ever sent)
         worker_src = open(os.path.join(os.path.dirname(__file__), "_worker.py"), "rb").read()
         gpu = opts.device == "cuda"
-        gpu_box = gpu or opts.gpu_sandbox
+        gpu_box = gpu or hooks.gpu_sandbox
         from verifiers.sandbox.client import sandbox_path
         env = {"PATH": sandbox_path(), "HOME": "/sandbox", "TMPDIR": "/sandbox", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TRITON_CACHE_DIR": "/sandbox/.triton",
@@ -89,7 +90,7 @@ class Worker:
                                     file_size_bytes=256 << 20, workdir_bytes=512 << 20, result_bytes=1 << 16)
         if not gpu and opts.kind == "triton":
             env["TRITON_INTERPRET"] = "1"              # before triton is imported (§4.13)
-        spin = gpu if opts.spin_wait is None else bool(opts.spin_wait)
+        spin = gpu if hooks.spin_wait is None else bool(hooks.spin_wait)
         kwargs = {"device": "cuda:0" if gpu else "cpu", "slot_bytes": slot_bytes, "out_bytes": out_bytes, "spin": spin}
         files = {"program.py": worker_src, "submission.py": source.encode("utf-8", "surrogatepass")}
         extra = (p2w_r, w2p_w, *self.slot_fds, self.out_fd)

@@ -43,8 +43,7 @@ class TriMulVerifier(Verifier):
     def __init__(self, gpu: str = "H100", gpumode_compat: bool = False, mode: str = "auto",
                  allow_other_hardware: bool = False, timing_profile: str = "full", device_index: int = 0,
                  require_triton: bool = False, debug_secret: bytes | str | None = None, audit: str | None = None,
-                 cpu_pass_reward: float = 0.0, seccomp_after_warmup: bool = False, _static_policy: bool = True,
-                 _options: dict | None = None) -> None:
+                 cpu_pass_reward: float = 0.0, seccomp_after_warmup: bool = False) -> None:
         if gpu not in timing.DEVICES:
             raise ValueError(f"unknown GPU {gpu!r}; expected one of {sorted(timing.DEVICES)}")
         if mode not in ("auto", "gpu", "cpu"):
@@ -60,15 +59,14 @@ class TriMulVerifier(Verifier):
         self.gpu, self.compat, self.mode = gpu, bool(gpumode_compat), mode
         self.allow_other, self.profile, self.device_index = bool(allow_other_hardware), timing_profile, int(device_index)
         self.require_triton, self.secret, self.cpu_pass_reward = bool(require_triton), debug_secret, float(cpu_pass_reward)
-        self.static_policy = _static_policy
         self.seccomp_after_warmup = bool(seccomp_after_warmup)   # §4.6 optional hardening (off: open point 5)
-        self.test_options = dict(_options or {})     # test-only overrides (never reachable through gym.make)
 
     def _verify(self, artifact: str, **context: Any) -> Verdict:
-        from verifiers.kernels import coordinator
+        from verifiers.kernels import coordinator, seam
+        hooks = seam.active()       # production values unless a test opened a seam.hooks block
         source = extract(artifact)
         try:
-            tree = policy.check(source, self.require_triton) if self.static_policy else None
+            tree = policy.check(source, self.require_triton) if hooks.static_policy else None
         except policy.PolicyError as e:
             return Verdict.reject(str(e), details={"failure_kind": "static_policy", "rule": e.rule, "line": e.line,
                                                    "score_us": None, "per_shape_us": None})
@@ -91,8 +89,9 @@ class TriMulVerifier(Verifier):
                     device_index=self.device_index, secret=self.secret, accepted_names=dev.names,
                     allow_other=self.allow_other, gpu_mem_limit_bytes=dev.gpu_mem_limit_bytes,
                     seccomp_after_warmup=self.seccomp_after_warmup)
-        opts = coordinator.Options(**{**base, **self.test_options})     # test options override the card's
-        status, message, details = coordinator.verify(source, opts) if not gpu else self._gpu(source, opts)
+        opts = coordinator.Options(**{**base, **hooks.options})     # a test may replace production settings
+        status, message, details = (coordinator.verify(source, opts, hooks) if not gpu
+                                    else self._gpu(source, opts, hooks))
         details["software"] = _software(details, self.compat, self.profile)
         details["failure_kind"] = None if status == "accepted" else _FAILURE_KIND.get(status, status)
         details["score_us"] = details.get("geomean_us")
@@ -117,13 +116,13 @@ class TriMulVerifier(Verifier):
             return Verdict.accept(details["geomean_us"], message, details=details, hardware=hardware)
         return Verdict.reject(message or status, status=status, details=details, hardware=hardware)
 
-    def _gpu(self, source: str, opts) -> tuple[str, str, dict]:
+    def _gpu(self, source: str, opts, hooks) -> tuple[str, str, dict]:
         from verifiers.kernels import coordinator
         dev = timing.DEVICES[self.gpu]
         # Floors need the exact name (A100 variants differ); the coordinator fills hardware first, so
         # compute them for every accepted name and let the coordinator pick by name.
         opts.floors = _FloorsByName(dev)
-        return coordinator.verify(source, opts)
+        return coordinator.verify(source, opts, hooks)
 
 
 class _FloorsByName(dict):
