@@ -121,6 +121,11 @@ class ProblemCard:
         """The card for these option values (itself unless the problem has instances)."""
         return self.specialise_for({**self.limits, **limits}) if self.specialise_for else self
 
+    def for_options(self, options: dict[str, Any]) -> "ProblemCard":
+        """The card for these options (an env's limits, `tttd eval -o`): itself, unless the statement and
+        references depend on an option (JSSP-v0's instance builds one card per instance)."""
+        return self
+
     def statement_with(self, limits: dict[str, Any]) -> str:
         """The statement as an env with these limits gives it (``statement`` uses the card's own)."""
         return self.statement_for({**self.limits, **limits}) if self.statement_for else self.statement

@@ -115,6 +115,7 @@ def _cmd_eval(args) -> int:
         except ValueError as e:
             raise UserError(f"-o {item!r}: {e}") from None
     card = card.specialise(limits)      # e.g. the instance picked with -o instance=...
+    card = card.for_options(limits)     # a problem whose card depends on an option (an instance) gets its own
     if "progress" in card.limits and sys.stderr.isatty():
         limits["progress"] = True
     parent = None

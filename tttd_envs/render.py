@@ -38,6 +38,10 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
     elif kind == "trimul":
         fig = _figure(7.2, 4.0)
         _trimul(fig.add_subplot(), details)
+    elif kind == "gantt":
+        fig = _figure(9.0, 5.0)
+        from tttd_envs.problems.jssp import draw_gantt
+        draw_gantt(fig, card, construction, details)
     elif kind == "molecules":
         fig = _figure(11.0, 4.8)
         _molecules(fig.add_subplot(), construction)
