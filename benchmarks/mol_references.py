@@ -20,7 +20,7 @@ import time
 import gymnasium as gym
 
 import tttd_envs  # noqa: F401 - registers the ids
-from tttd_envs.problems import molecules_baselines as B
+from agents.baselines import molecules_graph_ga as B
 from verifiers.molecules import data, objectives
 
 

@@ -116,7 +116,7 @@ def make_verifier(card, overrides: dict[str, Any]):
     """The card's verifier with its limits and the submission's overrides; refuses configurations the
     leaderboard does not rank (AtCoder partial case sets). Molecule runs get the run replayer."""
     if molruns.is_molecule(card):
-        return molruns.RunReplayer(card, **{k: v for k, v in overrides.items() if k in molruns.OPTIONS})
+        return molruns.replayer(card, overrides)
     from verifiers import get_verifier
     try:
         verifier = get_verifier(card.verifier, **{**card.verifier_kwargs, **card.limits, **overrides})
@@ -180,7 +180,7 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
     sha = hashlib.sha256(data).hexdigest()
     overrides = _overrides(card, verifier_kwargs)
     verifier = make_verifier(card, {**overrides, **({"progress": progress} if progress is not None else {})})
-    case_set = verifier.board_key_of(text) if molruns.is_molecule(card) else scoring.case_set_of(verifier)
+    case_set = molruns.board_key_of(verifier, text) if molruns.is_molecule(card) else scoring.case_set_of(verifier)
     timed = scoring.is_timed(card)
     engine = get_engine(db)
     if not timed:

@@ -43,3 +43,53 @@ def test_heavy_imports_are_lazy(package):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
                 for n in names:
                     assert n.split(".")[0] not in HEAVY, f"{path.relative_to(REPO)} imports {n} at module level"
+
+
+# -- the leaderboard judges with the verifiers layer, never as a verifier or through an env --------------
+GYM = {"gym", "gymnasium"}
+
+
+def leaderboard_violations(source: str, filename: str = "<string>") -> list[str]:
+    """What breaks the leaderboard's rule in one module's source: a class deriving from ``Verifier``
+    (trusted scoring belongs to ``verifiers/``; the leaderboard only calls it) or an import of gym /
+    gymnasium (the leaderboard replays runs through the verifiers layer, not through an env)."""
+    tree = ast.parse(source, filename=filename)
+    out, verifier_names = [], {"Verifier"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            verifier_names |= {a.asname or a.name for a in node.names if a.name == "Verifier"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [f"line {node.lineno}: imports {a.name}" for a in node.names if a.name.split(".")[0] in GYM]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in GYM:
+            out.append(f"line {node.lineno}: imports from {node.module}")
+        elif isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+                if name in verifier_names or name == "Verifier":
+                    out.append(f"line {node.lineno}: class {node.name} subclasses {name}")
+    return out
+
+
+def test_leaderboard_neither_subclasses_verifier_nor_imports_gym():
+    bad = {str(p.relative_to(REPO)): v for p in (REPO / "leaderboards").rglob("*.py")
+           if (v := leaderboard_violations(p.read_text(), str(p)))}
+    assert bad == {}
+
+
+@pytest.mark.parametrize("snippet,found", [
+    ("from verifiers.base import Verifier\nclass R(Verifier):\n    pass\n", "class R subclasses Verifier"),
+    ("import verifiers.base\nclass R(verifiers.base.Verifier):\n    pass\n", "class R subclasses Verifier"),
+    ("from verifiers.base import Verifier as V\nclass R(V):\n    pass\n", "class R subclasses V"),
+    ("def f():\n    import gymnasium as gym\n    return gym.make('X')\n", "imports gymnasium"),
+    ("from gymnasium.utils import seeding\n", "imports from gymnasium.utils"),
+    ("import gym\n", "imports gym"),
+])
+def test_leaderboard_rule_catches_a_bad_module(snippet, found):
+    assert [v for v in leaderboard_violations(snippet) if found in v]
+
+
+def test_leaderboard_rule_passes_a_caller_of_the_verifiers_layer():
+    ok = ("from verifiers import get_verifier\nfrom verifiers.molecules.replay import RunLogVerifier\n"
+          "class Boards:\n    pass\n\ndef judge(text):\n    return get_verifier('molecule_run', env_id='X').verify(text)\n")
+    assert leaderboard_violations(ok) == []

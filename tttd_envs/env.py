@@ -31,6 +31,8 @@ class DiscoveryEnv(gym.Env):
 
     card: ClassVar[ProblemCard]
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 1}
+    #: the keys ``reset(options=...)`` takes
+    reset_options: ClassVar[tuple[str, ...]] = ("state", "initial")
 
     def __init__(self, render_mode: str | None = None, *, max_turns: int = 1, initial: str | None = None,
                  data_dir: str | None = None, **limits: Any) -> None:
@@ -54,7 +56,7 @@ class DiscoveryEnv(gym.Env):
         card.initial(self.initial_name)  # validates the name now, not at reset
         self.data_dir = data_dir
         self.limits = {**card.limits, **limits}
-        self.verifier = get_verifier(card.verifier, **card.verifier_kwargs, **self.limits)
+        self.verifier = self._make_verifier()
         self.statement = card.statement_with(self.limits)
         if card.specialise_for is not None:
             self.card = card.specialise(self.limits)     # this instance's references and picture data
@@ -83,9 +85,11 @@ class DiscoveryEnv(gym.Env):
         self.last_verdict = None
         self.last_step_verdict = None
         self.state = None                  # a reset that raises leaves no stale state behind (step: ResetNeeded)
-        unknown = set(options) - {"state", "initial"}
+        unknown = set(options) - set(self.reset_options)
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; use 'state' or 'initial'")
+            *rest, last = [repr(k) for k in self.reset_options]
+            raise ValueError(f"unknown reset options {sorted(unknown)}; use {', '.join(rest)} or {last}")
+        self._start_episode(options)
         if options.get("state") is not None:
             state = State.from_dict(options["state"])
             if state.problem != self.card.id:
@@ -120,6 +124,14 @@ class DiscoveryEnv(gym.Env):
             from tttd_envs import render
             return render.rgb_array(self.card, self.state, self.last_verdict)
         return None
+
+    # -- hooks for problems whose episode is more than one verification (molecule runs) ---------------
+    def _make_verifier(self):
+        """The verifier of this env's limits (called once, by ``__init__``)."""
+        return get_verifier(self.card.verifier, **self.card.verifier_kwargs, **self.limits)
+
+    def _start_episode(self, options: dict[str, Any]) -> None:
+        """Called by ``reset`` after seeding, before the starting state is built."""
 
     # -- helpers -----------------------------------------------------------------------------------
     def render_text(self) -> str:

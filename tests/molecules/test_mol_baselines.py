@@ -10,7 +10,7 @@ import pytest
 
 import tttd_envs  # noqa: F401
 from tttd_envs.cli import UserError
-from tttd_envs.problems import molecules_baselines as B
+from agents.baselines import molecules_graph_ga as B
 from verifiers.molecules import data
 
 #: §8 "Screen" column: random screening of ZINC250k, AUC top-10 at 100 calls (single seed).

