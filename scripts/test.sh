@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Set up (every CPU extra: the agent, molecules, kernels dev mode, Ray) and run the CPU test suite (GPU-marked tests skip without CUDA). Extra args go to pytest.
+# Set up (every CPU extra: the agent, molecules, kernels dev mode, Ray, logistics solvers) and run the CPU test suite (GPU-marked tests skip without CUDA). Extra args go to pytest.
 # Starts a throwaway PostgreSQL on 127.0.0.1 so the leaderboard tests also run against it
 # (TTTD_REQUIRE_POSTGRES=1 makes a failure to start it fatal, as in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,agent,mol,mol-data,kernels,ray
+bash scripts/setup.sh dev,agent,mol,mol-data,kernels,ray,logistics
 bash scripts/system-deps.sh
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 pgdir=$(mktemp -d)

@@ -33,6 +33,7 @@ PROBLEMS: dict[str, tuple[str, bool]] = {
     "MolValsartanSMARTS-v0": ("tttd_envs.problems.molecules:MolValsartanSMARTSEnv", False),
     "MolHop-v0": ("tttd_envs.problems.molecules:MolHopEnv", False),
     "MolPLogPCapped-v0": ("tttd_envs.problems.molecules:MolPLogPCappedEnv", False),
+    "CVRP-v0": ("tttd_envs.problems.cvrp:CVRPEnv", False),
     "JSSP-v0": ("tttd_envs.problems.jssp:JSSPEnv", False),
 }
 
