@@ -22,12 +22,14 @@ from typing import Any, Callable
 #: and returns one result row (a dict; see ``record``).
 BASELINES: dict[str, str] = {
     "CVRP-v0": "agents.baselines.cvrp_pyvrp:run_baseline",
+    "JSSP-v0": "agents.baselines.jssp_cpsat:run_baseline",
 }
 
 REPO = Path(__file__).resolve().parents[2]
 #: problem id -> the results file its rows go to
 RESULTS: dict[str, Path] = {
     "CVRP-v0": REPO / "benchmarks" / "results" / "logistics" / "baselines.json",
+    "JSSP-v0": REPO / "benchmarks" / "results" / "logistics" / "baselines.json",
 }
 
 

@@ -153,25 +153,31 @@ def _references(inst) -> tuple[Reference, ...]:
 
 
 def _baseline_refs(inst) -> list[Reference]:
-    """Solver runs measured on this machine (benchmarks/results/logistics/baselines.json)."""
+    """Solver runs measured on this machine (benchmarks/results/logistics/baselines.json, written by
+    `tttd baseline JSSP-v0`); each schedule was scored by the verifier when it was recorded."""
     out = []
-    for rec in _baseline_records():
-        if rec.get("problem") != "JSSP-v0" or rec.get("instance") != inst.name or rec.get("score") is None:
+    for row in _baseline_rows():
+        if row.get("problem") != "JSSP-v0" or row.get("instance") != inst.name or row.get("cost") is None:
             continue
-        if rec.get("instance_sha256") not in (None, inst.sha256):
+        if row.get("instance_sha256") not in (None, inst.sha256):
             continue
-        span = int(rec["score"])
+        m = row.get("machine") or {}
+        workers = row.get("workers", row.get("cores", "?"))
+        gap = row.get("gap_pct")
         out.append(Reference(
-            "baseline", f"{rec.get('solver', 'solver')} {rec.get('time_limit_s', '?')} s × {rec.get('workers', '?')} "
-                        f"worker{'s' if rec.get('workers', 1) != 1 else ''}",
-            int(str(rec.get("date", "0"))[:4] or 0), str(span), "measured on this machine: "
-            + str(rec.get("command", "tttd baseline JSSP-v0")), value=float(span), display=str(span), verified=True,
-            note=f"measured on this machine ({rec.get('machine', 'unknown machine')}, {rec.get('date', '')}): "
-                 f"{rec.get('status', '')}, wall {rec.get('wall_s', '?')} s; schedule scored by this verifier"))
-    return out
+            "solver baseline (measured on this machine)",
+            f"{row.get('solver', 'solver')} {row.get('solver_version', '')}, {row.get('time_limit_s', 0):g} s, "
+            f"{workers} worker{'s' if workers != 1 else ''}",
+            int(str(row.get("date", "0"))[:4] or 0), str(row["cost"]), f"tttd baseline JSSP-v0 ({BASELINES_FILE.name})",
+            value=float(row["cost"]), display=str(row["cost"]), verified=True,
+            note=(f"CP-SAT status {row.get('status', '?')}" + (f"; gap {gap:+.3f}% to the best known" if gap is not None
+                                                                 else "") +
+                  f"; wall {row.get('wall_s', '?')} s; measured {row.get('date', '?')} on {m.get('cpu', '?')} "
+                  f"({m.get('logical_cpus', '?')} logical CPUs); makespan recomputed by our verifier")))
+    return sorted(out, key=lambda r: r.value)
 
 
-def _baseline_records() -> list[dict]:
+def _baseline_rows() -> list[dict]:
     try:
         stat = os.stat(BASELINES_FILE)
     except OSError:
@@ -183,11 +189,10 @@ def _baseline_records() -> list[dict]:
 def _read_baselines(path: str, _mtime: int) -> list[dict]:
     try:
         with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError):
+            rows = json.load(fh).get("rows", {})
+    except (OSError, ValueError, AttributeError):
         return []
-    recs = doc.get("records", doc) if isinstance(doc, dict) else doc
-    return [r for r in recs if isinstance(r, dict)] if isinstance(recs, list) else []
+    return [r for r in rows.values() if isinstance(r, dict)] if isinstance(rows, dict) else []
 
 
 def job_order(card: "JSSPCard"):

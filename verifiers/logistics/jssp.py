@@ -117,7 +117,7 @@ class Instance:
 def parse_instance(text: str, name: str = "instance") -> Instance:
     """Parse the standard format: a line ``n_jobs n_machines``, then one line per job with ``machine
     duration`` pairs in processing order (machines 0-based). Blank lines and lines starting with ``#``
-    are skipped. Each job visits distinct machines; durations are positive integers."""
+    are skipped. Each job visits distinct machines; durations are integers ≥ 0 (orb07 has a zero one)."""
     if len(text) > MAX_INSTANCE_BYTES:
         raise InstanceError(f"{name}: the file has {len(text):,} characters; the limit is {MAX_INSTANCE_BYTES >> 20} MiB")
     rows: list[tuple[int, list[str]]] = []
@@ -160,8 +160,8 @@ def parse_instance(text: str, name: str = "instance") -> Instance:
                 raise InstanceError(f"{where}: operations {seen[mach]} and {k} both use machine {mach}; each job "
                                     "visits a machine at most once")
             seen[mach] = k
-            if not 1 <= d <= MAX_TIME:
-                raise InstanceError(f"{where}: operation {k} has duration {d}; durations are positive integers")
+            if not 0 <= d <= MAX_TIME:
+                raise InstanceError(f"{where}: operation {k} has duration {d}; durations are integers ≥ 0")
         machines.append(tuple(ms))
         durations.append(tuple(ds))
     return Instance(name=name, n_jobs=n, n_machines=m, machines=tuple(machines), durations=tuple(durations))
@@ -512,7 +512,11 @@ def _describe_cycle(inst: Instance, offset, job_of, indeg, mach_prev) -> str:
 
 
 def check_start_times(inst: Instance, starts: list[list[int]]) -> tuple[int, list[list[int]]]:
-    """(makespan, machine_sequences) of a feasible schedule; ParseError naming the first violation."""
+    """(makespan, machine_sequences) of a feasible schedule; ParseError naming the first violation.
+
+    Machine exclusivity is the disjunctive rule: any two operations on a machine are ordered, one
+    ending before (or when) the other starts. A zero-length operation therefore may not sit strictly
+    inside another's run, the same rule a machine sequence implies."""
     problems: list[str] = []
     for j, row in enumerate(starts):
         for k in range(1, len(row)):
