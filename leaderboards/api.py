@@ -99,7 +99,7 @@ def _json_kind(value: Any) -> str:
 
 def _overrides(card, verifier_kwargs: dict[str, Any] | None) -> dict[str, Any]:
     kwargs = dict(verifier_kwargs or {})
-    options = molruns.OPTIONS if molruns.is_molecule(card) else card.limits   # a molecule run's config decides
+    options = card.limits if card.board.options is None else card.board.options   # a run's config decides
     unknown = sorted(set(kwargs) - set(options))
     if unknown:
         allowed = ", ".join(sorted(options)) or "none"
@@ -114,11 +114,12 @@ def _overrides(card, verifier_kwargs: dict[str, Any] | None) -> dict[str, Any]:
 
 def make_verifier(card, overrides: dict[str, Any]):
     """The card's verifier with its limits and the submission's overrides; refuses configurations the
-    leaderboard does not rank (AtCoder partial case sets). Molecule runs get the run replayer."""
-    if molruns.is_molecule(card):
-        return molruns.replayer(card, overrides)
+    leaderboard does not rank (AtCoder partial case sets). Run submissions get the card's run verifier,
+    which replays them."""
     from verifiers import get_verifier
     try:
+        if card.board.run:
+            return get_verifier(card.board.run_verifier, env_id=card.id, **overrides)
         verifier = get_verifier(card.verifier, **{**card.verifier_kwargs, **card.limits, **overrides})
     except (ValueError, TypeError) as e:
         raise SubmissionRefused(f"{card.id}: {e}") from None
@@ -133,7 +134,7 @@ def _evaluation(card, verdict, *, sha: str, kind: str, requested_by: str,
     if verdict.artifact_sha256 != sha:                     # the verifier hashed something else: our bug
         raise AssertionError(f"verifier hashed the artifact as {verdict.artifact_sha256}, expected {sha}")
     details = dict(verdict.details or {})
-    if details.get("artifact_kind") == "json" and not molruns.is_molecule(card):
+    if details.get("artifact_kind") == "json" and not card.board.run:
         details.pop("construction", None)                  # the artifact is the construction
     score_exact = display = None
     if verdict.accepted:
@@ -163,9 +164,10 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
     ``run_cost`` is what the run that produced the artifact cost (see :func:`check_run_cost`), kept
     with the entry like ``notes`` and ``run_id``: a deduplicated resubmission leaves the first one's.
 
-    Molecule problems take a whole run: ``artifact`` is the run directory (config.json + items.jsonl)
-    or a stored bundle; the run is replayed (leaderboards.molruns) and ranked on the board of its
-    task, budget, action mode, code limit and target pool (``-o target_pool=PATH`` for private pools).
+    Problems whose card takes runs (molecules) take a whole run: ``artifact`` is the run directory
+    (config.json + items.jsonl) or a stored bundle; the run is replayed (leaderboards.molruns) and ranked
+    on the board of its task, budget, action mode, code limit and target pool (``-o target_pool=PATH``
+    for private pools).
     """
     card = _card(env_id)
     if not isinstance(submitter, str) or not submitter.strip():
@@ -174,14 +176,14 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
         raise SubmissionRefused("the submitter name is longer than 200 characters")
     if run_cost is not None:
         run_cost = check_run_cost(run_cost)
-    if molruns.is_molecule(card):
+    if card.board.run:
         artifact = molruns.bundle_from(artifact)
     text, data = _artifact_bytes(artifact)
     sha = hashlib.sha256(data).hexdigest()
     overrides = _overrides(card, verifier_kwargs)
     verifier = make_verifier(card, {**overrides, **({"progress": progress} if progress is not None else {})})
-    case_set = molruns.board_key_of(verifier, text) if molruns.is_molecule(card) else scoring.case_set_of(verifier)
-    timed = scoring.is_timed(card)
+    case_set = molruns.board_key_of(verifier, text) if card.board.run else scoring.case_set_of(verifier)
+    timed = card.board.timed
     engine = get_engine(db)
     if not timed:
         existing = store.find(engine, card.id, sha, "", case_set)
@@ -203,9 +205,7 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
 
 
 def _artifact_kind(card, verdict) -> str:
-    if molruns.is_molecule(card):
-        return "molecule-run"
-    return str(verdict.details.get("artifact_kind") or card.artifact)
+    return card.board.run or str(verdict.details.get("artifact_kind") or card.artifact)
 
 
 def _refs(card):
@@ -362,7 +362,7 @@ def reverify(env_id: str, db: str | None = None, *, operator: str = "reverify",
         verdict = verifier.verify(text)
         ev = _evaluation(card, verdict, sha=row["artifact_sha256"], kind="reverify", requested_by=operator,
                          overrides=overrides)
-        if scoring.is_timed(card) and ev.hardware_key and ev.hardware_key != row["hardware_key"]:
+        if card.board.timed and ev.hardware_key and ev.hardware_key != row["hardware_key"]:
             ev.applied = False
             summary["other_hardware"] += 1
         store.append_evaluation(engine, row["id"], ev)

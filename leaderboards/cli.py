@@ -84,7 +84,7 @@ def _cmd_submit(args) -> int:
     from tttd_envs.registration import card as get_card
     run_cost = None if args.run_cost is None else _parse_run_cost(args.run_cost)
     card = get_card(args.problem)
-    if card.domain == "molecules" and args.file != "-":
+    if card.board.run and args.file != "-":
         text = args.file                 # a run directory (or a bundle file): the API reads it
         if not os.path.isdir(args.file):
             text = _read(args.file)

@@ -24,21 +24,6 @@ from verifiers.molecules.replay import (RUN_FILES, RunLogError, board_kind, make
                                         parse_board_key)                                   # is this module's API too
 
 _KEY_CHARS = 50                       # the case_set column's width
-#: options a submitter may give for a molecule run (the operator's private target-pool file)
-OPTIONS = ("target_pool",)
-
-
-def is_molecule(card) -> bool:
-    return card.domain == "molecules"
-
-
-def replayer(card, options: dict[str, Any]):
-    """The verifiers layer's judge of this problem's run bundles."""
-    from verifiers import get_verifier
-    try:
-        return get_verifier("molecule_run", env_id=card.id, **{k: v for k, v in options.items() if k in OPTIONS})
-    except RunLogError as e:
-        raise SubmissionRefused(str(e)) from None
 
 
 # -- the bundle: the run's two files, exactly ---------------------------------------------------------

@@ -56,7 +56,7 @@ def shown_beats(card, entry: Entry, ref: ReferenceRow) -> bool:
     """The entry's printed value is strictly better than the reference's printed value (10
     significant digits for math, both rounded outward), so a claim "beats X" survives rounding."""
     mine, theirs = _shown(entry.display), _ref_shown(ref)
-    return mine is not None and theirs is not None and scoring.better(card, mine, theirs)
+    return mine is not None and theirs is not None and card.better(mine, theirs)
 
 
 def rank(card, rows: list[dict[str, Any]], refs: Refs) -> list[Entry]:
@@ -82,16 +82,17 @@ def rank(card, rows: list[dict[str, Any]], refs: Refs) -> list[Entry]:
         e.reproduction_of = by_sha.get(e.construction_sha256) if e.construction_sha256 else None
         mine = _shown(e.display)
         if e.flag is None and e.comparable and mine is not None:
-            e.beats = [name for name, theirs in ref_numbers if scoring.better(card, mine, theirs)]
+            e.beats = [name for name, theirs in ref_numbers if card.better(mine, theirs)]
         e.estimated_rank, e.estimated_performance = scoring.standings_place(card, e.score, e.details)
     return entries
 
 
 def order(card, entries: list[Entry]) -> list[Entry]:
     """Board order: per board, ranked entries by rank, then flagged entries by value, then rejected
-    ones newest first. Boards: official before public sets, then by hardware."""
+    ones newest first. Boards: the comparable case set (AtCoder's official) first, then by case set
+    and hardware."""
     def group_key(e: Entry):
-        return (e.case_set != "official", e.case_set, e.hardware_key)
+        return (e.case_set != card.board.comparable_case_set, e.case_set, e.hardware_key)
 
     def within(e: Entry):
         if e.rank is not None:
@@ -111,7 +112,7 @@ def boards(card, entries: list[Entry], refs: Refs) -> list[Board]:
     for e in order(card, entries):
         groups.setdefault((e.hardware_key, e.case_set), []).append(e)
     if not groups:
-        groups[("", "official" if scoring.is_atcoder(card) else "")] = []
+        groups[("", card.board.comparable_case_set)] = []
     out = []
     for (hw, cs), members in groups.items():
         board_refs = refs_of(refs, cs)
@@ -129,7 +130,7 @@ def boards(card, entries: list[Entry], refs: Refs) -> list[Board]:
             rows.append(BoardRow("entry", entry=e))
         rows += [BoardRow("reference", reference=r) for r in pending + unplaced]
         rows += [BoardRow("entry", entry=e) for e in rest]
-        comparable = not scoring.is_atcoder(card) or cs == "official"
+        comparable = card.board.comparable_case_set in ("", cs)
         out.append(Board(card.id, hw, cs, card.direction, card.units, comparable, rows,
                          title=scoring.board_title(card, cs)))
     return out

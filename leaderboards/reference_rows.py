@@ -24,12 +24,12 @@ def category(label: str) -> str:
 
 
 def references(env_id: str, case_set: str = "") -> list[ReferenceRow]:
-    """The card's references in card order, with re-check results. Molecule problems have one set
-    per board: ``case_set`` is the board key (task, budget...; the card's default task and budget
-    when empty)."""
+    """The card's references in card order, with re-check results. Problems that take runs
+    (molecules) have one set per board: ``case_set`` is the board key (task, budget...; the card's
+    default task and budget when empty)."""
     from tttd_envs.registration import card as get_card
     card = get_card(env_id)
-    if card.domain == "molecules":
+    if card.board.run:
         return molecule_references(card, case_set)
     counts: dict[str, int] = {}
     for r in card.references:

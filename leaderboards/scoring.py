@@ -1,5 +1,6 @@
 """What a problem card says about ranking: exact sort keys, display strings, reference values, which
-board (hardware, case set) a verdict belongs to, and AtCoder's full-set and standings rules.
+board (hardware, case set) a verdict belongs to, full case sets and contest standings. Every rule is
+read from the card's board policy (``card.board``), never from its domain.
 
 Pure functions of the card and the verdict: no database here.
 """
@@ -10,20 +11,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-#: AtCoder case sets the leaderboard accepts (specs/atcoder.md §7: "the leaderboard accepts only full sets").
-FULL_CASE_SETS = ("public150", "official")
 #: the board of kernel verdicts from a machine without a GPU (correctness only, never ranked)
 CPU_UNTIMED = "CPU (no GPU: untimed)"
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?)")
-
-
-def is_timed(card) -> bool:
-    """Timed problems rank per hardware and may be re-timed (DESIGN.md: registered nondeterministic)."""
-    return bool(card.nondeterministic)
-
-
-def is_atcoder(card) -> bool:
-    return card.verifier == "atcoder"
 
 
 def exact_value(score: float | None, details: dict[str, Any] | None) -> Decimal | None:
@@ -77,24 +67,18 @@ def parse_number(text: str | None) -> Decimal | None:
         return None
 
 
-def better(card, a: Decimal, b: Decimal) -> bool:
-    return a < b if card.direction == "min" else a > b
-
-
 def sort_key(card, value: Decimal) -> Decimal:
     """Ascending key: best first for either direction."""
     return value if card.direction == "min" else -value
 
 
 def hardware_key(card, hardware: dict[str, Any] | None) -> str:
-    """The board a timed verdict belongs to: the GPU model (kernels) or the CPU model (AtCoder);
-    "" for untimed problems, whose scores do not depend on the machine."""
-    if not is_timed(card) or not hardware:
+    """The board a timed verdict belongs to: the first of the card's hardware fields the verdict names
+    (the GPU model for kernels, the CPU model for AtCoder); "" for untimed problems, whose scores do
+    not depend on the machine."""
+    if not card.board.timed or not hardware:
         return ""
-    names = ("gpu_model", "gpu", "device_name", "cpu_model")
-    if str(hardware.get("device") or "").startswith("cuda"):       # kernels: the CUDA device's name
-        names = ("name",) + names
-    for key in names:
+    for key in card.board.hardware:
         value = hardware.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()[:200]
@@ -110,8 +94,9 @@ def case_set_of(verifier) -> str:
 
 
 def board_title(card, case_set: str) -> str | None:
-    """A molecule board's key spelled out with its white-box / hidden-pool label (§6.7), else None."""
-    if card.domain != "molecules" or not case_set:
+    """A run board's key spelled out (molecule runs: with the white-box / hidden-pool label of §6.7),
+    else None."""
+    if not card.board.run or not case_set:
         return None
     from leaderboards.molruns import board_title as title
     return title(case_set)
@@ -119,9 +104,10 @@ def board_title(card, case_set: str) -> str | None:
 
 def refuse_reason(card, verifier) -> str | None:
     """Why the leaderboard will not take submissions judged by this verifier configuration, or None."""
-    if is_atcoder(card):
+    full = card.board.full_case_sets
+    if full:
         cs = case_set_of(verifier)
-        if cs not in FULL_CASE_SETS:
+        if cs not in full:
             return (f"the leaderboard accepts only full case sets for {card.id} (public150 for the default rl "
                     f"mode, official with mode=contest), not {cs or 'this set'!r}; use `tttd eval` for quick checks "
                     "on lite or public50")
@@ -131,24 +117,24 @@ def refuse_reason(card, verifier) -> str | None:
 def comparable(card, details: dict[str, Any] | None) -> bool:
     """Whether an accepted score can be compared with the card's references (published contest totals
     for AtCoder are over the official cases; math scores always compare)."""
-    if not is_atcoder(card):
+    only = card.board.comparable_case_set
+    if not only:
         return True
     d = details or {}
-    return bool(d.get("comparable_to_standings")) and d.get("case_set") == "official"
+    return bool(d.get("comparable_to_standings")) and d.get("case_set") == only
 
 
 def standings_place(card, total: float | None, details: dict[str, Any] | None):
     """(estimated rank, estimated performance) of a contest-mode total over the official set, else
     (None, None) (specs/atcoder.md §9.4)."""
-    if total is None or not is_atcoder(card) or not comparable(card, details):
+    if total is None or not card.board.standings or not comparable(card, details):
         return None, None
     d = details or {}
     if d.get("mode") not in ("contest", "ale") or int(d.get("n_cases") or 0) != 150:
         return None, None
-    problem = (card.verifier_kwargs or {}).get("problem")
     from verifiers.atcoder.standings import NoStandings, for_problem
     try:
-        place = for_problem(problem).place(int(total))
+        place = for_problem(card.board.standings).place(int(total))
     except NoStandings:
         return None, None
     return place.rank, place.performance
@@ -156,11 +142,11 @@ def standings_place(card, total: float | None, details: dict[str, Any] | None):
 
 def reference_place(card, value: Decimal | None):
     """Estimated standings of a published contest total (AtCoder references), else (None, None)."""
-    if value is None or not is_atcoder(card):
+    if value is None or not card.board.standings:
         return None, None
     from verifiers.atcoder.standings import NoStandings, for_problem
     try:
-        place = for_problem((card.verifier_kwargs or {}).get("problem")).place(int(value))
+        place = for_problem(card.board.standings).place(int(value))
     except NoStandings:
         return None, None
     return place.rank, place.performance

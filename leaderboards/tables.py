@@ -134,20 +134,13 @@ def summary_text(items: list[ProblemSummary]) -> str:
     return "\n".join(lines)
 
 
-def _references_above(card, e: Entry) -> int:
-    """Card references with a number that this entry neither beats nor reproduces (they rank above it)."""
-    if card.domain == "molecules":
-        return 0
-    names = {}
-    for r in card.references:
-        names[r.label] = names.get(r.label, 0) + 1
-    n = 0
-    for r in card.references:
-        shown = r.label if names[r.label] == 1 else f"{r.label} ({r.who})"
-        numbered = r.value is not None or scoring.parse_number(r.published) is not None
-        if numbered and shown not in e.beats and shown != e.reproduction_of and r.label != e.reproduction_of:
-            n += 1
-    return n
+def _references_above(e: Entry) -> int:
+    """References of the entry's board with a number, measured like its entries, that this entry
+    neither beats nor reproduces (they rank above it)."""
+    from leaderboards.reference_rows import references
+    return sum(1 for r in references(e.problem, e.case_set)
+               if r.comparable and r.sort_value is not None and r.name not in e.beats
+               and e.reproduction_of not in (r.name, r.label))
 
 
 def entry_text(card, e: Entry) -> str:
@@ -160,11 +153,11 @@ def entry_text(card, e: Entry) -> str:
         lines.append(f"board:     {title}")
     if e.accepted:
         lines.append(f"score:     {e.display}  {card.units}, {_direction(card)}")
-        above = _references_above(card, e)
+        above = _references_above(e)
         lines.append(f"rank:      {f'{e.rank} among entries' if e.rank is not None else 'not ranked'}"
                      + (f", below {above} reference{'s' if above != 1 else ''}" if e.rank is not None and above else "")
                      + (f" (hardware {e.hardware_key})" if e.hardware_key else "")
-                     + (f" (board {e.case_set})" if e.case_set and card.domain == "molecules" else
+                     + (f" (board {e.case_set})" if e.case_set and title else
                         f" (case set {e.case_set})" if e.case_set else ""))
         if "top10" in e.details:
             lines.append(f"top-10:    {e.details['top10']:.4f} after {e.details.get('calls')} calls "

@@ -63,6 +63,34 @@ class InitialState:
 
 
 @dataclasses.dataclass(frozen=True)
+class BoardPolicy:
+    """How the leaderboard takes and ranks this problem's submissions (specs/leaderboard.md). The
+    leaderboard asks the card, never the problem's domain; the default is one text artifact judged by
+    the card's verifier, one untimed board."""
+
+    #: a submission is one artifact ("") or a whole logged run of this kind ("molecule-run"), stored as
+    #: one bundle and replayed by ``run_verifier`` (a ``verifiers`` registry name)
+    run: str = ""
+    run_verifier: str = ""
+    #: verifier options a submitter may set; None: the card's limits
+    options: tuple[str, ...] | None = None
+    #: timed problems rank per machine and re-time a resubmitted artifact: the verdict's hardware
+    #: fields that name the machine, tried in order (empty: untimed, one board)
+    hardware: tuple[str, ...] = ()
+    #: the case sets the board takes (empty: whatever the verifier evaluates)
+    full_case_sets: tuple[str, ...] = ()
+    #: entries compare with the references only on this case set ("" : on every board); it is also
+    #: the board shown before any entry
+    comparable_case_set: str = ""
+    #: the contest whose final standings place a total (an estimated rank and performance), if any
+    standings: str = ""
+
+    @property
+    def timed(self) -> bool:
+        return bool(self.hardware)
+
+
+@dataclasses.dataclass(frozen=True)
 class ProblemCard:
     id: str
     title: str
@@ -84,6 +112,7 @@ class ProblemCard:
     proven_bound: str = ""           # what mathematics says about the optimum
     libraries: str = ""
     nondeterministic: bool = False
+    board: BoardPolicy = BoardPolicy()   # how the leaderboard takes and ranks submissions
     target: str = ""                 # what to beat, when the best verified reference is not it
     reward_scale: float = 1.0        # for reward_transform "mean_scaled"
     statement_for: Callable[[dict[str, Any]], str] | None = None   # the statement for an env's limits

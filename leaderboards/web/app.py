@@ -107,7 +107,7 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
             raise HTTPException(400, 'send JSON: {"artifact": "...", "submitter": "...", "notes": "..."}') from None
         if not isinstance(body, dict) or not isinstance(body.get("artifact"), str) or "submitter" not in body:
             raise HTTPException(400, 'send JSON: {"artifact": "...", "submitter": "...", "notes": "..."}')
-        if _card(env_id).domain == "molecules":
+        if _card(env_id).board.run:
             # a molecule run travels as a bundle (`tttd board --artifact N`); never a path on this server
             from leaderboards import molruns
             try:
@@ -202,6 +202,8 @@ def _picture_png(card, e, get_artifact) -> bytes | None:
     from tttd_envs import render
     details = dict(e.details or {})
     construction = details.get("construction")
+    # Math constructions only: their verifier re-reads a stored JSON construction with the card's defaults
+    # (logistics instances are options, so a default verifier could draw another instance).
     if construction is None and card.domain == "math" and (e.artifact_kind == "json"):
         # Recompute from the stored artifact (a JSON construction is re-verified, never trusted).
         from verifiers import get_verifier

@@ -45,7 +45,7 @@ _PROBLEM = """{% extends "base" %}{% block title %}{{ card.id }} — tttd leader
 {% for b in boards %}
 <h2>Ranking{% if b.hardware_key %} on {{ b.hardware_key }}{% endif %}{% if b.case_set %} — {{ b.case_set }}{% endif %}{% if not b.comparable %} <span class="tag">not comparable to the references</span>{% endif %}</h2>
 {% if b.title %}<p class="board-title">{{ b.title }}</p>{% endif %}
-{% set mol = card.domain == "molecules" %}
+{% set mol = card.board.run %}
 <table id="ranking{{ '' if loop.first else loop.index }}" class="ranking">
 <tr><th>#</th><th>{{ "headline (AUC)" if mol else "score" }}</th>{% if mol %}<th>top-10</th>{% endif %}<th>submitter</th><th>status</th><th>when</th><th>notes</th></tr>
 {% for row in b.rows %}
@@ -79,7 +79,7 @@ _PROBLEM = """{% extends "base" %}{% block title %}{{ card.id }} — tttd leader
 fetch(document.getElementById("chart").dataset.src).then(r => r.json()).then(f =>
   Plotly.newPlot("chart", f.data, f.layout, {responsive: true, displaylogo: false}));
 </script>
-{% if best and card.picture and card.domain != "molecules" %}<h2>Best entry</h2>
+{% if best and card.picture and not card.board.run %}<h2>Best entry</h2>
 <img id="picture" src="/entry/{{ best.id }}/picture.png" alt="picture of the best entry">{% endif %}
 {% endblock %}"""
 
@@ -89,7 +89,7 @@ _ENTRY = """{% extends "base" %}{% block title %}entry {{ e.id }} — tttd leade
 <tr><th>score</th><td class="num">{{ e.display if e.accepted else "—" }}</td></tr>
 <tr><th>status</th><td>{{ e.status }}{% if not e.message.startswith(e.status) %}: {{ e.message }}{% else %}{{ e.message[e.status|length:] }}{% endif %}{% if e.flag %} <span class="tag">{{ e.flag }}</span> {{ e.flag_reason }}{% endif %}</td></tr>
 <tr><th>rank</th><td>{{ "%d among entries"|format(e.rank) if e.rank else "not ranked" }}{% if e.beats %}; beats {{ e.beats|join(", ") }}{% endif %}</td></tr>
-{% if card.domain == "molecules" and e.case_set %}<tr><th>board</th><td><code>{{ e.case_set }}</code></td></tr>{% endif %}
+{% if card.board.run and e.case_set %}<tr><th>board</th><td><code>{{ e.case_set }}</code></td></tr>{% endif %}
 {% if e.accepted and e.details.top10 is defined %}<tr><th>top-10</th><td class="num">{{ "%.4f"|format(e.details.top10) }} after {{ e.details.calls }} calls</td></tr>{% endif %}
 <tr><th>submitter</th><td>{{ e.submitter }}</td></tr>
 <tr><th>submitted</th><td><time datetime="{{ e.created_at.isoformat() }}">{{ e.created_at.strftime("%Y-%m-%d %H:%M UTC") }}</time></td></tr>

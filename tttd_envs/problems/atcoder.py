@@ -3,7 +3,7 @@ judged on a set of generated cases by the official scoring rules."""
 
 from __future__ import annotations
 
-from tttd_envs.card import InitialState, ProblemCard, Reference
+from tttd_envs.card import BoardPolicy, InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
 
 _CPP = """\
@@ -59,6 +59,13 @@ official cases and standings were never published, so only the public seeds can 
 _LIMITS = {"mode": "rl", "case_set": None, "jobs": None, "stop_on_fail": True, "ale_final": False,
            "allow_public_contest": False, "progress": None}
 
+def _board(problem: str) -> BoardPolicy:
+    """specs/atcoder.md §7, §9.4: one board per CPU model, full case sets only; contest totals over the
+    official cases compare with the published ones and are placed in the final standings."""
+    return BoardPolicy(hardware=("cpu_model",), full_case_sets=("public150", "official"),
+                       comparable_case_set="official", standings=problem)
+
+
 AHC039_CARD = ProblemCard(
     id="AHC039-v0", title="AtCoder AHC039: Purse Seine Fishing", domain="algorithms", artifact="cpp",
     direction="max", units="contest points (total over the case set)", statement=AHC039_STATEMENT,
@@ -74,7 +81,7 @@ AHC039_CARD = ProblemCard(
     ),
     initial_states=(InitialState("empty", "no program yet"),), default_initial="empty",
     picture="ahc039", score_label="total", target="566,997 (best human, contest total over the official cases)",
-    nondeterministic=True,
+    nondeterministic=True, board=_board("ahc039"),
 )
 
 AHC058_CARD = ProblemCard(
@@ -92,6 +99,7 @@ AHC058_CARD = ProblemCard(
     ),
     initial_states=(InitialState("empty", "no program yet (as in the reference run)"),), default_initial="empty",
     picture=None, score_label="total", target="847,674,723 (best human, contest total)", nondeterministic=True,
+    board=_board("ahc058"),
 )
 
 _DOC = """

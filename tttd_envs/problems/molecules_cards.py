@@ -6,7 +6,7 @@ so the words and the scoring cannot drift apart. Hidden targets are described, n
 
 from __future__ import annotations
 
-from tttd_envs.card import InitialState, ProblemCard, Reference
+from tttd_envs.card import BoardPolicy, InitialState, ProblemCard, Reference
 
 FAMILY = {
     "MolQED-v0": ("QED drug-likeness", "Maximise QED (Bickerton et al. 2012). A smoke test: random screening "
@@ -245,7 +245,10 @@ def card_for(env_id: str) -> ProblemCard:
         references=references(names[0]),
         initial_states=(InitialState("empty", "no molecules yet (or an unscored starting pool)"),),
         default_initial="empty", picture="molecules", score_label="top-10", libraries="rdkit, numpy (code actions)",
-        target=_target(names[0]))
+        target=_target(names[0]),
+        # a submission is a whole run (config.json + items.jsonl), replayed; the operator may lend a
+        # private target pool (§6.7, §6.11)
+        board=BoardPolicy(run="molecule-run", run_verifier="molecule_run", options=("target_pool",)))
 
 
 def _target(task: str) -> str:

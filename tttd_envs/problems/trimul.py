@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from tttd_envs.card import InitialState, ProblemCard, Reference
+from tttd_envs.card import BoardPolicy, InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
 from tttd_envs.state import State
 
@@ -83,6 +83,8 @@ def _card(gpu: str) -> TriMulCard:
                         InitialState("pytorch", "the plain PyTorch implementation shipped with tttd (unscored)")),
         default_initial="empty", score_label="geomean µs", libraries="torch, triton, cupy, numpy", picture="trimul",
         nondeterministic=True,
+        # one board per GPU model (the CUDA device's name); a CPU dev-mode verdict goes to an untimed board
+        board=BoardPolicy(hardware=("name", "gpu_model", "gpu", "device_name", "cpu_model")),
         target={"H100": "1161 µs (TTT-Discover, GPU MODE protocol; compare under gpumode_compat=True)"}.get(gpu, ""))
 
 
