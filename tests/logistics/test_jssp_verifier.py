@@ -325,3 +325,29 @@ def test_solver_directory_is_empty_in_the_sandbox(two):
            "    importlib.import_module('ort' + 'ools.sat.python.cp_model')\n")
     got = _rejected(two.verify(src), "No module named 'ortools.sat'")
     assert got.details["stdout"].strip() == "[]"
+
+
+def test_cycle_detection_agrees_with_the_simulator(tmp_path):
+    """Random machine orders on a 3 × 3 instance: accepted exactly when the fixpoint simulator settles, with
+    its makespan; otherwise rejected as cyclic."""
+    text = "3 3\n0 2 1 3 2 1\n1 2 2 2 0 4\n2 3 0 1 1 2\n"
+    path = tmp_path / "three.txt"
+    path.write_text(text)
+    v = JSSPVerifier(instance_file=str(path), data_dir=str(tmp_path / "no-data"))
+    machines = [[0, 1, 2], [1, 2, 0], [2, 0, 1]]
+    durations = [[2, 3, 1], [2, 2, 4], [3, 1, 2]]
+    rng = random.Random(3)
+    seen = {True: 0, False: 0}
+    for _ in range(200):
+        seqs = [rng.sample(range(3), 3) for _ in range(3)]
+        got = _v(v, {"machine_sequences": seqs})
+        try:
+            starts = sim_semi_active(machines, durations, seqs)
+        except AssertionError:
+            starts = None
+        seen[starts is not None] += 1
+        if starts is None:
+            _rejected(got, "cyclic")
+        else:
+            assert got.accepted and got.score == sim_check(machines, durations, starts)
+    assert seen[True] > 20 and seen[False] > 20
