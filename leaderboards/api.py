@@ -13,7 +13,7 @@ from typing import Any, Callable
 from leaderboards import molruns, ranking, scoring, store
 from leaderboards.db import get_engine
 from leaderboards.errors import EntryNotFound, LeaderboardError, SubmissionRefused, SubmissionTooLarge
-from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
+from leaderboards.api_values import Board, Entry, ProblemSummary, ReferenceRow
 from leaderboards.reference_rows import references
 
 MAX_ARTIFACT_BYTES = 16 << 20

@@ -80,7 +80,7 @@ def _cmd_submit(args) -> int:
     from tttd_envs.cli import _read
 
     import leaderboards
-    from leaderboards.tables import entry_text
+    from leaderboards.terminal import entry_text
     from tttd_envs.registration import card as get_card
     run_cost = None if args.run_cost is None else _parse_run_cost(args.run_cost)
     card = get_card(args.problem)
@@ -144,7 +144,7 @@ def add_board_command(sub) -> None:
 def _cmd_board(args) -> int:
     _need_sqlalchemy()
     import leaderboards
-    from leaderboards import tables
+    from leaderboards import terminal
     from tttd_envs.registration import card as get_card
     if args.unpack is not None and args.artifact is None:
         raise UserError("--unpack DIR needs --artifact N")
@@ -162,12 +162,12 @@ def _cmd_board(args) -> int:
         return 0
     if args.entry is not None:
         e = leaderboards.entry(args.entry, db=args.db)
-        print(json.dumps(e.to_dict(), indent=2, default=str) if args.json else tables.entry_text(get_card(e.problem), e))
+        print(json.dumps(e.to_dict(), indent=2, default=str) if args.json else terminal.entry_text(get_card(e.problem), e))
         return 0
     if args.problem is None:
         items = leaderboards.problems_summary(db=args.db)
         print(json.dumps([s.to_dict() for s in items], indent=2, default=str) if args.json
-              else tables.summary_text(items))
+              else terminal.summary_text(items))
         return 0
     card = get_card(args.problem)
     boards = leaderboards.boards(card.id, hardware=args.hardware, case_set=args.case_set,
@@ -175,7 +175,7 @@ def _cmd_board(args) -> int:
     if args.json:
         print(json.dumps([b.to_dict() for b in boards], indent=2, default=str))
     else:
-        print(tables.board_text(card, boards))
+        print(terminal.board_text(card, boards))
     return 0
 
 
@@ -208,12 +208,12 @@ def add_admin_command(sub) -> None:
 def _cmd_admin(args) -> int:
     _need_sqlalchemy()
     import leaderboards
-    from leaderboards import tables
+    from leaderboards import terminal
     from tttd_envs.registration import card as get_card
     if args.admin_command in ("flag", "unflag"):
         e = leaderboards.flag(args.entry, args.status if args.admin_command == "flag" else "clear", args.reason,
                               operator=args.operator, db=args.db)
-        print(json.dumps(e.to_dict(), indent=2, default=str) if args.json else tables.entry_text(get_card(e.problem), e))
+        print(json.dumps(e.to_dict(), indent=2, default=str) if args.json else terminal.entry_text(get_card(e.problem), e))
         return 0
     if args.admin_command == "reverify":
         card = get_card(args.problem)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Callable, Union
 
 from leaderboards import scoring
-from leaderboards.records import Board, BoardRow, Entry, ReferenceRow
+from leaderboards.api_values import Board, BoardRow, Entry, ReferenceRow
 from leaderboards.store import as_utc
 
 

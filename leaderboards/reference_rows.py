@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 
 from leaderboards import scoring
-from leaderboards.records import ReferenceRow
+from leaderboards.api_values import ReferenceRow
 
 
 def category(label: str) -> str:

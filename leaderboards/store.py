@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from leaderboards.db import read_session, write_session
-from leaderboards.models import ArtifactRow, EntryRow, EvaluationRow, FlagEventRow
+from leaderboards.schema import ArtifactRow, EntryRow, EvaluationRow, FlagEventRow
 
 #: verdict statuses that may go away on a second try: a resubmission re-verifies them
 TRANSIENT_STATUSES = ("error", "timeout")

@@ -4,7 +4,7 @@ transaction, holding the migration lock); the ``alembic`` command line gets the 
 
 from alembic import context
 
-from leaderboards.models import Base
+from leaderboards.schema import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text
 import leaderboards
 from leaderboards import db as dbmod
 from leaderboards.migrations import HEAD, SCRIPT_LOCATION
-from leaderboards.models import Base
+from leaderboards.schema import Base
 
 REPO = Path(__file__).resolve().parents[2]
 _OFFLINE = ("Could not find a version", "NewConnectionError", "Temporary failure in name resolution",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leaderboards import scoring
-from leaderboards.records import Board, Entry, ProblemSummary, ReferenceRow
+from leaderboards.api_values import Board, Entry, ProblemSummary, ReferenceRow
 from tttd_envs.card import Reference
 
 

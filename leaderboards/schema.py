@@ -1,4 +1,4 @@
-"""The tables (SQLAlchemy 2.0 declarative). The schema itself is created and changed only by the
+"""The database schema: the leaderboard's tables (SQLAlchemy 2.0 declarative). The schema itself is created and changed only by the
 versioned migrations in ``leaderboards/migrations``; these classes must match the newest revision
 (tests compare them).
 
