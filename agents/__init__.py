@@ -1,7 +1,7 @@
 """The reference agent: PUCT state reuse + entropic test-time training of a LoRA adapter
 (TTT-Discover; specs/agent.md). ``tttd discover ID`` runs it (agents.cli).
 
-Modules, in the order a step uses them: ``puct`` (the archive picks start states), ``policy``
+Modules, in the order a step uses them: ``puct`` (the archive picks start states), ``transformers_policy``
 (transformers + peft: sampling and the importance-sampling policy gradient; ``vllm_policy`` samples
 with vLLM instead), ``executors`` (evaluation in worker processes or on Ray), ``entropic`` (group
 advantages), ``rundir`` (checkpoints), ``plots``; ``loop`` ties them together, ``config`` holds every

@@ -297,7 +297,7 @@ def initial_states(env, seed: int, groups: int) -> list[dict]:
 def build_policy(cfg: AgentConfig, plan=None):
     from agents import models
     from agents.placement import gpu_index
-    from agents.policy import PolicySettings, TransformersPolicy
+    from agents.transformers_policy import PolicySettings, TransformersPolicy
 
     spec = models.resolve(cfg.model)
     settings = PolicySettings.from_config(cfg)

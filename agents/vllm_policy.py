@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from agents.policy import PolicySettings, Rollout, TransformersPolicy, cut_at_stop, is_cuda
+from agents.transformers_policy import PolicySettings, Rollout, TransformersPolicy, cut_at_stop, is_cuda
 
 
 class VLLMPolicy:

@@ -40,7 +40,7 @@ def main() -> int:
     import torch
 
     from agent_helpers import smollm2_shaped, tiny_model, tiny_tokenizer
-    from agents.policy import PolicySettings, TransformersPolicy
+    from agents.transformers_policy import PolicySettings, TransformersPolicy
 
     if not torch.cuda.is_available():
         print("no CUDA GPU: nothing to measure")

@@ -30,7 +30,7 @@ def prompt():
 
 
 def _policy(which):
-    from agents.policy import PolicySettings, TransformersPolicy
+    from agents.transformers_policy import PolicySettings, TransformersPolicy
     s = PolicySettings(lora_rank=8, lr=1e-4, max_new_tokens=NEW_TOKENS, device="cpu")
     if which == "tiny":
         from agent_helpers import tiny_model, tiny_tokenizer
@@ -107,7 +107,7 @@ def test_train_step_prompt_sharing(benchmark, share, prompt):
     """One update on a group of 8 answers to one prompt, whole sequences (off) against one prompt
     pass with its KV cache repeated (on). SmolLM2-135M when installed (else the tiny model); the
     ratio of the two means is the speed-up, printed by the second case."""
-    from agents.policy import PolicySettings, TransformersPolicy
+    from agents.transformers_policy import PolicySettings, TransformersPolicy
     try:
         from agents import models
         spec = models.resolve("smollm2")

@@ -27,7 +27,7 @@ sys.path[:0] = [{root!r}, {helpers!r}]
 import torch
 torch.set_num_threads(2)
 from agent_helpers import smollm2_shaped, tiny_tokenizer
-from agents.policy import PolicySettings, Rollout, TransformersPolicy
+from agents.transformers_policy import PolicySettings, Rollout, TransformersPolicy
 tok = tiny_tokenizer()
 s = PolicySettings(lora_rank=8, lr=1e-4, device="cpu", token_budget=100000, logprob_chunk_tokens={chunk},
                    gradient_checkpointing="on", share_prompt="off")

@@ -59,7 +59,7 @@ class ScriptedPolicy:
         return list(range(PROMPT_LEN))
 
     def sample(self, prompt_ids, n, seed, max_new_tokens=None):
-        from agents.policy import Rollout
+        from agents.transformers_policy import Rollout
         self.clock.t += SAMPLE_S
         return [Rollout(list(prompt_ids), [5] * (2 + i), [-1.0] * (2 + i), "a" * (i + 1) + "b", True) for i in range(n)]
 

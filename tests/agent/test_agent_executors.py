@@ -88,7 +88,7 @@ class _Recorder:
         return [1, 2, 3]
 
     def sample(self, ids, n, seed, max_new_tokens=None):
-        from agents.policy import Rollout
+        from agents.transformers_policy import Rollout
         self.events.append("sample")
         rng = np.random.default_rng(seed)
         return [Rollout(ids, [4], [-0.1], "a" * int(rng.integers(0, 5)) + "b", True) for _ in range(n)]

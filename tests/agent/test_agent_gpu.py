@@ -18,7 +18,7 @@ def cuda(torch1):
 
 
 def bf16_policy(model, tok, **kw):
-    from agents.policy import PolicySettings, TransformersPolicy
+    from agents.transformers_policy import PolicySettings, TransformersPolicy
     s = PolicySettings(lora_rank=8, lr=kw.pop("lr", 1e-2), max_new_tokens=kw.pop("max_new_tokens", 32), device="cuda",
                        seed=0, **kw)
     return TransformersPolicy(model, tok, s)
@@ -70,7 +70,7 @@ def test_bf16_smollm2_shaped_model_with_gradient_checkpointing(cuda, tiny_tok):
 
 def test_bf16_smollm2_one_update(cuda):
     from agents import models
-    from agents.policy import PolicySettings, TransformersPolicy
+    from agents.transformers_policy import PolicySettings, TransformersPolicy
     try:
         spec = models.resolve("smollm2")
         if spec.gguf_file:

@@ -22,7 +22,7 @@ def run(tok, seed, train, tmp_path):
 
     from agents.config import AgentConfig
     from agents.loop import Discovery
-    from agents.policy import PolicySettings, TransformersPolicy
+    from agents.transformers_policy import PolicySettings, TransformersPolicy
 
     cfg = AgentConfig(env=ENV_ID, env_imports=["agent_envs"], model="tiny", steps=24, groups=2, group_size=8,
                       max_new_tokens=12, lr=5e-2, lora_rank=8, executor="thread", workers=1, seed=seed, train=train)

@@ -167,7 +167,7 @@ def test_vllm_engine_gets_its_settings_gpus_and_sleeps_around_updates(monkeypatc
             _FakeLLM.calls.append(("train",))
             return {"train_tokens": 0}
     _FakeLLM.calls = []
-    from agents.policy import PolicySettings
+    from agents.transformers_policy import PolicySettings
     pol = vllm_policy.VLLMPolicy(Trainer(), str(tmp_path), PolicySettings(), gpus=(1, 2), sleep=True, **kw)
     kind, got, visible = _FakeLLM.calls[0]
     assert visible == "5,6" and got["tensor_parallel_size"] == 2 and got["enable_sleep_mode"] is True
@@ -182,7 +182,7 @@ def test_vllm_samples_every_group_in_one_generate_call(monkeypatch, tmp_path):
     """sample_batch sends all prompts in one generate call with one SamplingParams per prompt (its own seed
     and max_tokens), and turns each prompt's outputs into its group of rollouts."""
     from agents import vllm_policy
-    from agents.policy import PolicySettings
+    from agents.transformers_policy import PolicySettings
     calls = []
 
     class LLM(_FakeLLM):

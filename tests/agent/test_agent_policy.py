@@ -4,7 +4,7 @@ the update, clipping and checkpoints behave (specs/agent.md, "One step" 2 and 6)
 
 import pytest
 
-from agents.policy import PolicySettings, Rollout, TransformersPolicy
+from agents.transformers_policy import PolicySettings, Rollout, TransformersPolicy
 
 
 def make_policy(tok, seed=0, **kw):
@@ -117,7 +117,7 @@ def test_ppo_clipped_surrogate_worked_example(torch1):
                        a padding token (mask 0) counts nothing.
     loss per token = −surrogate; d loss / d log π = −A·ρ where not clipped, 0 where clipped."""
     import math
-    from agents.policy import pg_loss
+    from agents.transformers_policy import pg_loss
     torch = torch1
     rho = torch.tensor([[1.25, 1.0, 0.5], [1.5, 0.7, 3.0]], dtype=torch.float64)
     old = torch.full_like(rho, math.log(0.4))
@@ -207,7 +207,7 @@ def test_answer_prefix_and_stop_strings(torch1, tiny_tok):
             assert body[-1] in "ae" and "a" not in body[:-1] and "e" not in body[:-1]
         else:
             assert "a" not in body and "e" not in body
-    from agents.policy import cut_at_stop
+    from agents.transformers_policy import cut_at_stop
     assert cut_at_stop("12]]3", ["]"]) == "12]" and cut_at_stop("xyz", ["]"]) == "xyz"
     assert cut_at_stop("ab```c]", ["]", "```"]) == "ab```"
 

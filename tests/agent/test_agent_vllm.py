@@ -10,7 +10,7 @@ import pytest
 def check_vllm_backend(model_dir: str, device: str = "cpu") -> None:
     from agents import models
     from agents.entropic import group_advantages
-    from agents.policy import PolicySettings
+    from agents.transformers_policy import PolicySettings
     from agents.vllm_policy import VLLMPolicy
 
     s = PolicySettings(lora_rank=8, lr=1e-2, max_new_tokens=16, device=device)
