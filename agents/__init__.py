@@ -1,5 +1,5 @@
 """The reference agent: PUCT state reuse + entropic test-time training of a LoRA adapter
-(TTT-Discover; specs/agent.md). ``tttd discover ID`` runs it (agents.cli).
+(TTT-Discover; docs/agent.md). ``tttd discover ID`` runs it (agents.cli).
 
 Modules, in the order a step uses them: ``puct`` (the archive picks start states), ``transformers_policy``
 (transformers + peft: sampling and the importance-sampling policy gradient; ``vllm_policy`` samples

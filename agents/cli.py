@@ -1,4 +1,4 @@
-"""``tttd discover``: run the reference agent on a problem (specs/agent.md).
+"""``tttd discover``: run the reference agent on a problem (docs/agent.md).
 
     tttd discover ErdosMinOverlap-v0 --model smollm2 --steps 3
     tttd discover TriMul-H100-v0 --model Qwen/Qwen2.5-Coder-7B-Instruct --backend vllm --steps 50

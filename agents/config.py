@@ -1,5 +1,5 @@
 """The agent's configuration: one dataclass, loadable from TOML, every field overridable on the
-command line, saved into the run directory (specs/agent.md, "Configuration and defaults").
+command line, saved into the run directory (docs/agent.md#knobs-worth-knowing).
 
 Defaults are the CPU column of the spec's table; the paper-scale values are in the comments."""
 

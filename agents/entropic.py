@@ -1,4 +1,4 @@
-"""Group advantages for the policy update (specs/agent.md, "Entropic advantages").
+"""Group advantages for the policy update (docs/agent.md#one-step).
 
 The entropic objective weights the best rollouts of a group exponentially more than the average:
 the agent seeks outliers, not safe means. Plain numpy: no torch needed to test or use it.

@@ -1,4 +1,4 @@
-"""Where rollouts are evaluated (specs/agent.md, "Executors").
+"""Where rollouts are evaluated (docs/agent.md#one-step).
 
 Every evaluation is ``env.reset(options={"state": parent}); env.step(answer)`` in a worker that made
 its own env once; the env's verifier runs submitted code in the sandbox, so the worker itself only

@@ -1,5 +1,5 @@
 """The discovery loop: one step = pick start states, sample, evaluate, update the archive, compute
-group advantages, update the policy, checkpoint (specs/agent.md, "One step").
+group advantages, update the policy, checkpoint (docs/agent.md#one-step).
 
 Everything random is derived from (seed, step, group, index) — the archive's picks, the sampler's
 generator, the evaluation seeds — so a run resumed from its step-k checkpoint (adapter, optimizer

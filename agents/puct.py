@@ -1,4 +1,4 @@
-"""The state archive and its samplers (specs/agent.md, "PUCT archive").
+"""The state archive and its samplers (docs/agent.md#one-step).
 
 The archive keeps every valid state found so far (bounded), with visit statistics, and picks the
 start states of each step. PUCT balances exploiting states whose children were good (Q) against

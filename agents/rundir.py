@@ -1,4 +1,4 @@
-"""The run directory and its checkpoints (specs/agent.md, "Run directory").
+"""The run directory and its checkpoints (docs/agent.md#one-step).
 
     runs/<env-id>/<timestamp>/
         config.toml  archive.jsonl  metrics.jsonl  run.log

@@ -1,5 +1,5 @@
 """The transformers + peft policy: sampling and token-level importance-sampling policy gradient on a
-LoRA adapter (specs/agent.md, "One step" 2 and 6; "Policy backends").
+LoRA adapter (docs/agent.md#one-step).
 
 Sampling is a plain KV-cached loop rather than ``generate``: it records the sampler's log-probability
 of every token it draws (ρ needs them), uses its own seeded ``torch.Generator`` (a step's samples are a

@@ -1,4 +1,4 @@
-"""The vLLM backend (specs/agent.md, "Policy backends"): vLLM samples with the current adapter as a
+"""The vLLM backend (docs/agent.md#knobs-worth-knowing): vLLM samples with the current adapter as a
 LoRA request, transformers + peft trains it. After every update the adapter is saved and the next
 samples go through a fresh LoRA request id, so vLLM never serves a stale adapter; vLLM's
 log-probabilities of the sampled tokens are the sampler's log π in ρ = exp(log π_θ − log π_sampler).

@@ -1,4 +1,4 @@
-"""Reference baseline numbers for every molecule task (specs/molecules.md §8, §9): the floor of every board.
+"""Reference baseline numbers for every molecule task (docs/molecules.md#references, docs/molecules.md#tasks): the floor of every board.
 
     OMP_NUM_THREADS=1 python benchmarks/mol_references.py --out mol_references_v0.json \
         [--budgets 100 1000] [--seeds 0 1 2 3 5] [--ga-budget 1000] [--ga-seeds 0 1]

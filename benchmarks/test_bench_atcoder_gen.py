@@ -1,4 +1,4 @@
-"""Benchmarks for the AtCoder input generators (specs/atcoder.md §4.2 performance notes). Reported, not
+"""Benchmarks for the AtCoder input generators (docs/atcoder.md#generators performance notes). Reported, not
 asserted.
 
 Run: ``pytest benchmarks/test_bench_atcoder_gen.py --benchmark-only``. One AHC039 input consumes about

@@ -1,4 +1,4 @@
-"""Judge overhead per case beyond the program's own run time (specs/atcoder.md: benchmarks).
+"""Judge overhead per case beyond the program's own run time (docs/atcoder.md#running-a-case).
 
 A C++ program that reads nothing and exits: everything measured is the harness (staging the binary
 and input, the sandboxed fork + exec, supervision, classification).

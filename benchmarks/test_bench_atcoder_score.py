@@ -5,7 +5,7 @@ Run: ``pytest benchmarks/test_bench_atcoder_score.py --benchmark-only``. Each be
 strong golden output (a contest-level solver's answer) on its input: the per-case cost inside the
 judge, with the input already parsed once (the scorers cache parsed inputs). The ``cold`` variants
 include parsing the input text; the ``large`` ones time a 60 MiB AHC039 output of valid polygons and
-an AHC058 output with 10^6 comment lines (specs/atcoder.md §10.5).
+an AHC058 output with 10^6 comment lines.
 """
 
 from __future__ import annotations

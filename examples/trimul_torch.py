@@ -1,4 +1,4 @@
-"""A plain PyTorch TriMul submission (specs/kernels.md §1.2): fp16 projections and contraction with
+"""A plain PyTorch TriMul submission (docs/kernels.md#the-problem-and-its-cases): fp16 projections and contraction with
 fp32 accumulation and fp32 LayerNorms, the mask applied as the operator defines.
 
 Run it: `tttd eval TriMul-H100-v0 examples/trimul_torch.py` (CPU dev mode where there is no GPU).

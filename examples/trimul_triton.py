@@ -1,4 +1,4 @@
-"""A TriMul submission with two Triton kernels (specs/kernels.md §1.2): the input LayerNorm over C
+"""A TriMul submission with two Triton kernels (docs/kernels.md#the-problem-and-its-cases): the input LayerNorm over C
 and the fused output epilogue (LayerNorm over H, out-gate), read straight from the contraction's
 [B, H, N, N] layout; the projections and the N³ contraction are cuBLAS matmuls (fp16 on a GPU, fp32
 under the CPU interpreter). The mask is applied as the operator defines, whatever its dtype.

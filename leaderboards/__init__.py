@@ -1,5 +1,5 @@
 """The local leaderboard: re-verified submissions in a database, CLI boards and a web page
-(specs/leaderboard.md). It may import ``tttd_envs`` and ``verifiers``, never ``agents``.
+(docs/leaderboard.md). It may import ``tttd_envs`` and ``verifiers``, never ``agents``.
 
 Python API (the database is SQLite under ``$XDG_DATA_HOME/tttd`` unless ``db=`` or
 ``$TTTD_LEADERBOARD_URL`` gives another file or a ``postgresql://`` URL)::

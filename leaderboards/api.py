@@ -1,5 +1,5 @@
 """The leaderboard's Python API (re-exported by ``leaderboards``). Every score on it was computed here,
-by the problem's own verifier, outside any database transaction (specs/leaderboard.md, rules 1–8)."""
+by the problem's own verifier, outside any database transaction (docs/leaderboard.md#submitting-and-re-verification)."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ class Board:
     units: str
     comparable: bool                  # the entries compare with the references (AtCoder: official set)
     rows: list[BoardRow]
-    title: str | None = None          # molecule boards: the key spelled out, with the §6.7 label
+    title: str | None = None          # molecule boards: the key spelled out, with the docs/molecules.md#tasks label
 
     @property
     def entries(self) -> list[Entry]:

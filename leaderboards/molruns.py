@@ -1,4 +1,4 @@
-"""Molecule runs on the leaderboard (specs/molecules.md §6.7, §6.11).
+"""Molecule runs on the leaderboard (docs/molecules.md#tasks, docs/molecules.md#the-run-log-and-the-replay).
 
 A molecule submission is a whole run, not one artifact: the run directory's ``config.json`` and
 ``items.jsonl`` (what the env's ``write_run_log`` writes). The leaderboard keeps the two files byte
@@ -6,7 +6,7 @@ for byte in one canonical JSON *bundle* (``verifiers.molecules.replay``; its sha
 artifact hash, so identical runs deduplicate and ``tttd board --artifact N --unpack DIR`` gives the
 files back), and judges the run with the verifiers layer's replay (``RunLogVerifier``): no env, no
 gym, and nothing in the files but the items and the settings is read. With B set a oneshot run is
-ranked on the same board as budget runs of that B (§6.8); an unbounded one (B = None) has no board.
+ranked on the same board as budget runs of that B (docs/molecules.md#episodes-and-rewards); an unbounded one (B = None) has no board.
 
 Runs are ranked per *board*: (id, task, budget B, action mode and ``code_timeout_s``, target pool).
 The board key is stored in the entry's ``case_set`` column, e.g. ``albuterol|B100|auto|60s|-`` or
@@ -98,7 +98,7 @@ def board_key_of(verifier, bundle: str) -> str:
 
 
 def board_title(key: str | None) -> str | None:
-    """One line describing a molecule board (its key spelled out, with the §6.7 label)."""
+    """One line describing a molecule board (its key spelled out, with the docs/molecules.md#tasks label)."""
     k = parse_board_key(key)
     if k is None:
         return None

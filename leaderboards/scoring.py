@@ -94,7 +94,7 @@ def case_set_of(verifier) -> str:
 
 
 def board_title(card, case_set: str) -> str | None:
-    """A run board's key spelled out (molecule runs: with the white-box / hidden-pool label of §6.7),
+    """A run board's key spelled out (molecule runs: with the white-box / hidden-pool label of docs/molecules.md#tasks),
     else None."""
     if not card.board.run or not case_set:
         return None
@@ -126,7 +126,7 @@ def comparable(card, details: dict[str, Any] | None) -> bool:
 
 def standings_place(card, total: float | None, details: dict[str, Any] | None):
     """(estimated rank, estimated performance) of a contest-mode total over the official set, else
-    (None, None) (specs/atcoder.md §9.4)."""
+    (None, None) (docs/atcoder.md#rank-and-performance)."""
     if total is None or not card.board.standings or not comparable(card, details):
         return None, None
     d = details or {}

@@ -1,4 +1,4 @@
-"""Imports point downwards only: verifiers <- tttd_envs <- agents, leaderboards (DESIGN.md)."""
+"""Imports point downwards only: verifiers <- tttd_envs <- agents, leaderboards (docs/architecture.md)."""
 
 import ast
 from pathlib import Path

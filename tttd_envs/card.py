@@ -1,4 +1,4 @@
-"""Problem cards: everything an environment needs to know about one problem (DESIGN.md)."""
+"""Problem cards: everything an environment needs to know about one problem (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class InitialState:
 
 @dataclasses.dataclass(frozen=True)
 class BoardPolicy:
-    """How the leaderboard takes and ranks this problem's submissions (specs/leaderboard.md). The
+    """How the leaderboard takes and ranks this problem's submissions (docs/leaderboard.md). The
     leaderboard asks the card, never the problem's domain; the default is one text artifact judged by
     the card's verifier, one untimed board."""
 

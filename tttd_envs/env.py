@@ -1,4 +1,4 @@
-"""DiscoveryEnv: one Gymnasium environment class for every discovery problem (DESIGN.md).
+"""DiscoveryEnv: one Gymnasium environment class for every discovery problem (docs/architecture.md).
 
 A concrete problem subclasses it with a ``card`` and a classic-control style docstring. The action
 is one text (a program, a construction, or a raw LLM answer); ``step`` hands it to the problem's

@@ -1,4 +1,4 @@
-"""State: one point of a discovery search (DESIGN.md, "State"). JSON-serialisable; the agent's
+"""State: one point of a discovery search (docs/architecture.md#the-environment). JSON-serialisable; the agent's
 archive and the leaderboard store the same shape."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Verdict: the one result type every verifier returns (DESIGN.md, "Contracts")."""
+"""The Verdict: the one result type every verifier returns (docs/architecture.md#the-verdict)."""
 
 from __future__ import annotations
 

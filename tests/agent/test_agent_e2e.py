@@ -1,4 +1,4 @@
-"""End to end through ``tttd discover`` with the tiny model (specs/agent.md, "End to end"): a real
+"""End to end through ``tttd discover`` with the tiny model (docs/agent.md#one-step): a real
 tttd env writes every artifact of the run directory, and a run stopped (or killed) after step 1 and
 resumed reproduces step 2 exactly — metrics, archive, adapter weights and optimizer state."""
 

@@ -1,4 +1,4 @@
-"""Entropic advantages against hand-computed values (specs/agent.md, "Entropic advantages")."""
+"""Entropic advantages against hand-computed values (docs/agent.md#one-step)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Test-time training beats frozen sampling at the same rollout budget (specs/agent.md, "Learning").
+"""Test-time training beats frozen sampling at the same rollout budget (docs/agent.md#is-it-learning).
 
 The problem is test-only (agent_envs.CharFractionEnv): reward = fraction of the answer's characters
 that are the letter ``a``, a continuous reward in [0, 1]. The policy is the tiny random Llama; the

@@ -1,6 +1,6 @@
 """The transformers policy on the tiny model: the gradient moves log-probabilities the right way,
 the sampler's log-probs agree with a teacher-forced forward pass, micro-batching does not change
-the update, clipping and checkpoints behave (specs/agent.md, "One step" 2 and 6)."""
+the update, clipping and checkpoints behave (docs/agent.md#one-step)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The PUCT archive against hand-computed scores and picks (specs/agent.md, "PUCT archive")."""
+"""The PUCT archive against hand-computed scores and picks (docs/agent.md#one-step)."""
 
 import math
 import random

@@ -1,4 +1,4 @@
-"""AHC039-v0 / AHC058-v0 environments end to end (specs/atcoder.md §10.7), with the example
+"""AHC039-v0 / AHC058-v0 environments end to end, with the example
 baselines on the `lite` set (seeds 0…4)."""
 
 import json

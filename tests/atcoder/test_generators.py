@@ -1,4 +1,4 @@
-"""Generators and input sets against the official inputs (specs/atcoder.md §2.4, §3.4, §5, §10.2).
+"""Generators and input sets against the official inputs (docs/atcoder.md#generators, docs/atcoder.md#case-sets-and-modes).
 
 The embedded manifests are checked against data/atcoder (when present); the generated inputs are checked
 against the embedded manifests (always) and byte for byte against the official files (when present).
@@ -27,7 +27,7 @@ CONCAT = {
     "ahc058": "e35d2049544d773c92050e3cb67ddfab6643c7092e6873bdad6f7899790855f0",
     "ahc039-official": "cce660a0db86a941a9db7c4bc78baabd43dd11a2731722408c46e42b5cb658e0",
 }
-# §2.4 / rng_vectors.json: the only public seeds whose AHC039 generation rejects candidates.
+# docs/atcoder.md#generators / rng_vectors.json: the only public seeds whose AHC039 generation rejects candidates.
 AHC039_PUBLIC_REJECTIONS = {1: (0, 1), 14: (0, 1), 27: (0, 1), 28: (0, 1), 92: (0, 1), 97: (0, 1), 125: (0, 1),
                             122: (0, 2), 10: (1, 0), 90: (1, 0)}  # seed: (mackerel dups, sardine dups)
 U64_MAX = 2**64 - 1
@@ -344,7 +344,7 @@ def test_input_dir_mismatch_is_a_clear_error(tmp_path, monkeypatch):
     actual = manifests.PUBLIC_SHA256["ahc058"][3]
     assert (err.seed, err.case, err.expected, err.actual) == (3, 3, wrong, actual)
     assert "seed 3" in msg and wrong in msg and actual in msg
-    assert "C library" in msg and "§4.7" in msg
+    assert "C library" in msg and "docs/atcoder.md#generators" in msg
     # the mismatching file was not written
     assert not (tmp_path / "ahc058" / "lite" / "0003.txt").exists()
 

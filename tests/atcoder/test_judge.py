@@ -1,4 +1,4 @@
-"""The C++ judge (specs/atcoder.md §6, tests §10.4): each misbehaviour gets its verdict and the machine
+"""The C++ judge (docs/atcoder.md#running-a-case, tests): each misbehaviour gets its verdict and the machine
 stays healthy. A stand-in scorer accepts exactly the line "42", so these tests do not depend on the
 problems' scorers."""
 

@@ -1,4 +1,4 @@
-"""The Rust RNG port against the pinned crates (specs/atcoder.md §4, §10.1).
+"""The Rust RNG port against the pinned crates (docs/atcoder.md#generators).
 
 Expected values come from data/atcoder/rng_vectors.json (computed with rand 0.8.5 / rand_chacha 0.3.1 /
 rand_core 0.6.4 / rand_distr 0.4.3), data/atcoder/ziggurat_norm_tables.json, the spec's tables, RFC 7539
@@ -78,7 +78,7 @@ def test_seed_from_u64_spec_table(seed):
 
 
 def test_seed_from_u64_first_key_word_by_hand():
-    # §4.1: state = 0 * MUL + INC; the first PCG32 output is k0 = 4185125612 for seed 0.
+    # docs/atcoder.md#generators: state = 0 * MUL + INC; the first PCG32 output is k0 = 4185125612 for seed 0.
     assert R.pcg32_key_words(0, 1) == [4185125612]
 
 
@@ -107,7 +107,7 @@ def test_seeds_above_2_63_are_unsigned():
 
 
 def test_chacha20_block_rfc7539():
-    # RFC 7539 §2.3.2: key 00..1f, nonce 00:00:00:09:00:00:00:4a:00:00:00:00, block counter 1.
+    # RFC 7539 docs/atcoder.md#official-scorers: key 00..1f, nonce 00:00:00:09:00:00:00:4a:00:00:00:00, block counter 1.
     # In rand_chacha's layout: 64-bit counter = words 12-13, stream = words 14-15.
     key = struct.unpack("<8I", bytes(range(32)))
     counter = 1 | (0x09000000 << 32)
@@ -214,7 +214,7 @@ def test_gen_range_spec_tables():
 
 
 def test_gen_range_10_25_first_value_by_hand():
-    # §10.1: 2180380594 * 16 = 34886089504 = 8 * 2^32 + 526351136; zone = (16 << 27) - 1 = 2^31 - 1.
+    # 2180380594 * 16 = 34886089504 = 8 * 2^32 + 526351136; zone = (16 << 27) - 1 = 2^31 - 1.
     m = 2180380594 * 16
     assert (m >> 32, m & R.MASK32) == (8, 526351136)
     assert 526351136 <= (16 << 27) - 1
@@ -463,7 +463,7 @@ def test_module_docstring_carries_the_licence():
 
 
 # ------------------------------------------------------------------------------------------------
-# Rust f64::round and `as i64` (§4.7), by hand
+# Rust f64::round and `as i64` (docs/atcoder.md#generators), by hand
 # ------------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""The AtCoder scorers against the official testers (specs/atcoder.md §2.2-2.3, §3.2-3.3, §10.3, §10.5).
+"""The AtCoder scorers against the official testers (docs/atcoder.md#official-scorers).
 
 Golden records come from ../shared/data/atcoder (skipped cleanly when absent); everything else is
 self-contained: hand checks, adversarial outputs, and hypothesis fuzzing (never raises; differential
@@ -55,7 +55,7 @@ def _patched(module, **values):
 
 
 # ---------------------------------------------------------------------------------------------
-# Golden records (§10.3): verdict, score and message, for bytes and (when valid UTF-8) str outputs
+# Golden records: verdict, score and message, for bytes and (when valid UTF-8) str outputs
 # ---------------------------------------------------------------------------------------------
 
 
@@ -168,7 +168,7 @@ def test_parse_input_ahc058_seed0():
 
 
 # ---------------------------------------------------------------------------------------------
-# Hand checks (§10.3) on self-made inputs
+# Hand checks on self-made inputs
 # ---------------------------------------------------------------------------------------------
 
 SMALL39 = "3\n1 1\n5 5\n9 9\n2 2\n6 6\n20 20\n"  # 3 mackerels, 3 sardines
@@ -415,7 +415,7 @@ def test_ahc058_wraps_in_signed_64_bits():
 
 
 # ---------------------------------------------------------------------------------------------
-# Adversarial outputs (§10.5)
+# Adversarial outputs
 # ---------------------------------------------------------------------------------------------
 
 

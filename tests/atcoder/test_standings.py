@@ -1,4 +1,4 @@
-"""Rank and estimated performance of an AHC039 contest total (specs/atcoder.md §9)."""
+"""Rank and estimated performance of an AHC039 contest total (docs/atcoder.md#rank-and-performance)."""
 
 import csv
 from pathlib import Path
@@ -10,7 +10,7 @@ from verifiers.atcoder.standings_ahc039 import ROWS
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "atcoder"
 
-# spec §9.3, computed there from the data files by hand
+# spec docs/atcoder.md#rank-and-performance, computed there from the data files by hand
 WORKED = [(567062, 1, 1.0, 3390), (566997, 1, 1.0, 3390), (563310, 2, 2.0, 3140), (558026, 2, 2.0, 3140),
           (557212, 2, 2.0, 3140), (554334, 3, 3.0, 3021), (550000, 5, 5.0, 2880), (500000, 23, 23.0, 2451),
           (400000, 79, 79.0, 2035), (300000, 183, 183.0, 1681), (291843, 206, 206.0, 1624),

@@ -1,4 +1,4 @@
-"""Environment tests for the five math ids (specs/math.md §8 item 6)."""
+"""Environment tests for the five math ids (docs/math.md#adversarial-inputs)."""
 
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""Shared helpers for the kernel tests (specs/kernels.md §7). A module of its own, not conftest.py:
+"""Shared helpers for the kernel tests. A module of its own, not conftest.py:
 several test folders have a conftest, so `from conftest import ...` would find whichever came last."""
 
 import os

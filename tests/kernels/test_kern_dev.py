@@ -1,4 +1,4 @@
-"""CPU dev mode through the real sandbox (specs/kernels.md §4.13, §7.1 tests 17–19, 22; §6 CPU items).
+"""CPU dev mode through the real sandbox (docs/kernels.md#cpu-dev-mode).
 
 Each test runs one verification: the worker W imports the submission in the sandbox, the coordinator
 generates secret-seeded inputs and compares every call with the fp32 reference it computes itself.

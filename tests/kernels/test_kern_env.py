@@ -1,4 +1,4 @@
-"""The four TriMul envs (specs/kernels.md §4.14, §7.1 tests 21–23): registration, check_env, reward,
+"""The four TriMul envs (docs/architecture.md#registration): registration, check_env, reward,
 states, `tttd eval`, and the published TTT-Discover kernel when its file is available."""
 
 import pytest
@@ -55,7 +55,7 @@ def test_tttd_eval_cli(tmp_path, capsys):
 
 
 def test_ttt_discover_kernel_if_published_data_is_present():
-    """§7.1 test 23: rejected on d1 by default (masks applied), unverified-timing under gpumode_compat."""
+    """Rejected on d1 by default (masks applied), unverified-timing under gpumode_compat."""
     if TTT_DISCOVER_KERNEL is None:
         pytest.skip("TTT-Discover's published trimul.py is not in ../shared/data")
     from verifiers import get_verifier

@@ -1,4 +1,4 @@
-"""GPU tests (specs/kernels.md §7.2): skipped without CUDA; run by scripts/gpu-kernels-check.sh.
+"""GPU tests: skipped without CUDA; run by scripts/gpu-kernels-check.sh.
 
 Attack tests use a few correctness cases and three benchmark shapes with the quick stop rule so the
 whole file fits a short GPU lease; the timing report (tests/kernels/kern_gpu_report.py) runs the
@@ -64,7 +64,7 @@ def _fp64_direct(x, mask, w, idx):
 
 
 def test_reference_on_gpu_against_cpu_fp64():
-    """§7.2 test 1: R's fp32 reference (pinned flags) vs fp64 on the CPU; full for N ≤ 256, else a
+    """R's fp32 reference (pinned flags) vs fp64 on the CPU; full for N ≤ 256, else a
     random subset of (b, i, j) rows. Max tolerance ratio < 1e-3."""
     op.pin_precision()
     g = torch.Generator().manual_seed(0)
@@ -135,7 +135,7 @@ def test_falsified_event_times_are_implausible():
 
 
 def test_native_event_timer_detour_is_implausible_timing():
-    """§7.2 test 4: a load_inline extension hot-patches cudaEventElapsedTime in W (policy off), so every E
+    """A load_inline extension hot-patches cudaEventElapsedTime in W (policy off), so every E
     W reports is 1 µs; P's own clock (envelope) must see through it. The patch itself was checked on
     this CPU against a stand-in library (it made its cudaEventElapsedTime return 0 and 0.001 ms)."""
     if not _can_build_extensions():
@@ -199,7 +199,7 @@ def test_gpu_memory_hog():
 
 
 def test_reference_preallocates_so_a_worker_filling_the_gpu_cannot_break_it():
-    """§4.4 memory planning: W takes all free GPU memory but 3 GiB at its first call (the memory limit
+    """docs/kernels.md#the-problem-and-its-cases memory planning: W takes all free GPU memory but 3 GiB at its first call (the memory limit
     raised so that it is allowed to); R reserved its peak for every shape beforehand, so the run ends
     on the submission's merits (correct), never with R's OOM (`error`)."""
     v = gpu(fixture_text("gpu_fill"), hooks={"gpu_mem_limit_bytes": 1 << 50})
@@ -209,7 +209,7 @@ def test_reference_preallocates_so_a_worker_filling_the_gpu_cannot_break_it():
 
 
 def test_gpu_memory_is_sampled_during_calls():
-    """§3.4: the worker's GPU memory is sampled every 50 ms by R, so 90% of the device held for ~200 ms
+    """docs/kernels.md#the-submission-contract: the worker's GPU memory is sampled every 50 ms by R, so 90% of the device held for ~200 ms
     and released before the call returns is still `memory` (the after-call reading alone sees nothing)."""
     from verifiers.kernels.reference import worker_memory
     import os
@@ -222,14 +222,14 @@ def test_gpu_memory_is_sampled_during_calls():
 
 
 def test_gpu_memory_scan_finds_no_answer():
-    """§7.2 test 4: expected outputs and private inputs never exist in memory W can reach (R's context is
+    """Expected outputs and private inputs never exist in memory W can reach (R's context is
     another process; the driver hands out scrubbed pages), so scanning uninitialised memory fails."""
     v = gpu(fixture_text("gpu_scan"))
     assert v.status == "rejected" and v.message.startswith("Output is wrong"), v.message
 
 
 def test_a_second_gpu_process_makes_the_run_contended():
-    """§7.2 test 4 / §4.1 device preconditions: another process holding a CUDA context on the GPU before a
+    """docs/kernels.md#three-processes device preconditions: another process holding a CUDA context on the GPU before a
     shape is timed gives `contended`, not a timing."""
     import os
     import time
@@ -260,7 +260,7 @@ def test_a_second_gpu_process_makes_the_run_contended():
 
 
 def test_the_host_gate_agrees_with_its_own_calibration():
-    """§7.2 test 6, as the gate now reads it: on this machine (any GPU) the full profile either times an
+    """as the gate now reads it: on this machine (any GPU) the full profile either times an
     honest kernel (`accepted`, quiet or noisy host) or refuses with `contended` for the reasons its own
     calibration gives, and the first-call costs are primed away (no calibration median is over 1 ms; the
     first call on the VMs took 0.7-10 ms)."""
@@ -279,7 +279,7 @@ def test_the_host_gate_agrees_with_its_own_calibration():
 
 
 def test_published_ttt_discover_kernel():
-    """§7.2 test 8 (without the torch 2.7/Triton 3.3.1 stack): rejected under the default protocol
+    """Rejected under the default protocol
     (masked cases); its compat geomean is reported by the timing report."""
     if TTT_DISCOVER_KERNEL is None:
         pytest.skip("TTT-Discover's published trimul.py is not in ../shared/data")
@@ -288,7 +288,7 @@ def test_published_ttt_discover_kernel():
 
 
 def test_mismatched_device_without_permission_is_unverified_timing():
-    """§7.2 test 9 (second half): a device outside the env's list gives correctness only."""
+    """A device outside the env's list gives correctness only."""
     with seam.hooks(**FEW, fake_device_name="NVIDIA H100 PCIe"):
         v = get_verifier("trimul", mode="gpu", timing_profile="quick").verify(example("trimul_torch.py"))
     assert v.status == "unverified-timing" and "NVIDIA H100 PCIe" in v.message and "per_shape" not in v.details
@@ -336,7 +336,7 @@ def _triton_sum_evict_last(buf):
 
 
 def test_l2_flush_makes_reads_hbm_bound_even_after_evict_last():
-    """§7.2 test 5 (partly): after R's flush a 40 MB read (fits the 50 MB L2) runs at HBM speed
+    """After R's flush a 40 MB read (fits the 50 MB L2) runs at HBM speed
     (≥ 0.8 × bytes / peak BW), both for plain loads and for loads made with evict_last priority;
     without the flush the same read is faster."""
     if not _is_h100():
@@ -384,7 +384,7 @@ def _persist(buf, stream, nbytes):
 
 
 def test_l2_cross_context_persistence_probe():
-    """§7.2 test 5 / open point 1: do lines made persisting in one context (here: this process, playing
+    """open point 1: do lines made persisting in one context (here: this process, playing
     W) survive R's flush from another context, with and without R's persisting-L2 reset? Prints the
     answer for the card. Asserted: what the verifier relies on — after the persisting context's own
     reset (W resets at every arm) plus R's flush, the read is HBM-bound."""

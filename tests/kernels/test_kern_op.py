@@ -1,4 +1,4 @@
-"""The operator, its data and the check (specs/kernels.md §7.1 tests 1–8, 11, 20, 24).
+"""The operator, its data and the check.
 
 Every expected value comes from an independent computation: a nested-loop fp64 evaluation, a closed
 form, the spec's published vectors, or a draw re-implemented here from the spec text.
@@ -19,7 +19,7 @@ from verifiers.kernels import trimul_op as op  # noqa: E402
 
 
 def _direct_fp64(x, mask, w):
-    """§1.2 written as nested loops in numpy float64 (independent of the reference's torch ops)."""
+    """docs/kernels.md#the-problem-and-its-cases written as nested loops in numpy float64 (independent of the reference's torch ops)."""
     x = x.double().numpy()
     mask = mask.double().numpy()
     W = {k: v.double().numpy() for k, v in w.items()}
@@ -134,7 +134,7 @@ def test_generation_statistics_and_seeding():
 
 
 def test_draw_order_matches_the_spec_text():
-    """§1.3 re-implemented here from the spec (one generator: x, mask, then the weights in upstream's order),
+    """docs/kernels.md#the-problem-and-its-cases re-implemented here from the spec (one generator: x, mask, then the weights in upstream's order),
     plus a golden hash of the first 16 values of each tensor recorded once from that independent draw."""
     B, N, C, H, seed = 1, 32, 128, 128, 424242
     g = torch.Generator().manual_seed(seed)
@@ -175,7 +175,7 @@ def test_case_tables_as_in_upstream_task_yml():
 
 
 def test_upstream_mask_defect_regression():
-    """§2.1: upstream's parser turns `nomask: False` into the truthy string 'False'; tttd does not."""
+    """docs/kernels.md#gpumode-compat: upstream's parser turns `nomask: False` into the truthy string 'False'; tttd does not."""
     line = "seqlen: 32; bs: 1; dim: 128; hiddendim: 128; seed: 1092; nomask: False; distribution: normal"
     fields = {}
     for part in line.split(";"):
@@ -215,7 +215,7 @@ def test_seed_derivation_vectors_and_collisions():
 
 
 def test_canaries_break_every_precomputed_output():
-    """§7.1 test 20 (reduced for the 2-core CI budget: 200 draws at N=32 and 20 at N=64, B=2, C=256; the
+    """Canaries break a cached answer (reduced for the 2-core CI budget: 200 draws at N=32 and 20 at N=64, B=2, C=256; the
     spec's 1000/100 run with TTTD_KERN_FULL=1): the reference on canaried inputs fails the check against
     the true reference in every draw. Draws are batched (batch independence); the rule is applied per
     draw independently of the checker's code."""
@@ -247,7 +247,7 @@ def test_canary_density_and_repair():
 
 
 def test_bf16_edge_riding_decision_matches_independent_evaluation():
-    """§6 item 24: a bf16-everywhere variant over 10 seeds at N=128 (spec: 20; halved for the CI budget); whichever way each call goes, the
+    """A bf16-everywhere variant over 10 seeds at N=128 (spec: 20; halved for the CI budget); whichever way each call goes, the
     checker's decision equals an elementwise numpy evaluation of the rule."""
     case = op.Case("t", 128, 1, 128, "rand_i64", "normal")
     for seed in range(10):

@@ -1,4 +1,4 @@
-"""The static policy S1–S8 (specs/kernels.md §3.3, §7.1 test 14; §6 items 1, 5, 6 statically)."""
+"""The static policy S1–S8 (docs/kernels.md#the-submission-contract)."""
 
 import pytest
 

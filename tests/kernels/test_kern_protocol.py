@@ -2,8 +2,7 @@
 
 `full_protocol` is a test-only switch: the same coordinator, worker harness and message state machine
 as on a GPU, with CPU tensors and perf_counter "events". Timing numbers here mean nothing; the checks
-on them (envelope, state machine, hardware binding) are what is tested (specs/kernels.md §6 items 6,
-8, 10, 23; §7.1 tests 11, 15, 22).
+on them (envelope, state machine, hardware binding) are what is tested.
 """
 
 import dataclasses
@@ -58,7 +57,7 @@ def test_honest_submission_passes_the_whole_protocol_and_no_seed_reaches_the_wor
 
 
 def test_falsified_event_times_are_implausible():
-    """A test-only worker build that reports E/100 simulates any in-process timer falsification (§6 item 6).
+    """A test-only worker build that reports E/100 simulates any in-process timer falsification.
     The hidden time must stay far above LOOSE's 50 ms margin on a fast machine too: d5 (N = 64) hid
     only ~45 ms per call on a 2-core machine of 2026-12-04 and passed; N = 128, B = 2, C = 256 hides
     several times the margin there."""
@@ -76,7 +75,7 @@ def test_falsified_event_times_are_implausible():
     (b"check: pass\n", "not JSON"),
 ])
 def test_forged_result_channel_messages_are_rejected(forge, words):
-    """Forged lines written into W's reply pipe from inside custom_kernel (§6 item 10)."""
+    """Forged lines written into W's reply pipe from inside custom_kernel."""
     with seam.hooks(static_policy=False, cases=(op.DEV[0],)):
         v = get_verifier("trimul", mode="cpu").verify(fixture_text("forge_channel", FORGE=forge))
     assert v.status in ("rejected", "implausible-timing") and words in v.message, v.message
@@ -99,7 +98,7 @@ def test_other_gpu_processes_mean_contended(monkeypatch):
 
 
 def test_mask_semantics_default_versus_compat():
-    """§7.2 test 7 on the CPU: a mask-ignoring kernel fails tttd-trimul/1 and passes gpumode-compat/1."""
+    """On the CPU: a mask-ignoring kernel fails tttd-trimul/1 and passes gpumode-compat/1."""
     v = full(fixture_text("mask_ignoring"))
     assert v.status == "rejected" and v.details["failed_case"] in ("d1", "c0"), v.message
     v = full(fixture_text("mask_ignoring"), gpumode_compat=True)
@@ -218,7 +217,7 @@ def test_noisy_host_retimes_a_shape_once_with_fresh_inputs(monkeypatch):
 
 
 def test_reference_oom_is_retried_once(tmp_path):
-    """§4.4: if R still runs out of GPU memory, the status is `error`, the message blames the worker's
+    """docs/kernels.md#the-problem-and-its-cases: if R still runs out of GPU memory, the status is `error`, the message blames the worker's
     memory, and P retries the whole verification once (here R's first prepare() raises torch's OOM)."""
     fault = tmp_path / "oom"
     fault.write_text("1")
@@ -233,7 +232,7 @@ def test_reference_oom_is_retried_once(tmp_path):
 
 
 def test_seccomp_after_warmup():
-    """§4.6 optional hardening: after warm-up W refuses new threads, processes and file opens. An honest
+    """docs/kernels.md#one-call optional hardening: after warm-up W refuses new threads, processes and file opens. An honest
     kernel is unaffected; one that starts a thread per call passes warm-up (the lockdown is not on yet)
     and is rejected at its first timed call, with the reason; without the option it is accepted."""
     v = full(example("trimul_torch.py"), seccomp_after_warmup=True)
@@ -249,7 +248,7 @@ def test_seccomp_after_warmup():
 
 
 def test_canary_truth_reaches_worker_memory_only_at_reveal():
-    """§4.6: until R reveals them (after its flush), nothing mapped into W holds the canaries' positions or
+    """docs/kernels.md#one-call: until R reveals them (after its flush), nothing mapped into W holds the canaries' positions or
     true values, so work started before that sees wrong inputs; after the reveal the slot has both, and
     scattering them gives exactly the generated x."""
     import mmap

@@ -1,4 +1,4 @@
-"""Timing arithmetic (specs/kernels.md §7.1 tests 8–10, 12, 13; §6 item 15) on synthetic numbers."""
+"""Timing arithmetic on synthetic numbers."""
 
 import dataclasses
 import math
@@ -16,7 +16,7 @@ def test_geomean_of_the_h100_floors():
             timing.geomean(bad)
 
 
-# (N, B, C) → H100 floor µs from the spec's table (§1.6), typed here.
+# (N, B, C) → H100 floor µs from the spec's table (docs/kernels.md#the-problem-and-its-cases), typed here.
 H100_TABLE = [((256, 2, 128), 40.1), ((768, 1, 128), 180.3), ((256, 2, 384), 120.2), ((512, 1, 128), 80.1),
               ((1024, 1, 128), 320.5), ((768, 1, 384), 540.9), ((1024, 1, 384), 961.6)]
 
@@ -31,7 +31,7 @@ def test_floor_table_h100_from_formula():
         assert got == pytest.approx(expected, abs=0.06)
         floors.append(got)
     assert timing.geomean(floors) == pytest.approx(197.2, abs=0.1)
-    # Other devices' geomean floors (§1.6 table).
+    # Other devices' geomean floors (docs/kernels.md#the-problem-and-its-cases table).
     for key, name, gm in (("H200", "NVIDIA H200", 139.3), ("A100", "NVIDIA A100-SXM4-80GB", 355.7),
                           ("A100", "NVIDIA A100 80GB PCIe", 366.9), ("A100", "NVIDIA A100-PCIE-40GB", 431.6),
                           ("B200", "NVIDIA B200", 82.6)):
@@ -44,7 +44,7 @@ def test_floor_bands_and_underflow():
     ok = [3 * f for f in floors]
     assert timing.floor_check(ok, floors) == (None, "", False)
     under = ok[:]
-    under[3] = 1e-3                                        # geomean underflow attack (§6 item 15)
+    under[3] = 1e-3                                        # geomean underflow attack
     status, msg, _ = timing.floor_check(under, floors)
     assert status == "implausible-timing" and "benchmark 3" in msg and "80.1" in msg
     below = ok[:]
@@ -262,7 +262,7 @@ def test_busy_ladder_interpolates_overheads_by_reported_e():
 def test_busy_ladder_accepts_slow_wakeups_and_still_catches_cheats():
     """An honest 2 ms kernel on the slow-wake host fails the envelope against the null kernel alone
     (470 µs seen, limit 300 + 40) and passes with the busy ladder (limit 461 + 40); the cheats of
-    §7.1 test 13 still fail with it."""
+ still fail with it."""
     busy = _busy_ladder(SLOW_WAKE)
     honest = _stream(e_us=2000.0, o_us=470.0, phi_us=5.0)
     status, _, m = timing.check_shape(honest, NULL_300)
@@ -282,7 +282,7 @@ def test_busy_ladder_accepts_slow_wakeups_and_still_catches_cheats():
 
 
 def test_gpu_memory_watch_sees_a_peak_freed_within_one_call(monkeypatch):
-    """§3.4: the worker's GPU memory is sampled every 50 ms, not only read after each call, so an
+    """docs/kernels.md#the-submission-contract: the worker's GPU memory is sampled every 50 ms, not only read after each call, so an
     allocation made and freed inside one call is still counted (NVML replaced by a scripted sequence)."""
     import threading
     from verifiers.kernels import reference

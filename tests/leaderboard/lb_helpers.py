@@ -18,7 +18,7 @@ def cp26_sum(shrink: int = 0) -> Fraction:
 
 
 def erdos_value(h: list[float]) -> Fraction:
-    """M(h) = (2/n) · max_m Σ_i h_i (1 − h_{i+m}) + δ, δ = |2Σh/n − 1| (specs/math.md §4), in
+    """M(h) = (2/n) · max_m Σ_i h_i (1 − h_{i+m}) + δ, δ = |2Σh/n − 1| (docs/math.md#erdős-minimum-overlap), in
     exact fractions, directly from the definition."""
     hs = [Fraction(x) for x in h]
     n = len(hs)

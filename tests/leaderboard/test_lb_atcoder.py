@@ -1,6 +1,6 @@
-"""AtCoder boards: only full case sets are taken (specs/atcoder.md §7), rows are per CPU model
+"""AtCoder boards: only full case sets are taken (docs/atcoder.md#case-sets-and-modes), rows are per CPU model
 (timed problems), resubmissions are re-timings of the same entry, and only contest-mode totals over
-the official cases get an estimated rank and performance (§9.4)."""
+the official cases get an estimated rank and performance (docs/atcoder.md#rank-and-performance)."""
 
 import shutil
 
@@ -75,7 +75,7 @@ def test_full_public_set_entry_is_per_cpu_and_retimed(db_url):
 def test_contest_mode_official_total_gets_estimated_standings(db_url):
     e = leaderboards.submit(AHC, EMPTY, submitter="a", verifier_kwargs={"mode": "contest"}, db=db_url)
     assert e.accepted and e.score == 150 and e.case_set == "official" and e.comparable
-    # specs/atcoder.md §9.3: a total of 150 ties the 40-way block at ranks 640–679: rank 640, performance 639
+    # docs/atcoder.md#rank-and-performance: a total of 150 ties the 40-way block at ranks 640–679: rank 640, performance 639
     assert (e.estimated_rank, e.estimated_performance) == (640, 639)
     assert e.beats == []                                           # far below every reference total
     boards = leaderboards.boards(AHC, db=db_url)

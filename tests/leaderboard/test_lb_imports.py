@@ -1,5 +1,5 @@
 """The leaderboard stays out of the way: importing it, or starting `tttd`, loads no database code, and
-`tttd list` works without SQLAlchemy installed (DESIGN.md: heavy imports are lazy)."""
+`tttd list` works without SQLAlchemy installed (docs/architecture.md: heavy imports are lazy)."""
 
 import subprocess
 import sys

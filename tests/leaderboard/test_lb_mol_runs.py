@@ -1,4 +1,4 @@
-"""Molecule runs on the leaderboard (specs/molecules.md §6.7, §6.11): a run directory is replayed
+"""Molecule runs on the leaderboard (docs/molecules.md#tasks, docs/molecules.md#the-run-log-and-the-replay): a run directory is replayed
 through a fresh env; the client's scores, keys and statuses are ignored; rows are per board
 (task, budget, action mode + code limit, target pool); identical runs deduplicate; the exact files
 come back."""
@@ -52,7 +52,7 @@ def honest_actions() -> list[str]:
 
 
 def auc_by_hand(scores: list[float], budget: int, k: int = 10) -> float:
-    """§6.4 written out directly: zero-padded top-k mean at every call, trapezoids between
+    """docs/molecules.md#run-metrics written out directly: zero-padded top-k mean at every call, trapezoids between
     checkpoints every f = max(1, min(100, B // 10)) calls, the last value for the unused calls."""
     f = max(1, min(100, budget // 10))
     t = [sum(sorted(scores[:i], reverse=True)[:k]) / k for i in range(len(scores) + 1)]
@@ -232,7 +232,7 @@ def test_replay_uses_the_logged_step_cap(db_url, tmp_path):
 
 
 def test_oneshot_run_replays_on_the_budget_board(db_url, tmp_path):
-    """§6.8: a oneshot run with B set charges one shared ledger in commit order and is "comparable
+    """docs/molecules.md#episodes-and-rewards: a oneshot run with B set charges one shared ledger in commit order and is "comparable
     with budget-mode rows at the same B": the replay follows the logged rollout order and reproduces
     the run's metric; the entry lands on the same board as a budget run of that B."""
     lib = _library()
@@ -275,7 +275,7 @@ def test_b100_board_places_the_100_call_screening_reference(db_url, honest):
     board = leaderboards.boards(ID, db=db_url)[0]
     refs = [(r.reference.name, r.reference.published, r.reference.comparable) for r in board.rows
             if r.kind == "reference"]
-    assert [x[:2] for x in refs if x[2]] == [("random screening", ".310")]       # §8: albuterol, 100 calls
+    assert [x[:2] for x in refs if x[2]] == [("random screening", ".310")]       # docs/molecules.md#references: albuterol, 100 calls
     assert ("random screening", ".403", False) in refs and ("REINVENT (PMO)", ".882", False) in refs
 
 
@@ -294,7 +294,7 @@ def test_refusals(db_url, honest, tmp_path):
     cases.append((d, "is a run of 'MolQED-v0'"))
     d = copy_run(run, tmp_path / "unbounded")
     edit_config(d, episode="oneshot", budget=None)
-    cases.append((d, "unbounded oneshot run (budget null): §6.8"))
+    cases.append((d, "unbounded oneshot run (budget null), reported as a GuacaMol task score"))
     d = copy_run(run, tmp_path / "oneshot-without-rollouts")
     edit_config(d, episode="oneshot")
     cases.append((d, "items.jsonl line 1: rollout must be a positive integer, not None"))
@@ -369,7 +369,7 @@ def test_boards_are_separated_by_key_and_labelled(db_url, honest, tmp_path):
 
 
 def test_references_follow_the_board_task_and_budget():
-    """§8: each "AUC top-10 at N calls" number is placed only on boards of budget N (the spec's
+    """docs/molecules.md#references: each "AUC top-10 at N calls" number is placed only on boards of budget N (the spec's
     values, copied here by hand from its table); GuacaMol's unlimited-call task scores, the isomer
     score and the ✗/† numbers never are."""
     def placed(key):

@@ -110,13 +110,13 @@ def test_references_without_data_are_quoted(monkeypatch, tmp_path):
 def test_atcoder_references_are_quoted_with_standings():
     refs = {r.label: r for r in leaderboards.references("AHC039-v0")}
     assert all(not r.rechecked and not r.verified for r in refs.values())
-    # specs/atcoder.md §8: 567,062 and 566,997 both rank 1 (performance 3390); 558,026 ranks 2 (3140)
+    # docs/architecture.md#the-problem-card: 567,062 and 566,997 both rank 1 (performance 3390); 558,026 ranks 2 (3140)
     assert (refs["TTT-Discover"].estimated_rank, refs["TTT-Discover"].estimated_performance) == (1, 3390)
     assert (refs["best human"].estimated_rank, refs["best human"].estimated_performance) == (1, 3390)
     assert (refs["previous best AI"].estimated_rank, refs["previous best AI"].estimated_performance) == (2, 3140)
     assert refs["best human"].sort_value == "566997" and refs["best human"].display == "566,997"
     ahc058 = leaderboards.references("AHC058-v0")
-    assert all(r.estimated_rank is None for r in ahc058)         # no standings for AHC058 (§9.4)
+    assert all(r.estimated_rank is None for r in ahc058)         # no standings for AHC058 (docs/leaderboard.md)
 
 
 def test_history_is_time_ordered_and_skips_flagged_and_rejected(db_url):

@@ -1,4 +1,4 @@
-"""TriMul kernel boards (specs/leaderboard.md rule 3): one board per GPU model, and a clear, stored,
+"""TriMul kernel boards (docs/leaderboard.md#ranking): one board per GPU model, and a clear, stored,
 unranked "unverified-timing" outcome for a submission on a machine without a GPU."""
 
 from pathlib import Path

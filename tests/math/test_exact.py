@@ -1,7 +1,7 @@
-"""Tests for verifiers.math.exact: exact rational scoring primitives (specs/math.md §2.6, §4, §5, §8).
+"""Tests for verifiers.math.exact: exact rational scoring primitives (docs/math.md#exact-scoring, docs/math.md#erdős-minimum-overlap, docs/math.md#autocorrelation-inequalities-ac1-and-ac2, docs/math.md#adversarial-inputs).
 
 Every asserted number comes from the published data files in ../shared/data/math, from hand
-computation (spec §8.2), or from a second exact route written here (direct O(n²) sums over
+computation (spec docs/math.md#adversarial-inputs), or from a second exact route written here (direct O(n²) sums over
 Fractions / Python ints, and the decimal module's own directed rounding), never from the code under
 test.
 """
@@ -165,7 +165,7 @@ def test_sequence_files_reproduce_expected_values(path):
 
 @pytest.mark.parametrize("path", _data_files("erdos_"))
 def test_erdos_files_sum_deviation(path):
-    """The README and spec §4.3: the published Erdős sums fall slightly below n/2 in exact arithmetic."""
+    """The README and spec docs/math.md#erdős-minimum-overlap: the published Erdős sums fall slightly below n/2 in exact arithmetic."""
     h = json.loads(path.read_text())["construction"]
     res = X.erdos_exact(h)
     exact_sum = sum((Fraction(x) for x in h), Fraction(0))
@@ -186,7 +186,7 @@ def test_circle_packing_sums_round_and_format(path):
 
 
 # ------------------------------------------------------------------------------------------------
-# 2. Hand-computed tiny cases (spec §8.2)
+# 2. Hand-computed tiny cases (spec docs/math.md#adversarial-inputs)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -210,7 +210,7 @@ def test_erdos_hand_cases(h, expected):
 
 
 def test_erdos_tolerance_case():
-    """n = 100, h ≡ 1/2 except h_0 = 1/2 + ε: c_0 = 25 − ε² is the maximum (spec §8.2)."""
+    """n = 100, h ≡ 1/2 except h_0 = 1/2 + ε: c_0 = 25 − ε² is the maximum (spec docs/math.md#adversarial-inputs)."""
     eps = Fraction(1, 2**45)
     h = [0.5] * 100
     h[0] = 0.5 + 2.0**-45
@@ -605,7 +605,7 @@ def test_format_sig_by_hand(x, digits, up, expected):
 
 
 def test_format_sig_spec_examples():
-    # TTT-Discover Erdős (spec §4.3): score = 0.38087532321771879999…
+    # TTT-Discover Erdős (spec docs/math.md#erdős-minimum-overlap): score = 0.38087532321771879999…
     score = Fraction("0.380875323217718799995")
     assert X.format_sig(score, 20, True) == "0.38087532321771880000"
     assert X.format_sig(score, 10, True) == "0.3808753233"

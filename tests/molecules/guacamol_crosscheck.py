@@ -1,6 +1,6 @@
 """Cross-check ``data/mol_golden_v0.json`` against GuacaMol 0.5.5's own objective objects (dev only).
 
-GuacaMol is never imported at run time; it needs its own environment (specs/molecules.md §3):
+GuacaMol is never imported at run time; it needs its own environment (docs/molecules.md#tasks):
 
     python -m venv /tmp/gm && /tmp/gm/bin/pip install --no-deps guacamol==0.5.5
     /tmp/gm/bin/pip install rdkit==2026.9.1 numpy scipy joblib tqdm

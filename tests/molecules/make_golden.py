@@ -3,10 +3,10 @@
     python tests/molecules/make_golden.py --zinc-keys /tmp/zinc_keys_sorted.txt
 
 The expected keys of the edge cases are written by hand below. The expected scores are computed by
-an independent re-typing of the §4 formulas that does not import ``verifiers.molecules``: RDKit's
+an independent re-typing of the docs/molecules.md#tasks formulas that does not import ``verifiers.molecules``: RDKit's
 *legacy* fingerprint calls (``AllChem.GetMorganFingerprint`` …), numpy modifiers written from
 GuacaMol's ``score_modifier.py`` and a separate isomer counter. The golden test then recomputes every
-value with the product code. Where the spec publishes a value (§4.11, §4.12), the script asserts it
+value with the product code. Where the spec publishes a value (docs/molecules.md#tasks), the script asserts it
 before writing anything. ``--zinc-keys`` is the SHA-256-sorted key list written by
 ``python -m verifiers.molecules.make_dev_pool --keys-out``; the first 60 keys that are not dev-pool
 targets are used.
@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "data", "mol_golden_v0.json")
 DEV_POOL = os.path.join(HERE, "..", "..", "verifiers", "molecules", "data", "mol_hidden_dev_v0.smi")
 
-T = {  # the §4 target SMILES, verbatim
+T = {  # the docs/molecules.md#tasks target SMILES, verbatim
     "celecoxib": "CC1=CC=C(C=C1)C1=CC(=NN1C1=CC=C(C=C1)S(N)(=O)=O)C(F)(F)F",
     "troglitazone": "Cc1c(C)c2OC(C)(COc3ccc(CC4SC(=O)NC4=O)cc3)CCc2c(C)c1O",
     "thiothixene": "CN(C)S(=O)(=O)c1ccc2Sc3ccccc3C(=CCCN4CCN(C)CC4)c2c1",
@@ -85,7 +85,7 @@ PLOGP_ELEMENTS = ELEMENTS - {"P"}
 
 
 def key_of(smiles: str, max_heavy: int = 50, elements=ELEMENTS) -> tuple[str | None, str | None]:
-    """An independent re-typing of §5 steps 2–6 (hygiene, gates, Uncharger, stereo-free key)."""
+    """An independent re-typing of docs/molecules.md#from-a-string-to-a-key (hygiene, gates, Uncharger, stereo-free key)."""
     from rdkit import Chem
     from rdkit.Chem.MolStandardize import rdMolStandardize
     s = smiles.strip()
@@ -225,7 +225,7 @@ def scores(key: str) -> dict[str, float]:
 
 
 def published_checks(rows: dict[str, dict]) -> None:
-    """The spec's published numbers (§4.11, §4.12) must hold before anything is written."""
+    """The spec's published numbers (docs/molecules.md#tasks) must hold before anything is written."""
     from rdkit import Chem
     from rdkit.Chem import Descriptors
     sita = Chem.MolFromSmiles(T["sitagliptin"])
@@ -248,7 +248,7 @@ def published_checks(rows: dict[str, dict]) -> None:
     assert abs(rows["CCCCCCCCCC"]["scores"]["c11h24"] - 0.29869468928867837) < 1e-15
     assert rows["CCCCCCCCCCC"]["scores"]["c11h24"] == 1.0
     assert rows["CC(=O)Oc1ccccc1C(=O)O"]["scores"]["qed"] == 0.5501217966938848
-    assert abs(rows["S" * 38]["scores"]["plogp"] - 13.09) < 0.005      # §4.10: S38 chain 13.09
+    assert abs(rows["S" * 38]["scores"]["plogp"] - 13.09) < 0.005      # docs/molecules.md#tasks: S38 chain 13.09
 
 
 def main(argv=None) -> int:

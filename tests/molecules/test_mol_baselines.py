@@ -1,4 +1,4 @@
-"""The offline baselines (specs/molecules.md §8, §9): random screening reproduces the spec's
+"""The offline baselines (docs/molecules.md#references, docs/molecules.md#tasks): random screening reproduces the spec's
 reference numbers within seed noise, Graph GA runs and is reproducible, and the CLI works."""
 
 import argparse
@@ -13,7 +13,7 @@ from tttd_envs.cli import UserError
 from agents.baselines import molecules_graph_ga as B
 from verifiers.molecules import data
 
-#: §8 "Screen" column: random screening of ZINC250k, AUC top-10 at 100 calls (single seed).
+#: docs/molecules.md#references "Screen" column: random screening of ZINC250k, AUC top-10 at 100 calls (single seed).
 SPEC_SCREEN_100 = {("MolQED-v0", "qed"): 0.809, ("MolRediscovery-v0", "celecoxib"): 0.180,
                    ("MolSimilarity-v0", "albuterol"): 0.310, ("MolMedian-v0", "median1"): 0.093}
 SEEDS = (0, 1, 2, 3, 5)
@@ -39,7 +39,7 @@ def test_random_screening_reproduces_the_spec_within_seed_noise(zinc, env_id, ta
 def test_random_screening_qed_at_1000_calls(zinc):
     m = B.random_screening(gym.make("MolQED-v0", budget=1000), zinc, 0)
     assert m["calls"] == 1000
-    assert m["auc_top10"] == pytest.approx(0.882, abs=0.01)          # §8: .882 (measured here: 0.8823)
+    assert m["auc_top10"] == pytest.approx(0.882, abs=0.01)          # docs/molecules.md#references: .882 (measured here: 0.8823)
 
 
 def test_nci5k_fallback_library():

@@ -1,4 +1,4 @@
-"""The env contract for every molecule id (DESIGN.md, specs/molecules.md §1, §6.3, §6.7, §10)."""
+"""The env contract for every molecule id (docs/architecture.md, docs/molecules.md#tasks, docs/molecules.md#episodes-and-rewards, docs/molecules.md#tasks)."""
 
 import hashlib
 import json
@@ -150,7 +150,7 @@ def test_tttd_list_works_without_rdkit():
 
 
 def test_run_log_replays_to_the_same_ledger(tmp_path):
-    """The run log (§6.9) holds every submitted item; replaying items.jsonl through a fresh run
+    """The run log (docs/molecules.md#the-run-log-and-the-replay) holds every submitted item; replaying items.jsonl through a fresh run
     rebuilds the same ledger and metrics (what a leaderboard re-verification does)."""
     env = gym.make("MolSimilarity-v0", budget=100).unwrapped
     env.reset(seed=0)
@@ -197,7 +197,7 @@ def test_private_target_pool(tmp_path):
 
 
 def test_run_log_records_max_steps_and_exact_items(tmp_path):
-    """§6.9/§6.11: config.json holds every setting that changes the outcome (max_steps included);
+    """docs/molecules.md#the-run-log-and-the-replay/docs/molecules.md#the-run-log-and-the-replay: config.json holds every setting that changes the outcome (max_steps included);
     items.jsonl holds each submitted item exactly — an over-long string whole, non-strings as their
     JSON text — so that re-submitting the logged items gives the same records."""
     from tttd_envs.problems.molecules import log_item, replay_item

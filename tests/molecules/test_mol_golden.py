@@ -1,4 +1,4 @@
-"""Golden values (specs/molecules.md §10): 106 inputs × 22 tasks, generated once by
+"""Golden values: 106 inputs × 22 tasks, generated once by
 ``make_golden.py`` from an independent re-typing (legacy fingerprint API, numpy modifiers) and checked
 there against the spec's published numbers; ``guacamol_crosscheck.py`` compares them with GuacaMol
 0.5.5's own objects (≤ 6.9e-17). Here the product code recomputes every value."""

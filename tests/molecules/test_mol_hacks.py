@@ -1,5 +1,5 @@
-"""Every row of the hack table (specs/molecules.md §7) against the guard it names, plus the
-reason codes of §5 and the action-level rejections of §6.1/§10."""
+"""Every row of the hack table (docs/molecules.md#known-hacks-and-their-guards) against the guard it names, plus the
+reason codes of docs/molecules.md#from-a-string-to-a-key and the action-level rejections of docs/molecules.md#the-action/"""
 
 import json
 
@@ -47,7 +47,7 @@ def test_invalid_smiles_names_the_rdkit_problem(qed):
 def test_giant_chains_are_capped():
     plogp = MoleculeVerifier("MolPLogPCapped-v0", budget=10)
     s38, s39, p = items(plogp, ["S" * 38, "S" * 39, "CCP"])
-    assert s38["status"] == "scored" and s38["score"] == pytest.approx(13.09, abs=0.005)   # §4.10
+    assert s38["status"] == "scored" and s38["score"] == pytest.approx(13.09, abs=0.005)   # docs/molecules.md#tasks
     assert s39["reason"] == "too_large" and p["reason"] == "element"
     qed = MoleculeVerifier("MolQED-v0", budget=10)
     assert items(qed, ["S" * 51])[0]["reason"] == "too_large"
@@ -187,7 +187,7 @@ def test_rdkit_pin(monkeypatch):
 
 
 def test_public_objectives_are_labelled_white_box():
-    """§7: a code action can recompute a public objective offline; the statement says so, and the
+    """docs/molecules.md#known-hacks-and-their-guards: a code action can recompute a public objective offline; the statement says so, and the
     hidden tasks (the guard for sample-efficiency claims) do not show their target."""
     import gymnasium as gym
     import tttd_envs  # noqa: F401

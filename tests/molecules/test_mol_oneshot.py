@@ -1,4 +1,4 @@
-"""Oneshot episodes over a shared run ledger (specs/molecules.md §6.8): one SQLite file per run,
+"""Oneshot episodes over a shared run ledger (docs/molecules.md#episodes-and-rewards): one SQLite file per run,
 charges in commit order, rewards only for molecules new since the rollout's snapshot."""
 
 import gymnasium as gym
@@ -74,7 +74,7 @@ def test_oneshot_env_passes_check_env(tmp_path):
 
 
 def test_run_log_holds_every_instance_rollout_in_commit_order(tmp_path):
-    """§6.9/§6.11: a oneshot run's items.jsonl lists the rollouts of every env instance sharing the
+    """docs/molecules.md#the-run-log-and-the-replay/docs/molecules.md#the-run-log-and-the-replay: a oneshot run's items.jsonl lists the rollouts of every env instance sharing the
     ledger, with a rollout index in commit order, even when a rollout is logged after a later one
     committed (as with parallel workers); any instance writes the same log."""
     import json

@@ -1,5 +1,5 @@
-"""Scoring primitives: the hand-checkable vectors of §4.12, the fingerprint equivalence with RDKit's
-legacy API (§2.1), the frozen constants (§4.11) and the isomer definitions (§4.5)."""
+"""Scoring primitives: the hand-checkable vectors of docs/molecules.md#tasks, the fingerprint equivalence with RDKit's
+legacy API (docs/molecules.md#tasks), the frozen constants (docs/molecules.md#tasks) and the isomer definitions (docs/molecules.md#tasks)."""
 
 import json
 import math
@@ -22,7 +22,7 @@ def score(env_id, task, smiles):
     return O.build(O.OBJECTIVES[env_id][task])(key)
 
 
-# -- §4.12 hand vectors ------------------------------------------------------------------------------
+# -- docs/molecules.md#tasks hand vectors ------------------------------------------------------------------------------
 @pytest.mark.parametrize("env_id,task", [("MolRediscovery-v0", t) for t in ("celecoxib", "troglitazone", "thiothixene")]
                          + [("MolSimilarity-v0", t) for t in ("albuterol", "mestranol", "aripiprazole")])
 def test_target_scores_one(env_id, task):
@@ -58,7 +58,7 @@ def test_self_scores_published_to_six_places(task, value):
 
 def test_valsartan_matches_the_gate_but_scores_almost_zero():
     v = score("MolValsartanSMARTS-v0", "valsartan", "CCCCC(=O)N(Cc1ccc(-c2ccccc2-c2nn[nH]n2)cc1)C(C(C)C)C(=O)O")
-    assert 0 < v < 1e-9                        # §4.8: 9.5e-11, TPSA 112 and BertzCT 1032 miss the targets
+    assert 0 < v < 1e-9                        # docs/molecules.md#tasks: 9.5e-11, TPSA 112 and BertzCT 1032 miss the targets
 
 
 def test_frozen_constants_recompute():
@@ -68,7 +68,7 @@ def test_frozen_constants_recompute():
     assert abs(Descriptors.BertzCT(sita) - O.BERTZ_SITA) < 1e-9
 
 
-# -- §2.1 fingerprints -------------------------------------------------------------------------------
+# -- docs/molecules.md#tasks fingerprints -------------------------------------------------------------------------------
 LEGACY = {
     "ECFP4": lambda m: AllChem.GetMorganFingerprint(m, 2),
     "ECFP6": lambda m: AllChem.GetMorganFingerprint(m, 3),
@@ -94,7 +94,7 @@ def test_counts_not_bits():
     assert DataStructs.TanimotoSimilarity(*bits) == 1 / 5
 
 
-# -- §4.5 isomers --------------------------------------------------------------------------------------
+# -- docs/molecules.md#tasks isomers --------------------------------------------------------------------------------------
 def test_isomer_hit_iff_score_is_exactly_one():
     rows = [r for r in GOLDEN["inputs"] if r["key"]]
     extra = ["CC(C)CCCCCCCC", "CC(C)(C)CC(C)(C)CCC", "Nc1ccc(C(N)=O)cc1O", "O=C(O)c1ccc(N)cc1N",

@@ -1,4 +1,4 @@
-"""Per-molecule time and memory limits (§5 step 9) and the sandboxed code actions (§6.1)."""
+"""Per-molecule time and memory limits (docs/molecules.md#from-a-string-to-a-key) and the sandboxed code actions (docs/molecules.md#the-action)."""
 
 import json
 import time
@@ -123,7 +123,7 @@ def test_code_action_failures_are_rejected_actions():
 
 
 def test_code_action_last_line_may_exceed_64_kib():
-    """§6.1 allows 1 MiB of stdout; the whole last line is read, not a 64 KiB tail of it."""
+    """docs/molecules.md#the-action allows 1 MiB of stdout; the whole last line is read, not a 64 KiB tail of it."""
     v = MoleculeVerifier("MolQED-v0", budget=10)
     verdict = v.verify("```python\nprint('[' + ' ' * 70000 + '\"CCO\"]')\n```")
     assert verdict.accepted and v.ledger.used == 1, verdict.message

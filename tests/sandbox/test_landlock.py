@@ -1,4 +1,4 @@
-"""Landlock in the sandbox (specs/kernels.md §3.4, §4.1, §7.1 test 16): files written outside the
+"""Landlock in the sandbox (docs/kernels.md#the-submission-contract, docs/kernels.md#three-processes): files written outside the
 private working directory fail where the kernel has Landlock, and the isolation report says either way.
 
 Inside the chroot no other place is writable anyway (a read-only tmpfs root), so Landlock is defence in

@@ -1,4 +1,4 @@
-"""The sandbox contract (DESIGN.md "Sandbox", specs/math.md §2.2), one limit per test, each written so
+"""The sandbox contract (docs/architecture.md#trusted-and-untrusted-code, docs/math.md#limits), one limit per test, each written so
 that it fails if the limit is missing. Calls verifiers.sandbox.run directly with small Python programs
 (config {"entry": "run", "kwargs": {...}, "convert": {"kind": "json"}}) and checks the SandboxResult.
 """

@@ -1,4 +1,4 @@
-"""The seccomp lockdown a warmed-up kernel worker may install (specs/kernels.md §4.6, optional):
+"""The seccomp lockdown a warmed-up kernel worker may install (docs/kernels.md#one-call, optional):
 no new processes or threads, no exec or ptrace, no new file opens, on every thread at once (TSYNC).
 Each check runs in a fresh interpreter, since the filter is irreversible."""
 

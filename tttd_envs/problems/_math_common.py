@@ -1,4 +1,4 @@
-"""Text shared by the math problem statements (specs/math.md §2.1).
+"""Text shared by the math problem statements (docs/math.md#the-action).
 
 The contract names the limits a program runs under, so it is written from the env's own limits
 (``gym.make(..., budget_s=10)`` tells the model 10 s, not the card's default)."""

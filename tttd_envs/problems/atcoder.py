@@ -1,4 +1,4 @@
-"""AtCoder heuristic contests AHC039 and AHC058 (specs/atcoder.md): one C++ program per action,
+"""AtCoder heuristic contests AHC039 and AHC058 (docs/atcoder.md): one C++ program per action,
 judged on a set of generated cases by the official scoring rules."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ _LIMITS = {"mode": "rl", "case_set": None, "jobs": None, "stop_on_fail": True, "
            "allow_public_contest": False, "progress": None}
 
 def _board(problem: str) -> BoardPolicy:
-    """specs/atcoder.md §7, §9.4: one board per CPU model, full case sets only; contest totals over the
+    """docs/atcoder.md#case-sets-and-modes, docs/atcoder.md#rank-and-performance: one board per CPU model, full case sets only; contest totals over the
     official cases compare with the published ones and are placed in the final standings."""
     return BoardPolicy(hardware=("cpu_model",), full_case_sets=("public150", "official"),
                        comparable_case_set="official", standings=problem)

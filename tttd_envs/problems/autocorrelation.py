@@ -1,4 +1,4 @@
-"""The autocorrelation inequalities AC1 and AC2 (specs/math.md §5)."""
+"""The autocorrelation inequalities AC1 and AC2 (docs/math.md#autocorrelation-inequalities-ac1-and-ac2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Circle packing in the unit square, maximise the sum of radii (specs/math.md §6)."""
+"""Circle packing in the unit square, maximise the sum of radii (docs/math.md#circle-packing)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Erdős' minimum overlap problem (specs/math.md §4)."""
+"""Erdős' minimum overlap problem (docs/math.md#erdős-minimum-overlap)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Molecule discovery (specs/molecules.md): one env class per id, the task chosen with ``task=``.
+"""Molecule discovery (docs/molecules.md): one env class per id, the task chosen with ``task=``.
 
 A run is a PMO-style budget episode: each step submits up to 100 molecules (a SMILES list, or a
 program run in the sandbox that prints one), each new valid molecule is charged one oracle call,
@@ -129,15 +129,15 @@ class MoleculeEnv(DiscoveryEnv):
 
     # -- the run's log and metrics -----------------------------------------------------------------
     def write_run_log(self, directory: str) -> None:
-        """The run log of §6.9 (config.json, items.jsonl, ledger.jsonl): what a leaderboard replays."""
+        """The run log of docs/molecules.md#the-run-log-and-the-replay (config.json, items.jsonl, ledger.jsonl): what a leaderboard replays."""
         self.run.write_log(directory)
 
     def final_metrics(self) -> dict[str, Any]:
-        """All run metrics (§6.4, §6.9): AUC top-1/10/100, top-k, calls, free items by reason."""
+        """All run metrics (docs/molecules.md#run-metrics, docs/molecules.md#the-run-log-and-the-replay): AUC top-1/10/100, top-k, calls, free items by reason."""
         return self.run.final_metrics()
 
     def quality_report(self, top: int = 100) -> dict[str, Any]:
-        """Diversity, scaffolds, mean SA, alert pass rate and a diverse top-10 (§6.9: reported, not rewarded)."""
+        """Diversity, scaffolds, mean SA, alert pass rate and a diverse top-10 (docs/molecules.md#the-run-log-and-the-replay: reported, not rewarded)."""
         return self.run.quality_report(top)
 
     # -- observation -------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ _DOC = """
     Terminated when the budget is fully charged or on ``{{"stop": true}}``; truncated after ``max_steps``
     steps (default B) or 2·B free items. ``episode="oneshot"``: one action per episode over a run ledger
     shared by env instances (``ledger=path``, SQLite); ``reset(options={{"state": parent}})`` snapshots it and
-    the reward is the best score among the action's molecules new since the snapshot (§6.8). The first
+    the reward is the best score among the action's molecules new since the snapshot (docs/molecules.md#episodes-and-rewards). The first
     reset fixes the run's seed (hidden target); ``budget=None`` is the unbounded GuacaMol regime.
 
     ## Info
@@ -235,7 +235,7 @@ _DOC = """
     target_pool="dev"|path, max_steps=None, code_timeout_s=60, n_workers=None, render_mode=None|"ansi"|"rgb_array")``.
 
     ## References
-    GuacaMol (Brown et al. 2019), PMO (Gao et al. 2022); per-task numbers in specs/molecules.md §8.
+    GuacaMol (Brown et al. 2019), PMO (Gao et al. 2022); per-task numbers in docs/molecules.md#references
 
     ## Version History
     * v0: GuacaMol v2 objectives on RDKit 2026.09.1's generator API; stereo-free neutral keys; PMO budget

@@ -1,4 +1,4 @@
-"""TriMul GPU kernels (specs/kernels.md): one env class per GPU, the same problem.
+"""TriMul GPU kernels (docs/kernels.md): one env class per GPU, the same problem.
 
 An action is one Python module defining ``custom_kernel(data)``; the verifier checks it against a
 trusted fp32 reference on fresh secret-seeded inputs at every call and times it on the named GPU.
@@ -44,7 +44,7 @@ side stream to the current stream before returning. The module is at most 64 KiB
 """
 
 _CAVEAT = ("GPU MODE protocol: masks never applied (upstream parsing bug), no L2 flush, submission in the timer's "
-           "process; compare only with gpumode_compat=True on the same GPU model (specs/kernels.md §2.4, §5)")
+           "process; compare only with gpumode_compat=True on the same GPU model (docs/kernels.md#gpumode-compat, docs/kernels.md#reward-and-statuses)")
 _LIMITS = {"gpumode_compat": False, "mode": "auto", "allow_other_hardware": False, "timing_profile": "full",
            "device_index": 0, "require_triton": False, "debug_secret": None, "audit": None, "cpu_pass_reward": 0.0, "seccomp_after_warmup": False}
 
@@ -137,7 +137,7 @@ _DOC = """
     {refs}
 
     ## Version History
-    * v0: specs/kernels.md protocol tttd-trimul/1 (verifier trimul/1).
+    * v0: docs/kernels.md protocol tttd-trimul/1 (verifier trimul/1).
 """
 
 

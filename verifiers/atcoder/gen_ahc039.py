@@ -1,5 +1,5 @@
 """AHC039 (Purse Seine Fishing) input generator, a bit-exact port of ``gen(seed)`` in the official
-``tools/src/lib.rs`` (specs/atcoder.md §2.4).
+``tools/src/lib.rs`` (docs/atcoder.md#generators).
 
 One ``ChaCha20Rng::seed_from_u64(seed)``; N = 5000 mackerels, then N = 5000 sardines, drawn from a
 mixture of 10..=25 Gaussian clusters per pass; candidates that fall outside [0, 10^5]^2 or on an

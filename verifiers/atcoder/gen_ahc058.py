@@ -1,5 +1,5 @@
 """AHC058 (production planning) input generator, a bit-exact port of ``gen(seed)`` in the official
-``tools/src/lib.rs`` (specs/atcoder.md §3.4).
+``tools/src/lib.rs`` (docs/atcoder.md#generators).
 
 ``A[0] = 1`` and ``A[j] = round(10^U)`` for j = 1..9 with ``U = gen_range(0.0..=2.0)``, sorted; then
 ``C[i][j] = round(A[j] as f64 * 500^i * 10^U)`` row-major with a fresh U, except ``C[0][0] = 1`` (no

@@ -1,4 +1,4 @@
-"""Input sets for AHC039 / AHC058 (specs/atcoder.md §5): seed lists, generation, caching, verification.
+"""Input sets for AHC039 / AHC058 (docs/atcoder.md#case-sets-and-modes): seed lists, generation, caching, verification.
 
 | set         | seeds                                   |
 |-------------|-----------------------------------------|
@@ -64,7 +64,7 @@ class InputMismatchError(RuntimeError):
             f"{problem} input set {set_name!r}, case {case} (seed {seed}): generated input does not match "
             f"the manifest: expected sha256 {expected}, got {actual}. Refusing to judge on it. The generator "
             "is bit-exact on glibc; a mismatch on another platform is most likely a one-ulp difference in "
-            "the C library's exp/ln/pow (specs/atcoder.md §4.7): please report the platform and this seed."
+            "the C library's exp/ln/pow (docs/atcoder.md#generators): please report the platform and this seed."
         )
 
 

@@ -1,4 +1,4 @@
-"""Judging a C++ submission on AtCoder cases (specs/atcoder.md §6).
+"""Judging a C++ submission on AtCoder cases (docs/atcoder.md#running-a-case).
 
 Compile once (cached by sha256 of source, command and compiler), then run each case in the
 sandbox: the binary alone in a private directory, the input on stdin, 2.0 s CPU / 2.5 s wall,
@@ -168,7 +168,7 @@ def run_case(binary: bytes, input_text: str, *, cpu: int | None = None) -> sandb
 
 
 def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str, scorer) -> CaseResult:
-    """The case verdict, first match wins (spec §6.3)."""
+    """The case verdict, first match wins (spec docs/atcoder.md#running-a-case)."""
     peak_kb = (res.mem_peak_bytes // 1024) if res.mem_peak_bytes else res.maxrss_kb
     wall = res.run_wall_s if res.run_wall_s is not None else res.wall_s
     case = CaseResult(index=index, seed=seed, verdict="AC", cpu_s=res.cpu_s, wall_s=wall, peak_rss_kb=peak_kb,

@@ -1,4 +1,4 @@
-"""Seed lists and sha256 manifests for the AtCoder input sets (specs/atcoder.md §5).
+"""Seed lists and sha256 manifests for the AtCoder input sets (docs/atcoder.md#case-sets-and-modes).
 
 Derived once (by a throw-away script) from the published cross-check data, data/atcoder/``sha256.txt``,
 ``ahc039/private_seeds.txt`` and ``ahc039/private_sha256.txt``; the tests check that these literals still

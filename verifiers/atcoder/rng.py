@@ -1,18 +1,18 @@
-"""Bit-exact Python port of the Rust RNG stack the AtCoder generators pin (specs/atcoder.md §4).
+"""Bit-exact Python port of the Rust RNG stack the AtCoder generators pin (docs/atcoder.md#generators).
 
 The official AHC039 / AHC058 input generators (``tools/src/lib.rs``) use
 ``rand_chacha::ChaCha20Rng::seed_from_u64(seed)`` from rand 0.8.5, rand_core 0.6.4, rand_chacha 0.3.1
 and rand_distr 0.4.3. This module reproduces exactly the parts they use:
 
 * :func:`seed_from_u64`: rand_core 0.6.4 ``SeedableRng::seed_from_u64`` (a PCG32 stream expands the u64
-  into the 32-byte key, §4.1);
+  into the 32-byte key, docs/atcoder.md#generators);
 * :class:`ChaCha20Rng`: rand_chacha 0.3.1, 20 rounds, 64-bit block counter, stream 0, ``next_u32`` /
-  ``next_u64`` with rand_core's ``BlockRng`` semantics (§4.2);
+  ``next_u64`` with rand_core's ``BlockRng`` semantics (docs/atcoder.md#generators);
 * :class:`RustRng`: the ``Rng`` / distribution calls, named after the Rust ones: ``gen_range`` on integers
-  (``UniformInt::sample_single_inclusive``, §4.3) and floats (``UniformFloat``, §4.4), ``gen_f64``
-  (``gen::<f64>()``), ``open01`` (``Open01``), ``choose_weighted`` (``WeightedIndex``, §4.5),
-  ``standard_normal`` / ``normal`` (rand_distr's ziggurat, §4.6);
-* :func:`rust_round` (``f64::round``, half away from zero) and :func:`f64_as_i64` (``as i64``), §4.7.
+  (``UniformInt::sample_single_inclusive``, docs/atcoder.md#generators) and floats (``UniformFloat``, docs/atcoder.md#generators), ``gen_f64``
+  (``gen::<f64>()``), ``open01`` (``Open01``), ``choose_weighted`` (``WeightedIndex``, docs/atcoder.md#generators),
+  ``standard_normal`` / ``normal`` (rand_distr's ziggurat, docs/atcoder.md#generators);
+* :func:`rust_round` (``f64::round``, half away from zero) and :func:`f64_as_i64` (``as i64``), docs/atcoder.md#generators
 
 Floating-point expressions are evaluated in the same order as in Rust, one IEEE-754 rounding per
 operation (CPython never fuses a multiply and an add). ``exp``, ``ln`` and ``powf`` go to the C library
@@ -383,7 +383,7 @@ def _next_down(x: float) -> float:
 
 
 class UniformFloat:
-    """rand 0.8.5 ``UniformFloat<f64>``: ``new`` / ``new_inclusive`` / ``sample`` (§4.4)."""
+    """rand 0.8.5 ``UniformFloat<f64>``: ``new`` / ``new_inclusive`` / ``sample`` (docs/atcoder.md#generators)."""
 
     __slots__ = ("low", "scale")
 
@@ -422,7 +422,7 @@ class UniformFloat:
 
 
 class WeightedIndex:
-    """rand 0.8.5 ``WeightedIndex<f64>`` (what ``SliceRandom::choose_weighted`` builds), §4.5."""
+    """rand 0.8.5 ``WeightedIndex<f64>`` (what ``SliceRandom::choose_weighted`` builds), docs/atcoder.md#generators"""
 
     __slots__ = ("cumulative", "total", "_uniform")
 
@@ -514,7 +514,7 @@ class RustRng(ChaCha20Rng):
         return self._int_single_inclusive(low, high - 1, ty)
 
     def _int_single_inclusive(self, low: int, high: int, ty: str) -> int:
-        """rand 0.8.5 ``UniformInt::sample_single_inclusive`` (§4.3)."""
+        """rand 0.8.5 ``UniformInt::sample_single_inclusive`` (docs/atcoder.md#generators)."""
         bits, signed, word = _INT_TYPES[ty]
         lo_bound = -(1 << (bits - 1)) if signed else 0
         hi_bound = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
@@ -561,7 +561,7 @@ class RustRng(ChaCha20Rng):
     # -- normal distributions (rand_distr 0.4.3) ---------------------------------------------------
 
     def standard_normal(self) -> float:
-        """``sample(StandardNormal)``: rand_distr's symmetric ziggurat with ZIG_NORM_X/F (§4.6)."""
+        """``sample(StandardNormal)``: rand_distr's symmetric ziggurat with ZIG_NORM_X/F (docs/atcoder.md#generators)."""
         x_tab = ZIG_NORM_X
         f_tab = ZIG_NORM_F
         exp = math.exp

@@ -1,4 +1,4 @@
-"""AHC039 "Purse Seine Fishing": the official tester, reimplemented (specs/atcoder.md §2.2, §2.3).
+"""AHC039 "Purse Seine Fishing": the official tester, reimplemented (docs/atcoder.md#official-scorers).
 
 ``score(input_text, output)`` returns the same verdict, score and message as ``tester <in> <out>``:
 

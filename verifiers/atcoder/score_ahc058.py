@@ -1,4 +1,4 @@
-"""AHC058 (production planning): the official tester, reimplemented (specs/atcoder.md §3.2, §3.3).
+"""AHC058 (production planning): the official tester, reimplemented (docs/atcoder.md#official-scorers).
 
 ``score(input_text, output)`` returns the same verdict, score and message as ``tester <in> <out>``:
 

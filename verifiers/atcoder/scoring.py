@@ -1,4 +1,4 @@
-"""Shared pieces of the AtCoder scorers (specs/atcoder.md §2.2, §3.2, §11).
+"""Shared pieces of the AtCoder scorers (docs/atcoder.md#official-scorers).
 
 The official testers are Rust programs (``tools/src/lib.rs`` + ``tools/src/bin/tester.rs``). What they
 do with the output text, and what this module reproduces:

@@ -1,4 +1,4 @@
-"""Estimated rank and performance of a contest total (specs/atcoder.md §9), as ALE-Bench computes
+"""Estimated rank and performance of a contest total (docs/atcoder.md#rank-and-performance), as ALE-Bench computes
 them (`Standings.get_new_rank`, `RankPerformanceMap.get_performance`). Only a contest-mode total over
 the official 150 cases may be ranked; AHC058 has no standings data."""
 

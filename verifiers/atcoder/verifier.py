@@ -1,5 +1,5 @@
 """The AtCoder verifier: one C++ source -> compile -> run the case set -> official scorer per case ->
-one Verdict (specs/atcoder.md §6.5, §7).
+one Verdict (docs/atcoder.md#running-a-case, docs/atcoder.md#case-sets-and-modes).
 
 Modes: ``rl`` (default; public seeds 0…149, TTT-Discover's reward), ``contest`` (the 150 official
 cases; AHC039 only, unless ``allow_public_contest`` computes a public-150 total that is labelled as

@@ -1,8 +1,8 @@
-"""GPU kernel problems (specs/kernels.md): TriMul, its verifier and the processes that run it.
+"""GPU kernel problems (docs/kernels.md): TriMul, its verifier and the processes that run it.
 
 Modules, trusted side first:
 
-* `trimul_op`  — cases, seeded generation, the fp32 reference, the §1.5 check, canaries, seeds.
+* `trimul_op`  — cases, seeded generation, the fp32 reference, the docs/kernels.md#the-problem-and-its-cases check, canaries, seeds.
 * `policy`     — the static policy S1–S8 and the route (torch / triton / native) of a submission.
 * `timing`     — floors, stop rule, the envelope/fence/staging checks, geomean and reward (pure numbers).
 * `reference`  — R: owns private inputs and expected outputs; its own CUDA process on a GPU.
@@ -21,8 +21,8 @@ property the spec relies on (W never sees a seed or an expected output, fresh in
 addresses, cold L2, canaries) without depending on CUDA IPC across the sandbox's namespaces. The
 envelope and fence are calibrated with the spec's null kernel *and* a ladder of trusted busy kernels
 (timing.Ladder), because on a virtualised H100 the wake-up after a long kernel cost honest kernels
-more than the null kernel's round trip. Optional, off by default: ``seccomp_after_warmup`` (§4.6).
-Landlock comes with the sandbox (ABI 2+). Not implemented yet: the nsys audit (§4.12), KernelGuard.
+more than the null kernel's round trip. Optional, off by default: ``seccomp_after_warmup`` (docs/kernels.md#one-call).
+Landlock comes with the sandbox (ABI 2+). Not implemented yet: the nsys audit, KernelGuard.
 
 Heavy libraries (torch, triton) are imported inside functions only, so importing this package is cheap.
 """

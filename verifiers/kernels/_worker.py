@@ -1,4 +1,4 @@
-"""The worker harness W (specs/kernels.md §4.1, §4.6): trusted code in an untrusted process.
+"""The worker harness W (docs/kernels.md#three-processes, docs/kernels.md#one-call): trusted code in an untrusted process.
 
 This file is copied into the sandbox as ``program.py`` and started by the sandbox harness as
 ``run(**kwargs)``; the submission is ``submission.py`` beside it, loaded by file path only after the
@@ -22,7 +22,7 @@ MAX_LINE = 64 << 10
 def run(device, slot_bytes, out_bytes, threads=1, spin=False):
     perf_ns = time.perf_counter_ns
     # The sandbox's own seccomp helper (already loaded in this process by the sandbox child): the
-    # optional lockdown after warm-up (§4.6). Bound now, before any submission code can replace it.
+    # optional lockdown after warm-up (docs/kernels.md#one-call). Bound now, before any submission code can replace it.
     lockdown = getattr(sys.modules.get("verifiers.sandbox._linux"), "install_lockdown", None)
     _type, _len = type, len
     dumps, loads = json.dumps, json.loads
@@ -170,7 +170,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
             elif op == "go":
                 buf = dev_slots[msg["slot"]]
                 ts = views(buf, msg["layout"])
-                if msg.get("null"):         # calibration, before the submission is imported (§4.3 step 3)
+                if msg.get("null"):         # calibration, before the submission is imported (docs/kernels.md#three-processes)
                     key = (tuple(ts["x"].shape), float(msg.get("busy_ms") or 0.0))
                     call = null_out.get(key)
                     if call is None:
@@ -274,7 +274,7 @@ def _exc_type(e):
 
 
 def _gate(out, shape, dev, _type, Tensor, f32):
-    """§1.5 rule 1: exact type, dtype, shape, device, contiguity; checked before any copy."""
+    """docs/kernels.md#the-problem-and-its-cases rule 1: exact type, dtype, shape, device, contiguity; checked before any copy."""
     if _type(out) is not Tensor:
         name = _type(out).__name__
         return f"custom_kernel returned a {name}; return a plain torch.Tensor (no subclasses, not a tuple)."

@@ -89,7 +89,7 @@ class Worker:
             limits = sandbox.Limits(wall_s=opts.total_limit_s, cpus=1, memory_bytes=8 << 30, open_files=256,
                                     file_size_bytes=256 << 20, workdir_bytes=512 << 20, result_bytes=1 << 16)
         if not gpu and opts.kind == "triton":
-            env["TRITON_INTERPRET"] = "1"              # before triton is imported (§4.13)
+            env["TRITON_INTERPRET"] = "1"              # before triton is imported (docs/kernels.md#cpu-dev-mode)
         spin = gpu if hooks.spin_wait is None else bool(hooks.spin_wait)
         kwargs = {"device": "cuda:0" if gpu else "cpu", "slot_bytes": slot_bytes, "out_bytes": out_bytes, "spin": spin}
         files = {"program.py": worker_src, "submission.py": source.encode("utf-8", "surrogatepass")}
@@ -247,7 +247,7 @@ def _error_record(result: bytes | None) -> str:
 
 def _GpuLimits(**kw):
     """Limits for a CUDA worker: 512 tasks (compilers need subprocesses), no RLIMIT_AS (the CUDA runtime
-    reserves huge virtual ranges; the run's cgroup bounds memory instead, §3.4)."""
+    reserves huge virtual ranges; the run's cgroup bounds memory instead, docs/kernels.md#the-submission-contract)."""
     from verifiers.sandbox import Limits
 
     class GpuLimits(Limits):
@@ -289,7 +289,7 @@ class RemoteReference:
             raise Stop("error", "the reference process died; this is the verifier's fault, please retry.")
         rep = json.loads(line)
         if isinstance(rep, dict) and "error" in rep:
-            if "out of memory" in rep["error"].lower():       # §4.4: P retries the verification once
+            if "out of memory" in rep["error"].lower():       # docs/kernels.md#the-problem-and-its-cases: P retries the verification once
                 raise Stop("error", "the reference process ran out of GPU memory: the worker used too much GPU "
                            f"memory ({rep['error'][:200]})", ref_oom=True)
             raise Stop("error", f"the reference process failed: {rep['error']}")

@@ -1,7 +1,7 @@
-"""The static policy S1–S8 of specs/kernels.md §3.3: an AST filter run by the trusted parent.
+"""The static policy S1–S8 of docs/kernels.md#the-submission-contract: an AST filter run by the trusted parent.
 
 It gives fast, clear rejections; it is not the guarantee (the dynamic defences are). Each violation
-names its rule and line. `classify` tells CPU dev mode which route a submission takes (§4.13).
+names its rule and line. `classify` tells CPU dev mode which route a submission takes (docs/kernels.md#cpu-dev-mode).
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def _binds_custom_kernel(tree: ast.Module) -> bool:
 
 
 def classify(tree: ast.Module) -> str:
-    """'native' (load_inline or CuPy: uncheckable on CPU), 'triton', or 'torch' (§4.13)."""
+    """'native' (load_inline or CuPy: uncheckable on CPU), 'triton', or 'torch' (docs/kernels.md#cpu-dev-mode)."""
     mods = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

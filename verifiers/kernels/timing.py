@@ -1,4 +1,4 @@
-"""Pure timing arithmetic (specs/kernels.md §1.6, §4.6–4.9): floors, stop rule, trusted checks, score.
+"""Pure timing arithmetic (docs/kernels.md#the-problem-and-its-cases, docs/kernels.md#one-call): floors, stop rule, trusted checks, score.
 
 No CUDA and no torch here: everything is plain numbers, so every rule is unit-tested on CPU with
 synthetic streams.
@@ -21,7 +21,7 @@ class Device:
     bw_bytes_s: float              # peak HBM bandwidth
     p_low_flops: float             # highest dense tensor-core throughput in any format
     p_low_format: str
-    gpu_mem_limit_bytes: int       # worker GPU memory limit (§3.4)
+    gpu_mem_limit_bytes: int       # worker GPU memory limit (docs/kernels.md#the-submission-contract)
 
 
 DEVICES = {
@@ -38,7 +38,7 @@ A100_40GB_MEM_LIMIT = 12 << 30
 
 
 def floor_us(N: int, B: int, C: int, bw: float, p_low: float, H: int = 128) -> float:
-    """§1.6: max(compulsory bytes / BW, (projections + contraction) FLOP / P_low), in µs."""
+    """docs/kernels.md#the-problem-and-its-cases: max(compulsory bytes / BW, (projections + contraction) FLOP / P_low), in µs."""
     bytes_ = 8 * B * N * N * C
     flops = 12 * B * N * N * C * H + 2 * B * H * N ** 3
     return max(bytes_ / bw, flops / p_low) * 1e6
@@ -56,7 +56,7 @@ def geomean(values: list[float]) -> float:
 
 
 def reward(status: str, geomean_us: float | None, cpu_pass_reward: float = 0.0) -> float:
-    """§5: 3000/geomean_us when accepted; cpu_pass_reward for a passed dev run; else 0."""
+    """docs/kernels.md#reward-and-statuses: 3000/geomean_us when accepted; cpu_pass_reward for a passed dev run; else 0."""
     if status == "accepted" and geomean_us and geomean_us > 0:
         return SCORE_SCALE / geomean_us
     if status == "unverified-timing":
@@ -64,7 +64,7 @@ def reward(status: str, geomean_us: float | None, cpu_pass_reward: float = 0.0) 
     return 0.0
 
 
-# --- stop rule (§4.7) -------------------------------------------------------------------------------
+# --- stop rule (docs/kernels.md#profiles) -------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Profile:
     name: str
@@ -107,7 +107,7 @@ def shape_stats(e_us: list[float]) -> dict:
             "stderr": std / math.sqrt(n), "min": min(e_us), "max": max(e_us)}
 
 
-# --- trusted checks (§4.6) --------------------------------------------------------------------------
+# --- trusted checks (docs/kernels.md#one-call) --------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Trial:
     """One trial as seen by P: E, F reported by W (untrusted); T0…T3 from P's own clock (ns)."""
@@ -191,7 +191,7 @@ def calibrate(trials: list[Trial]) -> Calibration:
 class Ladder:
     """Overheads measured with a trusted *busy* kernel of known lengths, before the submission is imported.
 
-    The null kernel of §4.6 finishes before W waits, so its calibration never pays the wake-up of a thread
+    The null kernel of docs/kernels.md#one-call finishes before W waits, so its calibration never pays the wake-up of a thread
     (or a virtual CPU) that slept through a long kernel. On a virtualised H100 that wake-up made honest
     2-4 ms kernels read 100-250 µs over the null kernel's round trip. Each rung is the same protocol with
     a kernel that keeps the GPU busy for a fixed time (``torch.cuda._sleep``; a spin on the CPU), so the
@@ -257,7 +257,7 @@ def ladder(rungs: list[list[Trial]], targets_us: list[float] | None = None, base
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """§4.6 check thresholds and the host gate's limits (card parameters; the check defaults are the spec's)."""
+    """docs/kernels.md#one-call check thresholds and the host gate's limits (card parameters; the check defaults are the spec's)."""
 
     fence_abs_us: float = 10.0
     fence_rel: float = 0.01
@@ -480,7 +480,7 @@ def check_shape(trials: list[Trial], cal: Calibration, th: Thresholds = DEFAULT_
 
 
 def floor_check(means_us: list[float], floors_us: list[float]) -> tuple[str | None, str, bool]:
-    """§4.8: (status or None, message, below_roofline)."""
+    """docs/kernels.md#the-problem-and-its-cases: (status or None, message, below_roofline)."""
     below = False
     for k, (m, f) in enumerate(zip(means_us, floors_us)):
         if not (math.isfinite(m) and m > 0):

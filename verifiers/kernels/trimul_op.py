@@ -1,4 +1,4 @@
-"""The TriMul operator (specs/kernels.md §1): cases, seeded generation, the fp32 reference, the check.
+"""The TriMul operator (docs/kernels.md#the-problem-and-its-cases): cases, seeded generation, the fp32 reference, the check.
 
 Trusted code only. It runs in the coordinator (CPU dev mode) and in the reference process R (GPU);
 the sandboxed worker never imports it.
@@ -16,7 +16,7 @@ H = 128
 EPS = 1e-5
 ATOL = RTOL = 0.02
 PROTOCOLS = {False: "tttd-trimul/1", True: "gpumode-compat/1"}
-#: Weight names in upstream's draw order (§1.3; to_out.weight is drawn before to_out_norm.bias).
+#: Weight names in upstream's draw order (docs/kernels.md#the-problem-and-its-cases; to_out.weight is drawn before to_out_norm.bias).
 WEIGHT_ORDER = ("norm.weight", "norm.bias", "left_proj.weight", "right_proj.weight", "left_gate.weight",
                 "right_gate.weight", "out_gate.weight", "to_out_norm.weight", "to_out.weight", "to_out_norm.bias")
 MASK_KINDS = ("ones_f32", "rand_i64", "rand_f32", "ones_i64")
@@ -51,7 +51,7 @@ def _upstream(prefix: str, rows: list[tuple]) -> tuple[Case, ...]:
                  for i, (n, b, c, nomask, dist) in enumerate(rows))
 
 
-#: §1.4.1: upstream task.yml `tests:` (N, B, C, nomask, dist). The published seeds are not used.
+#: docs/kernels.md#the-problem-and-its-cases: upstream task.yml `tests:` (N, B, C, nomask, dist). The published seeds are not used.
 TESTS = _upstream("test", [
     (32, 1, 128, True, "normal"), (32, 1, 128, False, "normal"), (64, 2, 256, True, "normal"),
     (64, 2, 256, False, "normal"), (128, 1, 768, True, "normal"), (256, 1, 128, True, "normal"),
@@ -59,14 +59,14 @@ TESTS = _upstream("test", [
     (1024, 1, 768, True, "normal"), (1024, 1, 768, False, "normal"), (32, 1, 128, True, "cauchy"),
     (64, 2, 256, True, "cauchy"), (128, 1, 768, True, "cauchy"), (256, 1, 128, True, "cauchy"),
     (768, 2, 128, True, "cauchy"), (1024, 1, 384, False, "cauchy"), (1024, 1, 768, False, "cauchy")])
-#: §1.4.2: upstream task.yml `benchmarks:`, the scored shapes.
+#: docs/kernels.md#the-problem-and-its-cases: upstream task.yml `benchmarks:`, the scored shapes.
 BENCHMARKS = _upstream("bench", [
     (256, 2, 128, True, "normal"), (768, 1, 128, True, "cauchy"), (256, 2, 384, False, "normal"),
     (512, 1, 128, True, "normal"), (1024, 1, 128, True, "cauchy"), (768, 1, 384, False, "normal"),
     (1024, 1, 384, True, "normal")])
-#: §1.4.3: mask content decoupled from its dtype (skipped under gpumode_compat).
+#: docs/kernels.md#the-problem-and-its-cases: mask content decoupled from its dtype (skipped under gpumode_compat).
 CONTRACT = (Case("c0", 64, 2, 256, "rand_f32", "normal"), Case("c1", 256, 1, 128, "ones_i64", "cauchy"))
-#: §1.4.4: CPU dev cases; d5-d8 run only for PyTorch-only submissions.
+#: docs/kernels.md#the-problem-and-its-cases: CPU dev cases; d5-d8 run only for PyTorch-only submissions.
 DEV = (Case("d0", 32, 1, 128, "ones_f32", "normal"), Case("d1", 32, 1, 128, "rand_i64", "normal"),
        Case("d2", 32, 1, 128, "rand_i64", "cauchy"), Case("d3", 32, 1, 128, "rand_f32", "normal"),
        Case("d4", 32, 1, 128, "ones_i64", "cauchy"), Case("d5", 64, 2, 256, "rand_i64", "normal"),
@@ -76,18 +76,18 @@ DEV_TRITON = DEV[:5]
 
 
 def compat_case(case: Case) -> Case:
-    """gpumode-compat/1 (§2.3): upstream's effective behaviour, a float32 all-ones mask everywhere."""
+    """gpumode-compat/1 (docs/kernels.md#gpumode-compat): upstream's effective behaviour, a float32 all-ones mask everywhere."""
     return dataclasses.replace(case, mask="ones_f32")
 
 
 def derive_seed(secret: bytes, protocol: str, phase: str, case: str | int, trial: int) -> int:
-    """§4.2: a 63-bit seed per (phase, case, trial) from the run's secret."""
+    """docs/kernels.md#secret-and-seeds: a 63-bit seed per (phase, case, trial) from the run's secret."""
     msg = f"trimul|{protocol}|{phase}|{case}|{trial}".encode()
     return int.from_bytes(hmac.new(secret, msg, hashlib.sha256).digest()[:8], "big") & (2**63 - 1)
 
 
 def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tuple[Any, Any, dict]:
-    """Draw (x, mask, weights) for `case` from one torch.Generator seeded with `seed` (§1.3 order)."""
+    """Draw (x, mask, weights) for `case` from one torch.Generator seeded with `seed` (docs/kernels.md#the-problem-and-its-cases order)."""
     import torch
     g = torch.Generator(device=device)
     g.manual_seed(int(seed))
@@ -117,7 +117,7 @@ def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tup
 
 
 def reference(x, mask, weights: dict):
-    """The fp32 forward pass of §1.2 (any hidden size, taken from the weights). Precision flags are the
+    """The fp32 forward pass of docs/kernels.md#the-problem-and-its-cases (any hidden size, taken from the weights). Precision flags are the
     caller's job: R pins them (see `pin_precision`)."""
     import torch
     import torch.nn.functional as F
@@ -140,7 +140,7 @@ def reference(x, mask, weights: dict):
 
 
 def pin_precision() -> dict:
-    """Set every precision flag of this process to exact fp32 (§4.4); return what was set."""
+    """Set every precision flag of this process to exact fp32 (docs/kernels.md#the-problem-and-its-cases); return what was set."""
     import torch
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -149,7 +149,7 @@ def pin_precision() -> dict:
 
 
 def add_canaries(x, seed: int):
-    """§4.6: one (k, c) position per (b, i) row set to ±1e3. Returns (flat indices, true values);
+    """docs/kernels.md#one-call: one (k, c) position per (b, i) row set to ±1e3. Returns (flat indices, true values);
     `x` is modified in place."""
     import torch
     B, N, _, C = x.shape
@@ -168,8 +168,8 @@ def add_canaries(x, seed: int):
 
 
 def compare(out, ref, max_listed: int = 5) -> dict:
-    """§1.5 rules 2 and 3 on tensors of equal shape: every element within 0.02 + 0.02·|ref| and equal
-    NaN/±inf patterns. Returns the report of §4.4 (`ok`, `n_bad`, `max_abs`, `max_ratio`, `rel_l2`, `bad`)."""
+    """docs/kernels.md#the-problem-and-its-cases rules 2 and 3 on tensors of equal shape: every element within 0.02 + 0.02·|ref| and equal
+    NaN/±inf patterns. Returns the report of docs/kernels.md#the-problem-and-its-cases (`ok`, `n_bad`, `max_abs`, `max_ratio`, `rel_l2`, `bad`)."""
     import torch
     o = out.to(torch.float32)
     r = ref.to(torch.float32)
@@ -220,7 +220,7 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def failure_message(case: Case, report: dict, phase: str) -> str:
-    """The one-sentence message of §4.11 for a failed comparison."""
+    """The one-sentence message of docs/kernels.md#reward-and-statuses for a failed comparison."""
     where = ",".join(map(str, report.get("worst_index", [])))
     ratio = report.get("max_ratio", float("nan"))
     ratio_s = f"ratio {ratio:.3g}" if math.isfinite(ratio) else "NaN/inf pattern differs"

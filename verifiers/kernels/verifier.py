@@ -1,7 +1,7 @@
-"""TriMulVerifier: the verifier of specs/kernels.md (static policy, mode choice, hardware binding).
+"""TriMulVerifier: the verifier of docs/kernels.md (static policy, mode choice, hardware binding).
 
 The heavy work is in `coordinator` (P), `reference` (R) and `_worker` (W). This class turns their
-outcome into a Verdict. CPU dev mode (§4.13) runs wherever there is no CUDA GPU (or with
+outcome into a Verdict. CPU dev mode (docs/kernels.md#cpu-dev-mode) runs wherever there is no CUDA GPU (or with
 mode="cpu"): correctness only, status ``unverified-timing``, reward 0.
 """
 
@@ -25,7 +25,7 @@ _FAILURE_KIND = {"rejected": "wrong_or_invalid", "implausible-timing": "timing",
 
 
 def extract(text: str) -> str:
-    """§3.1: the last ```python block of a raw answer, else the whole text."""
+    """docs/kernels.md#the-submission-contract: the last ```python block of a raw answer, else the whole text."""
     found = last_block(text, {"python": "python", "py": "python", "python3": "python"})
     return found[1] if found is not None else text
 
@@ -59,7 +59,7 @@ class TriMulVerifier(Verifier):
         self.gpu, self.compat, self.mode = gpu, bool(gpumode_compat), mode
         self.allow_other, self.profile, self.device_index = bool(allow_other_hardware), timing_profile, int(device_index)
         self.require_triton, self.secret, self.cpu_pass_reward = bool(require_triton), debug_secret, float(cpu_pass_reward)
-        self.seccomp_after_warmup = bool(seccomp_after_warmup)   # §4.6 optional hardening (off: open point 5)
+        self.seccomp_after_warmup = bool(seccomp_after_warmup)   # docs/kernels.md#one-call optional hardening (off: open point 5)
 
     def _verify(self, artifact: str, **context: Any) -> Verdict:
         from verifiers.kernels import coordinator, seam

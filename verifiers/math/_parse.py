@@ -1,4 +1,4 @@
-"""Strict parsing of math constructions (specs/math.md §2.4) — the authoritative check.
+"""Strict parsing of math constructions (docs/math.md#parsing-and-validity) — the authoritative check.
 
 Runs in the verifier's process, for JSON actions and for program results alike. Non-finite numbers
 and unrepresentable integers are kept as markers so the message can name the index; every check is

@@ -1,5 +1,5 @@
 """Autocorrelation inequalities AC1 (upper bound on C1, minimised) and AC2 (lower bound on C2,
-maximised) — specs/math.md §5.
+maximised) — docs/math.md#autocorrelation-inequalities-ac1-and-ac2
 
 a_0..a_{n-1} ≥ 0 are the heights of a step function on [-1/4, 1/4]. Valid iff 1 ≤ n ≤ 100,000,
 0 ≤ a_i ≤ 10⁶ exactly (never clipped) and max a > 0. Both objectives are scale-invariant and are

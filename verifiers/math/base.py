@@ -1,6 +1,6 @@
 """What the five math verifiers share: the action forms, the sandboxed program run, the limits.
 
-An action is one text (specs/math.md §2.1): the last fenced ``python``/``py`` or ``json`` block, else
+An action is one text (docs/math.md#the-action): the last fenced ``python``/``py`` or ``json`` block, else
 bare JSON if it starts with ``[`` or ``{``, else Python source. A program must define
 ``run(budget_s, seed)``; it runs in the sandbox with ``parent.json`` in its working directory and
 returns the construction, which is then parsed exactly like a JSON action. Subclasses only parse
@@ -73,7 +73,7 @@ def static_program_check(source: str) -> str | None:
 
 
 class MathVerifier(Verifier):
-    """Base of the math verifiers. Limits follow specs/math.md §2.2 and can be overridden."""
+    """Base of the math verifiers. Limits follow docs/math.md#limits and can be overridden."""
 
     problem_id: str = ""
     result_cap: int = 1 << 20

@@ -1,4 +1,4 @@
-"""Circle packing in the unit square, maximise Σr (specs/math.md §6), for n = 26 and n = 32.
+"""Circle packing in the unit square, maximise Σr (docs/math.md#circle-packing), for n = 26 and n = 32.
 
 Valid iff exactly n circles [x, y, r] of finite floats, r ≥ 0, every circle inside [0, 1]² and
 no two overlapping — all decided in exact rationals with zero tolerance. Score = Σr exactly.

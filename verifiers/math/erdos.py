@@ -1,4 +1,4 @@
-"""Erdős minimum overlap (specs/math.md §4): an upper bound on C5, minimised.
+"""Erdős minimum overlap (docs/math.md#erdős-minimum-overlap): an upper bound on C5, minimised.
 
 h_0..h_{n-1} is the step function on [0, 2) with n equal steps. Valid iff 1 ≤ n ≤ 10,000,
 0 ≤ h_i ≤ 1 exactly and |∫h − 1| ≤ 1e-9. Score = M(h) + δ, exact, rounded up: a true bound.

@@ -1,4 +1,4 @@
-"""Exact rational scoring primitives for the math problems (specs/math.md §2.6, §4.2, §5.1).
+"""Exact rational scoring primitives for the math problems (docs/math.md#exact-scoring, docs/math.md#erdős-minimum-overlap, docs/math.md#autocorrelation-inequalities-ac1-and-ac2).
 
 Why exact: a score is a certified bound that must be bit-for-bit reproducible and must err only in
 the safe direction, so it may not depend on FFT or summation order. Every float64 is a dyadic
@@ -266,7 +266,7 @@ def format_sig(x: Fraction, digits: int, up: bool) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Erdős minimum overlap (spec §4.2, §4.3)
+# Erdős minimum overlap (spec docs/math.md#erdős-minimum-overlap)
 # --------------------------------------------------------------------------------------------
 
 
@@ -277,7 +277,7 @@ class ErdosExact:
     overlap: Fraction  # M(h) = 2 * max_m c_m / n
     sum_deviation: Fraction  # sum(h) - n/2, signed
     delta: Fraction  # |2 * sum(h) / n - 1|
-    score: Fraction  # overlap + delta: a valid upper bound on C5 (spec §4.3)
+    score: Fraction  # overlap + delta: a valid upper bound on C5 (spec docs/math.md#erdős-minimum-overlap)
     argmax_lag: int  # lag m* in -(n-1)..n-1 of the maximal c_m (ties: smallest |m|, then smallest m)
 
 
@@ -316,7 +316,7 @@ def erdos_exact(h: Sequence[float]) -> ErdosExact:
 
 
 # --------------------------------------------------------------------------------------------
-# Autocorrelation inequalities AC1 / AC2 (spec §5.1)
+# Autocorrelation inequalities AC1 / AC2 (spec docs/math.md#autocorrelation-inequalities-ac1-and-ac2)
 # --------------------------------------------------------------------------------------------
 
 

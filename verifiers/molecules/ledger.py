@@ -1,4 +1,4 @@
-"""The run ledger (PMO budget accounting, §6.2) and the run metrics (AUC top-k, §6.4).
+"""The run ledger (PMO budget accounting, docs/molecules.md#the-budget) and the run metrics (AUC top-k, docs/molecules.md#run-metrics).
 
 Only unique, valid, new keys are charged, one call each, in input order. Everything else is free
 but reported. The run metric is PMO's AUC top-k with one change: the top-k mean is zero-padded when
@@ -28,7 +28,7 @@ def freq_log(budget: int) -> int:
 
 def auc(curve: list[float], budget: int) -> float:
     """AUC of a curve T(0..n) (curve[0] = T(0) = 0) with checkpoints every freq_log(B) calls and
-    the fill-to-budget rule: the last value counts for every unused call (§6.4)."""
+    the fill-to-budget rule: the last value counts for every unused call (docs/molecules.md#run-metrics)."""
     n = len(curve) - 1
     if n > budget:
         raise ValueError("the curve is longer than the budget")
@@ -154,7 +154,7 @@ class Ledger:
         return sorted(self.entries, key=lambda e: (-e.score, e.call))[:n]
 
     def metrics(self) -> dict[str, Any]:
-        """Run metrics of §6.4/§6.9 (AUCs with the fill-to-budget rule; None for unbounded budgets)."""
+        """Run metrics of docs/molecules.md#run-metrics/docs/molecules.md#the-run-log-and-the-replay (AUCs with the fill-to-budget rule; None for unbounded budgets)."""
         s = self.scores()
         out: dict[str, Any] = {"calls": self.used, "budget": self.budget,
                                "top1": top_k_mean(s, 1) if s else 0.0, "top10": top_k_mean(s, 10),
@@ -181,7 +181,7 @@ class Ledger:
 
 
 class SharedLedger(Ledger):
-    """A ledger in one SQLite file shared by every env instance of a run (oneshot episodes, §6.8).
+    """A ledger in one SQLite file shared by every env instance of a run (oneshot episodes, docs/molecules.md#episodes-and-rewards).
 
     Charges are serialised by SQLite's writer lock (``BEGIN IMMEDIATE``): inside
     :meth:`transaction` the instance first reads the rows other instances committed, then decides

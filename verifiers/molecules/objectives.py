@@ -1,9 +1,9 @@
-"""Scoring primitives and every task's objective (specs/molecules.md §2, §4).
+"""Scoring primitives and every task's objective (docs/molecules.md#tasks).
 
 An objective is plain JSON data (``{"agg": ..., "terms": [...]}``), so a worker process can rebuild
 it from a string, and the task statement can be written from the same data (:func:`describe`).
 All arithmetic after the RDKit calls uses Python floats (no numpy): a score depends only on the
-RDKit version. Scores are computed only from ``MolFromSmiles(key)`` (§5 step 6).
+RDKit version. Scores are computed only from ``MolFromSmiles(key)`` (docs/molecules.md#from-a-string-to-a-key).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any, Callable
 
-# -- frozen constants (§4.11; a test recomputes them) ---------------------------------------------
+# -- frozen constants (docs/molecules.md#tasks; a test recomputes them) ---------------------------------------------
 LOGP_SITA = 2.0165
 TPSA_SITA = 77.04
 BERTZ_SITA = 896.380485387178
@@ -20,7 +20,7 @@ BERTZ_SITA = 896.380485387178
 SITAGLIPTIN = "Fc1cc(c(F)cc1F)CC(N)CC(=O)N3Cc2nnc(n2CC3)C(F)(F)F"
 T_HOP = "CCCOc1cc2ncnc(Nc3ccc4ncsc4c3)c2cc1S(=O)(=O)C(C)(C)C"
 
-#: The reference molecules of §4 (every target SMILES, sitagliptin once), verbatim from GuacaMol v2.
+#: The reference molecules of docs/molecules.md#tasks (every target SMILES, sitagliptin once), verbatim from GuacaMol v2.
 REFERENCE_MOLECULES: dict[str, str] = {
     "celecoxib": "CC1=CC=C(C=C1)C1=CC(=NN1C1=CC=C(C=C1)S(N)(=O)=O)C(F)(F)F",
     "troglitazone": "Cc1c(C)c2OC(C)(COc3ccc(CC4SC(=O)NC4=O)cc3)CCc2c(C)c1O",
@@ -117,7 +117,7 @@ OBJECTIVES: dict[str, dict[str, dict]] = {
                                         elements=["C", "N", "O", "S", "F", "Cl", "Br", "I"])},
 }
 
-#: PMO/TDC oracle names accepted as task names (§1); the scoring stays this spec's.
+#: PMO/TDC oracle names accepted as task names (docs/molecules.md#tasks); the scoring stays this spec's.
 ALIASES: dict[str, tuple[str, str]] = {
     "qed": ("MolQED-v0", "qed"),
     "celecoxib_rediscovery": ("MolRediscovery-v0", "celecoxib"),
@@ -164,7 +164,7 @@ def resolve_task(env_id: str, task: str | None) -> str:
 
 
 def hidden_objective(env_id: str, targets: list[str]) -> dict:
-    """The hidden-target objective of a family for the given target keys (§4.2–4.4)."""
+    """The hidden-target objective of a family for the given target keys (docs/molecules.md#tasks)."""
     if env_id == "MolRediscovery-v0":
         return _obj("single", _sim("ECFP4", targets[0]))
     if env_id == "MolSimilarity-v0":
@@ -174,7 +174,7 @@ def hidden_objective(env_id: str, targets: list[str]) -> dict:
     raise ValueError(f"{env_id} has no hidden-target task")
 
 
-# -- modifiers and aggregation (§2.3) -------------------------------------------------------------
+# -- modifiers and aggregation (docs/molecules.md#tasks) -------------------------------------------------------------
 def gaussian(mu: float, sigma: float, x: float) -> float:
     return math.exp(-0.5 * ((x - mu) / sigma) ** 2)
 
@@ -214,7 +214,7 @@ def parse_formula(formula: str) -> list[tuple[str, int]]:
     return [(e, int(n) if n else 1) for e, n in _FORMULA.findall(formula)]
 
 
-# -- fingerprints (§2.1) --------------------------------------------------------------------------
+# -- fingerprints (docs/molecules.md#tasks) --------------------------------------------------------------------------
 def fingerprint_fn(kind: str) -> Callable[[Any], Any]:
     """mol -> fingerprint, through RDKit's generator API (PHCO: Gobbi 2D pharmacophores)."""
     from rdkit.Chem import rdFingerprintGenerator as gen
@@ -250,7 +250,7 @@ def isomer_score(formula: str, mol: Any) -> float:
 
 
 def is_isomer_hit(formula: str, mol: Any) -> bool:
-    """Exact formula: every element count matches and no other element is present (§4.5)."""
+    """Exact formula: every element count matches and no other element is present (docs/molecules.md#tasks)."""
     from rdkit import Chem
     counts: dict[str, int] = {}
     for a in Chem.AddHs(mol).GetAtoms():
@@ -274,7 +274,7 @@ def sa_score(mol: Any) -> float:
 
 
 def plogp(mol: Any) -> float:
-    """Penalised logP with TDC's ZINC250k normalisation; ring size from RDKit SSSR (§4.10)."""
+    """Penalised logP with TDC's ZINC250k normalisation; ring size from RDKit SSSR (docs/molecules.md#tasks)."""
     from rdkit.Chem import Descriptors
     rings = mol.GetRingInfo().AtomRings()
     largest = max((len(r) for r in rings), default=0)

@@ -1,4 +1,4 @@
-"""From one submitted string to the stereo-free canonical key of its neutral form (§5, steps 2–7).
+"""From one submitted string to the stereo-free canonical key of its neutral form (docs/molecules.md#from-a-string-to-a-key, steps 2–7).
 
 ``hygiene`` runs in the trusted parent and never touches RDKit (a 200-character cap comes before
 any parsing). ``canonical_key`` runs inside a worker process (parsing untrusted text is isolated
@@ -15,7 +15,7 @@ MAX_CHARS = 200
 MAX_HEAVY = 50
 MAX_GOBBI_FEATURES = 40
 
-#: Every per-item reason code of §5, in pipeline order.
+#: Every per-item reason code of docs/molecules.md#from-a-string-to-a-key, in pipeline order.
 REASONS = ("not_string", "empty", "too_long", "bad_chars", "multi_fragment", "invalid_smiles", "element",
            "isotope", "radical", "too_small", "too_large", "charge", "unstable_key", "too_complex", "timeout",
            "error", "over_k", "over_budget")

@@ -1,4 +1,4 @@
-"""A logged molecule run, judged by replaying it (specs/molecules.md §6.9, §6.11).
+"""A logged molecule run, judged by replaying it (docs/molecules.md#the-run-log-and-the-replay).
 
 A molecule submission is a whole run, not one artifact: the run directory's ``config.json`` and
 ``items.jsonl`` (what :meth:`~verifiers.molecules.run.MoleculeRun.write_log` writes), kept byte for
@@ -6,7 +6,7 @@ byte in one canonical JSON *bundle* (so one text, one sha256). The run is judged
 it: every submitted item (items.jsonl holds each exactly), in order and action by action, goes
 through a fresh :class:`~verifiers.molecules.run.MoleculeRun` of the same id, task, budget, episode,
 step cap, code limit, seed and target pool. Scores, keys, statuses and metrics in the files are never
-read; the replay rebuilds the ledger and every metric of §6.4/§6.9. A oneshot run (§6.8) is replayed
+read; the replay rebuilds the ledger and every metric of docs/molecules.md#run-metrics/docs/molecules.md#the-run-log-and-the-replay A oneshot run (docs/molecules.md#episodes-and-rewards) is replayed
 rollout by rollout in its logged commit order on one ledger.
 
 :class:`RunLogVerifier` (registry name ``molecule_run``) is the verifier of such bundles; the
@@ -60,7 +60,7 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
     except (json.JSONDecodeError, RecursionError) as e:
         raise RunLogError(f"config.json is not valid JSON ({str(e)[:80]})") from None
     if not isinstance(cfg, dict):
-        raise RunLogError("config.json must be a JSON object (the run config of §6.9)")
+        raise RunLogError("config.json must be a JSON object (the run config of docs/molecules.md#the-run-log-and-the-replay)")
     if cfg.get("id") != env_id:
         raise RunLogError(f"config.json is a run of {cfg.get('id')!r}, not {env_id}")
     if not isinstance(cfg.get("task"), str):
@@ -75,8 +75,8 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
         raise RunLogError(f"config.json: episode must be 'budget' or 'oneshot', not {episode!r}")
     budget = cfg.get("budget")
     if budget is None and episode == "oneshot":
-        raise RunLogError("this is an unbounded oneshot run (budget null): §6.8 reports it as a GuacaMol "
-                          "task score with no call limit, while leaderboard rows are per budget B (§6.11)")
+        raise RunLogError("this is an unbounded oneshot run (budget null), reported as a GuacaMol task score with no call "
+                          "limit, while leaderboard rows are per budget B (docs/molecules.md#the-run-log-and-the-replay)")
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise RunLogError(f"config.json: budget must be a positive integer, not {budget!r}")
     mode = cfg.get("action_mode", "auto")
@@ -104,7 +104,7 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
 def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]]:
     """The actions to replay from items.jsonl: (group, step, items) per action in submission order,
     where the group is the step (budget runs) or the rollout index in commit order (oneshot runs,
-    §6.8). Each line's ``input`` is the exact item (:func:`~verifiers.molecules.run.log_item`); keys,
+    docs/molecules.md#episodes-and-rewards). Each line's ``input`` is the exact item (:func:`~verifiers.molecules.run.log_item`); keys,
     statuses and scores on a line are the client's and are ignored."""
     from verifiers.molecules.run import replay_item
     groups: list[tuple[int, int, list]] = []
@@ -212,7 +212,7 @@ def parse_board_key(key: str | None) -> dict[str, Any] | None:
 
 
 def board_kind(key: str | None) -> str | None:
-    """§6.7 labels: white-box, hidden-dev (dev pool) or hidden-private (operator pool); None when
+    """docs/molecules.md#tasks labels: white-box, hidden-dev (dev pool) or hidden-private (operator pool); None when
     ``key`` is not a board key."""
     k = parse_board_key(key)
     if k is None:
@@ -254,7 +254,7 @@ def _verdict(run, cfg: dict[str, Any], replayed: list[dict], logged: list[dict],
 
 
 class RunLogVerifier(Verifier):
-    """Judges a molecule run bundle by replaying it (§6.11). ``verify`` never raises (the Verifier
+    """Judges a molecule run bundle by replaying it (docs/molecules.md#the-run-log-and-the-replay). ``verify`` never raises (the Verifier
     contract); :meth:`config_of` and :meth:`check` raise RunLogError for bundles that cannot be
     replayed, so a caller can refuse them before anything is stored."""
 

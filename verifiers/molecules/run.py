@@ -1,8 +1,8 @@
-"""One molecule run (specs/molecules.md §6): the episode rules and the run log it writes.
+"""One molecule run (docs/molecules.md#episodes-and-rewards): the episode rules and the run log it writes.
 
 A :class:`MoleculeRun` is the whole run without any Gymnasium around it: it charges each action's
 molecules to the verifier's ledger, decides when the run ends and what each step earns, and keeps
-the run log of §6.9 (``config.json``, ``items.jsonl``, ``ledger.jsonl``). The env
+the run log of docs/molecules.md#the-run-log-and-the-replay (``config.json``, ``items.jsonl``, ``ledger.jsonl``). The env
 (``tttd_envs.problems.molecules``) is a Gymnasium face on one; the leaderboard replays a logged run
 on one too (:mod:`verifiers.molecules.replay`), so both follow the same rules by construction.
 
@@ -10,7 +10,7 @@ on one too (:mod:`verifiers.molecules.replay`), so both follow the same rules by
   ``{"stop": true}``, truncated after ``max_steps`` actions or 2·B free items. Rewards: the increase
   of the headline progress (top-10 mean, coverage for isomers) per step, or the run metric at the
   end (``reward_mode="terminal"``).
-- ``episode="oneshot"`` (§6.8): one action per episode over a ledger that lasts the whole run (and
+- ``episode="oneshot"`` (docs/molecules.md#episodes-and-rewards): one action per episode over a ledger that lasts the whole run (and
   may be shared by several runs' instances through one SQLite file); a rollout's reward is the best
   score among its molecules that were new at its snapshot (coverage gain for isomers).
 """
@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 EPISODES = ("budget", "oneshot")
 REWARD_MODES = ("delta", "terminal")
-#: Hard cap on the JSON size of one logged item (§6.9). Items come from a text action (≤ 64 KiB) or a
+#: Hard cap on the JSON size of one logged item (docs/molecules.md#the-run-log-and-the-replay). Items come from a text action (≤ 64 KiB) or a
 #: program's last stdout line (the sandbox keeps the last 64 KiB of stdout), so each fits even fully
 #: escaped (≤ 6 × 64 KiB). A bigger item would be logged in a short form with the same outcome (log_item).
 LOG_ITEM_BYTES = 1 << 19
@@ -36,7 +36,7 @@ ROLLOUTS_TABLE = ("CREATE TABLE IF NOT EXISTS tttd_rollouts (seq INTEGER PRIMARY
 
 # -- the run log's item codec -----------------------------------------------------------------------
 def log_item(item: Any) -> str | dict:
-    """The run log's form of one submitted item (§6.9), which :func:`replay_item` turns back into an
+    """The run log's form of one submitted item (docs/molecules.md#the-run-log-and-the-replay), which :func:`replay_item` turns back into an
     item with exactly the same outcome in the pipeline (status, reason, key, logged input):
 
     - a string: itself, whatever its length (over-long items included);
@@ -209,7 +209,7 @@ class MoleculeRun:
         return Step(verdict, float(reward), terminated, truncated, self.steps, after, verdict.score)
 
     def _rollout(self, action: str | None, items: list | None, step: int, log) -> Step:
-        """One rollout (§6.8): the reward is the best score among this action's molecules that were
+        """One rollout (docs/molecules.md#episodes-and-rewards): the reward is the best score among this action's molecules that were
         not in the ledger at the snapshot and are in it now (coverage gain for isomers)."""
         ledger = self.ledger
         self.steps += 1
@@ -315,7 +315,7 @@ class MoleculeRun:
                 "verifier": info["name"], "version": info["version"]}
 
     def write_log(self, directory: str) -> None:
-        """The run log of §6.9, what a leaderboard replays (§6.11): ``ledger.jsonl`` (charged calls),
+        """The run log of docs/molecules.md#the-run-log-and-the-replay, what a leaderboard replays (docs/molecules.md#the-run-log-and-the-replay): ``ledger.jsonl`` (charged calls),
         ``items.jsonl`` (every submitted item exactly, in order, with its step and, for oneshot runs,
         its rollout index in commit order) and ``config.json`` (:meth:`config`)."""
         os.makedirs(directory, exist_ok=True)
@@ -348,7 +348,7 @@ class MoleculeRun:
         return out
 
     def final_metrics(self) -> dict[str, Any]:
-        """All run metrics (§6.4, §6.9): AUC top-1/10/100, top-k, calls, free items by reason."""
+        """All run metrics (docs/molecules.md#run-metrics, docs/molecules.md#the-run-log-and-the-replay): AUC top-1/10/100, top-k, calls, free items by reason."""
         ledger = self.ledger
         name, value = ledger.headline()
         return {**ledger.metrics(), "metric": name, "metric_value": value, "task": self.task,
@@ -356,6 +356,6 @@ class MoleculeRun:
 
     def quality_report(self, top: int = 100) -> dict[str, Any]:
         """Diversity, scaffolds, mean SA, structural-alert pass rate and a diverse top-10 of the
-        run's best molecules (§6.9: reported, not rewarded; about 20 ms per molecule)."""
+        run's best molecules (docs/molecules.md#the-run-log-and-the-replay: reported, not rewarded; about 20 ms per molecule)."""
         from verifiers.molecules import quality
         return quality.report([(e.key, e.score) for e in self.ledger.entries], top)

@@ -1,4 +1,4 @@
-"""One molecule action → the §5 pipeline → a Verdict, against a run ledger (specs/molecules.md).
+"""One molecule action → the pipeline → a Verdict, against a run ledger (docs/molecules.md#from-a-string-to-a-key).
 
 The verifier is stateful: it owns the run's :class:`~verifiers.molecules.ledger.Ledger`, so the
 same key is charged once per run however often it is submitted. ``start_run`` begins a new run
@@ -45,7 +45,7 @@ def main():
 
 
 def pick_targets(env_id: str, task: str, seed: int, pool: list[str]) -> list[str]:
-    """The hidden target(s) for a seed (§6.7): index h("a") mod N, and for a pair h("b") mod (N−1),
+    """The hidden target(s) for a seed (docs/molecules.md#tasks): index h("a") mod N, and for a pair h("b") mod (N−1),
     incremented by 1 if it is ≥ the first index."""
     def h(tag: str) -> int:
         return int(hashlib.sha256(f"{env_id}|{task}|{seed}|{tag}".encode()).hexdigest(), 16)
@@ -172,7 +172,7 @@ class MoleculeVerifier(Verifier):
             self.ledger = Ledger(self.budget, **kw)
 
     def info(self) -> dict[str, Any]:
-        """What a Verdict says about the verifier (§6.3)."""
+        """What a Verdict says about the verifier (docs/molecules.md#episodes-and-rewards)."""
         out = {"name": self.name, "version": VERSION, "rdkit": RDKIT_PIN, "pinned": self.pinned,
                "pool": data.pool_id(self.target_pool) if self.hidden else None}
         if self.target_id:
@@ -200,14 +200,14 @@ class MoleculeVerifier(Verifier):
     def verify_items(self, items: list, step: int = 0, details: dict[str, Any] | None = None) -> Verdict:
         """The Verdict for a list of items sent straight to the pipeline, without decoding an action
         (how a logged run is replayed). ``last_items`` keeps the exact items, which the records
-        shorten to 200 characters, for the run log (§6.9)."""
+        shorten to 200 characters, for the run log (docs/molecules.md#the-run-log-and-the-replay)."""
         self.last_items = list(items)
         if details is None:
             details = {"verifier": self.info(), "action_kind": "items"}
         return self._judge(self.submit(items, step), details)
 
     def submit(self, items: list, step: int = 0) -> list[dict[str, Any]]:
-        """Steps 1–10 of §5 for one list of items; returns one record per item, in input order."""
+        """Steps 1–10 of docs/molecules.md#from-a-string-to-a-key for one list of items; returns one record per item, in input order."""
         records: list[dict[str, Any]] = []
         jobs, job_of = [], {}
         for i, item in enumerate(items):

@@ -1,4 +1,4 @@
-"""Run untrusted code in a confined child process (DESIGN.md, "Sandbox").
+"""Run untrusted code in a confined child process (docs/architecture.md#trusted-and-untrusted-code).
 
 Each run: a fresh child forked from a clean, pre-warmed server; its own session and process group,
 killed as a whole; wall and CPU limits; address-space, task, file-size and open-file limits; a

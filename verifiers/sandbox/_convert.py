@@ -1,4 +1,4 @@
-"""Return-value conversion inside the sandbox child (math spec §2.1).
+"""Return-value conversion inside the sandbox child (docs/math.md#the-action).
 
 A convenience only: the child is untrusted, so the parent re-parses and re-checks everything. The
 rules are strict and exact: exact types (no bool, no float subclasses), exact float64 conversion,

@@ -180,7 +180,7 @@ def install_no_process_filter() -> None:
     install_filter(allow_processes=False)
 
 
-# The lockdown a kernel worker may add once it is warmed up (specs/kernels.md §4.6): no new process or
+# The lockdown a kernel worker may add once it is warmed up (docs/kernels.md#one-call): no new process or
 # thread (clone of any kind, fork, vfork: EAGAIN), no exec or ptrace, and no new file opens (EPERM).
 # Already-open descriptors (pipes, shared slots, device files, mapped libraries) keep working.
 _LOCKDOWN_NRS = {"x86_64": {"open": 2, "creat": 85, "openat": 257, "openat2": 437, "seccomp": 317},

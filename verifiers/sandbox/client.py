@@ -37,7 +37,7 @@ UID_BASE, UID_SPAN = 100000, 1 << 30
 
 @dataclasses.dataclass
 class Limits:
-    """Resource limits of one sandboxed run (defaults follow specs/math.md §2.2)."""
+    """Resource limits of one sandboxed run (defaults follow docs/math.md#limits)."""
 
     wall_s: float = 330.0
     cpu_s: float | None = None            # default: wall_s × cpus

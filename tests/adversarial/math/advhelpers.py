@@ -1,4 +1,4 @@
-"""Shared helpers for the adversarial math tests (specs/math.md §7).
+"""Shared helpers for the adversarial math tests (docs/math.md#adversarial-inputs).
 
 Every expected number here is computed independently of the code under test: direct O(n²) sums over
 Python integers / Fractions, and the `decimal` module's own directed rounding.
@@ -61,7 +61,7 @@ def returning(expr: str, imports: str = "import numpy as np") -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# Valid base constructions with hand-computed exact scores (spec §8 item 2)
+# Valid base constructions with hand-computed exact scores (spec docs/math.md#adversarial-inputs)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -78,7 +78,7 @@ def base_construction(problem: str):
     return grid(int(problem[2:]))
 
 
-#: hand-computed exact scores of base_construction (spec §8 item 2)
+#: hand-computed exact scores of base_construction (spec docs/math.md#adversarial-inputs)
 BASE_SCORE = {"erdos": Fraction(13, 32), "ac1": Fraction(16, 9), "ac2": Fraction(43, 54),
               "cp26": Fraction(13, 8), "cp32": Fraction(2)}
 MINIMISE = {"erdos": True, "ac1": True, "ac2": False, "cp26": False, "cp32": False}

@@ -301,7 +301,7 @@ def with_last_two(problem: str, a: list[float], b: list[float]) -> list[list[flo
 
 
 def overlap_depth(a, b) -> Fraction:
-    """The size the message reports (spec §6.2.5): (s² − D)/s, an upper bound on the depth s − √D
+    """The size the message reports (spec docs/math.md#circle-packing): (s² − D)/s, an upper bound on the depth s − √D
     (about twice the depth when the overlap is tiny)."""
     (xa, ya, ra), (xb, yb, rb) = [[Fraction(v) for v in c] for c in (a, b)]
     s = ra + rb
@@ -443,7 +443,7 @@ def test_float_grid_5x5_rejected(problem):
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_message_names_the_worst_violation_the_overlap(problem):
-    # The worst violation is the 1.1e-16 overlap, not the 2.8e-17 containment excess (spec §6.2.5): it
+    # The worst violation is the 1.1e-16 overlap, not the 2.8e-17 containment excess (spec docs/math.md#circle-packing): it
     # must come first in the message.
     v = verifier(problem).verify(json.dumps(grid_5x5(problem)))
     assert_rejected(v, "overlap by 1.1e-16", "shrink radii")
