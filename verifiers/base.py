@@ -20,9 +20,9 @@ REGISTRY: dict[str, str] = {
     "atcoder": "verifiers.atcoder.verifier:AHCVerifier",
     "trimul": "verifiers.kernels.verifier:TriMulVerifier",
     "molecules": "verifiers.molecules.verifier:MoleculeVerifier",
-    "molecule_run": "verifiers.molecules.replay:RunLogVerifier",
     "jssp": "verifiers.logistics.jssp:JSSPVerifier",
     "cvrp": "verifiers.logistics.cvrp:CVRPVerifier",
+    "molecule_run": "verifiers.molecules.replay:RunLogVerifier",
 }
 
 
