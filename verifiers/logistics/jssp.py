@@ -288,7 +288,8 @@ def check_start_times(inst: Instance, starts: list[list[int]]) -> tuple[int, lis
 
     Machine exclusivity is the disjunctive rule: any two operations on a machine are ordered, one
     ending before (or when) the other starts. A zero-length operation therefore may not sit strictly
-    inside another's run, the same rule a machine sequence implies."""
+    inside another's run, the same rule a machine sequence implies and the one OR-Tools CP-SAT's
+    no-overlap constraint applies to a zero-size interval (docs/logistics.md#what-a-solution-looks-like)."""
     problems: list[str] = []
     for j, row in enumerate(starts):
         for k in range(1, len(row)):
@@ -302,7 +303,12 @@ def check_start_times(inst: Instance, starts: list[list[int]]) -> tuple[int, lis
         ops = sorted((starts[j][inst.op_on[j][mach]], inst.durations[j][inst.op_on[j][mach]], j)
                      for j in inst.jobs_on[mach])
         for (s1, d1, j1), (s2, d2, j2) in zip(ops, ops[1:]):
-            if s2 < s1 + d1:
+            if s2 < s1 + d1 and d2 == 0:
+                problems.append(f"machine {mach} overlap: job {j2} (operation {inst.op_on[j2][mach]}) has length 0 "
+                                f"and starts at {s2}, strictly inside job {j1} (operation {inst.op_on[j1][mach]})'s "
+                                f"run [{s1}, {s1 + d1}); a zero-length operation still takes its turn on the "
+                                f"machine, so start it at or before {s1} or at or after {s1 + d1}")
+            elif s2 < s1 + d1:
                 problems.append(f"machine {mach} overlap: job {j1} (operation {inst.op_on[j1][mach]}) runs "
                                 f"[{s1}, {s1 + d1}) and job {j2} (operation {inst.op_on[j2][mach]}) runs "
                                 f"[{s2}, {s2 + d2})")
