@@ -34,6 +34,10 @@ class AgentConfig:
     vllm_max_model_len: int = 0            # vLLM's context length (0: the model's)
     vllm_prefix_caching: bool = True       # vLLM reuses the KV cache of a shared prompt across a group
     vllm_sleep: str = "auto"               # auto (when vLLM shares a GPU with the trainer) | on | off: free its memory during updates
+    vllm_server: str = ""                  # "" (vLLM in this process) | start (tttd runs a vLLM server on sampler_devices) | the URL of one running
+    vllm_server_python: str = ""           # vllm_server=start: the Python that has vLLM, e.g. another venv's (default: this one)
+    vllm_server_timeout_s: float = 900.0   # vllm_server=start: how long to wait for the server to answer
+    vllm_adapter_dir: str = ""             # where adapters are saved for vLLM to load (a remote server needs a shared path; default: a temp dir)
     dtype: str = "auto"                    # auto (fp32 on CPU, bf16 on GPU) | float32 | bfloat16
     gradient_checkpointing: str = "auto"   # auto (on for CUDA) | on | off
     threads: int = 0                       # torch CPU threads; 0: OMP_NUM_THREADS if set, else half the cores
@@ -104,6 +108,10 @@ class AgentConfig:
         need(self.vllm_sleep in ("auto", "on", "off"), f"vllm_sleep must be auto, on or off, not {self.vllm_sleep!r}")
         need(0 <= self.vllm_gpu_memory_utilization < 1,
              f"vllm_gpu_memory_utilization must be in [0, 1) (0: vLLM's default), not {self.vllm_gpu_memory_utilization}")
+        need(self.vllm_server in ("", "start") or self.vllm_server.startswith(("http://", "https://")),
+             f"vllm_server must be empty, start or an http(s):// URL, not {self.vllm_server!r}")
+        need(not self.vllm_server or self.backend == "vllm", "vllm_server applies to --backend vllm")
+        need(self.vllm_server_timeout_s > 0, "vllm_server_timeout_s must be positive")
         need(self.vllm_max_model_len >= 0, "vllm_max_model_len must be ≥ 0 (0: the model's context)")
         need(self.dtype in ("auto", "float32", "bfloat16"), f"dtype must be auto, float32 or bfloat16, not {self.dtype!r}")
         need(self.sampler in ("puct", "greedy", "fixed"), f"sampler must be puct, greedy or fixed, not {self.sampler!r}")

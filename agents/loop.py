@@ -83,7 +83,7 @@ class Discovery:
         self.env_spec = dataclasses.replace(self.env_spec, gpus=self.plan.eval_gpus)   # workers: their own GPUs
         self._log_handler = _file_log(self.run_dir / "run.log")
         log.info("placement: %s", self.plan.describe())
-        self.policy = policy if policy is not None else build_policy(cfg, self.plan)
+        self.policy = policy if policy is not None else build_policy(cfg, self.plan, str(self.run_dir))
         self.archive = Archive(ArchiveConfig(cfg.sampler, cfg.puct_c, cfg.archive_cap, cfg.topk_children,
                                              cfg.puct_fill, cfg.greedy_eps,
                                              visit_unit=cfg.group_size if cfg.puct_group_visits else 1))
@@ -117,6 +117,8 @@ class Discovery:
             for hook in self.hooks:
                 hook.close()
             self.executor.close()
+            if hasattr(self.policy, "close"):       # a vLLM server tttd started stops with the run
+                self.policy.close()
             self.display.close()
             log.removeHandler(self._log_handler)
             self._log_handler.close()
@@ -294,7 +296,7 @@ def initial_states(env, seed: int, groups: int) -> list[dict]:
     return out
 
 
-def build_policy(cfg: AgentConfig, plan=None):
+def build_policy(cfg: AgentConfig, plan=None, log_dir: str = ""):
     from agents import models
     from agents.placement import gpu_index
     from agents.transformers_policy import PolicySettings, TransformersPolicy
@@ -305,10 +307,15 @@ def build_policy(cfg: AgentConfig, plan=None):
         settings.device = plan.trainer[0]
     if cfg.backend == "vllm":
         from agents.vllm_policy import VLLMPolicy, engine_kwargs
-        if plan is None:
-            return VLLMPolicy.from_spec(spec, settings)
-        gpus = tuple(i for i in map(gpu_index, plan.sampler) if i is not None)
-        return VLLMPolicy.from_spec(spec, settings, gpus=gpus, sleep=plan.sleep_sampler, **engine_kwargs(cfg, plan))
+        kw: dict[str, Any] = {"adapter_dir": cfg.vllm_adapter_dir}
+        if plan is not None:
+            kw.update(gpus=tuple(i for i in map(gpu_index, plan.sampler) if i is not None), sleep=plan.sleep_sampler,
+                      **engine_kwargs(cfg, plan))
+        if cfg.vllm_server:
+            from agents.vllm_server import VLLMServerPolicy
+            return VLLMServerPolicy.from_spec(spec, settings, server=cfg.vllm_server, python=cfg.vllm_server_python,
+                                              timeout_s=cfg.vllm_server_timeout_s, log_dir=log_dir, **kw)
+        return VLLMPolicy.from_spec(spec, settings, **kw)
     return TransformersPolicy.from_spec(spec, settings)
 
 

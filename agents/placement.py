@@ -101,7 +101,13 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
     if len(trainer) > 1:
         raise ConfigError(f"trainer_devices names {len(trainer)} devices; data-parallel training is not implemented "
                           "yet, so give one (the sampler can use several with --backend vllm)")
-    if cfg.backend == "vllm":
+    remote = cfg.backend == "vllm" and cfg.vllm_server not in ("", "start")
+    if remote:
+        if cfg.sampler_devices:
+            raise ConfigError("sampler_devices does not apply to a vLLM server given by URL (it runs where it was "
+                              "started); leave it empty or use vllm_server=start")
+        sampler: tuple[str, ...] = (cfg.vllm_server,)
+    elif cfg.backend == "vllm":
         sampler = parse_devices(cfg.sampler_devices, "sampler_devices") if cfg.sampler_devices else trainer
         check(sampler, "sampler_devices")
         if "cpu" in sampler and trainer != ("cpu",):
@@ -114,6 +120,9 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
         sampler = trainer
     shared = bool(set(trainer) & set(sampler)) and cfg.backend == "vllm" and "cpu" not in trainer
     sleep = cfg.vllm_sleep == "on" or (cfg.vllm_sleep == "auto" and shared)
+    if remote and sleep:
+        notes.append("the vLLM server is asked to sleep during updates (it must run with VLLM_SERVER_DEV_MODE=1 "
+                     "and --enable-sleep-mode)")
     evals: tuple[int, ...] = ()
     if cfg.eval_gpus:
         evals = tuple(gpu_index(d) for d in parse_devices(cfg.eval_gpus, "eval_gpus"))
@@ -124,7 +133,7 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
             notes.append("eval_gpus is ignored: this problem does not time kernels")
             evals = ()
     elif times_kernels and gpu_count:
-        used = {gpu_index(d) for d in trainer + sampler}
+        used = {gpu_index(d) for d in trainer + (() if remote else sampler)}
         free = tuple(i for i in range(gpu_count) if i not in used)
         evals = free or (gpu_count - 1,)
         if not free:

