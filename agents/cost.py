@@ -51,10 +51,20 @@ from typing import Any
 #: the config fields that price a run (0 = not charged)
 RATE_FIELDS = ("gpu_hour_usd", "cpu_hour_usd", "sampler_usd_per_mtok_prompt", "sampler_usd_per_mtok_completion")
 #: fields this module adds to a step's metrics that depend on measured time (or on rates times it)
-TIMED_COST_FIELDS = ("sampler_device_s", "trainer_device_s", "eval_cpu_s", "sampler_usd", "trainer_usd",
-                     "eval_usd", "cost_usd", "cost_usd_total")
-NO_RATES_HINT = ("no rates set, nothing priced: set gpu_hour_usd, cpu_hour_usd, sampler_usd_per_mtok_prompt "
-                 "or sampler_usd_per_mtok_completion (--set KEY=VALUE)")
+TIMED_COST_FIELDS = (
+    "sampler_device_s",
+    "trainer_device_s",
+    "eval_cpu_s",
+    "sampler_usd",
+    "trainer_usd",
+    "eval_usd",
+    "cost_usd",
+    "cost_usd_total",
+)
+NO_RATES_HINT = (
+    "no rates set, nothing priced: set gpu_hour_usd, cpu_hour_usd, sampler_usd_per_mtok_prompt "
+    "or sampler_usd_per_mtok_completion (--set KEY=VALUE)"
+)
 
 
 # -- rates and devices --------------------------------------------------------------------------
@@ -85,12 +95,13 @@ def _cpu_cores(policy) -> int:
     dev = getattr(policy, "device", None) or getattr(getattr(policy, "trainer", None), "device", None)
     if policy is None or str(dev).startswith("cuda"):
         return 1
-    return max(1, int(getattr(policy, "cpu_threads", None) or getattr(getattr(policy, "trainer", None), "cpu_threads", 1)
-                      or 1))
+    return max(
+        1, int(getattr(policy, "cpu_threads", None) or getattr(getattr(policy, "trainer", None), "cpu_threads", 1) or 1)
+    )
 
 
 def device_kind(policy, cfg) -> str:
-    """"gpu" or "cpu": where the policy runs (its resolved ``device``; the config's when it has none)."""
+    """ "gpu" or "cpu": where the policy runs (its resolved ``device``; the config's when it has none)."""
     dev = getattr(policy, "device", None) or getattr(getattr(policy, "trainer", None), "device", None)
     if dev is None:
         dev = cfg.device if cfg.device != "auto" else "cpu"
@@ -107,7 +118,7 @@ def rollout_eval_cpu_s(out: dict[str, Any]) -> float:
     worker's own in ``env.step`` (see the module docstring)."""
     details = (out.get("verdict") or {}).get("details") or {}
     child = _number(details.get("cpu_s"))
-    if child is None and isinstance(details.get("cases"), list):       # AtCoder: one sandbox run per case
+    if child is None and isinstance(details.get("cases"), list):  # AtCoder: one sandbox run per case
         child = sum(_number(c.get("cpu_s")) or 0.0 for c in details["cases"] if isinstance(c, dict))
     return (child or 0.0) + (_number(out.get("eval_cpu_s")) or 0.0)
 
@@ -122,17 +133,26 @@ def step_costs(m: dict[str, Any], results: list[list[dict]], cfg, previous: list
     trainer_s = float(m.get("train_s") or 0.0) * trainer_devices(cfg, policy)
     eval_s = sum(rollout_eval_cpu_s(o) for res in results for o in res)
     if hosted_sampler(cfg):
-        sampler_usd = (prompt * cfg.sampler_usd_per_mtok_prompt
-                       + completion * cfg.sampler_usd_per_mtok_completion) / 1e6
+        sampler_usd = (
+            prompt * cfg.sampler_usd_per_mtok_prompt + completion * cfg.sampler_usd_per_mtok_completion
+        ) / 1e6
     else:
         sampler_usd = sampler_s * rate / 3600
     trainer_usd = trainer_s * rate / 3600
     eval_usd = eval_s * cfg.cpu_hour_usd / 3600
     cost = sampler_usd + trainer_usd + eval_usd
-    return {"completion_tokens": completion, "cost_device": kind, "sampler_device_s": sampler_s,
-            "trainer_device_s": trainer_s, "eval_cpu_s": eval_s,
-            "sampler_usd": sampler_usd, "trainer_usd": trainer_usd, "eval_usd": eval_usd,
-            "cost_usd": cost, "cost_usd_total": run_total(previous) + cost}
+    return {
+        "completion_tokens": completion,
+        "cost_device": kind,
+        "sampler_device_s": sampler_s,
+        "trainer_device_s": trainer_s,
+        "eval_cpu_s": eval_s,
+        "sampler_usd": sampler_usd,
+        "trainer_usd": trainer_usd,
+        "eval_usd": eval_usd,
+        "cost_usd": cost,
+        "cost_usd_total": run_total(previous) + cost,
+    }
 
 
 def run_total(metrics: list[dict]) -> float:
@@ -142,8 +162,17 @@ def run_total(metrics: list[dict]) -> float:
 
 def totals(metrics: list[dict]) -> dict[str, float]:
     """Sums over the steps of a run (for the summary)."""
-    keys = ("prompt_tokens", "completion_tokens", "train_tokens", "sampler_device_s", "trainer_device_s",
-            "eval_cpu_s", "sampler_usd", "trainer_usd", "eval_usd")
+    keys = (
+        "prompt_tokens",
+        "completion_tokens",
+        "train_tokens",
+        "sampler_device_s",
+        "trainer_device_s",
+        "eval_cpu_s",
+        "sampler_usd",
+        "trainer_usd",
+        "eval_usd",
+    )
     out = {k: sum(float(x.get(k) or 0.0) for x in metrics) for k in keys}
     out["cost_usd"] = run_total(metrics)
     return out
@@ -175,14 +204,17 @@ def limit_reached(cfg, metrics: list[dict], run_dir=None) -> str | None:
     if spent < cfg.max_cost_usd:
         return None
     step = metrics[-1]["step"]
-    return (f"stopped after step {step}/{cfg.steps}: the run has cost {usd(spent)}, reaching --max-cost "
-            f"{usd(cfg.max_cost_usd)}; step {step} is checkpointed, and `tttd discover --resume "
-            f"{run_dir or 'RUN_DIR'} --max-cost USD` with a higher limit continues it")
+    return (
+        f"stopped after step {step}/{cfg.steps}: the run has cost {usd(spent)}, reaching --max-cost "
+        f"{usd(cfg.max_cost_usd)}; step {step} is checkpointed, and `tttd discover --resume "
+        f"{run_dir or 'RUN_DIR'} --max-cost USD` with a higher limit continues it"
+    )
 
 
 # -- before a run -------------------------------------------------------------------------------
-def estimate(cfg, *, first_step: int = 1, device: str = "cpu", prompt_tokens: int | None = None,
-             spent_usd: float = 0.0) -> list[str]:
+def estimate(
+    cfg, *, first_step: int = 1, device: str = "cpu", prompt_tokens: int | None = None, spent_usd: float = 0.0
+) -> list[str]:
     """What the config lets the run use from ``first_step`` to ``cfg.steps``, as lines of text.
 
     Completion tokens have a true upper bound (every answer as long as max_new_tokens allows), and so
@@ -192,14 +224,19 @@ def estimate(cfg, *, first_step: int = 1, device: str = "cpu", prompt_tokens: in
     steps = max(cfg.steps - first_step + 1, 0)
     rollouts = steps * cfg.groups * cfg.group_size
     comp = rollouts * cfg.max_new_tokens
-    lines = [f"cost estimate for steps {first_step}..{cfg.steps}: {steps} steps × {cfg.groups} groups × "
-             f"{cfg.group_size} answers = {rollouts} rollouts"]
-    lines.append(f"  completion tokens: at most {comp:,} (upper bound: every answer {cfg.max_new_tokens} tokens, "
-                 "max_new_tokens)")
+    lines = [
+        f"cost estimate for steps {first_step}..{cfg.steps}: {steps} steps × {cfg.groups} groups × "
+        f"{cfg.group_size} answers = {rollouts} rollouts"
+    ]
+    lines.append(
+        f"  completion tokens: at most {comp:,} (upper bound: every answer {cfg.max_new_tokens} tokens, max_new_tokens)"
+    )
     lines.append(f"  train tokens: at most {comp if cfg.train else 0:,} (upper bound: the answers)")
     if prompt_tokens is not None:
-        lines.append(f"  prompt tokens: about {rollouts * prompt_tokens:,} ({prompt_tokens} per rollout, the first "
-                     "prompt; not a bound: prompts that show a parent's answer are longer)")
+        lines.append(
+            f"  prompt tokens: about {rollouts * prompt_tokens:,} ({prompt_tokens} per rollout, the first "
+            "prompt; not a bound: prompts that show a parent's answer are longer)"
+        )
     else:
         lines.append("  prompt tokens: not estimated (no prompt measured)")
     if hosted_sampler(cfg):
@@ -210,9 +247,11 @@ def estimate(cfg, *, first_step: int = 1, device: str = "cpu", prompt_tokens: in
         lines.append(text)
     hourly = []
     if device_hour_usd(cfg, device) > 0:
-        hourly.append(f"{'GPU' if device == 'gpu' else 'CPU'} time of "
-                      f"{'training' if hosted_sampler(cfg) else 'sampling and training'} at "
-                      f"{usd(device_hour_usd(cfg, device))}/device-hour")
+        hourly.append(
+            f"{'GPU' if device == 'gpu' else 'CPU'} time of "
+            f"{'training' if hosted_sampler(cfg) else 'sampling and training'} at "
+            f"{usd(device_hour_usd(cfg, device))}/device-hour"
+        )
     if cfg.cpu_hour_usd > 0:
         hourly.append(f"evaluation CPU time at {usd(cfg.cpu_hour_usd)}/CPU-hour")
     if hourly:
@@ -222,8 +261,9 @@ def estimate(cfg, *, first_step: int = 1, device: str = "cpu", prompt_tokens: in
     if spent_usd > 0:
         lines.append(f"  spent so far: {usd(spent_usd)}")
     if cfg.max_cost_usd > 0:
-        lines.append(f"  --max-cost {usd(cfg.max_cost_usd)}: the run stops after the first step whose cumulative "
-                     "cost reaches it")
+        lines.append(
+            f"  --max-cost {usd(cfg.max_cost_usd)}: the run stops after the first step whose cumulative cost reaches it"
+        )
     return lines
 
 
@@ -249,9 +289,11 @@ def summary_text(cfg, metrics: list[dict]) -> str:
     t = totals(metrics)
     head = usd(t["cost_usd"]) if rates_set(cfg) else f"$0 ({NO_RATES_HINT})"
     parts = [f"sampler {usd(t['sampler_usd'])}", f"trainer {usd(t['trainer_usd'])}", f"evaluation {usd(t['eval_usd'])}"]
-    use = (f"{t['prompt_tokens']:,.0f} prompt + {t['completion_tokens']:,.0f} completion tokens, "
-           f"{t['train_tokens']:,.0f} trained; sampler {t['sampler_device_s']:.1f} device-s, trainer "
-           f"{t['trainer_device_s']:.1f} device-s, evaluation {t['eval_cpu_s']:.3g} CPU-s")
+    use = (
+        f"{t['prompt_tokens']:,.0f} prompt + {t['completion_tokens']:,.0f} completion tokens, "
+        f"{t['train_tokens']:,.0f} trained; sampler {t['sampler_device_s']:.1f} device-s, trainer "
+        f"{t['trainer_device_s']:.1f} device-s, evaluation {t['eval_cpu_s']:.3g} CPU-s"
+    )
     return f"{head}" + (f" = {', '.join(parts)}" if rates_set(cfg) else "") + f"; {use}"
 
 

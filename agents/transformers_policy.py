@@ -26,7 +26,7 @@ class Rollout:
     answer_ids: list[int]
     logprobs: list[float]
     text: str
-    finished: bool                   # ended with EOS (False: hit max_new_tokens)
+    finished: bool  # ended with EOS (False: hit max_new_tokens)
 
 
 @dataclasses.dataclass
@@ -57,13 +57,14 @@ class PolicySettings:
     seed: int = 0
 
     @classmethod
-    def from_config(cls, cfg: Any) -> "PolicySettings":
+    def from_config(cls, cfg: Any) -> PolicySettings:
         return cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)})
 
 
 def pick_device(device: str) -> str:
     """``auto`` → cuda:0 or cpu; ``cuda`` → cuda:0; ``cuda:N`` checked against the visible GPUs."""
     import torch
+
     if device == "auto":
         return "cuda:0" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
@@ -83,6 +84,7 @@ def is_cuda(device: str) -> bool:
 
 def pick_dtype(dtype: str, device: str):
     import torch
+
     if dtype == "auto":
         return torch.bfloat16 if is_cuda(device) else torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
@@ -99,31 +101,38 @@ class TransformersPolicy:
         self.device = pick_device(settings.device)
         if self.device == "cpu":
             set_cpu_threads(settings.threads)
-        self.cpu_threads = torch.get_num_threads() if self.device == "cpu" else None   # cores it computes on (cost)
+        self.cpu_threads = torch.get_num_threads() if self.device == "cpu" else None  # cores it computes on (cost)
         self.dtype = pick_dtype(settings.dtype, self.device)
         self.tokenizer = tokenizer
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         model = model.to(device=self.device, dtype=self.dtype)
-        torch.manual_seed(settings.seed)         # LoRA A matrices are random; B starts at zero
-        lcfg = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha or settings.lora_rank,
-                          lora_dropout=settings.lora_dropout, target_modules=settings.lora_targets,
-                          bias="none", task_type="CAUSAL_LM")
+        torch.manual_seed(settings.seed)  # LoRA A matrices are random; B starts at zero
+        lcfg = LoraConfig(
+            r=settings.lora_rank,
+            lora_alpha=settings.lora_alpha or settings.lora_rank,
+            lora_dropout=settings.lora_dropout,
+            target_modules=settings.lora_targets,
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
         self.model = get_peft_model(model, lcfg)
         gc = settings.gradient_checkpointing
         if gc == "on" or (gc == "auto" and is_cuda(self.device)):
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self.model.enable_input_require_grads()
         self.params = [p for _, p in self.model.named_parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(self.params, lr=settings.lr, betas=(settings.adam_beta1, settings.adam_beta2),
-                                          eps=settings.adam_eps)
+        self.optimizer = torch.optim.Adam(
+            self.params, lr=settings.lr, betas=(settings.adam_beta1, settings.adam_beta2), eps=settings.adam_eps
+        )
         self.eos_ids = _eos_ids(self.model, tokenizer)
-        self.version = 0                          # bumps on every update (the vLLM backend keys LoRA requests on it)
-        self._chunk_ok: bool | None = None        # does chunked log-prob computation reproduce the logits? (lazy)
+        self.version = 0  # bumps on every update (the vLLM backend keys LoRA requests on it)
+        self._chunk_ok: bool | None = None  # does chunked log-prob computation reproduce the logits? (lazy)
 
     @classmethod
-    def from_spec(cls, spec, settings: PolicySettings) -> "TransformersPolicy":
+    def from_spec(cls, spec, settings: PolicySettings) -> TransformersPolicy:
         from agents import models
+
         device = pick_device(settings.device)
         model, tok = models.load(spec, dtype=pick_dtype(settings.dtype, device), device=device)
         return cls(model, tok, settings)
@@ -135,8 +144,9 @@ class TransformersPolicy:
         the action sent to the env, and, being prompt tokens, they are never trained."""
         tok = self.tokenizer
         if getattr(tok, "chat_template", None):
-            text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                           add_generation_prompt=True)
+            text = tok.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+            )
             ids = list(tok(text, add_special_tokens=False)["input_ids"])
         else:
             ids = list(tok(prompt)["input_ids"])
@@ -157,8 +167,10 @@ class TransformersPolicy:
         if ctx is None:
             return want
         if n_prompt >= ctx:
-            raise ValueError(f"the prompt has {n_prompt} tokens, which fills the model's context of {ctx} tokens; "
-                             "use a model with a longer context or a problem state with a shorter program")
+            raise ValueError(
+                f"the prompt has {n_prompt} tokens, which fills the model's context of {ctx} tokens; "
+                "use a model with a longer context or a problem state with a shorter program"
+            )
         return min(want, ctx - n_prompt)
 
     # -- sampling ------------------------------------------------------------------------------
@@ -192,9 +204,9 @@ class TransformersPolicy:
                 nxt = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(1)
                 lp = logp.gather(1, nxt[:, None]).squeeze(1)
                 running = ~torch.isin(nxt, eos)
-                for k, (row, t, l) in enumerate(zip(active.tolist(), nxt.tolist(), lp.tolist())):
+                for k, (row, t, t_lp) in enumerate(zip(active.tolist(), nxt.tolist(), lp.tolist())):
                     toks[row].append(t)
-                    lps[row].append(l)
+                    lps[row].append(t_lp)
                     if stops and bool(running[k]) and self._hit_stop(toks[row], stops):
                         stopped[row] = True
                         running[k] = False
@@ -213,7 +225,7 @@ class TransformersPolicy:
 
     def _hit_stop(self, ids: list[int], stops: list[str]) -> bool:
         """Whether the answer's text contains a stop string (only the tail can hold a new one)."""
-        tail = self.tokenizer.decode(ids[-(max(len(x) for x in stops) + 8):], skip_special_tokens=True)
+        tail = self.tokenizer.decode(ids[-(max(len(x) for x in stops) + 8) :], skip_special_tokens=True)
         return any(x in tail for x in stops)
 
     def _rollout(self, prompt_ids: list[int], ans: list[int], lp: list[float], stopped: bool) -> Rollout:
@@ -222,8 +234,13 @@ class TransformersPolicy:
         text = self.tokenizer.decode(ans, skip_special_tokens=True)
         if stopped:
             text = cut_at_stop(text, self.s.stop)
-        return Rollout(list(prompt_ids), ans, lp, self.s.answer_prefix + text,
-                       finished=stopped or (bool(ans) and ans[-1] in self.eos_ids))
+        return Rollout(
+            list(prompt_ids),
+            ans,
+            lp,
+            self.s.answer_prefix + text,
+            finished=stopped or (bool(ans) and ans[-1] in self.eos_ids),
+        )
 
     # -- log-probabilities and the update ------------------------------------------------------
     def _shares_prompt(self) -> bool:
@@ -258,6 +275,7 @@ class TransformersPolicy:
         """log π_θ of every answer token at the sampling temperature (padded tensor), and the answer
         mask. Dividing the logits by T makes them the sampler's own distribution, so ρ is unbiased."""
         import torch
+
         if len(batch) > 1 and self._shares_prompt() and all(r.prompt_ids == batch[0].prompt_ids for r in batch):
             return self._answer_logprobs_shared(batch)
         seqs = [r.prompt_ids + r.answer_ids for r in batch]
@@ -266,10 +284,10 @@ class TransformersPolicy:
         ids = torch.tensor([s + [pad] * (L - len(s)) for s in seqs], device=self.device)
         att = torch.tensor([[1] * len(s) + [0] * (L - len(s)) for s in seqs], device=self.device)
         first = min(len(r.prompt_ids) for r in batch)
-        keep = L - first + 1                       # logits only from the earliest answer position on
+        keep = L - first + 1  # logits only from the earliest answer position on
         tgt = ids[:, first:]
         if self._chunking():
-            hidden = self._decoder()(input_ids=ids, attention_mask=att).last_hidden_state[:, first - 1:L - 1]
+            hidden = self._decoder()(input_ids=ids, attention_mask=att).last_hidden_state[:, first - 1 : L - 1]
             lp = self._token_logprobs(hidden, tgt)
         else:
             logits = self.model(input_ids=ids, attention_mask=att, logits_to_keep=keep).logits[:, :-1].float()
@@ -280,7 +298,7 @@ class TransformersPolicy:
         for i, r in enumerate(batch):
             s = len(r.prompt_ids) - first
             a = len(r.answer_ids)
-            rows.append(lp[i, s:s + a])
+            rows.append(lp[i, s : s + a])
             mask[i, :a] = 1
         out = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)
         if out.shape[1] < A:
@@ -291,6 +309,7 @@ class TransformersPolicy:
         """The same as :meth:`_answer_logprobs` for rollouts of one prompt: the prompt runs once
         (with gradients), its KV cache is repeated for the k answers, and the answers run on it."""
         import torch
+
         k, P = len(batch), len(batch[0].prompt_ids)
         A = max(len(r.answer_ids) for r in batch)
         pad = self.tokenizer.pad_token_id
@@ -298,15 +317,16 @@ class TransformersPolicy:
         run = self._decoder() if chunked else self.model
         pick = (lambda o: o.last_hidden_state) if chunked else (lambda o: o.logits.float())
         out = run(input_ids=torch.tensor([batch[0].prompt_ids], device=self.device), use_cache=True)
-        first = pick(out)[:, -1:, :].expand(k, 1, -1)         # predicts every answer's first token
+        first = pick(out)[:, -1:, :].expand(k, 1, -1)  # predicts every answer's first token
         ans = torch.tensor([r.answer_ids + [pad] * (A - len(r.answer_ids)) for r in batch], device=self.device)
-        mask = torch.tensor([[1.0] * len(r.answer_ids) + [0.0] * (A - len(r.answer_ids)) for r in batch],
-                            device=self.device)
+        mask = torch.tensor(
+            [[1.0] * len(r.answer_ids) + [0.0] * (A - len(r.answer_ids)) for r in batch], device=self.device
+        )
         if A > 1:
             cache = out.past_key_values
             cache.batch_repeat_interleave(k)
-            att = torch.cat([torch.ones(k, P, dtype=torch.long, device=self.device), mask[:, :A - 1].long()], dim=1)
-            rest = pick(run(input_ids=ans[:, :A - 1], attention_mask=att, past_key_values=cache, use_cache=True))
+            att = torch.cat([torch.ones(k, P, dtype=torch.long, device=self.device), mask[:, : A - 1].long()], dim=1)
+            rest = pick(run(input_ids=ans[:, : A - 1], attention_mask=att, past_key_values=cache, use_cache=True))
             states = torch.cat([first, rest], dim=1)
         else:
             states = first
@@ -330,6 +350,7 @@ class TransformersPolicy:
         """The output head on hidden states, in fp32, at the sampling temperature (with the model's
         final logit soft-capping when its config has one)."""
         import torch
+
         logits = self.model.get_base_model().get_output_embeddings()(hidden).float()
         cap = getattr(self.model.config, "final_logit_softcapping", None)
         if cap:
@@ -340,6 +361,7 @@ class TransformersPolicy:
         """Once per policy: the head on the decoder's last hidden state must give the model's own
         logits (a model whose forward does more, e.g. scales its logits, keeps whole-sequence logits)."""
         import torch
+
         ids = torch.tensor([[i % 7 + 3 for i in range(6)]], device=self.device)
         with torch.no_grad():
             want = self.model(input_ids=ids).logits.float() / self.s.temperature
@@ -347,8 +369,12 @@ class TransformersPolicy:
         ok = bool(torch.allclose(got, want, atol=1e-3, rtol=1e-3))
         if not ok:
             import warnings
-            warnings.warn("this model's output head is not a plain projection of its last hidden state; "
-                          "log-probabilities are computed on whole-sequence logits (more memory)", stacklevel=2)
+
+            warnings.warn(
+                "this model's output head is not a plain projection of its last hidden state; "
+                "log-probabilities are computed on whole-sequence logits (more memory)",
+                stacklevel=2,
+            )
         return ok
 
     def _token_logprobs(self, hidden, targets):
@@ -358,21 +384,27 @@ class TransformersPolicy:
         26k × vocabulary floats, at the cost of one more pass of the output head."""
         import torch
         from torch.utils.checkpoint import checkpoint
+
         B, T = targets.shape
         step = max(1, self.s.logprob_chunk_tokens // max(B, 1))
 
         def piece(h, t):
             return _logprobs_of(self._head(h), t)
+
         parts = []
         for a in range(0, T, step):
-            h, t = hidden[:, a:a + step], targets[:, a:a + step]
-            parts.append(checkpoint(piece, h, t, use_reentrant=False) if torch.is_grad_enabled() and h.requires_grad
-                         else piece(h, t))
+            h, t = hidden[:, a : a + step], targets[:, a : a + step]
+            parts.append(
+                checkpoint(piece, h, t, use_reentrant=False)
+                if torch.is_grad_enabled() and h.requires_grad
+                else piece(h, t)
+            )
         return torch.cat(parts, dim=1) if parts else hidden.new_zeros(B, 0)
 
     def logprob_sums(self, rollouts: list[Rollout]) -> list[float]:
         """Σ log π_θ(answer | prompt) per rollout under the current adapter (no gradient)."""
         import torch
+
         self.model.eval()
         res = []
         with torch.no_grad():
@@ -394,6 +426,7 @@ class TransformersPolicy:
         world-th item from r, the gradients are summed over the ranks, and every rank takes the same
         step: the update of one process, computed in parts."""
         import torch
+
         items = [(r, float(a)) for r, a in zip(rollouts, advantages) if a != 0.0 and r.answer_ids]
         if not items or self.s.lr == 0:
             return {"loss": 0.0, "train_tokens": 0, "rho_mean": 1.0, "clip_frac": 0.0, "train_s": 0.0}
@@ -410,7 +443,7 @@ class TransformersPolicy:
             lp, mask = self._answer_logprobs(batch)
             old = torch.zeros_like(lp)
             for i, r in enumerate(batch):
-                old[i, :len(r.logprobs)] = torch.tensor(r.logprobs, device=self.device)
+                old[i, : len(r.logprobs)] = torch.tensor(r.logprobs, device=self.device)
             per_token, rho, clip = pg_loss(lp, old, adv, mask, self.s.clip_ratio)
             loss = per_token.sum() / N
             if self.s.kl_coef > 0:
@@ -426,6 +459,7 @@ class TransformersPolicy:
             clipped += float(clip.sum())
         if world > 1:
             import torch.distributed as dist
+
             for p in self.params:
                 if p.grad is None:
                     p.grad = torch.zeros_like(p)
@@ -438,8 +472,13 @@ class TransformersPolicy:
         self.version += 1
         if is_cuda(self.device):
             torch.cuda.synchronize(self.device)
-        return {"loss": total, "train_tokens": ntok, "rho_mean": rho_sum / max(ntok, 1),
-                "clip_frac": clipped / max(ntok, 1), "train_s": time.perf_counter() - t0}
+        return {
+            "loss": total,
+            "train_tokens": ntok,
+            "rho_mean": rho_sum / max(ntok, 1),
+            "clip_frac": clipped / max(ntok, 1),
+            "train_s": time.perf_counter() - t0,
+        }
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self, directory: Path, *, optimizer: bool = True) -> None:
@@ -448,14 +487,17 @@ class TransformersPolicy:
         import warnings
 
         import torch
+
         directory = Path(directory)
         with warnings.catch_warnings():
             # a model loaded from GGUF has no config.json beside its weights; peft only notes it
             warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
             self.model.save_pretrained(str(directory))
         if optimizer:
-            torch.save({"optimizer": self.optimizer.state_dict(), "version": self.version,
-                        "torch_rng": torch.get_rng_state()}, directory / "optimizer.pt")
+            torch.save(
+                {"optimizer": self.optimizer.state_dict(), "version": self.version, "torch_rng": torch.get_rng_state()},
+                directory / "optimizer.pt",
+            )
 
     def load(self, directory: Path) -> None:
         import torch
@@ -476,18 +518,20 @@ class TransformersPolicy:
 
     def adapter_state(self) -> dict[str, Any]:
         from peft import get_peft_model_state_dict
+
         return {k: v.detach().clone() for k, v in get_peft_model_state_dict(self.model).items()}
 
 
 def cut_at_stop(text: str, stops: list[str]) -> str:
     """The text up to and including the first stop string (all of it when none occurs)."""
     ends = [text.index(x) + len(x) for x in stops if x and x in text]
-    return text[:min(ends)] if ends else text
+    return text[: min(ends)] if ends else text
 
 
 def _logprobs_of(logits, targets):
     """log softmax(logits) at the target ids: logits [B, T, V] (fp32), targets [B, T]."""
     import torch
+
     return logits.gather(-1, targets[..., None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
 
 
@@ -499,6 +543,7 @@ def pg_loss(logp, old_logp, adv, mask, clip_ratio: float = 0.0):
     clipped surrogate −min(ρ_t·A, clip(ρ_t, 1−ε, 1+ε)·A): a token whose ratio has already moved
     past 1 ± ε in the direction the advantage pushes gets no gradient. Padding (mask 0) counts 0."""
     import torch
+
     rho = torch.exp(logp - old_logp) * mask
     a = adv[:, None]
     unclipped = rho * a
@@ -514,6 +559,7 @@ def set_cpu_threads(threads: int) -> None:
     """Explicit ``threads``, else OMP_NUM_THREADS when set, else half the cores: the other half runs
     the verifier workers, and OpenMP threads competing with busy processes can be many times slower."""
     import torch
+
     if threads <= 0:
         if os.environ.get("OMP_NUM_THREADS"):
             return
@@ -524,6 +570,7 @@ def set_cpu_threads(threads: int) -> None:
 def _dist_rank_world() -> tuple[int, int]:
     """(rank, world size) of an initialised torch.distributed group, else (0, 1)."""
     import torch.distributed as dist
+
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1

@@ -44,15 +44,50 @@ ARMS = {
 }
 DEFAULT_ARMS = ["ttt", "frozen", "best-of-n"]
 #: the run's configuration, the same for every arm (only the flags above differ)
-COMMON = ["--model", "smollm2", "--groups", "2", "--group-size", "8", "--max-new-tokens", "48",
-          "--set", "answer_prefix=[1, ", "--set", 'stop=["]"]', "--set", "lr=3e-4", "--set", "lora_rank=16",
-          "--executor", "thread", "--workers", "1", "--set", "threads=1", "--quiet"]
+COMMON = [
+    "--model",
+    "smollm2",
+    "--groups",
+    "2",
+    "--group-size",
+    "8",
+    "--max-new-tokens",
+    "48",
+    "--set",
+    "answer_prefix=[1, ",
+    "--set",
+    'stop=["]"]',
+    "--set",
+    "lr=3e-4",
+    "--set",
+    "lora_rank=16",
+    "--executor",
+    "thread",
+    "--workers",
+    "1",
+    "--set",
+    "threads=1",
+    "--quiet",
+]
 
 
 def run_one(arm: str, seed: int, steps: int, out: Path) -> dict:
     runs = out / "runs" / f"{arm}-seed{seed}"
-    cmd = [sys.executable, "-m", "tttd_envs.cli", "discover", ENV, *COMMON, *ARMS[arm], "--steps", str(steps),
-           "--seed", str(seed), "--runs-dir", str(runs)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tttd_envs.cli",
+        "discover",
+        ENV,
+        *COMMON,
+        *ARMS[arm],
+        "--steps",
+        str(steps),
+        "--seed",
+        str(seed),
+        "--runs-dir",
+        str(runs),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -61,12 +96,27 @@ def run_one(arm: str, seed: int, steps: int, out: Path) -> dict:
         raise SystemExit(f"{arm} seed {seed} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     run_dir = sorted((runs / ENV).iterdir())[-1]
     metrics = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    print(f"  {arm:10s} seed {seed}: {wall / 60:.1f} min, best reward {max(m['reward_max'] for m in metrics):.4f}",
-          flush=True)
-    return {"arm": arm, "seed": seed, "wall_s": wall, "run_dir": str(run_dir.relative_to(out)),
-            "steps": [{"step": m["step"], "reward_max": m["reward_max"], "reward_mean": m["reward_mean"],
-                       "valid_frac": m["valid_frac"], "train_tokens": m.get("train_tokens", 0),
-                       "groups_dropped": m["groups_dropped"]} for m in metrics]}
+    print(
+        f"  {arm:10s} seed {seed}: {wall / 60:.1f} min, best reward {max(m['reward_max'] for m in metrics):.4f}",
+        flush=True,
+    )
+    return {
+        "arm": arm,
+        "seed": seed,
+        "wall_s": wall,
+        "run_dir": str(run_dir.relative_to(out)),
+        "steps": [
+            {
+                "step": m["step"],
+                "reward_max": m["reward_max"],
+                "reward_mean": m["reward_mean"],
+                "valid_frac": m["valid_frac"],
+                "train_tokens": m.get("train_tokens", 0),
+                "groups_dropped": m["groups_dropped"],
+            }
+            for m in metrics
+        ],
+    }
 
 
 def best_so_far(steps: list[dict]) -> list[float]:
@@ -88,26 +138,43 @@ def report(out: Path) -> None:
     seeds = sorted({r["seed"] for r in runs})
     n_steps = min(len(r["steps"]) for r in runs)
     per = {a: [r for r in runs if r["arm"] == a] for a in arms}
-    lines = [f"`{ENV}`, SmolLM2-135M-Instruct on CPU, {data['groups']}×{data['group_size']} rollouts per step, "
-             f"{n_steps} steps, seeds {', '.join(map(str, seeds))}; mean ± standard deviation across seeds.", "",
-             "| arm | best reward (final) | mean reward, first step | mean reward, last 3 steps | valid, last 3 steps | trained tokens | minutes per run |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"`{ENV}`, SmolLM2-135M-Instruct on CPU, {data['groups']}×{data['group_size']} rollouts per step, "
+        f"{n_steps} steps, seeds {', '.join(map(str, seeds))}; mean ± standard deviation across seeds.",
+        "",
+        "| arm | best reward (final) | mean reward, first step | mean reward, last 3 steps | valid, last 3 steps | trained tokens | minutes per run |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for a in arms:
         rs = per[a]
         fin = _ms([best_so_far(r["steps"])[n_steps - 1] for r in rs])
         first = _ms([r["steps"][0]["reward_mean"] for r in rs])
-        last = _ms([statistics.fmean(s["reward_mean"] for s in r["steps"][n_steps - 3:n_steps]) for r in rs])
-        valid = _ms([statistics.fmean(s["valid_frac"] for s in r["steps"][n_steps - 3:n_steps]) for r in rs])
+        last = _ms([statistics.fmean(s["reward_mean"] for s in r["steps"][n_steps - 3 : n_steps]) for r in rs])
+        valid = _ms([statistics.fmean(s["valid_frac"] for s in r["steps"][n_steps - 3 : n_steps]) for r in rs])
         tok = statistics.fmean(sum(s["train_tokens"] for s in r["steps"]) for r in rs)
         wall = _ms([r["wall_s"] / 60 for r in rs])
-        lines.append(f"| {a} | {fin[0]:.4f} ± {fin[1]:.4f} | {first[0]:.4f} ± {first[1]:.4f} | "
-                     f"{last[0]:.4f} ± {last[1]:.4f} | {100 * valid[0]:.0f}% ± {100 * valid[1]:.0f}% | {tok:,.0f} | "
-                     f"{wall[0]:.1f} ± {wall[1]:.1f} |")
-    lines += ["", "Per seed, best reward after the last step: " + "; ".join(
-        f"{a} " + ", ".join(f"{best_so_far(r['steps'])[n_steps - 1]:.4f}" for r in sorted(per[a], key=lambda r: r["seed"]))
-        for a in arms) + "."]
-    lines += ["", "Per step (mean ± standard deviation across seeds): best reward so far / mean reward of the step.", "",
-              "| step | " + " | ".join(arms) + " |", "|---|" + "---|" * len(arms)]
+        lines.append(
+            f"| {a} | {fin[0]:.4f} ± {fin[1]:.4f} | {first[0]:.4f} ± {first[1]:.4f} | "
+            f"{last[0]:.4f} ± {last[1]:.4f} | {100 * valid[0]:.0f}% ± {100 * valid[1]:.0f}% | {tok:,.0f} | "
+            f"{wall[0]:.1f} ± {wall[1]:.1f} |"
+        )
+    lines += [
+        "",
+        "Per seed, best reward after the last step: "
+        + "; ".join(
+            f"{a} "
+            + ", ".join(f"{best_so_far(r['steps'])[n_steps - 1]:.4f}" for r in sorted(per[a], key=lambda r: r["seed"]))
+            for a in arms
+        )
+        + ".",
+    ]
+    lines += [
+        "",
+        "Per step (mean ± standard deviation across seeds): best reward so far / mean reward of the step.",
+        "",
+        "| step | " + " | ".join(arms) + " |",
+        "|---|" + "---|" * len(arms),
+    ]
     for t in range(n_steps):
         cells = []
         for a in arms:
@@ -122,13 +189,17 @@ def report(out: Path) -> None:
 
 def _plot(per: dict, n_steps: int, path: Path, data: dict) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
     x = list(range(1, n_steps + 1))
     for k, (a, rs) in enumerate(per.items()):
-        for ax, series in ((axes[0], [best_so_far(r["steps"])[:n_steps] for r in rs]),
-                           (axes[1], [[s["reward_mean"] for s in r["steps"][:n_steps]] for r in rs])):
+        for ax, series in (
+            (axes[0], [best_so_far(r["steps"])[:n_steps] for r in rs]),
+            (axes[1], [[s["reward_mean"] for s in r["steps"][:n_steps]] for r in rs]),
+        ):
             mean = [statistics.fmean(col) for col in zip(*series)]
             lo = [min(col) for col in zip(*series)]
             hi = [max(col) for col in zip(*series)]
@@ -167,11 +238,24 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(args.parallel) as pool:
         runs = list(pool.map(lambda j: run_one(j[0], j[1], args.steps, args.out), jobs))
     path = args.out / "learning.json"
-    if path.is_file():              # keep the other arms' and seeds' runs of an earlier invocation
+    if path.is_file():  # keep the other arms' and seeds' runs of an earlier invocation
         done = {(r["arm"], r["seed"]) for r in runs}
         runs = [r for r in json.loads(path.read_text())["runs"] if (r["arm"], r["seed"]) not in done] + runs
-    path.write_text(json.dumps({"env": ENV, "command": COMMON, "arms": ARMS, "groups": 2, "group_size": 8,
-                                "steps": args.steps, "runs": runs}, indent=1), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "env": ENV,
+                "command": COMMON,
+                "arms": ARMS,
+                "groups": 2,
+                "group_size": 8,
+                "steps": args.steps,
+                "runs": runs,
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     report(args.out)
     return 0
 

@@ -31,16 +31,33 @@ def _row(env_id: str, task: str, method: str, budget: int, seeds: list[int], lib
         fn = B.random_screening if method == "random" else B.graph_ga
         t0 = time.perf_counter()
         m = fn(env, library, seed)
-        runs.append({"seed": seed, "metric": m["metric"], "value": m["metric_value"], "top10": m["top10"],
-                     "calls": m["calls"], "wall_s": round(time.perf_counter() - t0, 2)})
+        runs.append(
+            {
+                "seed": seed,
+                "metric": m["metric"],
+                "value": m["metric_value"],
+                "top10": m["top10"],
+                "calls": m["calls"],
+                "wall_s": round(time.perf_counter() - t0, 2),
+            }
+        )
         env.close()
     values = [r["value"] for r in runs]
-    row = {"id": env_id, "task": task, "method": method, "budget": budget, "library": lib_name, "runs": runs,
-           "mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+    row = {
+        "id": env_id,
+        "task": task,
+        "method": method,
+        "budget": budget,
+        "library": lib_name,
+        "runs": runs,
+        "mean": statistics.mean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+    }
     if task == "hidden":
         row["note"] = "targets drawn from the screening library (dev pool)"
-    print(json.dumps({k: row[k] for k in ("id", "task", "method", "budget", "mean", "std")}), file=sys.stderr,
-          flush=True)
+    print(
+        json.dumps({k: row[k] for k in ("id", "task", "method", "budget", "mean", "std")}), file=sys.stderr, flush=True
+    )
     return row
 
 
@@ -64,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(_row(env_id, task, "random", budget, args.seeds, library, lib_name))
             if args.ga_seeds and task != "hidden":
                 rows.append(_row(env_id, task, "graph-ga", args.ga_budget, args.ga_seeds, library, lib_name))
-            with open(args.out, "w") as fh:           # rewritten as it goes: a partial run keeps its rows
+            with open(args.out, "w") as fh:  # rewritten as it goes: a partial run keeps its rows
                 json.dump({"version": "v0", "rdkit": "2026.09.1", "rows": rows}, fh, indent=1)
     return 0
 

@@ -23,7 +23,9 @@ NEW_TOKENS = 64
 @pytest.fixture(scope="module")
 def prompt():
     import gymnasium as gym
+
     import tttd_envs  # noqa: F401
+
     env = gym.make("ErdosMinOverlap-v0")
     obs, _ = env.reset(seed=0)
     return obs["prompt"]
@@ -31,12 +33,15 @@ def prompt():
 
 def _policy(which):
     from agents.transformers_policy import PolicySettings, TransformersPolicy
+
     s = PolicySettings(lora_rank=8, lr=1e-4, max_new_tokens=NEW_TOKENS, device="cpu")
     if which == "tiny":
         from agent_helpers import tiny_model, tiny_tokenizer
+
         tok = tiny_tokenizer()
         return TransformersPolicy(tiny_model(tok), tok, s)
     from agents import models
+
     try:
         spec = models.resolve("smollm2")
     except models.ModelError as e:
@@ -62,10 +67,13 @@ def test_sampling(benchmark, policy, prompt):
     benchmark.pedantic(once, rounds=3 if name == "tiny" else 2, iterations=1, warmup_rounds=1)
     mean_s = benchmark.stats.stats.mean
     toks = sum(counts[1:]) / len(counts[1:])
-    benchmark.extra_info.update(model=name, prompt_tokens=len(ids), batch=n, tokens=toks,
-                                tokens_per_s=toks / mean_s, rollouts_per_s=n / mean_s)
-    print(f"\n[{name}] sampling {n} × ≤{NEW_TOKENS} tokens after a {len(ids)}-token prompt: "
-          f"{toks / mean_s:.1f} tok/s, {n / mean_s:.2f} rollouts/s")
+    benchmark.extra_info.update(
+        model=name, prompt_tokens=len(ids), batch=n, tokens=toks, tokens_per_s=toks / mean_s, rollouts_per_s=n / mean_s
+    )
+    print(
+        f"\n[{name}] sampling {n} × ≤{NEW_TOKENS} tokens after a {len(ids)}-token prompt: "
+        f"{toks / mean_s:.1f} tok/s, {n / mean_s:.2f} rollouts/s"
+    )
 
 
 def test_train_step(benchmark, policy, prompt):
@@ -83,9 +91,18 @@ def test_step_share_outside_sampling_and_training(benchmark, policy):
     """Two whole steps (2 groups × 4 rollouts, ErdosMinOverlap-v0, local process pool of 2)."""
     from agents.config import AgentConfig
     from agents.loop import Discovery
+
     name, pol = policy
-    cfg = AgentConfig(env="ErdosMinOverlap-v0", model=name, steps=2, groups=2, group_size=4,
-                      max_new_tokens=NEW_TOKENS, workers=2, budget_s=5)
+    cfg = AgentConfig(
+        env="ErdosMinOverlap-v0",
+        model=name,
+        steps=2,
+        groups=2,
+        group_size=4,
+        max_new_tokens=NEW_TOKENS,
+        workers=2,
+        budget_s=5,
+    )
     out = {}
 
     def run():
@@ -95,11 +112,18 @@ def test_step_share_outside_sampling_and_training(benchmark, policy):
     m = out["m"]
     step_s = sum(x["step_s"] for x in m)
     other = sum(x["other_s"] for x in m)
-    benchmark.extra_info.update(model=name, other_frac=other / step_s, eval_wait_s=sum(x["eval_wait_s"] for x in m),
-                                sample_s=sum(x["sample_s"] for x in m), train_s=sum(x["train_s"] for x in m))
-    print(f"\n[{name}] 2 steps {step_s:.1f} s: sampling {benchmark.extra_info['sample_s']:.1f} s, training "
-          f"{benchmark.extra_info['train_s']:.1f} s, outside both {other:.2f} s = {100 * other / step_s:.1f}% "
-          f"(waiting for evaluation {benchmark.extra_info['eval_wait_s']:.2f} s)")
+    benchmark.extra_info.update(
+        model=name,
+        other_frac=other / step_s,
+        eval_wait_s=sum(x["eval_wait_s"] for x in m),
+        sample_s=sum(x["sample_s"] for x in m),
+        train_s=sum(x["train_s"] for x in m),
+    )
+    print(
+        f"\n[{name}] 2 steps {step_s:.1f} s: sampling {benchmark.extra_info['sample_s']:.1f} s, training "
+        f"{benchmark.extra_info['train_s']:.1f} s, outside both {other:.2f} s = {100 * other / step_s:.1f}% "
+        f"(waiting for evaluation {benchmark.extra_info['eval_wait_s']:.2f} s)"
+    )
 
 
 @pytest.mark.parametrize("share", ["off", "on"])
@@ -108,25 +132,37 @@ def test_train_step_prompt_sharing(benchmark, share, prompt):
     pass with its KV cache repeated (on). SmolLM2-135M when installed (else the tiny model); the
     ratio of the two means is the speed-up, printed by the second case."""
     from agents.transformers_policy import PolicySettings, TransformersPolicy
+
     try:
         from agents import models
+
         spec = models.resolve("smollm2")
         model, tok = models.load(spec)
         name = "smollm2"
-    except Exception:
+    except Exception:  # noqa: BLE001 - no SmolLM2 weights here: fall back to the tiny test model
         from agent_helpers import tiny_model, tiny_tokenizer
+
         tok = tiny_tokenizer()
         model, name = tiny_model(tok), "tiny"
-    pol = TransformersPolicy(model, tok, PolicySettings(lora_rank=16, lr=1e-4, max_new_tokens=32, device="cpu",
-                                                        share_prompt=share, threads=1))
+    pol = TransformersPolicy(
+        model,
+        tok,
+        PolicySettings(lora_rank=16, lr=1e-4, max_new_tokens=32, device="cpu", share_prompt=share, threads=1),
+    )
     rolls = pol.sample(pol.prompt_ids(prompt), 8, seed=0)
     adv = [1.5, -0.5, 0.25, -0.25, 1.0, -1.0, 0.0, -0.5]
     benchmark.pedantic(lambda: pol.update(rolls, adv), rounds=2, iterations=1, warmup_rounds=1)
     _TRAIN_MEANS[share] = benchmark.stats.stats.mean
-    benchmark.extra_info.update(model=name, share_prompt=share, prompt_tokens=len(rolls[0].prompt_ids),
-                                answer_tokens=sum(len(r.answer_ids) for r in rolls))
-    print(f"\n[{name}] update on 8 answers to a {len(rolls[0].prompt_ids)}-token prompt, share_prompt={share}: "
-          f"{benchmark.stats.stats.mean:.2f} s")
+    benchmark.extra_info.update(
+        model=name,
+        share_prompt=share,
+        prompt_tokens=len(rolls[0].prompt_ids),
+        answer_tokens=sum(len(r.answer_ids) for r in rolls),
+    )
+    print(
+        f"\n[{name}] update on 8 answers to a {len(rolls[0].prompt_ids)}-token prompt, share_prompt={share}: "
+        f"{benchmark.stats.stats.mean:.2f} s"
+    )
     if len(_TRAIN_MEANS) == 2:
         ratio = _TRAIN_MEANS["off"] / _TRAIN_MEANS["on"]
         benchmark.extra_info["speedup_vs_off"] = ratio
@@ -141,6 +177,7 @@ def test_sampling_against_generate(benchmark, policy, prompt):
     model, prompt and n, at temperature 1 with no other warper: tokens/s of each, interleaved, and the ratio
     (issue 15's target: ≥ 0.9×)."""
     import time
+
     name, pol = policy
     ids = pol.prompt_ids(prompt)
     n = 8 if name == "tiny" else 4
@@ -156,10 +193,18 @@ def test_sampling_against_generate(benchmark, policy, prompt):
     def theirs():
         t = time.perf_counter()
         with torch.no_grad():
-            out = pol.model.generate(input_ids=x, attention_mask=torch.ones_like(x), do_sample=True, temperature=1.0,
-                                     top_k=0, top_p=1.0, max_new_tokens=NEW_TOKENS, eos_token_id=eos,
-                                     pad_token_id=pol.tokenizer.pad_token_id)
-        new = out[:, len(ids):]
+            out = pol.model.generate(
+                input_ids=x,
+                attention_mask=torch.ones_like(x),
+                do_sample=True,
+                temperature=1.0,
+                top_k=0,
+                top_p=1.0,
+                max_new_tokens=NEW_TOKENS,
+                eos_token_id=eos,
+                pad_token_id=pol.tokenizer.pad_token_id,
+            )
+        new = out[:, len(ids) :]
         done = torch.isin(new, torch.tensor(eos))
         # tokens up to and including each row's first EOS (the rest is padding)
         lengths = torch.where(done.any(1), done.float().argmax(1) + 1, torch.full((n,), new.shape[1]))
@@ -168,9 +213,13 @@ def test_sampling_against_generate(benchmark, policy, prompt):
     def once():
         ours()
         theirs()
+
     benchmark.pedantic(once, rounds=3 if name == "tiny" else 2, iterations=1, warmup_rounds=1)
     tttd, gen = (sum(v[1:]) / len(v[1:]) for v in (rates["tttd"], rates["generate"]))
-    benchmark.extra_info.update(model=name, batch=n, tttd_tokens_per_s=tttd, generate_tokens_per_s=gen,
-                                ratio=tttd / gen)
-    print(f"\n[{name}] sampling {n} × ≤{NEW_TOKENS} tokens: tttd {tttd:.1f} tok/s, model.generate {gen:.1f} tok/s, "
-          f"ratio {tttd / gen:.2f}")
+    benchmark.extra_info.update(
+        model=name, batch=n, tttd_tokens_per_s=tttd, generate_tokens_per_s=gen, ratio=tttd / gen
+    )
+    print(
+        f"\n[{name}] sampling {n} × ≤{NEW_TOKENS} tokens: tttd {tttd:.1f} tok/s, model.generate {gen:.1f} tok/s, "
+        f"ratio {tttd / gen:.2f}"
+    )

@@ -62,12 +62,15 @@ def test_training_step_peak_memory_chunked_vs_whole(benchmark, vocab):
     def once():
         res["whole"] = _peak(0, vocab)
         res["chunked"] = _peak(1024, vocab)
+
     benchmark.pedantic(once, rounds=1, iterations=1)
     rise = {k: (v["after_kb"] - v["before_kb"]) / 1024 for k, v in res.items()}
     assert res["chunked"]["chunk_ok"] is True
     benchmark.extra_info.update({f"{k}_rise_mb": round(v, 1) for k, v in rise.items()})
     benchmark.extra_info.update({f"{k}_seconds": round(v["seconds"], 1) for k, v in res.items()})
     benchmark.extra_info["chunked_over_whole"] = round(rise["chunked"] / rise["whole"], 3)
-    print(f"\npeak memory rise of one update (a 3064-token rollout, vocabulary {vocab}): whole logits "
-          f"{rise['whole']:.0f} MB in {res['whole']['seconds']:.1f} s, chunked (1024) {rise['chunked']:.0f} MB in "
-          f"{res['chunked']['seconds']:.1f} s; ratio {rise['chunked'] / rise['whole']:.3f}")
+    print(
+        f"\npeak memory rise of one update (a 3064-token rollout, vocabulary {vocab}): whole logits "
+        f"{rise['whole']:.0f} MB in {res['whole']['seconds']:.1f} s, chunked (1024) {rise['chunked']:.0f} MB in "
+        f"{res['chunked']['seconds']:.1f} s; ratio {rise['chunked'] / rise['whole']:.3f}"
+    )

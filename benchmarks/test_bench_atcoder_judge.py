@@ -32,12 +32,13 @@ def test_run_case_overhead_small_input(empty_binary, benchmark):
 
 
 def test_run_case_overhead_ahc039_input(empty_binary, benchmark):
-    text = inputs.input_text("ahc039", 0)          # ~120 KB on stdin
+    text = inputs.input_text("ahc039", 0)  # ~120 KB on stdin
     res = benchmark(lambda: judge.run_case(empty_binary, text))
     assert res.exitcode == 0
 
 
 def test_judge_five_cases_two_cores(empty_binary, benchmark):
-    cases = benchmark.pedantic(lambda: judge.judge(empty_binary, [0, 1, 2, 3, 4], lambda s: "1\n", _accept),
-                               rounds=5, iterations=1)
+    cases = benchmark.pedantic(
+        lambda: judge.judge(empty_binary, [0, 1, 2, 3, 4], lambda s: "1\n", _accept), rounds=5, iterations=1
+    )
     assert all(c.verdict == "AC" for c in cases)

@@ -13,8 +13,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import seam, timing, trimul_op as op  # noqa: E402
+from verifiers import get_verifier
+from verifiers.kernels import seam, timing
+from verifiers.kernels import trimul_op as op
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -23,7 +24,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def test_cpu_dev_mode_per_submission(benchmark, name):
     src = (EXAMPLES / name).read_text()
     v = get_verifier("trimul", mode="cpu")
-    v.verify(src)                                        # warm: fork server with torch preloaded
+    v.verify(src)  # warm: fork server with torch preloaded
     verdict = benchmark.pedantic(lambda: v.verify(src), rounds=3, iterations=1)
     assert verdict.status == "unverified-timing"
     benchmark.extra_info["calls"] = 2 * len(verdict.details["cases"])
@@ -31,10 +32,19 @@ def test_cpu_dev_mode_per_submission(benchmark, name):
 
 def _overhead(device_mode: str, benchmark) -> None:
     src = (EXAMPLES / "trimul_torch.py").read_text()
-    opts = {"cases": (op.DEV[0],), "benchmarks": (op.DEV[0],) if device_mode == "cpu" else (op.BENCHMARKS[0],),
-            "profile_override": timing.Profile("bench", 5, 10, 0.005, 5.0, 20.0, calib_trials=30),
-            "thresholds": timing.Thresholds(env_abs_us=1e5, env_out_abs_us=1e5, fence_abs_us=1e5, fence_out_abs_us=1e5,
-                                            stage_abs_us=1e5, outlier_frac=1.0)}   # measuring, not judging
+    opts = {
+        "cases": (op.DEV[0],),
+        "benchmarks": (op.DEV[0],) if device_mode == "cpu" else (op.BENCHMARKS[0],),
+        "profile_override": timing.Profile("bench", 5, 10, 0.005, 5.0, 20.0, calib_trials=30),
+        "thresholds": timing.Thresholds(
+            env_abs_us=1e5,
+            env_out_abs_us=1e5,
+            fence_abs_us=1e5,
+            fence_out_abs_us=1e5,
+            stage_abs_us=1e5,
+            outlier_frac=1.0,
+        ),
+    }  # measuring, not judging
     if device_mode == "cpu":
         opts["full_protocol"] = True
     v = get_verifier("trimul", mode=device_mode, allow_other_hardware=True)
@@ -44,7 +54,7 @@ def _overhead(device_mode: str, benchmark) -> None:
     benchmark.extra_info["overhead_us_median"] = statistics.median(c["o_us"] for c in cal.values())
     benchmark.extra_info["sync_gap_us_median"] = statistics.median(c["phi_med_us"] for c in cal.values())
     benchmark.extra_info["staging_us_median"] = statistics.median(c["s_us"] for c in cal.values())
-    for rung in verdict.details.get("calibration_busy") or []:       # trusted busy kernels (timing.Ladder)
+    for rung in verdict.details.get("calibration_busy") or []:  # trusted busy kernels (timing.Ladder)
         benchmark.extra_info[f"overhead_us_busy_{rung['E_us']:.0f}us"] = rung["o_us"]
     assert verdict.status == "accepted", verdict.message
 

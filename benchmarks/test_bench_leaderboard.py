@@ -40,6 +40,7 @@ def bench_db(request, tmp_path):
         pytest.skip("TTTD_BENCH_POSTGRES_URL not set")
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
+
     name = f"tttd_bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(resolve_url(base), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -69,28 +70,57 @@ def _synthetic(k: int, now) -> store.NewSubmission:
     """A stored entry as the verifier would have produced it, without running it (setup only)."""
     from decimal import Decimal
     from fractions import Fraction
+
     exact = 26 * (Fraction(1, 16) - Fraction(k, 2**30))
     d = Decimal(exact.numerator) / Decimal(exact.denominator)
     text = _packing(k)
     import hashlib
+
     data = text.encode()
-    details = {"artifact_kind": "json", "n": 26, "score_exact": f"{d:.19f}", "display": f"{d:.9f}",
-               "construction_sha256": hashlib.sha256(data).hexdigest()}
-    ev = store.Evaluation(kind="submit", requested_by=f"user{k % 50}", status="accepted", accepted=True,
-                          score=float(exact), score_exact=details["score_exact"], display=details["display"],
-                          message="accepted", verifier="circle_packing@1", tttd_version="bench", hardware=None,
-                          hardware_key="", details=details, verifier_kwargs={},
-                          construction_sha256=details["construction_sha256"], created_at=now)
-    return store.NewSubmission(problem=CP, case_set="", artifact_sha256=hashlib.sha256(data).hexdigest(),
-                               artifact_bytes=data, artifact_kind="json", submitter=f"user{k % 50}", notes="",
-                               run_id=None, client_score_sent=None, evaluation=ev)
+    details = {
+        "artifact_kind": "json",
+        "n": 26,
+        "score_exact": f"{d:.19f}",
+        "display": f"{d:.9f}",
+        "construction_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    ev = store.Evaluation(
+        kind="submit",
+        requested_by=f"user{k % 50}",
+        status="accepted",
+        accepted=True,
+        score=float(exact),
+        score_exact=details["score_exact"],
+        display=details["display"],
+        message="accepted",
+        verifier="circle_packing@1",
+        tttd_version="bench",
+        hardware=None,
+        hardware_key="",
+        details=details,
+        verifier_kwargs={},
+        construction_sha256=details["construction_sha256"],
+        created_at=now,
+    )
+    return store.NewSubmission(
+        problem=CP,
+        case_set="",
+        artifact_sha256=hashlib.sha256(data).hexdigest(),
+        artifact_bytes=data,
+        artifact_kind="json",
+        submitter=f"user{k % 50}",
+        notes="",
+        run_id=None,
+        client_score_sent=None,
+        evaluation=ev,
+    )
 
 
 def test_bench_board_query_10k(benchmark, bench_db):
     engine = get_engine(bench_db)
     now = store.utcnow()
     store.bulk_insert(engine, [_synthetic(k, now) for k in range(N_BOARD)])
-    leaderboards.references(CP)                     # reference re-checks are cached per process
+    leaderboards.references(CP)  # reference re-checks are cached per process
 
     board = benchmark.pedantic(lambda: leaderboards.board(CP, db=bench_db), rounds=5, iterations=1, warmup_rounds=1)
     assert len(board) == N_BOARD and board[0].rank == 1 and board[-1].rank == N_BOARD

@@ -17,8 +17,8 @@ import pytest
 
 pytest.importorskip("rdkit")
 
-from verifiers.molecules import data, objectives  # noqa: E402
-from verifiers.molecules.verifier import MoleculeVerifier  # noqa: E402
+from verifiers.molecules import data, objectives
+from verifiers.molecules.verifier import MoleculeVerifier
 
 N = 200
 TASKS = [(env_id, task) for env_id, tasks in objectives.OBJECTIVES.items() for task in tasks]
@@ -40,7 +40,7 @@ SOURCE, SAMPLE = _library()
 
 
 def _batches(v: MoleculeVerifier) -> list[str]:
-    return [json.dumps(SAMPLE[i:i + 100]) for i in range(0, 3 * N, 100)]
+    return [json.dumps(SAMPLE[i : i + 100]) for i in range(0, 3 * N, 100)]
 
 
 def _run(v: MoleculeVerifier, actions: list[str]) -> int:
@@ -56,25 +56,33 @@ def _run(v: MoleculeVerifier, actions: list[str]) -> int:
 def test_bench_oracle_calls(benchmark, env_id, task, mode):
     v = MoleculeVerifier(env_id, task=task, budget=N, n_workers=0 if mode == "single" else POOL_WORKERS)
     actions = _batches(v)
-    _run(v, actions)                                   # warm-up: workers started, objective built
+    _run(v, actions)  # warm-up: workers started, objective built
 
     def setup():
         v.start_run(task, 0)
         return (v, actions), {}
 
     used = benchmark.pedantic(_run, setup=setup, rounds=3, iterations=1)
-    benchmark.extra_info.update({"library": SOURCE, "charged": used, "mode": mode,
-                                 "workers": 0 if mode == "single" else POOL_WORKERS,
-                                 "calls_per_s": round(used / benchmark.stats.stats.mean, 1)})
+    benchmark.extra_info.update(
+        {
+            "library": SOURCE,
+            "charged": used,
+            "mode": mode,
+            "workers": 0 if mode == "single" else POOL_WORKERS,
+            "calls_per_s": round(used / benchmark.stats.stats.mean, 1),
+        }
+    )
 
 
 @pytest.mark.parametrize("mode", ["single", "pool"])
 def test_bench_pipeline_only(benchmark, mode):
     """Parse, gates, neutralise, key and round trip, without scoring (docs/molecules.md#from-a-string-to-a-key)."""
     from verifiers.molecules import pipeline
+
     v = MoleculeVerifier("MolQED-v0", budget=N, n_workers=0 if mode == "single" else POOL_WORKERS)
     jobs = [("canon", s, 50, None, sorted(pipeline.ELEMENTS)) for s in SAMPLE[:N]]
     v.pool.run(jobs[:10])
     benchmark.pedantic(v.pool.run, args=(jobs,), rounds=3, iterations=1)
-    benchmark.extra_info.update({"library": SOURCE, "mode": mode,
-                                 "molecules_per_s": round(N / benchmark.stats.stats.mean, 1)})
+    benchmark.extra_info.update(
+        {"library": SOURCE, "mode": mode, "molecules_per_s": round(N / benchmark.stats.stats.mean, 1)}
+    )

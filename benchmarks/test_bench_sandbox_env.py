@@ -20,7 +20,9 @@ CONFIG = {"entry": "run", "kwargs": {"budget_s": 1.0, "seed": 0}, "convert": {"k
 def test_sandbox_empty_program(benchmark):
     sandbox.warm_up()
     limits = sandbox.Limits(wall_s=10)
-    res = benchmark(lambda: sandbox.run(files={"program.py": EMPTY, "parent.json": b"{}"}, limits=limits, config=CONFIG))
+    res = benchmark(
+        lambda: sandbox.run(files={"program.py": EMPTY, "parent.json": b"{}"}, limits=limits, config=CONFIG)
+    )
     assert res.status == "ok"
 
 
@@ -57,16 +59,20 @@ def test_verifier_exact_path(benchmark, verifier):
 @pytest.mark.parametrize("verifier", ["erdos_min_overlap", "autocorrelation_ac1", "autocorrelation_ac2"])
 def test_verifier_float_path(benchmark, verifier):
     from verifiers.math import exact
+
     construction = json.loads(_data(LARGEST[verifier]))["construction"]
-    fn = {"erdos_min_overlap": exact.erdos_float64, "autocorrelation_ac1": exact.ac1_float64,
-          "autocorrelation_ac2": exact.ac2_float64}[verifier]
+    fn = {
+        "erdos_min_overlap": exact.erdos_float64,
+        "autocorrelation_ac1": exact.ac1_float64,
+        "autocorrelation_ac2": exact.ac2_float64,
+    }[verifier]
     benchmark(lambda: fn(construction))
 
 
 def test_env_step_program(benchmark):
     env = gym.make("CirclePacking26-v0", budget_s=5)
     env.reset(seed=0, options={"initial": "grid"})
-    prog = ("import json\ndef run(budget_s, seed):\n    return json.load(open('parent.json'))['construction']\n")
+    prog = "import json\ndef run(budget_s, seed):\n    return json.load(open('parent.json'))['construction']\n"
     env.step(prog)
 
     def step():

@@ -20,7 +20,7 @@ def run(budget_s, seed):
     with open("parent.json") as fh:
         parent = json.load(fh)["construction"]
     n = 200
-    q = 2.0 ** -40
+    q = 2.0**-40
     # d_j for the pair (j, n-1-j): a symmetric bump-free start, or the parent's values when usable.
     if parent and len(parent) == n:
         h = np.array(parent, dtype=float)
@@ -30,12 +30,14 @@ def run(budget_s, seed):
         h *= (n / 2) / h.sum()
     d = np.round((h[: n // 2] - 0.5) / q) * q
     d = np.clip(d, -0.5, 0.5)
-    pairs = rng.permutation(n)          # which slots get +d and which get −d
+    pairs = rng.permutation(n)  # which slots get +d and which get −d
+
     def build(d):
         out = np.empty(n)
         out[pairs[: n // 2]] = 0.5 + d
-        out[pairs[n // 2:]] = 0.5 - d
+        out[pairs[n // 2 :]] = 0.5 - d
         return out
+
     best = build(d)
     best_val = overlap(best)
     deadline = time.time() + min(budget_s, 20.0) * 0.8

@@ -12,11 +12,19 @@ def custom_kernel(data):
     x, mask, weights, config = data
     dim = config["dim"]
     hidden = config["hidden_dim"]
-    half = torch.float16 if x.is_cuda else torch.float32      # CPU matmuls in fp16 are slow and imprecise
+    half = torch.float16 if x.is_cuda else torch.float32  # CPU matmuls in fp16 are slow and imprecise
     xn = F.layer_norm(x, (dim,), weights["norm.weight"], weights["norm.bias"], 1e-5).to(half)
     # One fused matmul for the five C -> H projections.
-    w_all = torch.cat([weights["left_proj.weight"], weights["right_proj.weight"], weights["left_gate.weight"],
-                       weights["right_gate.weight"], weights["out_gate.weight"]], dim=0).to(half)
+    w_all = torch.cat(
+        [
+            weights["left_proj.weight"],
+            weights["right_proj.weight"],
+            weights["left_gate.weight"],
+            weights["right_gate.weight"],
+            weights["out_gate.weight"],
+        ],
+        dim=0,
+    ).to(half)
     proj = (xn @ w_all.t()).float()
     lp, rp, lg, rg, og = proj.split(hidden, dim=-1)
     m = mask.to(torch.float32).unsqueeze(-1)

@@ -27,14 +27,14 @@ def _layernorm_rows(X, W, Bias, Y, M, C, eps, BLOCK_M: tl.constexpr, BLOCK_C: tl
 
 
 @triton.jit
-def _out_epilogue(O, G, W, Bias, Z, M, NN, eps, H: tl.constexpr, G_STRIDE: tl.constexpr, BLOCK_M: tl.constexpr):
-    # O is the contraction output in [B, H, N, N] order: element (row m, channel h) of the
+def _out_epilogue(Oc, G, W, Bias, Z, M, NN, eps, H: tl.constexpr, G_STRIDE: tl.constexpr, BLOCK_M: tl.constexpr):
+    # Oc is the contraction output in [B, H, N, N] order: element (row m, channel h) of the
     # [B·N·N, H] view lives at b·H·NN + h·NN + (m − b·NN).
     rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
     hs = tl.arange(0, H)
     inside = (rows < M)[:, None]
     b = rows // NN
-    o_ptr = O + (b * H * NN + rows - b * NN)[:, None] + hs[None, :] * NN
+    o_ptr = Oc + (b * H * NN + rows - b * NN)[:, None] + hs[None, :] * NN
     o = tl.load(o_ptr, mask=inside, other=0.0).to(tl.float32)
     mean = tl.sum(o, axis=1) / H
     oc = o - mean[:, None]
@@ -52,22 +52,50 @@ def custom_kernel(data):
     H = config["hidden_dim"]
     M = B * N * N
     low = torch.float16 if x.is_cuda else torch.float32
-    block_m = 16 if x.is_cuda else 64                    # few program instances under the interpreter
+    block_m = 16 if x.is_cuda else 64  # few program instances under the interpreter
     xn = torch.empty((M, C), device=x.device, dtype=low)
-    _layernorm_rows[(triton.cdiv(M, block_m),)](x, weights["norm.weight"], weights["norm.bias"], xn, M, C, 1e-5,
-                                                BLOCK_M=block_m, BLOCK_C=triton.next_power_of_2(C))
-    w_all = torch.cat([weights["left_proj.weight"], weights["left_gate.weight"], weights["right_proj.weight"],
-                       weights["right_gate.weight"], weights["out_gate.weight"]], dim=0).to(low)
-    proj = xn @ w_all.t()                                  # [M, 5H]
+    _layernorm_rows[(triton.cdiv(M, block_m),)](
+        x,
+        weights["norm.weight"],
+        weights["norm.bias"],
+        xn,
+        M,
+        C,
+        1e-5,
+        BLOCK_M=block_m,
+        BLOCK_C=triton.next_power_of_2(C),
+    )
+    w_all = torch.cat(
+        [
+            weights["left_proj.weight"],
+            weights["left_gate.weight"],
+            weights["right_proj.weight"],
+            weights["right_gate.weight"],
+            weights["out_gate.weight"],
+        ],
+        dim=0,
+    ).to(low)
+    proj = xn @ w_all.t()  # [M, 5H]
     m = mask.reshape(M, 1).to(low)
-    left = proj[:, :H] * m * torch.sigmoid(proj[:, H:2 * H])
-    right = proj[:, 2 * H:3 * H] * m * torch.sigmoid(proj[:, 3 * H:4 * H])
+    left = proj[:, :H] * m * torch.sigmoid(proj[:, H : 2 * H])
+    right = proj[:, 2 * H : 3 * H] * m * torch.sigmoid(proj[:, 3 * H : 4 * H])
     lt = left.reshape(B, N, N, H).permute(0, 3, 1, 2).reshape(B * H, N, N)
     rt = right.reshape(B, N, N, H).permute(0, 3, 2, 1).reshape(B * H, N, N)
-    o = torch.bmm(lt, rt)                                  # [B·H, N, N] = [B, H, N, N]
+    o = torch.bmm(lt, rt)  # [B·H, N, N] = [B, H, N, N]
     z = torch.empty((M, H), device=x.device, dtype=low)
-    gate = proj[:, 4 * H:]
-    _out_epilogue[(triton.cdiv(M, block_m),)](o, gate, weights["to_out_norm.weight"], weights["to_out_norm.bias"],
-                                              z, M, N * N, 1e-5, H=H, G_STRIDE=5 * H, BLOCK_M=block_m)
+    gate = proj[:, 4 * H :]
+    _out_epilogue[(triton.cdiv(M, block_m),)](
+        o,
+        gate,
+        weights["to_out_norm.weight"],
+        weights["to_out_norm.bias"],
+        z,
+        M,
+        N * N,
+        1e-5,
+        H=H,
+        G_STRIDE=5 * H,
+        BLOCK_M=block_m,
+    )
     y = z @ weights["to_out.weight"].t().to(low)
     return y.float().reshape(B, N, N, C)

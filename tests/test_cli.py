@@ -16,10 +16,17 @@ REPO = Path(__file__).resolve().parents[1]
 def test_list(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for i in ("ErdosMinOverlap-v0", "AutocorrelationAC1-v0", "AutocorrelationAC2-v0", "CirclePacking26-v0",
-              "CirclePacking32-v0"):
+    for i in (
+        "ErdosMinOverlap-v0",
+        "AutocorrelationAC1-v0",
+        "AutocorrelationAC2-v0",
+        "CirclePacking26-v0",
+        "CirclePacking32-v0",
+    ):
         assert i in out
-    assert "0.3808703106 (Together AI (EinsteinArena baseline) 2026, re-verified)" in out and "min" in out and "max" in out
+    assert (
+        "0.3808703106 (Together AI (EinsteinArena baseline) 2026, re-verified)" in out and "min" in out and "max" in out
+    )
     assert "2.635977394 (test-time-training/discover 2026, re-verified); a better value is 2.63598308" in out
 
 
@@ -55,11 +62,14 @@ def test_eval_program(tmp_path, capsys):
     assert d["details"]["isolation"]["level"] in ("full", "partial", "minimal")
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["eval", "ErdosMinOverlap-v9", "x.json"], "unknown problem id"),
-    (["eval", "ErdosMinOverlap-v0", "/nonexistent/file.py"], "no such file"),
-    (["eval", "ErdosMinOverlap-v0", "x", "--budget-s", "-1"], None),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["eval", "ErdosMinOverlap-v9", "x.json"], "unknown problem id"),
+        (["eval", "ErdosMinOverlap-v0", "/nonexistent/file.py"], "no such file"),
+        (["eval", "ErdosMinOverlap-v0", "x", "--budget-s", "-1"], None),
+    ],
+)
 def test_user_errors_are_one_sentence(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x").write_text("[0.5]")
@@ -93,8 +103,11 @@ def test_trimul_picture_draws_per_shape_timings():
     pytest.importorskip("matplotlib")
     from tttd_envs import render
     from tttd_envs.registration import card
-    per = {f"bench{k}": {"mean": m, "floor_us": f} for k, (m, f) in
-           enumerate([(870.3, 28.0), (5623.1, 125.8), (1086.4, 83.9)])}
+
+    per = {
+        f"bench{k}": {"mean": m, "floor_us": f}
+        for k, (m, f) in enumerate([(870.3, 28.0), (5623.1, 125.8), (1086.4, 83.9)])
+    }
     fig = render.draw(card("TriMul-H100-v0"), None, {"per_shape": per, "geomean_us": 1755.0})
     ax = fig.axes[0]
     assert [round(p.get_height(), 1) for p in ax.patches] == [870.3, 5623.1, 1086.4]

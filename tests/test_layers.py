@@ -72,24 +72,32 @@ def leaderboard_violations(source: str, filename: str = "<string>") -> list[str]
 
 
 def test_leaderboard_neither_subclasses_verifier_nor_imports_gym():
-    bad = {str(p.relative_to(REPO)): v for p in (REPO / "leaderboards").rglob("*.py")
-           if (v := leaderboard_violations(p.read_text(), str(p)))}
+    bad = {
+        str(p.relative_to(REPO)): v
+        for p in (REPO / "leaderboards").rglob("*.py")
+        if (v := leaderboard_violations(p.read_text(), str(p)))
+    }
     assert bad == {}
 
 
-@pytest.mark.parametrize("snippet,found", [
-    ("from verifiers.base import Verifier\nclass R(Verifier):\n    pass\n", "class R subclasses Verifier"),
-    ("import verifiers.base\nclass R(verifiers.base.Verifier):\n    pass\n", "class R subclasses Verifier"),
-    ("from verifiers.base import Verifier as V\nclass R(V):\n    pass\n", "class R subclasses V"),
-    ("def f():\n    import gymnasium as gym\n    return gym.make('X')\n", "imports gymnasium"),
-    ("from gymnasium.utils import seeding\n", "imports from gymnasium.utils"),
-    ("import gym\n", "imports gym"),
-])
+@pytest.mark.parametrize(
+    "snippet,found",
+    [
+        ("from verifiers.base import Verifier\nclass R(Verifier):\n    pass\n", "class R subclasses Verifier"),
+        ("import verifiers.base\nclass R(verifiers.base.Verifier):\n    pass\n", "class R subclasses Verifier"),
+        ("from verifiers.base import Verifier as V\nclass R(V):\n    pass\n", "class R subclasses V"),
+        ("def f():\n    import gymnasium as gym\n    return gym.make('X')\n", "imports gymnasium"),
+        ("from gymnasium.utils import seeding\n", "imports from gymnasium.utils"),
+        ("import gym\n", "imports gym"),
+    ],
+)
 def test_leaderboard_rule_catches_a_bad_module(snippet, found):
     assert [v for v in leaderboard_violations(snippet) if found in v]
 
 
 def test_leaderboard_rule_passes_a_caller_of_the_verifiers_layer():
-    ok = ("from verifiers import get_verifier\nfrom verifiers.molecules.replay import RunLogVerifier\n"
-          "class Boards:\n    pass\n\ndef judge(text):\n    return get_verifier('molecule_run', env_id='X').verify(text)\n")
+    ok = (
+        "from verifiers import get_verifier\nfrom verifiers.molecules.replay import RunLogVerifier\n"
+        "class Boards:\n    pass\n\ndef judge(text):\n    return get_verifier('molecule_run', env_id='X').verify(text)\n"
+    )
     assert leaderboard_violations(ok) == []

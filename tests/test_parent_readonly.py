@@ -26,10 +26,17 @@ def run(budget_s, seed):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="private uid needs root")
 def test_parent_json_is_read_only():
-    r = sandbox.run(files={"program.py": PROGRAM, "parent.json": b'{"construction": [0.5]}'},
-                    limits=sandbox.Limits(wall_s=10),
-                    config={"entry": "run", "kwargs": {"budget_s": 1, "seed": 0}, "convert": {"kind": "json"}})
+    r = sandbox.run(
+        files={"program.py": PROGRAM, "parent.json": b'{"construction": [0.5]}'},
+        limits=sandbox.Limits(wall_s=10),
+        config={"entry": "run", "kwargs": {"budget_s": 1, "seed": 0}, "convert": {"kind": "json"}},
+    )
     assert r.status == "ok"
     out = json.loads(r.result)["value"]
-    assert out == {"write": "PermissionError", "unlink": "PermissionError", "rename": "PermissionError",
-                   "own_file": "ok", "content": '{"construction": [0.5]}'}
+    assert out == {
+        "write": "PermissionError",
+        "unlink": "PermissionError",
+        "rename": "PermissionError",
+        "own_file": "ok",
+        "content": '{"construction": [0.5]}',
+    }

@@ -2,7 +2,6 @@
 confined), the seccomp hardening that applies even when processes are allowed, the size-capped
 private working directory, and the per-run cgroup."""
 
-import errno
 import json
 import os
 import textwrap
@@ -16,9 +15,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="these layers are exer
 
 def _run(body: str, force_userns: bool = False, **limits):
     src = textwrap.dedent(body).encode()
-    res = sandbox.run(files={"program.py": src, "parent.json": b'{"construction": null}'},
-                      limits=sandbox.Limits(wall_s=20, **limits), force_userns=force_userns,
-                      config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    res = sandbox.run(
+        files={"program.py": src, "parent.json": b'{"construction": null}'},
+        limits=sandbox.Limits(wall_s=20, **limits),
+        force_userns=force_userns,
+        config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}},
+    )
     assert res.status == "ok", (res.status, res.detail, res.stderr[-500:])
     doc = json.loads(res.result)
     assert "value" in doc, doc
@@ -60,7 +62,7 @@ def test_user_namespace_path_confines_like_the_root_path(cpus):
     out, iso = _run(PROBE, force_userns=True, cpus=cpus)
     assert iso["network"] == "netns" and iso["filesystem"] == "chroot", iso
     assert "user namespace" in iso["user"] and "no capabilities" in iso["user"]
-    assert "/work" in out["root"] or out["root"]          # only the Python installation is mounted
+    assert "/work" in out["root"] or out["root"]  # only the Python installation is mounted
     assert "shared" not in str(out["root"])
     assert out["read_data"] == "ENOENT"
     assert out["network"] == "ENETUNREACH"
@@ -77,7 +79,8 @@ def test_seccomp_hardening_on_the_root_path(cpus):
 
 
 def test_working_directory_has_a_size_cap():
-    out, _ = _run("""
+    out, _ = _run(
+        """
         import errno
         def run():
             written = 0
@@ -90,17 +93,23 @@ def test_working_directory_has_a_size_cap():
             except OSError as e:
                 return [written, errno.errorcode[e.errno]]
             return [written, "ok"]
-    """, workdir_bytes=8 << 20, file_size_bytes=1 << 30)
+    """,
+        workdir_bytes=8 << 20,
+        file_size_bytes=1 << 30,
+    )
     assert out[1] == "ENOSPC" and out[0] <= 8
 
 
 def test_clone_with_a_new_namespace_is_refused_even_with_processes_allowed():
-    out, _ = _run("""
+    out, _ = _run(
+        """
         import os
         def run():
             pid = os.fork()                  # a plain process is fine with cpus=2
             if pid == 0:
                 os._exit(7)
             return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    """, cpus=2)
+    """,
+        cpus=2,
+    )
     assert out == 7

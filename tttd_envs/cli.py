@@ -14,7 +14,9 @@ class UserError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tttd", description="Test-time discovery: environments, verifiers, agent, leaderboard.")
+    parser = argparse.ArgumentParser(
+        prog="tttd", description="Test-time discovery: environments, verifiers, agent, leaderboard."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for ep in sorted(entry_points(group="tttd.commands"), key=lambda e: e.name):
@@ -52,20 +54,37 @@ def _cmd_list(args) -> int:
     rows = []
     for card in tttd_envs.cards():
         best = card.best_reference()
-        rows.append({"id": card.id, "domain": card.domain, "direction": card.direction, "units": card.units,
-                     "target": card.target,
-                     "best_reference": None if best is None else
-                     {"value": best.value, "display": best.display, "who": best.who, "year": best.year,
-                      "label": best.label, "how": best.how},
-                     "references": card.reference_summary()})
+        rows.append(
+            {
+                "id": card.id,
+                "domain": card.domain,
+                "direction": card.direction,
+                "units": card.units,
+                "target": card.target,
+                "best_reference": None
+                if best is None
+                else {
+                    "value": best.value,
+                    "display": best.display,
+                    "who": best.who,
+                    "year": best.year,
+                    "label": best.label,
+                    "how": best.how,
+                },
+                "references": card.reference_summary(),
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     table = [("ID", "DOMAIN", "DIR", "UNITS", "BEST REFERENCE")]
     for r in rows:
         b = r["best_reference"]
-        shown = r["references"] if (b is not None or r["references"] != "—") else \
-            (f"{r['target']}, published" if r["target"] else "—")
+        shown = (
+            r["references"]
+            if (b is not None or r["references"] != "—")
+            else (f"{r['target']}, published" if r["target"] else "—")
+        )
         table.append((r["id"], r["domain"], r["direction"], r["units"], shown))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
     for row in table:
@@ -77,17 +96,33 @@ def _cmd_list(args) -> int:
 def add_eval_command(sub) -> None:
     p = sub.add_parser("eval", help="verify one artifact (program, construction or raw answer) for a problem")
     p.add_argument("problem", metavar="ID", help="problem id, e.g. ErdosMinOverlap-v0 (see `tttd list`)")
-    p.add_argument("file", metavar="FILE", help="the artifact: a .py program, a .json construction or a raw answer ('-' = stdin)")
+    p.add_argument(
+        "file", metavar="FILE", help="the artifact: a .py program, a .json construction or a raw answer ('-' = stdin)"
+    )
     p.add_argument("--json", action="store_true", help="print the Verdict as JSON")
     p.add_argument("--budget-s", type=float, default=None, help="time budget passed to run() (default: the card's)")
     p.add_argument("--seed", type=int, default=0, help="seed passed to run() (default 0)")
-    p.add_argument("--parent", metavar="STATE_JSON", default=None,
-                   help="a state/construction JSON to hand the program as parent.json")
+    p.add_argument(
+        "--parent",
+        metavar="STATE_JSON",
+        default=None,
+        help="a state/construction JSON to hand the program as parent.json",
+    )
     p.add_argument("--full", action="store_true", help="with --json, keep the construction and full logs")
-    p.add_argument("--picture", metavar="PNG", default=None,
-                   help="also save a picture of the result (the construction, the contest case, or per-shape timings)")
-    p.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="a problem option (see `help` of the env), e.g. -o mode=contest -o case_set=lite")
+    p.add_argument(
+        "--picture",
+        metavar="PNG",
+        default=None,
+        help="also save a picture of the result (the construction, the contest case, or per-shape timings)",
+    )
+    p.add_argument(
+        "-o",
+        "--opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a problem option (see `help` of the env), e.g. -o mode=contest -o case_set=lite",
+    )
     p.set_defaults(func=_cmd_eval)
 
 
@@ -105,7 +140,9 @@ def _cmd_eval(args) -> int:
     for item in args.opt:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise UserError(f"-o {item!r}: write KEY=VALUE; {card.id} takes the options {', '.join(sorted(card.limits))}")
+            raise UserError(
+                f"-o {item!r}: write KEY=VALUE; {card.id} takes the options {', '.join(sorted(card.limits))}"
+            )
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
@@ -114,15 +151,17 @@ def _cmd_eval(args) -> int:
             limits.update(card.check_limits({key.strip(): value}))
         except ValueError as e:
             raise UserError(f"-o {item!r}: {e}") from None
-    card = card.specialise(limits)      # e.g. the instance picked with -o instance=...
-    card = card.for_options(limits)     # a problem whose card depends on an option (an instance) gets its own
+    card = card.for_options(limits)  # a problem whose card depends on an option (an instance) gets its own
     if "progress" in card.limits and sys.stderr.isatty():
         limits["progress"] = True
     parent = None
     if args.parent:
         doc = json.loads(_read(args.parent))
-        parent = {"construction": doc.get("construction"), "value": doc.get("value")} if isinstance(doc, dict) \
+        parent = (
+            {"construction": doc.get("construction"), "value": doc.get("value")}
+            if isinstance(doc, dict)
             else {"construction": doc, "value": None}
+        )
     verifier = get_verifier(card.verifier, **card.verifier_kwargs, **limits)
     if card.domain == "math" and _looks_like_program(text) and sys.stderr.isatty():
         print(f"running the program in the sandbox (budget {limits.get('budget_s', 0):g} s)…", file=sys.stderr)
@@ -149,12 +188,18 @@ def _cmd_eval(args) -> int:
 def _save_picture(card, verdict, path: str) -> None:
     """The card's picture of this verdict (tttd_envs.render), marked when the answer was not accepted."""
     if not card.picture:
-        raise UserError(f"{card.id} has no picture; --picture works for problems with one "
-                        "(circle packings, Erdős, autocorrelations, AHC039, TriMul, molecules)")
+        raise UserError(
+            f"{card.id} has no picture; --picture works for problems with one "
+            "(circle packings, Erdős, autocorrelations, AHC039, TriMul, molecules)"
+        )
     from tttd_envs import render
+
     details = verdict.details if verdict.accepted else {}
-    title = f"{card.id}: " + (f"{card.score_label} {verdict.details.get('display') or f'{verdict.score:.10g}'}"
-                              if verdict.accepted else f"{verdict.status}")
+    title = f"{card.id}: " + (
+        f"{card.score_label} {verdict.details.get('display') or f'{verdict.score:.10g}'}"
+        if verdict.accepted
+        else f"{verdict.status}"
+    )
     try:
         with open(path, "wb") as fh:
             fh.write(render.png_bytes(card, details.get("construction"), details, title=title))

@@ -43,7 +43,8 @@ def find(domain: str, filename: str, data_dir: str | os.PathLike | None = None) 
     raise DataNotFound(
         f"published construction {filename!r} not found (looked in: {', '.join(tried)}). Point "
         f"TTTD_DATA_DIR (or data_dir=...) at a folder holding the {domain} data files, or place them in "
-        f"{cache_dir() / domain}; named initial states that use published data need them, the computed ones do not.")
+        f"{cache_dir() / domain}; named initial states that use published data need them, the computed ones do not."
+    )
 
 
 def load_construction(domain: str, filename: str, data_dir: str | os.PathLike | None = None) -> tuple[str, object]:

@@ -22,7 +22,7 @@ from verifiers import Verdict, get_verifier
 MAX_ACTION_CHARS = 16 << 20
 MAX_PROMPT_CHARS = 1 << 20
 MAX_ARTIFACT_CHARS = 1 << 20
-PROMPT_STDOUT_CHARS = 500        # the tail of the program's output shown in the prompt (as the reference)
+PROMPT_STDOUT_CHARS = 500  # the tail of the program's output shown in the prompt (as the reference)
 _FMAX = float(np.finfo(np.float64).max)
 
 
@@ -34,8 +34,15 @@ class DiscoveryEnv(gym.Env):
     #: the keys ``reset(options=...)`` takes
     reset_options: ClassVar[tuple[str, ...]] = ("state", "initial")
 
-    def __init__(self, render_mode: str | None = None, *, max_turns: int = 1, initial: str | None = None,
-                 data_dir: str | None = None, **limits: Any) -> None:
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        *,
+        max_turns: int = 1,
+        initial: str | None = None,
+        data_dir: str | None = None,
+        **limits: Any,
+    ) -> None:
         card = self.card
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, not {render_mode!r}")
@@ -44,11 +51,16 @@ class DiscoveryEnv(gym.Env):
         unknown = set(limits) - set(card.limits) - {"grace_s"}
         if unknown:
             import difflib
+
             key = sorted(unknown)[0]
-            close = difflib.get_close_matches(key, [*card.limits, "max_turns", "initial", "data_dir", "render_mode"], n=1)
-            raise TypeError(f"{card.id} got an unknown keyword argument {key!r}"
-                            + (f"; did you mean {close[0]!r}?" if close else "")
-                            + f" (it accepts max_turns, initial, data_dir, render_mode and {', '.join(sorted(card.limits))})")
+            close = difflib.get_close_matches(
+                key, [*card.limits, "max_turns", "initial", "data_dir", "render_mode"], n=1
+            )
+            raise TypeError(
+                f"{card.id} got an unknown keyword argument {key!r}"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+                + f" (it accepts max_turns, initial, data_dir, render_mode and {', '.join(sorted(card.limits))})"
+            )
         card.check_limits({k: v for k, v in limits.items() if k != "grace_s"})
         self.render_mode = render_mode
         self.max_turns = int(max_turns)
@@ -56,20 +68,23 @@ class DiscoveryEnv(gym.Env):
         card.initial(self.initial_name)  # validates the name now, not at reset
         self.data_dir = data_dir
         self.limits = {**card.limits, **limits}
+        # the card for these options (an instance's statement, references, verifier data folder); itself for
+        # most problems
+        self.card = card = card.for_options({**self.limits, **({"data_dir": data_dir} if data_dir else {})})
         self.verifier = self._make_verifier()
         self.statement = card.statement_with(self.limits)
-        if card.specialise_for is not None:
-            self.card = card.specialise(self.limits)     # this instance's references and picture data
 
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
-        self.observation_space = spaces.Dict({
-            "prompt": UnicodeText(MAX_PROMPT_CHARS),
-            "artifact": UnicodeText(MAX_ARTIFACT_CHARS),
-            "value": spaces.Box(-_FMAX, _FMAX, shape=(), dtype=np.float64),
-        })
+        self.observation_space = spaces.Dict(
+            {
+                "prompt": UnicodeText(MAX_PROMPT_CHARS),
+                "artifact": UnicodeText(MAX_ARTIFACT_CHARS),
+                "value": spaces.Box(-_FMAX, _FMAX, shape=(), dtype=np.float64),
+            }
+        )
         self.state: State | None = None
         self.last_verdict: Verdict | None = None
-        self.last_step_verdict: Verdict | None = None      # the verdict of this episode's last step (multi-turn)
+        self.last_step_verdict: Verdict | None = None  # the verdict of this episode's last step (multi-turn)
         self._seed = 0
         self._turn = 0
 
@@ -77,14 +92,16 @@ class DiscoveryEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         if options is not None and not isinstance(options, dict):
-            raise TypeError(f"reset options must be a dict such as {{'initial': 'random'}} or {{'state': ...}}, "
-                            f"not a {type(options).__name__}")
+            raise TypeError(
+                f"reset options must be a dict such as {{'initial': 'random'}} or {{'state': ...}}, "
+                f"not a {type(options).__name__}"
+            )
         options = dict(options or {})
         self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self._turn = 0
         self.last_verdict = None
         self.last_step_verdict = None
-        self.state = None                  # a reset that raises leaves no stale state behind (step: ResetNeeded)
+        self.state = None  # a reset that raises leaves no stale state behind (step: ResetNeeded)
         unknown = set(options) - set(self.reset_options)
         if unknown:
             *rest, last = [repr(k) for k in self.reset_options]
@@ -107,12 +124,16 @@ class DiscoveryEnv(gym.Env):
         self._turn += 1
         reward = self.card.reward(verdict.score, verdict.details)
         construction = verdict.details.get("construction") if verdict.accepted else None
-        new_state = self.state.child(artifact=action if isinstance(action, str) else "",
-                                     construction=construction, value=self.card.value(verdict.score),
-                                     score=verdict.score, timestep=self.state.timestep + 1,
-                                     stdout=str(verdict.details.get("stdout", "")))
+        new_state = self.state.child(
+            artifact=action if isinstance(action, str) else "",
+            construction=construction,
+            value=self.card.value(verdict.score),
+            score=verdict.score,
+            timestep=self.state.timestep + 1,
+            stdout=str(verdict.details.get("stdout", "")),
+        )
         if verdict.accepted:
-            self.state = new_state      # later turns improve on the last accepted answer
+            self.state = new_state  # later turns improve on the last accepted answer
         terminated = self._turn >= self.max_turns
         info = {"verdict": verdict, "score": verdict.score, "accepted": verdict.accepted, "state": new_state}
         return self._obs(), float(reward), terminated, False, info
@@ -122,6 +143,7 @@ class DiscoveryEnv(gym.Env):
             return self.render_text()
         if self.render_mode == "rgb_array":
             from tttd_envs import render
+
             return render.rgb_array(self.card, self.state, self.last_verdict)
         return None
 
@@ -163,25 +185,44 @@ class DiscoveryEnv(gym.Env):
             construction = init.build(np.random.default_rng(seed))
         else:
             construction = None
-        if construction is None:   # "empty": nothing yet (value 0.0 for maximised problems, as the reference)
-            return State(id=State.make_id(self.card.id, "", None), problem=self.card.id, construction=None,
-                         value=0.0 if self.card.direction == "max" else None, name=name)
+        if construction is None:  # "empty": nothing yet (value 0.0 for maximised problems, as the reference)
+            return State(
+                id=State.make_id(self.card.id, "", None),
+                problem=self.card.id,
+                construction=None,
+                value=0.0 if self.card.direction == "max" else None,
+                name=name,
+            )
         verdict = self.verifier.verify(_json_action(construction))
         if not verdict.accepted:
-            raise RuntimeError(f"{self.card.id}: initial state {name!r} was rejected by the verifier: {verdict.message}")
+            raise RuntimeError(
+                f"{self.card.id}: initial state {name!r} was rejected by the verifier: {verdict.message}"
+            )
         if init.construction_sha256 and verdict.details.get("construction_sha256") != init.construction_sha256:
-            raise ValueError(f"{self.card.id}: the published construction {init.data_file!r} does not match its pinned "
-                             "sha256; the data file is corrupted or edited")
+            raise ValueError(
+                f"{self.card.id}: the published construction {init.data_file!r} does not match its pinned "
+                "sha256; the data file is corrupted or edited"
+            )
         canon = verdict.details["construction"]
         self.last_verdict = verdict
-        return State(id=State.make_id(self.card.id, "", canon), problem=self.card.id, artifact="",
-                     construction=canon, value=self.card.value(verdict.score), score=verdict.score, name=name)
+        return State(
+            id=State.make_id(self.card.id, "", canon),
+            problem=self.card.id,
+            artifact="",
+            construction=canon,
+            value=self.card.value(verdict.score),
+            score=verdict.score,
+            name=name,
+        )
 
     def _obs(self) -> dict[str, Any]:
         st = self.state
         value = st.value if st.value is not None else 0.0
-        return {"prompt": self.prompt(), "artifact": st.artifact[:MAX_ARTIFACT_CHARS],
-                "value": np.array(value, dtype=np.float64)}
+        return {
+            "prompt": self.prompt(),
+            "artifact": st.artifact[:MAX_ARTIFACT_CHARS],
+            "value": np.array(value, dtype=np.float64),
+        }
 
     def prompt(self) -> str:
         """Statement + current state + what to improve."""
@@ -193,8 +234,10 @@ class DiscoveryEnv(gym.Env):
                 parts.append("No construction yet (parent.json holds construction null).")
             else:
                 n = len(st.construction) if isinstance(st.construction, list) else "?"
-                parts.append(f"parent.json holds the current construction (n = {n}) with {card.score_label} "
-                             f"{shown} (state value {st.value!r}).")
+                parts.append(
+                    f"parent.json holds the current construction (n = {n}) with {card.score_label} "
+                    f"{shown} (state value {st.value!r})."
+                )
         elif st.score is not None:
             parts.append(f"The current program scores {card.score_label} {shown} (state value {st.value!r}).")
         if st.artifact:
@@ -210,12 +253,14 @@ class DiscoveryEnv(gym.Env):
                 out = "…(truncated)\n" + out[-PROMPT_STDOUT_CHARS:]
             parts += ["Its output (tail):", "```", out, "```"]
         last = self.last_step_verdict
-        if last is not None:           # a multi-turn episode: what the verifier said about the previous answer
+        if last is not None:  # a multi-turn episode: what the verifier said about the previous answer
             parts.append("")
             parts.append("## Your previous answer")
             if last.accepted:
-                parts.append(f"It was accepted with {card.score_label} {last.details.get('display', f'{last.score:.10g}')}"
-                             + ("; it is the current state above." if self.state.score == last.score else "."))
+                parts.append(
+                    f"It was accepted with {card.score_label} {last.details.get('display', f'{last.score:.10g}')}"
+                    + ("; it is the current state above." if self.state.score == last.score else ".")
+                )
             else:
                 parts.append(f"It was not accepted ({last.status}): {last.message.strip()[:2000]}")
                 parts.append("The current state above is unchanged; fix the problem and try again.")
@@ -230,4 +275,5 @@ class DiscoveryEnv(gym.Env):
 
 def _json_action(construction: Any) -> str:
     import json
+
     return json.dumps({"construction": construction}, separators=(",", ":"), allow_nan=False)

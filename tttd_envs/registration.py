@@ -45,13 +45,19 @@ def register_all() -> None:
     # not installed, a bad option), so it is off; every env passes gymnasium's full check_env in the tests.
     for env_id, (entry_point, nondeterministic) in PROBLEMS.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry_point, nondeterministic=nondeterministic,
-                         disable_env_checker=True, vector_entry_point=functools.partial(make_vector, env_id))
+            gym.register(
+                id=env_id,
+                entry_point=entry_point,
+                nondeterministic=nondeterministic,
+                disable_env_checker=True,
+                vector_entry_point=functools.partial(make_vector, env_id),
+            )
 
 
 def env_class(env_id: str):
     if env_id not in PROBLEMS:
         import difflib
+
         close = difflib.get_close_matches(env_id, PROBLEMS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "; run `tttd list` to see them"
         raise KeyError(f"unknown problem id {env_id!r}{hint}")

@@ -41,6 +41,7 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
     elif kind == "gantt":
         fig = _figure(9.0, 5.0)
         from tttd_envs.problems.jssp import draw_gantt
+
         draw_gantt(fig, card, construction, details)
     elif kind == "molecules":
         fig = _figure(11.0, 4.8)
@@ -48,6 +49,7 @@ def draw(card, construction: Any, details: dict | None = None, title: str | None
     elif kind and ":" in kind:
         # "module:function": the problem draws its own picture, fn(card, construction, details) -> Figure
         import importlib
+
         module, _, fn = kind.partition(":")
         fig = getattr(importlib.import_module(module), fn)(card, construction, details)
     else:
@@ -96,12 +98,14 @@ def _circles(ax, circles, details: dict) -> None:
     worst_side = (details.get("min_boundary_slack_at") or [None])[0]
     for i, (x, y, r) in enumerate(circles):
         hot = i in worst_pair or i == worst_side
-        ax.add_patch(Circle((x, y), r, facecolor="#f4a261" if hot else "#8ecae6", edgecolor="#023047", lw=0.8,
-                            alpha=0.9))
+        ax.add_patch(
+            Circle((x, y), r, facecolor="#f4a261" if hot else "#8ecae6", edgecolor="#023047", lw=0.8, alpha=0.9)
+        )
         ax.text(x, y, str(i), ha="center", va="center", fontsize=7)
     total = sum(c[2] for c in circles)
-    ax.set_title(f"n = {len(circles)}, Σr ≈ {total:.10g}" + ("  (orange: tightest contacts)" if worst_pair else ""),
-                 fontsize=9)
+    ax.set_title(
+        f"n = {len(circles)}, Σr ≈ {total:.10g}" + ("  (orange: tightest contacts)" if worst_pair else ""), fontsize=9
+    )
 
 
 def _steps(ax, values, edges) -> None:
@@ -124,7 +128,7 @@ def _erdos(fig, h) -> None:
     ax1.set_ylim(0, 1.05)
     ax1.set_xlabel("x")
     ax1.set_title(f"h (n = {n})", fontsize=9)
-    c = np.correlate(h, 1.0 - h, "full") * (2.0 / n)      # float64 view; the score is computed exactly
+    c = np.correlate(h, 1.0 - h, "full") * (2.0 / n)  # float64 view; the score is computed exactly
     lags = np.arange(-(n - 1), n)[::-1] * (2.0 / n)
     ax2.plot(lags, c, lw=1, color="#fb8500")
     k = int(np.argmax(c))
@@ -145,6 +149,7 @@ def _autoconv(fig, a) -> None:
     _steps(ax1, a, np.linspace(-0.25, 0.25, n + 1))
     ax1.set_title(f"f (n = {n} steps, scaled to max 1)", fontsize=9)
     from numpy.fft import irfft, rfft
+
     m = 2 * n - 1
     size = 1 << (m - 1).bit_length()
     conv = irfft(rfft(a, size) ** 2, size)[:m]
@@ -164,6 +169,7 @@ def _ahc039(ax, _construction, details: dict) -> None:
         _empty(ax, "accepted answer")
         return
     from verifiers.atcoder import inputs, score_ahc039
+
     inp = score_ahc039.parse_input(inputs.input_text("ahc039", case["seed"]))
     n = inp.n
     ax.scatter(inp.xs[:n], inp.ys[:n], s=1.5, c="#1d70b8", label="mackerel", linewidths=0)
@@ -184,6 +190,7 @@ def _molecules(ax, top) -> None:
     from types import SimpleNamespace
 
     from tttd_envs.problems import molecules_render
+
     ax.axis("off")
     rows = [r for r in (top or []) if r and r[1] is not None][:10]
     if not rows:
@@ -204,10 +211,21 @@ def rgb_array(card, state, verdict=None) -> np.ndarray:
     if verdict is not None and not verdict.accepted:
         # the picture is still the current state; say on it that the last answer was not taken
         import textwrap
+
         note = textwrap.shorten(f"last answer {verdict.status}: {verdict.message}", 150)
-        fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=8, color="white", wrap=True,
-                 bbox={"facecolor": "#c0392b", "edgecolor": "none", "pad": 3})
+        fig.text(
+            0.5,
+            0.01,
+            note,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="white",
+            wrap=True,
+            bbox={"facecolor": "#c0392b", "edgecolor": "none", "pad": 3},
+        )
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()

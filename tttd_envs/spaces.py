@@ -49,8 +49,9 @@ def _register_vector_handlers() -> None:
 
     @shm.create_shared_memory.register(UnicodeText)
     def _create(space: UnicodeText, n: int = 1, ctx: Any = None):
-        raise CustomSpaceError("text observations cannot live in shared memory; pass shared_memory=False "
-                               "(gym.make_vec(id, n) does)")
+        raise CustomSpaceError(
+            "text observations cannot live in shared memory; pass shared_memory=False (gym.make_vec(id, n) does)"
+        )
 
     @flatdim.register(UnicodeText)
     def _flatdim(space: UnicodeText) -> int:
@@ -60,12 +61,12 @@ def _register_vector_handlers() -> None:
     def _flatten(space: UnicodeText, x: str):
         out = np.zeros(space.max_length + 1, dtype=np.int32)
         out[0] = len(x)
-        out[1:1 + len(x)] = np.frombuffer(x.encode("utf-32-le"), dtype=np.int32)
+        out[1 : 1 + len(x)] = np.frombuffer(x.encode("utf-32-le"), dtype=np.int32)
         return out
 
     @unflatten.register(UnicodeText)
     def _unflatten(space: UnicodeText, x) -> str:
-        return "".join(map(chr, np.asarray(x)[1:1 + int(x[0])]))
+        return "".join(map(chr, np.asarray(x)[1 : 1 + int(x[0])]))
 
     @flatten_space.register(UnicodeText)
     def _flatten_space(space: UnicodeText) -> Box:

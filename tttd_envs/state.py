@@ -15,15 +15,15 @@ STDOUT_KEEP = 4000
 class State:
     id: str
     problem: str
-    artifact: str = ""                 # source text ("" for a constructed initial state)
-    construction: Any = None           # the data the artifact produced (canonical form)
-    value: float | None = None         # higher is better (−score for minimised problems)
-    score: float | None = None         # raw score in the problem's units
+    artifact: str = ""  # source text ("" for a constructed initial state)
+    construction: Any = None  # the data the artifact produced (canonical form)
+    value: float | None = None  # higher is better (−score for minimised problems)
+    score: float | None = None  # raw score in the problem's units
     parent_id: str | None = None
-    lineage: list[str] = dataclasses.field(default_factory=list)   # ancestor ids, oldest first
+    lineage: list[str] = dataclasses.field(default_factory=list)  # ancestor ids, oldest first
     timestep: int = 0
-    stdout: str = ""                   # trimmed tail of the program's output
-    name: str | None = None            # for named initial states ("random", "human", ...)
+    stdout: str = ""  # trimmed tail of the program's output
+    name: str | None = None  # for named initial states ("random", "human", ...)
     parent_score: float | None = None  # the parent's raw score: the prompt shows "before → after"
 
     @staticmethod
@@ -37,12 +37,29 @@ class State:
         h.update(json.dumps(construction, separators=(",", ":"), allow_nan=False).encode())
         return h.hexdigest()[:16]
 
-    def child(self, *, artifact: str, construction: Any, value: float | None, score: float | None,
-              timestep: int, stdout: str = "") -> "State":
-        return State(id=State.make_id(self.problem, artifact, construction), problem=self.problem,
-                     artifact=artifact, construction=construction, value=value, score=score,
-                     parent_id=self.id, lineage=[*self.lineage, self.id], timestep=timestep,
-                     stdout=stdout[-STDOUT_KEEP:], parent_score=self.score)
+    def child(
+        self,
+        *,
+        artifact: str,
+        construction: Any,
+        value: float | None,
+        score: float | None,
+        timestep: int,
+        stdout: str = "",
+    ) -> State:
+        return State(
+            id=State.make_id(self.problem, artifact, construction),
+            problem=self.problem,
+            artifact=artifact,
+            construction=construction,
+            value=value,
+            score=score,
+            parent_id=self.id,
+            lineage=[*self.lineage, self.id],
+            timestep=timestep,
+            stdout=stdout[-STDOUT_KEEP:],
+            parent_score=self.score,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -51,7 +68,7 @@ class State:
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "State":
+    def from_dict(cls, d: dict[str, Any]) -> State:
         if isinstance(d, State):
             return d
         if not isinstance(d, dict):

@@ -18,16 +18,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def make_vector(env_id: str, num_envs: int = 1, *, asynchronous: bool = True,
-                autoreset_mode: Any = None, **kwargs: Any):
+def make_vector(
+    env_id: str, num_envs: int = 1, *, asynchronous: bool = True, autoreset_mode: Any = None, **kwargs: Any
+):
     import gymnasium as gym
     from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
     if int(num_envs) < 1:
         raise ValueError(f"num_envs must be ≥ 1, not {num_envs!r}")
     mode = autoreset_mode if autoreset_mode is not None else AutoresetMode.SAME_STEP
-    kwargs.pop("max_episode_steps", None)          # make_vec passes the spec's (None for tttd ids)
+    kwargs.pop("max_episode_steps", None)  # make_vec passes the spec's (None for tttd ids)
     fns = [lambda: gym.make(env_id, **kwargs) for _ in range(int(num_envs))]
     if asynchronous:
-        return AsyncVectorEnv(fns, shared_memory=False, autoreset_mode=mode)    # text cannot be shared memory
+        return AsyncVectorEnv(fns, shared_memory=False, autoreset_mode=mode)  # text cannot be shared memory
     return SyncVectorEnv(fns, autoreset_mode=mode)

@@ -4,7 +4,7 @@ This layer imports nothing above it and never trusts anything a submission repor
 Submitted code only ever runs in :mod:`verifiers.sandbox`; every score is recomputed here from data.
 """
 
-from verifiers.verdict import STATUSES, Verdict
 from verifiers.base import Verifier, get_verifier
+from verifiers.verdict import STATUSES, Verdict
 
 __all__ = ["STATUSES", "Verdict", "Verifier", "get_verifier"]

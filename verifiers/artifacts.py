@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 # A fenced block: ``` or ~~~ fence, optional info string, body, closing fence of the same kind.
-_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
-                    re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(
+    r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL
+)
 
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:

@@ -46,8 +46,13 @@ class Verifier(abc.ABC):
 
     def verify(self, artifact: str, **context: Any) -> Verdict:
         t0 = time.perf_counter()
-        sha = hashlib.sha256(artifact.encode("utf-8", "surrogatepass") if isinstance(artifact, str)
-                             else bytes(artifact)).hexdigest() if isinstance(artifact, (str, bytes)) else None
+        sha = (
+            hashlib.sha256(
+                artifact.encode("utf-8", "surrogatepass") if isinstance(artifact, str) else bytes(artifact)
+            ).hexdigest()
+            if isinstance(artifact, (str, bytes))
+            else None
+        )
         try:
             if not isinstance(artifact, (str, bytes)):
                 verdict = Verdict.reject(f"the artifact must be text, not {type(artifact).__name__}")
@@ -56,15 +61,20 @@ class Verifier(abc.ABC):
                     try:
                         artifact = artifact.decode("utf-8")
                     except UnicodeDecodeError as e:
-                        return self._finish(Verdict.reject(f"the artifact is not valid UTF-8 ({e.reason} at byte {e.start})"), sha, t0)
+                        return self._finish(
+                            Verdict.reject(f"the artifact is not valid UTF-8 ({e.reason} at byte {e.start})"), sha, t0
+                        )
                 verdict = self._verify(artifact, **context)
         except Exception as e:  # noqa: BLE001 - a bug of ours must not crash the caller
-            verdict = Verdict.reject(f"verifier error: {type(e).__name__}: {e}; please report", status="error",
-                                     details={"traceback": traceback.format_exc()[-4000:]})
+            verdict = Verdict.reject(
+                f"verifier error: {type(e).__name__}: {e}; please report",
+                status="error",
+                details={"traceback": traceback.format_exc()[-4000:]},
+            )
         return self._finish(verdict, sha, t0)
 
     def _finish(self, verdict: Verdict, sha: str | None, t0: float) -> Verdict:
-        if len(verdict.message) > MAX_MESSAGE:     # one line a person can read, whatever was submitted
+        if len(verdict.message) > MAX_MESSAGE:  # one line a person can read, whatever was submitted
             verdict.message = verdict.message[:MAX_MESSAGE] + "…"
         verdict.artifact_sha256 = sha
         verdict.verifier = self.ident
@@ -72,8 +82,7 @@ class Verifier(abc.ABC):
         return verdict
 
     @abc.abstractmethod
-    def _verify(self, artifact: str, **context: Any) -> Verdict:
-        ...
+    def _verify(self, artifact: str, **context: Any) -> Verdict: ...
 
 
 def get_verifier(name: str, **kwargs: Any) -> Verifier:

@@ -9,16 +9,16 @@ from typing import Any
 
 #: Every status a Verdict can carry. Only ``accepted`` has a score.
 STATUSES = (
-    "accepted",      # valid artifact, score computed by trusted code
-    "rejected",      # malformed or invalid artifact / construction
-    "crashed",       # the program raised, exited without a result, or died from a signal
-    "timeout",       # wall or CPU limit reached
-    "memory",        # address-space / memory limit reached
+    "accepted",  # valid artifact, score computed by trusted code
+    "rejected",  # malformed or invalid artifact / construction
+    "crashed",  # the program raised, exited without a result, or died from a signal
+    "timeout",  # wall or CPU limit reached
+    "memory",  # address-space / memory limit reached
     "output_limit",  # too much stdout/stderr
-    "error",         # the verifier's own fault: please report
+    "error",  # the verifier's own fault: please report
     "unverified-timing",  # kernels on a machine that cannot time them (correctness only)
     "implausible-timing",  # kernels: timing failed a trusted check (envelope, staging, floor)
-    "contended",     # kernels: other GPU work or throttling during timing; retry
+    "contended",  # kernels: other GPU work or throttling during timing; retry
     "uncheckable-on-cpu",  # kernels: CPU dev mode cannot run this submission (CUDA C++, CuPy, hard-coded cuda)
 )
 
@@ -54,11 +54,11 @@ class Verdict:
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
-    def reject(cls, message: str, status: str = "rejected", **kw: Any) -> "Verdict":
+    def reject(cls, message: str, status: str = "rejected", **kw: Any) -> Verdict:
         return cls(accepted=False, status=status, message=message, score=None, **kw)
 
     @classmethod
-    def accept(cls, score: float, message: str, **kw: Any) -> "Verdict":
+    def accept(cls, score: float, message: str, **kw: Any) -> Verdict:
         return cls(accepted=True, status="accepted", message=message, score=float(score), **kw)
 
     # -- serialisation ------------------------------------------------------------------------
@@ -69,7 +69,7 @@ class Verdict:
         return json.dumps(self.to_dict(), allow_nan=False, default=_json_default, **kw)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Verdict":
+    def from_dict(cls, d: dict[str, Any]) -> Verdict:
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in fields})
 
@@ -78,8 +78,10 @@ class Verdict:
         lines = [f"status:   {self.status}", f"message:  {self.message}"]
         if self.accepted:
             shown = self.details.get("display")
-            lines.append(f"score:    {shown if shown is not None else repr(self.score)}"
-                         + (f"  (float {self.score!r})" if shown is not None else ""))
+            lines.append(
+                f"score:    {shown if shown is not None else repr(self.score)}"
+                + (f"  (float {self.score!r})" if shown is not None else "")
+            )
             if "score_exact" in self.details:
                 lines.append(f"exact:    {self.details['score_exact']}")
         for key in ("n", "artifact_kind", "construction_sha256"):

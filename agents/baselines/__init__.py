@@ -15,8 +15,9 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 #: problem id -> "module:function". The function takes (options: dict, time_limit_s: float, seed: int)
 #: and returns one result row (a dict; see ``record``).
@@ -36,9 +37,13 @@ RESULTS: dict[str, Path] = {
 def baseline(problem: str) -> Callable[..., dict[str, Any]]:
     if problem not in BASELINES:
         import difflib
+
         close = difflib.get_close_matches(problem, BASELINES, n=1)
-        raise KeyError(f"no solver baseline for {problem!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-                       + f" (baselines exist for: {', '.join(sorted(BASELINES))})")
+        raise KeyError(
+            f"no solver baseline for {problem!r}"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+            + f" (baselines exist for: {', '.join(sorted(BASELINES))})"
+        )
     module, _, fn = BASELINES[problem].partition(":")
     return getattr(importlib.import_module(module), fn)
 
@@ -80,11 +85,21 @@ def add_command(sub) -> None:
     p = sub.add_parser("baseline", help="run a solver baseline for a problem (e.g. PyVRP for CVRP-v0) and record it")
     p.add_argument("problem", metavar="ID", help=f"problem id ({', '.join(sorted(BASELINES))})")
     p.add_argument("--instances", default=None, help="comma-separated instance names (default: the -o/instance option)")
-    p.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="a problem option, as for `tttd eval`, e.g. -o instance=X-n101-k25")
-    p.add_argument("--time-limit", type=float, default=10.0, help="solver time limit per instance, seconds (default 10)")
+    p.add_argument(
+        "-o",
+        "--opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a problem option, as for `tttd eval`, e.g. -o instance=X-n101-k25",
+    )
+    p.add_argument(
+        "--time-limit", type=float, default=10.0, help="solver time limit per instance, seconds (default 10)"
+    )
     p.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
-    p.add_argument("--results", default=None, help="results file to update (default: the problem's, in benchmarks/results)")
+    p.add_argument(
+        "--results", default=None, help="results file to update (default: the problem's, in benchmarks/results)"
+    )
     p.add_argument("--no-record", action="store_true", help="print the results without writing them")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=_cmd_baseline)
@@ -103,8 +118,11 @@ def _cmd_baseline(args) -> int:
             options[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:
             options[key.strip()] = raw
-    runs = [dict(options, instance=name.strip()) for name in args.instances.split(",") if name.strip()] \
-        if args.instances else [options]
+    runs = (
+        [dict(options, instance=name.strip()) for name in args.instances.split(",") if name.strip()]
+        if args.instances
+        else [options]
+    )
     results = Path(args.results) if args.results else RESULTS[args.problem]
     rows = []
     for opts in runs:
@@ -114,9 +132,11 @@ def _cmd_baseline(args) -> int:
             record(results, row)
         if not args.json:
             gap = "—" if row.get("gap_pct") is None else f"{row['gap_pct']:+.3f}%"
-            print(f"{row['instance']}: {row['solver']} {row['solver_version']} {row['time_limit_s']:g} s → cost "
-                  f"{row['cost']} (best known {row.get('bks') or '—'}, gap {gap}), wall {row['wall_s']:.1f} s",
-                  flush=True)
+            print(
+                f"{row['instance']}: {row['solver']} {row['solver_version']} {row['time_limit_s']:g} s → cost "
+                f"{row['cost']} (best known {row.get('bks') or '—'}, gap {gap}), wall {row['wall_s']:.1f} s",
+                flush=True,
+            )
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not args.no_record:

@@ -32,6 +32,7 @@ def exact_matrix(inst):
     float64 gives this exactly (sqrt of an integer is never within rounding error of k + 1/2); the
     verifier rescoring the routes in integer arithmetic is the check."""
     import numpy as np
+
     xs = np.array([float(v) for v in inst.xs])
     ys = np.array([float(v) for v in inst.ys])
     d = np.sqrt((xs[:, None] - xs[None, :]) ** 2 + (ys[:, None] - ys[None, :]) ** 2)
@@ -46,10 +47,13 @@ def solve(inst, time_limit_s: float, seed: int = 0) -> tuple[list[list[int]], di
     except ImportError:
         raise RuntimeError("the CVRP baseline needs PyVRP: pip install 'tttd[logistics]'") from None
     import numpy as np
+
     data = pyvrp.read(inst.path, round_func="round")
     if data.num_clients != inst.n_customers or data.num_depots != 1:
-        raise RuntimeError(f"PyVRP read {data.num_clients} clients and {data.num_depots} depots from {inst.path}; "
-                           f"expected {inst.n_customers} and 1")
+        raise RuntimeError(
+            f"PyVRP read {data.num_clients} clients and {data.num_depots} depots from {inst.path}; "
+            f"expected {inst.n_customers} and 1"
+        )
     dist = exact_matrix(inst)
     data = data.replace(distance_matrices=[dist], duration_matrices=[np.zeros_like(dist)])
     t0 = time.perf_counter()
@@ -57,15 +61,22 @@ def solve(inst, time_limit_s: float, seed: int = 0) -> tuple[list[list[int]], di
     wall = time.perf_counter() - t0
     # Activity.idx of a client is its 0-based client index; client i is customer i + 1 (node i + 2 of the file).
     routes = [[a.idx + 1 for a in route if a.is_client()] for route in res.best.routes()]
-    facts = {"solver": "PyVRP", "solver_version": metadata.version("pyvrp"), "algorithm": _algorithm(pyvrp),
-             "solver_cost": int(res.cost()) if res.best.is_feasible() else None,
-             "feasible": bool(res.best.is_feasible()), "iterations": int(res.num_iterations), "wall_s": round(wall, 2)}
+    facts = {
+        "solver": "PyVRP",
+        "solver_version": metadata.version("pyvrp"),
+        "algorithm": _algorithm(pyvrp),
+        "solver_cost": int(res.cost()) if res.best.is_feasible() else None,
+        "feasible": bool(res.best.is_feasible()),
+        "iterations": int(res.num_iterations),
+        "wall_s": round(wall, 2),
+    }
     return routes, facts
 
 
 def run_baseline(options: dict[str, Any], time_limit_s: float, seed: int = 0) -> dict[str, Any]:
     """One measured row: PyVRP on the instance named by `options` (as CVRP-v0's options), scored by our verifier."""
     from verifiers import get_verifier
+
     unknown = set(options) - {"instance", "instance_file"}
     if unknown:
         raise ValueError(f"the CVRP baseline takes the options instance and instance_file, not {sorted(unknown)}")
@@ -77,8 +88,21 @@ def run_baseline(options: dict[str, Any], time_limit_s: float, seed: int = 0) ->
     if facts["solver_cost"] is not None and facts["solver_cost"] != verdict.score:
         raise RuntimeError(f"PyVRP reports cost {facts['solver_cost']} but the verifier computes {verdict.score:g}")
     d = verdict.details
-    return {"problem": PROBLEM, "instance": verifier.instance.name, "instance_file": options.get("instance_file"),
-            **{k: facts[k] for k in ("solver", "solver_version", "algorithm", "iterations", "wall_s")},
-            "time_limit_s": float(time_limit_s), "cores": 1, "seed": seed, "cost": d["cost"], "bks": d["bks"],
-            "gap_pct": d["gap_pct"], "routes": d["routes"], "optimal_bks": d["optimal"], "date": today(),
-            "machine": machine(), "verifier": verdict.verifier, "solution": routes}
+    return {
+        "problem": PROBLEM,
+        "instance": verifier.instance.name,
+        "instance_file": options.get("instance_file"),
+        **{k: facts[k] for k in ("solver", "solver_version", "algorithm", "iterations", "wall_s")},
+        "time_limit_s": float(time_limit_s),
+        "cores": 1,
+        "seed": seed,
+        "cost": d["cost"],
+        "bks": d["bks"],
+        "gap_pct": d["gap_pct"],
+        "routes": d["routes"],
+        "optimal_bks": d["optimal"],
+        "date": today(),
+        "machine": machine(),
+        "verifier": verdict.verifier,
+        "solution": routes,
+    }

@@ -21,7 +21,9 @@ PROBLEM = "JSSP-v0"
 DEFAULT_WORKERS = 2
 
 
-def solve(inst, time_limit_s: float, workers: int = DEFAULT_WORKERS, seed: int = 0) -> tuple[list[list[int]] | None, dict[str, Any]]:
+def solve(
+    inst, time_limit_s: float, workers: int = DEFAULT_WORKERS, seed: int = 0
+) -> tuple[list[list[int]] | None, dict[str, Any]]:
     """CP-SAT's best start times for `inst` (per job, per operation), or None if it found none, and solver facts."""
     try:
         from ortools.sat.python import cp_model
@@ -55,12 +57,16 @@ def solve(inst, time_limit_s: float, workers: int = DEFAULT_WORKERS, seed: int =
     status = solver.solve(model)
     wall = time.perf_counter() - t0
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    facts = {"solver": "OR-Tools CP-SAT", "solver_version": metadata.version("ortools"),
-             "algorithm": "CP-SAT (interval model: no-overlap per machine, job precedences)",
-             "status": solver.status_name(status), "workers": int(workers),
-             "solver_makespan": int(solver.objective_value) if found else None,
-             "solver_lower_bound": int(round(solver.best_objective_bound)) if found else None,
-             "wall_s": round(wall, 2)}
+    facts = {
+        "solver": "OR-Tools CP-SAT",
+        "solver_version": metadata.version("ortools"),
+        "algorithm": "CP-SAT (interval model: no-overlap per machine, job precedences)",
+        "status": solver.status_name(status),
+        "workers": int(workers),
+        "solver_makespan": int(solver.objective_value) if found else None,
+        "solver_lower_bound": int(round(solver.best_objective_bound)) if found else None,
+        "wall_s": round(wall, 2),
+    }
     if not found:
         return None, facts
     return [[int(solver.value(s)) for s in row] for row in starts], facts
@@ -70,30 +76,51 @@ def run_baseline(options: dict[str, Any], time_limit_s: float, seed: int = 0) ->
     """One measured row: CP-SAT on the instance named by `options` (JSSP-v0's options, plus `workers`),
     its schedule scored by our verifier."""
     from verifiers import get_verifier
+
     options = dict(options)
     workers = options.pop("workers", DEFAULT_WORKERS)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number ≥ 1, not {workers!r}")
     unknown = set(options) - {"instance", "instance_file"}
     if unknown:
-        raise ValueError(f"the JSSP baseline takes the options instance, instance_file and workers, not {sorted(unknown)}")
+        raise ValueError(
+            f"the JSSP baseline takes the options instance, instance_file and workers, not {sorted(unknown)}"
+        )
     verifier = get_verifier("jssp", **options)
     inst = verifier.instance
     starts, facts = solve(inst, time_limit_s, workers, seed)
     if starts is None:
-        raise RuntimeError(f"CP-SAT found no schedule for {inst.name} within {time_limit_s:g} s ({facts['status']}); "
-                           "give it more time")
+        raise RuntimeError(
+            f"CP-SAT found no schedule for {inst.name} within {time_limit_s:g} s ({facts['status']}); give it more time"
+        )
     verdict = verifier.verify(json.dumps({"start_times": starts}))
     if not verdict.accepted:
         raise RuntimeError(f"CP-SAT's schedule was rejected by the verifier: {verdict.message}")
     if facts["solver_makespan"] != verdict.score:
-        raise RuntimeError(f"CP-SAT reports makespan {facts['solver_makespan']} but the verifier computes {verdict.score:g}")
+        raise RuntimeError(
+            f"CP-SAT reports makespan {facts['solver_makespan']} but the verifier computes {verdict.score:g}"
+        )
     d = verdict.details
-    return {"problem": PROBLEM, "instance": inst.name, "instance_file": options.get("instance_file"),
-            "instance_sha256": inst.sha256,
-            **{k: facts[k] for k in ("solver", "solver_version", "algorithm", "status", "workers", "wall_s",
-                                     "solver_lower_bound")},
-            "time_limit_s": float(time_limit_s), "cores": int(workers), "seed": seed,
-            "cost": d["makespan"], "makespan": d["makespan"], "bks": d["ub"], "lb": d["lb"],
-            "gap_pct": d.get("gap_to_ub_pct"), "optimal_bks": d["optimal_known"], "date": today(),
-            "machine": machine(), "verifier": verdict.verifier, "solution": {"start_times": starts}}
+    return {
+        "problem": PROBLEM,
+        "instance": inst.name,
+        "instance_file": options.get("instance_file"),
+        "instance_sha256": inst.sha256,
+        **{
+            k: facts[k]
+            for k in ("solver", "solver_version", "algorithm", "status", "workers", "wall_s", "solver_lower_bound")
+        },
+        "time_limit_s": float(time_limit_s),
+        "cores": int(workers),
+        "seed": seed,
+        "cost": d["makespan"],
+        "makespan": d["makespan"],
+        "bks": d["ub"],
+        "lb": d["lb"],
+        "gap_pct": d.get("gap_to_ub_pct"),
+        "optimal_bks": d["optimal_known"],
+        "date": today(),
+        "machine": machine(),
+        "verifier": verdict.verifier,
+        "solution": {"start_times": starts},
+    }

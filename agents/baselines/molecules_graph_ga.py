@@ -39,7 +39,7 @@ def random_screening(env, library: list[str], seed: int = 0) -> dict[str, Any]:
     env.reset(seed=seed)
     done = False
     for start in range(0, len(order), K):
-        _, done = _submit(env, order[start:start + K])
+        _, done = _submit(env, order[start : start + K])
         if done:
             break
     if not done:
@@ -51,11 +51,12 @@ def random_screening(env, library: list[str], seed: int = 0) -> dict[str, Any]:
 class GraphGA:
     """Jensen's graph-based GA. All randomness comes from one ``random.Random(seed)``."""
 
-    AVERAGE_SIZE, SIZE_STDEV = 39.15, 3.50       # crossover keeps children near 39 ± 3.5 atoms
+    AVERAGE_SIZE, SIZE_STDEV = 39.15, 3.50  # crossover keeps children near 39 ± 3.5 atoms
 
     def __init__(self, seed: int) -> None:
         from rdkit import Chem
         from rdkit.Chem import AllChem
+
         self.Chem, self.AllChem = Chem, AllChem
         self.rng = random.Random(seed)
         self._smarts: dict[str, Any] = {}
@@ -177,25 +178,38 @@ class GraphGA:
         return "[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#C-[*:2]"
 
     def _change_bond_order(self) -> str:
-        return self.choice(["[*:1]!-[*:2]>>[*:1]-[*:2]", "[*;!H0:1]-[*;!H0:2]>>[*:1]=[*:2]",
-                            "[*:1]#[*:2]>>[*:1]=[*:2]", "[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#[*:2]"],
-                           [0.45, 0.45, 0.05, 0.05])
+        return self.choice(
+            [
+                "[*:1]!-[*:2]>>[*:1]-[*:2]",
+                "[*;!H0:1]-[*;!H0:2]>>[*:1]=[*:2]",
+                "[*:1]#[*:2]>>[*:1]=[*:2]",
+                "[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#[*:2]",
+            ],
+            [0.45, 0.45, 0.05, 0.05],
+        )
 
     def _add_ring(self) -> str:
-        return self.choice([
-            "[*;!r;!H0:1]~[*;!r:2]~[*;!r;!H0:3]>>[*:1]1~[*:2]~[*:3]1",
-            "[*;!r;!H0:1]~[*!r:2]~[*!r:3]~[*;!r;!H0:4]>>[*:1]1~[*:2]~[*:3]~[*:4]1",
-            "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*;!r;!H0:5]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]1",
-            "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*!r:5]~[*;!r;!H0:6]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]~[*:6]1"],
-            [0.05, 0.05, 0.45, 0.45])
+        return self.choice(
+            [
+                "[*;!r;!H0:1]~[*;!r:2]~[*;!r;!H0:3]>>[*:1]1~[*:2]~[*:3]1",
+                "[*;!r;!H0:1]~[*!r:2]~[*!r:3]~[*;!r;!H0:4]>>[*:1]1~[*:2]~[*:3]~[*:4]1",
+                "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*;!r;!H0:5]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]1",
+                "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*!r:5]~[*;!r;!H0:6]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]~[*:6]1",
+            ],
+            [0.05, 0.05, 0.45, 0.45],
+        )
 
     def _delete_atom(self) -> str:
-        return self.choice([
-            "[*:1]~[D1:2]>>[*:1]", "[*:1]~[D2:2]~[*:3]>>[*:1]-[*:3]",
-            "[*:1]~[D3:2](~[*;!H0:3])~[*:4]>>[*:1]-[*:3]-[*:4]",
-            "[*:1]~[D4:2](~[*;!H0:3])(~[*;!H0:4])~[*:5]>>[*:1]-[*:3]-[*:4]-[*:5]",
-            "[*:1]~[D4:2](~[*;!H0;!H1:3])(~[*:4])~[*:5]>>[*:1]-[*:3](-[*:4])-[*:5]"],
-            [0.25, 0.25, 0.25, 0.1875, 0.0625])
+        return self.choice(
+            [
+                "[*:1]~[D1:2]>>[*:1]",
+                "[*:1]~[D2:2]~[*:3]>>[*:1]-[*:3]",
+                "[*:1]~[D3:2](~[*;!H0:3])~[*:4]>>[*:1]-[*:3]-[*:4]",
+                "[*:1]~[D4:2](~[*;!H0:3])(~[*;!H0:4])~[*:5]>>[*:1]-[*:3]-[*:4]-[*:5]",
+                "[*:1]~[D4:2](~[*;!H0;!H1:3])(~[*:4])~[*:5]>>[*:1]-[*:3](-[*:4])-[*:5]",
+            ],
+            [0.25, 0.25, 0.25, 0.1875, 0.0625],
+        )
 
     def _change_atom(self, mol) -> str:
         elements = ["#6", "#7", "#8", "#9", "#16", "#17", "#35"]
@@ -219,8 +233,15 @@ class GraphGA:
             return mol
         self.Chem.Kekulize(mol, clearAromaticFlags=True)
         for _ in range(10):
-            options = [self._insert_atom(), self._change_bond_order(), "[*:1]@[*:2]>>([*:1].[*:2])",
-                       self._add_ring(), self._delete_atom(), self._change_atom(mol), self._append_atom()]
+            options = [
+                self._insert_atom(),
+                self._change_bond_order(),
+                "[*:1]@[*:2]>>([*:1].[*:2])",
+                self._add_ring(),
+                self._delete_atom(),
+                self._change_atom(mol),
+                self._append_atom(),
+            ]
             rule = self.choice(options, [0.15, 0.14, 0.14, 0.14, 0.14, 0.14, 0.15])
             children = [p[0] for p in self.rxn(rule).RunReactants((mol,))]
             children = [m for m in children if self.mol_ok(m) and self.ring_ok(m)]
@@ -238,17 +259,18 @@ def graph_ga(env, library: list[str], seed: int = 0) -> dict[str, Any]:
     """PMO's Graph GA loop against the env: score the initial population, then generations of
     70 offspring from a score-proportional mating pool, keeping the best 120."""
     from rdkit.rdBase import BlockLogs
-    quiet = BlockLogs()              # most GA children are impossible molecules; RDKit says so loudly
+
+    quiet = BlockLogs()  # most GA children are impossible molecules; RDKit says so loudly
     ga = GraphGA(seed)
     Chem = ga.Chem
     env.reset(seed=seed)
-    known: dict[str, float | None] = {}          # submitted string -> score (None: not scored)
+    known: dict[str, float | None] = {}  # submitted string -> score (None: not scored)
     ledger = env.unwrapped.verifier.ledger
 
     def score_all(smiles: list[str]) -> bool:
         fresh = list(dict.fromkeys(s for s in smiles if s not in known))
         for start in range(0, len(fresh), K):
-            items, done = _submit(env, fresh[start:start + K])
+            items, done = _submit(env, fresh[start : start + K])
             for item in items:
                 known[item["input"]] = item["score"]
             if done:
@@ -290,10 +312,18 @@ def graph_ga(env, library: list[str], seed: int = 0) -> dict[str, Any]:
 METHODS = {"random": random_screening, "graph-ga": graph_ga}
 
 
-def run(env_id: str, method: str = "random", *, task: str | None = None, budget: int = 1000, seed: int = 0,
-        library: str = "auto") -> dict[str, Any]:
+def run(
+    env_id: str,
+    method: str = "random",
+    *,
+    task: str | None = None,
+    budget: int = 1000,
+    seed: int = 0,
+    library: str = "auto",
+) -> dict[str, Any]:
     """Run one baseline; returns the final run metrics plus the library used."""
     from verifiers.molecules import data
+
     if method not in METHODS:
         raise ValueError(f"unknown baseline {method!r}; choose one of {', '.join(METHODS)}")
     if library == "auto":
@@ -305,8 +335,9 @@ def run(env_id: str, method: str = "random", *, task: str | None = None, budget:
     env = gym.make(env_id, task=task, budget=budget, max_steps=10 * budget)
     t0 = time.perf_counter()
     metrics = METHODS[method](env, data.library(library), seed=seed)
-    metrics.update({"id": env_id, "method": method, "seed": seed, "library": library,
-                    "wall_s": round(time.perf_counter() - t0, 2)})
+    metrics.update(
+        {"id": env_id, "method": method, "seed": seed, "library": library, "wall_s": round(time.perf_counter() - t0, 2)}
+    )
     env.close()
     return metrics
 
@@ -327,6 +358,7 @@ def add_command(sub) -> None:
 def _cmd(args) -> int:
     from tttd_envs.cli import UserError
     from verifiers.molecules import data, objectives
+
     if args.problem not in objectives.OBJECTIVES:
         raise UserError(f"{args.problem} is not a molecule id; choose one of {', '.join(objectives.OBJECTIVES)}")
     if args.budget < 1:
@@ -339,8 +371,10 @@ def _cmd(args) -> int:
         if args.json:
             print(json.dumps(m))
         else:
-            print(f"{m['id']} [{m['task']}] {m['method']} seed {seed} ({m['library']}): {m['metric']} "
-                  f"{m['metric_value']:.4f}, top-10 {m['top10']:.4f}, calls {m['calls']}/{args.budget}, "
-                  f"{m['wall_s']:.1f} s")
+            print(
+                f"{m['id']} [{m['task']}] {m['method']} seed {seed} ({m['library']}): {m['metric']} "
+                f"{m['metric_value']:.4f}, top-10 {m['top10']:.4f}, calls {m['calls']}/{args.budget}, "
+                f"{m['wall_s']:.1f} s"
+            )
         sys.stdout.flush()
     return 0

@@ -24,16 +24,25 @@ class CharFractionEnv(gym.Env):
 
     def __init__(self):
         self.action_space = UnicodeText(1 << 16)
-        self.observation_space = spaces.Dict({
-            "prompt": UnicodeText(1 << 16), "artifact": UnicodeText(1 << 16),
-            "value": spaces.Box(-1.0, 2.0, shape=(), dtype=np.float64)})
+        self.observation_space = spaces.Dict(
+            {
+                "prompt": UnicodeText(1 << 16),
+                "artifact": UnicodeText(1 << 16),
+                "value": spaces.Box(-1.0, 2.0, shape=(), dtype=np.float64),
+            }
+        )
         self.state = None
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         st = (options or {}).get("state")
-        self.state = State.from_dict(dict(st)) if st is not None else \
-            State(id=State.make_id(self.PROBLEM, "", None), problem=self.PROBLEM, value=0.0, score=0.0, name="empty")
+        self.state = (
+            State.from_dict(dict(st))
+            if st is not None
+            else State(
+                id=State.make_id(self.PROBLEM, "", None), problem=self.PROBLEM, value=0.0, score=0.0, name="empty"
+            )
+        )
         return self._obs(), {"state": self.state}
 
     def _obs(self):
@@ -41,12 +50,24 @@ class CharFractionEnv(gym.Env):
 
     def step(self, action: str):
         score = action.count("a") / len(action) if action else 0.0
-        verdict = Verdict(accepted=True, status="accepted", message=f"accepted: fraction {score:.4f}", score=score,
-                          details={}, verifier="char-fraction-test")
-        child = self.state.child(artifact=action, construction=None, value=score, score=score,
-                                 timestep=self.state.timestep + 1)
-        return self._obs(), float(score), True, False, {"verdict": verdict, "score": score, "accepted": True,
-                                                         "state": child}
+        verdict = Verdict(
+            accepted=True,
+            status="accepted",
+            message=f"accepted: fraction {score:.4f}",
+            score=score,
+            details={},
+            verifier="char-fraction-test",
+        )
+        child = self.state.child(
+            artifact=action, construction=None, value=score, score=score, timestep=self.state.timestep + 1
+        )
+        return (
+            self._obs(),
+            float(score),
+            True,
+            False,
+            {"verdict": verdict, "score": score, "accepted": True, "state": child},
+        )
 
 
 ENV_ID = "CharFraction-test-v0"

@@ -4,8 +4,10 @@ so the GPU tests can use it too; the test env lives in agent_envs.py."""
 
 from __future__ import annotations
 
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 SPECIALS = ["<|pad|>", "<|end|>", "<|user|>", "<|assistant|>", "<|system|>"]
 CORPUS = [
     "def run(budget_s, seed):\n    import numpy as np\n    return [0.5] * 100\n",
@@ -21,10 +23,15 @@ def tiny_tokenizer(vocab_size: int = 384):
     from transformers import PreTrainedTokenizerFast
 
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(CORPUS * 4, vocab_size=vocab_size, min_frequency=1, special_tokens=SPECIALS,
-                            show_progress=False)
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>",
-                                  additional_special_tokens=["<|user|>", "<|assistant|>", "<|system|>"])
+    bpe.train_from_iterator(
+        CORPUS * 4, vocab_size=vocab_size, min_frequency=1, special_tokens=SPECIALS, show_progress=False
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        pad_token="<|pad|>",
+        eos_token="<|end|>",
+        additional_special_tokens=["<|user|>", "<|assistant|>", "<|system|>"],
+    )
     tok.chat_template = CHAT_TEMPLATE
     return tok
 
@@ -33,10 +40,20 @@ def tiny_model(tok, seed: int = 0, hidden: int = 64, layers: int = 2, init_std: 
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
-                      num_attention_heads=heads, num_key_value_heads=max(1, heads // 2), max_position_embeddings=8192,
-                      bos_token_id=None, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                      tie_word_embeddings=False, initializer_range=init_std)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
+        max_position_embeddings=8192,
+        bos_token_id=None,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=False,
+        initializer_range=init_std,
+    )
     torch.manual_seed(seed)
     return LlamaForCausalLM(cfg)
 
@@ -50,8 +67,6 @@ def save_tiny(path, seed: int = 0, **kw) -> str:
     return str(path)
 
 
-
-
 def smollm2_shaped(tok, seed: int = 0):
     """A randomly initialised model with SmolLM2-135M's architecture (30 layers, hidden 576, 9 heads,
     3 KV heads, vocabulary 49152, tied embeddings): the same compute per token as SmolLM2, for speed
@@ -59,9 +74,20 @@ def smollm2_shaped(tok, seed: int = 0):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    cfg = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-                      num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192, rope_theta=100000.0,
-                      rms_norm_eps=1e-5, bos_token_id=None, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                      tie_word_embeddings=True)
+    cfg = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=576,
+        intermediate_size=1536,
+        num_hidden_layers=30,
+        num_attention_heads=9,
+        num_key_value_heads=3,
+        max_position_embeddings=8192,
+        rope_theta=100000.0,
+        rms_norm_eps=1e-5,
+        bos_token_id=None,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(seed)
     return LlamaForCausalLM(cfg)

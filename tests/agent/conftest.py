@@ -15,6 +15,7 @@ def torch1():
 @pytest.fixture(scope="session")
 def tiny_tok(torch1):
     from agent_helpers import tiny_tokenizer
+
     return tiny_tokenizer()
 
 
@@ -22,4 +23,5 @@ def tiny_tok(torch1):
 def tiny_dir(tmp_path_factory, tiny_tok):
     """The tiny model saved as a model directory (``--model DIR``)."""
     from agent_helpers import save_tiny
+
     return save_tiny(tmp_path_factory.mktemp("tiny-model"), seed=0)

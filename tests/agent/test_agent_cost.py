@@ -11,18 +11,18 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
-
 from agent_envs import CharFractionEnv
+
 from agents import cost, executors
 from agents.config import AgentConfig
 from verifiers import Verdict
 
 ENV_ID = "CostScripted-test-v0"
-CHILD_CPU_S = 0.25          # every Verdict says its sandboxed program used 0.25 CPU-seconds
-WORKER_CPU_S = 0.5          # the scripted worker clock advances 0.5 s across each env.step
-SAMPLE_S = 1.5              # the scripted sampler takes 1.5 s per group
-TRAIN_S = 2.0               # ... and the trainer 2 s per update
-PROMPT_LEN = 7              # tokens per prompt
+CHILD_CPU_S = 0.25  # every Verdict says its sandboxed program used 0.25 CPU-seconds
+WORKER_CPU_S = 0.5  # the scripted worker clock advances 0.5 s across each env.step
+SAMPLE_S = 1.5  # the scripted sampler takes 1.5 s per group
+TRAIN_S = 2.0  # ... and the trainer 2 s per update
+PROMPT_LEN = 7  # tokens per prompt
 TRAIN_TOKENS = 40
 
 
@@ -32,8 +32,14 @@ class CpuVerdictEnv(CharFractionEnv):
     def step(self, action):
         obs, reward, term, trunc, info = super().step(action)
         v = info["verdict"]
-        info["verdict"] = Verdict(accepted=v.accepted, status=v.status, message=v.message, score=v.score,
-                                  details={"cpu_s": CHILD_CPU_S, "elapsed_s": 9.0}, verifier=v.verifier)
+        info["verdict"] = Verdict(
+            accepted=v.accepted,
+            status=v.status,
+            message=v.message,
+            score=v.score,
+            details={"cpu_s": CHILD_CPU_S, "elapsed_s": 9.0},
+            verifier=v.verifier,
+        )
         return obs, reward, term, trunc, info
 
 
@@ -60,6 +66,7 @@ class ScriptedPolicy:
 
     def sample(self, prompt_ids, n, seed, max_new_tokens=None):
         from agents.transformers_policy import Rollout
+
         self.clock.t += SAMPLE_S
         return [Rollout(list(prompt_ids), [5] * (2 + i), [-1.0] * (2 + i), "a" * (i + 1) + "b", True) for i in range(n)]
 
@@ -75,6 +82,7 @@ class ScriptedPolicy:
 
 def scripted_run(tmp_path, monkeypatch, device, cpu_threads=None, **rates):
     from agents import loop
+
     clock = Clock()
     monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
     ticks = itertools.count()
@@ -89,8 +97,15 @@ def scripted_run(tmp_path, monkeypatch, device, cpu_threads=None, **rates):
 # Per step, worked by hand: 2 groups × 3 answers = 6 rollouts of a 7-token prompt → 42 prompt tokens;
 # answers of 2 + 3 + 4 tokens per group → 18 completion tokens; sampling 2 × 1.5 s = 3 device-seconds,
 # training 2 device-seconds (one device); evaluation 6 × (0.25 child + 0.5 worker) = 4.5 CPU-seconds.
-USAGE = {"prompt_tokens": 42, "completion_tokens": 18, "sampled_tokens": 18, "train_tokens": 40,
-         "sampler_device_s": 3.0, "trainer_device_s": 2.0, "eval_cpu_s": 4.5}
+USAGE = {
+    "prompt_tokens": 42,
+    "completion_tokens": 18,
+    "sampled_tokens": 18,
+    "train_tokens": 40,
+    "sampler_device_s": 3.0,
+    "trainer_device_s": 2.0,
+    "eval_cpu_s": 4.5,
+}
 
 
 def check_step(row, usage, usd):
@@ -111,8 +126,15 @@ def test_costs_of_a_gpu_run_by_hand(tmp_path, monkeypatch):
 
 
 def test_costs_of_a_hosted_sampler_by_hand(tmp_path, monkeypatch):
-    rows = scripted_run(tmp_path, monkeypatch, "cpu", cpu_hour_usd=0.36, gpu_hour_usd=99.0,
-                        sampler_usd_per_mtok_prompt=3.0, sampler_usd_per_mtok_completion=15.0)
+    rows = scripted_run(
+        tmp_path,
+        monkeypatch,
+        "cpu",
+        cpu_hour_usd=0.36,
+        gpu_hour_usd=99.0,
+        sampler_usd_per_mtok_prompt=3.0,
+        sampler_usd_per_mtok_completion=15.0,
+    )
     # tokens: 42 × $3 + 18 × $15 per million = $396e-6, and the sampler's 3 device-seconds are not also
     # charged; trainer on the CPU: 2 s × $0.36/3600 = $0.0002; evaluation 4.5 s × $0.36/3600 = $0.00045.
     # The GPU rate does not apply (the policy is on the CPU).
@@ -135,8 +157,11 @@ def test_a_cpu_policy_is_charged_per_core(tmp_path, monkeypatch):
 
 def test_no_rates_charge_nothing_and_say_so(tmp_path, monkeypatch):
     rows = scripted_run(tmp_path, monkeypatch, "cuda")
-    check_step(rows[1], USAGE, {"sampler_usd": 0.0, "trainer_usd": 0.0, "eval_usd": 0.0, "cost_usd": 0.0,
-                                "cost_usd_total": 0.0})
+    check_step(
+        rows[1],
+        USAGE,
+        {"sampler_usd": 0.0, "trainer_usd": 0.0, "eval_usd": 0.0, "cost_usd": 0.0, "cost_usd_total": 0.0},
+    )
     cfg = AgentConfig(env=ENV_ID)
     text = cost.summary_text(cfg, rows)
     assert text.startswith("$0 (no rates set") and "gpu_hour_usd" in text
@@ -165,8 +190,15 @@ def test_the_worker_measures_its_own_cpu_time():
 
 
 def test_estimate_before_a_run():
-    cfg = AgentConfig(env=ENV_ID, steps=5, groups=8, group_size=64, max_new_tokens=1000,
-                      sampler_usd_per_mtok_prompt=1.0, sampler_usd_per_mtok_completion=4.0)
+    cfg = AgentConfig(
+        env=ENV_ID,
+        steps=5,
+        groups=8,
+        group_size=64,
+        max_new_tokens=1000,
+        sampler_usd_per_mtok_prompt=1.0,
+        sampler_usd_per_mtok_completion=4.0,
+    )
     text = "\n".join(cost.estimate(cfg, prompt_tokens=300))
     # 5 × 8 × 64 = 2560 rollouts; at most 2560 × 1000 = 2,560,000 completion tokens, × $4/M = $10.24;
     # prompts about 2560 × 300 = 768,000 tokens, × $1/M = $0.768
@@ -177,8 +209,17 @@ def test_estimate_before_a_run():
     assert "hosted sampler: completion at most $10.24 (upper bound), prompts about $0.768" in text
     assert "no rates set" not in text
     # resumed after step 3 of a run that has cost $1.5, with a limit and hourly rates
-    cfg = AgentConfig(env=ENV_ID, steps=5, groups=2, group_size=4, max_new_tokens=10, train=False,
-                      gpu_hour_usd=2.0, cpu_hour_usd=0.1, max_cost_usd=3.0)
+    cfg = AgentConfig(
+        env=ENV_ID,
+        steps=5,
+        groups=2,
+        group_size=4,
+        max_new_tokens=10,
+        train=False,
+        gpu_hour_usd=2.0,
+        cpu_hour_usd=0.1,
+        max_cost_usd=3.0,
+    )
     text = "\n".join(cost.estimate(cfg, first_step=4, device="gpu", spent_usd=1.5))
     assert "steps 4..5: 2 steps × 2 groups × 4 answers = 16 rollouts" in text
     assert "completion tokens: at most 160 " in text and "train tokens: at most 0 " in text
@@ -190,6 +231,7 @@ def test_estimate_before_a_run():
 
 def test_rates_are_validated():
     from agents.config import ConfigError
+
     for field, value in (("gpu_hour_usd", -1.0), ("max_cost_usd", float("inf")), ("cpu_hour_usd", float("nan"))):
         with pytest.raises(ConfigError, match=f"{field} must be a finite number ≥ 0"):
             AgentConfig(env=ENV_ID, **{field: value}).validate()
@@ -198,6 +240,7 @@ def test_rates_are_validated():
 # -- through `tttd discover` with the tiny model ---------------------------------------------------
 def discover(*args) -> int:
     from tttd_envs.cli import main
+
     return main(["discover", *map(str, args), "--quiet"])
 
 
@@ -206,15 +249,39 @@ def read_jsonl(p: Path):
 
 
 # token prices only: the cost is a function of the tokens, so it is the same in every run of this config
-CHAR = ["CharFraction-test-v0", "--set", 'env_imports=["agent_envs"]', "--steps", 3, "--groups", 2, "--group-size", 4,
-        "--max-new-tokens", 10, "--lr", 0.05, "--executor", "thread", "--workers", 1, "--seed", 3,
-        "--set", "sampler_usd_per_mtok_prompt=1", "--set", "sampler_usd_per_mtok_completion=2"]
+CHAR = [
+    "CharFraction-test-v0",
+    "--set",
+    'env_imports=["agent_envs"]',
+    "--steps",
+    3,
+    "--groups",
+    2,
+    "--group-size",
+    4,
+    "--max-new-tokens",
+    10,
+    "--lr",
+    0.05,
+    "--executor",
+    "thread",
+    "--workers",
+    1,
+    "--seed",
+    3,
+    "--set",
+    "sampler_usd_per_mtok_prompt=1",
+    "--set",
+    "sampler_usd_per_mtok_completion=2",
+]
 
 
-def test_max_cost_stops_at_a_step_boundary_and_resume_continues_exactly(torch1, tiny_dir, tmp_path, capsys,
-                                                                        monkeypatch):
+def test_max_cost_stops_at_a_step_boundary_and_resume_continues_exactly(
+    torch1, tiny_dir, tmp_path, capsys, monkeypatch
+):
     from test_agent_e2e import assert_same_checkpoint, only_run
-    monkeypatch.setenv("COLUMNS", "400")          # the summary table on one line per row
+
+    monkeypatch.setenv("COLUMNS", "400")  # the summary table on one line per row
     assert discover(*CHAR, "--model", tiny_dir, "--runs-dir", tmp_path / "a") == 0
     err = capsys.readouterr().err
     a = only_run(tmp_path / "a")
@@ -229,16 +296,19 @@ def test_max_cost_stops_at_a_step_boundary_and_resume_continues_exactly(torch1, 
     assert n == 24 * per and per > 0
     assert "cost estimate" in (a / "run.log").read_text()
     # the summary: the run's cost and what it used
-    assert re.search(r"cost +│ " + re.escape(f"{cost.usd(totals[2])} = sampler {cost.usd(totals[2])}, trainer $0, "
-                                               "evaluation $0;"), err)
+    assert re.search(
+        r"cost +│ " + re.escape(f"{cost.usd(totals[2])} = sampler {cost.usd(totals[2])}, trainer $0, evaluation $0;"),
+        err,
+    )
 
-    limit = (totals[0] + totals[1]) / 2            # reached by step 2, not by step 1
+    limit = (totals[0] + totals[1]) / 2  # reached by step 2, not by step 1
     assert discover(*CHAR, "--model", tiny_dir, "--runs-dir", tmp_path / "b", "--max-cost", limit) == 0
     err = capsys.readouterr().err
     b = only_run(tmp_path / "b")
     assert [m["step"] for m in read_jsonl(b / "metrics.jsonl")] == [1, 2]
-    assert (f"stopped after step 2/3: the run has cost {cost.usd(totals[1])}, "
-            f"reaching --max-cost {cost.usd(limit)}") in err
+    assert (
+        f"stopped after step 2/3: the run has cost {cost.usd(totals[1])}, reaching --max-cost {cost.usd(limit)}"
+    ) in err
     assert f"tttd discover --resume {b} --max-cost USD" in err
     assert (b / "adapters" / "step_0002" / "checkpoint.json").is_file()
     assert not (b / "adapters" / "step_0003").exists()
@@ -258,8 +328,9 @@ def test_max_cost_stops_at_a_step_boundary_and_resume_continues_exactly(torch1, 
     assert_same_checkpoint(a, b, 3, torch1)
     assert [m["cost_usd_total"] for m in read_jsonl(b / "metrics.jsonl")] == totals
     fields = ("prompt_tokens", "completion_tokens", "train_tokens", "sampler_usd", "cost_usd")
-    assert [[m[k] for k in fields] for m in read_jsonl(b / "metrics.jsonl")] == \
-        [[m[k] for k in fields] for m in read_jsonl(a / "metrics.jsonl")]
+    assert [[m[k] for k in fields] for m in read_jsonl(b / "metrics.jsonl")] == [
+        [m[k] for k in fields] for m in read_jsonl(a / "metrics.jsonl")
+    ]
 
 
 def test_max_cost_is_the_one_cost_setting_resume_may_change(tmp_path, capsys):
@@ -281,16 +352,43 @@ def test_submit_carries_the_runs_cost(tmp_path, monkeypatch, capsys):
 
     from agents.cli import _submit
     from tttd_envs.cli import main
+
     db = tmp_path / "lb.db"
     monkeypatch.setenv("TTTD_LEADERBOARD_URL", f"sqlite:///{db}")
-    metrics = [{"prompt_tokens": 700, "completion_tokens": 80, "train_tokens": 60, "sampler_device_s": 1.5,
-                "trainer_device_s": 2.0, "eval_cpu_s": 0.75, "cost_usd": 5.0, "cost_usd_total": 5.0},
-               {"prompt_tokens": 714, "completion_tokens": 77, "train_tokens": 0, "sampler_device_s": 1.25,
-                "trainer_device_s": 0.0, "eval_cpu_s": 0.5, "cost_usd": 7.3456, "cost_usd_total": 12.3456}]
+    metrics = [
+        {
+            "prompt_tokens": 700,
+            "completion_tokens": 80,
+            "train_tokens": 60,
+            "sampler_device_s": 1.5,
+            "trainer_device_s": 2.0,
+            "eval_cpu_s": 0.75,
+            "cost_usd": 5.0,
+            "cost_usd_total": 5.0,
+        },
+        {
+            "prompt_tokens": 714,
+            "completion_tokens": 77,
+            "train_tokens": 0,
+            "sampler_device_s": 1.25,
+            "trainer_device_s": 0.0,
+            "eval_cpu_s": 0.5,
+            "cost_usd": 7.3456,
+            "cost_usd_total": 12.3456,
+        },
+    ]
     cfg = AgentConfig(env="ErdosMinOverlap-v0", submit_name="agent-test", gpu_hour_usd=2.0)
     run_cost = cost.run_cost(cfg, metrics)
-    assert run_cost == {"cost_usd": 12.3456, "prompt_tokens": 1414, "completion_tokens": 157, "train_tokens": 60,
-                        "sampler_device_s": 2.75, "trainer_device_s": 2.0, "eval_cpu_s": 1.25, "rates": "set"}
+    assert run_cost == {
+        "cost_usd": 12.3456,
+        "prompt_tokens": 1414,
+        "completion_tokens": 157,
+        "train_tokens": 60,
+        "sampler_device_s": 2.75,
+        "trainer_device_s": 2.0,
+        "eval_cpu_s": 1.25,
+        "rates": "set",
+    }
     unpriced = cost.run_cost(AgentConfig(env="ErdosMinOverlap-v0"), [{**m, "cost_usd_total": 0.0} for m in metrics])
     assert unpriced == {**run_cost, "cost_usd": 0.0, "rates": "unset"}
     best = tmp_path / "answer.json"
@@ -319,6 +417,7 @@ def test_a_refused_submit_is_one_sentence_not_a_traceback(tmp_path, monkeypatch,
     from rich.console import Console
 
     from agents.cli import _submit
+
     monkeypatch.setenv("TTTD_LEADERBOARD_URL", f"sqlite:///{tmp_path / 'lb.db'}")
     best = tmp_path / "answer.json"
     best.write_text('{"construction": ' + str([0.5] * 100) + "}")

@@ -20,6 +20,7 @@ REPO = HERE.parents[1]
 
 def discover(*args) -> int:
     from tttd_envs.cli import main
+
     return main(["discover", *map(str, args), "--quiet"])
 
 
@@ -38,6 +39,7 @@ def read_jsonl(p: Path):
 
 def assert_same_checkpoint(a: Path, b: Path, step: int, torch):
     from safetensors.torch import load_file
+
     sa, sb = a / "adapters" / f"step_{step:04d}", b / "adapters" / f"step_{step:04d}"
     wa, wb = load_file(sa / "adapter_model.safetensors"), load_file(sb / "adapter_model.safetensors")
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -57,8 +59,15 @@ def test_erdos_two_steps_write_every_artifact(torch1, tiny_dir, tmp_path, capsys
     assert discover(*ERDOS, "--model", tiny_dir, "--runs-dir", tmp_path / "a") == 0
     run = only_run(tmp_path / "a")
     assert run.parent.name == "ErdosMinOverlap-v0"
-    for name in ("config.toml", "archive.jsonl", "metrics.jsonl", "run.log", "plots/best_so_far.png",
-                 "plots/reward.png", "plots/lineage.png"):
+    for name in (
+        "config.toml",
+        "archive.jsonl",
+        "metrics.jsonl",
+        "run.log",
+        "plots/best_so_far.png",
+        "plots/reward.png",
+        "plots/lineage.png",
+    ):
         assert (run / name).is_file() and (run / name).stat().st_size > 0, name
     for png in (run / "plots").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -67,13 +76,25 @@ def test_erdos_two_steps_write_every_artifact(torch1, tiny_dir, tmp_path, capsys
         assert (d / "adapter_model.safetensors").is_file() and (d / "adapter_config.json").is_file()
     metrics = read_jsonl(run / "metrics.jsonl")
     assert [m["step"] for m in metrics] == [1, 2]
-    for field in ("reward_mean", "reward_max", "valid_frac", "best_score", "beta", "adv_min", "adv_max",
-                  "tokens_per_s", "sample_s", "eval_wait_s", "train_s", "archive_size"):
+    for field in (
+        "reward_mean",
+        "reward_max",
+        "valid_frac",
+        "best_score",
+        "beta",
+        "adv_min",
+        "adv_max",
+        "tokens_per_s",
+        "sample_s",
+        "eval_wait_s",
+        "train_s",
+        "archive_size",
+    ):
         assert field in metrics[0], field
     assert all(m["rollouts"] == 8 and m["sampled_tokens"] > 0 for m in metrics)
     archive = read_jsonl(run / "archive.jsonl")
     assert archive[0]["initial"] and archive[0]["state"]["problem"] == "ErdosMinOverlap-v0"
-    assert archive[-1]["totals"]["T"] == 16            # every rollout is a visit, valid or not
+    assert archive[-1]["totals"]["T"] == 16  # every rollout is a visit, valid or not
     # a random tiny model writes no valid program: that is reported, not hidden
     if metrics[-1]["best_score"] is None:
         assert (run / "best" / "NONE.txt").is_file()
@@ -81,6 +102,7 @@ def test_erdos_two_steps_write_every_artifact(torch1, tiny_dir, tmp_path, capsys
     else:
         assert (run / "best" / "verdict.json").is_file()
     from agents.config import AgentConfig
+
     cfg = AgentConfig.load(run / "config.toml")
     assert cfg.env == "ErdosMinOverlap-v0" and cfg.steps == 2 and cfg.model == tiny_dir
     assert "rejected" in (run / "run.log").read_text()
@@ -93,13 +115,31 @@ def test_erdos_stop_after_one_then_resume_is_exact(torch1, tiny_dir, tmp_path):
     assert [m["step"] for m in read_jsonl(b / "metrics.jsonl")] == [1]
     assert not (b / "adapters" / "step_0002").exists()
     from agents.config import AgentConfig
-    assert AgentConfig.load(b / "config.toml").stop_after == 0       # an invocation option, not saved
+
+    assert AgentConfig.load(b / "config.toml").stop_after == 0  # an invocation option, not saved
     assert discover("--resume", b) == 0
     assert_same_checkpoint(only_run(tmp_path / "a"), b, 2, torch1)
 
 
-CHAR = ["CharFraction-test-v0", "--set", 'env_imports=["agent_envs"]', "--steps", 2, "--groups", 2, "--group-size", 4,
-        "--max-new-tokens", 10, "--lr", 0.05, "--workers", 1, "--seed", 3]
+CHAR = [
+    "CharFraction-test-v0",
+    "--set",
+    'env_imports=["agent_envs"]',
+    "--steps",
+    2,
+    "--groups",
+    2,
+    "--group-size",
+    4,
+    "--max-new-tokens",
+    10,
+    "--lr",
+    0.05,
+    "--workers",
+    1,
+    "--seed",
+    3,
+]
 
 
 def test_resume_is_exact_when_the_adapter_trains(torch1, tiny_dir, tmp_path):
@@ -112,6 +152,7 @@ def test_resume_is_exact_when_the_adapter_trains(torch1, tiny_dir, tmp_path):
     assert json.loads((a / "best" / "verdict.json").read_text())["accepted"] is True
     assert (a / "best" / "answer.txt").is_file()
     from safetensors.torch import load_file
+
     w1 = load_file(a / "adapters" / "step_0001" / "adapter_model.safetensors")
     w2 = load_file(a / "adapters" / "step_0002" / "adapter_model.safetensors")
     assert any(not torch1.equal(w1[k], w2[k]) for k in w1)
@@ -147,10 +188,24 @@ def test_kill_after_step_one_then_resume_is_exact(torch1, tiny_dir, tmp_path):
     """SIGKILL the CLI in a subprocess once the step-1 checkpoint exists, resume, compare with an
     uninterrupted run."""
     assert discover(*CHAR, "--model", tiny_dir, "--runs-dir", tmp_path / "a") == 0
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "agents.cli", *map(str, CHAR), "--model", tiny_dir, "--runs-dir", str(tmp_path / "b"),
-           "--quiet", "--set", "max_new_tokens=10"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.cli",
+        *map(str, CHAR),
+        "--model",
+        tiny_dir,
+        "--runs-dir",
+        str(tmp_path / "b"),
+        "--quiet",
+        "--set",
+        "max_new_tokens=10",
+    ]
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     try:
@@ -178,6 +233,7 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one(torch1, tiny_dir, tmp
     """Atomic checkpoints: a crash while writing step 2 leaves step 1 complete and nothing half-written
     that resume would pick up."""
     from agents import rundir
+
     assert discover(*ERDOS, "--model", tiny_dir, "--runs-dir", tmp_path / "b", "--stop-after", 1) == 0
     run = only_run(tmp_path / "b")
     real = rundir.atomic_write_text

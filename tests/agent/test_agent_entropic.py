@@ -38,8 +38,9 @@ def _kl_uniform(r, beta):
     return sum((x / s) * math.log((x / s) * len(r)) for x in w if x > 0)
 
 
-@pytest.mark.parametrize("rewards", [[0.0, 1.0, 2.0], [0.1, 0.2, 0.2, 0.9, 0.3], list(np.linspace(0, 1, 16) ** 3),
-                                     [1e-3, 2e-3, 5e-3, 1e-2]])
+@pytest.mark.parametrize(
+    "rewards", [[0.0, 1.0, 2.0], [0.1, 0.2, 0.2, 0.9, 0.3], list(np.linspace(0, 1, 16) ** 3), [1e-3, 2e-3, 5e-3, 1e-2]]
+)
 def test_adaptive_beta_reaches_kl_ln2(rewards):
     beta = adaptive_beta(rewards)
     assert 0 < beta < BETA_CAP

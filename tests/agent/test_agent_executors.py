@@ -16,7 +16,9 @@ ERDOS = EnvSpec("ErdosMinOverlap-v0", {"budget_s": 2.0})
 
 def erdos_start():
     import gymnasium as gym
+
     import tttd_envs  # noqa: F401
+
     env = gym.make("ErdosMinOverlap-v0", budget_s=2.0)
     _, info = env.reset(seed=0, options={"initial": "constant"})
     return info["state"].to_dict()
@@ -39,10 +41,10 @@ def check(results, start):
     child = good["state"]
     assert child["parent_id"] == start["id"] and child["lineage"] == [start["id"]]
     assert good["score"] == pytest.approx(independent_score(child["construction"]), abs=1e-9)
-    assert good["reward"] == pytest.approx(1.0 / good["score"])       # the card's reciprocal transform
+    assert good["reward"] == pytest.approx(1.0 / good["score"])  # the card's reciprocal transform
     assert child["value"] == -good["score"]
     assert not bad["accepted"] and bad["state"] is None and bad["reward"] == 0.0
-    assert "construction" not in good["verdict"]["details"]           # kept once, in the state
+    assert "construction" not in good["verdict"]["details"]  # kept once, in the state
 
 
 @pytest.mark.parametrize("kind", ["process", "thread"])
@@ -65,8 +67,9 @@ def test_evaluate_in_process_matches():
 def test_ray_executor_runs_the_verifier(monkeypatch):
     ray = pytest.importorskip("ray")
     from agents.executors import RayExecutor
+
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-    tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")    # short: Ray's socket paths have a length limit
+    tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
     start = erdos_start()
     ex = RayExecutor(ERDOS, num_cpus=1, _temp_dir=tmp)
     try:
@@ -89,6 +92,7 @@ class _Recorder:
 
     def sample(self, ids, n, seed, max_new_tokens=None):
         from agents.transformers_policy import Rollout
+
         self.events.append("sample")
         rng = np.random.default_rng(seed)
         return [Rollout(ids, [4], [-0.1], "a" * int(rng.integers(0, 5)) + "b", True) for _ in range(n)]
@@ -102,7 +106,8 @@ class _Recorder:
 
 
 def test_a_group_is_submitted_before_the_next_is_sampled(tmp_path, monkeypatch):
-    import agent_envs  # noqa: F401
+    import agent_envs
+
     from agents import executors, loop
     from agents.config import AgentConfig
 
@@ -114,8 +119,9 @@ def test_a_group_is_submitted_before_the_next_is_sampled(tmp_path, monkeypatch):
         return real(self, parent, text, seed)
 
     monkeypatch.setattr(executors.LocalExecutor, "submit", submit)
-    cfg = AgentConfig(env=agent_envs.ENV_ID, env_imports=["agent_envs"], steps=1, groups=3, group_size=2,
-                      executor="thread", workers=1)
+    cfg = AgentConfig(
+        env=agent_envs.ENV_ID, env_imports=["agent_envs"], steps=1, groups=3, group_size=2, executor="thread", workers=1
+    )
     res = loop.Discovery(cfg, tmp_path, policy=rec).run()
     assert rec.events == ["sample", "submit", "submit"] * 3 + ["update"]
     assert res.metrics[0]["rollouts"] == 6 and os.path.isfile(tmp_path / "metrics.jsonl")
@@ -130,14 +136,15 @@ class _BatchRecorder(_Recorder):
         out = []
         for ids, n, seed in requests:
             out.append(_Recorder.sample(self, ids, n, seed))
-            self.events.pop()                                   # not a separate sampling call
+            self.events.pop()  # not a separate sampling call
         return out
 
 
 def test_a_batching_policy_gets_one_request_per_step(tmp_path, monkeypatch):
     """With sample_batch, a step makes one sampling call for all its groups (the engine then batches
     groups × group_size sequences), each group keeping its own seed; every rollout is still evaluated."""
-    import agent_envs  # noqa: F401
+    import agent_envs
+
     from agents import executors, loop
     from agents.config import AgentConfig
 
@@ -149,8 +156,9 @@ def test_a_batching_policy_gets_one_request_per_step(tmp_path, monkeypatch):
         return real(self, parent, text, seed)
 
     monkeypatch.setattr(executors.LocalExecutor, "submit", submit)
-    cfg = AgentConfig(env=agent_envs.ENV_ID, env_imports=["agent_envs"], steps=2, groups=3, group_size=2,
-                      executor="thread", workers=1)
+    cfg = AgentConfig(
+        env=agent_envs.ENV_ID, env_imports=["agent_envs"], steps=2, groups=3, group_size=2, executor="thread", workers=1
+    )
     res = loop.Discovery(cfg, tmp_path, policy=rec).run()
     assert rec.events == (["batch of 3"] + ["submit"] * 6 + ["update"]) * 2
     assert [n for _, n, _ in rec.requests] == [2, 2, 2] and len({s for _, _, s in rec.requests}) == 3

@@ -19,8 +19,10 @@ def cuda(torch1):
 
 def bf16_policy(model, tok, **kw):
     from agents.transformers_policy import PolicySettings, TransformersPolicy
-    s = PolicySettings(lora_rank=8, lr=kw.pop("lr", 1e-2), max_new_tokens=kw.pop("max_new_tokens", 32), device="cuda",
-                       seed=0, **kw)
+
+    s = PolicySettings(
+        lora_rank=8, lr=kw.pop("lr", 1e-2), max_new_tokens=kw.pop("max_new_tokens", 32), device="cuda", seed=0, **kw
+    )
     return TransformersPolicy(model, tok, s)
 
 
@@ -35,14 +37,15 @@ def check_update_direction(pol):
     before = pol.logprob_sums([a, b])
     stats = pol.update([a, b], [1.0, -1.0])
     after = pol.logprob_sums([a, b])
-    assert stats["train_tokens"] > 0 and stats["loss"] == stats["loss"]          # finite
-    assert abs(stats["rho_mean"] - 1.0) < 0.05, stats                              # on-policy, bf16 rounding
+    assert stats["train_tokens"] > 0 and stats["loss"] == stats["loss"]  # finite
+    assert abs(stats["rho_mean"] - 1.0) < 0.05, stats  # on-policy, bf16 rounding
     assert (after[0] - after[1]) - (before[0] - before[1]) > 0.05, (before, after)
     return stats
 
 
 def test_bf16_tiny_model_trains_in_the_right_direction(cuda, tiny_tok):
     from agent_helpers import tiny_model
+
     # lr 1e-3: Adam's first step moves every LoRA weight by about lr whatever the gradient's size
     # (at 1e-2 the step is far outside first order).
     pol = bf16_policy(tiny_model(tiny_tok, seed=0), tiny_tok, lr=1e-3)
@@ -54,6 +57,7 @@ def test_bf16_tiny_model_trains_in_the_right_direction(cuda, tiny_tok):
 
 def test_bf16_sampler_logprobs_match_a_forward_pass(cuda, tiny_tok):
     from agent_helpers import tiny_model
+
     pol = bf16_policy(tiny_model(tiny_tok, seed=1), tiny_tok)
     rolls = pol.sample(pol.prompt_ids("Numbers:"), 4, seed=3)
     for r, total in zip(rolls, pol.logprob_sums(rolls)):
@@ -63,6 +67,7 @@ def test_bf16_sampler_logprobs_match_a_forward_pass(cuda, tiny_tok):
 def test_bf16_smollm2_shaped_model_with_gradient_checkpointing(cuda, tiny_tok):
     """SmolLM2-135M's architecture (random weights), gradient checkpointing on (the CUDA default)."""
     from agent_helpers import smollm2_shaped
+
     pol = bf16_policy(smollm2_shaped(tiny_tok), tiny_tok, lr=1e-3, max_new_tokens=64)
     assert pol.model.is_gradient_checkpointing
     check_update_direction(pol)
@@ -71,6 +76,7 @@ def test_bf16_smollm2_shaped_model_with_gradient_checkpointing(cuda, tiny_tok):
 def test_bf16_smollm2_one_update(cuda):
     from agents import models
     from agents.transformers_policy import PolicySettings, TransformersPolicy
+
     try:
         spec = models.resolve("smollm2")
         if spec.gguf_file:
@@ -83,8 +89,12 @@ def test_bf16_smollm2_one_update(cuda):
 
 
 def test_vllm_backend_on_gpu(cuda, tiny_tok, tmp_path):
-    pytest.importorskip("vllm", reason="vLLM is not installed here (the lent GPU machine cannot install it: no "
-                                       "package registry and at most 64 MiB carried per call)")
+    pytest.importorskip(
+        "vllm",
+        reason="vLLM is not installed here (the lent GPU machine cannot install it: no "
+        "package registry and at most 64 MiB carried per call)",
+    )
     from agent_helpers import save_tiny
     from test_agent_vllm import check_vllm_backend
+
     check_vllm_backend(save_tiny(tmp_path / "m", hidden=128, heads=2), device="cuda")

@@ -10,9 +10,17 @@ from agents.puct import Archive, ArchiveConfig
 
 def st(sid, value, parent=None, lineage=(), construction=None, timestep=0):
     c = construction if construction is not None else [sid]
-    return {"id": sid, "problem": "P", "artifact": f"art-{sid}", "construction": c, "value": value,
-            "score": -value if value is not None else None, "parent_id": parent, "lineage": list(lineage),
-            "timestep": timestep}
+    return {
+        "id": sid,
+        "problem": "P",
+        "artifact": f"art-{sid}",
+        "construction": c,
+        "value": value,
+        "score": -value if value is not None else None,
+        "parent_id": parent,
+        "lineage": list(lineage),
+        "timestep": timestep,
+    }
 
 
 @pytest.fixture
@@ -23,7 +31,7 @@ def small():
     assert a.record("I", st("A", 3.0, "I", ["I"])) is True
     assert a.record("I", st("B", 2.0, "I", ["I"])) is True
     assert a.record("A", st("C", 4.0, "A", ["I", "A"])) is True
-    assert a.record("B", None) is False            # failed rollout: visits only
+    assert a.record("B", None) is False  # failed rollout: visits only
     return a
 
 
@@ -38,8 +46,13 @@ def test_scores_by_hand(small):
     # scale = max − min over non-initial values (4, 3, 2) = 2; sqrt(1 + T) = sqrt(5)
     # Q: I → m = 3, A → m = 4, B expanded but no valid child → its value 2, C unexpanded → 4
     s5 = math.sqrt(5)
-    expected = {"I": 3 + 2 * 0.1 * s5 / 5, "A": 4 + 2 * 0.3 * s5 / 2, "B": 2 + 2 * 0.2 * s5 / 2, "C": 4 + 2 * 0.4 * s5 / 1}
-    assert expected["C"] == pytest.approx(5.7888544, abs=1e-7)   # worked on paper
+    expected = {
+        "I": 3 + 2 * 0.1 * s5 / 5,
+        "A": 4 + 2 * 0.3 * s5 / 2,
+        "B": 2 + 2 * 0.2 * s5 / 2,
+        "C": 4 + 2 * 0.4 * s5 / 1,
+    }
+    assert expected["C"] == pytest.approx(5.7888544, abs=1e-7)  # worked on paper
     sc = small.scores()
     for k, v in expected.items():
         assert sc[k] == pytest.approx(v, abs=1e-12), k
@@ -60,7 +73,7 @@ def test_fill_repeat_and_shrink(small):
 
 
 def test_descendants_are_blocked_too():
-    a = Archive(ArchiveConfig(c=0.0))               # c = 0: pure exploitation, order by Q
+    a = Archive(ArchiveConfig(c=0.0))  # c = 0: pure exploitation, order by Q
     a.add_initial(st("I", 5.0))
     a.record("I", st("A", 1.0, "I", ["I"]))
     # Q(I) = m(I) = 1 and Q(A) = 1 (unexpanded: its own value); the tie goes to the higher value, I,
@@ -87,18 +100,18 @@ def test_dedup_by_construction_and_topk_children():
 
 def test_cap_evicts_by_value_never_initial_states():
     a = Archive(ArchiveConfig(cap=3, topk_children=10))
-    a.add_initial(st("I", -10.0))                   # the worst state, but initial
+    a.add_initial(st("I", -10.0))  # the worst state, but initial
     for sid, v in [("A", 1.0), ("B", 2.0), ("C", 3.0)]:
         a.record("I", st(sid, v, "I", ["I"]))
     assert set(a.states) == {"I", "B", "C"}
-    a.record("I", st("D", 0.5, "I", ["I"]))          # worse than everything evictable: not kept
+    a.record("I", st("D", 0.5, "I", ["I"]))  # worse than everything evictable: not kept
     assert set(a.states) == {"I", "B", "C"}
 
 
 def test_greedy_and_fixed_samplers(small):
     small.config.sampler = "greedy"
     assert [s["id"] for s in small.select(3)] == ["C", "A", "B"]
-    small.config.greedy_eps = 1.0                    # always random
+    small.config.greedy_eps = 1.0  # always random
     picks = [s["id"] for s in small.select(50, rng=random.Random(1))]
     assert set(picks) == {"I", "A", "B", "C"}
     small.config.sampler = "fixed"
@@ -129,9 +142,13 @@ def test_group_visits_option_divides_visits_by_the_group_size(small):
     G = 1 override. T = 4 → sqrt(3); n: I 4 → 3, A 1 → 1.5, B 1 → 1.5, C 0 → 1 (P, Q, scale as above)."""
     small.config.visit_unit = 2
     s3 = math.sqrt(3)
-    expected = {"I": 3 + 2 * 0.1 * s3 / 3, "A": 4 + 2 * 0.3 * s3 / 1.5, "B": 2 + 2 * 0.2 * s3 / 1.5,
-                "C": 4 + 2 * 0.4 * s3 / 1}
-    assert expected["C"] == pytest.approx(5.3856406, abs=1e-7)   # worked on paper
+    expected = {
+        "I": 3 + 2 * 0.1 * s3 / 3,
+        "A": 4 + 2 * 0.3 * s3 / 1.5,
+        "B": 2 + 2 * 0.2 * s3 / 1.5,
+        "C": 4 + 2 * 0.4 * s3 / 1,
+    }
+    assert expected["C"] == pytest.approx(5.3856406, abs=1e-7)  # worked on paper
     sc = small.scores()
     for k, v in expected.items():
         assert sc[k] == pytest.approx(v, abs=1e-12), k
@@ -157,8 +174,9 @@ def _distinct_starts_per_step(archive: Archive, steps: int = 4, groups: int = 8)
         for g, p in enumerate(picks):
             for j in range(2):
                 cid = f"{p['id']}/{t}.{g}.{j}"
-                archive.record(p["id"], st(cid, p["value"] + 1 + 0.1 * j + 0.01 * g, p["id"],
-                                           [*p["lineage"], p["id"]], timestep=t))
+                archive.record(
+                    p["id"], st(cid, p["value"] + 1 + 0.1 * j + 0.01 * g, p["id"], [*p["lineage"], p["id"]], timestep=t)
+                )
     return out
 
 
@@ -167,6 +185,7 @@ def test_the_archive_starts_from_one_state_per_group():
     single initial state lineage blocking gives 1, 2, 4, 8 distinct start states in steps 1–4
     (each step only the children of the previous picks are unblocked: 1 root → 2 children → 4 → 8)."""
     from agents.loop import initial_states
+
     one = Archive(ArchiveConfig())
     one.add_initial(st("root", 0.0))
     assert _distinct_starts_per_step(one) == [1, 2, 4, 8]
@@ -184,6 +203,7 @@ def test_identical_initial_states_stay_separate_entries():
     """A fixed start (the same construction every reset) still gives one archive entry per group:
     the slot goes into the id, so step 1 expands `groups` trees, as the reference's copies do."""
     from agents.loop import initial_states
+
     inits = initial_states(_FakeEnv(fixed=True), seed=0, groups=3)
     assert [s["id"] for s in inits] == ["init-0.5", "init-0.5-1", "init-0.5-2"]
     a = Archive(ArchiveConfig())

@@ -10,6 +10,7 @@ import pytest
 @pytest.mark.slow
 def test_smollm2_one_step_on_erdos(torch1, tmp_path, capsys):
     from agents import models
+
     try:
         spec = models.resolve("smollm2")
     except models.ModelError as e:
@@ -17,19 +18,41 @@ def test_smollm2_one_step_on_erdos(torch1, tmp_path, capsys):
     if spec.gguf_file:
         pytest.importorskip("gguf")
     from tttd_envs.cli import main
-    rc = main(["discover", "ErdosMinOverlap-v0", "--model", "smollm2", "--steps", "1", "--groups", "1",
-               "--group-size", "2", "--max-new-tokens", "48", "--workers", "1", "--budget-s", "5",
-               "--runs-dir", str(tmp_path), "--quiet"])
+
+    rc = main(
+        [
+            "discover",
+            "ErdosMinOverlap-v0",
+            "--model",
+            "smollm2",
+            "--steps",
+            "1",
+            "--groups",
+            "1",
+            "--group-size",
+            "2",
+            "--max-new-tokens",
+            "48",
+            "--workers",
+            "1",
+            "--budget-s",
+            "5",
+            "--runs-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     (run,) = tmp_path.glob("ErdosMinOverlap-v0/*")
     (m,) = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert m["rollouts"] == 2 and 2 <= m["sampled_tokens"] <= 96 and m["tokens_per_s"] > 0
     assert (run / "adapters" / "step_0001" / "adapter_model.safetensors").is_file()
     cached = models.resolve("smollm2")
-    assert cached.gguf_file is None                              # the fast-loading copy now exists
+    assert cached.gguf_file is None  # the fast-loading copy now exists
     # it loads anywhere: plain fp32 config, and the tied embedding stored under the embedding's name
     # (a copy with only lm_head.weight loads fine in transformers but gives vLLM all-zero embeddings)
     from safetensors import safe_open
+
     with safe_open(f"{cached.path}/model.safetensors", "pt") as f:
         assert "model.embed_tokens.weight" in f.keys()
     assert "quantization_config" not in json.loads(open(f"{cached.path}/config.json").read())
@@ -44,14 +67,30 @@ def test_smollm2_main_job_config_trains_on_verified_answers(torch1, tmp_path):
     from pathlib import Path
 
     from agents import models
+
     try:
         models.resolve("smollm2")
     except models.ModelError as e:
         pytest.skip(str(e))
     from tttd_envs.cli import main
+
     config = Path(__file__).resolve().parents[2] / "examples" / "discover_ac2_smollm2.toml"
-    rc = main(["discover", "--config", str(config), "--steps", "1", "--executor", "thread", "--workers", "1",
-               "--runs-dir", str(tmp_path), "--quiet"])
+    rc = main(
+        [
+            "discover",
+            "--config",
+            str(config),
+            "--steps",
+            "1",
+            "--executor",
+            "thread",
+            "--workers",
+            "1",
+            "--runs-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     (run,) = tmp_path.glob("AutocorrelationAC2-v0/*")
     (m,) = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]

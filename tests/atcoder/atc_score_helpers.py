@@ -22,7 +22,7 @@ def data_dir() -> Path | None:
     return DATA_DIR if DATA_DIR.is_dir() else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def golden_records(problem: str) -> tuple[dict, ...]:
     path = DATA_DIR / problem / "golden_scorer.jsonl"
     if not path.is_file():
@@ -31,7 +31,7 @@ def golden_records(problem: str) -> tuple[dict, ...]:
         return tuple(json.loads(line) for line in fh if line.strip())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def input_text(problem: str, input_id: int) -> str:
     return (DATA_DIR / problem / "in" / f"{input_id:04d}.txt").read_text(encoding="utf-8")
 
@@ -92,8 +92,9 @@ def _ref_parse(tok: str, lo_type: int, hi_type: int, signed: bool) -> int | None
 def _ref_read(tok: str | None, kind: str, lo: int, hi: int) -> int:
     if tok is None:
         raise _RefErr("Unexpected EOF")
-    bounds = {"i32": (-(2**31), 2**31 - 1, True), "i64": (-(2**63), 2**63 - 1, True),
-              "usize": (0, 2**64 - 1, False)}[kind]
+    bounds = {"i32": (-(2**31), 2**31 - 1, True), "i64": (-(2**63), 2**63 - 1, True), "usize": (0, 2**64 - 1, False)}[
+        kind
+    ]
     v = _ref_parse(tok, *bounds)
     if v is None:
         raise _RefErr(f"Parse error: {tok}")
@@ -182,8 +183,8 @@ def _ref_lines(text: str) -> list[str]:
 def ref_score_ahc058(input_text: str, output: bytes) -> tuple[str, int, str]:
     tok = input_text.split()
     N, L, T, K = (int(x) for x in tok[:4])
-    A = [int(x) for x in tok[4:4 + N]]
-    C = [[int(x) for x in tok[4 + N + i * N: 4 + N + (i + 1) * N]] for i in range(L)]
+    A = [int(x) for x in tok[4 : 4 + N]]
+    C = [[int(x) for x in tok[4 + N + i * N : 4 + N + (i + 1) * N]] for i in range(L)]
     try:
         text = output.decode("utf-8")
     except UnicodeDecodeError:

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
@@ -43,7 +42,7 @@ def test_baseline_is_accepted_with_a_stable_total(env_id):
     _, r2, _, _, info2 = env.step(src)
     v1, v2 = info1["verdict"], info2["verdict"]
     assert v1.accepted, v1.message
-    assert v1.score == v2.score                       # deterministic programs: the same total every run
+    assert v1.score == v2.score  # deterministic programs: the same total every run
     cases = v1.details["cases"]
     assert [c["seed"] for c in cases] == [0, 1, 2, 3, 4] and all(c["verdict"] == "AC" for c in cases)
     assert v1.score == sum(c["score"] for c in cases) and v1.details["mean"] == v1.score / 5
@@ -56,8 +55,7 @@ def test_baseline_is_accepted_with_a_stable_total(env_id):
 
 def test_raw_answer_uses_the_last_cpp_block():
     good = (EXAMPLES / BASELINE["AHC039-v0"]).read_text()
-    answer = ("First try:\n```cpp\nint main() { this does not compile }\n```\nBetter:\n```cpp\n" + good +
-              "\n```\nDone.")
+    answer = "First try:\n```cpp\nint main() { this does not compile }\n```\nBetter:\n```cpp\n" + good + "\n```\nDone."
     env = gym.make("AHC039-v0", case_set="lite")
     env.reset(seed=0)
     _, reward, _, _, info = env.step(answer)
@@ -66,9 +64,11 @@ def test_raw_answer_uses_the_last_cpp_block():
 
 def test_a_failing_case_zeroes_the_run():
     # exits 1 when the first mackerel's x is odd, else prints nothing (an accepted score of 1)
-    src = ("#include <bits/stdc++.h>\nint main(){ int n; std::cin >> n; int x, y; std::cin >> x >> y;\n"
-           "  return x % 2; }\n")
+    src = (
+        "#include <bits/stdc++.h>\nint main(){ int n; std::cin >> n; int x, y; std::cin >> x >> y;\n  return x % 2; }\n"
+    )
     from verifiers.atcoder import inputs
+
     odd = [int(inputs.input_text("ahc039", s).split()[1]) % 2 == 1 for s in range(5)]
     env = gym.make("AHC039-v0", case_set="lite", stop_on_fail=False)
     env.reset(seed=0)
@@ -102,9 +102,10 @@ def test_ahc058_contest_mode_says_there_are_no_official_cases():
 
 
 def test_contest_mode_on_the_official_cases_gives_an_estimated_rank(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))        # generates and checks the 150 official inputs
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # generates and checks the 150 official inputs
     from verifiers.atcoder import inputs
     from verifiers.atcoder.standings import for_problem
+
     src = (EXAMPLES / BASELINE["AHC039-v0"]).read_text()
     env = gym.make("AHC039-v0", mode="contest")
     env.reset(seed=0)

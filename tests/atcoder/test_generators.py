@@ -11,7 +11,6 @@ import hashlib
 import os
 
 import pytest
-
 from atc_helpers import (
     data_dir,
     data_file,
@@ -20,6 +19,7 @@ from atc_helpers import (
     private_seeds,
     public_manifest,
 )
+
 from verifiers.atcoder import gen_ahc039, gen_ahc058, inputs, manifests
 
 CONCAT = {
@@ -28,8 +28,18 @@ CONCAT = {
     "ahc039-official": "cce660a0db86a941a9db7c4bc78baabd43dd11a2731722408c46e42b5cb658e0",
 }
 # docs/atcoder.md#generators / rng_vectors.json: the only public seeds whose AHC039 generation rejects candidates.
-AHC039_PUBLIC_REJECTIONS = {1: (0, 1), 14: (0, 1), 27: (0, 1), 28: (0, 1), 92: (0, 1), 97: (0, 1), 125: (0, 1),
-                            122: (0, 2), 10: (1, 0), 90: (1, 0)}  # seed: (mackerel dups, sardine dups)
+AHC039_PUBLIC_REJECTIONS = {
+    1: (0, 1),
+    14: (0, 1),
+    27: (0, 1),
+    28: (0, 1),
+    92: (0, 1),
+    97: (0, 1),
+    125: (0, 1),
+    122: (0, 2),
+    10: (1, 0),
+    90: (1, 0),
+}  # seed: (mackerel dups, sardine dups)
 U64_MAX = 2**64 - 1
 
 

@@ -13,10 +13,10 @@ import struct
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from atc_helpers import load_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atc_helpers import load_json
 from verifiers.atcoder import rng as R
 from verifiers.atcoder.rng import (
     ChaCha20Rng,
@@ -66,8 +66,16 @@ SPEC_FIRST_U32 = {
     1: [1346647962, 2657312837, 2713153734, 657148285, 175834942, 2348138134, 2030532263, 1851016421],
     42: [3618982008, 2207824913, 2736219033, 1761790457, 7432149, 420107357, 3375974680, 719048936],
     U64_MAX: [1739146126, 1070697805, 144332205, 272869498, 1857488666, 3857814574, 558305090, 3522848942],
-    7882753771510266308: [3901701844, 2777120981, 1825221546, 625316931, 2748004869, 3837724292,
-                          2990396787, 2849831691],
+    7882753771510266308: [
+        3901701844,
+        2777120981,
+        1825221546,
+        625316931,
+        2748004869,
+        3837724292,
+        2990396787,
+        2849831691,
+    ],
 }
 
 
@@ -91,7 +99,11 @@ def test_first_next_u32_spec_table(seed):
 def test_next_u64_seed0_spec():
     rng = RustRng.seed_from_u64(0)
     assert [rng.next_u64() for _ in range(4)] == [
-        449479075714955186, 18115028555707261608, 15878401910454357952, 3427872634365736244]
+        449479075714955186,
+        18115028555707261608,
+        15878401910454357952,
+        3427872634365736244,
+    ]
 
 
 @pytest.mark.parametrize("bad", [-1, 2**64, 1.0, True, "0"])
@@ -113,8 +125,22 @@ def test_chacha20_block_rfc7539():
     counter = 1 | (0x09000000 << 32)
     stream = 0x4A000000
     expected = [
-        0xE4E7F110, 0x15593BD1, 0x1FDD0F50, 0xC47120A3, 0xC7F4D1C7, 0x0368C033, 0x9AAA2204, 0x4E6CD4C3,
-        0x466482D2, 0x09AA9F07, 0x05D7C214, 0xA2028BD9, 0xD19C12B5, 0xB94E16DE, 0xE883D0CB, 0x4E3C50A2,
+        0xE4E7F110,
+        0x15593BD1,
+        0x1FDD0F50,
+        0xC47120A3,
+        0xC7F4D1C7,
+        0x0368C033,
+        0x9AAA2204,
+        0x4E6CD4C3,
+        0x466482D2,
+        0x09AA9F07,
+        0x05D7C214,
+        0xA2028BD9,
+        0xD19C12B5,
+        0xB94E16DE,
+        0xE883D0CB,
+        0x4E3C50A2,
     ]
     assert chacha20_block(key, counter, stream) == expected
     if R._np is not None:
@@ -283,7 +309,11 @@ def test_vectors_gen_f64(vectors):
 def test_gen_f64_spec_bits():
     rng = RustRng.seed_from_u64(0)
     assert [bits(rng.gen_f64()) for _ in range(4)] == [
-        "3f98f37b5a07d7c0", "3fef6cb04fcddfa4", "3feb8b6d4d203081", "3fc7c91fffe95378"]
+        "3f98f37b5a07d7c0",
+        "3fef6cb04fcddfa4",
+        "3feb8b6d4d203081",
+        "3fc7c91fffe95378",
+    ]
 
 
 def test_vectors_uniform_inclusive_0_2(vectors):
@@ -356,8 +386,16 @@ def test_vectors_standard_normal(vectors):
 def test_standard_normal_spec_values():
     rng = RustRng.seed_from_u64(0)
     got = [rng.standard_normal() for _ in range(2266)]
-    assert got[:8] == [-1.1388171154203426, 1.2208141309863885, 0.7908845402558222, -1.347861809079006,
-                       1.4443544156212567, -0.40028049970950885, -0.7535975054143097, -1.9498158063045867]
+    assert got[:8] == [
+        -1.1388171154203426,
+        1.2208141309863885,
+        0.7908845402558222,
+        -1.347861809079006,
+        1.4443544156212567,
+        -0.40028049970950885,
+        -0.7535975054143097,
+        -1.9498158063045867,
+    ]
     assert bits(got[112]) == "bf9e5e18ceca470a"  # wedge reject, then retry
     assert bits(got[242]) == "bfc0b2c7024f7215"  # accepted by the exp test
     assert bits(got[655]) == "40123ab0b165a242"  # first tail sample
@@ -426,10 +464,16 @@ def _sha_f64le(values) -> str:
 
 def test_ziggurat_table_checksums():
     assert len(R.ZIG_NORM_X) == len(R.ZIG_NORM_F) == 257
-    assert _sha_f64le(R.ZIG_NORM_X) == R.ZIG_NORM_X_SHA256 == \
-        "7bc388aa829fd6869fb9b705f4b6d2879d0b220b3bc1cb7e7c1a4d1bfb0dfbb2"
-    assert _sha_f64le(R.ZIG_NORM_F) == R.ZIG_NORM_F_SHA256 == \
-        "cbce58dfa577bcd3c28186b603071fcf3bdbea24c32db14811133312ce7697f9"
+    assert (
+        _sha_f64le(R.ZIG_NORM_X)
+        == R.ZIG_NORM_X_SHA256
+        == "7bc388aa829fd6869fb9b705f4b6d2879d0b220b3bc1cb7e7c1a4d1bfb0dfbb2"
+    )
+    assert (
+        _sha_f64le(R.ZIG_NORM_F)
+        == R.ZIG_NORM_F_SHA256
+        == "cbce58dfa577bcd3c28186b603071fcf3bdbea24c32db14811133312ce7697f9"
+    )
     assert bits(R.ZIG_NORM_R) == "400d3bb48209ad33"
     assert R.ZIG_NORM_R == R.ZIG_NORM_X[1]
     assert R.ZIG_NORM_X[256] == 0.0 and R.ZIG_NORM_F[256] == 1.0
@@ -467,16 +511,34 @@ def test_module_docstring_carries_the_licence():
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("x, want", [
-    (0.5, 1.0), (1.5, 2.0), (2.5, 3.0), (3.5, 4.0), (-0.5, -1.0), (-1.5, -2.0), (-2.5, -3.0),
-    (0.49999999999999994, 0.0),  # floor(x + 0.5) would give 1
-    (-0.49999999999999994, -0.0),
-    (1.4999999999999998, 1.0), (2.4999999999999996, 2.0),
-    (4503599627370495.5, 4503599627370496.0),  # 2^52 - 0.5: floor(x + 0.5) is fine, Python round is not
-    (4503599627370497.0, 4503599627370497.0), (2.0**60, 2.0**60), (1e300, 1e300),
-    (0.0, 0.0), (-0.0, -0.0), (-0.4, -0.0), (0.4, 0.0), (54596.5, 54597.0), (-7.5, -8.0),
-    (math.inf, math.inf), (-math.inf, -math.inf),
-])
+@pytest.mark.parametrize(
+    "x, want",
+    [
+        (0.5, 1.0),
+        (1.5, 2.0),
+        (2.5, 3.0),
+        (3.5, 4.0),
+        (-0.5, -1.0),
+        (-1.5, -2.0),
+        (-2.5, -3.0),
+        (0.49999999999999994, 0.0),  # floor(x + 0.5) would give 1
+        (-0.49999999999999994, -0.0),
+        (1.4999999999999998, 1.0),
+        (2.4999999999999996, 2.0),
+        (4503599627370495.5, 4503599627370496.0),  # 2^52 - 0.5: floor(x + 0.5) is fine, Python round is not
+        (4503599627370497.0, 4503599627370497.0),
+        (2.0**60, 2.0**60),
+        (1e300, 1e300),
+        (0.0, 0.0),
+        (-0.0, -0.0),
+        (-0.4, -0.0),
+        (0.4, 0.0),
+        (54596.5, 54597.0),
+        (-7.5, -8.0),
+        (math.inf, math.inf),
+        (-math.inf, -math.inf),
+    ],
+)
 def test_rust_round(x, want):
     got = rust_round(x)
     assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)

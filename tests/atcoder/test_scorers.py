@@ -12,11 +12,11 @@ import math
 import random
 import time
 
+import atc_score_helpers as H
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import atc_score_helpers as H
 from verifiers.atcoder import score_ahc039 as S39
 from verifiers.atcoder import score_ahc058 as S58
 from verifiers.atcoder import scoring as SC
@@ -77,7 +77,8 @@ def _check_golden(problem: str, rec: dict) -> None:
     assert _triple(got) == expected, rec["description"]
     assert rec["tester_exit_code"] == (0 if expected[0] == "AC" else 1)
     assert rec["tester_stderr"].endswith(
-        f"Score = {expected[1]}" if expected[0] == "AC" else f"wrong answer: {expected[2]}")
+        f"Score = {expected[1]}" if expected[0] == "AC" else f"wrong answer: {expected[2]}"
+    )
     if rec["output"] is not None:
         assert mod.score(inp, rec["output"]) == got
         assert mod.score(mod.parse_input(inp), rec["output"]) == got
@@ -104,8 +105,12 @@ def test_golden_summary():
 @needs_data
 def test_golden_python_split_trap_records_exist():
     """The four records that catch str.split() (U+001C / U+001F between tokens) are WA Parse error."""
-    for problem, rid in (("ahc039", "ahc039-0101"), ("ahc039", "ahc039-0102"),
-                         ("ahc058", "ahc058-0187"), ("ahc058", "ahc058-0191")):
+    for problem, rid in (
+        ("ahc039", "ahc039-0101"),
+        ("ahc039", "ahc039-0102"),
+        ("ahc058", "ahc058-0187"),
+        ("ahc058", "ahc058-0191"),
+    ):
         rec = _record(problem, rid)
         got = SCORERS[problem].score(H.record_input(rec), H.record_output_bytes(rec))
         assert got.verdict == "WA" and got.message.startswith("Parse error: ")
@@ -210,13 +215,15 @@ def test_ahc058_hand_checks_self_made():
     assert S58.score(SMALL58, "-1\n" * 499 + "1 3\n") == SC.CaseScore.wa("Non-positive apples at the end: 0")
     # Second strengthening of 0 0 on turn 1 costs 2 with 1 apple in hand.
     assert S58.score(SMALL58, "0 0\n0 0\n" + "-1\n" * 498) == SC.CaseScore.wa(
-        "Not enough apples at turn 1: have 1, need 2")
+        "Not enough apples at turn 1: have 1, need 2"
+    )
 
 
 @needs_data
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 100000), st.integers(0, 100000), st.integers(0, 100000), st.integers(0, 100000),
-       st.integers(0, 3))
+@given(
+    st.integers(0, 100000), st.integers(0, 100000), st.integers(0, 100000), st.integers(0, 100000), st.integers(0, 3)
+)
 def test_rectangle_score_is_a_direct_count(xa, xb, ya, yb, seed):
     assume(xa != xb and ya != yb)
     x0, x1 = sorted((xa, xb))
@@ -224,7 +231,7 @@ def test_rectangle_score_is_a_direct_count(xa, xb, ya, yb, seed):
     text = H.input_text("ahc039", seed)
     inp = S39.parse_input(text)
     inside = [x0 <= x <= x1 and y0 <= y <= y1 for x, y in inp.points]
-    expected = max(0, 1 + sum(inside[: inp.n]) - sum(inside[inp.n:]))
+    expected = max(0, 1 + sum(inside[: inp.n]) - sum(inside[inp.n :]))
     out = f"4\n{x0} {y0}\n{x1} {y0}\n{x1} {y1}\n{x0} {y1}\n"
     assert S39.score(text, out) == SC.CaseScore.ac(expected)
 
@@ -254,18 +261,40 @@ def test_rust_lines():
     assert SC.rust_lines("\n\n") == ["", ""]
 
 
-@pytest.mark.parametrize("tok,kind,value", [
-    ("0", SC.I32, 0), ("-0", SC.I32, 0), ("+4", SC.I32, 4), ("0004", SC.I32, 4),
-    ("2147483647", SC.I32, 2**31 - 1), ("-2147483648", SC.I32, -(2**31)),
-    ("2147483648", SC.I32, None), ("4294967300", SC.I32, None),
-    ("9223372036854775807", SC.I64, 2**63 - 1), ("99999999999999999999", SC.I64, None),
-    ("18446744073709551615", SC.USIZE, 2**64 - 1), ("18446744073709551616", SC.USIZE, None),
-    ("-0", SC.USIZE, None), ("-1", SC.USIZE, None), ("+7", SC.USIZE, 7),
-    ("", SC.I32, None), ("+", SC.I32, None), ("-", SC.I32, None), ("+-1", SC.I64, None),
-    ("1e5", SC.I64, None), ("0.0", SC.I64, None), ("0x10", SC.I64, None), ("1_000", SC.I64, None),
-    ("\u0663", SC.I64, None), ("\uff11", SC.I64, None), ("\xb2", SC.I64, None), (" 1", SC.I64, None),
-    ("0" * 100000 + "7", SC.I64, 7), ("1" * 100000, SC.I64, None),
-])
+@pytest.mark.parametrize(
+    "tok,kind,value",
+    [
+        ("0", SC.I32, 0),
+        ("-0", SC.I32, 0),
+        ("+4", SC.I32, 4),
+        ("0004", SC.I32, 4),
+        ("2147483647", SC.I32, 2**31 - 1),
+        ("-2147483648", SC.I32, -(2**31)),
+        ("2147483648", SC.I32, None),
+        ("4294967300", SC.I32, None),
+        ("9223372036854775807", SC.I64, 2**63 - 1),
+        ("99999999999999999999", SC.I64, None),
+        ("18446744073709551615", SC.USIZE, 2**64 - 1),
+        ("18446744073709551616", SC.USIZE, None),
+        ("-0", SC.USIZE, None),
+        ("-1", SC.USIZE, None),
+        ("+7", SC.USIZE, 7),
+        ("", SC.I32, None),
+        ("+", SC.I32, None),
+        ("-", SC.I32, None),
+        ("+-1", SC.I64, None),
+        ("1e5", SC.I64, None),
+        ("0.0", SC.I64, None),
+        ("0x10", SC.I64, None),
+        ("1_000", SC.I64, None),
+        ("\u0663", SC.I64, None),
+        ("\uff11", SC.I64, None),
+        ("\xb2", SC.I64, None),
+        (" 1", SC.I64, None),
+        ("0" * 100000 + "7", SC.I64, 7),
+        ("1" * 100000, SC.I64, None),
+    ],
+)
 def test_parse_rust_int(tok, kind, value):
     assert SC.parse_rust_int(tok, kind) == value
     assert SC.parse_rust_int(tok.encode("utf-8"), kind) == value
@@ -321,26 +350,31 @@ def test_ahc039_lookalikes_do_not_separate(sep):
     assert res == SC.CaseScore.wa(f"Parse error: 0{sep}0")
 
 
-@pytest.mark.parametrize("out,msg", [
-    ("4\n0 0\n1 0\n1 1\n0 1\n7", "Unexpected EOF"),
-    ("4\n0 0\n1 0\n1 1\n0 -1\n", "Out of range: -1"),
-    ("4\n0 0\n1 0\n1 1\n0 -0001\n", "Out of range: -1"),
-    ("4\n0 0\n1 0\n1 1\n-0 +1\n", None),
-    ("4\n0 0\n1 0\n1 1\n0\n", "Unexpected EOF"),
-    ("4\n0 0\n1 0\n1 1\nx\n", "Parse error: x"),
-    ("4\n0 0\n1 0\n1 1\n0 100001\n", "Out of range: 100001"),
-    ("4\n0 0\n1 0\n1 00000000000000000000000000100000\n0 100000\n", None),
-    ("4\n0 0\n1 0\n1 1\n0 00000000000000000000000000100000\n",
-     "The 2-th edge is not parallel to the axes. ((1, 1) - (0, 100000))"),
-    ("4\n0 0\n1 0\n1 1\n0 9223372036854775807\n", "Out of range: 9223372036854775807"),
-    ("4\n0 0\n1 0\n1 1\n0 9223372036854775808\n", "Parse error: 9223372036854775808"),
-    ("4\n0 0\n1 0\n1 1\n0 -9223372036854775808\n", "Out of range: -9223372036854775808"),
-    ("4\n0 0\n1 0\n1 1\n0 -9223372036854775809\n", "Parse error: -9223372036854775809"),
-    ("2147483647\n", "Out of range: 2147483647"),
-    ("-2147483649\n", "Parse error: -2147483649"),
-    ("+1000\n" + "0 0\n" * 1000, "Two consecutive vertices share the same coordinates."),
-    ("00004 0 0 1 0 1 1 0 1 4", "Unexpected EOF"),
-])
+@pytest.mark.parametrize(
+    "out,msg",
+    [
+        ("4\n0 0\n1 0\n1 1\n0 1\n7", "Unexpected EOF"),
+        ("4\n0 0\n1 0\n1 1\n0 -1\n", "Out of range: -1"),
+        ("4\n0 0\n1 0\n1 1\n0 -0001\n", "Out of range: -1"),
+        ("4\n0 0\n1 0\n1 1\n-0 +1\n", None),
+        ("4\n0 0\n1 0\n1 1\n0\n", "Unexpected EOF"),
+        ("4\n0 0\n1 0\n1 1\nx\n", "Parse error: x"),
+        ("4\n0 0\n1 0\n1 1\n0 100001\n", "Out of range: 100001"),
+        ("4\n0 0\n1 0\n1 00000000000000000000000000100000\n0 100000\n", None),
+        (
+            "4\n0 0\n1 0\n1 1\n0 00000000000000000000000000100000\n",
+            "The 2-th edge is not parallel to the axes. ((1, 1) - (0, 100000))",
+        ),
+        ("4\n0 0\n1 0\n1 1\n0 9223372036854775807\n", "Out of range: 9223372036854775807"),
+        ("4\n0 0\n1 0\n1 1\n0 9223372036854775808\n", "Parse error: 9223372036854775808"),
+        ("4\n0 0\n1 0\n1 1\n0 -9223372036854775808\n", "Out of range: -9223372036854775808"),
+        ("4\n0 0\n1 0\n1 1\n0 -9223372036854775809\n", "Parse error: -9223372036854775809"),
+        ("2147483647\n", "Out of range: 2147483647"),
+        ("-2147483649\n", "Parse error: -2147483649"),
+        ("+1000\n" + "0 0\n" * 1000, "Two consecutive vertices share the same coordinates."),
+        ("00004 0 0 1 0 1 1 0 1 4", "Unexpected EOF"),
+    ],
+)
 def test_ahc039_parse_rules(out, msg):
     expected = SC.CaseScore.ac(2) if msg is None else SC.CaseScore.wa(msg)  # AC: (1,1) on the boundary
     assert S39.score(SMALL39, out) == expected
@@ -379,18 +413,32 @@ def test_ahc058_comments_blank_and_trailing_garbage():
     assert S58.score(SMALL58, out) == SC.CaseScore.ac(896578)
     assert S58.score(SMALL58, out.encode() + b"\xff") == SC.CaseScore.wa("not utf-8")
     assert S58.score(SMALL58, "\n".join(ACTS[:10] + ["0 0 # c"] + ACTS[11:])) == SC.CaseScore.wa(
-        "Too many tokens: 0 0 # c")
+        "Too many tokens: 0 0 # c"
+    )
 
 
-@pytest.mark.parametrize("line,msg", [
-    ("0", "Unexpected EOF"), ("4 0", "Out of range: 4"), ("-2", "Out of range: -2"),
-    ("0 10", "Out of range: 10"), ("0 -0", "Parse error: -0"), ("0 +0", None), ("-0 9", None),
-    ("-01", None), ("0 18446744073709551615", "Out of range: 18446744073709551615"),
-    ("0 18446744073709551616", "Parse error: 18446744073709551616"),
-    ("2147483648 0", "Parse error: 2147483648"), ("-2147483648 0", "Out of range: -2147483648"),
-    ("-1 0", "Too many tokens: -1 0"), ("- 1", "Parse error: -"), ("#x", None),
-    ("\ufeff-1", "Parse error: \ufeff-1"), ("-1\x00", "Parse error: -1\x00"),
-])
+@pytest.mark.parametrize(
+    "line,msg",
+    [
+        ("0", "Unexpected EOF"),
+        ("4 0", "Out of range: 4"),
+        ("-2", "Out of range: -2"),
+        ("0 10", "Out of range: 10"),
+        ("0 -0", "Parse error: -0"),
+        ("0 +0", None),
+        ("-0 9", None),
+        ("-01", None),
+        ("0 18446744073709551615", "Out of range: 18446744073709551615"),
+        ("0 18446744073709551616", "Parse error: 18446744073709551616"),
+        ("2147483648 0", "Parse error: 2147483648"),
+        ("-2147483648 0", "Out of range: -2147483648"),
+        ("-1 0", "Too many tokens: -1 0"),
+        ("- 1", "Parse error: -"),
+        ("#x", None),
+        ("\ufeff-1", "Parse error: \ufeff-1"),
+        ("-1\x00", "Parse error: -1\x00"),
+    ],
+)
 def test_ahc058_action_rules(line, msg):
     out = "\n".join(["-1"] * 10 + [line] + ["-1"] * 489) + "\n"
     got = S58.score(SMALL58, out)
@@ -403,8 +451,13 @@ def test_ahc058_action_rules(line, msg):
 
 def test_ahc058_wraps_in_signed_64_bits():
     # A_j = 10^18: the first production overflows i64 (reference: the goldens' overflow records).
-    text = "10 4 500 1\n" + " ".join(["1000000000000000000"] * 10) + "\n" + \
-        "\n".join(" ".join(["1"] * 10) for _ in range(4)) + "\n"
+    text = (
+        "10 4 500 1\n"
+        + " ".join(["1000000000000000000"] * 10)
+        + "\n"
+        + "\n".join(" ".join(["1"] * 10) for _ in range(4))
+        + "\n"
+    )
     out = "0 0\n" + "-1\n" * 499
     got = S58.score(text, out)
     assert _triple(got) == H.ref_score_ahc058(text, out.encode())
@@ -440,9 +493,8 @@ def test_1000_vertex_polygon_well_under_a_second():
     elapsed = time.perf_counter() - t
     assert got.verdict == "AC"
     inp = S39.parse_input(text)
-    inside = [y <= (50000 if (x // 200) % 2 == 0 or x % 200 == 0 else 49900) and x <= 99800
-              for x, y in inp.points]
-    assert got.score == max(0, 1 + sum(inside[: inp.n]) - sum(inside[inp.n:]))
+    inside = [y <= (50000 if (x // 200) % 2 == 0 or x % 200 == 0 else 49900) and x <= 99800 for x, y in inp.points]
+    assert got.score == max(0, 1 + sum(inside[: inp.n]) - sum(inside[inp.n :]))
     assert elapsed < 1.0, elapsed
 
 
@@ -550,8 +602,23 @@ def test_fuzz_text_never_raise(text):
 
 
 _SEPS = sorted(SC.WHITESPACE) + ["\x1c", "\x1f", "\u200b", "\ufeff", "\x00"]
-_WEIRD = ["+", "-", "+-1", "1e5", "0x10", "1_0", "\u0663", "#", "x", "4.0", "99999999999999999999",
-          "2147483648", "-2147483649", "18446744073709551616", "0" * 30 + "5"]
+_WEIRD = [
+    "+",
+    "-",
+    "+-1",
+    "1e5",
+    "0x10",
+    "1_0",
+    "\u0663",
+    "#",
+    "x",
+    "4.0",
+    "99999999999999999999",
+    "2147483648",
+    "-2147483649",
+    "18446744073709551616",
+    "0" * 30 + "5",
+]
 
 
 @st.composite
@@ -645,9 +712,31 @@ def _ahc058_outputs(draw) -> str:
         if r < noise / 2:
             lines.append(rnd.choice(["# c", "", "  ", "\t#", "\u3000"]))
         elif r < noise:
-            lines.append(rnd.choice(["0", "4 0", "-2", "0 10", "0 -0", "+0 +1", "-0 1", "-01", "- 1",
-                                     "0 0 0", "-1 0", "x", "0\x1f0", "\ufeff-1", "0\xa01", "0\x0b0",
-                                     "0 18446744073709551615", "2147483648 0", "0" * 30 + "0 1"]))
+            lines.append(
+                rnd.choice(
+                    [
+                        "0",
+                        "4 0",
+                        "-2",
+                        "0 10",
+                        "0 -0",
+                        "+0 +1",
+                        "-0 1",
+                        "-01",
+                        "- 1",
+                        "0 0 0",
+                        "-1 0",
+                        "x",
+                        "0\x1f0",
+                        "\ufeff-1",
+                        "0\xa01",
+                        "0\x0b0",
+                        "0 18446744073709551615",
+                        "2147483648 0",
+                        "0" * 30 + "0 1",
+                    ]
+                )
+            )
         elif r < noise + buy:
             lines.append(f"{rnd.choice([0, 0, 0, 1, 2, 3])} {rnd.randrange(10)}")
         else:

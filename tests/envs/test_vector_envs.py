@@ -7,7 +7,7 @@ import pytest
 
 import tttd_envs  # noqa: F401
 
-ERDOS_OK = '{"construction": [0.5, 0.5]}'          # n = 2, Σh = n/2 = 1: valid, C5 = 0.5 → reward 2
+ERDOS_OK = '{"construction": [0.5, 0.5]}'  # n = 2, Σh = n/2 = 1: valid, C5 = 0.5 → reward 2
 
 
 def _verdicts(info, terminated):
@@ -28,14 +28,17 @@ def test_every_action_is_scored_and_text_survives(asynchronous):
         assert env.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
         obs, _ = env.reset(seed=0)
         ref, _ = single.reset(seed=0)
-        assert obs["prompt"][0] == ref["prompt"] and "Σ" in obs["prompt"][0]      # non-charset text intact
+        assert obs["prompt"][0] == ref["prompt"] and "Σ" in obs["prompt"][0]  # non-charset text intact
         env.close()
         env = gym.make_vec("ErdosMinOverlap-v0", 2, asynchronous=asynchronous)
         env.reset(seed=0)
-        for actions, want in [(("x", ERDOS_OK), ["rejected", "accepted"]), ((ERDOS_OK, ERDOS_OK), ["accepted"] * 2),
-                              (("y", "z"), ["rejected"] * 2)]:
+        for actions, want in [
+            (("x", ERDOS_OK), ["rejected", "accepted"]),
+            ((ERDOS_OK, ERDOS_OK), ["accepted"] * 2),
+            (("y", "z"), ["rejected"] * 2),
+        ]:
             _, reward, terminated, _, info = env.step(actions)
-            assert list(terminated) == [True, True]                          # max_turns = 1
+            assert list(terminated) == [True, True]  # max_turns = 1
             assert [v.status for v in _verdicts(info, terminated)] == want
             assert list(reward) == [2.0 if w == "accepted" else 0.0 for w in want]
     finally:
@@ -43,8 +46,9 @@ def test_every_action_is_scored_and_text_survives(asynchronous):
         single.close()
 
 
-@pytest.mark.parametrize("env_id", ["AutocorrelationAC1-v0", "CirclePacking32-v0", "AHC039-v0", "TriMul-H100-v0",
-                                    "MolQED-v0"])
+@pytest.mark.parametrize(
+    "env_id", ["AutocorrelationAC1-v0", "CirclePacking32-v0", "AHC039-v0", "TriMul-H100-v0", "MolQED-v0"]
+)
 def test_each_family_vectorises(env_id):
     """One id per family (and the other math envs): two copies, two steps, a verdict for every action."""
     if env_id.startswith("Mol"):
@@ -74,8 +78,12 @@ def test_explicit_async_with_shared_memory_says_what_to_do():
     with pytest.raises(ValueError, match="shared_memory=False") as e:
         gym.make_vec("ErdosMinOverlap-v0", 2, vectorization_mode="async")
     assert "text observations cannot live in shared memory" in str(e.value.__cause__)
-    env = gym.make_vec("ErdosMinOverlap-v0", 2, vectorization_mode="async",
-                       vector_kwargs={"shared_memory": False, "autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+    env = gym.make_vec(
+        "ErdosMinOverlap-v0",
+        2,
+        vectorization_mode="async",
+        vector_kwargs={"shared_memory": False, "autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+    )
     try:
         env.reset(seed=0)
         _, reward, terminated, _, info = env.step((ERDOS_OK, "x"))
@@ -86,7 +94,9 @@ def test_explicit_async_with_shared_memory_says_what_to_do():
 
 def test_flattening_round_trips_any_text():
     from gymnasium.spaces.utils import flatdim, flatten, flatten_space, unflatten
+
     from tttd_envs.spaces import UnicodeText
+
     sp = UnicodeText(16)
     for text in ["", "Σ ≤ √2 — ok", "a\x00b"]:
         flat = flatten(sp, text)
@@ -101,6 +111,7 @@ def test_a_failed_reset_leaves_the_env_usable(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     env = gym.make("ErdosMinOverlap-v0")
     from tttd_envs.data import DataNotFound
+
     with pytest.raises(DataNotFound):
         env.reset(options={"initial": "previous_ai"})
     with pytest.raises(gym.error.ResetNeeded):
@@ -114,6 +125,7 @@ def test_a_failed_reset_leaves_the_env_usable(tmp_path, monkeypatch):
 
 def test_every_env_documents_its_info():
     from tttd_envs.registration import PROBLEMS, env_class
+
     for env_id in PROBLEMS:
         if env_id.startswith("Mol"):
             pytest.importorskip("rdkit")
@@ -121,12 +133,15 @@ def test_every_env_documents_its_info():
         assert "## Info" in doc and "`verdict`" in doc and "`state`" in doc, env_id
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"budget_s": "fast"}, "budget_s must be a number like its default 300.0, not 'fast'"),
-    ({"budget": 3}, "unknown keyword argument 'budget'; did you mean 'budget_s'?"),
-    ({"cpus": 1.5}, "cpus must be a whole number"),
-    ({"budget_s": -1}, "must not be negative"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"budget_s": "fast"}, "budget_s must be a number like its default 300.0, not 'fast'"),
+        ({"budget": 3}, "unknown keyword argument 'budget'; did you mean 'budget_s'?"),
+        ({"cpus": 1.5}, "cpus must be a whole number"),
+        ({"budget_s": -1}, "must not be negative"),
+    ],
+)
 def test_bad_limits_are_one_sentence(kwargs, words):
     with pytest.raises((ValueError, TypeError), match=words.replace("?", r"\?").replace("(", r"\(")):
         gym.make("ErdosMinOverlap-v0", **kwargs)
@@ -135,7 +150,6 @@ def test_bad_limits_are_one_sentence(kwargs, words):
 def test_render_marks_a_rejected_step():
     """After a rejected answer the picture still shows the current state, with a red band saying the last
     answer was not taken; after an accepted one there is no band (a red pixel count tells them apart)."""
-    import numpy as np
     pytest.importorskip("matplotlib")
     env = gym.make("ErdosMinOverlap-v0", render_mode="rgb_array", max_turns=3)
     env.reset(seed=0)
@@ -143,6 +157,7 @@ def test_render_marks_a_rejected_step():
     def red(img):
         r, g, b = (img[..., k].astype(int) for k in range(3))
         return int(((abs(r - 0xC0) < 8) & (abs(g - 0x39) < 8) & (abs(b - 0x2B) < 8)).sum())
+
     env.step(ERDOS_OK)
     ok = env.render()
     env.step("not an answer")

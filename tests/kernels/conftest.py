@@ -7,6 +7,7 @@ import pytest
 def _one_thread():
     try:
         import torch
+
         torch.set_num_threads(1)
     except ImportError:
         pass

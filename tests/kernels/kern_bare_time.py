@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from verifiers.kernels import trimul_op as op  # noqa: E402
+from verifiers.kernels import trimul_op as op
 
 
 def _load(path: str):
@@ -59,6 +59,7 @@ def _sleeper(torch, ms: float):
 
 def time_kernel(fn, variant: str, calls: int, warmup: int, idle_ms: float, warm_ms: float) -> dict:
     import torch
+
     flush = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
     warm = _sleeper(torch, warm_ms) if variant == "warm" else None
     per_shape = {}
@@ -97,8 +98,10 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--idle-ms", type=float, default=5.0)
     ap.add_argument("--warm-ms", type=float, default=0.5)
-    ap.add_argument("--against", help="kern_gpu_report.py's JSON files (comma list): print the verifier's "
-                    "per-shape means beside the bare ones")
+    ap.add_argument(
+        "--against",
+        help="kern_gpu_report.py's JSON files (comma list): print the verifier's per-shape means beside the bare ones",
+    )
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
     rows = []
@@ -119,15 +122,20 @@ def main() -> int:
             bare = loop.get(rep["file"])
             if not bare or not rep.get("per_shape"):
                 continue
-            label = f"{rep['file']} [{rep['mode']}{', prewarm ' + str(rep['prewarm_ms']) if rep.get('prewarm_ms') else ''}]"
+            label = (
+                f"{rep['file']} [{rep['mode']}{', prewarm ' + str(rep['prewarm_ms']) if rep.get('prewarm_ms') else ''}]"
+            )
             diffs = []
             for sid, st in rep["per_shape"].items():
                 b = bare["per_shape_us"].get(sid)
                 if b:
                     diffs.append(f"{sid} {st['mean']:.0f}/{b:.0f} ({(st['mean'] / b - 1) * 100:+.1f}%)")
             score = rep.get("score_us")
-            total = f"{score:.1f} vs bare {bare['geomean_us']:.1f} µs ({(score / bare['geomean_us'] - 1) * 100:+.1f}%)" \
-                if score else rep.get("status")
+            total = (
+                f"{score:.1f} vs bare {bare['geomean_us']:.1f} µs ({(score / bare['geomean_us'] - 1) * 100:+.1f}%)"
+                if score
+                else rep.get("status")
+            )
             print(f"FIDELITY {label}: {total} :: " + " ".join(diffs), flush=True)
     return 0
 

@@ -37,7 +37,7 @@ _INCLUDE = re.compile(r"^from honest_fp32 import trimul\b.*$", re.M)
 def _honest_trimul() -> str:
     """The `trimul` function of honest_fp32.py (the plain fp32 implementation), as source text."""
     text = (FIXTURES / "honest_fp32.py").read_text()
-    return text[text.index("def trimul("):text.index("\n\n\ndef custom_kernel")]
+    return text[text.index("def trimul(") : text.index("\n\n\ndef custom_kernel")]
 
 
 def fixture_text(name: str, **subs) -> str:
@@ -48,7 +48,7 @@ def fixture_text(name: str, **subs) -> str:
     text = _INCLUDE.sub(lambda _m: "\n" + _honest_trimul() + "\n", text)
     for key, value in subs.items():
         line = f"{key} = {value!r}"
-        text, n = re.subn(rf"^{key} = .*$", lambda _m: line, text, count=1, flags=re.M)
+        text, n = re.subn(rf"^{key} = .*$", lambda _m, line=line: line, text, count=1, flags=re.M)
         assert n == 1, f"{name}.py has no top-level {key}"
     return text
 
@@ -60,6 +60,7 @@ def example(name: str) -> str:
 def cuda_available() -> bool:
     try:
         import torch
+
         return torch.cuda.is_available()
     except ImportError:
         return False

@@ -37,21 +37,21 @@ class HostModel:
     """Per call: o = o0 + shape offset + rise(E) + slow drift + bias(E) (real calls) + N(0, body) + excursion."""
 
     name: str
-    o0: float                 # null-kernel round trip, median (µs)
-    rise: float               # extra round trip after a kernel of rise_at_us or longer (µs)
+    o0: float  # null-kernel round trip, median (µs)
+    rise: float  # extra round trip after a kernel of rise_at_us or longer (µs)
     rise_at_us: float
-    phi0: float               # sync gap F − E of the null kernel (µs)
-    phi_per_ms: float         # its growth with E
-    shape_sd: float           # systematic round-trip offset per shape (calibrated per shape)
-    slow_sd: float            # drift of a shape's round trip between calibration and timing
-    bias: float               # a real call's extra round trip over the null kernel's (honest), at E = 0
+    phi0: float  # sync gap F − E of the null kernel (µs)
+    phi_per_ms: float  # its growth with E
+    shape_sd: float  # systematic round-trip offset per shape (calibrated per shape)
+    slow_sd: float  # drift of a shape's round trip between calibration and timing
+    bias: float  # a real call's extra round trip over the null kernel's (honest), at E = 0
     bias_per_ms: float = 0.0  # and its growth with E
-    body: float = 15.0        # ASSUMED per-call sd of the round trip (the data keeps medians and maxima)
-    phi_body: float = 2.0     # ASSUMED per-call sd of the sync gap
-    tail_p: float = 0.01      # ASSUMED excursion rate: honest kernels had 0 envelope outliers in 97 calls
-    tail_us: float = 1000.0   # excursion size (lognormal median, µs)
-    e_cv: float = 0.01        # the kernel's own run-to-run spread
-    share_us: float = 0.0     # contention: another context's time slice (µs), uniform per call
+    body: float = 15.0  # ASSUMED per-call sd of the round trip (the data keeps medians and maxima)
+    phi_body: float = 2.0  # ASSUMED per-call sd of the sync gap
+    tail_p: float = 0.01  # ASSUMED excursion rate: honest kernels had 0 envelope outliers in 97 calls
+    tail_us: float = 1000.0  # excursion size (lognormal median, µs)
+    e_cv: float = 0.01  # the kernel's own run-to-run spread
+    share_us: float = 0.0  # contention: another context's time slice (µs), uniform per call
     stage_us: float = 1500.0
 
 
@@ -68,8 +68,9 @@ class _Host:
         self.slow = [rng.gauss(0.0, m.slow_sd) for _ in range(SHAPES)]
         self.t = 0
 
-    def call(self, shape: int, e_us: float, *, real: bool, timing_phase: bool, hidden: float = 0.0,
-             hide: str = "report") -> timing.Trial:
+    def call(
+        self, shape: int, e_us: float, *, real: bool, timing_phase: bool, hidden: float = 0.0, hide: str = "report"
+    ) -> timing.Trial:
         """One call. ``hidden`` µs of the submission's work runs outside the events: ``report`` (E
         under-reported, as a patched timer does) or ``stream`` (left running after return)."""
         m, rng = self.m, self.rng
@@ -77,8 +78,15 @@ class _Host:
         c2 = rng.uniform(0, m.share_us) if m.share_us else 0.0
         e_true = max(1.0, e_us * (1 + rng.gauss(0.0, m.e_cv))) if e_us > NULL_E_US else NULL_E_US
         e_obs = e_true + (c1 if e_us > NULL_E_US else 0.0)
-        o = (m.o0 + self.shape_off[shape] + _rise(m, e_obs) + rng.gauss(0.0, m.body) + c2
-             + (self.slow[shape] if timing_phase else 0.0) + (m.bias + m.bias_per_ms * e_us / 1e3 if real else 0.0))
+        o = (
+            m.o0
+            + self.shape_off[shape]
+            + _rise(m, e_obs)
+            + rng.gauss(0.0, m.body)
+            + c2
+            + (self.slow[shape] if timing_phase else 0.0)
+            + (m.bias + m.bias_per_ms * e_us / 1e3 if real else 0.0)
+        )
         if rng.random() < m.tail_p:
             o += m.tail_us * math.exp(rng.gauss(0.0, 0.7))
         phi = max(1.0, m.phi0 + m.phi_per_ms * e_obs / 1e3 + abs(rng.gauss(0.0, m.phi_body)) + c2 / 4)
@@ -99,8 +107,10 @@ class _Host:
 def calibrate(host: _Host, n: int = 10, busy: bool = True):
     """The coordinator's calibration: n null calls per shape, then n calls per busy rung on shape 0
     (priming calls are untimed and not modelled)."""
-    cal = {f"s{k}": timing.calibrate([host.call(k, NULL_E_US, real=False, timing_phase=False) for _ in range(n)])
-           for k in range(SHAPES)}
+    cal = {
+        f"s{k}": timing.calibrate([host.call(k, NULL_E_US, real=False, timing_phase=False) for _ in range(n)])
+        for k in range(SHAPES)
+    }
     ladder = None
     if busy:
         rungs = [[host.call(0, e, real=False, timing_phase=False) for _ in range(n)] for e in LADDER_US]
@@ -108,9 +118,17 @@ def calibrate(host: _Host, n: int = 10, busy: bool = True):
     return cal, ladder
 
 
-def verify_shape(m: HostModel, e_us: float, rng: random.Random, *, hidden_frac: float = 0.0, hide: str = "report",
-                 profile: timing.Profile = timing.PROFILES["quick"], th: timing.Thresholds = timing.DEFAULT_THRESHOLDS,
-                 shape: int = 3) -> str:
+def verify_shape(
+    m: HostModel,
+    e_us: float,
+    rng: random.Random,
+    *,
+    hidden_frac: float = 0.0,
+    hide: str = "report",
+    profile: timing.Profile = timing.PROFILES["quick"],
+    th: timing.Thresholds = timing.DEFAULT_THRESHOLDS,
+    shape: int = 3,
+) -> str:
     """One verification's decision for a kernel of ``e_us`` on one shape: 'contended', 'accepted',
     'rejected' (fence) or 'implausible-timing' (envelope/staging)."""
     host = _Host(m, rng)
@@ -141,8 +159,21 @@ def rates(m: HostModel, e_us: float, runs: int, seed: int = 0, **kw) -> dict:
 
 
 # --- hosts ------------------------------------------------------------------------------------------
-CLEAN = HostModel("clean (bare metal)", o0=40.0, rise=5.0, rise_at_us=4000.0, phi0=8.0, phi_per_ms=0.2,
-                  shape_sd=2.0, slow_sd=2.0, bias=3.0, body=3.0, phi_body=0.5, tail_p=0.001, tail_us=300.0)
+CLEAN = HostModel(
+    "clean (bare metal)",
+    o0=40.0,
+    rise=5.0,
+    rise_at_us=4000.0,
+    phi0=8.0,
+    phi_per_ms=0.2,
+    shape_sd=2.0,
+    slow_sd=2.0,
+    bias=3.0,
+    body=3.0,
+    phi_body=0.5,
+    tail_p=0.001,
+    tail_us=300.0,
+)
 
 
 def contended(base: HostModel) -> HostModel:
@@ -158,8 +189,9 @@ def _mad_sd(values: list[float]) -> float:
 
 def _theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float]:
     """Robust line y = a + b·x: b the median of pairwise slopes, a the median of y − b·x."""
-    b = statistics.median((ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(len(xs)) for j in range(i + 1, len(xs))
-                          if xs[j] != xs[i])
+    b = statistics.median(
+        (ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(len(xs)) for j in range(i + 1, len(xs)) if xs[j] != xs[i]
+    )
     return statistics.median(y - b * x for x, y in zip(xs, ys)), b
 
 
@@ -199,15 +231,33 @@ def fit_vm(report_json: Path, slow_share: float = 0.0, flat_bias: bool = False) 
         a, b = _theil_sen(e_ms, excess)
     sd = _mad_sd([y - a - b * x for x, y in zip(e_ms, excess)])
     body = math.sqrt(1 - slow_share) * sd / (1.2533 * math.sqrt(1 / 5 + 1 / 10))
-    name = "H200 VM (fitted)" + (", flat bias" if flat_bias else "") + (
-        f", {slow_share:.0%} of the spread as drift" if slow_share else "")
-    return HostModel(name, o0=statistics.median(nulls), rise=statistics.median(rises),
-                     rise_at_us=4000.0, phi0=phi0, phi_per_ms=slope, shape_sd=statistics.median(spreads),
-                     slow_sd=math.sqrt(slow_share) * sd, bias=a, bias_per_ms=b, body=body)
+    name = (
+        "H200 VM (fitted)"
+        + (", flat bias" if flat_bias else "")
+        + (f", {slow_share:.0%} of the spread as drift" if slow_share else "")
+    )
+    return HostModel(
+        name,
+        o0=statistics.median(nulls),
+        rise=statistics.median(rises),
+        rise_at_us=4000.0,
+        phi0=phi0,
+        phi_per_ms=slope,
+        shape_sd=statistics.median(spreads),
+        slow_sd=math.sqrt(slow_share) * sd,
+        bias=a,
+        bias_per_ms=b,
+        body=body,
+    )
 
 
-def table(models: list[HostModel], e_list=(1000.0, 2000.0, 4000.0, 12000.0), runs: int = 2000,
-          hidden_frac: float = 0.05, profile: str = "full") -> list[dict]:
+def table(
+    models: list[HostModel],
+    e_list=(1000.0, 2000.0, 4000.0, 12000.0),
+    runs: int = 2000,
+    hidden_frac: float = 0.05,
+    profile: str = "full",
+) -> list[dict]:
     """Rows of (host, E, honest accepted / rejected / contended, detection of hidden work by both means)."""
     prof = timing.PROFILES[profile]
     rows = []
@@ -216,16 +266,26 @@ def table(models: list[HostModel], e_list=(1000.0, 2000.0, 4000.0, 12000.0), run
             honest = rates(m, e, runs, seed=1, profile=prof)
             rep = rates(m, e, runs, seed=2, hidden_frac=hidden_frac, hide="report", profile=prof)
             stream = rates(m, e, runs, seed=3, hidden_frac=hidden_frac, hide="stream", profile=prof)
-            rows.append({"host": m.name, "profile": profile, "E_us": e, "runs": runs,
-                         "accepted": honest.get("accepted", 0.0), "contended": honest.get("contended", 0.0),
-                         "false_reject": honest.get("rejected", 0.0) + honest.get("implausible-timing", 0.0),
-                         "detect_report": 1 - rep.get("accepted", 0.0), "detect_stream": 1 - stream.get("accepted", 0.0)})
+            rows.append(
+                {
+                    "host": m.name,
+                    "profile": profile,
+                    "E_us": e,
+                    "runs": runs,
+                    "accepted": honest.get("accepted", 0.0),
+                    "contended": honest.get("contended", 0.0),
+                    "false_reject": honest.get("rejected", 0.0) + honest.get("implausible-timing", 0.0),
+                    "detect_report": 1 - rep.get("accepted", 0.0),
+                    "detect_stream": 1 - stream.get("accepted", 0.0),
+                }
+            )
     return rows
 
 
-if __name__ == "__main__":       # python tests/kernels/kern_noise_model.py [report.json] [runs] [profile]
-    import sys
+if __name__ == "__main__":  # python tests/kernels/kern_noise_model.py [report.json] [runs] [profile]
     import os
+    import sys
+
     data = Path(os.environ.get("TTTD_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared/data")
     default = data / "kernels/h200-vm-2026-12-04/trimul_gpu_report.json"
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else default
@@ -235,9 +295,14 @@ if __name__ == "__main__":       # python tests/kernels/kern_noise_model.py [rep
     hosts = [vm, fit_vm(path, flat_bias=True), fit_vm(path, slow_share=0.5), CLEAN, contended(vm)]
     for h in hosts:
         print(h)
-    print("| profile | host | E (µs) | honest accepted | honest rejected | contended | 5% hidden, under-reported E: "
-          "caught | 5% hidden, left running: caught |\n|---|---|---|---|---|---|---|---|")
+    print(
+        "| profile | host | E (µs) | honest accepted | honest rejected | contended | 5% hidden, under-reported E: "
+        "caught | 5% hidden, left running: caught |\n|---|---|---|---|---|---|---|---|"
+    )
     for p in profiles:
         for r in table(hosts, runs=runs, profile=p):
-            print(f"| {p} | {r['host']} | {r['E_us']:.0f} | {r['accepted']:.1%} | {r['false_reject']:.2%} | "
-                  f"{r['contended']:.1%} | {r['detect_report']:.2%} | {r['detect_stream']:.2%} |", flush=True)
+            print(
+                f"| {p} | {r['host']} | {r['E_us']:.0f} | {r['accepted']:.1%} | {r['false_reject']:.2%} | "
+                f"{r['contended']:.1%} | {r['detect_report']:.2%} | {r['detect_stream']:.2%} |",
+                flush=True,
+            )

@@ -12,13 +12,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-import gymnasium as gym  # noqa: E402
+import gymnasium as gym
 
-import tttd_envs  # noqa: E402,F401
+import tttd_envs  # noqa: F401
 
 
 def main() -> int:
     import torch
+
     name = torch.cuda.get_device_name(0)
     env_id = "TriMul-H200-v0" if "H200" in name else "TriMul-H100-v0"
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,8 +30,11 @@ def main() -> int:
         env.reset(seed=0)
         _, reward, _, _, info = env.step(open(path).read())
         v = info["verdict"]
-        print(f"USER {env_id} on {name}: {os.path.basename(path)} -> status {v.status}, reward {reward:.4f}, "
-              f"score {v.score}, {time.time() - t:.0f} s :: {v.message[:200]}", flush=True)
+        print(
+            f"USER {env_id} on {name}: {os.path.basename(path)} -> status {v.status}, reward {reward:.4f}, "
+            f"score {v.score}, {time.time() - t:.0f} s :: {v.message[:200]}",
+            flush=True,
+        )
         print(f"    gate: {v.details.get('gate')}", flush=True)
         env.close()
     return 0

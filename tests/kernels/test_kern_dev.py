@@ -12,10 +12,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-from kern_helpers import example, fixture_text  # noqa: E402
-from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import seam, trimul_op as op  # noqa: E402
+from kern_helpers import example, fixture_text
 
+from verifiers import get_verifier
+from verifiers.kernels import seam
+from verifiers.kernels import trimul_op as op
 
 #: Two dev cases (one masked) where the full list is not the point of the test (CI time budget).
 FEW = {"cases": (op.DEV[0], op.DEV[1])}
@@ -28,6 +29,7 @@ def dev(text, hooks=None, static_policy=True, **kw):
 
 def test_torch_example_passes_every_dev_case_without_reward():
     from tttd_envs.problems.trimul import TriMulH100Env
+
     v = dev(example("trimul_torch.py"))
     assert v.status == "unverified-timing" and not v.accepted and v.score is None, v.message
     assert v.details["cases"] == [f"d{i}" for i in range(9)] and "CPU dev mode" in v.message
@@ -54,7 +56,7 @@ def test_output_cache_is_rejected_on_the_second_run():
 
 
 def test_warmup_detection_is_rejected():
-    v = dev(fixture_text("warmup_detect"))          # correct 3 calls per shape, zeros from the 4th (d3)
+    v = dev(fixture_text("warmup_detect"))  # correct 3 calls per shape, zeros from the 4th (d3)
     assert v.status == "rejected" and v.details["failed_case"] == "d3", v.message
 
 
@@ -67,7 +69,7 @@ def test_uncheckable_on_cpu(name):
 
 def test_importing_tttd_gives_nothing():
     assert dev(fixture_text("import_tttd")).details["rule"] == "S2"
-    v = dev(fixture_text("import_tttd"), static_policy=False)       # the checkout is not in the sandbox
+    v = dev(fixture_text("import_tttd"), static_policy=False)  # the checkout is not in the sandbox
     assert v.status == "rejected" and "ModuleNotFoundError" in v.message, v.message
 
 
@@ -86,14 +88,17 @@ def test_mutating_inputs_after_computing_is_harmless_before_is_rejected():
 def test_precision_flags_stay_in_the_worker():
     v = dev(fixture_text("flags_tf32"), hooks=FEW)
     assert v.status == "unverified-timing", v.message
-    assert v.details["reference_flags"] == {"matmul.allow_tf32": False, "cudnn.allow_tf32": False,
-                                            "float32_matmul_precision": "highest"}
+    assert v.details["reference_flags"] == {
+        "matmul.allow_tf32": False,
+        "cudnn.allow_tf32": False,
+        "float32_matmul_precision": "highest",
+    }
     assert v.details["worker_flags"]["matmul.allow_tf32"] is True
     assert v.details["worker_flags"]["float32_matmul_precision"] == "medium"
 
 
 def test_the_worker_never_sees_the_secret_or_a_seed():
-    secret = hashlib.sha256(b"tttd kernel test secret").digest()   # not a run of bytes that tables contain
+    secret = hashlib.sha256(b"tttd kernel test secret").digest()  # not a run of bytes that tables contain
     seeds = [op.derive_seed(secret, "tttd-trimul/1", "dev", c.id, t) for c in op.DEV for t in (0, 1)]
     hunt = (secret.hex(), *seeds)
     v = dev(fixture_text("seed_hunt", SECRETS=hunt), static_policy=False, debug_secret=secret, hooks=FEW)
@@ -114,9 +119,17 @@ def test_gc_scan_finds_no_expected_output(mode):
     assert v.status == "rejected" and v.message.startswith("Output is wrong on dev d0"), v.message
 
 
-@pytest.mark.parametrize("variant,words", [
-    ("shape", "returned shape"), ("scalar", "returned shape []"), ("none", "returned a NoneType"),
-    ("tuple", "returned a tuple"), ("float64", "returned dtype float64"), ("noncontig", "non-contiguous")])
+@pytest.mark.parametrize(
+    "variant,words",
+    [
+        ("shape", "returned shape"),
+        ("scalar", "returned shape []"),
+        ("none", "returned a NoneType"),
+        ("tuple", "returned a tuple"),
+        ("float64", "returned dtype float64"),
+        ("noncontig", "non-contiguous"),
+    ],
+)
 def test_malformed_outputs_get_their_own_message(variant, words):
     v = dev(fixture_text("bad_output", VARIANT=variant))
     assert v.status == "rejected" and words in v.message, v.message
@@ -131,11 +144,14 @@ def test_huge_stdout_is_truncated():
 def test_hangs_time_out_and_leave_no_process(where):
     limit = 2.0
     t0 = time.monotonic()
-    v = dev(fixture_text("hang", WHERE=where), static_policy=False,
-            hooks={"import_limit_s": limit, "first_call_limit_s": limit, "call_limit_s": limit})
+    v = dev(
+        fixture_text("hang", WHERE=where),
+        static_policy=False,
+        hooks={"import_limit_s": limit, "first_call_limit_s": limit, "call_limit_s": limit},
+    )
     elapsed = time.monotonic() - t0
     assert v.status == "timeout", v.message
-    assert elapsed < limit + 5 + 10          # + worker start-up (torch import) before the limit starts
+    assert elapsed < limit + 5 + 10  # + worker start-up (torch import) before the limit starts
     pid = v.details["worker_pid"]
     for _ in range(50):
         try:
@@ -161,10 +177,11 @@ def test_module_shadowing_and_cache_poisoning_have_no_effect():
 
 def test_auto_mode_without_a_gpu_says_it_cannot_time_here():
     from verifiers.kernels.verifier import cuda_present
+
     if cuda_present():
         pytest.skip("this machine has a GPU")
     with seam.hooks(**FEW):
-        v = get_verifier("trimul").verify(fixture_text("honest_fp32"))     # mode="auto"
+        v = get_verifier("trimul").verify(fixture_text("honest_fp32"))  # mode="auto"
     assert v.status == "unverified-timing" and "cannot be timed here" in v.message and "TriMul-H100-v0" in v.message
 
 

@@ -5,8 +5,9 @@ import pytest
 
 gym = pytest.importorskip("gymnasium")
 
-import tttd_envs  # noqa: E402,F401  (registers the ids)
-from kern_helpers import TTT_DISCOVER_KERNEL, example, fixture_text  # noqa: E402
+from kern_helpers import TTT_DISCOVER_KERNEL, example, fixture_text
+
+import tttd_envs  # noqa: F401  (registers the ids)
 
 IDS = ["TriMul-H100-v0", "TriMul-A100-v0", "TriMul-H200-v0", "TriMul-B200-v0"]
 
@@ -14,6 +15,7 @@ IDS = ["TriMul-H100-v0", "TriMul-A100-v0", "TriMul-H200-v0", "TriMul-B200-v0"]
 @pytest.mark.parametrize("env_id", IDS)
 def test_registered_nondeterministic_and_check_env(env_id):
     from gymnasium.utils.env_checker import check_env
+
     assert gym.spec(env_id).nondeterministic is True
     env = gym.make(env_id, mode="cpu")
     check_env(env.unwrapped, skip_render_check=True)
@@ -40,13 +42,14 @@ def test_reward_states_and_references():
     state = info["state"]
     obs2, info2 = env.reset(options={"state": state.to_dict()})
     assert info2["state"].id == state.id
-    _, reward, _, _, info = env.step("```python\n" + fixture_text("mask_ignoring") + "\n```")   # raw LLM answer
+    _, reward, _, _, info = env.step("```python\n" + fixture_text("mask_ignoring") + "\n```")  # raw LLM answer
     assert reward == 0.0 and info["verdict"].details["failed_case"] == "d1"
     assert info["failure_kind"] == "wrong_or_invalid" and info["score_us"] is None and info["per_shape_us"] is None
 
 
 def test_tttd_eval_cli(tmp_path, capsys):
     from tttd_envs.cli import main
+
     bad = tmp_path / "k.py"
     bad.write_text("import os\n\ndef custom_kernel(data):\n    return data[0]\n")
     assert main(["eval", "TriMul-H100-v0", str(bad), "-o", "mode=cpu"]) == 1
@@ -59,7 +62,9 @@ def test_ttt_discover_kernel_if_published_data_is_present():
     if TTT_DISCOVER_KERNEL is None:
         pytest.skip("TTT-Discover's published trimul.py is not in ../shared/data")
     from verifiers import get_verifier
-    from verifiers.kernels import seam, trimul_op as op
+    from verifiers.kernels import seam
+    from verifiers.kernels import trimul_op as op
+
     src = TTT_DISCOVER_KERNEL.read_text()
     few = {"cases": (op.DEV[0], op.DEV[1])}
     with seam.hooks(**few):

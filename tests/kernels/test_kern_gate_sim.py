@@ -17,10 +17,9 @@ import random
 from pathlib import Path
 
 import pytest
+from kern_noise_model import CLEAN, _Host, calibrate, contended, fit_vm, rates, verify_shape
 
 from verifiers.kernels import timing
-
-from kern_noise_model import CLEAN, _Host, calibrate, contended, fit_vm, rates, verify_shape
 
 DATA = Path(os.environ.get("TTTD_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared/data")
 REPORT = DATA / "kernels/h200-vm-2026-12-04/trimul_gpu_report.json"
@@ -54,8 +53,8 @@ def test_default_gate_on_the_vm_meets_the_targets(vm, e_us):
     under = rates(vm, e_us, 300, seed=12, profile=FULL, hidden_frac=0.05, hide="report")
     left = rates(vm, e_us, 150, seed=13, profile=FULL, hidden_frac=0.05, hide="stream")
     assert 1 - under.get("accepted", 0.0) >= 0.99, under
-    assert left.get("rejected", 0.0) >= 0.99, left                      # the fence names it
-    assert under.get("implausible-timing", 0.0) >= 0.99, under          # the envelope names it
+    assert left.get("rejected", 0.0) >= 0.99, left  # the fence names it
+    assert under.get("implausible-timing", 0.0) >= 0.99, under  # the envelope names it
 
 
 def test_a_second_process_on_the_gpu_is_contended(vm):

@@ -12,14 +12,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from kern_helpers import REPO, TTT_DISCOVER_KERNEL, example, fixture_text, needs_gpu  # noqa: E402
-from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import seam, timing, trimul_op as op  # noqa: E402
+from kern_helpers import REPO, TTT_DISCOVER_KERNEL, example, fixture_text, needs_gpu
+
+from verifiers import get_verifier
+from verifiers.kernels import seam, timing
+from verifiers.kernels import trimul_op as op
 
 pytestmark = [pytest.mark.gpu, needs_gpu]
 
-FEW = {"cases": (op.TESTS[0], op.TESTS[1], op.TESTS[6], op.CONTRACT[0]),
-       "benchmarks": (op.BENCHMARKS[0], op.BENCHMARKS[2], op.BENCHMARKS[3])}
+FEW = {
+    "cases": (op.TESTS[0], op.TESTS[1], op.TESTS[6], op.CONTRACT[0]),
+    "benchmarks": (op.BENCHMARKS[0], op.BENCHMARKS[2], op.BENCHMARKS[3]),
+}
 
 
 def gpu(text, policy=True, hooks=None, **kw):
@@ -31,8 +35,9 @@ def gpu(text, policy=True, hooks=None, **kw):
 def _can_build_extensions():
     """load_inline needs a C++ compiler and ninja; the sandbox finds them on PATH (the interpreter's own bin
     folder first, where a venv keeps ninja)."""
-    import shutil
     import os
+    import shutil
+
     ninja = shutil.which("ninja", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     return bool((shutil.which("c++") or shutil.which("g++")) and ninja)
 
@@ -47,16 +52,17 @@ def _fp64_direct(x, mask, w, idx):
     projected: a 1024² × 768 case costs two 1024 × 768 rows per element, not 6 GB of fp64 on the CPU."""
     W = {k: v.double().cpu() for k, v in w.items()}
     C = x.shape[-1]
-    lin = lambda a, n: a @ W[n].T  # noqa: E731
+    lin = lambda a, n: a @ W[n].T
 
     def side(b, r, proj, gate):
         xh = torch.nn.functional.layer_norm(x[b, r].double().cpu(), (C,), W["norm.weight"], W["norm.bias"], 1e-5)
         return xh, lin(xh, proj) * mask[b, r].double().cpu()[:, None] * torch.sigmoid(lin(xh, gate))
+
     out = []
     for b, i, j in idx:
         xh_i, L = side(b, i, "left_proj.weight", "left_gate.weight")
         _, R = side(b, j, "right_proj.weight", "right_gate.weight")
-        o = (L * R).sum(0)                                       # Σ_k L[b,i,k,:]·R[b,j,k,:]
+        o = (L * R).sum(0)  # Σ_k L[b,i,k,:]·R[b,j,k,:]
         z = torch.nn.functional.layer_norm(o, (o.shape[0],), W["to_out_norm.weight"], W["to_out_norm.bias"], 1e-5)
         z = z * torch.sigmoid(lin(xh_i[j], "out_gate.weight"))
         out.append(z @ W["to_out.weight"].T)
@@ -75,8 +81,14 @@ def test_reference_on_gpu_against_cpu_fp64():
             ref = op.reference(x.double().cpu(), mask.cpu(), {k: v.double().cpu() for k, v in w.items()})
             got = y.double().cpu()
         else:
-            idx = [(int(torch.randint(case.B, (1,), generator=g)), int(torch.randint(case.N, (1,), generator=g)),
-                    int(torch.randint(case.N, (1,), generator=g))) for _ in range(8)]
+            idx = [
+                (
+                    int(torch.randint(case.B, (1,), generator=g)),
+                    int(torch.randint(case.N, (1,), generator=g)),
+                    int(torch.randint(case.N, (1,), generator=g)),
+                )
+                for _ in range(8)
+            ]
             ref = _fp64_direct(x, mask, w, idx)
             got = torch.stack([y[b, i, j] for b, i, j in idx]).double().cpu()
         ratio = ((got - ref).abs() / (0.02 + 0.02 * ref.abs())).max()
@@ -86,9 +98,11 @@ def test_reference_on_gpu_against_cpu_fp64():
 
 
 def test_generation_is_deterministic_across_processes():
-    code = ("import torch,sys;sys.path.insert(0,%r);from verifiers.kernels import trimul_op as op;"
-            "x,m,w=op.generate(op.TESTS[6],77,'cuda');print(float(x.double().sum()),int(m.sum()),"
-            "float(w['to_out.weight'].double().sum()))" % str(REPO))
+    code = (
+        f"import torch,sys;sys.path.insert(0,{str(REPO)!r});from verifiers.kernels import trimul_op as op;"
+        "x,m,w=op.generate(op.TESTS[6],77,'cuda');print(float(x.double().sum()),int(m.sum()),"
+        "float(w['to_out.weight'].double().sum()))"
+    )
     a = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
     b = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
     assert a and a == b
@@ -122,7 +136,7 @@ def test_seccomp_after_warmup_with_cublas_and_triton(name):
 
 
 def test_unjoined_side_stream_rejected_joined_accepted():
-    v = gpu(fixture_text("side_stream"))       # the device-wide sync finishes its work, so the fence sees it
+    v = gpu(fixture_text("side_stream"))  # the device-wide sync finishes its work, so the fence sees it
     assert v.status in ("rejected", "implausible-timing"), v.message
     assert "join side streams" in v.message or "coordinator's clock" in v.message, v.message
     v = gpu(fixture_text("side_stream", JOIN=True))
@@ -164,7 +178,7 @@ def test_tf32_flags_in_the_worker_do_not_move_the_reference():
     v = gpu(fixture_text("flags_tf32"))
     assert v.details["reference_flags"]["matmul.allow_tf32"] is False
     assert v.details["worker_flags"]["matmul.allow_tf32"] is True
-    assert v.status in ("accepted", "rejected"), v.message       # TF32 may or may not pass the tolerance
+    assert v.status in ("accepted", "rejected"), v.message  # TF32 may or may not pass the tolerance
 
 
 @pytest.mark.parametrize("name", ["cache_data_ptr", "warmup_detect", "mask_ignoring"])
@@ -211,8 +225,10 @@ def test_reference_preallocates_so_a_worker_filling_the_gpu_cannot_break_it():
 def test_gpu_memory_is_sampled_during_calls():
     """docs/kernels.md#the-submission-contract: the worker's GPU memory is sampled every 50 ms by R, so 90% of the device held for ~200 ms
     and released before the call returns is still `memory` (the after-call reading alone sees nothing)."""
-    from verifiers.kernels.reference import worker_memory
     import os
+
+    from verifiers.kernels.reference import worker_memory
+
     if worker_memory(0, os.getpid()) is None:
         torch.zeros(1, device="cuda")
         if worker_memory(0, os.getpid()) is None:
@@ -237,11 +253,13 @@ def test_a_second_gpu_process_makes_the_run_contended():
     def listed(pid):
         try:
             import pynvml
+
             pynvml.nvmlInit()
             h = pynvml.nvmlDeviceGetHandleByIndex(0)
             return pid in [p.pid for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h)]
         except Exception:  # noqa: BLE001
             return False
+
     code = "import torch,time;x=torch.ones(1<<20,device='cuda');print('ready',flush=True);time.sleep(600)"
     other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
@@ -268,8 +286,9 @@ def test_the_host_gate_agrees_with_its_own_calibration():
     cal = {k: timing.Calibration(**c) for k, c in v.details["calibration"].items()}
     prof = v.details["host_profile"]
     print("host:", prof["summary"], "| gate:", v.details["gate"])
-    assert prof["calls"] >= sum(c.n for c in cal.values()) and all(c.n == timing.PROFILES["full"].calib_trials
-                                                                    for c in cal.values())
+    assert prof["calls"] >= sum(c.n for c in cal.values()) and all(
+        c.n == timing.PROFILES["full"].calib_trials for c in cal.values()
+    )
     assert all(c.o_us < 1000 for c in cal.values()), {k: c.o_us for k, c in cal.items()}
     if prof["kind"] == "unstable":
         assert v.status == "contended" and "too unstable" in v.message and v.details["gate"].startswith("not timed")
@@ -328,6 +347,7 @@ def _triton_sum_evict_last(buf):
             offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
             x = tl.load(X + offs, mask=offs < n, other=0.0, eviction_policy="evict_last")
             tl.atomic_add(Out, tl.sum(x, axis=0))
+
         _KERNELS["sum"] = (_sum, triton.cdiv)
     kernel, cdiv = _KERNELS["sum"]
     out = torch.zeros(1, device=buf.device)
@@ -343,10 +363,11 @@ def test_l2_flush_makes_reads_hbm_bound_even_after_evict_last():
         pytest.skip("the bandwidth bound uses the H100 datasheet figure")
     from verifiers.kernels.links import Shared
     from verifiers.kernels.reference import ReferenceService
+
     sh = Shared(1 << 20, 1 << 20)
     try:
         svc = ReferenceService("cuda:0", tuple(sh.slot_fds), sh.out_fd, 1 << 20, 1 << 20)
-        buf = torch.randn(10 << 20, device="cuda")                   # 40 MiB
+        buf = torch.randn(10 << 20, device="cuda")  # 40 MiB
         hbm_ms = buf.numel() * 4 / timing.DEVICES["H100"].bw_bytes_s * 1e3
         for evict_last in (False, True):
             _read_ms(buf, evict_last)
@@ -356,8 +377,10 @@ def test_l2_flush_makes_reads_hbm_bound_even_after_evict_last():
                 _read_ms(buf, evict_last)
                 svc.flush()
                 cold.append(_read_ms(buf, evict_last))
-            detail = f"evict_last={evict_last}: warm {warm * 1e3:.1f} µs, cold {[round(c * 1e3, 1) for c in cold]} µs, " \
-                     f"HBM bound {hbm_ms * 1e3:.1f} µs"
+            detail = (
+                f"evict_last={evict_last}: warm {warm * 1e3:.1f} µs, cold {[round(c * 1e3, 1) for c in cold]} µs, "
+                f"HBM bound {hbm_ms * 1e3:.1f} µs"
+            )
             assert min(cold) >= 0.8 * hbm_ms, detail
             assert warm < min(cold), detail
     finally:
@@ -368,17 +391,24 @@ def _persist(buf, stream, nbytes):
     """Make `buf`'s lines persisting for reads on `stream` (driver API: the set-aside limit, then an
     access-policy window with hitRatio 1). Returns the driver's error codes."""
     import ctypes
+
     lib = ctypes.CDLL("libcuda.so.1")
 
-    class Window(ctypes.Structure):          # CUaccessPolicyWindow
-        _fields_ = [("base_ptr", ctypes.c_void_p), ("num_bytes", ctypes.c_size_t), ("hitRatio", ctypes.c_float),
-                    ("hitProp", ctypes.c_int), ("missProp", ctypes.c_int)]
+    class Window(ctypes.Structure):  # CUaccessPolicyWindow
+        _fields_ = [
+            ("base_ptr", ctypes.c_void_p),
+            ("num_bytes", ctypes.c_size_t),
+            ("hitRatio", ctypes.c_float),
+            ("hitProp", ctypes.c_int),
+            ("missProp", ctypes.c_int),
+        ]
 
-    class Value(ctypes.Union):               # CUstreamAttrValue (a 64-byte union)
+    class Value(ctypes.Union):  # CUstreamAttrValue (a 64-byte union)
         _fields_ = [("window", Window), ("pad", ctypes.c_char * 64)]
+
     v = Value()
-    v.window = Window(buf.data_ptr(), nbytes, 1.0, 2, 1)     # hit: PERSISTING, miss: STREAMING
-    rc_limit = lib.cuCtxSetLimit(ctypes.c_int(0x06), ctypes.c_size_t(nbytes))   # PERSISTING_L2_CACHE_SIZE
+    v.window = Window(buf.data_ptr(), nbytes, 1.0, 2, 1)  # hit: PERSISTING, miss: STREAMING
+    rc_limit = lib.cuCtxSetLimit(ctypes.c_int(0x06), ctypes.c_size_t(nbytes))  # PERSISTING_L2_CACHE_SIZE
     rc_attr = lib.cuStreamSetAttribute(ctypes.c_void_p(stream.cuda_stream), ctypes.c_int(1), ctypes.byref(v))
     return rc_limit, rc_attr
 
@@ -392,7 +422,9 @@ def test_l2_cross_context_persistence_probe():
         pytest.skip("the bandwidth bound uses the H100 datasheet figure")
     import ctypes
     import json
+
     from verifiers.kernels.links import RemoteReference, Shared
+
     lib = ctypes.CDLL("libcuda.so.1")
     max_persist = ctypes.c_int(0)
     lib.cuDeviceGetAttribute(ctypes.byref(max_persist), ctypes.c_int(108), ctypes.c_int(0))  # MAX_PERSISTING_L2
@@ -400,7 +432,7 @@ def test_l2_cross_context_persistence_probe():
     if nbytes < (4 << 20):
         pytest.skip(f"the device reports a persisting-L2 maximum of {max_persist.value} bytes")
     sh = Shared(1 << 20, 1 << 20)
-    ref = RemoteReference(0, sh.slot_fds, sh.out_fd, 1 << 20, 1 << 20, device="cuda:0")   # another context
+    ref = RemoteReference(0, sh.slot_fds, sh.out_fd, 1 << 20, 1 << 20, device="cuda:0")  # another context
     stream = torch.cuda.Stream()
     buf = torch.randn(nbytes // 4, device="cuda")
     hbm_ms = nbytes / timing.DEVICES["H100"].bw_bytes_s * 1e3
@@ -417,21 +449,32 @@ def test_l2_cross_context_persistence_probe():
                     action()
                     times.append(_read_ms(buf))
                 return min(times)
-            res = {"bytes": nbytes, "hbm_bound_us": hbm_ms * 1e3,
-                   "no_flush_us": after(lambda: None) * 1e3,
-                   "other_context_flush_no_reset_us": after(lambda: ref.flush(reset=False)) * 1e3,
-                   "other_context_reset_and_flush_us": after(lambda: ref.flush(reset=True)) * 1e3,
-                   "own_reset_then_other_flush_us": after(
-                       lambda: (lib.cuCtxResetPersistingL2Cache(), ref.flush(reset=False))) * 1e3}
+
+            res = {
+                "bytes": nbytes,
+                "hbm_bound_us": hbm_ms * 1e3,
+                "no_flush_us": after(lambda: None) * 1e3,
+                "other_context_flush_no_reset_us": after(lambda: ref.flush(reset=False)) * 1e3,
+                "other_context_reset_and_flush_us": after(lambda: ref.flush(reset=True)) * 1e3,
+                "own_reset_then_other_flush_us": after(
+                    lambda: (lib.cuCtxResetPersistingL2Cache(), ref.flush(reset=False))
+                )
+                * 1e3,
+            }
         print("L2 cross-context probe:", json.dumps({k: round(v, 2) for k, v in res.items()}))
         # The probe reads against a cold read measured here (R reset and flushed), not the datasheet bound: on
         # the H100 VM a 29 MB read took 10.6 µs from L2 and 20.5 µs cold, while the datasheet bound is 8.8 µs.
         cold = res["other_context_reset_and_flush_us"]
         if res["no_flush_us"] >= 0.75 * cold:
-            pytest.skip(f"the read is not clearly faster from L2 than after a flush here, so the probe cannot tell: {res}")
+            pytest.skip(
+                f"the read is not clearly faster from L2 than after a flush here, so the probe cannot tell: {res}"
+            )
         survives = res["other_context_flush_no_reset_us"] < 0.75 * cold
-        print("L2 probe answer: persisting lines", "SURVIVE" if survives else "do not survive",
-              "another context's flush without a persisting-L2 reset")
+        print(
+            "L2 probe answer: persisting lines",
+            "SURVIVE" if survives else "do not survive",
+            "another context's flush without a persisting-L2 reset",
+        )
         assert res["own_reset_then_other_flush_us"] >= 0.75 * cold, res
     finally:
         lib.cuCtxResetPersistingL2Cache()

@@ -15,7 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from verifiers.kernels import trimul_op as op  # noqa: E402
+from verifiers.kernels import trimul_op as op
 
 
 def _direct_fp64(x, mask, w):
@@ -61,7 +61,7 @@ def test_reference_matches_nested_loop_fp64(mask_kind):
     case = op.Case("t", 4, 2, 8, mask_kind, "normal")
     x, mask, w = op.generate(case, 1234, hidden=4)
     if mask_kind == "rand_i64":
-        assert 0 < int(mask.sum()) < mask.numel()          # the draw really masks something
+        assert 0 < int(mask.sum()) < mask.numel()  # the draw really masks something
     y = op.reference(x, mask, w).double().numpy()
     assert np.max(np.abs(y - _direct_fp64(x, mask, w))) < 1e-5
 
@@ -82,11 +82,11 @@ def test_identities_zero_mask_rows_permutation_batch():
     zero = torch.zeros_like(mask)
     assert torch.allclose(op.reference(x, zero, w).double(), _gate_formula(x, w), atol=1e-5)
     m2 = mask.clone()
-    m2[1, 5, :] = 0                                          # row i=5 of batch 1: L[1,5,:,:] = 0
+    m2[1, 5, :] = 0  # row i=5 of batch 1: L[1,5,:,:] = 0
     y = op.reference(x, m2, w).double()
     assert torch.allclose(y[1, 5], _gate_formula(x, w)[1, 5], atol=1e-5)
     m3 = mask.clone()
-    m3[0, 9, :] = 0                                          # row j=9: R[0,9,:,:] = 0 → column 9 of Y
+    m3[0, 9, :] = 0  # row j=9: R[0,9,:,:] = 0 → column 9 of Y
     assert torch.allclose(op.reference(x, m3, w).double()[0, :, 9], _gate_formula(x, w)[0, :, 9], atol=1e-5)
     perm = torch.randperm(16, generator=torch.Generator().manual_seed(3))
     xp, mp = x[:, perm][:, :, perm], mask[:, perm][:, :, perm]
@@ -112,14 +112,14 @@ def test_generation_statistics_and_seeding():
     assert mask.dtype == torch.int64 and set(mask.unique().tolist()) == {0, 1}
     n = mask.numel()
     assert abs(float(mask.double().mean()) - 0.5) < 5 * math.sqrt(0.25 / n)
-    q = torch.quantile(x.flatten()[:1 << 24].double(), torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64))
-    assert abs(q[1]) < 0.05 and abs(q[0] + 2) < 0.1 and abs(q[2] - 2) < 0.1     # Cauchy(0, 2)
+    q = torch.quantile(x.flatten()[: 1 << 24].double(), torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64))
+    assert abs(q[1]) < 0.05 and abs(q[0] + 2) < 0.1 and abs(q[2] - 2) < 0.1  # Cauchy(0, 2)
     xn, mn, wn = op.generate(op.Case("t", 64, 2, 256, "ones_f32", "normal"), 5)
     assert mn.dtype == torch.float32 and bool((mn == 1).all())
     k = xn.numel()
     assert abs(float(xn.mean())) < 5 / math.sqrt(k) and abs(float(xn.std()) - 1) < 5 * math.sqrt(0.5 / k) + 1e-3
     for name in ("left_proj.weight", "right_proj.weight", "left_gate.weight", "right_gate.weight", "out_gate.weight"):
-        m = wn[name].numel()                                  # std 1/√128 within 5σ of the sample std
+        m = wn[name].numel()  # std 1/√128 within 5σ of the sample std
         assert abs(float(wn[name].std()) * math.sqrt(128) - 1) < 5 * math.sqrt(0.5 / m)
     m = wn["to_out.weight"].numel()
     assert abs(float(wn["to_out.weight"].std()) * math.sqrt(256) - 1) < 5 * math.sqrt(0.5 / m)
@@ -129,8 +129,10 @@ def test_generation_statistics_and_seeding():
     c = op.generate(op.DEV[1], 12)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and all(torch.equal(a[2][k], b[2][k]) for k in a[2])
     assert not torch.equal(a[0], c[0]) and all(not torch.equal(a[2][k], c[2][k]) for k in a[2])
-    assert {op.generate(op.Case("t", 4, 1, 8, kind, "normal"), 1)[1].dtype for kind in op.MASK_KINDS} == \
-        {torch.float32, torch.int64}
+    assert {op.generate(op.Case("t", 4, 1, 8, kind, "normal"), 1)[1].dtype for kind in op.MASK_KINDS} == {
+        torch.float32,
+        torch.int64,
+    }
 
 
 def test_draw_order_matches_the_spec_text():
@@ -143,7 +145,11 @@ def test_draw_order_matches_the_spec_text():
     mask = torch.randint(0, 2, (B, N, N), generator=g)
     ws = [torch.randn((C,), generator=g), torch.randn((C,), generator=g)]
     ws += [torch.randn((H, C), generator=g) / math.sqrt(H) for _ in range(5)]
-    ws += [torch.randn((H,), generator=g), torch.randn((C, H), generator=g) / math.sqrt(C), torch.randn((H,), generator=g)]
+    ws += [
+        torch.randn((H,), generator=g),
+        torch.randn((C, H), generator=g) / math.sqrt(C),
+        torch.randn((H,), generator=g),
+    ]
     gx, gm, gw = op.generate(op.Case("t", N, B, C, "rand_i64", "cauchy"), seed)
     assert torch.equal(gx, x) and torch.equal(gm, mask)
     assert all(torch.equal(gw[name], t) for name, t in zip(op.WEIGHT_ORDER, ws))
@@ -153,21 +159,41 @@ def test_draw_order_matches_the_spec_text():
     assert h.hexdigest()[:16] == GOLDEN_DRAW_SHA256_16
 
 
-GOLDEN_DRAW_SHA256_16 = "7f7e5e790070ae5b"   # torch CPU generator, recorded 2026-11-22
+GOLDEN_DRAW_SHA256_16 = "7f7e5e790070ae5b"  # torch CPU generator, recorded 2026-11-22
 
 
 def test_case_tables_as_in_upstream_task_yml():
     # (N, B, C, nomask, distribution), typed from gpu-mode/reference-kernels problems/bioml/trimul/task.yml.
-    tests = [(32, 1, 128, 1, "normal"), (32, 1, 128, 0, "normal"), (64, 2, 256, 1, "normal"), (64, 2, 256, 0, "normal"),
-             (128, 1, 768, 1, "normal"), (256, 1, 128, 1, "normal"), (256, 1, 128, 0, "normal"),
-             (768, 2, 128, 1, "normal"), (1024, 1, 384, 0, "normal"), (1024, 1, 768, 1, "normal"),
-             (1024, 1, 768, 0, "normal"), (32, 1, 128, 1, "cauchy"), (64, 2, 256, 1, "cauchy"),
-             (128, 1, 768, 1, "cauchy"), (256, 1, 128, 1, "cauchy"), (768, 2, 128, 1, "cauchy"),
-             (1024, 1, 384, 0, "cauchy"), (1024, 1, 768, 0, "cauchy")]
-    benches = [(256, 2, 128, 1, "normal"), (768, 1, 128, 1, "cauchy"), (256, 2, 384, 0, "normal"),
-               (512, 1, 128, 1, "normal"), (1024, 1, 128, 1, "cauchy"), (768, 1, 384, 0, "normal"),
-               (1024, 1, 384, 1, "normal")]
-    as_rows = lambda cs: [(c.N, c.B, c.C, int(not c.masked), c.dist) for c in cs]  # noqa: E731
+    tests = [
+        (32, 1, 128, 1, "normal"),
+        (32, 1, 128, 0, "normal"),
+        (64, 2, 256, 1, "normal"),
+        (64, 2, 256, 0, "normal"),
+        (128, 1, 768, 1, "normal"),
+        (256, 1, 128, 1, "normal"),
+        (256, 1, 128, 0, "normal"),
+        (768, 2, 128, 1, "normal"),
+        (1024, 1, 384, 0, "normal"),
+        (1024, 1, 768, 1, "normal"),
+        (1024, 1, 768, 0, "normal"),
+        (32, 1, 128, 1, "cauchy"),
+        (64, 2, 256, 1, "cauchy"),
+        (128, 1, 768, 1, "cauchy"),
+        (256, 1, 128, 1, "cauchy"),
+        (768, 2, 128, 1, "cauchy"),
+        (1024, 1, 384, 0, "cauchy"),
+        (1024, 1, 768, 0, "cauchy"),
+    ]
+    benches = [
+        (256, 2, 128, 1, "normal"),
+        (768, 1, 128, 1, "cauchy"),
+        (256, 2, 384, 0, "normal"),
+        (512, 1, 128, 1, "normal"),
+        (1024, 1, 128, 1, "cauchy"),
+        (768, 1, 384, 0, "normal"),
+        (1024, 1, 384, 1, "normal"),
+    ]
+    as_rows = lambda cs: [(c.N, c.B, c.C, int(not c.masked), c.dist) for c in cs]
     assert as_rows(op.TESTS) == tests and as_rows(op.BENCHMARKS) == benches
     assert sum(c.masked for c in op.TESTS) == 7 and sum(c.masked for c in op.BENCHMARKS) == 2
     assert [c.mask for c in op.CONTRACT] == ["rand_f32", "ones_i64"]
@@ -183,16 +209,30 @@ def test_upstream_mask_defect_regression():
         k, v = m.group(1), m.group(2)
         fields[k] = int(v) if re.fullmatch(r"[+-]?[0-9]+", v) else v
     assert fields["nomask"] == "False" and bool(fields["nomask"]) is True
-    assert op.TESTS[1].masked is True                       # tttd's loader: nomask False means a real mask
+    assert op.TESTS[1].masked is True  # tttd's loader: nomask False means a real mask
     _, mask, _ = op.generate(op.compat_case(op.TESTS[1]), 5)
     assert mask.dtype == torch.float32 and bool((mask == 1).all())
 
 
-@pytest.mark.parametrize("received,expected,ok", [
-    (1.03, 1.0, True), (1.05, 1.0, False), (0.019, 0.0, True), (0.021, 0.0, False), (-2.05, -2.0, True),
-    (-2.07, -2.0, False), (98.0, 100.0, True), (100.0, 98.0, False), (math.nan, math.nan, True),
-    (math.nan, 1.0, False), (1.0, math.nan, False), (math.inf, math.inf, True), (-math.inf, math.inf, False),
-    (1e30, math.inf, False)])
+@pytest.mark.parametrize(
+    "received,expected,ok",
+    [
+        (1.03, 1.0, True),
+        (1.05, 1.0, False),
+        (0.019, 0.0, True),
+        (0.021, 0.0, False),
+        (-2.05, -2.0, True),
+        (-2.07, -2.0, False),
+        (98.0, 100.0, True),
+        (100.0, 98.0, False),
+        (math.nan, math.nan, True),
+        (math.nan, 1.0, False),
+        (1.0, math.nan, False),
+        (math.inf, math.inf, True),
+        (-math.inf, math.inf, False),
+        (1e30, math.inf, False),
+    ],
+)
 def test_checker_vectors(received, expected, ok):
     rep = op.compare(torch.tensor([received], dtype=torch.float32), torch.tensor([expected], dtype=torch.float32))
     assert rep["ok"] is ok and rep["n_bad"] == (0 if ok else 1)
@@ -209,8 +249,12 @@ def test_seed_derivation_vectors_and_collisions():
     secret = bytes(range(32))
     assert op.derive_seed(secret, "tttd-trimul/1", "bench", 3, 0) == 9176586350654719377
     assert op.derive_seed(secret, "tttd-trimul/1", "test", 0, 0) == 8041213834940147458
-    seen = {op.derive_seed(secret, "tttd-trimul/1", ph, c, t)
-            for ph in ("test", "contract", "warmup", "bench", "dev") for c in range(20) for t in range(1000)}
+    seen = {
+        op.derive_seed(secret, "tttd-trimul/1", ph, c, t)
+        for ph in ("test", "contract", "warmup", "bench", "dev")
+        for c in range(20)
+        for t in range(1000)
+    }
     assert len(seen) == 5 * 20 * 1000 and max(seen) < 2**63
 
 
@@ -227,7 +271,7 @@ def test_canaries_break_every_precomputed_output():
         for start in range(0, draws, chunk):
             xs = x.repeat(chunk, 1, 1, 1).contiguous()
             for k in range(chunk):
-                op.add_canaries(xs[k * case.B:(k + 1) * case.B], 1000 + start + k)
+                op.add_canaries(xs[k * case.B : (k + 1) * case.B], 1000 + start + k)
             ys = op.reference(xs, mask.repeat(chunk, 1, 1), w).view(chunk, *ref.shape)
             ok = ((ys - ref).abs() <= 0.02 + 0.02 * ref.abs()).flatten(1).all(dim=1)
             failed += int((~ok).sum())
@@ -238,7 +282,7 @@ def test_canary_density_and_repair():
     x, _, _ = op.generate(op.DEV[5], 1)
     orig = x.clone()
     flat, true = op.add_canaries(x, 5)
-    assert flat.numel() == 2 * 64                             # one per (b, i) row
+    assert flat.numel() == 2 * 64  # one per (b, i) row
     rows = (flat // (64 * 256)).tolist()
     assert sorted(rows) == list(range(128))
     assert bool((x.view(-1)[flat].abs() == 1e3).all())

@@ -122,7 +122,7 @@ def custom_kernel(data):
     return y
 '''
 
-FLAGS = '''
+FLAGS = """
 import torch
 torch.backends.cuda.matmul.allow_tf32 = True
 torch.backends.cudnn.allow_tf32 = True
@@ -132,14 +132,22 @@ torch.set_float32_matmul_precision("medium")
 
 def custom_kernel(data):
     return data[0] @ data[2]["to_out.weight"].new_ones(1)
-'''
+"""
 
 
-@pytest.mark.parametrize("name,source,kind", [
-    ("torch example", None, "torch"), ("triton example", None, "triton"), ("load_inline", LOAD_INLINE, "native"),
-    ("cupy RawKernel", CUPY, "native"), ("tf32 flags", FLAGS, "torch")])
+@pytest.mark.parametrize(
+    "name,source,kind",
+    [
+        ("torch example", None, "torch"),
+        ("triton example", None, "triton"),
+        ("load_inline", LOAD_INLINE, "native"),
+        ("cupy RawKernel", CUPY, "native"),
+        ("tf32 flags", FLAGS, "torch"),
+    ],
+)
 def test_accepted_legitimate_modules(name, source, kind):
     from kern_helpers import example
+
     if source is None:
         source = example("trimul_torch.py" if kind == "torch" else "trimul_triton.py")
     tree = policy.check(source)
@@ -148,9 +156,19 @@ def test_accepted_legitimate_modules(name, source, kind):
 
 def test_fixtures_that_only_dynamic_defences_see_are_rejected_statically_too():
     from kern_helpers import fixture_text
-    for name, rule in (("import_tttd", "S2"), ("gc_scan", "S2"), ("lazy_subclass", "S5"), ("forge_channel", "S2"),
-                       ("seed_hunt", "S2"), ("shadowing", "S2"), ("hang", "S2"), ("mask_ignoring", None),
-                       ("warmup_detect", None), ("cache_data_ptr", None)):
+
+    for name, rule in (
+        ("import_tttd", "S2"),
+        ("gc_scan", "S2"),
+        ("lazy_subclass", "S5"),
+        ("forge_channel", "S2"),
+        ("seed_hunt", "S2"),
+        ("shadowing", "S2"),
+        ("hang", "S2"),
+        ("mask_ignoring", None),
+        ("warmup_detect", None),
+        ("cache_data_ptr", None),
+    ):
         if rule is None:
             policy.check(fixture_text(name))
         else:

@@ -14,17 +14,25 @@ import pytest
 
 pytest.importorskip("torch")
 
-from kern_helpers import example, fixture_text  # noqa: E402
-from verifiers import get_verifier  # noqa: E402
-from verifiers.kernels import links, seam, timing, trimul_op as op  # noqa: E402
+from kern_helpers import example, fixture_text
+
+from verifiers import get_verifier
+from verifiers.kernels import links, seam, timing
+from verifiers.kernels import trimul_op as op
 
 SHORT = timing.Profile("test", 5, 8, 0.005, 5.0, 10.0, calib_trials=8)
 #: CPU timings on a shared 2-core machine are noisy (another busy process adds milliseconds per call),
 #: so the margins here are 50 ms; the falsification test below hides ~140 ms per call, far beyond them.
-LOOSE = timing.Thresholds(env_abs_us=50_000.0, fence_abs_us=50_000.0, stage_factor=10.0, stage_abs_us=50_000.0,
-                          outlier_frac=1.0)
-SMALL = {"full_protocol": True, "cases": (op.DEV[0], op.DEV[1], op.CONTRACT[0]), "benchmarks": (op.DEV[0], op.DEV[3]),
-         "profile_override": SHORT, "thresholds": LOOSE}
+LOOSE = timing.Thresholds(
+    env_abs_us=50_000.0, fence_abs_us=50_000.0, stage_factor=10.0, stage_abs_us=50_000.0, outlier_frac=1.0
+)
+SMALL = {
+    "full_protocol": True,
+    "cases": (op.DEV[0], op.DEV[1], op.CONTRACT[0]),
+    "benchmarks": (op.DEV[0], op.DEV[3]),
+    "profile_override": SHORT,
+    "thresholds": LOOSE,
+}
 
 
 def full(text, hooks=None, **kw):
@@ -40,6 +48,7 @@ def test_honest_submission_passes_the_whole_protocol_and_no_seed_reaches_the_wor
         sent.append(json.dumps(doc))
         envs.append(dict(self.env))
         return real_send(self, doc)
+
     monkeypatch.setattr(links.Worker, "send", spy)
     secret = bytes.fromhex("5f" * 32)
     v = full(example("trimul_torch.py"), debug_secret=secret)
@@ -49,8 +58,12 @@ def test_honest_submission_passes_the_whole_protocol_and_no_seed_reaches_the_wor
     assert set(v.details["calibration"]) == {"d0", "d3"}
     assert v.details["score_us"] == pytest.approx(timing.geomean([per["d0"]["mean"], per["d3"]["mean"]]))
     phases = ("test", "contract", "warmup", "bench", "calib")
-    seeds = {str(op.derive_seed(secret, "tttd-trimul/1", ph, c, t))
-             for ph in phases for c in ("d0", "d1", "d3", "c0") for t in range(200)}
+    seeds = {
+        str(op.derive_seed(secret, "tttd-trimul/1", ph, c, t))
+        for ph in phases
+        for c in ("d0", "d1", "d3", "c0")
+        for t in range(200)
+    }
     blob = "\n".join(sent) + json.dumps(envs[0])
     assert secret.hex() not in blob and not any(s in blob for s in seeds)
     assert {json.loads(m)["op"] for m in sent} == {"import", "arm", "load", "repair", "go", "stage", "quit"}
@@ -62,18 +75,22 @@ def test_falsified_event_times_are_implausible():
     only ~45 ms per call on a 2-core machine of 2026-12-04 and passed; N = 128, B = 2, C = 256 hides
     several times the margin there."""
     bench = op.Case("b1", 128, 2, 256, "ones_f32", "normal")
-    v = full(example("trimul_torch.py"), hooks={"worker_report_scale": 0.01, "cases": (op.DEV[0],),
-                                                   "benchmarks": (bench,)})
+    v = full(
+        example("trimul_torch.py"), hooks={"worker_report_scale": 0.01, "cases": (op.DEV[0],), "benchmarks": (bench,)}
+    )
     assert v.status == "implausible-timing" and "coordinator's clock" in v.message, v.message
 
 
-@pytest.mark.parametrize("forge,words", [
-    (b'{"op":"staged","t":0}\n', "protocol violation"),
-    (b'{"op":"timed","t":0,"e_ms":1e-9,"f_ms":1e-9}\n', "protocol violation"),
-    (b'{"op":"timed","t":0,"e_ms":1,"f_ms":1,"pass":true}\n', "malformed"),
-    (b'{"a":"' + b"x" * (1 << 20) + b'"}\n', "over 64 KiB"),
-    (b"check: pass\n", "not JSON"),
-])
+@pytest.mark.parametrize(
+    "forge,words",
+    [
+        (b'{"op":"staged","t":0}\n', "protocol violation"),
+        (b'{"op":"timed","t":0,"e_ms":1e-9,"f_ms":1e-9}\n', "protocol violation"),
+        (b'{"op":"timed","t":0,"e_ms":1,"f_ms":1,"pass":true}\n', "malformed"),
+        (b'{"a":"' + b"x" * (1 << 20) + b'"}\n', "over 64 KiB"),
+        (b"check: pass\n", "not JSON"),
+    ],
+)
 def test_forged_result_channel_messages_are_rejected(forge, words):
     """Forged lines written into W's reply pipe from inside custom_kernel."""
     with seam.hooks(static_policy=False, cases=(op.DEV[0],)):
@@ -108,9 +125,18 @@ def test_mask_semantics_default_versus_compat():
 def test_gpu_process_layout_on_the_cpu():
     """R as its own process and W with the GPU worker's sandbox settings (cgroup, /proc and /sys, no
     address-space limit) and its polling waits, on CPU tensors: the GPU path's plumbing without a GPU."""
-    v = full(example("trimul_triton.py"), hooks={"remote_reference": True, "gpu_sandbox": True, "spin_wait": True,
-                                                    "busy_calibration": True, "busy_ladder_ms": (0.5, 3.0),
-                                                    "cases": (op.DEV[1], op.DEV[3]), "benchmarks": (op.DEV[0],)})
+    v = full(
+        example("trimul_triton.py"),
+        hooks={
+            "remote_reference": True,
+            "gpu_sandbox": True,
+            "spin_wait": True,
+            "busy_calibration": True,
+            "busy_ladder_ms": (0.5, 3.0),
+            "cases": (op.DEV[1], op.DEV[3]),
+            "benchmarks": (op.DEV[0],),
+        },
+    )
     assert v.status == "accepted", (v.message, v.details.get("stderr"))
     # The trusted busy kernels ran before the import and took (at least) their length on W's clock.
     rungs = v.details["calibration_busy"]
@@ -130,18 +156,27 @@ def test_unstable_host_is_contended_not_blamed_on_the_kernel():
     unstable = dataclasses.replace(LOOSE, host_o_body_us=-1.0)
     v = full(example("trimul_torch.py"), hooks={"host_noise_check": True, "thresholds": unstable})
     assert v.status == "contended" and not v.accepted, v.message
-    assert "correct on all 3 cases" in v.message and "too unstable" in v.message and "between its quartiles" in v.message
+    assert (
+        "correct on all 3 cases" in v.message and "too unstable" in v.message and "between its quartiles" in v.message
+    )
     assert not v.details.get("per_shape") and v.details["host_profile"]["kind"] == "unstable"
     assert v.details["gate"].startswith("not timed:")
     v = full(example("trimul_torch.py"), hooks={"host_noise_check": False, "thresholds": unstable})
     assert v.status == "accepted" and "timed anyway" in v.details["host_noise"], v.message
     assert v.details["gate"].startswith("timed (unstable host")
-    calm = dataclasses.replace(LOOSE, host_o_body_us=1e9, host_phi_body_us=1e9, host_drift_us=1e9, host_tail_rate=1.0,
-                               host_busy_len=1e9, host_busy_cv=1e9)
+    calm = dataclasses.replace(
+        LOOSE,
+        host_o_body_us=1e9,
+        host_phi_body_us=1e9,
+        host_drift_us=1e9,
+        host_tail_rate=1.0,
+        host_busy_len=1e9,
+        host_busy_cv=1e9,
+    )
     v = full(example("trimul_torch.py"), hooks={"host_noise_check": True, "thresholds": calm})
     assert v.status == "accepted" and v.details["host_profile"]["reasons"] == [], v.message
     prof = v.details["host_profile"]
-    assert prof["calls"] == SHORT.calib_trials * 2 and "round trip median" in prof["summary"]     # two benchmark shapes
+    assert prof["calls"] == SHORT.calib_trials * 2 and "round trip median" in prof["summary"]  # two benchmark shapes
     assert v.details["gate"].startswith("timed (") and "limits widened by" in v.details["gate"]
 
 
@@ -155,7 +190,7 @@ def test_prewarm_keeps_the_device_busy_after_each_load(monkeypatch):
     def send(self, doc):
         if doc.get("op") == "load":
             loads.append(doc)
-            sent.append(time.perf_counter())       # before W can see it: the round trip's start
+            sent.append(time.perf_counter())  # before W can see it: the round trip's start
         return real_send(self, doc)
 
     def recv(self, timeout, what):
@@ -163,6 +198,7 @@ def test_prewarm_keeps_the_device_busy_after_each_load(monkeypatch):
         if what == "loading inputs":
             waits.append(time.perf_counter() - sent[-1])
         return out
+
     monkeypatch.setattr(links.Worker, "send", send)
     monkeypatch.setattr(links.Worker, "recv", recv)
     v = full(example("trimul_torch.py"), hooks={"prewarm_ms": 30.0})
@@ -194,7 +230,9 @@ def test_noisy_host_retimes_a_shape_once_with_fresh_inputs(monkeypatch):
             if len(calls) <= times:
                 return "implausible-timing", "the coordinator's clock saw too much (injected)", m
             return status, msg, m
+
         return check
+
     monkeypatch.setattr(op, "derive_seed", spy_seed)
     noisy = dataclasses.replace(LOOSE, quiet_drift_us=-1.0)
     monkeypatch.setattr(timing, "check_shape", miss(1))
@@ -202,15 +240,15 @@ def test_noisy_host_retimes_a_shape_once_with_fresh_inputs(monkeypatch):
     assert v.status == "accepted", v.message
     first = next(iter(v.details["retimed"]))
     assert list(v.details["retimed"]) == [first] and "injected" in v.details["retimed"][first]["message"]
-    assert len(calls) == 3                                    # two shapes, the first timed twice
+    assert len(calls) == 3  # two shapes, the first timed twice
     trials_of_first = [t for c, t in seeds if c == first]
-    assert min(trials_of_first) == 0 and max(trials_of_first) >= 1_000_000   # the re-timing's own inputs
+    assert min(trials_of_first) == 0 and max(trials_of_first) >= 1_000_000  # the re-timing's own inputs
     calls.clear()
-    monkeypatch.setattr(timing, "check_shape", miss(2))      # missed twice: it stands
+    monkeypatch.setattr(timing, "check_shape", miss(2))  # missed twice: it stands
     v = full(example("trimul_torch.py"), hooks={"host_noise_check": False, "thresholds": noisy})
     assert v.status == "implausible-timing" and "injected" in v.message and len(calls) == 2, v.message
     calls.clear()
-    monkeypatch.setattr(timing, "check_shape", miss(1))      # quiet host: no second chance
+    monkeypatch.setattr(timing, "check_shape", miss(1))  # quiet host: no second chance
     quiet = dataclasses.replace(LOOSE, quiet_tail_rate=1.0, quiet_drift_us=1e9, quiet_body_us=1e9)
     v = full(example("trimul_torch.py"), hooks={"host_noise_check": False, "thresholds": quiet})
     assert v.status == "implausible-timing" and "retimed" not in v.details and len(calls) == 1, v.message
@@ -252,24 +290,27 @@ def test_canary_truth_reaches_worker_memory_only_at_reveal():
     true values, so work started before that sees wrong inputs; after the reveal the slot has both, and
     scattering them gives exactly the generated x."""
     import mmap
+
     import torch
+
     from verifiers.kernels.reference import ReferenceService, layout_for, slot_bytes_for
+
     case = op.DEV[3]
     sh = links.Shared(slot_bytes_for([case]), case.out_bytes)
     try:
         svc = ReferenceService("cpu", tuple(sh.slot_fds), sh.out_fd, sh.slot_bytes, sh.out_bytes)
         prep = svc.prepare(case, 99, 1, canaries=True)
-        seen = torch.frombuffer(mmap.mmap(sh.slot_fds[1], sh.slot_bytes), dtype=torch.uint8)    # W's view
+        seen = torch.frombuffer(mmap.mmap(sh.slot_fds[1], sh.slot_bytes), dtype=torch.uint8)  # W's view
         idx_off, val_off, n = prep["canary"]
-        assert n == case.B * case.N and not bool(seen[idx_off:val_off + 4 * n].any())
+        assert n == case.B * case.N and not bool(seen[idx_off : val_off + 4 * n].any())
         off, shape = layout_for(case)[0][0][1], layout_for(case)[0][0][2]
-        x_seen = seen[off:off + 4 * math.prod(shape)].view(torch.float32).view(shape).clone()
+        x_seen = seen[off : off + 4 * math.prod(shape)].view(torch.float32).view(shape).clone()
         x_true, _, _ = op.generate(case, 99)
-        wrong = (x_seen != x_true)
+        wrong = x_seen != x_true
         assert int(wrong.sum()) == n and bool((x_seen[wrong].abs() == 1e3).all())
         svc.reveal()
-        idx = seen[idx_off:idx_off + 8 * n].view(torch.int64)
-        x_seen.view(-1)[idx] = seen[val_off:val_off + 4 * n].view(torch.float32)
+        idx = seen[idx_off : idx_off + 8 * n].view(torch.int64)
+        x_seen.view(-1)[idx] = seen[val_off : val_off + 4 * n].view(torch.float32)
         assert torch.equal(x_seen, x_true)
     finally:
         sh.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:            # the worker module for child processes (lb_worker.py)
+if str(HERE) not in sys.path:  # the worker module for child processes (lb_worker.py)
     sys.path.insert(0, str(HERE))
 
 PG_ENV = "TTTD_TEST_POSTGRES_URL"
@@ -28,6 +28,7 @@ def _pg_database(base_url: str):
     from sqlalchemy.engine import make_url
 
     from leaderboards.db import resolve_url
+
     name = f"tttd_test_{uuid.uuid4().hex[:16]}"
     admin = create_engine(resolve_url(base_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -38,6 +39,7 @@ def _pg_database(base_url: str):
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
     return url, drop
 
 
@@ -45,6 +47,7 @@ def _pg_database(base_url: str):
 def db_url(request, tmp_path):
     """A URL of an empty database (no schema yet: opening it runs the migrations)."""
     from leaderboards.db import dispose
+
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'leaderboard.db'}"
         yield url

@@ -18,10 +18,12 @@ def submit_many(args):
     """Wait until ``start_at`` (so that all workers collide), then submit every artifact; returns
     [(artifact index, entry id, outcome)]."""
     url, name, items, start_at = args
-    import leaderboards
     from lb_helpers import cp26_grid
+
+    import leaderboards
     from leaderboards.db import get_engine
-    get_engine(url, migrate=False)                  # warm the engine, but leave the migration to the race
+
+    get_engine(url, migrate=False)  # warm the engine, but leave the migration to the race
     texts = [(k, "[]" if k < 0 else cp26_grid(k)) for k in items]
     while time.time() < start_at:
         time.sleep(0.001)
@@ -33,9 +35,11 @@ def submit_many(args):
 
 
 def crash_loop(url: str, seed: int) -> None:
-    import leaderboards
     from lb_helpers import cp26_grid
+
+    import leaderboards
     from leaderboards.db import get_engine
+
     get_engine(url)
     print("ready", flush=True)
     k = seed * 100_000

@@ -13,7 +13,7 @@ from tttd_envs.cli import main
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
 AHC = "AHC039-v0"
-EMPTY = "int main() { return 0; }\n"          # empty output: score 1 per case (AHC039 statement)
+EMPTY = "int main() { return 0; }\n"  # empty output: score 1 per case (AHC039 statement)
 
 
 def _cpu_model() -> str:
@@ -24,11 +24,14 @@ def _cpu_model() -> str:
     return ""
 
 
-@pytest.mark.parametrize("kwargs,needle", [
-    ({"case_set": "lite"}, "'lite'"),
-    ({"case_set": "public50"}, "'public50'"),
-    ({"mode": "ale"}, "'public50'"),                       # ALE-Bench feedback set
-])
+@pytest.mark.parametrize(
+    "kwargs,needle",
+    [
+        ({"case_set": "lite"}, "'lite'"),
+        ({"case_set": "public50"}, "'public50'"),
+        ({"mode": "ale"}, "'public50'"),  # ALE-Bench feedback set
+    ],
+)
 def test_partial_case_sets_are_refused(db_url, kwargs, needle):
     with pytest.raises(leaderboards.SubmissionRefused, match="only full case sets") as info:
         leaderboards.submit(AHC, EMPTY, submitter="a", verifier_kwargs=kwargs, db=db_url)
@@ -58,7 +61,7 @@ def test_compile_error_is_stored_rejected(db_url):
 @pytest.mark.slow
 def test_full_public_set_entry_is_per_cpu_and_retimed(db_url):
     e = leaderboards.submit(AHC, EMPTY, submitter="a", db=db_url)
-    assert e.accepted and e.score == 150 and e.display == "150"     # 150 cases × 1
+    assert e.accepted and e.score == 150 and e.display == "150"  # 150 cases × 1
     assert e.hardware_key == _cpu_model() and e.hardware["cpu_model"] == _cpu_model()
     assert e.case_set == "public150" and not e.comparable
     assert e.estimated_rank is None and e.estimated_performance is None and e.beats == []
@@ -77,7 +80,7 @@ def test_contest_mode_official_total_gets_estimated_standings(db_url):
     assert e.accepted and e.score == 150 and e.case_set == "official" and e.comparable
     # docs/atcoder.md#rank-and-performance: a total of 150 ties the 40-way block at ranks 640–679: rank 640, performance 639
     assert (e.estimated_rank, e.estimated_performance) == (640, 639)
-    assert e.beats == []                                           # far below every reference total
+    assert e.beats == []  # far below every reference total
     boards = leaderboards.boards(AHC, db=db_url)
     assert [(b.case_set, b.comparable) for b in boards] == [("official", True)]
     rows = boards[0].rows

@@ -31,8 +31,9 @@ def check_integrity(url: str) -> dict:
         if url.startswith("sqlite"):
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-        entries = conn.execute(text("SELECT id, artifact_sha256, status, evaluation_count, score_exact "
-                                    "FROM entries")).all()
+        entries = conn.execute(
+            text("SELECT id, artifact_sha256, status, evaluation_count, score_exact FROM entries")
+        ).all()
         evals = conn.execute(text("SELECT entry_id, status, score_exact, applied FROM evaluations ORDER BY id")).all()
         arts = conn.execute(text("SELECT entry_id, sha256, content FROM artifacts")).all()
     by_entry: dict[int, list] = {}
@@ -43,7 +44,7 @@ def check_integrity(url: str) -> dict:
         assert a.entry_id not in art
         art[a.entry_id] = a
     ids = {e.id for e in entries}
-    assert set(by_entry) == ids and set(art) == ids           # no orphans, nothing missing
+    assert set(by_entry) == ids and set(art) == ids  # no orphans, nothing missing
     for e in entries:
         assert len(by_entry[e.id]) == e.evaluation_count
         last = [ev for ev in by_entry[e.id] if ev.applied][-1]
@@ -56,6 +57,7 @@ def test_concurrent_submissions_lose_nothing_and_duplicate_nothing(db_url):
     """8 spawned processes on a database nobody has created yet (they also race on the migration):
     overlapping ranges of packings, one packing all of them submit, and one rejected artifact."""
     from lb_worker import submit_many
+
     n = 8
     plan = [list(range(1 + 6 * w, 13 + 6 * w)) + [5000, -1] for w in range(n)]
     for items in plan:
@@ -71,13 +73,13 @@ def test_concurrent_submissions_lose_nothing_and_duplicate_nothing(db_url):
             ids_by_artifact.setdefault(k, set()).add(entry_id)
             assert outcome in ("created", "existing")
     assert set(ids_by_artifact) == distinct
-    assert all(len(ids) == 1 for ids in ids_by_artifact.values())          # one entry per artifact
+    assert all(len(ids) == 1 for ids in ids_by_artifact.values())  # one entry per artifact
     created = sum(o == "created" for res in results for _, _, o in res)
     assert created == len(distinct)
     counts = check_integrity(db_url)
     assert counts == {"entries": len(distinct), "evaluations": len(distinct)}
     board = leaderboards.board(CP, db=db_url)
-    assert [e.rank for e in board] == list(range(1, len(distinct)))        # all accepted but "[]"
+    assert [e.rank for e in board] == list(range(1, len(distinct)))  # all accepted but "[]"
     assert [e.score for e in board] == sorted((e.score for e in board), reverse=True)
 
 
@@ -89,11 +91,16 @@ def test_sigkill_during_submissions_leaves_complete_rows(db_url):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     acknowledged: set[int] = set()
     for trial in range(20):
-        child = subprocess.Popen([sys.executable, str(HERE / "lb_worker.py"), "crash", db_url, str(trial)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        child = subprocess.Popen(
+            [sys.executable, str(HERE / "lb_worker.py"), "crash", db_url, str(trial)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         try:
             if trial < 4:
-                time.sleep(rng.uniform(0.3, 2.0))              # during start-up / the first migration
+                time.sleep(rng.uniform(0.3, 2.0))  # during start-up / the first migration
             else:
                 assert child.stdout.readline().strip() == "ready"
                 time.sleep(rng.uniform(0.0, 0.6))
@@ -104,10 +111,11 @@ def test_sigkill_during_submissions_leaves_complete_rows(db_url):
         assert child.returncode == -signal.SIGKILL
         counts = check_integrity(db_url)
         stored = {e.id for e in leaderboards.board(CP, db=db_url)}
-        assert acknowledged <= stored                           # what a child reported stored is there
+        assert acknowledged <= stored  # what a child reported stored is there
     assert counts["entries"] >= 16
     # and the database still takes submissions
     from lb_helpers import cp26_grid
+
     e = leaderboards.submit(CP, cp26_grid(99_999), submitter="after", db=db_url)
     assert e.accepted and check_integrity(db_url)["entries"] == counts["entries"] + 1
     assert store.entry_row(get_engine(db_url), e.id)["submitter"] == "after"

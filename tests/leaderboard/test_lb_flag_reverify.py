@@ -24,7 +24,7 @@ def test_flag_removes_from_ranking_but_keeps_visible(db_url):
     assert [(e.id, e.rank, e.flag) for e in board] == [(b.id, 1, None), (c.id, 2, None), (a.id, None, "hacked")]
     assert [e.id for e in leaderboards.board(CP, include_flagged=False, db=db_url)] == [b.id, c.id]
     rows = leaderboards.boards(CP, db=db_url)[0].rows
-    assert rows[-1].entry.id == a.id                          # shown last, as flagged
+    assert rows[-1].entry.id == a.id  # shown last, as flagged
     leaderboards.flag(c.id, "withdrawn", "submitter asked", operator="op2", db=db_url)
     assert [e.rank for e in leaderboards.board(CP, include_flagged=False, db=db_url)] == [1]
     # clearing restores the rank; the log keeps all three changes
@@ -63,7 +63,7 @@ def test_reverify_after_a_version_bump(db_url, monkeypatch):
         assert [ev["kind"] for ev in full.evaluations] == ["submit", "reverify"]
         assert [ev["verifier"] for ev in full.evaluations] == [f"circle_packing@{old}", f"circle_packing@{old}.1-test"]
         assert full.evaluations[1]["requested_by"] == "ops" and full.evaluation_count == 2
-    assert leaderboards.entry(c.id, db=db_url).flag == "withdrawn"     # flags survive re-verification
+    assert leaderboards.entry(c.id, db=db_url).flag == "withdrawn"  # flags survive re-verification
 
 
 def test_reverify_applies_a_changed_verdict(db_url, monkeypatch):
@@ -76,8 +76,10 @@ def test_reverify_applies_a_changed_verdict(db_url, monkeypatch):
         verdict = original(self, data, details)
         if verdict.accepted and any(float(r) != 1 / 16 for *_, r in data):
             from verifiers.verdict import Verdict
+
             return Verdict.reject("v2: radii must all be 1/16", details=details)
         return verdict
+
     monkeypatch.setattr(CirclePackingVerifier, "_check_and_score", stricter)
     monkeypatch.setattr(CirclePackingVerifier, "version", "2-test")
     summary = leaderboards.reverify(CP, db=db_url)

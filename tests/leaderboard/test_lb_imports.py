@@ -13,9 +13,11 @@ def _run(code: str) -> subprocess.CompletedProcess:
 
 
 def test_import_is_cheap():
-    res = _run("import sys, leaderboards, leaderboards.cli; "
-               "print(sorted(m for m in ('sqlalchemy', 'alembic', 'leaderboards.api', 'verifiers.math.base') "
-               "if m in sys.modules))")
+    res = _run(
+        "import sys, leaderboards, leaderboards.cli; "
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'leaderboards.api', 'verifiers.math.base') "
+        "if m in sys.modules))"
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
 
@@ -27,16 +29,20 @@ def test_tttd_list_without_sqlalchemy():
 
 
 def test_tttd_list_does_not_load_the_database_layer():
-    res = _run("import sys; from tttd_envs.cli import main; main(['list']); "
-               "print('LOADED' if 'sqlalchemy' in sys.modules else 'CLEAN', file=sys.stderr)")
+    res = _run(
+        "import sys; from tttd_envs.cli import main; main(['list']); "
+        "print('LOADED' if 'sqlalchemy' in sys.modules else 'CLEAN', file=sys.stderr)"
+    )
     assert res.returncode == 0 and res.stderr.strip().endswith("CLEAN")
 
 
 def test_submit_without_sqlalchemy_says_what_to_install(tmp_path):
     f = tmp_path / "a.json"
     f.write_text("[]")
-    res = _run(_WITHOUT_SQLALCHEMY + f"from tttd_envs.cli import main; "
-               f"sys.exit(main(['submit', 'CirclePacking26-v0', {str(f)!r}, '--name', 'a']))")
+    res = _run(
+        _WITHOUT_SQLALCHEMY + f"from tttd_envs.cli import main; "
+        f"sys.exit(main(['submit', 'CirclePacking26-v0', {str(f)!r}, '--name', 'a']))"
+    )
     assert res.returncode == 2
     assert "tttd[web]" in res.stderr and "Traceback" not in res.stderr
 

@@ -14,11 +14,11 @@ import pytest
 
 pytest.importorskip("rdkit")
 
-import leaderboards  # noqa: E402
-import tttd_envs  # noqa: E402,F401
-from leaderboards import molruns  # noqa: E402
-from leaderboards.errors import SubmissionRefused  # noqa: E402
-from verifiers.molecules import data  # noqa: E402
+import leaderboards
+import tttd_envs  # noqa: F401
+from leaderboards import molruns
+from leaderboards.errors import SubmissionRefused
+from verifiers.molecules import data
 
 ID = "MolSimilarity-v0"
 B = 100
@@ -47,7 +47,7 @@ def honest_actions() -> list[str]:
     # are free in the run, are logged exactly, and must stay free in the replay
     long_item = "[CH3]" + "[CH2]" * 38 + "[CH3]" + "C" * 50
     actions = [json.dumps(lib[:40] + ["not a smiles", "CCO", "OCC", long_item, 7]), "this is not an action"]
-    actions += [json.dumps(lib[i:i + 40]) for i in range(40, 400, 40)]
+    actions += [json.dumps(lib[i : i + 40]) for i in range(40, 400, 40)]
     return actions
 
 
@@ -97,7 +97,7 @@ def test_honest_run_replays_to_the_env_metric(db_url, honest, tmp_path):
 
     e = leaderboards.submit(ID, run, submitter="alice / run-1", db=db_url)
     assert e.accepted and e.outcome == "created" and e.rank == 1
-    assert e.score == metrics["auc_top10"]                        # the env's own value, to the last bit
+    assert e.score == metrics["auc_top10"]  # the env's own value, to the last bit
     assert e.score_exact == repr(metrics["auc_top10"])
     assert e.case_set == "albuterol|B100|auto|60s|-"
     full = leaderboards.entry(e.id, db=db_url)
@@ -106,8 +106,9 @@ def test_honest_run_replays_to_the_env_metric(db_url, honest, tmp_path):
     reasons = {i["reason"] for i in items_of(run)}
     assert {"too_long", "not_string", "over_budget"} <= reasons
     assert full.details["free_by_reason"] == metrics["free_by_reason"]
-    assert [k for k, _, _ in full.details["construction"]] == \
-        [x["key"] for x in sorted(ledger, key=lambda x: (-x["score"], x["call"]))[:10]]
+    assert [k for k, _, _ in full.details["construction"]] == [
+        x["key"] for x in sorted(ledger, key=lambda x: (-x["score"], x["call"]))[:10]
+    ]
 
     # the exact files come back
     out = tmp_path / "back"
@@ -116,8 +117,7 @@ def test_honest_run_replays_to_the_env_metric(db_url, honest, tmp_path):
         assert (out / name).read_bytes() == (run / name).read_bytes()
     # and an unpacked copy (or the bundle itself) is the same entry
     assert leaderboards.submit(ID, str(out), submitter="bob", db=db_url).outcome == "existing"
-    assert leaderboards.submit(ID, leaderboards.artifact(e.id, db=db_url), submitter="bob",
-                               db=db_url).id == e.id
+    assert leaderboards.submit(ID, leaderboards.artifact(e.id, db=db_url), submitter="bob", db=db_url).id == e.id
     assert len(leaderboards.board(ID, include_rejected=True, db=db_url)) == 1
 
 
@@ -125,7 +125,7 @@ def test_client_scores_keys_and_statuses_are_ignored(db_url, honest, tmp_path):
     run, metrics = honest
     d = copy_run(run, tmp_path / "forged")
     items = items_of(d)
-    for it in items:                          # claim every item scored 1.0 under a perfect key
+    for it in items:  # claim every item scored 1.0 under a perfect key
         it.update(status="scored", score=1.0, charged=True, key="CC(C)(C)NCC(O)c1ccc(O)c(CO)c1")
     write_items(d, items)
     edit_config(d, auc_top10=0.99, metric_value=0.99, top10=1.0)
@@ -151,8 +151,13 @@ def test_reordered_items_are_scored_in_their_new_order(db_url, honest, tmp_path)
     write_items(d, moved)
     e = leaderboards.submit(ID, d, submitter="mallory", db=db_url)
     steps = sorted({it["step"] for it in moved})
-    expect = play([json.dumps([it["input"] for it in moved if it["step"] == s]) if s in steps else "[]"
-                   for s in range(1, max(steps) + 1)], tmp_path / "fresh")
+    expect = play(
+        [
+            json.dumps([it["input"] for it in moved if it["step"] == s]) if s in steps else "[]"
+            for s in range(1, max(steps) + 1)
+        ],
+        tmp_path / "fresh",
+    )
     assert e.accepted and e.score == expect["auc_top10"] != metrics["auc_top10"]
 
 
@@ -177,8 +182,14 @@ def test_config_edited_to_another_task_is_replayed_for_that_task(db_url, honest,
     write_items(d, items)
     e = leaderboards.submit(ID, d, submitter="mallory", db=db_url)
     steps = sorted({it["step"] for it in items})
-    expect = play([json.dumps([it["input"] for it in items if it["step"] == s]) if s in steps else "[]"
-                   for s in range(1, max(steps) + 1)], tmp_path / "fresh", task="mestranol")
+    expect = play(
+        [
+            json.dumps([it["input"] for it in items if it["step"] == s]) if s in steps else "[]"
+            for s in range(1, max(steps) + 1)
+        ],
+        tmp_path / "fresh",
+        task="mestranol",
+    )
     assert e.case_set.startswith("mestranol|B100|") and e.score == expect["auc_top10"] != metrics["auc_top10"]
 
 
@@ -190,13 +201,13 @@ def test_replay_of_exact_items_reproduces_metrics_and_free_counts(db_url, tmp_pa
     block whose items would not fit one 64 KiB JSON action again."""
     lib = _library()
     long_item = "[CH3]" + "[CH2]" * 38 + "[CH3]" + "C" * 50
-    block = lib[30:40] + ["\\" * 600] * 45 + ["\U0001F600" * 150] * 45         # 45 too_long, 45 bad_chars
+    block = lib[30:40] + ["\\" * 600] * 45 + ["\U0001f600" * 150] * 45  # 45 too_long, 45 bad_chars
     actions = [
-        '["' + '", "'.join(lib[:30]) + f'", "CCO", "{long_item}", 7, null, 1e400, NaN, {10 ** 50}, "\\ud800"]',
+        '["' + '", "'.join(lib[:30]) + f'", "CCO", "{long_item}", 7, null, 1e400, NaN, {10**50}, "\\ud800"]',
         "```smiles\n" + "\n".join(block) + "\n```",
         "```python\nimport json\nprint(json.dumps(['C' * 60000, 'CCCCCCO']))\n```",
         "this is not an action",
-        json.dumps(lib[40:160]),                                                  # 120 items: 20 over_k
+        json.dumps(lib[40:160]),  # 120 items: 20 over_k
     ]
     assert len(actions[1].encode()) < 65536 < len(json.dumps(block, ensure_ascii=False).encode())
     run = tmp_path / "exact"
@@ -204,7 +215,7 @@ def test_replay_of_exact_items_reproduces_metrics_and_free_counts(db_url, tmp_pa
     lines = items_of(run)
     assert len(lines) == 38 + 100 + 2 + 120 and {x["step"] for x in lines} == {1, 2, 3, 5}
     assert lines[-1]["reason"] == "over_k" and lines[32]["input"] == {"not_string": "7"}
-    assert lines[138]["input"] == "C" * 60000 and lines[138]["reason"] == "too_long"   # the program's item, whole
+    assert lines[138]["input"] == "C" * 60000 and lines[138]["reason"] == "too_long"  # the program's item, whole
     reasons = metrics["free_by_reason"]
     assert reasons["too_long"] == 47 and reasons["bad_chars"] == 46 and reasons["not_string"] == 5
     assert reasons["over_k"] == 20 and reasons["over_budget"] > 0 and metrics["calls"] == B
@@ -220,7 +231,7 @@ def test_replay_uses_the_logged_step_cap(db_url, tmp_path):
     (with the default cap of B = 100 steps they would have been replayed)."""
     lib = _library()
     run = tmp_path / "capped"
-    metrics = play([json.dumps(lib[i:i + 10]) for i in (0, 10, 20, 30)], run, max_steps=3)
+    metrics = play([json.dumps(lib[i : i + 10]) for i in (0, 10, 20, 30)], run, max_steps=3)
     assert json.loads((run / "config.json").read_text())["max_steps"] == 3
     assert metrics["calls"] == sum(x["status"] == "scored" for x in items_of(run)) > 0
     e = leaderboards.submit(ID, run, submitter="alice", db=db_url)
@@ -264,8 +275,10 @@ def test_oneshot_run_replays_on_the_budget_board(db_url, tmp_path):
     # swapping two rollouts changes who charged what: the replay scores the new order
     d2 = copy_run(run, tmp_path / "swapped")
     items = items_of(run)
-    write_items(d2, [dict(x, rollout=3 - x["rollout"]) if x["rollout"] < 3 else x for x in items[12:28] + items[:12]]
-                + items[28:])
+    write_items(
+        d2,
+        [dict(x, rollout=3 - x["rollout"]) if x["rollout"] < 3 else x for x in items[12:28] + items[:12]] + items[28:],
+    )
     assert leaderboards.submit(ID, d2, submitter="x", db=db_url).score != e.score
 
 
@@ -273,9 +286,12 @@ def test_b100_board_places_the_100_call_screening_reference(db_url, honest):
     run, metrics = honest
     leaderboards.submit(ID, run, submitter="alice", db=db_url)
     board = leaderboards.boards(ID, db=db_url)[0]
-    refs = [(r.reference.name, r.reference.published, r.reference.comparable) for r in board.rows
-            if r.kind == "reference"]
-    assert [x[:2] for x in refs if x[2]] == [("random screening", ".310")]       # docs/molecules.md#references: albuterol, 100 calls
+    refs = [
+        (r.reference.name, r.reference.published, r.reference.comparable) for r in board.rows if r.kind == "reference"
+    ]
+    assert [x[:2] for x in refs if x[2]] == [
+        ("random screening", ".310")
+    ]  # docs/molecules.md#references: albuterol, 100 calls
     assert ("random screening", ".403", False) in refs and ("REINVENT (PMO)", ".882", False) in refs
 
 
@@ -303,7 +319,7 @@ def test_refusals(db_url, honest, tmp_path):
     cases.append((d, "max_steps must be a positive integer, not None"))
     d = copy_run(run, tmp_path / "forged-not-string")
     write_items(d, [dict(items_of(d)[0], input={"not_string": '"CCO"'})])
-    cases.append((d, "items.jsonl line 1: \"not_string\" must hold the JSON text of a number"))
+    cases.append((d, 'items.jsonl line 1: "not_string" must hold the JSON text of a number'))
     d = copy_run(run, tmp_path / "backwards")
     items = items_of(d)
     write_items(d, items[-1:] + items[:-1])
@@ -323,6 +339,7 @@ def test_refusals(db_url, honest, tmp_path):
 
 def test_cli_submit_and_unpack(db_url, honest, tmp_path, capsys):
     from tttd_envs.cli import main
+
     run, metrics = honest
     assert main(["submit", ID, str(run), "--name", "alice", "--db", db_url]) == 0
     out = capsys.readouterr().out
@@ -344,7 +361,7 @@ def test_boards_are_separated_by_key_and_labelled(db_url, honest, tmp_path):
         edit_config(d, **change)
         ids[name] = leaderboards.submit(ID, d, submitter=name, db=db_url)
     assert len({e.case_set for e in ids.values()}) == 3 and all(e.rank == 1 for e in ids.values())
-    assert len({e.score for e in ids.values()}) == 1             # the same molecules, three boards
+    assert len({e.score for e in ids.values()}) == 1  # the same molecules, three boards
     # a hidden-target run on the dev pool and one on an operator's private pool
     hidden = tmp_path / "hidden"
     play(honest_actions()[:3], hidden, task="hidden", seed=3)
@@ -352,14 +369,20 @@ def test_boards_are_separated_by_key_and_labelled(db_url, honest, tmp_path):
     pool = tmp_path / "private.smi"
     pool.write_text("CCOc1ccccc1C(=O)NCC\nCN1CCN(c2ccc(F)cc2)CC1\nO=C(Nc1ccccc1)c1ccco1\n")
     private = tmp_path / "private"
-    play(['["CN1CCN(c2ccc(F)cc2)CC1", "CCOc1ccccc1C(=O)NCC", "c1ccccc1"]'], private, task="hidden",
-         target_pool=str(pool), seed=1)
+    play(
+        ['["CN1CCN(c2ccc(F)cc2)CC1", "CCOc1ccccc1C(=O)NCC", "c1ccccc1"]'],
+        private,
+        task="hidden",
+        target_pool=str(pool),
+        seed=1,
+    )
     with pytest.raises(SubmissionRefused, match="needs that pool file"):
         leaderboards.submit(ID, private, submitter="op", db=db_url)
     ep = leaderboards.submit(ID, private, submitter="op", verifier_kwargs={"target_pool": str(pool)}, db=db_url)
-    assert ep.accepted and ep.case_set.endswith("|private:" + __import__("hashlib").sha256(
-        pool.read_bytes()).hexdigest()[:12])
-    assert ep.score > 0 and leaderboards.entry(ep.id, db=db_url).details["top1"] == 1.0   # a pool target was sent
+    assert ep.accepted and ep.case_set.endswith(
+        "|private:" + __import__("hashlib").sha256(pool.read_bytes()).hexdigest()[:12]
+    )
+    assert ep.score > 0 and leaderboards.entry(ep.id, db=db_url).details["top1"] == 1.0  # a pool target was sent
     boards = leaderboards.boards(ID, db=db_url)
     assert len(boards) == 5
     titles = {b.case_set: b.title for b in boards}
@@ -372,15 +395,23 @@ def test_references_follow_the_board_task_and_budget():
     """docs/molecules.md#references: each "AUC top-10 at N calls" number is placed only on boards of budget N (the spec's
     values, copied here by hand from its table); GuacaMol's unlimited-call task scores, the isomer
     score and the ✗/† numbers never are."""
+
     def placed(key):
         return {r.name: Decimal(r.sort_value) for r in leaderboards.references(ID, key) if r.comparable}
+
     D = Decimal
     assert placed("albuterol|B100|auto|60s|-") == {"random screening": D("0.310")}
-    assert placed("albuterol|B1000|auto|60s|-") == {"random screening": D("0.403"),
-                                                    "Graph GA (PMO settings)": D("0.444")}
+    assert placed("albuterol|B1000|auto|60s|-") == {
+        "random screening": D("0.403"),
+        "Graph GA (PMO settings)": D("0.444"),
+    }
     assert placed("albuterol|B10000|auto|60s|-") == {
-        "random screening": D("0.506"), "Graph GA (PMO settings)": D("0.863"), "previous best AI": D("0.949"),
-        "REINVENT (PMO)": D("0.882"), "Graph GA (PMO)": D("0.838")}     # not f-RAG's .977 (†: pre-screened)
+        "random screening": D("0.506"),
+        "Graph GA (PMO settings)": D("0.863"),
+        "previous best AI": D("0.949"),
+        "REINVENT (PMO)": D("0.882"),
+        "Graph GA (PMO)": D("0.838"),
+    }  # not f-RAG's .977 (†: pre-screened)
     assert placed("albuterol|B20|auto|60s|-") == {}
     assert placed("mestranol|B100|code|60s|-") == {"random screening": D("0.219")}
     # ✗ tasks: PMO's text-based isomer term; only the screening rows are placed
@@ -394,18 +425,32 @@ def test_references_follow_the_board_task_and_budget():
     assert leaderboards.references(ID, "hidden|B1000|auto|60s|dev") == []
     names = [r.name for r in leaderboards.references(ID, "albuterol|B100|auto|60s|-")]
     assert names.count("random screening") == 3 and names[-3:] == [
-        "GuacaMol Graph GA", "GuacaMol SMILES-LSTM", "GuacaMol ChEMBL best"]
+        "GuacaMol Graph GA",
+        "GuacaMol SMILES-LSTM",
+        "GuacaMol ChEMBL best",
+    ]
 
 
 def test_an_entry_beats_only_references_of_its_budget(db_url, tmp_path):
     """A B=1000 run of 12 strong analogues beats the 1k rows (screening 0.403, Graph GA 0.444) but
     is never said to beat REINVENT's 10k value (0.882), which is another budget."""
     from verifiers.molecules.verifier import MoleculeVerifier
+
     v = MoleculeVerifier(ID, task="albuterol", budget=1000)
-    analogues = ["CC(C)(C)NCC(O)c1ccc(O)c(CO)c1", "CC(C)NCC(O)c1ccc(O)c(CO)c1", "CCC(C)(C)NCC(O)c1ccc(O)c(CO)c1",
-                 "CC(C)(C)NCC(O)c1ccc(O)c(CCO)c1", "CC(C)(C)NCC(O)c1ccc(O)c(C)c1", "CC(C)(C)NCC(O)c1ccc(O)c(CN)c1",
-                 "CC(C)(C)NCC(O)c1ccc(N)c(CO)c1", "CC(C)(C)NCC(O)c1ccc(OC)c(CO)c1", "CC(C)(CC)NCC(O)c1ccc(O)c(CO)c1",
-                 "CC(C)(C)NCC(O)c1ccc(O)c(CO)c1F", "CC(C)(C)NC(C)C(O)c1ccc(O)c(CO)c1", "OCc1cc(C(O)CNC2CCCC2)ccc1O"]
+    analogues = [
+        "CC(C)(C)NCC(O)c1ccc(O)c(CO)c1",
+        "CC(C)NCC(O)c1ccc(O)c(CO)c1",
+        "CCC(C)(C)NCC(O)c1ccc(O)c(CO)c1",
+        "CC(C)(C)NCC(O)c1ccc(O)c(CCO)c1",
+        "CC(C)(C)NCC(O)c1ccc(O)c(C)c1",
+        "CC(C)(C)NCC(O)c1ccc(O)c(CN)c1",
+        "CC(C)(C)NCC(O)c1ccc(N)c(CO)c1",
+        "CC(C)(C)NCC(O)c1ccc(OC)c(CO)c1",
+        "CC(C)(CC)NCC(O)c1ccc(O)c(CO)c1",
+        "CC(C)(C)NCC(O)c1ccc(O)c(CO)c1F",
+        "CC(C)(C)NC(C)C(O)c1ccc(O)c(CO)c1",
+        "OCc1cc(C(O)CNC2CCCC2)ccc1O",
+    ]
     scores = [r["score"] for r in v.submit(analogues) if r["status"] == "scored"]
     d = tmp_path / "b1000"
     m = play([json.dumps(analogues)], d, budget=1000)
@@ -425,6 +470,7 @@ def test_web_page_shows_molecule_boards_with_a_picture(honest, tmp_path):
     from fastapi.testclient import TestClient
 
     from leaderboards.web.app import create_app
+
     run, metrics = honest
     url = f"sqlite:///{tmp_path / 'lb.db'}"
     e = leaderboards.submit(ID, run, submitter="alice <b>", db=url)
@@ -440,8 +486,10 @@ def test_web_page_shows_molecule_boards_with_a_picture(honest, tmp_path):
     assert f'src="/entry/{e.id}/picture.png"' in html
     pic = client.get(f"/entry/{e.id}/picture.png")
     assert pic.status_code == 200 and pic.content[:8] == b"\x89PNG\r\n\x1a\n"
-    from PIL import Image
     import io
+
+    from PIL import Image
+
     w, h = Image.open(io.BytesIO(pic.content)).size
     assert w >= 1000 and h >= 400
     got = client.get(f"/entry/{e.id}/artifact")
@@ -451,8 +499,9 @@ def test_web_page_shows_molecule_boards_with_a_picture(honest, tmp_path):
     assert client.get("/").status_code == 200
     # over HTTP a molecule run is a bundle, never a path on the server
     token_client = TestClient(create_app(db=url, token="t"))
-    sent = token_client.post(f"/api/submit/{ID}", json={"artifact": str(run), "submitter": "eve"},
-                             headers={"authorization": "Bearer t"})
+    sent = token_client.post(
+        f"/api/submit/{ID}", json={"artifact": str(run), "submitter": "eve"}, headers={"authorization": "Bearer t"}
+    )
     assert sent.status_code == 400 and "neither" in sent.text
 
 

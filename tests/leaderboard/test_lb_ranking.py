@@ -14,8 +14,8 @@ ERDOS = "ErdosMinOverlap-v0"
 
 # Erdős step functions with ∫h = 1 exactly (Σh = n/2); their M(h) is computed by lb_helpers.erdos_value.
 ERDOS_CASES = [
-    [0.5] * 10,                                   # M = 1/2
-    [0.25, 0.75, 0.75, 0.25],                     # M = 13/32
+    [0.5] * 10,  # M = 1/2
+    [0.25, 0.75, 0.75, 0.25],  # M = 13/32
     [0.0, 1.0, 1.0, 0.0],
     [0.375, 0.625, 0.625, 0.375],
     [0.125, 0.5, 0.875, 0.875, 0.5, 0.125],
@@ -29,14 +29,16 @@ def _rows(boards):
 
 def test_erdos_ranks_ascending(db_url):
     values = {json.dumps(h): erdos_value(h) for h in ERDOS_CASES}
-    entries = {leaderboards.submit(ERDOS, text, submitter=f"s{i}", db=db_url).id: v
-               for i, (text, v) in enumerate(values.items())}
+    entries = {
+        leaderboards.submit(ERDOS, text, submitter=f"s{i}", db=db_url).id: v
+        for i, (text, v) in enumerate(values.items())
+    }
     board = leaderboards.board(ERDOS, db=db_url)
     got = [(e.rank, e.id) for e in board]
-    expected_order = sorted(entries, key=lambda i: (entries[i], i))     # lower is better; ties: earlier first
+    expected_order = sorted(entries, key=lambda i: (entries[i], i))  # lower is better; ties: earlier first
     assert got == [(k, i) for k, i in enumerate(expected_order, 1)]
     for e in board:
-        assert Decimal(e.display) == sig(entries[e.id], 10, up=True)    # rounded up: a true upper bound
+        assert Decimal(e.display) == sig(entries[e.id], 10, up=True)  # rounded up: a true upper bound
         assert Decimal(e.score_exact) == sig(entries[e.id], 20, up=True)
 
 
@@ -59,9 +61,9 @@ def test_circle_packing_ranks_descending_and_ties(db_url):
     pts = json.loads(cp26_grid(7))
     tie = leaderboards.submit(CP, json.dumps(pts[::-1]), submitter="late", db=db_url)
     board = leaderboards.board(CP, db=db_url)
-    assert [e.id for e in board] == [ids[0], ids[7], tie.id, ids[40], ids[300]]   # higher is better
+    assert [e.id for e in board] == [ids[0], ids[7], tie.id, ids[40], ids[300]]  # higher is better
     assert [e.rank for e in board] == [1, 2, 3, 4, 5]
-    assert board[1].score_exact == board[2].score_exact           # tie: the earlier submission ranks first
+    assert board[1].score_exact == board[2].score_exact  # tie: the earlier submission ranks first
     for e in board[:2]:
         shrink = 0 if e.id == ids[0] else 7
         assert Decimal(e.score_exact) == sig(cp26_sum(shrink), 20, up=False)
@@ -79,8 +81,14 @@ def test_reference_rows_interleave_by_value(db_url, data_env):
     names = [r.reference.name if r.reference else f"#{r.entry.id}" for r in rows]
     # published values: 2.63598308 (ThetaEvolve) > 2.63598283 (Shinka) > 2.635977394 (TTT repo)
     # > 2.635862756 (AlphaEvolve) > 2.635837… (this entry) > 2.634 (best human)
-    assert names == ["previous best AI", "AI (ShinkaEvolve)", "TTT-Discover repository", "AI (AlphaEvolve)",
-                     f"#{e.id}", "best human"]
+    assert names == [
+        "previous best AI",
+        "AI (ShinkaEvolve)",
+        "TTT-Discover repository",
+        "AI (AlphaEvolve)",
+        f"#{e.id}",
+        "best human",
+    ]
     assert e.beats == ["best human"] and e.rank == 1 and e.reproduction_of is None
 
 
@@ -103,7 +111,7 @@ def test_references_without_data_are_quoted(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     refs = leaderboards.references(ERDOS)
     assert all(not r.rechecked and "not available" in r.recheck_note for r in refs)
-    assert all(r.construction_sha256 for r in refs)                # the card's pins still identify them
+    assert all(r.construction_sha256 for r in refs)  # the card's pins still identify them
     assert [r.display for r in refs] == ["0.3809268535", "0.3809230352", "0.3808753233", "0.3808703106"]
 
 
@@ -116,7 +124,7 @@ def test_atcoder_references_are_quoted_with_standings():
     assert (refs["previous best AI"].estimated_rank, refs["previous best AI"].estimated_performance) == (2, 3140)
     assert refs["best human"].sort_value == "566997" and refs["best human"].display == "566,997"
     ahc058 = leaderboards.references("AHC058-v0")
-    assert all(r.estimated_rank is None for r in ahc058)         # no standings for AHC058 (docs/leaderboard.md)
+    assert all(r.estimated_rank is None for r in ahc058)  # no standings for AHC058 (docs/leaderboard.md)
 
 
 def test_history_is_time_ordered_and_skips_flagged_and_rejected(db_url):
@@ -136,13 +144,14 @@ def test_problems_summary(db_url):
     leaderboards.submit(CP, "[]", submitter="c", db=db_url)
     items = {s.problem: s for s in leaderboards.problems_summary(db=db_url)}
     from tttd_envs.registration import PROBLEMS
+
     assert set(items) == set(PROBLEMS)
     s = items[CP]
     assert (s.entries, s.accepted) == (3, 2) and s.best.id == best.id
     assert s.best_human.published == "2.634" and s.previous_ai.who.startswith("ThetaEvolve")
     assert s.ttt_discover.label == "TTT-Discover repository"
     assert items[ERDOS].best is None and items[ERDOS].entries == 0
-    assert items[ERDOS].best_reference.label == "best known (2026-12)"      # Together AI, re-verified
+    assert items[ERDOS].best_reference.label == "best known (2026-12)"  # Together AI, re-verified
     json.dumps([x.to_dict() for x in items.values()])
 
 

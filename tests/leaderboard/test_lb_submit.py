@@ -21,10 +21,10 @@ def _count(db_url):
 
 def test_client_score_is_ignored(db_url):
     e = leaderboards.submit(CP, cp26_grid(), submitter="mallory", client_score=9.99, db=db_url)
-    assert e.accepted and e.score == 1.625                  # 26 × 1/16, not the 9.99 sent
+    assert e.accepted and e.score == 1.625  # 26 × 1/16, not the 9.99 sent
     assert Decimal(e.display) == sig(cp26_sum(0), 10, up=False)
     assert e.client_score_ignored
-    assert e.rank == 1 and e.beats == []                      # below every reference (≥ 2.634)
+    assert e.rank == 1 and e.beats == []  # below every reference (≥ 2.634)
     again = leaderboards.entry(e.id, db=db_url)
     assert again.score == 1.625 and again.client_score_ignored
     # the claimed score is nowhere in what the board shows
@@ -33,6 +33,7 @@ def test_client_score_is_ignored(db_url):
 
 def test_a_json_construction_with_a_score_field_is_scored_by_us(db_url):
     import json
+
     doc = {"construction": json.loads(cp26_grid(3)), "score": 3.5, "expected_value": 3.5}
     e = leaderboards.submit(CP, json.dumps(doc), submitter="m", db=db_url)
     assert e.accepted and Decimal(e.score_exact) == sig(cp26_sum(3), 20, up=False)
@@ -41,7 +42,7 @@ def test_a_json_construction_with_a_score_field_is_scored_by_us(db_url):
 def test_rejected_is_stored_with_reason_and_never_ranked(db_url):
     bad = leaderboards.submit(CP, cp26_grid(count=25), submitter="bob", db=db_url)
     assert bad.status == "rejected" and not bad.accepted and bad.score is None and bad.rank is None
-    assert "26" in bad.message                                 # the verifier's reason is kept
+    assert "26" in bad.message  # the verifier's reason is kept
     overlapping = leaderboards.submit(CP, cp26_grid(shrink=-(2**20)), submitter="bob", db=db_url)
     assert overlapping.status == "rejected" and overlapping.rank is None
     good = leaderboards.submit(CP, cp26_grid(), submitter="alice", db=db_url)
@@ -68,7 +69,7 @@ def test_same_artifact_twice_is_one_entry(db_url):
     second = leaderboards.submit(CP, text, submitter="bob", notes="copy", client_score=1, db=db_url)
     assert first.outcome == "created" and second.outcome == "existing"
     assert second.id == first.id and second.submitter == "alice" and second.notes == "first"
-    assert not second.client_score_ignored                    # bob's claim did not touch alice's entry
+    assert not second.client_score_ignored  # bob's claim did not touch alice's entry
     assert _count(db_url) == 1
     assert len(leaderboards.entry(first.id, db=db_url).evaluations) == 1
     # a raw answer wrapping the same construction is a different artifact (its own hash): a second
@@ -85,35 +86,37 @@ def test_rejected_artifact_twice_is_one_entry(db_url):
 
 
 def test_provenance(db_url):
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     text = cp26_grid(1)
-    e = leaderboards.entry(leaderboards.submit(CP, text, submitter="alice / puct-run-7", notes="n1",
-                                               run_id="run-42", db=db_url).id, db=db_url)
-    after = dt.datetime.now(dt.timezone.utc)
+    e = leaderboards.entry(
+        leaderboards.submit(CP, text, submitter="alice / puct-run-7", notes="n1", run_id="run-42", db=db_url).id,
+        db=db_url,
+    )
+    after = dt.datetime.now(dt.UTC)
     assert e.submitter == "alice / puct-run-7" and e.notes == "n1" and e.run_id == "run-42"
     assert e.created_at.tzinfo is not None and e.created_at.utcoffset() == dt.timedelta(0)
     assert before - dt.timedelta(seconds=1) <= e.created_at <= after + dt.timedelta(seconds=1)
     assert e.artifact_sha256 == hashlib.sha256(text.encode()).hexdigest()
     assert e.artifact_kind == "json" and e.artifact_size == len(text.encode())
     from verifiers.math.circle_packing import CirclePackingVerifier
+
     assert e.verifier == f"circle_packing@{CirclePackingVerifier.version}"
     from importlib.metadata import version
+
     assert e.tttd_version == version("tttd")
-    assert e.hardware_key == "" and e.case_set == ""           # untimed: one board
+    assert e.hardware_key == "" and e.case_set == ""  # untimed: one board
     assert e.details_complete and e.details["n"] == 26 and e.details["score_exact"] == e.score_exact
-    assert "construction" not in e.details                     # recomputable from the artifact
+    assert "construction" not in e.details  # recomputable from the artifact
     assert e.evaluations[0]["kind"] == "submit" and e.evaluations[0]["requested_by"] == "alice / puct-run-7"
     assert leaderboards.artifact(e.id, db=db_url) == text
 
 
 def test_program_artifacts_keep_their_construction(db_url):
-    prog = ("import json\n"
-            "def run(budget_s, seed):\n"
-            f"    return json.loads({cp26_grid(2)!r})\n")
+    prog = f"import json\ndef run(budget_s, seed):\n    return json.loads({cp26_grid(2)!r})\n"
     e = leaderboards.submit(CP, prog, submitter="p", verifier_kwargs={"budget_s": 20}, db=db_url)
     assert e.accepted and e.artifact_kind == "program"
     full = leaderboards.entry(e.id, db=db_url)
-    assert len(full.details["construction"]) == 26               # a program's output is evidence
+    assert len(full.details["construction"]) == 26  # a program's output is evidence
     assert full.evaluations[0]["verifier_kwargs"] == {"budget_s": 20}
     assert leaderboards.artifact(e.id, db=db_url) == prog
 

@@ -33,9 +33,11 @@ def cvrp_data(monkeypatch):
 # Routes [[1, 2], [3]]: loads 7 and 5 (≤ 8); cost (5 + 5 + 10) + (1 + 1) = 22.
 # Routes [[2, 1], [3]]: the same edges reversed, 22.   [[1, 3, 2]]: load 12 > 8 (over at customer 3).
 # Star solution [[1], [2], [3]]: 10 + 20 + 2 = 32.
-TINY = ("NAME : tiny3\r\nCOMMENT : hand-made\r\nTYPE : CVRP\r\nDIMENSION : 4\r\nEDGE_WEIGHT_TYPE : EUC_2D\r\n"
-        "CAPACITY : 8\r\nNODE_COORD_SECTION\r\n1 0 0\r\n2 3 4\r\n3 6 8\r\n4 1 1\r\nDEMAND_SECTION\r\n"
-        "1 0\r\n2 4\r\n3 3\r\n4 5\r\nDEPOT_SECTION\r\n1\r\n-1\r\nEOF\r\n")
+TINY = (
+    "NAME : tiny3\r\nCOMMENT : hand-made\r\nTYPE : CVRP\r\nDIMENSION : 4\r\nEDGE_WEIGHT_TYPE : EUC_2D\r\n"
+    "CAPACITY : 8\r\nNODE_COORD_SECTION\r\n1 0 0\r\n2 3 4\r\n3 6 8\r\n4 1 1\r\nDEMAND_SECTION\r\n"
+    "1 0\r\n2 4\r\n3 3\r\n4 5\r\nDEPOT_SECTION\r\n1\r\n-1\r\nEOF\r\n"
+)
 
 
 @pytest.fixture()
@@ -52,16 +54,22 @@ def test_hand_computed_instance(tiny):
     assert verdict.score == 22 and verdict.details["cost"] == 22 and verdict.details["routes"] == 2
     assert verdict.details["route_costs"] == [20, 2] and verdict.details["loads"] == [7, 5]
     assert verdict.details["bks"] is None and verdict.details["gap_pct"] is None
-    assert verdict.details["reward_reference"] == 32            # the star solution, by hand above
+    assert verdict.details["reward_reference"] == 32  # the star solution, by hand above
     assert v.verify('{"routes": [[2, 1], [3]]}').score == 22
     assert v.verify("Route #1: 1\nRoute #2: 2\nRoute #3: 3\nCost 32\n").score == 32
     over = v.verify("[[1, 3, 2]]")
-    assert over.status == "rejected" and "route #1 (index 0)" in over.message and "capacity 8" in over.message \
-        and "customer 3" in over.message and "12" in over.message
+    assert (
+        over.status == "rejected"
+        and "route #1 (index 0)" in over.message
+        and "capacity 8" in over.message
+        and "customer 3" in over.message
+        and "12" in over.message
+    )
 
 
 def test_hand_computed_reward_with_reference_cost(tiny):
     from tttd_envs.problems.cvrp import CVRP_CARD
+
     v, path = tiny
     verdict = v.verify("[[1, 2], [3]]")
     assert CVRP_CARD.reward(verdict.score, verdict.details) == pytest.approx(32 / 22)
@@ -80,7 +88,7 @@ def test_nint_matches_float_rounding_and_hand_values():
     assert [nint_sqrt(k) for k in (2, 6, 7, 12, 13, 74)] == [1, 2, 3, 3, 4, 9]
     # rational squared distances (decimal coordinates): halves round up, exactly
     assert nint_sqrt(Fraction(1, 4)) == 1 and nint_sqrt(Fraction(9, 4)) == 2 and nint_sqrt(Fraction(25, 4)) == 3
-    assert nint_sqrt(Fraction(24, 4)) == 2            # sqrt(6) = 2.449
+    assert nint_sqrt(Fraction(24, 4)) == 2  # sqrt(6) = 2.449
 
 
 def test_decimal_coordinates_are_exact(tmp_path):
@@ -104,7 +112,7 @@ def test_every_published_solution_reproduces_its_cost(cvrp_data):
         assert result["cost"] == int(claimed) == bks[name]["sol_cost_verified"], name
         assert result["cost"] >= bks[name]["bks"], name
         equal_to_bks += result["cost"] == bks[name]["bks"]
-    assert equal_to_bks == 94                        # the data README: 6 .sol files are not the current BKS
+    assert equal_to_bks == 94  # the data README: 6 .sol files are not the current BKS
     assert sum(bks[n]["optimal"] for n in names) == 61
 
 
@@ -119,7 +127,7 @@ def test_published_examples_through_the_verifier(cvrp_data, name, cost):
 
 
 def test_gap_to_bks(cvrp_data):
-    v = CVRPVerifier(instance="X-n284-k15")           # .sol 20226, best known 20215 (proven optimal 2019)
+    v = CVRPVerifier(instance="X-n284-k15")  # .sol 20226, best known 20215 (proven optimal 2019)
     d = v.verify((X / "X-n284-k15.sol").read_text()).details
     assert d["bks"] == 20215 and d["optimal"] is True and d["routes"] == 15
     assert d["gap_pct"] == round(100 * (20226 - 20215) / 20215, 4)
@@ -142,19 +150,22 @@ def test_unknown_instance_suggests_the_nearest_name(cvrp_data):
 
 
 # -- malformed instance files ----------------------------------------------------------------------
-@pytest.mark.parametrize("edit,fragment", [
-    (lambda t: t.replace("CAPACITY : 8\r\n", ""), "no CAPACITY line"),
-    (lambda t: t.replace("EUC_2D", "EXPLICIT"), "only EUC_2D"),
-    (lambda t: t.replace("DEPOT_SECTION\r\n1\r\n", "DEPOT_SECTION\r\n2\r\n"), "exactly the depot 1"),
-    (lambda t: t.replace("4 5\r\n", "4 9\r\n"), "node 4 has demand 9 > CAPACITY 8"),
-    (lambda t: t.replace("3 6 8", "3 6 abc"), "line 10: 'abc' is not a number"),
-    (lambda t: t.replace("4 1 1", "3 1 1"), "node 3 appears twice"),
-    (lambda t: t.replace("DEMAND_SECTION", "TIME_WINDOW_SECTION"), "TIME_WINDOW_SECTION is not supported"),
-    (lambda t: t.replace("TYPE : CVRP", "DISTANCE : 100"), "DISTANCE is not supported"),
-    (lambda t: t.replace("4 1 1\r\n", ""), "NODE_COORD_SECTION has 3 of 4 nodes (node 4 is missing)"),
-    (lambda t: t.replace("3 6 8", "3 6 1e999999"), "not a number"),
-    (lambda t: t.replace("DIMENSION : 4", "DIMENSION : 99999999"), "outside 2..20001"),
-])
+@pytest.mark.parametrize(
+    "edit,fragment",
+    [
+        (lambda t: t.replace("CAPACITY : 8\r\n", ""), "no CAPACITY line"),
+        (lambda t: t.replace("EUC_2D", "EXPLICIT"), "only EUC_2D"),
+        (lambda t: t.replace("DEPOT_SECTION\r\n1\r\n", "DEPOT_SECTION\r\n2\r\n"), "exactly the depot 1"),
+        (lambda t: t.replace("4 5\r\n", "4 9\r\n"), "node 4 has demand 9 > CAPACITY 8"),
+        (lambda t: t.replace("3 6 8", "3 6 abc"), "line 10: 'abc' is not a number"),
+        (lambda t: t.replace("4 1 1", "3 1 1"), "node 3 appears twice"),
+        (lambda t: t.replace("DEMAND_SECTION", "TIME_WINDOW_SECTION"), "TIME_WINDOW_SECTION is not supported"),
+        (lambda t: t.replace("TYPE : CVRP", "DISTANCE : 100"), "DISTANCE is not supported"),
+        (lambda t: t.replace("4 1 1\r\n", ""), "NODE_COORD_SECTION has 3 of 4 nodes (node 4 is missing)"),
+        (lambda t: t.replace("3 6 8", "3 6 1e999999"), "not a number"),
+        (lambda t: t.replace("DIMENSION : 4", "DIMENSION : 99999999"), "outside 2..20001"),
+    ],
+)
 def test_malformed_instance_files_get_one_sentence(tmp_path, edit, fragment):
     path = tmp_path / "bad.vrp"
     path.write_text(edit(TINY))
@@ -169,26 +180,32 @@ def test_missing_instance_file(tmp_path):
 
 
 # -- rejected solutions ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("action,fragments", [
-    ("[[1, 2]]", ["1 customer is not visited", ": 3;"]),
-    ("[[1, 2], [3, 1]]", ["customer 1 is visited twice", "route #1 (index 0) position 0", "route #2 (index 1) position 1"]),
-    ("[[1, 2], [4]]", ["route #2 (index 1), position 0", "customer 4 does not exist", "1..3"]),
-    ("[[1, 2], [-1]]", ["customer -1 does not exist"]),
-    ("[[1, 2], [0, 3]]", ["route #2 (index 1), position 0", "0 is the depot"]),
-    ("[[1, 2, 0, 3]]", ["position 2", "0 is the depot"]),
-    ('{"routes": [[1, 2.0], [3]]}', ["route #1 (index 0), position 1", "2.0, a float"]),
-    ('{"routes": [[1, 2], [3e0]]}', ["route #2 (index 1), position 0", "a float"]),
-    ('{"routes": [[1, true], [3]]}', ["position 1", "a boolean"]),
-    ('{"routes": [[1, "2"], [3]]}', ["'2', not an integer"]),
-    ("[[1, 2], [], [3]]", ["route #2 (index 1) is empty"]),
-    ('{"routes": [[1, 2], 3]}', ["route #2 (index 1) is", "each route is a list"]),
-    ("Route #1: 1 2\nRoute #2: 3.0\nCost 22\n", ["route #2 (index 1), position 0", "'3.0', not an integer"]),
-    ("Route #1: 1 2\nhello\n", ["line 2 of the .sol text"]),
-    ('{"routes": [[1, 2], [3]], "extra": 1}', ['exactly one of "routes" or "construction"']),
-    ('{"problem": "JSSP-v0", "routes": [[1, 2], [3]]}', ["not 'CVRP-v0'"]),
-    ("[[1, 2], [3]] trailing", ["invalid JSON"]),
-    ('{"routes": []}', ["no routes"]),
-])
+@pytest.mark.parametrize(
+    "action,fragments",
+    [
+        ("[[1, 2]]", ["1 customer is not visited", ": 3;"]),
+        (
+            "[[1, 2], [3, 1]]",
+            ["customer 1 is visited twice", "route #1 (index 0) position 0", "route #2 (index 1) position 1"],
+        ),
+        ("[[1, 2], [4]]", ["route #2 (index 1), position 0", "customer 4 does not exist", "1..3"]),
+        ("[[1, 2], [-1]]", ["customer -1 does not exist"]),
+        ("[[1, 2], [0, 3]]", ["route #2 (index 1), position 0", "0 is the depot"]),
+        ("[[1, 2, 0, 3]]", ["position 2", "0 is the depot"]),
+        ('{"routes": [[1, 2.0], [3]]}', ["route #1 (index 0), position 1", "2.0, a float"]),
+        ('{"routes": [[1, 2], [3e0]]}', ["route #2 (index 1), position 0", "a float"]),
+        ('{"routes": [[1, true], [3]]}', ["position 1", "a boolean"]),
+        ('{"routes": [[1, "2"], [3]]}', ["'2', not an integer"]),
+        ("[[1, 2], [], [3]]", ["route #2 (index 1) is empty"]),
+        ('{"routes": [[1, 2], 3]}', ["route #2 (index 1) is", "each route is a list"]),
+        ("Route #1: 1 2\nRoute #2: 3.0\nCost 22\n", ["route #2 (index 1), position 0", "'3.0', not an integer"]),
+        ("Route #1: 1 2\nhello\n", ["line 2 of the .sol text"]),
+        ('{"routes": [[1, 2], [3]], "extra": 1}', ['exactly one of "routes" or "construction"']),
+        ('{"problem": "JSSP-v0", "routes": [[1, 2], [3]]}', ["not 'CVRP-v0'"]),
+        ("[[1, 2], [3]] trailing", ["invalid JSON"]),
+        ('{"routes": []}', ["no routes"]),
+    ],
+)
 def test_bad_solutions_are_rejected_with_route_and_customer(tiny, action, fragments):
     v, _ = tiny
     verdict = v.verify(action)
@@ -199,7 +216,7 @@ def test_bad_solutions_are_rejected_with_route_and_customer(tiny, action, fragme
 
 def test_capacity_violation_on_a_published_instance(cvrp_data):
     routes, _ = parse_sol((X / "X-n101-k25.sol").read_text())
-    merged = [routes[0] + routes[1]] + routes[2:]     # two full routes on one vehicle
+    merged = [routes[0] + routes[1]] + routes[2:]  # two full routes on one vehicle
     verdict = CVRPVerifier().verify(json.dumps({"routes": merged}))
     assert verdict.status == "rejected" and "route #1 (index 0) carries more than the capacity 206" in verdict.message
 
@@ -219,7 +236,7 @@ def test_huge_outputs_are_rejected(tiny):
     huge = json.dumps({"routes": [[1, 2], [3]] + [[1]] * 200_000})
     verdict = v.verify(huge)
     assert verdict.status == "rejected" and "larger than the" in verdict.message and "cap" in verdict.message
-    many = json.dumps([[1, 2], [3]] + [[1, 1]] * 40)       # under the byte cap, far more entries than customers
+    many = json.dumps([[1, 2], [3]] + [[1, 1]] * 40)  # under the byte cap, far more entries than customers
     assert "more than 70 entries" in v.verify(many).message
     sol = "Route #1: 1 2\nRoute #2: 3\n" + "Route #3: 1\n" * 20_000
     assert "larger than the" in v.verify(sol).message

@@ -16,8 +16,10 @@ from verifiers.logistics.cvrp_instance import parse_sol
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "logistics"
 X = DATA / "cvrp" / "X"
-TINY = ("NAME : tiny3\nTYPE : CVRP\nDIMENSION : 4\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 8\nNODE_COORD_SECTION\n"
-        "1 0 0\n2 3 4\n3 6 8\n4 1 1\nDEMAND_SECTION\n1 0\n2 4\n3 3\n4 5\nDEPOT_SECTION\n1\n-1\nEOF\n")  # cost 22 by hand (test_cvrp.py)
+TINY = (
+    "NAME : tiny3\nTYPE : CVRP\nDIMENSION : 4\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 8\nNODE_COORD_SECTION\n"
+    "1 0 0\n2 3 4\n3 6 8\n4 1 1\nDEMAND_SECTION\n1 0\n2 4\n3 3\n4 5\nDEPOT_SECTION\n1\n-1\nEOF\n"
+)  # cost 22 by hand (test_cvrp.py)
 
 
 @pytest.fixture()
@@ -40,7 +42,7 @@ def test_rewards_best_known_over_cost(cvrp_data):
     assert info["accepted"] and info["score"] == 27591 and reward == 1.0 and terminated
     routes, _ = parse_sol((X / "X-n101-k25.sol").read_text())
     env.reset(seed=0)
-    worse = [[c] for r in routes for c in r]          # one route per customer
+    worse = [[c] for r in routes for c in r]  # one route per customer
     _, reward, _, _, info = env.step(json.dumps({"routes": worse}))
     assert info["accepted"] and reward == pytest.approx(27591 / info["score"]) and reward < 1
     env.reset(seed=0)
@@ -71,7 +73,7 @@ def test_instance_file_and_typo(cvrp_data, tmp_path):
     env = gym.make("CVRP-v0", instance_file=str(path))
     env.reset(seed=0)
     _, reward, _, _, info = env.step('{"routes": [[1, 2], [3]]}')
-    assert info["score"] == 22 and reward == pytest.approx(32 / 22)   # star solution 32 / cost 22
+    assert info["score"] == 22 and reward == pytest.approx(32 / 22)  # star solution 32 / cost 22
     assert env.unwrapped.card.references == ()
     with pytest.raises(ValueError, match="did you mean 'X-n101-k25'"):
         gym.make("CVRP-v0", instance="X-n101-k26")
@@ -98,7 +100,7 @@ def test_cli_eval_named_instance(cvrp_data, tmp_path, capsys):
     assert main(["eval", "CVRP-v0", str(sol), "-o", "instance=X-n110-k13"]) == 0
     out = capsys.readouterr().out
     assert "accepted: cost 14971" in out and "reward:   1.0" in out and "ties      best known: 14971" in out
-    assert main(["eval", "CVRP-v0", str(sol), "--json"]) == 1     # default instance X-n101-k25: wrong routes
+    assert main(["eval", "CVRP-v0", str(sol), "--json"]) == 1  # default instance X-n101-k25: wrong routes
     assert json.loads(capsys.readouterr().out)["status"] == "rejected"
     assert main(["eval", "CVRP-v0", str(sol), "-o", "instance=X-n110-k1"]) == 2
     assert "did you mean 'X-n110-k13'" in capsys.readouterr().err
@@ -139,9 +141,10 @@ def run(instance, budget_s, seed):
 def _sweep(inst):
     """The same sweep computed here (second method) with the exact cost from the route check."""
     import math
+
     from verifiers.logistics.cvrp_instance import check_routes
-    order = sorted(range(1, inst.dimension),
-                   key=lambda c: math.atan2(inst.ys[c] - inst.ys[0], inst.xs[c] - inst.xs[0]))
+
+    order = sorted(range(1, inst.dimension), key=lambda c: math.atan2(inst.ys[c] - inst.ys[0], inst.xs[c] - inst.xs[0]))
     routes, cur, load = [], [], 0
     for c in order:
         if load + inst.demands[c] > inst.capacity:
@@ -155,30 +158,54 @@ def _sweep(inst):
 
 def test_program_routes_are_scored(cvrp_data):
     from verifiers import get_verifier
+
     v = get_verifier("cvrp", instance="X-n101-k25", budget_s=10)
     verdict = v.verify(PROGRAM)
     assert verdict.accepted, verdict.message
     assert verdict.details["artifact_kind"] == "program" and verdict.score == _sweep(v.instance)
 
 
-@pytest.mark.parametrize("source,status,fragments", [
-    ("import pyvrp\ndef run(instance, budget_s, seed):\n    return []\n", "rejected",
-     ["imports pyvrp (line 1)", "solver packages are not available"]),
-    ("from ortools.constraint_solver import pywrapcp\ndef run(instance, budget_s, seed):\n    return []\n", "rejected",
-     ["imports ortools"]),
-    ("import importlib\ndef run(instance, budget_s, seed):\n    return importlib.import_module('py' + 'vrp').solve\n",
-     "crashed", ["No module named 'pyvrp'", "solver packages"]),
-    ("def run(instance, budget_s, seed):\n    return [[float(c)] for c in range(1, 101)]\n", "rejected",
-     ["route index 0, position 0 is a float (1.0)"]),
-    ("def run(instance, budget_s, seed):\n    return [[True]]\n", "rejected", ["a boolean"]),
-    ("def run(instance, budget_s, seed):\n    return [list(range(1, 101))] * 1000\n", "rejected",
-     ["more than 264 integers"]),
-    ("def run(instance, budget_s, seed):\n    print('x' * (4 << 20))\n    return []\n", "output_limit", ["MiB of output"]),
-    ("def run(budget_s, seed):\n    return [[1]]\n", "rejected", ["run(instance, budget_s, seed)"]),
-    ("def run(instance, budget_s, seed):\n    return [[1, 2], [0]]\n", "rejected", ["0 is the depot"]),
-])
+@pytest.mark.parametrize(
+    "source,status,fragments",
+    [
+        (
+            "import pyvrp\ndef run(instance, budget_s, seed):\n    return []\n",
+            "rejected",
+            ["imports pyvrp (line 1)", "solver packages are not available"],
+        ),
+        (
+            "from ortools.constraint_solver import pywrapcp\ndef run(instance, budget_s, seed):\n    return []\n",
+            "rejected",
+            ["imports ortools"],
+        ),
+        (
+            "import importlib\ndef run(instance, budget_s, seed):\n    return importlib.import_module('py' + 'vrp').solve\n",
+            "crashed",
+            ["No module named 'pyvrp'", "solver packages"],
+        ),
+        (
+            "def run(instance, budget_s, seed):\n    return [[float(c)] for c in range(1, 101)]\n",
+            "rejected",
+            ["route index 0, position 0 is a float (1.0)"],
+        ),
+        ("def run(instance, budget_s, seed):\n    return [[True]]\n", "rejected", ["a boolean"]),
+        (
+            "def run(instance, budget_s, seed):\n    return [list(range(1, 101))] * 1000\n",
+            "rejected",
+            ["more than 264 integers"],
+        ),
+        (
+            "def run(instance, budget_s, seed):\n    print('x' * (4 << 20))\n    return []\n",
+            "output_limit",
+            ["MiB of output"],
+        ),
+        ("def run(budget_s, seed):\n    return [[1]]\n", "rejected", ["run(instance, budget_s, seed)"]),
+        ("def run(instance, budget_s, seed):\n    return [[1, 2], [0]]\n", "rejected", ["0 is the depot"]),
+    ],
+)
 def test_bad_programs(cvrp_data, source, status, fragments):
     from verifiers import get_verifier
+
     verdict = get_verifier("cvrp", budget_s=10).verify(source)
     assert verdict.status == status, verdict.message
     for f in fragments:
@@ -189,14 +216,18 @@ def test_bad_programs(cvrp_data, source, status, fragments):
 def test_pyvrp_baseline_row(cvrp_data, tmp_path, capsys):
     pytest.importorskip("pyvrp")
     results = tmp_path / "baselines.json"
-    assert main(["baseline", "CVRP-v0", "-o", "instance=X-n101-k25", "--time-limit", "1", "--results", str(results)]) == 0
+    assert (
+        main(["baseline", "CVRP-v0", "-o", "instance=X-n101-k25", "--time-limit", "1", "--results", str(results)]) == 0
+    )
     row = next(iter(json.loads(results.read_text())["rows"].values()))
     assert row["instance"] == "X-n101-k25" and row["solver"] == "PyVRP" and row["time_limit_s"] == 1.0
     assert row["cost"] >= 27591 and row["gap_pct"] == round(100 * (row["cost"] - 27591) / 27591, 4)
     # the recorded routes score the recorded cost with the verifier, independently of the baseline run
     from verifiers import get_verifier
+
     assert get_verifier("cvrp").verify(json.dumps({"routes": row["solution"]})).score == row["cost"]
     from tttd_envs.problems.cvrp import measured_references
+
     (ref,) = measured_references("X-n101-k25", results)
     assert ref.label == "solver baseline (measured on this machine)" and ref.value == row["cost"]
     assert "PyVRP" in ref.who and "1 s" in ref.who
@@ -205,6 +236,7 @@ def test_pyvrp_baseline_row(cvrp_data, tmp_path, capsys):
 
 def test_committed_baselines_are_shown_on_the_card(cvrp_data):
     from tttd_envs.problems.cvrp import BASELINES_FILE
+
     if not BASELINES_FILE.is_file():
         pytest.skip("no measured baselines recorded")
     rows = [r for r in json.loads(BASELINES_FILE.read_text())["rows"].values() if r["instance"] == "X-n125-k30"]

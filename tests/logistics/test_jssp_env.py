@@ -13,10 +13,18 @@ import tttd_envs  # noqa: F401  (registers the ids)
 from tttd_envs.cli import main
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-TWO_BY_TWO = "2 2\n0 3 1 2\n1 4 0 1\n"     # see test_jssp_verifier.py: optimum 6 (= the trivial bound)
+TWO_BY_TWO = "2 2\n0 3 1 2\n1 4 0 1\n"  # see test_jssp_verifier.py: optimum 6 (= the trivial bound)
 # ft06's optimum (55): CP-SAT's schedule, checked independently in test_jssp_verifier.py
-FT06_OPT = {"start_times": [[5, 6, 16, 30, 42, 49], [0, 8, 13, 28, 38, 48], [0, 5, 9, 18, 27, 42],
-                            [8, 13, 22, 27, 30, 45], [13, 22, 25, 38, 48, 52], [13, 16, 19, 28, 38, 42]]}
+FT06_OPT = {
+    "start_times": [
+        [5, 6, 16, 30, 42, 49],
+        [0, 8, 13, 28, 38, 48],
+        [0, 5, 9, 18, 27, 42],
+        [8, 13, 22, 27, 30, 45],
+        [13, 22, 25, 38, 48, 52],
+        [13, 16, 19, 28, 38, 42],
+    ]
+}
 
 
 @pytest.fixture()
@@ -42,20 +50,20 @@ def test_make_and_check_env(data, kwargs):
 
 
 def test_user_instance_file_and_check_env(two_file, monkeypatch, tmp_path):
-    monkeypatch.setenv("TTTD_DATA_DIR", str(tmp_path / "none"))     # works without the data folder
+    monkeypatch.setenv("TTTD_DATA_DIR", str(tmp_path / "none"))  # works without the data folder
     env = gym.make("JSSP-v0", instance_file=str(two_file))
     check_env(env.unwrapped, skip_render_check=True)
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(json.dumps({"machine_sequences": [[0, 1], [1, 0]]}))
-    assert info["accepted"] and info["score"] == 6.0 and reward == 1.0 and terminated   # 6 / 6: trivial bound
+    assert info["accepted"] and info["score"] == 6.0 and reward == 1.0 and terminated  # 6 / 6: trivial bound
     _, reward, *_ = env.step(json.dumps({"machine_sequences": [[0, 1], [0, 1]]}))
-    assert reward == pytest.approx(6 / 10)                                             # 10 by hand
+    assert reward == pytest.approx(6 / 10)  # 10 by hand
 
 
 def test_reward_is_ub_over_makespan(data):
     env = gym.make("JSSP-v0", instance="ft06", max_turns=3)
     _, info = env.reset(seed=0, options={"initial": "job_order"})
-    assert info["state"].score == 152.0          # every machine in job order (semi-active; the simulator agrees)
+    assert info["state"].score == 152.0  # every machine in job order (semi-active; the simulator agrees)
     _, reward, _, _, info = env.step(json.dumps(FT06_OPT))
     assert reward == 1.0 and info["verdict"].details["gap_to_ub_pct"] == 0.0
     _, reward, _, _, info = env.step("not a schedule")
@@ -66,7 +74,7 @@ def test_prompt_holds_the_instance_and_limits(data):
     env = gym.make("JSSP-v0", instance="ft06", budget_s=5)
     obs, _ = env.reset(seed=0)
     prompt = obs["prompt"]
-    assert "6 6\n2 1 0 3 1 6 3 7 5 3 4 6\n" in prompt          # ft06's header and job 0, as in the file
+    assert "6 6\n2 1 0 3 1 6 3 7 5 3 4 6\n" in prompt  # ft06's header and job 0, as in the file
     assert "budget_s = 5 s here" in prompt and "the optimum is 55 (proven)" in prompt
     assert "Target: get below 55" in prompt
 
@@ -79,6 +87,7 @@ def test_unknown_instance_is_one_sentence_with_the_nearest_name(data):
 
 def test_card_references_from_bounds(data):
     from tttd_envs.problems.jssp import card_for
+
     ft06 = card_for("ft06")
     best = next(r for r in ft06.references if r.label == "best known")
     assert best.published == "55 (optimal)" and best.year == 2026 and "OptalCP 2026-06-01" in best.note
@@ -92,17 +101,30 @@ def test_card_references_from_bounds(data):
 
 def test_measured_baselines_are_reference_rows(data, tmp_path, monkeypatch):
     from tttd_envs.problems import jssp as mod
-    rows = {"JSSP-v0|ft10|OR-Tools CP-SAT|7s": {
-        "problem": "JSSP-v0", "instance": "ft10", "solver": "OR-Tools CP-SAT", "solver_version": "9.15.6755",
-        "time_limit_s": 7.0, "workers": 2, "cost": 937, "gap_pct": 0.7527, "status": "FEASIBLE", "wall_s": 7.0,
-        "date": "2026-12-05", "machine": {"cpu": "test cpu", "logical_cpus": 2}}}
+
+    rows = {
+        "JSSP-v0|ft10|OR-Tools CP-SAT|7s": {
+            "problem": "JSSP-v0",
+            "instance": "ft10",
+            "solver": "OR-Tools CP-SAT",
+            "solver_version": "9.15.6755",
+            "time_limit_s": 7.0,
+            "workers": 2,
+            "cost": 937,
+            "gap_pct": 0.7527,
+            "status": "FEASIBLE",
+            "wall_s": 7.0,
+            "date": "2026-12-05",
+            "machine": {"cpu": "test cpu", "logical_cpus": 2},
+        }
+    }
     path = tmp_path / "baselines.json"
     path.write_text(json.dumps({"rows": rows}))
     monkeypatch.setattr(mod, "BASELINES_FILE", path)
     card = mod.card_for("ft10")
     ref = next(r for r in card.references if r.label == "solver baseline (measured on this machine)")
     assert ref.value == 937.0 and ref.verified and "7 s, 2 workers" in ref.who and "test cpu" in ref.note
-    assert card.best_reference() is ref          # the best re-verified row; the UB (930) is quoted
+    assert card.best_reference() is ref  # the best re-verified row; the UB (930) is quoted
     assert "930" in card.reference_summary()
 
 
@@ -113,7 +135,7 @@ def test_render_gantt(data):
     env.step(json.dumps(FT06_OPT))
     img = env.render()
     assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and img.shape[0] > 100
-    assert (img < 200).any(axis=2).mean() > 0.05        # bars drawn, not a blank page
+    assert (img < 200).any(axis=2).mean() > 0.05  # bars drawn, not a blank page
     text = gym.make("JSSP-v0", instance="ft06", render_mode="ansi")
     text.reset(seed=0)
     text.step(json.dumps(FT06_OPT))
@@ -126,7 +148,7 @@ def test_eval_cli_named_instance(data, tmp_path, capsys):
     assert main(["eval", "JSSP-v0", str(sol), "-o", "instance=ft06"]) == 0
     out = capsys.readouterr().out
     assert "accepted: makespan 55 on ft06" in out and "reward:   1.0" in out
-    assert "ties      best known: 55" in out       # compared with ft06's own references, not ta01's
+    assert "ties      best known: 55" in out  # compared with ft06's own references, not ta01's
     assert main(["eval", "JSSP-v0", str(sol), "-o", "instance=ft10"]) == 1
     assert "start_times has 6 lists; the instance has 10 jobs" in capsys.readouterr().out
 
@@ -155,6 +177,7 @@ def test_eval_cli_unknown_instance(data, tmp_path, capsys):
 def test_cpsat_baseline_on_ft06(data):
     pytest.importorskip("ortools")
     from agents.baselines import baseline
+
     row = baseline("JSSP-v0")({"instance": "ft06", "workers": 1}, 10.0, 0)
     assert row["cost"] == 55 and row["status"] == "OPTIMAL" and row["gap_pct"] == 0.0
     assert row["workers"] == 1 and row["time_limit_s"] == 10.0 and row["verifier"] == "jssp@1"

@@ -31,8 +31,9 @@ def _data_files(*prefixes: str) -> list:
     files = []
     if DATA_DIR.is_dir():
         # the original files and those added later in their own folder (added-2026-12-04/, README there)
-        files = sorted(p for p in [*DATA_DIR.glob("*.json"), *DATA_DIR.glob("added-*/*.json")]
-                       if p.name.startswith(prefixes))
+        files = sorted(
+            p for p in [*DATA_DIR.glob("*.json"), *DATA_DIR.glob("added-*/*.json")] if p.name.startswith(prefixes)
+        )
     if not files:
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"no data files in {DATA_DIR}"))]
     return [pytest.param(p, id=p.stem) for p in files]
@@ -56,10 +57,7 @@ def erdos_fraction(h: list[float]) -> tuple[Fraction, Fraction, int]:
     """(overlap, delta, argmax lag) with c_m = Σ_i h_i (1 − h_{i+m}) summed over Fractions."""
     n = len(h)
     q = [Fraction(x) for x in h]
-    c = {
-        m: sum((q[i] * (1 - q[i + m]) for i in range(n) if 0 <= i + m < n), Fraction(0))
-        for m in range(-(n - 1), n)
-    }
+    c = {m: sum((q[i] * (1 - q[i + m]) for i in range(n) if 0 <= i + m < n), Fraction(0)) for m in range(-(n - 1), n)}
     best = max(c.values())
     lag = min((m for m in c if c[m] == best), key=lambda m: (abs(m), m))
     total = sum(q, Fraction(0))

@@ -35,7 +35,7 @@ def test_every_published_construction_matches_its_expected_value(math_data):
         doc = json.loads(text)
         v = VERIFIERS[doc["problem"]].verify(text)
         assert v.accepted, (f.name, v.message)
-        assert v.score == doc["expected_value"], f.name                      # bit for bit
+        assert v.score == doc["expected_value"], f.name  # bit for bit
         assert v.details["score_exact"] == doc["expected_value_decimal"], f.name
         assert v.details["display"] == doc["expected_display"], f.name
         assert v.details["artifact_kind"] == "json"
@@ -49,22 +49,41 @@ def _exact_score(v, construction):
     return v.verify(json.dumps(construction))
 
 
-@pytest.mark.parametrize("h,expected", [
-    ([0.5] * 7, Fraction(1, 2)), ([0.5], Fraction(1, 2)), ([1, 0], Fraction(1)), ([0, 1, 1, 0], Fraction(1, 2)),
-    ([0.5, 1, 0.5, 0], Fraction(5, 8)), ([0.25, 0.75, 0.75, 0.25], Fraction(13, 32)), ([1, 1, 0, 0], Fraction(1)),
-])
+@pytest.mark.parametrize(
+    "h,expected",
+    [
+        ([0.5] * 7, Fraction(1, 2)),
+        ([0.5], Fraction(1, 2)),
+        ([1, 0], Fraction(1)),
+        ([0, 1, 1, 0], Fraction(1, 2)),
+        ([0.5, 1, 0.5, 0], Fraction(5, 8)),
+        ([0.25, 0.75, 0.75, 0.25], Fraction(13, 32)),
+        ([1, 1, 0, 0], Fraction(1)),
+    ],
+)
 def test_erdos_hand_cases(h, expected):
     v = _exact_score(ERDOS, h)
-    assert v.accepted and Fraction(v.score) == expected      # all dyadic: exactly representable
+    assert v.accepted and Fraction(v.score) == expected  # all dyadic: exactly representable
 
 
-@pytest.mark.parametrize("verifier,a,expected", [
-    (AC1, [3.0] * 5, Fraction(2)), (AC1, [1, 0], Fraction(4)), (AC1, [1, 0, 1], Fraction(3)),
-    (AC1, [1, 2], Fraction(16, 9)), (AC1, [1, 1, 0, 1], Fraction(16, 9)), (AC1, [2, 1, 1], Fraction(15, 8)),
-    (AC1, [0, 0, 1, 0], Fraction(8)),
-    (AC2, [0.7] * 6, Fraction(2, 3)), (AC2, [1, 0, 1], Fraction(1, 2)), (AC2, [1, 2], Fraction(43, 54)),
-    (AC2, [1, 1, 0, 1], Fraction(20, 27)), (AC2, [2, 1, 1], Fraction(43, 60)), (AC2, [0, 0, 1, 0], Fraction(2, 3)),
-])
+@pytest.mark.parametrize(
+    "verifier,a,expected",
+    [
+        (AC1, [3.0] * 5, Fraction(2)),
+        (AC1, [1, 0], Fraction(4)),
+        (AC1, [1, 0, 1], Fraction(3)),
+        (AC1, [1, 2], Fraction(16, 9)),
+        (AC1, [1, 1, 0, 1], Fraction(16, 9)),
+        (AC1, [2, 1, 1], Fraction(15, 8)),
+        (AC1, [0, 0, 1, 0], Fraction(8)),
+        (AC2, [0.7] * 6, Fraction(2, 3)),
+        (AC2, [1, 0, 1], Fraction(1, 2)),
+        (AC2, [1, 2], Fraction(43, 54)),
+        (AC2, [1, 1, 0, 1], Fraction(20, 27)),
+        (AC2, [2, 1, 1], Fraction(43, 60)),
+        (AC2, [0, 0, 1, 0], Fraction(2, 3)),
+    ],
+)
 def test_autocorrelation_hand_cases(verifier, a, expected):
     v = _exact_score(verifier, a)
     assert v.accepted
@@ -84,7 +103,7 @@ def test_erdos_tolerance_case_by_hand():
     assert v.accepted
     assert Fraction(v.score) >= exact and Fraction(v.score) - exact < Fraction(math.ulp(0.5))
     # 20 significant digits, rounded up, computed here with integer arithmetic
-    digits = -(-exact.numerator * 10**20 // exact.denominator)     # ceil(exact · 1e20)
+    digits = -(-exact.numerator * 10**20 // exact.denominator)  # ceil(exact · 1e20)
     assert v.details["score_exact"] == "0." + str(digits)[:20]
     assert v.details["argmax_lag"] == 0
 
@@ -108,9 +127,10 @@ def test_cp_grids_by_hand():
 @given(st.integers(0, 2**32 - 1), st.sampled_from([26, 32]))
 def test_cp_random_shrunk_packings_accepted_and_grown_rejected(seed, n):
     import numpy as np
+
     rng = np.random.default_rng(seed)
     pts, radii = [], []
-    while len(pts) < n:                    # a point outside every earlier circle, then its largest radius
+    while len(pts) < n:  # a point outside every earlier circle, then its largest radius
         x, y = rng.uniform(0.01, 0.99, size=2)
         r = min(x, 1 - x, y, 1 - y)
         for (x2, y2), r2 in zip(pts, radii):
@@ -148,7 +168,8 @@ def test_reported_score_is_ignored():
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
-    max_leaves=30)
+    max_leaves=30,
+)
 
 
 @FAST
@@ -168,13 +189,16 @@ def test_fuzz_text_never_raises(text):
     assert verdict.status in ("accepted", "rejected", "crashed", "timeout", "memory")
 
 
-@pytest.mark.parametrize("source,needle", [
-    ("def run(budget_s, seed)\n    return []", "syntax error"),
-    ("x = 1\n", "defines no top-level function run"),
-    ("def run():\n    return [0.5]\n", "must accept the keyword arguments budget_s and seed"),
-    ("def run(budget_s, seed):\n    return [0.5]\n" + "#" * (256 << 10), "limit is 256 KiB"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "source,needle",
+    [
+        ("def run(budget_s, seed)\n    return []", "syntax error"),
+        ("x = 1\n", "defines no top-level function run"),
+        ("def run():\n    return [0.5]\n", "must accept the keyword arguments budget_s and seed"),
+        ("def run(budget_s, seed):\n    return [0.5]\n" + "#" * (256 << 10), "limit is 256 KiB"),
+        ("", "empty"),
+    ],
+)
 def test_static_program_checks(source, needle):
     assert needle in static_program_check(source)
     assert needle in ERDOS.verify(source).message
@@ -188,10 +212,15 @@ def test_static_check_allows_kwargs_and_other_bindings():
 def test_same_score_across_processes():
     import subprocess
     import sys
-    code = ("import json; from verifiers import get_verifier; "
-            "print(get_verifier('autocorrelation_ac2').verify(json.dumps([0.3, 1.7, 0.2, 5e-324, 0.9])).details['score_exact'])")
-    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
+
+    code = (
+        "import json; from verifiers import get_verifier; "
+        "print(get_verifier('autocorrelation_ac2').verify(json.dumps([0.3, 1.7, 0.2, 5e-324, 0.9])).details['score_exact'])"
+    )
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert len(outs) == 1
     assert outs.pop().strip() == AC2.verify(json.dumps([0.3, 1.7, 0.2, 5e-324, 0.9])).details["score_exact"]
 
@@ -219,13 +248,18 @@ def test_sequences_of_any_finite_floats_give_a_verdict_not_an_error(values):
 def test_circle_overlap_advice_fits_its_size():
     """A real overlap (0.3) is told to move the circles apart too; a rounding one (~1e-13) to shrink by ~1e-12."""
     import json
+
     import gymnasium as gym
+
     import tttd_envs  # noqa: F401
+
     env = gym.make("CirclePacking26-v0")
     env.reset(seed=0)
     rest = [[0.1 + 0.15 * (k % 6), 0.65 + 0.1 * (k // 6), 0.01] for k in range(24)]
     big = env.step(json.dumps({"construction": [[0.3, 0.3, 0.2], [0.5, 0.3, 0.2]] + rest}))[4]["verdict"].message
     assert "overlap by 0.3" in big and "move the circles apart" in big and "1e-12" not in big
     env.reset(seed=0)
-    tiny = env.step(json.dumps({"construction": [[0.3, 0.3, 0.1], [0.5 - 1e-13, 0.3, 0.1]] + rest}))[4]["verdict"].message
+    tiny = env.step(json.dumps({"construction": [[0.3, 0.3, 0.1], [0.5 - 1e-13, 0.3, 0.1]] + rest}))[4][
+        "verdict"
+    ].message
     assert "overlap by" in tiny and "shrink radii by about 1e-12" in tiny

@@ -34,7 +34,8 @@ T = {  # the docs/molecules.md#tasks target SMILES, verbatim
     "albuterol": "CC(C)(C)NCC(O)c1ccc(O)c(CO)c1",
     "mestranol": "COc1ccc2[C@H]3CC[C@@]4(C)[C@@H](CC[C@@]4(O)C#C)[C@@H]3CCc2c1",
     "aripiprazole": "Clc4cccc(N3CCN(CCCCOc2ccc1c(NC(=O)CC1)c2)CC3)c4Cl",
-    "menthol": "CC(C)C1CCC(C)CC1O", "camphor": "CC1(C)C2CCC1(C)C(=O)C2",
+    "menthol": "CC(C)C1CCC(C)CC1O",
+    "camphor": "CC1(C)C2CCC1(C)C(=O)C2",
     "tadalafil": "O=C1N(CC(N2C1CC3=C(C2C4=CC5=C(OCO5)C=C4)NC6=C3C=CC=C6)=O)C",
     "sildenafil": "CCCC1=NN(C2=C1N=C(NC2=O)C3=C(C=CC(=C3)S(=O)(=O)N4CCN(CC4)C)OCC)C",
     "osimertinib": "COc1cc(N(C)CCN(C)C)c(NC(=O)C=C)cc1Nc2nccc(n2)c3cn(C)c4ccccc34",
@@ -73,8 +74,11 @@ EDGE = [
     ("CCCCCCCCCC", "CCCCCCCCCC", "decane"),
     ("CC(=O)NNC(=O)C1=CC=CC1", "CC(=O)NNC(=O)C1=CC=CC1", "C8H10N2O2"),
     ("C1=CC=CC=C1", "c1ccccc1", "Kekulé benzene"),
-    ("CCCCC(=O)N(Cc1ccc(-c2ccccc2-c2nn[nH]n2)cc1)C(C(C)C)C(=O)O",
-     "CCCCC(=O)N(Cc1ccc(-c2ccccc2-c2nn[nH]n2)cc1)C(C(=O)O)C(C)C", "valsartan"),
+    (
+        "CCCCC(=O)N(Cc1ccc(-c2ccccc2-c2nn[nH]n2)cc1)C(C(C)C)C(=O)O",
+        "CCCCC(=O)N(Cc1ccc(-c2ccccc2-c2nn[nH]n2)cc1)C(C(=O)O)C(C)C",
+        "valsartan",
+    ),
     ("COc1ccc2c(c1)CCC1C2CCC2(C)C1CCC2(O)C#C", "C#CC1(O)CCC2C3CCc4cc(OC)ccc4C3CCC21C", "mestranol, no stereo"),
     ("S" * 38, "S" * 38, "S38 chain"),
     ("CC(=O)Oc1ccccc1C(=O)O", "CC(=O)Oc1ccccc1C(=O)O", "aspirin"),
@@ -88,6 +92,7 @@ def key_of(smiles: str, max_heavy: int = 50, elements=ELEMENTS) -> tuple[str | N
     """An independent re-typing of docs/molecules.md#from-a-string-to-a-key (hygiene, gates, Uncharger, stereo-free key)."""
     from rdkit import Chem
     from rdkit.Chem.MolStandardize import rdMolStandardize
+
     s = smiles.strip()
     if not s:
         return None, "empty"
@@ -123,6 +128,7 @@ def key_of(smiles: str, max_heavy: int = 50, elements=ELEMENTS) -> tuple[str | N
 def fp(kind, mol):
     from rdkit.Chem import AllChem
     from rdkit.Chem.Pharm2D import Generate, Gobbi_Pharm2D
+
     if kind == "ECFP4":
         return AllChem.GetMorganFingerprint(mol, 2)
     if kind == "ECFP6":
@@ -136,6 +142,7 @@ def fp(kind, mol):
 
 def sim(kind, mol, target):
     from rdkit import Chem, DataStructs
+
     return DataStructs.TanimotoSimilarity(fp(kind, mol), fp(kind, Chem.MolFromSmiles(target)))
 
 
@@ -161,6 +168,7 @@ def geo(values):
 
 def isomer(mol, formula):
     from rdkit import Chem
+
     molh = Chem.AddHs(mol)
     counts = {}
     for a in molh.GetAtoms():
@@ -173,54 +181,100 @@ def isomer(mol, formula):
 
 def scores(key: str) -> dict[str, float]:
     import sys as _sys
+
     from rdkit import Chem, RDConfig
     from rdkit.Chem import QED, Descriptors, rdMolDescriptors
+
     _sys.path.append(os.path.join(RDConfig.RDContribDir, "SA_Score"))
     import sascorer
+
     mol = Chem.MolFromSmiles(key)
     logp, tpsa = Descriptors.MolLogP(mol), Descriptors.TPSA(mol)
-    has = lambda p: 1.0 if mol.HasSubstructMatch(Chem.MolFromSmarts(p)) else 0.0  # noqa: E731
+    has = lambda p: 1.0 if mol.HasSubstructMatch(Chem.MolFromSmarts(p)) else 0.0
     nf = sum(a.GetSymbol() == "F" for a in mol.GetAtoms())
     lsita, tsita, bsita = 2.0165, 77.04, 896.380485387178
     scaffold = "[#7]-c1n[c;h1]nc2[c;h1]c(-[#8])[c;h0][c;h1]c12"
     out = {
         "qed": QED.qed(mol),
-        "celecoxib": sim("ECFP4", mol, T["celecoxib"]), "troglitazone": sim("ECFP4", mol, T["troglitazone"]),
+        "celecoxib": sim("ECFP4", mol, T["celecoxib"]),
+        "troglitazone": sim("ECFP4", mol, T["troglitazone"]),
         "thiothixene": sim("ECFP4", mol, T["thiothixene"]),
         "albuterol": clipped(sim("FCFP4", mol, T["albuterol"]), 0.75),
         "mestranol": clipped(sim("AP", mol, T["mestranol"]), 0.75),
         "aripiprazole": clipped(sim("ECFP4", mol, T["aripiprazole"]), 0.75),
         "median1": geo([sim("ECFP4", mol, T["menthol"]), sim("ECFP4", mol, T["camphor"])]),
         "median2": geo([sim("ECFP6", mol, T["tadalafil"]), sim("ECFP6", mol, T["sildenafil"])]),
-        "c11h24": isomer(mol, "C11H24"), "c7h8n2o2": isomer(mol, "C7H8N2O2"),
+        "c11h24": isomer(mol, "C11H24"),
+        "c7h8n2o2": isomer(mol, "C7H8N2O2"),
         "c9h10n2o2pf2cl": isomer(mol, "C9H10N2O2PF2Cl"),
-        "osimertinib": geo([clipped(sim("FCFP4", mol, T["osimertinib"]), 0.8),
-                            min_gauss(sim("ECFP6", mol, T["osimertinib"]), 0.85, 0.1),
-                            max_gauss(tpsa, 100, 10), min_gauss(logp, 1, 1)]),
-        "fexofenadine": geo([clipped(sim("AP", mol, T["fexofenadine"]), 0.8), max_gauss(tpsa, 90, 10),
-                             min_gauss(logp, 4, 1)]),
-        "ranolazine": geo([clipped(sim("AP", mol, T["ranolazine"]), 0.7), max_gauss(logp, 7, 1), gauss(nf, 1, 1),
-                           max_gauss(tpsa, 95, 20)]),
-        "perindopril": geo([sim("ECFP4", mol, T["perindopril"]),
-                            gauss(rdMolDescriptors.CalcNumAromaticRings(mol), 2, 0.5)]),
+        "osimertinib": geo(
+            [
+                clipped(sim("FCFP4", mol, T["osimertinib"]), 0.8),
+                min_gauss(sim("ECFP6", mol, T["osimertinib"]), 0.85, 0.1),
+                max_gauss(tpsa, 100, 10),
+                min_gauss(logp, 1, 1),
+            ]
+        ),
+        "fexofenadine": geo(
+            [clipped(sim("AP", mol, T["fexofenadine"]), 0.8), max_gauss(tpsa, 90, 10), min_gauss(logp, 4, 1)]
+        ),
+        "ranolazine": geo(
+            [
+                clipped(sim("AP", mol, T["ranolazine"]), 0.7),
+                max_gauss(logp, 7, 1),
+                gauss(nf, 1, 1),
+                max_gauss(tpsa, 95, 20),
+            ]
+        ),
+        "perindopril": geo(
+            [sim("ECFP4", mol, T["perindopril"]), gauss(rdMolDescriptors.CalcNumAromaticRings(mol), 2, 0.5)]
+        ),
         "amlodipine": geo([sim("ECFP4", mol, T["amlodipine"]), gauss(rdMolDescriptors.CalcNumRings(mol), 3, 0.5)]),
         "zaleplon": geo([sim("ECFP4", mol, T["zaleplon"]), isomer(mol, "C19H17N3O2")]),
-        "sitagliptin": geo([gauss(sim("ECFP4", mol, T["sitagliptin"]), 0, 0.1), gauss(logp, lsita, 0.2),
-                            gauss(tpsa, tsita, 5), isomer(mol, "C16H15F6N5O")]),
-        "valsartan": geo([has("CN(C=O)Cc1ccc(c2ccccc2)cc1"), gauss(logp, lsita, 0.2), gauss(tpsa, tsita, 5),
-                          gauss(Descriptors.BertzCT(mol), bsita, 30)]),
-        "deco": float(np.mean([clipped(sim("PHCO", mol, T["hop"]), 0.85), 1 - has("CS([#6])(=O)=O"),
-                               1 - has("[#7]-c1ccc2ncsc2c1"), has(scaffold)])),
-        "scaffold": float(np.mean([clipped(sim("PHCO", mol, T["hop"]), 0.75),
-                                   has("[#6]-[#6]-[#6]-[#8]-[#6]~[#6]~[#6]~[#6]~[#6]-[#7]-c1ccc2ncsc2c1"),
-                                   1 - has(scaffold)])),
+        "sitagliptin": geo(
+            [
+                gauss(sim("ECFP4", mol, T["sitagliptin"]), 0, 0.1),
+                gauss(logp, lsita, 0.2),
+                gauss(tpsa, tsita, 5),
+                isomer(mol, "C16H15F6N5O"),
+            ]
+        ),
+        "valsartan": geo(
+            [
+                has("CN(C=O)Cc1ccc(c2ccccc2)cc1"),
+                gauss(logp, lsita, 0.2),
+                gauss(tpsa, tsita, 5),
+                gauss(Descriptors.BertzCT(mol), bsita, 30),
+            ]
+        ),
+        "deco": float(
+            np.mean(
+                [
+                    clipped(sim("PHCO", mol, T["hop"]), 0.85),
+                    1 - has("CS([#6])(=O)=O"),
+                    1 - has("[#7]-c1ccc2ncsc2c1"),
+                    has(scaffold),
+                ]
+            )
+        ),
+        "scaffold": float(
+            np.mean(
+                [
+                    clipped(sim("PHCO", mol, T["hop"]), 0.75),
+                    has("[#6]-[#6]-[#6]-[#8]-[#6]~[#6]~[#6]~[#6]~[#6]-[#7]-c1ccc2ncsc2c1"),
+                    1 - has(scaffold),
+                ]
+            )
+        ),
     }
     if mol.GetNumHeavyAtoms() <= 38 and all(a.GetSymbol() in PLOGP_ELEMENTS for a in mol.GetAtoms()):
         rings = [len(r) for r in mol.GetRingInfo().AtomRings()]
         cyc = max(0, max(rings, default=0) - 6)
-        out["plogp"] = ((logp - 2.4570953396190123) / 1.434324401111988
-                        + (-sascorer.calculateScore(mol) + 3.0525811293166134) / 0.8335207024513095
-                        + (-cyc + 0.0485696876403053) / 0.2860212110245455)
+        out["plogp"] = (
+            (logp - 2.4570953396190123) / 1.434324401111988
+            + (-sascorer.calculateScore(mol) + 3.0525811293166134) / 0.8335207024513095
+            + (-cyc + 0.0485696876403053) / 0.2860212110245455
+        )
     return out
 
 
@@ -228,6 +282,7 @@ def published_checks(rows: dict[str, dict]) -> None:
     """The spec's published numbers (docs/molecules.md#tasks) must hold before anything is written."""
     from rdkit import Chem
     from rdkit.Chem import Descriptors
+
     sita = Chem.MolFromSmiles(T["sitagliptin"])
     assert abs(Descriptors.MolLogP(sita) - 2.0165) < 1e-9
     assert abs(Descriptors.TPSA(sita) - 77.04) < 1e-9
@@ -240,15 +295,19 @@ def published_checks(rows: dict[str, dict]) -> None:
     assert abs(ref["sitagliptin"]["sitagliptin"] - math.exp(-12.5)) < 1e-15
     assert abs(ref["hop"]["deco"] - 0.5) < 1e-15 and abs(ref["hop"]["scaffold"] - 2 / 3) < 1e-15
     assert ref["sitagliptin"]["valsartan"] == 0.0
-    for name, value in (("osimertinib", 0.133342), ("fexofenadine", 0.59734), ("ranolazine", 0.049237),
-                        ("zaleplon", 0.466499)):
+    for name, value in (
+        ("osimertinib", 0.133342),
+        ("fexofenadine", 0.59734),
+        ("ranolazine", 0.049237),
+        ("zaleplon", 0.466499),
+    ):
         assert round(ref[name][name], 6) == value, (name, ref[name][name])
     assert rows["NCc1ccc([N+](=O)[O-])cc1"]["scores"]["c7h8n2o2"] == 1.0
     assert abs(rows["CC(=O)NNC(=O)C1=CC=CC1"]["scores"]["c7h8n2o2"] - 0.48432456895536247) < 1e-15
     assert abs(rows["CCCCCCCCCC"]["scores"]["c11h24"] - 0.29869468928867837) < 1e-15
     assert rows["CCCCCCCCCCC"]["scores"]["c11h24"] == 1.0
     assert rows["CC(=O)Oc1ccccc1C(=O)O"]["scores"]["qed"] == 0.5501217966938848
-    assert abs(rows["S" * 38]["scores"]["plogp"] - 13.09) < 0.005      # docs/molecules.md#tasks: S38 chain 13.09
+    assert abs(rows["S" * 38]["scores"]["plogp"] - 13.09) < 0.005  # docs/molecules.md#tasks: S38 chain 13.09
 
 
 def main(argv=None) -> int:
@@ -256,6 +315,7 @@ def main(argv=None) -> int:
     ap.add_argument("--zinc-keys", required=True, help="SHA-256-sorted ZINC250k keys (make_dev_pool --keys-out)")
     args = ap.parse_args(argv)
     from rdkit import RDLogger, rdBase
+
     RDLogger.DisableLog("rdApp.*")
     assert rdBase.rdkitVersion == "2026.09.1", "generate golden values with the pinned RDKit only"
     dev = set(open(DEV_POOL).read().split())

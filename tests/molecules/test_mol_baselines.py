@@ -9,13 +9,17 @@ import gymnasium as gym
 import pytest
 
 import tttd_envs  # noqa: F401
-from tttd_envs.cli import UserError
 from agents.baselines import molecules_graph_ga as B
+from tttd_envs.cli import UserError
 from verifiers.molecules import data
 
 #: docs/molecules.md#references "Screen" column: random screening of ZINC250k, AUC top-10 at 100 calls (single seed).
-SPEC_SCREEN_100 = {("MolQED-v0", "qed"): 0.809, ("MolRediscovery-v0", "celecoxib"): 0.180,
-                   ("MolSimilarity-v0", "albuterol"): 0.310, ("MolMedian-v0", "median1"): 0.093}
+SPEC_SCREEN_100 = {
+    ("MolQED-v0", "qed"): 0.809,
+    ("MolRediscovery-v0", "celecoxib"): 0.180,
+    ("MolSimilarity-v0", "albuterol"): 0.310,
+    ("MolMedian-v0", "median1"): 0.093,
+}
 SEEDS = (0, 1, 2, 3, 5)
 
 
@@ -39,7 +43,9 @@ def test_random_screening_reproduces_the_spec_within_seed_noise(zinc, env_id, ta
 def test_random_screening_qed_at_1000_calls(zinc):
     m = B.random_screening(gym.make("MolQED-v0", budget=1000), zinc, 0)
     assert m["calls"] == 1000
-    assert m["auc_top10"] == pytest.approx(0.882, abs=0.01)          # docs/molecules.md#references: .882 (measured here: 0.8823)
+    assert m["auc_top10"] == pytest.approx(
+        0.882, abs=0.01
+    )  # docs/molecules.md#references: .882 (measured here: 0.8823)
 
 
 def test_nci5k_fallback_library():
@@ -55,6 +61,7 @@ def test_graph_ga_is_reproducible_and_stays_in_budget(zinc):
 
 def test_graph_ga_operators_make_valid_children():
     from rdkit import Chem
+
     ga = B.GraphGA(seed=0)
     parents = [Chem.MolFromSmiles(s) for s in ("CC(=O)Oc1ccccc1C(=O)O", "CN1CCC(CC1)Nc1ncc(F)cc1C(=O)NC")]
     children = [ga.reproduce(parents, 1.0) for _ in range(30)]

@@ -54,27 +54,35 @@ def test_hidden_targets_never_leak(env_id):
         obs, info = env.reset(seed=seed)
         obs2, _, _, _, info2 = env.step('["CCO", "c1ccccc1", "not a smiles", "*C"]')
         obs3, _, _, _, info3 = env.step('{"stop": true}')
-        text = "\n".join([obs["prompt"], obs2["prompt"], obs3["prompt"], obs3["artifact"],
-                          json.dumps([info, info2, info3], default=lambda o: getattr(o, "__dict__", str(o)))])
+        text = "\n".join(
+            [
+                obs["prompt"],
+                obs2["prompt"],
+                obs3["prompt"],
+                obs3["artifact"],
+                json.dumps([info, info2, info3], default=lambda o: getattr(o, "__dict__", str(o))),
+            ]
+        )
         for t in targets:
             assert t not in text
         lowered = text.lower()
         assert not [n for n in names if n in lowered], seed
         assert "target_index" not in lowered and str(pool.index(targets[0])) not in info3["run"].values()
         assert info["run"]["target_id"] == hashlib.sha256("|".join(targets).encode()).hexdigest()[:12]
-    assert len(seen) == 5                                 # each seed is its own target
+    assert len(seen) == 5  # each seed is its own target
     card_text = registration.card(env_id).statement + (type(env.unwrapped).__doc__ or "")
     assert not any(t in card_text for ts in seen for t in ts)
 
 
 def test_hidden_target_choice_follows_the_spec():
     pool = data.dev_pool()
-    h = lambda tag: int(hashlib.sha256(f"MolMedian-v0|hidden|7|{tag}".encode()).hexdigest(), 16)  # noqa: E731
+    h = lambda tag: int(hashlib.sha256(f"MolMedian-v0|hidden|7|{tag}".encode()).hexdigest(), 16)
     i, j = h("a") % 512, h("b") % 511
     j += j >= i
     assert pick_targets("MolMedian-v0", "hidden", 7, pool) == [pool[i], pool[j]]
     assert pick_targets("MolRediscovery-v0", "hidden", 7, pool) == [
-        pool[int(hashlib.sha256(b"MolRediscovery-v0|hidden|7|a").hexdigest(), 16) % 512]]
+        pool[int(hashlib.sha256(b"MolRediscovery-v0|hidden|7|a").hexdigest(), 16) % 512]
+    ]
 
 
 def test_hidden_target_scores_one_for_its_own_target():
@@ -141,9 +149,7 @@ def test_render_text_and_picture():
 
 
 def test_tttd_list_works_without_rdkit():
-    code = ("import sys; sys.modules['rdkit'] = None\n"
-            "from tttd_envs.cli import main\n"
-            "sys.exit(main(['list']))")
+    code = "import sys; sys.modules['rdkit'] = None\nfrom tttd_envs.cli import main\nsys.exit(main(['list']))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "MolHop-v0" in out.stdout and "MolQED-v0" in out.stdout
@@ -171,6 +177,7 @@ def test_run_log_replays_to_the_same_ledger(tmp_path):
 
 def test_quality_report_values():
     from verifiers.molecules import quality
+
     # benzene and toluene share the benzene scaffold; cyclohexane has its own
     rep = quality.report([("c1ccccc1", 0.9), ("Cc1ccccc1", 0.8), ("C1CCCCC1", 0.1)])
     assert rep["n"] == 3 and rep["scaffolds"] == 2
@@ -201,33 +208,43 @@ def test_run_log_records_max_steps_and_exact_items(tmp_path):
     items.jsonl holds each submitted item exactly — an over-long string whole, non-strings as their
     JSON text — so that re-submitting the logged items gives the same records."""
     from tttd_envs.problems.molecules import log_item, replay_item
+
     env = gym.make("MolQED-v0", budget=20, max_steps=2, reward_mode="terminal").unwrapped
     env.reset(seed=4)
-    long_item = "  " + "[CH3]" + "[CH2]" * 38 + "[CH3]" + "C" * 50 + " "      # its first 200 characters parse
-    odd = [7, 2.5, True, None, float("inf"), -0.0, 10 ** 60]
-    action = ('["CCO", "' + long_item + '", 7, 2.5, true, null, 1e400, -0.0, ' + str(10 ** 60) +
-              ', "\\ud800", "c1ccccc1"]')
+    long_item = "  " + "[CH3]" + "[CH2]" * 38 + "[CH3]" + "C" * 50 + " "  # its first 200 characters parse
+    odd = [7, 2.5, True, None, float("inf"), -0.0, 10**60]
+    action = '["CCO", "' + long_item + '", 7, 2.5, true, null, 1e400, -0.0, ' + str(10**60) + ', "\\ud800", "c1ccccc1"]'
     env.step(action)
     _, _, term, trunc, _ = env.step("```smiles\nCCN\n" + "\\" * 300 + "\n```")
-    assert trunc and not term                                   # max_steps=2 ends the run
+    assert trunc and not term  # max_steps=2 ends the run
     env.write_run_log(str(tmp_path))
     config = json.loads((tmp_path / "config.json").read_text())
-    assert (config["max_steps"], config["budget"], config["episode"], config["reward_mode"], config["seed"]) == \
-        (2, 20, "budget", "terminal", 4)
+    assert (config["max_steps"], config["budget"], config["episode"], config["reward_mode"], config["seed"]) == (
+        2,
+        20,
+        "budget",
+        "terminal",
+        4,
+    )
     lines = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [1] * 11 + [2] * 2
     inputs = [x["input"] for x in lines]
     assert inputs[:2] == ["CCO", long_item] and len(inputs[1]) == 253
     assert inputs[2:9] == [{"not_string": t} for t in ["7", "2.5", "true", "null", "Infinity", "-0.0", "1" + "0" * 60]]
     assert inputs[9] == "\ud800" and inputs[11:] == ["CCN", "\\" * 300]
-    assert [x["reason"] for x in lines] == [None, "too_long"] + ["not_string"] * 7 + ["bad_chars", None, None,
-                                                                                         "too_long"]
+    assert [x["reason"] for x in lines] == [None, "too_long"] + ["not_string"] * 7 + [
+        "bad_chars",
+        None,
+        None,
+        "too_long",
+    ]
     replayed = [replay_item(i) for i in inputs]
     assert replayed[:9] == ["CCO", long_item] + odd and replayed[9:] == ["\ud800", "c1ccccc1", "CCN", "\\" * 300]
     assert all(type(a) is type(b) for a, b in zip(replayed[2:9], odd))
     assert all(log_item(x) == i for x, i in zip(replayed, inputs))
     # the same items through a fresh verifier give the same records as the run's
     from verifiers.molecules.verifier import MoleculeVerifier
+
     v = MoleculeVerifier("MolQED-v0", budget=20)
     again = v.submit(replayed[:11], 1) + v.submit(replayed[11:], 2)
     assert [(r["status"], r["reason"]) for r in again] == [(x["status"], x["reason"]) for x in lines]
@@ -240,18 +257,21 @@ def test_items_over_the_log_cap_replay_to_the_same_record():
     key, whatever its whitespace. Below the cap an item is logged whole."""
     from tttd_envs.problems.molecules import LOG_ITEM_BYTES, log_item, replay_item
     from verifiers.molecules.verifier import MoleculeVerifier
-    assert LOG_ITEM_BYTES > 6 * 65536                # any item of a 64 KiB text action fits, even escaped
-    big = ["C" * 600_000, " " * 600_000 + "CCO\t", "C" + " " * 600_000 + "C", "\u00e9" * 100_000,
-           "\u00e9" * 50_000]
+
+    assert LOG_ITEM_BYTES > 6 * 65536  # any item of a 64 KiB text action fits, even escaped
+    big = ["C" * 600_000, " " * 600_000 + "CCO\t", "C" + " " * 600_000 + "C", "\u00e9" * 100_000, "\u00e9" * 50_000]
     logged = [log_item(x) for x in big]
-    assert logged[:4] == [{"over_cap": "C" * 200, "chars": 600_000, "stripped_chars": 600_000},
-                          {"over_cap": "CCO", "chars": 600_004, "stripped_chars": 3},
-                          {"over_cap": "C" + " " * 199, "chars": 600_002, "stripped_chars": 600_002},
-                          {"over_cap": "\u00e9" * 200, "chars": 100_000, "stripped_chars": 100_000}]
+    assert logged[:4] == [
+        {"over_cap": "C" * 200, "chars": 600_000, "stripped_chars": 600_000},
+        {"over_cap": "CCO", "chars": 600_004, "stripped_chars": 3},
+        {"over_cap": "C" + " " * 199, "chars": 600_002, "stripped_chars": 600_002},
+        {"over_cap": "\u00e9" * 200, "chars": 100_000, "stripped_chars": 100_000},
+    ]
     assert logged[4] == big[4]
     v1, v2 = MoleculeVerifier("MolQED-v0", budget=10), MoleculeVerifier("MolQED-v0", budget=10)
     a, b = v1.submit(big), v2.submit([replay_item(x) for x in logged])
-    assert [(r["status"], r["reason"], r["input"], r["key"]) for r in a] == \
-        [(r["status"], r["reason"], r["input"], r["key"]) for r in b]
+    assert [(r["status"], r["reason"], r["input"], r["key"]) for r in a] == [
+        (r["status"], r["reason"], r["input"], r["key"]) for r in b
+    ]
     assert [r["reason"] for r in a] == ["too_long", None, "too_long", "too_long", "too_long"]
     assert a[1]["key"] == "CCO" and v2.ledger.used == 1

@@ -28,7 +28,7 @@ def test_golden_file_covers_the_spec():
     assert len(rows) >= 100
     scored = [r for r in rows if r["key"]]
     assert all(len(r["scores"]) >= 21 for r in scored)
-    assert {t for r in scored for t in r["scores"]} == set(TASK_OF)        # all 22 tasks
+    assert {t for r in scored for t in r["scores"]} == set(TASK_OF)  # all 22 tasks
     assert sum(r["label"].startswith("reference") for r in rows) == 18
     assert sum(r["label"] == "zinc250k" for r in rows) == 60
 

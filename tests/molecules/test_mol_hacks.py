@@ -10,8 +10,11 @@ from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnum
 from verifiers.molecules import objectives, pipeline
 from verifiers.molecules.verifier import MoleculeVerifier
 
-ALBUTEROL_FORMS = ["CC(C)(C)[NH2+]CC(O)c1ccc(O)c(CO)c1", "CC(C)(C)NC[C@H](O)c1ccc(O)c(CO)c1",
-                   "CC(C)(C)NCC(O)c1ccc(O)c(CO)c1"]
+ALBUTEROL_FORMS = [
+    "CC(C)(C)[NH2+]CC(O)c1ccc(O)c(CO)c1",
+    "CC(C)(C)NC[C@H](O)c1ccc(O)c(CO)c1",
+    "CC(C)(C)NCC(O)c1ccc(O)c(CO)c1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +27,28 @@ def items(v, batch):
     return v.verify(json.dumps(batch)).details["items"]
 
 
-@pytest.mark.parametrize("smiles,reason", [
-    ("", "empty"), ("CC.O", "multi_fragment"), ("*C", "element"), ("[CH3]", "radical"), ("[Se]", "element"),
-    ("[2H]C(Cl)(Cl)Cl", "isotope"), ("C[N+](C)(C)C", "charge"), ("C" * 201, "too_long"), ("C" * 51, "too_large"),
-    ("C\u200bC", "bad_chars"), ("C\tC", "bad_chars"), ("C(C", "invalid_smiles"), ("[SiH4]", "element"),
-    ("CC[Na]", "element"), ("[H][H]", "element"), ("C1.C1", "multi_fragment"), ("c1cc[n+](C)cc1", "charge"),
-])
+@pytest.mark.parametrize(
+    "smiles,reason",
+    [
+        ("", "empty"),
+        ("CC.O", "multi_fragment"),
+        ("*C", "element"),
+        ("[CH3]", "radical"),
+        ("[Se]", "element"),
+        ("[2H]C(Cl)(Cl)Cl", "isotope"),
+        ("C[N+](C)(C)C", "charge"),
+        ("C" * 201, "too_long"),
+        ("C" * 51, "too_large"),
+        ("C\u200bC", "bad_chars"),
+        ("C\tC", "bad_chars"),
+        ("C(C", "invalid_smiles"),
+        ("[SiH4]", "element"),
+        ("CC[Na]", "element"),
+        ("[H][H]", "element"),
+        ("C1.C1", "multi_fragment"),
+        ("c1cc[n+](C)cc1", "charge"),
+    ],
+)
 def test_reason_codes(qed, smiles, reason):
     rec = items(qed, [smiles])[0]
     assert (rec["status"], rec["reason"], rec["charged"]) == ("rejected", reason, False)
@@ -47,7 +66,7 @@ def test_invalid_smiles_names_the_rdkit_problem(qed):
 def test_giant_chains_are_capped():
     plogp = MoleculeVerifier("MolPLogPCapped-v0", budget=10)
     s38, s39, p = items(plogp, ["S" * 38, "S" * 39, "CCP"])
-    assert s38["status"] == "scored" and s38["score"] == pytest.approx(13.09, abs=0.005)   # docs/molecules.md#tasks
+    assert s38["status"] == "scored" and s38["score"] == pytest.approx(13.09, abs=0.005)  # docs/molecules.md#tasks
     assert s39["reason"] == "too_large" and p["reason"] == "element"
     qed = MoleculeVerifier("MolQED-v0", budget=10)
     assert items(qed, ["S" * 51])[0]["reason"] == "too_large"
@@ -65,6 +84,7 @@ def test_expensive_inputs_never_reach_rdkit(monkeypatch):
 
 def test_pharmacophore_gate_stops_phco(monkeypatch):
     from rdkit.Chem.Pharm2D import Generate
+
     v = MoleculeVerifier("MolHop-v0", task="scaffold", budget=10, n_workers=0)
     called = []
     monkeypatch.setattr(Generate, "Gen2DFingerprint", lambda *a, **k: called.append(1))
@@ -92,8 +112,13 @@ def test_action_of_65537_bytes_is_rejected(qed):
 
 def test_stereo_twins_are_one_key():
     v = MoleculeVerifier("MolSimilarity-v0", task="mestranol", budget=100)
-    isomers = [Chem.MolToSmiles(m) for m in EnumerateStereoisomers(
-        Chem.MolFromSmiles(objectives.REFERENCE_MOLECULES["mestranol"]), StereoEnumerationOptions(onlyUnassigned=False))]
+    isomers = [
+        Chem.MolToSmiles(m)
+        for m in EnumerateStereoisomers(
+            Chem.MolFromSmiles(objectives.REFERENCE_MOLECULES["mestranol"]),
+            StereoEnumerationOptions(onlyUnassigned=False),
+        )
+    ]
     assert len(set(isomers)) == 32
     recs = items(v, isomers)
     assert len({r["key"] for r in recs}) == 1 and v.ledger.used == 1
@@ -109,7 +134,9 @@ def test_protonation_twins_are_one_key():
 
 def test_tautomers_are_not_merged_and_the_statement_says_so():
     import gymnasium as gym
+
     import tttd_envs  # noqa: F401
+
     v = MoleculeVerifier("MolQED-v0", budget=100)
     recs = items(v, ["Oc1ccccn1", "O=c1cccc[nH]1"])
     assert recs[0]["key"] != recs[1]["key"] and v.ledger.used == 2
@@ -124,13 +151,15 @@ def test_unstable_key_is_rejected(monkeypatch):
     def flaky(mol, **kw):
         n.append(1)
         out = real(mol, **kw)
-        return out if len(n) % 2 else out + "C"        # the round trip disagrees
+        return out if len(n) % 2 else out + "C"  # the round trip disagrees
+
     monkeypatch.setattr(Chem, "MolToSmiles", flaky)
     assert items(v, ["CCO"])[0]["reason"] == "unstable_key"
 
 
 def test_canonical_round_trip_is_stable_on_zinc():
     from pathlib import Path
+
     rows = json.loads((Path(__file__).parent / "data" / "mol_golden_v0.json").read_text())["inputs"]
     for key in [r["key"] for r in rows if r["key"]]:
         assert Chem.MolToSmiles(Chem.MolFromSmiles(key), isomericSmiles=False) == key
@@ -138,7 +167,9 @@ def test_canonical_round_trip_is_stable_on_zinc():
 
 def test_repeats_earn_nothing():
     import gymnasium as gym
+
     import tttd_envs  # noqa: F401
+
     env = gym.make("MolQED-v0", budget=100)
     env.reset(seed=0)
     assert env.step('["CC(=O)Oc1ccccc1C(=O)O"]')[1] > 0
@@ -148,10 +179,12 @@ def test_repeats_earn_nothing():
 
 def test_one_good_molecule_then_stop_is_not_rewarded_by_padding():
     import gymnasium as gym
+
     import tttd_envs  # noqa: F401
+
     env = gym.make("MolQED-v0", budget=100)
     env.reset(seed=0)
-    env.step('["CC(=O)Oc1ccccc1C(=O)O"]')                       # QED 0.5501217966938848
+    env.step('["CC(=O)Oc1ccccc1C(=O)O"]')  # QED 0.5501217966938848
     info = env.step('{"stop": true}')[4]
     q = 0.5501217966938848
     assert info["final"]["auc_top10"] == pytest.approx((1 * q / 20 + 99 * q / 10) / 100, abs=1e-12)  # ≈ q/10, not ≈ q
@@ -164,7 +197,7 @@ def test_self_reported_scores_are_not_read(qed):
     assert "not read" in verdict.message
 
 
-@pytest.mark.parametrize("action", ["hello", "CCO", "{\"stop\": false}", "42", "[", "```json\n{}\n```"])
+@pytest.mark.parametrize("action", ["hello", "CCO", '{"stop": false}', "42", "[", "```json\n{}\n```"])
 def test_garbage_actions_are_rejected(qed, action):
     verdict = qed.verify(action)
     assert verdict.status == "rejected" and verdict.score is None
@@ -190,7 +223,9 @@ def test_public_objectives_are_labelled_white_box():
     """docs/molecules.md#known-hacks-and-their-guards: a code action can recompute a public objective offline; the statement says so, and the
     hidden tasks (the guard for sample-efficiency claims) do not show their target."""
     import gymnasium as gym
+
     import tttd_envs  # noqa: F401
+
     public = gym.make("MolRediscovery-v0", task="celecoxib", budget=100).reset(seed=0)[0]["prompt"]
     hidden = gym.make("MolRediscovery-v0", task="hidden", budget=100).reset(seed=0)[0]["prompt"]
     assert "white-box" in public and objectives.REFERENCE_MOLECULES["celecoxib"] in public

@@ -12,7 +12,7 @@ import tttd_envs  # noqa: F401 - registers the ids
 from verifiers.molecules.ledger import Ledger, SharedLedger, auc, coverage_curve, top_k_curve
 from verifiers.molecules.verifier import MoleculeVerifier
 
-CHAIN = {"callable": "mol_test_objectives:chain_length"}     # score = number of C / 10
+CHAIN = {"callable": "mol_test_objectives:chain_length"}  # score = number of C / 10
 
 
 def pmo_top_auc(scores, top_n, finish, freq_log, max_oracle_calls):
@@ -45,7 +45,7 @@ def test_worked_example_three_molecules_then_stop():
     scores = [0.9, 0.6, 0.3]
     # T(3) = 1.8/10 = 0.18; (3·0.09 + 97·0.18)/100
     assert auc(top_k_curve(scores, 10), 100) == pytest.approx(0.1773, abs=1e-12)
-    assert pmo_top_auc(scores, 10, True, 10, 100) == pytest.approx(0.591, abs=1e-12)   # the exploit
+    assert pmo_top_auc(scores, 10, True, 10, 100) == pytest.approx(0.591, abs=1e-12)  # the exploit
 
 
 def test_worked_example_small_budget():
@@ -64,7 +64,7 @@ def test_random_full_ledger_equals_pmo():
     rng = random.Random(7)
     scores = [rng.random() for _ in range(1000)]
     assert auc(top_k_curve(scores, 10), 1000) == pytest.approx(pmo_top_auc(scores, 10, True, 100, 1000), abs=1e-12)
-    partial = scores[:640]                   # stopped early: fill-to-budget on both sides
+    partial = scores[:640]  # stopped early: fill-to-budget on both sides
     assert auc(top_k_curve(partial, 10), 1000) == pytest.approx(pmo_top_auc(partial, 10, True, 100, 1000), abs=1e-12)
 
 
@@ -101,13 +101,13 @@ def test_scripted_budget_episode():
     items = info["items"]
     assert [i["status"] for i in items] == ["cached", "scored", "scored", "over_budget", "over_budget"]
     assert items[0]["score"] == 0.4 and not items[0]["charged"]
-    assert [i["score"] for i in items[3:]] == [None, None]           # no score for unpaid molecules
+    assert [i["score"] for i in items[3:]] == [None, None]  # no score for unpaid molecules
     assert [i["call"] for i in items[1:3]] == [4, 5]
     assert term and not trunc and info["run"]["budget_left"] == 0
     assert r2 == pytest.approx((0.6 + 0.7) / 10)
     assert info["final"]["calls"] == 5
 
-    _, r3, term, _, info = env.step('["CCCCCC"]')                    # cached after exhaustion
+    _, r3, term, _, info = env.step('["CCCCCC"]')  # cached after exhaustion
     assert info["items"][0]["status"] == "cached" and info["items"][0]["score"] == 0.6
     assert r3 == 0.0 and info["run"]["budget_used"] == 5
 
@@ -150,10 +150,10 @@ def test_delta_rewards_sum_to_final_top10_and_are_never_negative():
 def test_stop_applies_fill_to_budget():
     env = _env(budget=100)
     env.reset(seed=0)
-    env.step('["CCCCCCCCC", "CCCCCC", "CCC"]')                       # 0.9, 0.6, 0.3
+    env.step('["CCCCCCCCC", "CCCCCC", "CCC"]')  # 0.9, 0.6, 0.3
     _, r, term, trunc, info = env.step('{"stop": true}')
     assert term and not trunc and r == 0.0
-    assert info["final"]["auc_top10"] == pytest.approx(0.1773, abs=1e-12)   # not PMO's 0.591
+    assert info["final"]["auc_top10"] == pytest.approx(0.1773, abs=1e-12)  # not PMO's 0.591
 
 
 def test_terminal_reward_mode_pays_the_run_metric_at_the_end():

@@ -1,9 +1,8 @@
 """Per-molecule time and memory limits (docs/molecules.md#from-a-string-to-a-key) and the sandboxed code actions (docs/molecules.md#the-action)."""
 
 import json
-import time
-
 import os
+import time
 
 import pytest
 
@@ -11,7 +10,7 @@ from verifiers.molecules import data
 from verifiers.molecules.verifier import MoleculeVerifier
 
 TRICKY = {"callable": "mol_test_objectives:tricky"}
-POLYAMINE = "C" + "C(N)" * 24            # 49 heavy atoms: an ungated PHCO fingerprint takes 1.5 s or more
+POLYAMINE = "C" + "C(N)" * 24  # 49 heavy atoms: an ungated PHCO fingerprint takes 1.5 s or more
 
 
 def _items(verdict):
@@ -27,9 +26,9 @@ def test_slow_item_times_out_is_free_and_blacklisted():
     elapsed = time.monotonic() - t0
     slow, fine = _items(verdict)
     assert slow["status"] == "timeout" and slow["score"] is None and not slow["charged"]
-    assert fine["status"] == "scored" and fine["score"] == 0.3           # the next item scores normally
-    assert elapsed < 10                                                  # killed at 1 s, not after 30 s
-    assert v.pool.worker_pids() != pids                                  # the worker was replaced
+    assert fine["status"] == "scored" and fine["score"] == 0.3  # the next item scores normally
+    assert elapsed < 10  # killed at 1 s, not after 30 s
+    assert v.pool.worker_pids() != pids  # the worker was replaced
     assert v.ledger.used == 2 and v.ledger.blacklist == {"CCCCO": "timeout"}
     # a repeat is answered from the blacklist: no scoring job is sent
     sent = []
@@ -75,8 +74,10 @@ def test_huge_molecule_times_out_within_its_limit_and_the_env_keeps_working():
 
 def test_code_action_prints_smiles_and_never_sees_an_oracle():
     v = MoleculeVerifier("MolQED-v0", budget=10, action_mode="code")
-    program = "```python\nimport json\nfrom rdkit import Chem\nprint('thinking...')\n" \
-              "print(json.dumps([Chem.MolToSmiles(Chem.MolFromSmiles('OCC')), 'c1ccccc1']))\n```"
+    program = (
+        "```python\nimport json\nfrom rdkit import Chem\nprint('thinking...')\n"
+        "print(json.dumps([Chem.MolToSmiles(Chem.MolFromSmiles('OCC')), 'c1ccccc1']))\n```"
+    )
     verdict = v.verify(program)
     assert verdict.accepted and [r["key"] for r in _items(verdict)] == ["CCO", "c1ccccc1"]
     assert v.ledger.used == 2
@@ -92,8 +93,9 @@ def test_code_action_that_loops_forever_times_out():
 
 def test_code_action_cannot_read_the_target_pool():
     v = MoleculeVerifier("MolQED-v0", budget=10)
-    program = (f"```python\nimport json\nkeys = open({data.DEV_POOL_FILE!r}).read().split()\n"
-               "print(json.dumps(keys[:5]))\n```")
+    program = (
+        f"```python\nimport json\nkeys = open({data.DEV_POOL_FILE!r}).read().split()\nprint(json.dumps(keys[:5]))\n```"
+    )
     verdict = v.verify(program)
     assert not verdict.accepted and verdict.status == "crashed"
     assert "FileNotFoundError" in verdict.message and v.ledger.used == 0
@@ -117,7 +119,7 @@ def test_code_action_failures_are_rejected_actions():
     v = MoleculeVerifier("MolQED-v0", budget=10)
     assert v.verify("```python\nprint('no list here')\n```").status == "rejected"
     assert v.verify("```python\nraise ValueError('boom')\n```").status == "crashed"
-    assert v.verify("```python\nprint('[{\"smiles\": \"CC\", \"score\": 1}]')\n```").status == "rejected"
+    assert v.verify('```python\nprint(\'[{"smiles": "CC", "score": 1}]\')\n```').status == "rejected"
     smiles_only = MoleculeVerifier("MolQED-v0", budget=10, action_mode="smiles")
     assert "SMILES actions only" in smiles_only.verify("```python\nprint('[]')\n```").message
 

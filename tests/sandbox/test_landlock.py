@@ -25,7 +25,7 @@ from verifiers import sandbox
 from verifiers.sandbox import _isolate, _linux, client
 
 IS_ROOT = os.geteuid() == 0
-MISSING = "/nonexistent-tttd-landlock-test"          # an extra_ro path build_root cannot bind
+MISSING = "/nonexistent-tttd-landlock-test"  # an extra_ro path build_root cannot bind
 
 
 def kernel_landlock_abi() -> int:
@@ -91,8 +91,12 @@ def run_probe(outside: str, degraded: str | None, **kw) -> tuple[dict, dict]:
     if degraded:
         kw["extra_ro"] = [MISSING]
         kw["force_userns"] = degraded == "userns"
-    res = sandbox.run(files={"program.py": textwrap.dedent(PROBE).encode()}, limits=sandbox.Limits(wall_s=20),
-                      config={"entry": "run", "kwargs": {"outside": outside}, "convert": {"kind": "json"}}, **kw)
+    res = sandbox.run(
+        files={"program.py": textwrap.dedent(PROBE).encode()},
+        limits=sandbox.Limits(wall_s=20),
+        config={"entry": "run", "kwargs": {"outside": outside}, "convert": {"kind": "json"}},
+        **kw,
+    )
     assert res.status == "ok", (res.status, res.detail, res.stderr[-1000:])
     doc = json.loads(res.result)
     assert "value" in doc, doc
@@ -102,14 +106,14 @@ def run_probe(outside: str, degraded: str | None, **kw) -> tuple[dict, dict]:
 def degraded_params():
     if IS_ROOT:
         return ["uid", "userns"]
-    return ["userns"]          # not root: run() always takes the user-namespace path
+    return ["userns"]  # not root: run() always takes the user-namespace path
 
 
 @needs_landlock
 @pytest.mark.parametrize("degraded", degraded_params())
 def test_without_a_chroot_landlock_is_what_stops_writes_outside_the_workdir(degraded, outside, monkeypatch):
     monkeypatch.setenv("TTTD_SANDBOX_ALLOW_DEGRADED", "1")
-    with monkeypatch.context() as mp:           # control: with Landlock off, the run writes in the host's /tmp
+    with monkeypatch.context() as mp:  # control: with Landlock off, the run writes in the host's /tmp
         turn_landlock_off(mp)
         out, iso = run_probe(outside, degraded)
     assert iso["filesystem"] == "none" and "namespace_error" in iso, iso
@@ -118,7 +122,7 @@ def test_without_a_chroot_landlock_is_what_stops_writes_outside_the_workdir(degr
     assert out["outside_dir"] == "ok" and os.path.isdir(outside + ".d"), out
     os.unlink(outside)
     os.rmdir(outside + ".d")
-    out, iso = run_probe(outside, degraded)     # as in production: Landlock on
+    out, iso = run_probe(outside, degraded)  # as in production: Landlock on
     assert iso["filesystem"] == "none", iso
     assert out == {"outside": "EACCES", "outside_dir": "EACCES", "work": "ok", "null": "ok"}, out
     assert not os.path.lexists(outside) and not os.path.lexists(outside + ".d")
@@ -131,16 +135,16 @@ def test_without_a_chroot_landlock_is_what_stops_writes_outside_the_workdir(degr
 def test_exec_mode_is_confined_too(degraded, outside, monkeypatch):
     """A program that is not Python (the shell, as the C++ judge runs its binaries: mode="exec")."""
     monkeypatch.setenv("TTTD_SANDBOX_ALLOW_DEGRADED", "1")
-    script = (f"echo x > {outside}; echo outside=$?; echo x > mine.txt; echo work=$?; "
-              f"echo x > /dev/null; echo null=$?")
+    script = f"echo x > {outside}; echo outside=$?; echo x > mine.txt; echo work=$?; echo x > /dev/null; echo null=$?"
     kw = {"extra_ro": [MISSING], "force_userns": degraded == "userns"} if degraded else {}
-    res = sandbox.run(mode="exec", files={"in.txt": b""}, limits=sandbox.Limits(wall_s=20),
-                      argv=["/bin/sh", "-c", script], **kw)
+    res = sandbox.run(
+        mode="exec", files={"in.txt": b""}, limits=sandbox.Limits(wall_s=20), argv=["/bin/sh", "-c", script], **kw
+    )
     assert res.status == "ok", (res.status, res.detail, res.stderr)
     lines = dict(line.split("=") for line in res.stdout.split())
     assert lines["work"] == "0" and lines["null"] == "0", (res.stdout, res.stderr)
     assert lines["outside"] != "0" and not os.path.lexists(outside), (res.stdout, res.stderr)
-    if degraded:                       # on the host filesystem: Landlock refused it, not a missing /tmp
+    if degraded:  # on the host filesystem: Landlock refused it, not a missing /tmp
         assert "Permission denied" in res.stderr, res.stderr
     assert f"(ABI {ABI})" in res.isolation["landlock"], res.isolation
 
@@ -180,9 +184,11 @@ def test_what_programs_legitimately_do_still_works_under_landlock():
     """The write-type rights an unprivileged program can use, where the sandbox allows them: create,
     rename across directories, link, truncate, fifo, symlink, unix socket and delete in the work dir;
     /dev/null; a multiprocessing lock and a file in /dev/shm (two CPUs, as a Pool would use)."""
-    res = sandbox.run(files={"program.py": textwrap.dedent(PERMITTED).encode()},
-                      limits=sandbox.Limits(wall_s=20, cpus=2),
-                      config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    res = sandbox.run(
+        files={"program.py": textwrap.dedent(PERMITTED).encode()},
+        limits=sandbox.Limits(wall_s=20, cpus=2),
+        config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}},
+    )
     assert res.status == "ok", (res.status, res.detail, res.stderr[-1000:])
     doc = json.loads(res.result)
     assert doc.get("value") == ["a", "fifo", "link", "program.py", "sock"], doc
@@ -190,17 +196,23 @@ def test_what_programs_legitimately_do_still_works_under_landlock():
 
 
 def test_isolation_report_records_landlock_either_way(landlock_off):
-    off = sandbox.run(files={"program.py": b"def run():\n    return 1\n"}, limits=sandbox.Limits(wall_s=10),
-                      config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    off = sandbox.run(
+        files={"program.py": b"def run():\n    return 1\n"},
+        limits=sandbox.Limits(wall_s=10),
+        config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}},
+    )
     assert off.isolation["landlock"] == "off (turned off by the caller)", off.isolation
     assert "landlock off" in off.isolation["summary"]
     if IS_ROOT:
-        assert off.isolation["level"] == "full"          # Landlock is not required for "full" (CI kernels)
+        assert off.isolation["level"] == "full"  # Landlock is not required for "full" (CI kernels)
 
 
 def test_isolation_report_records_landlock_in_production():
-    res = sandbox.run(files={"program.py": b"def run():\n    return 1\n"}, limits=sandbox.Limits(wall_s=10),
-                      config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    res = sandbox.run(
+        files={"program.py": b"def run():\n    return 1\n"},
+        limits=sandbox.Limits(wall_s=10),
+        config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}},
+    )
     iso = res.isolation
     assert res.status == "ok" and "landlock" in iso, iso
     assert iso["landlock"] in iso["summary"]
@@ -213,14 +225,18 @@ def test_isolation_report_records_landlock_in_production():
         assert iso["level"] == "full", iso
 
 
-@pytest.mark.parametrize("failure, expected", [
-    (OSError(errno.ENOSYS, "landlock"), "unavailable (kernel has no Landlock)"),
-    (OSError(errno.EOPNOTSUPP, "landlock"), "unavailable (Landlock disabled at boot)"),
-    (1, "unavailable (Landlock ABI 1 refuses renames across directories; ABI 2 needed)"),
-])
+@pytest.mark.parametrize(
+    "failure, expected",
+    [
+        (OSError(errno.ENOSYS, "landlock"), "unavailable (kernel has no Landlock)"),
+        (OSError(errno.EOPNOTSUPP, "landlock"), "unavailable (Landlock disabled at boot)"),
+        (1, "unavailable (Landlock ABI 1 refuses renames across directories; ABI 2 needed)"),
+    ],
+)
 def test_a_kernel_without_usable_landlock_degrades_to_a_report_line(monkeypatch, failure, expected):
     """Called in this process with the kernel's answer replaced; the restriction itself must not be
     reached (it would confine the test runner), so it is replaced by a tripwire."""
+
     def abi():
         if isinstance(failure, OSError):
             raise failure
@@ -253,10 +269,16 @@ def test_gpu_view_keeps_proc_writable():
     read-only one (_isolate._gpu_view); Landlock must leave writing there allowed. Here (no GPU needed):
     a thread renaming itself through /proc/thread-self/comm, which only that thread may write
     (/proc/self/comm is root's after the switch to the private uid, which makes the process undumpable)."""
-    src = (b"def run():\n    open('/proc/thread-self/comm', 'w').write('renamed')\n"
-           b"    return open('/proc/thread-self/comm').read()\n")
-    res = sandbox.run(files={"program.py": src}, limits=sandbox.Limits(wall_s=20), gpu=True,
-                      config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    src = (
+        b"def run():\n    open('/proc/thread-self/comm', 'w').write('renamed')\n"
+        b"    return open('/proc/thread-self/comm').read()\n"
+    )
+    res = sandbox.run(
+        files={"program.py": src},
+        limits=sandbox.Limits(wall_s=20),
+        gpu=True,
+        config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}},
+    )
     assert res.status == "ok", (res.status, res.detail, res.stderr[-1000:])
     assert json.loads(res.result).get("value") == "renamed\n", res.result
     assert "existing files in /dev and /proc" in res.isolation["landlock"], res.isolation

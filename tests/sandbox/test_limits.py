@@ -8,8 +8,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-
-from proc_helpers import live_pids_with_uid
 import pickle
 import secrets
 import shutil
@@ -21,6 +19,7 @@ import threading
 import time
 
 import pytest
+from proc_helpers import live_pids_with_uid
 
 from verifiers import sandbox
 from verifiers.sandbox import Limits, SandboxResult, client
@@ -33,8 +32,11 @@ def sb(src: str, files: dict[str, bytes] | None = None, kwargs: dict | None = No
     limits.setdefault("wall_s", 10.0)
     all_files = {"program.py": textwrap.dedent(src).lstrip().encode()}
     all_files.update(files or {})
-    return sandbox.run(files=all_files, limits=Limits(**limits),
-                       config={"entry": "run", "kwargs": kwargs or {}, "convert": {"kind": "json"}})
+    return sandbox.run(
+        files=all_files,
+        limits=Limits(**limits),
+        config={"entry": "run", "kwargs": kwargs or {}, "convert": {"kind": "json"}},
+    )
 
 
 def value(res: SandboxResult):
@@ -67,41 +69,54 @@ def assert_nothing_survives(res: SandboxResult) -> None:
 
 # -- time ---------------------------------------------------------------------------------------------
 
+
 def test_wall_limit():
-    res = sb("""
+    res = sb(
+        """
         import time
         def run():
             time.sleep(30)
             return 1
-    """, wall_s=1.0, kill_grace_s=1.0)
+    """,
+        wall_s=1.0,
+        kill_grace_s=1.0,
+    )
     assert res.status == "timeout" and res.timeout_kind == "wall", (res.status, res.timeout_kind)
     assert 1.0 <= res.wall_s < 1.0 + 1.0 + 1.5
     assert res.result in (b"", None) or not res.result
 
 
 def test_wall_limit_escalates_to_sigkill():
-    res = sb("""
+    res = sb(
+        """
         import signal, time
         def run():
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGXCPU, signal.SIG_IGN)
             while True:
                 time.sleep(10)
-    """, wall_s=1.0, kill_grace_s=1.0)
+    """,
+        wall_s=1.0,
+        kill_grace_s=1.0,
+    )
     assert res.status == "timeout" and res.timeout_kind == "wall"
-    assert res.exitcode == -9                                   # SIGTERM was ignored; SIGKILL did it
+    assert res.exitcode == -9  # SIGTERM was ignored; SIGKILL did it
     assert 2.0 <= res.wall_s < 2.0 + 1.5
 
 
 def test_cpu_limit():
-    res = sb("""
+    res = sb(
+        """
         def run():
             x = 0
             while True:
                 x += 1
-    """, cpu_s=1.0, wall_s=30.0)
+    """,
+        cpu_s=1.0,
+        wall_s=30.0,
+    )
     assert res.status == "timeout" and res.timeout_kind == "cpu", (res.status, res.timeout_kind, res.exitcode)
-    assert res.wall_s < 25.0                                    # the CPU limit, not the 30 s wall limit
+    assert res.wall_s < 25.0  # the CPU limit, not the 30 s wall limit
     assert res.cpu_s is not None and res.cpu_s >= 0.9
 
 
@@ -156,13 +171,14 @@ def test_task_limit_with_two_cpus():
     assert out["errno"] == errno.EAGAIN and 0 < out["forked"] < max_tasks, out
     assert out["uid"] == run_uid(res) >= 100000
     assert "nproc 32" in res.isolation["processes"]
-    assert res.wall_s < 5.0                                     # the sleeping children did not hold the run open
+    assert res.wall_s < 5.0  # the sleeping children did not hold the run open
     assert_nothing_survives(res)
 
 
 @needs_root
 def test_recursive_fork_bomb_with_two_cpus_leaves_nothing():
-    res = sb("""
+    res = sb(
+        """
         import os
         def run():
             while True:
@@ -170,7 +186,11 @@ def test_recursive_fork_bomb_with_two_cpus_leaves_nothing():
                     os.fork()
                 except OSError:
                     pass
-    """, cpus=2, wall_s=2.0, kill_grace_s=1.0)
+    """,
+        cpus=2,
+        wall_s=2.0,
+        kill_grace_s=1.0,
+    )
     assert res.status in ("timeout", "crashed", "ok"), res.status
     assert res.wall_s < 2.0 + 1.0 + 3.0
     assert_nothing_survives(res)
@@ -178,7 +198,9 @@ def test_recursive_fork_bomb_with_two_cpus_leaves_nothing():
 
 @needs_root
 def test_seccomp_with_one_cpu():
-    out = value(sb("""
+    out = value(
+        sb(
+            """
         import os, threading, subprocess
         def run():
             out = {}
@@ -203,7 +225,10 @@ def test_seccomp_with_one_cpu():
             t.start(); t.join()
             out["thread"] = box
             return out
-    """, cpus=1))
+    """,
+            cpus=1,
+        )
+    )
     assert out["fork"] == errno.EAGAIN
     assert out["exec"] == errno.EPERM
     assert out["subprocess"] in (errno.EAGAIN, errno.EPERM)
@@ -212,7 +237,9 @@ def test_seccomp_with_one_cpu():
 
 @needs_root
 def test_two_cpus_control_fork_allowed():
-    out = value(sb("""
+    out = value(
+        sb(
+            """
         import os
         def run():
             pid = os.fork()
@@ -220,14 +247,20 @@ def test_two_cpus_control_fork_allowed():
                 os._exit(7)
             _, status = os.waitpid(pid, 0)
             return os.waitstatus_to_exitcode(status)
-    """, cpus=2))
+    """,
+            cpus=2,
+        )
+    )
     assert out == 7
 
 
 # -- files --------------------------------------------------------------------------------------------
 
+
 def test_file_size_limit():
-    out = value(sb("""
+    out = value(
+        sb(
+            """
         def run():
             written = 0
             try:
@@ -238,13 +271,18 @@ def test_file_size_limit():
             except OSError as e:
                 return {"errno": e.errno, "written": written}
             return {"errno": None, "written": written}
-    """, file_size_bytes=1 << 20))
+    """,
+            file_size_bytes=1 << 20,
+        )
+    )
     assert out["errno"] == errno.EFBIG, out
     assert out["written"] <= 1 << 20
 
 
 def test_open_files_limit():
-    out = value(sb("""
+    out = value(
+        sb(
+            """
         def run():
             held = []
             try:
@@ -253,20 +291,28 @@ def test_open_files_limit():
             except OSError as e:
                 return {"errno": e.errno, "opened": len(held)}
             return {"errno": None, "opened": len(held)}
-    """, open_files=64))
+    """,
+            open_files=64,
+        )
+    )
     assert out["errno"] == errno.EMFILE, out
     assert out["opened"] < 64
 
 
 def test_working_directory_inputs_are_read_only():
-    out = value(sb("""
+    out = value(
+        sb(
+            """
         def run():
             try:
                 open("parent.json", "w").write("forged")
                 return "written"
             except OSError as e:
                 return e.errno
-    """, files={"parent.json": b'{"construction": null}'}))
+    """,
+            files={"parent.json": b'{"construction": null}'},
+        )
+    )
     assert out in (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
@@ -297,7 +343,7 @@ def test_private_working_directory_is_removed(monkeypatch):
     assert len(made) == 1
     workdir = made[0]
     assert os.path.basename(workdir).startswith("tttd-run-")
-    assert "program.py" in contents[workdir]              # the inputs were staged here
+    assert "program.py" in contents[workdir]  # the inputs were staged here
     if IS_ROOT:
         # With namespaces the program works in a private tmpfs that dies with the run: its files
         # never touch the host directory at all.
@@ -308,36 +354,44 @@ def test_private_working_directory_is_removed(monkeypatch):
     after = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("tttd-run-")}
     assert os.path.basename(workdir) not in after and os.path.basename(workdir) not in before
     if IS_ROOT:
-        assert cwd == "/sandbox"                              # the host path is not even visible
+        assert cwd == "/sandbox"  # the host path is not even visible
 
 
 # -- output and result ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stream", ["stdout", "stderr"])
 def test_output_cap(stream):
     # One stream at a time: both at once hits a supervisor bug (test_output_cap_with_both_streams_full).
-    res = sb(f"""
+    res = sb(
+        f"""
         import sys
         def run():
             chunk = "z" * (1 << 16)
             for _ in range(1024):                 # 64 MiB
                 sys.{stream}.write(chunk)
             return 1
-    """, output_bytes=1 << 20, keep_output_bytes=4096)
+    """,
+        output_bytes=1 << 20,
+        keep_output_bytes=4096,
+    )
     assert res.status == "output_limit", res.status
     assert 0 < len(getattr(res, stream)) <= 4096
     assert res.wall_s < 5.0
 
 
 def test_output_cap_counts_both_streams_together():
-    res = sb("""
+    res = sb(
+        """
         import sys, time
         def run():
             sys.stdout.write("a" * (700 << 10)); sys.stdout.flush()
             time.sleep(0.3)                        # let the supervisor read stdout alone first
             sys.stderr.write("b" * (700 << 10)); sys.stderr.flush()
             return 1
-    """, output_bytes=1 << 20)
+    """,
+        output_bytes=1 << 20,
+    )
     assert res.status == "output_limit", res.status
 
 
@@ -355,12 +409,15 @@ def test_stdout_and_stderr_are_captured_separately():
 
 
 def test_result_cap():
-    res = sb("""
+    res = sb(
+        """
         import os
         def run():
             os.write(3, b"[" + b"1," * (1 << 20) + b"1]")
             os._exit(0)
-    """, result_bytes=1024)
+    """,
+        result_bytes=1024,
+    )
     assert res.status == "result_too_large", res.status
     assert len(res.result) <= 1025
 
@@ -370,6 +427,7 @@ def test_result_is_returned_verbatim_and_never_unpickled(tmp_path):
     os.chmod(marker_dir, 0o777)
     marker = os.path.join(marker_dir, "unpickled")
     try:
+
         class Touch:
             def __reduce__(self):
                 return (os.system, (f"touch {marker}",))
@@ -382,7 +440,7 @@ def test_result_is_returned_verbatim_and_never_unpickled(tmp_path):
                 os._exit(0)
         """)
         assert res.status == "ok"
-        assert res.result == payload                        # bytes, exactly as written; nothing decoded
+        assert res.result == payload  # bytes, exactly as written; nothing decoded
         time.sleep(0.2)
         assert not os.path.exists(marker)
     finally:
@@ -409,24 +467,44 @@ def test_killed_by_a_signal():
 
 # -- environment ----------------------------------------------------------------------------------------
 
-ALLOWED_ENV = {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE",
-               "PYTHONHASHSEED", "MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "OPENBLAS_CORETYPE",
-               "OPENBLAS_L2_SIZE"}
+ALLOWED_ENV = {
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "HOME",
+    "TMPDIR",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONNOUSERSITE",
+    "PYTHONHASHSEED",
+    "MPLBACKEND",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+}
 
 
 @pytest.mark.parametrize("cpus", [1, 2])
 def test_scrubbed_environment(monkeypatch, cpus):
-    planted = {k: f"planted-{secrets.token_hex(8)}" for k in ("TINKER_API_KEY", "HF_TOKEN", "WANDB_API_KEY",
-                                                               "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY")}
+    planted = {
+        k: f"planted-{secrets.token_hex(8)}"
+        for k in ("TINKER_API_KEY", "HF_TOKEN", "WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY")
+    }
     for k, v in planted.items():
         monkeypatch.setenv(k, v)
-    res = sb("""
+    res = sb(
+        """
         import os
         def run():
             print(os.environ)
             return dict(os.environ)
-    """, cpus=cpus)
+    """,
+        cpus=cpus,
+    )
     env = value(res)
     assert set(env) <= ALLOWED_ENV, set(env) - ALLOWED_ENV
     assert env["OMP_NUM_THREADS"] == str(cpus) and env["OPENBLAS_NUM_THREADS"] == str(cpus)
@@ -435,6 +513,7 @@ def test_scrubbed_environment(monkeypatch, cpus):
 
 
 # -- network --------------------------------------------------------------------------------------------
+
 
 @needs_root
 def test_no_network():
@@ -450,7 +529,7 @@ def test_no_network():
         while not stop.is_set():
             try:
                 conn, _ = srv.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             got.append(b"<connection>")
             conn.settimeout(1)
@@ -487,16 +566,25 @@ def test_no_network():
     out = value(res)
     assert out["connect"] == errno.ENETUNREACH, out
     assert out["ifaces"] == ["lo"]
-    assert got == [b"<connection>", b"control"]               # only the control connection arrived
+    assert got == [b"<connection>", b"control"]  # only the control connection arrived
 
 
 # -- filesystem view ------------------------------------------------------------------------------------
 
+
 @needs_root
 def test_filesystem_view():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    probes = {"work": "/work", "repo": repo, "shared": os.path.join(os.path.dirname(repo), "shared"),
-              "root": "/root", "ssh": "/root/.ssh", "proc": "/proc", "tmp": "/tmp", "etc": "/etc"}
+    probes = {
+        "work": "/work",
+        "repo": repo,
+        "shared": os.path.join(os.path.dirname(repo), "shared"),
+        "root": "/root",
+        "ssh": "/root/.ssh",
+        "proc": "/proc",
+        "tmp": "/tmp",
+        "etc": "/etc",
+    }
     res = sb(f"""
         import os
         PROBES = {probes!r}
@@ -525,10 +613,10 @@ def test_filesystem_view():
     assert out["repo_file"] == errno.ENOENT
     assert out["shared"] == errno.ENOENT
     assert out["ssh"] == errno.ENOENT and out["proc"] == errno.ENOENT
-    for key in ("work", "root", "tmp"):      # /tmp exists only when the venv lives below it (a CI clone)
+    for key in ("work", "root", "tmp"):  # /tmp exists only when the venv lives below it (a CI clone)
         entries = out[key]
         assert entries == errno.ENOENT or on_python_path(probes[key], entries), (key, entries)
-    if isinstance(out["repo"], list):                          # only the venv, if the venv lives in the checkout
+    if isinstance(out["repo"], list):  # only the venv, if the venv lives in the checkout
         assert on_python_path(repo, out["repo"]), out["repo"]
         assert "verifiers" not in out["repo"] and "tests" not in out["repo"]
     assert set(out["etc"]) <= {"ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types", "alternatives"}
@@ -540,7 +628,9 @@ def test_alternatives_links_resolve_in_the_sandbox():
     link = "/usr/bin/c++"
     if not (os.path.islink(link) and os.readlink(link).startswith("/etc/alternatives/") and os.path.exists(link)):
         pytest.skip("no /etc/alternatives compiler link on this host")
-    res = sb("import os, shutil\ndef run():\n    return [os.path.exists('/usr/bin/c++'), shutil.which('c++') is not None]\n")
+    res = sb(
+        "import os, shutil\ndef run():\n    return [os.path.exists('/usr/bin/c++'), shutil.which('c++') is not None]\n"
+    )
     assert value(res) == [True, True]
 
 
@@ -561,12 +651,18 @@ def test_cpu_info_view_shows_the_cpu_description_only(force_userns):
             return [sorted(os.listdir("/proc")), sorted(os.listdir("/sys")), os.path.isfile("/sys/devices/system/cpu/possible"),
                     "processor" in open("/proc/cpuinfo").read(), writable]
     """).lstrip()
-    res = sandbox.run(files={"program.py": src.encode()}, limits=Limits(wall_s=10.0), cpu_info=True,
-                      force_userns=force_userns, config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    res = sandbox.run(
+        files={"program.py": src.encode()},
+        limits=Limits(wall_s=10.0),
+        cpu_info=True,
+        force_userns=force_userns,
+        config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}},
+    )
     assert value(res) == [["cpuinfo"], ["devices"], os.path.isfile("/sys/devices/system/cpu/possible"), True, False]
 
 
 # -- the isolation report -------------------------------------------------------------------------------
+
 
 def test_isolation_report():
     res = sb("def run():\n    return 1\n")
@@ -593,8 +689,9 @@ def test_each_run_gets_its_own_uid_and_workdir():
 
 # -- no leaks across runs -------------------------------------------------------------------------------
 
+
 def test_fifty_sequential_runs_leak_nothing():
-    value(sb("def run():\n    return 0\n"))                 # warm: the server and its socket exist
+    value(sb("def run():\n    return 0\n"))  # warm: the server and its socket exist
     fds_before = len(os.listdir("/proc/self/fd"))
     threads_before = threading.active_count()
     children_before = _children()
@@ -624,6 +721,7 @@ def _children() -> set[int]:
 
 # -- robustness of the supervisor and the fork server ---------------------------------------------------
 
+
 @pytest.fixture
 def restart_server_after():
     """These tests once damaged the fork server (a supervisor KeyError, then a monitor BrokenPipeError
@@ -652,7 +750,7 @@ def test_output_cap_with_both_streams_full(restart_server_after):
 
 
 def test_supervisor_abort_does_not_degrade_later_runs(monkeypatch, restart_server_after):
-    value(sb("def run():\n    return 0\n"))                 # a server that works
+    value(sb("def run():\n    return 0\n"))  # a server that works
     calls = {"n": 0}
     real_select = client.select.select
 
@@ -666,7 +764,7 @@ def test_supervisor_abort_does_not_degrade_later_runs(monkeypatch, restart_serve
     with pytest.raises(RuntimeError):
         sb("import time\ndef run():\n    time.sleep(5)\n    return 1\n")
     monkeypatch.setattr(client.select, "select", real_select)
-    time.sleep(0.5)                                          # let the monitor notice the closed pipe
+    time.sleep(0.5)  # let the monitor notice the closed pipe
     after = sb("import os\ndef run():\n    return os.path.exists('/work')\n")
     assert after.isolation.get("filesystem") == "chroot", after.isolation
     assert after.isolation.get("level") == "full"
@@ -674,7 +772,8 @@ def test_supervisor_abort_does_not_degrade_later_runs(monkeypatch, restart_serve
 
 @needs_root
 def test_memory_limit_covers_the_whole_run_with_two_cpus():
-    res = sb("""
+    res = sb(
+        """
         import os
         def run():
             kids = []
@@ -693,9 +792,13 @@ def test_memory_limit_covers_the_whole_run_with_two_cpus():
                 mine = 0
             codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids]
             return {"children_ok": codes.count(0), "parent_bytes": mine}
-    """, cpus=2, memory_bytes=1 << 30, wall_s=30.0)
+    """,
+        cpus=2,
+        memory_bytes=1 << 30,
+        wall_s=30.0,
+    )
     assert res.status in ("ok", "crashed", "timeout", "memory"), res.status
-    if res.status == "memory":      # the run's cgroup limit killed a process: reported as such
+    if res.status == "memory":  # the run's cgroup limit killed a process: reported as such
         assert "memory limit" in res.detail and res.isolation.get("memory") == "whole run (cgroup)"
     if res.status == "ok":
         out = json.loads(res.result).get("value", {})
@@ -706,10 +809,15 @@ def test_memory_limit_covers_the_whole_run_with_two_cpus():
 def test_tempfile_uses_the_runs_tmpdir_not_the_servers_tmp():
     """The fork server asks tempfile for a directory before forking (its /tmp, absent from the sandbox
     root); a program (Triton and CuPy compile this way) must get the run's TMPDIR instead."""
-    res = sandbox.run(files={"program.py": b"import tempfile, os\ndef run():\n    d = tempfile.mkdtemp()\n"
-                                           b"    open(os.path.join(d, 'f'), 'w').write('x')\n    return d\n"},
-                      limits=Limits(wall_s=10.0), env={"TMPDIR": "/sandbox", "HOME": "/sandbox", "PATH": "/usr/bin:/bin"},
-                      config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}})
+    res = sandbox.run(
+        files={
+            "program.py": b"import tempfile, os\ndef run():\n    d = tempfile.mkdtemp()\n"
+            b"    open(os.path.join(d, 'f'), 'w').write('x')\n    return d\n"
+        },
+        limits=Limits(wall_s=10.0),
+        env={"TMPDIR": "/sandbox", "HOME": "/sandbox", "PATH": "/usr/bin:/bin"},
+        config={"entry": "run", "kwargs": {}, "convert": {"kind": "json"}},
+    )
     assert res.status == "ok", res
     got = json.loads(res.result)
     assert "error" not in got, got
@@ -747,12 +855,20 @@ def test_without_cgroup_or_address_space_limit_resident_memory_is_watched(in_chi
     memory is the bound. 1.5 GiB touched under a 1 GiB limit is killed, by the program itself or by
     a process it forked; 200 MiB runs."""
     lim = _NoAddressSpaceLimit(wall_s=20.0, cpus=2, memory_bytes=1 << 30)
-    big = sandbox.run(files={"program.py": TOUCH.encode()}, limits=lim, no_cgroup=True,
-                      config={"entry": "run", "kwargs": {"mib": 1536, "in_child": in_child}, "convert": {"kind": "json"}})
+    big = sandbox.run(
+        files={"program.py": TOUCH.encode()},
+        limits=lim,
+        no_cgroup=True,
+        config={"entry": "run", "kwargs": {"mib": 1536, "in_child": in_child}, "convert": {"kind": "json"}},
+    )
     assert "sampled" in big.isolation["memory"], big.isolation
-    assert big.status == "memory", big          # the whole process group goes, the program with it
+    assert big.status == "memory", big  # the whole process group goes, the program with it
     assert big.mem_peak_bytes is not None and big.mem_peak_bytes > 900 << 20
-    small = sandbox.run(files={"program.py": TOUCH.encode()}, limits=lim, no_cgroup=True,
-                        config={"entry": "run", "kwargs": {"mib": 200, "in_child": in_child}, "convert": {"kind": "json"}})
+    small = sandbox.run(
+        files={"program.py": TOUCH.encode()},
+        limits=lim,
+        no_cgroup=True,
+        config={"entry": "run", "kwargs": {"mib": 200, "in_child": in_child}, "convert": {"kind": "json"}},
+    )
     assert small.status == "ok", small
     assert json.loads(small.result)["value"] in (200 << 20, 0)

@@ -12,8 +12,10 @@ from verifiers.sandbox import _linux
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-pytestmark = pytest.mark.skipif(not _linux.seccomp_supported() or os.uname().machine not in ("x86_64", "aarch64"),
-                                reason="seccomp lockdown is built for x86_64 and aarch64 only")
+pytestmark = pytest.mark.skipif(
+    not _linux.seccomp_supported() or os.uname().machine not in ("x86_64", "aarch64"),
+    reason="seccomp lockdown is built for x86_64 and aarch64 only",
+)
 
 SCRIPT = r"""
 import os, sys, threading
@@ -60,8 +62,16 @@ def test_lockdown_refuses_threads_processes_exec_and_opens_on_every_thread(tmp_p
     assert "seccomp on all 2 threads" in first
     seen = eval(last)  # noqa: S307 - our own repr of a dict of str/int
     import errno
-    assert seen == {"older_open": errno.EPERM, "thread": "can't start new thread", "fork": errno.EAGAIN,
-                    "open_read": errno.EPERM, "open_write": errno.EPERM, "exec": errno.EPERM, "pipe": "x"}
+
+    assert seen == {
+        "older_open": errno.EPERM,
+        "thread": "can't start new thread",
+        "fork": errno.EAGAIN,
+        "open_read": errno.EPERM,
+        "open_write": errno.EPERM,
+        "exec": errno.EPERM,
+        "pipe": "x",
+    }
     assert not (tmp_path / "new").exists()
 
 
@@ -73,5 +83,11 @@ def test_the_same_script_without_lockdown_is_allowed_everything(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     seen = eval(p.stdout.strip().splitlines()[-1])  # noqa: S307
-    assert seen == {"older_open": "allowed", "thread": "allowed", "fork": "allowed", "open_read": "allowed",
-                    "open_write": "allowed", "pipe": "x"}
+    assert seen == {
+        "older_open": "allowed",
+        "thread": "allowed",
+        "fork": "allowed",
+        "open_read": "allowed",
+        "open_write": "allowed",
+        "pipe": "x",
+    }

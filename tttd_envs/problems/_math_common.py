@@ -5,7 +5,8 @@ The contract names the limits a program runs under, so it is written from the en
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 PROGRAM_CONTRACT = """\
 ## What to submit
@@ -36,8 +37,12 @@ def _bytes(n: int) -> str:
 def contract(card_id: str, limits: dict[str, Any] | None = None) -> str:
     lim = {**MATH_LIMITS, **(limits or {})}
     cpus = int(lim["cpus"])
-    return PROGRAM_CONTRACT.format(id=card_id, budget_s=float(lim["budget_s"]), memory=_bytes(int(lim["memory_bytes"])),
-                                   cpus="one CPU" if cpus == 1 else f"{cpus} CPUs")
+    return PROGRAM_CONTRACT.format(
+        id=card_id,
+        budget_s=float(lim["budget_s"]),
+        memory=_bytes(int(lim["memory_bytes"])),
+        cpus="one CPU" if cpus == 1 else f"{cpus} CPUs",
+    )
 
 
 def statement(card_id: str, head: str, tail: str) -> Callable[[dict[str, Any]], str]:

@@ -56,49 +56,121 @@ official cases and standings were never published, so only the public seeds can 
 
 """ + _CPP.format(scale="3,000,000")
 
-_LIMITS = {"mode": "rl", "case_set": None, "jobs": None, "stop_on_fail": True, "ale_final": False,
-           "allow_public_contest": False, "progress": None}
+_LIMITS = {
+    "mode": "rl",
+    "case_set": None,
+    "jobs": None,
+    "stop_on_fail": True,
+    "ale_final": False,
+    "allow_public_contest": False,
+    "progress": None,
+}
+
 
 def _board(problem: str) -> BoardPolicy:
     """docs/atcoder.md#case-sets-and-modes, docs/atcoder.md#rank-and-performance: one board per CPU model, full case sets only; contest totals over the
     official cases compare with the published ones and are placed in the final standings."""
-    return BoardPolicy(hardware=("cpu_model",), full_case_sets=("public150", "official"),
-                       comparable_case_set="official", standings=problem)
+    return BoardPolicy(
+        hardware=("cpu_model",),
+        full_case_sets=("public150", "official"),
+        comparable_case_set="official",
+        standings=problem,
+    )
 
 
 AHC039_CARD = ProblemCard(
-    id="AHC039-v0", title="AtCoder AHC039: Purse Seine Fishing", domain="algorithms", artifact="cpp",
-    direction="max", units="contest points (total over the case set)", statement=AHC039_STATEMENT,
-    verifier="atcoder", verifier_kwargs={"problem": "ahc039"}, limits=dict(_LIMITS),
-    reward_transform="mean_scaled", reward_scale=1500.0,
+    id="AHC039-v0",
+    title="AtCoder AHC039: Purse Seine Fishing",
+    domain="algorithms",
+    artifact="cpp",
+    direction="max",
+    units="contest points (total over the case set)",
+    statement=AHC039_STATEMENT,
+    verifier="atcoder",
+    verifier_kwargs={"problem": "ahc039"},
+    limits=dict(_LIMITS),
+    reward_transform="mean_scaled",
+    reward_scale=1500.0,
     references=(
-        Reference("best human", "AHC039 winner", 2024, "566,997", "AtCoder AHC039 final standings (rank 1)",
-                  note="contest total over the 150 official cases, judged by AtCoder; not re-run by tttd"),
-        Reference("previous best AI", "as listed by TTT-Discover", 2025, "558,026", "TTT-Discover README",
-                  note="system and date not stated by the source (before 2026); not re-run by tttd"),
-        Reference("TTT-Discover", "Yuksekgonul et al.", 2026, "567,062",
-                  "arXiv:2601.16175; AtCoder submission 72633477", note="post-contest submission; not re-run by tttd"),
+        Reference(
+            "best human",
+            "AHC039 winner",
+            2024,
+            "566,997",
+            "AtCoder AHC039 final standings (rank 1)",
+            note="contest total over the 150 official cases, judged by AtCoder; not re-run by tttd",
+        ),
+        Reference(
+            "previous best AI",
+            "as listed by TTT-Discover",
+            2025,
+            "558,026",
+            "TTT-Discover README",
+            note="system and date not stated by the source (before 2026); not re-run by tttd",
+        ),
+        Reference(
+            "TTT-Discover",
+            "Yuksekgonul et al.",
+            2026,
+            "567,062",
+            "arXiv:2601.16175; AtCoder submission 72633477",
+            note="post-contest submission; not re-run by tttd",
+        ),
     ),
-    initial_states=(InitialState("empty", "no program yet"),), default_initial="empty",
-    picture="ahc039", score_label="total", target="566,997 (best human, contest total over the official cases)",
-    nondeterministic=True, board=_board("ahc039"),
+    initial_states=(InitialState("empty", "no program yet"),),
+    default_initial="empty",
+    picture="ahc039",
+    score_label="total",
+    target="566,997 (best human, contest total over the official cases)",
+    nondeterministic=True,
+    board=_board("ahc039"),
 )
 
 AHC058_CARD = ProblemCard(
-    id="AHC058-v0", title="AtCoder AHC058: production planning", domain="algorithms", artifact="cpp",
-    direction="max", units="contest points (total over the case set)", statement=AHC058_STATEMENT,
-    verifier="atcoder", verifier_kwargs={"problem": "ahc058"}, limits=dict(_LIMITS),
-    reward_transform="mean_scaled", reward_scale=3_000_000.0,
+    id="AHC058-v0",
+    title="AtCoder AHC058: production planning",
+    domain="algorithms",
+    artifact="cpp",
+    direction="max",
+    units="contest points (total over the case set)",
+    statement=AHC058_STATEMENT,
+    verifier="atcoder",
+    verifier_kwargs={"problem": "ahc058"},
+    limits=dict(_LIMITS),
+    reward_transform="mean_scaled",
+    reward_scale=3_000_000.0,
     references=(
-        Reference("best human", "AHC058 winner", 2025, "847,674,723", "TTT-Discover README",
-                  note="contest total; AHC058 has no public official cases or standings, so no rank is computed"),
-        Reference("previous best AI", "as listed by TTT-Discover", 2025, "848,373,282", "TTT-Discover README",
-                  note="system and date not stated by the source (before 2026)"),
-        Reference("TTT-Discover", "Yuksekgonul et al.", 2026, "848,414,228",
-                  "arXiv:2601.16175; AtCoder submission 72633508", note="post-contest submission"),
+        Reference(
+            "best human",
+            "AHC058 winner",
+            2025,
+            "847,674,723",
+            "TTT-Discover README",
+            note="contest total; AHC058 has no public official cases or standings, so no rank is computed",
+        ),
+        Reference(
+            "previous best AI",
+            "as listed by TTT-Discover",
+            2025,
+            "848,373,282",
+            "TTT-Discover README",
+            note="system and date not stated by the source (before 2026)",
+        ),
+        Reference(
+            "TTT-Discover",
+            "Yuksekgonul et al.",
+            2026,
+            "848,414,228",
+            "arXiv:2601.16175; AtCoder submission 72633508",
+            note="post-contest submission",
+        ),
     ),
-    initial_states=(InitialState("empty", "no program yet (as in the reference run)"),), default_initial="empty",
-    picture=None, score_label="total", target="847,674,723 (best human, contest total)", nondeterministic=True,
+    initial_states=(InitialState("empty", "no program yet (as in the reference run)"),),
+    default_initial="empty",
+    picture=None,
+    score_label="total",
+    target="847,674,723 (best human, contest total)",
+    nondeterministic=True,
     board=_board("ahc058"),
 )
 
@@ -149,9 +221,17 @@ class AHC058Env(DiscoveryEnv):
     card = AHC058_CARD
 
 
-for _cls, _desc, _scale in ((AHC039Env, "Enclose mackerels but not sardines with one axis-parallel polygon "
-                                         "(AtCoder Heuristic Contest 039).", 1500),
-                            (AHC058Env, "Plan 500 turns of machine upgrades to maximise apples (AtCoder "
-                                         "Heuristic Contest 058).", "3,000,000")):
-    _cls.__doc__ = _DOC.format(desc=_desc, scale=_scale, id=_cls.card.id,
-                               refs="; ".join(f"{r.label}: {r.published}" for r in _cls.card.references))
+for _cls, _desc, _scale in (
+    (
+        AHC039Env,
+        "Enclose mackerels but not sardines with one axis-parallel polygon (AtCoder Heuristic Contest 039).",
+        1500,
+    ),
+    (AHC058Env, "Plan 500 turns of machine upgrades to maximise apples (AtCoder Heuristic Contest 058).", "3,000,000"),
+):
+    _cls.__doc__ = _DOC.format(
+        desc=_desc,
+        scale=_scale,
+        id=_cls.card.id,
+        refs="; ".join(f"{r.label}: {r.published}" for r in _cls.card.references),
+    )

@@ -24,7 +24,8 @@ max a > 0. Both objectives are scale-invariant, so divide by max(a) if you need 
 are slower for your own optimiser, not for the verifier.
 """
 
-AC1_STATEMENT = """\
+AC1_STATEMENT = (
+    """\
 # First autocorrelation inequality AC1 (minimise)
 
 C1 is the largest constant with max_{|t|≤1/2} (f*f)(t) ≥ C1 (∫f)² for all f ≥ 0 supported on
@@ -32,9 +33,12 @@ C1 is the largest constant with max_{|t|≤1/2} (f*f)(t) ≥ C1 (∫f)² for all
 
     C1 ≤ 2n · max_k c_k / S²        (lower is better; proven: C1 ≥ 1.28)
 
-""" + _COMMON
+"""
+    + _COMMON
+)
 
-AC2_STATEMENT = """\
+AC2_STATEMENT = (
+    """\
 # Second autocorrelation inequality AC2 (maximise)
 
 C2 is the smallest constant with ‖f*f‖₂² ≤ C2 ‖f*f‖₁ ‖f*f‖∞ for all f ≥ 0. A step function proves
@@ -44,30 +48,49 @@ the lower bound
 
 (the exact L2 norm of the piecewise-linear autoconvolution over its L1 norm times its maximum).
 
-""" + _COMMON
+"""
+    + _COMMON
+)
 
 _AC1_FILES = {
     "human": ("ac1_matolcsi_vinuesa2010.json", "84c3731a86287600f9216ae1da231642599704e518703f47f4309a2d0bf32e19"),
-    "alphaevolve_v1": ("ac1_alphaevolve2025_v1.json", "bceafc4cfe33eb3e2fbe52a4352de501368ccabf686b9354b7b197d38422addc"),
-    "alphaevolve_v2": ("ac1_alphaevolve2025_v2.json", "634b059aa2a6ce267f90a82d68fef1f2c0998aee4eb3e4d50d466500dd521220"),
+    "alphaevolve_v1": (
+        "ac1_alphaevolve2025_v1.json",
+        "bceafc4cfe33eb3e2fbe52a4352de501368ccabf686b9354b7b197d38422addc",
+    ),
+    "alphaevolve_v2": (
+        "ac1_alphaevolve2025_v2.json",
+        "634b059aa2a6ce267f90a82d68fef1f2c0998aee4eb3e4d50d466500dd521220",
+    ),
     "previous_ai": ("ac1_thetaevolve2025.json", "07f64a8163d9f55143e0ca2ffb672079be2877f438f1c8511cec4847711b7b84"),
     "ttt": ("ac1_ttt_discover2026.json", "6fb4f3b440d31af3463c2b86da671a6aab75290bb9be217173c3ab8a2c4a754a"),
-    "best_known": ("added-2026-12-04/ac1_togetherai2026.json",
-                   "9497ca45ba9bd06db37b3d1ac061d4adeab62a45a4cae8d1186be9cf24bdc61d"),
+    "best_known": (
+        "added-2026-12-04/ac1_togetherai2026.json",
+        "9497ca45ba9bd06db37b3d1ac061d4adeab62a45a4cae8d1186be9cf24bdc61d",
+    ),
 }
 _AC2_FILES = {
-    "alphaevolve_v1": ("ac2_alphaevolve2025_v1.json", "f3ffdf438ed4e884639f3ff962eaec0d3d0e884ecddd12d43bb8df122231a74a"),
+    "alphaevolve_v1": (
+        "ac2_alphaevolve2025_v1.json",
+        "f3ffdf438ed4e884639f3ff962eaec0d3d0e884ecddd12d43bb8df122231a74a",
+    ),
     "previous_ai": ("ac2_alphaevolve2025_v2.json", "aa3b8be49ff5f71c42b9a6f255cda188f0c34a3be3feb70f508353abce9049f5"),
     "ttt": ("ac2_ttt_discover2026.json", "eddb9b3b99f99c1a8e294a86250b411868b6cf542cc659c5f4542bdc0a2243bd"),
-    "best_known": ("added-2026-12-04/ac2_togetherai2026.json",
-                   "133c4bbea6c2860b8ab31098de7147eaf5a41fc2be69a87ea5dc2b023c8d4996"),
+    "best_known": (
+        "added-2026-12-04/ac2_togetherai2026.json",
+        "133c4bbea6c2860b8ab31098de7147eaf5a41fc2be69a87ea5dc2b023c8d4996",
+    ),
 }
 
 
 def _initials(files: dict, constant_note: str) -> tuple[InitialState, ...]:
-    return (InitialState("random", f"a_i = 1 with n in [1000, 8000) ({constant_note})", build=constant_sequence),
-            *(InitialState(name, f"published: {fname}", data_file=fname, construction_sha256=sha)
-              for name, (fname, sha) in files.items()))
+    return (
+        InitialState("random", f"a_i = 1 with n in [1000, 8000) ({constant_note})", build=constant_sequence),
+        *(
+            InitialState(name, f"published: {fname}", data_file=fname, construction_sha256=sha)
+            for name, (fname, sha) in files.items()
+        ),
+    )
 
 
 _AC1 = statement("AutocorrelationAC1-v0", AC1_STATEMENT, "\nReturn: a flat list of n floats a_i.")
@@ -76,60 +99,189 @@ _AC2 = statement("AutocorrelationAC2-v0", AC2_STATEMENT, "\nReturn: a flat list 
 AC1_CARD = ProblemCard(
     id="AutocorrelationAC1-v0",
     title="First autocorrelation inequality (upper bound on C1)",
-    domain="math", artifact="python", direction="min", units="C1 bound (dimensionless)",
-    statement=_AC1(MATH_LIMITS), statement_for=_AC1,
+    domain="math",
+    artifact="python",
+    direction="min",
+    units="C1 bound (dimensionless)",
+    statement=_AC1(MATH_LIMITS),
+    statement_for=_AC1,
     verifier="autocorrelation_ac1",
     limits=dict(MATH_LIMITS),
     reward_transform="reciprocal",
     references=(
-        Reference("best human", "Matolcsi & Vinuesa", 2010, "1.5098 (TTT-Discover README: 1.50973)", "JMAA 372 (2010)",
-                  1.5097201507458788, "1.509720151", "ac1_matolcsi_vinuesa2010.json", True, "208 steps"),
-        Reference("AI", "AlphaEvolve (May 2025)", 2025, "1.5053", "arXiv:2506.13131", 1.505293968440161,
-                  "1.505293969", "ac1_alphaevolve2025_v1.json", True, "600 steps"),
-        Reference("AI", "AlphaEvolve (later 2025 construction)", 2025, "1.503164", "as listed by ThetaEvolve",
-                  1.503163554681561, "1.503163555", "ac1_alphaevolve2025_v2.json", True,
-                  "1,319 steps; attributed to AlphaEvolve by the TTT-Discover repository"),
-        Reference("previous best AI", "ThetaEvolve (Wang et al.)", 2025, "1.503133", "arXiv:2511.23473",
-                  1.5031324359797773, "1.503132436", "ac1_thetaevolve2025.json", True, "1,319 steps"),
-        Reference("TTT-Discover", "Yuksekgonul et al.", 2026, "1.50287", "arXiv:2601.16175", 1.5028628982558268,
-                  "1.502862899", "ac1_ttt_discover2026.json", True, "30,000 steps"),
-        Reference("best known (2026-12)", "Together AI (EinsteinArena baseline)", 2026, "1.5028628587",
-                  "vinid/einstein-arena web/data/baselines/together-ai.json, 2026-03-26", 1.502862858705311, "1.502862859",
-                  "added-2026-12-04/ac1_togetherai2026.json", True, "30,000 steps"),
+        Reference(
+            "best human",
+            "Matolcsi & Vinuesa",
+            2010,
+            "1.5098 (TTT-Discover README: 1.50973)",
+            "JMAA 372 (2010)",
+            1.5097201507458788,
+            "1.509720151",
+            "ac1_matolcsi_vinuesa2010.json",
+            True,
+            "208 steps",
+        ),
+        Reference(
+            "AI",
+            "AlphaEvolve (May 2025)",
+            2025,
+            "1.5053",
+            "arXiv:2506.13131",
+            1.505293968440161,
+            "1.505293969",
+            "ac1_alphaevolve2025_v1.json",
+            True,
+            "600 steps",
+        ),
+        Reference(
+            "AI",
+            "AlphaEvolve (later 2025 construction)",
+            2025,
+            "1.503164",
+            "as listed by ThetaEvolve",
+            1.503163554681561,
+            "1.503163555",
+            "ac1_alphaevolve2025_v2.json",
+            True,
+            "1,319 steps; attributed to AlphaEvolve by the TTT-Discover repository",
+        ),
+        Reference(
+            "previous best AI",
+            "ThetaEvolve (Wang et al.)",
+            2025,
+            "1.503133",
+            "arXiv:2511.23473",
+            1.5031324359797773,
+            "1.503132436",
+            "ac1_thetaevolve2025.json",
+            True,
+            "1,319 steps",
+        ),
+        Reference(
+            "TTT-Discover",
+            "Yuksekgonul et al.",
+            2026,
+            "1.50287",
+            "arXiv:2601.16175",
+            1.5028628982558268,
+            "1.502862899",
+            "ac1_ttt_discover2026.json",
+            True,
+            "30,000 steps",
+        ),
+        Reference(
+            "best known (2026-12)",
+            "Together AI (EinsteinArena baseline)",
+            2026,
+            "1.5028628587",
+            "vinid/einstein-arena web/data/baselines/together-ai.json, 2026-03-26",
+            1.502862858705311,
+            "1.502862859",
+            "added-2026-12-04/ac1_togetherai2026.json",
+            True,
+            "30,000 steps",
+        ),
     ),
     initial_states=_initials(_AC1_FILES, "score exactly 2"),
-    default_initial="random", picture="autoconvolution", score_label="C1 ≤",
-    proven_bound="C1 ≥ 1.28 (Cloninger & Steinerberger 2017)", libraries="numpy, scipy",
+    default_initial="random",
+    picture="autoconvolution",
+    score_label="C1 ≤",
+    proven_bound="C1 ≥ 1.28 (Cloninger & Steinerberger 2017)",
+    libraries="numpy, scipy",
 )
 
 AC2_CARD = ProblemCard(
     id="AutocorrelationAC2-v0",
     title="Second autocorrelation inequality (lower bound on C2)",
-    domain="math", artifact="python", direction="max", units="C2 bound (dimensionless)",
-    statement=_AC2(MATH_LIMITS), statement_for=_AC2,
+    domain="math",
+    artifact="python",
+    direction="max",
+    units="C2 bound (dimensionless)",
+    statement=_AC2(MATH_LIMITS),
+    statement_for=_AC2,
     verifier="autocorrelation_ac2",
     limits=dict(MATH_LIMITS),
     reward_transform="identity",
     references=(
-        Reference("human (earlier)", "Matolcsi & Vinuesa", 2010, "0.88922", "JMAA 372 (2010)", note="no public construction checked"),
-        Reference("best human", "Boyer & Li", 2025, "0.901564", "arXiv:2506.16750",
-                  note="575 steps; not verified by us (no construction in the data set)"),
-        Reference("AI", "AlphaEvolve (May 2025)", 2025, "0.8962", "arXiv:2506.13131", 0.8962799441554077,
-                  "0.8962799441", "ac2_alphaevolve2025_v1.json", True, "50 steps"),
-        Reference("previous best AI", "AlphaEvolve (later 2025 construction)", 2025, "0.9610",
-                  "attributed to AlphaEvolve by the TTT-Discover repository", 0.961021077784024, "0.9610210777",
-                  "ac2_alphaevolve2025_v2.json", True, "50,000 steps"),
-        Reference("TTT-Discover", "Yuksekgonul et al.", 2026, "0.9591", "arXiv:2601.16175", 0.959179771148271,
-                  "0.9591797711", "ac2_ttt_discover2026.json", True, "50,000 steps; not a record"),
-        Reference("human (unverified)", "Jaech & Joseph", 2025, "0.94136", "arXiv:2508.02803",
-                  note="Simpson-rule evaluation, not the exact formula; unverified"),
-        Reference("best known (2026-12)", "Together AI (EinsteinArena baseline)", 2026, "0.9612055423",
-                  "vinid/einstein-arena web/data/baselines/together-ai.json, 2026-03-26", 0.9612055422690108, "0.9612055422",
-                  "added-2026-12-04/ac2_togetherai2026.json", True, "100,000 steps"),
+        Reference(
+            "human (earlier)",
+            "Matolcsi & Vinuesa",
+            2010,
+            "0.88922",
+            "JMAA 372 (2010)",
+            note="no public construction checked",
+        ),
+        Reference(
+            "best human",
+            "Boyer & Li",
+            2025,
+            "0.901564",
+            "arXiv:2506.16750",
+            note="575 steps; not verified by us (no construction in the data set)",
+        ),
+        Reference(
+            "AI",
+            "AlphaEvolve (May 2025)",
+            2025,
+            "0.8962",
+            "arXiv:2506.13131",
+            0.8962799441554077,
+            "0.8962799441",
+            "ac2_alphaevolve2025_v1.json",
+            True,
+            "50 steps",
+        ),
+        Reference(
+            "previous best AI",
+            "AlphaEvolve (later 2025 construction)",
+            2025,
+            "0.9610",
+            "attributed to AlphaEvolve by the TTT-Discover repository",
+            0.961021077784024,
+            "0.9610210777",
+            "ac2_alphaevolve2025_v2.json",
+            True,
+            "50,000 steps",
+        ),
+        Reference(
+            "TTT-Discover",
+            "Yuksekgonul et al.",
+            2026,
+            "0.9591",
+            "arXiv:2601.16175",
+            0.959179771148271,
+            "0.9591797711",
+            "ac2_ttt_discover2026.json",
+            True,
+            "50,000 steps; not a record",
+        ),
+        Reference(
+            "human (unverified)",
+            "Jaech & Joseph",
+            2025,
+            "0.94136",
+            "arXiv:2508.02803",
+            note="Simpson-rule evaluation, not the exact formula; unverified",
+        ),
+        Reference(
+            "best known (2026-12)",
+            "Together AI (EinsteinArena baseline)",
+            2026,
+            "0.9612055423",
+            "vinid/einstein-arena web/data/baselines/together-ai.json, 2026-03-26",
+            0.9612055422690108,
+            "0.9612055422",
+            "added-2026-12-04/ac2_togetherai2026.json",
+            True,
+            "100,000 steps",
+        ),
     ),
     initial_states=_initials(_AC2_FILES, "score exactly 2/3"),
-    default_initial="random", picture="autoconvolution", score_label="C2 ≥",
-    proven_bound="C2 ≤ 1", libraries="numpy, scipy",
+    default_initial="random",
+    picture="autoconvolution",
+    score_label="C2 ≥",
+    proven_bound="C2 ≤ 1",
+    libraries="numpy, scipy",
 )
 
 _DOC = """
@@ -182,13 +334,20 @@ class AutocorrelationAC2Env(DiscoveryEnv):
 
 def _doc(card: ProblemCard, desc: str, reward: str) -> str:
     refs = "; ".join(f"{r.who} {r.year} ({r.published})" for r in card.references)
-    return _DOC.format(desc=desc, reward=reward, names=", ".join(s.name for s in card.initial_states),
-                       id=card.id, refs=refs)
+    return _DOC.format(
+        desc=desc, reward=reward, names=", ".join(s.name for s in card.initial_states), id=card.id, refs=refs
+    )
 
 
 AutocorrelationAC1Env.__doc__ = _doc(
-    AC1_CARD, "Minimise 2n·max_k (a*a)_k / (Σa)² over non-negative step heights a: an upper bound on the\n"
-              "    first autocorrelation constant C1 (proven C1 ≥ 1.28). Exact scoring, rounded up.", "1 / score")
+    AC1_CARD,
+    "Minimise 2n·max_k (a*a)_k / (Σa)² over non-negative step heights a: an upper bound on the\n"
+    "    first autocorrelation constant C1 (proven C1 ≥ 1.28). Exact scoring, rounded up.",
+    "1 / score",
+)
 AutocorrelationAC2Env.__doc__ = _doc(
-    AC2_CARD, "Maximise ‖f*f‖₂² / (‖f*f‖₁ ‖f*f‖∞) over non-negative step functions f: a lower bound on\n"
-              "    the second autocorrelation constant C2 (C2 ≤ 1). Exact scoring, rounded down.", "score")
+    AC2_CARD,
+    "Maximise ‖f*f‖₂² / (‖f*f‖₁ ‖f*f‖∞) over non-negative step functions f: a lower bound on\n"
+    "    the second autocorrelation constant C2 (C2 ≤ 1). Exact scoring, rounded down.",
+    "score",
+)

@@ -19,6 +19,7 @@ from tttd_envs.env import DiscoveryEnv
 from tttd_envs.problems.molecules_cards import FAMILY, card_for, task_statement
 from tttd_envs.spaces import UnicodeText
 from tttd_envs.state import State
+
 # the run log's item codec, importable from here too (its home is the run)
 from verifiers.molecules.run import LOG_ITEM_BYTES, log_item, replay_item  # noqa: F401
 
@@ -32,19 +33,49 @@ class MoleculeEnv(DiscoveryEnv):
     card: ClassVar[ProblemCard]
     reset_options = ("task", "start_pool", "state")
 
-    def __init__(self, render_mode: str | None = None, *, task: str | None = None, budget: int | None = 1000,
-                 episode: str = "budget", action_mode: str = "auto", reward_mode: str = "delta",
-                 start_pool: int = 0, start_pool_source: str = "zinc250k", target_pool: str = "dev",
-                 ledger: str | None = None, max_steps: int | None = None, code_timeout_s: float = 60.0,
-                 n_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        *,
+        task: str | None = None,
+        budget: int | None = 1000,
+        episode: str = "budget",
+        action_mode: str = "auto",
+        reward_mode: str = "delta",
+        start_pool: int = 0,
+        start_pool_source: str = "zinc250k",
+        target_pool: str = "dev",
+        ledger: str | None = None,
+        max_steps: int | None = None,
+        code_timeout_s: float = 60.0,
+        n_workers: int | None = None,
+    ) -> None:
         from verifiers.molecules.run import MoleculeRun
-        self.run = MoleculeRun(self.card.id, task=task, budget=budget, episode=episode, action_mode=action_mode,
-                               reward_mode=reward_mode, start_pool=start_pool, start_pool_source=start_pool_source,
-                               target_pool=target_pool, ledger=ledger, max_steps=max_steps,
-                               code_timeout_s=code_timeout_s, n_workers=n_workers)
-        super().__init__(render_mode, max_turns=self.run.max_turns, task=task, budget=budget,
-                         action_mode=action_mode, code_timeout_s=code_timeout_s)
-        self.action_space = UnicodeText(MAX_ACTION_CHARS)         # a 64 KiB action cap; 1 MiB leaves room
+
+        self.run = MoleculeRun(
+            self.card.id,
+            task=task,
+            budget=budget,
+            episode=episode,
+            action_mode=action_mode,
+            reward_mode=reward_mode,
+            start_pool=start_pool,
+            start_pool_source=start_pool_source,
+            target_pool=target_pool,
+            ledger=ledger,
+            max_steps=max_steps,
+            code_timeout_s=code_timeout_s,
+            n_workers=n_workers,
+        )
+        super().__init__(
+            render_mode,
+            max_turns=self.run.max_turns,
+            task=task,
+            budget=budget,
+            action_mode=action_mode,
+            code_timeout_s=code_timeout_s,
+        )
+        self.action_space = UnicodeText(MAX_ACTION_CHARS)  # a 64 KiB action cap; 1 MiB leaves room
 
     def _make_verifier(self):
         return self.run.verifier
@@ -89,29 +120,49 @@ class MoleculeEnv(DiscoveryEnv):
 
     def _start_episode(self, options: dict[str, Any]) -> None:
         if options.get("state") is not None and self.episode != "oneshot":
-            raise ValueError("reset(options={'state': ...}) needs episode='oneshot'; budget episodes always start "
-                             "from an empty ledger")
+            raise ValueError(
+                "reset(options={'state': ...}) needs episode='oneshot'; budget episodes always start "
+                "from an empty ledger"
+            )
         self.run.begin(options.get("task"), self._seed, options.get("start_pool"))
-        self.statement = task_statement(self.card.id, self.task, self.verifier.objective, self.budget,
-                                        oneshot=self.episode == "oneshot")
+        self.statement = task_statement(
+            self.card.id, self.task, self.verifier.objective, self.budget, oneshot=self.episode == "oneshot"
+        )
 
     def _initial_state(self, name: str, seed: int) -> State:
         construction = [[k, None] for k in self.run.pool_keys] or None
-        return State(id=State.make_id(self.card.id, "", construction), problem=self.card.id,
-                     construction=construction, value=0.0, name="empty")
+        return State(
+            id=State.make_id(self.card.id, "", construction),
+            problem=self.card.id,
+            construction=construction,
+            value=0.0,
+            name="empty",
+        )
 
     def step(self, action: str):
         if self.state is None:
             import gymnasium as gym
+
             raise gym.error.ResetNeeded("call reset() before step()")
         rollout = self.state.timestep + 1 if self.episode == "oneshot" else None
         out = self.run.step(action, step=rollout, log=self._log_rollout)
         verdict = self.last_verdict = out.verdict
-        self.state = self.state.child(artifact=action if isinstance(action, str) else "",
-                                      construction=verdict.details.get("construction") or None, value=out.value,
-                                      score=out.score, timestep=out.step, stdout=str(verdict.details.get("stdout", "")))
-        info = {"verdict": verdict, "score": verdict.score, "accepted": verdict.accepted, "state": self.state,
-                "items": verdict.details.get("items", []), "run": self.run.info()}
+        self.state = self.state.child(
+            artifact=action if isinstance(action, str) else "",
+            construction=verdict.details.get("construction") or None,
+            value=out.value,
+            score=out.score,
+            timestep=out.step,
+            stdout=str(verdict.details.get("stdout", "")),
+        )
+        info = {
+            "verdict": verdict,
+            "score": verdict.score,
+            "accepted": verdict.accepted,
+            "state": self.state,
+            "items": verdict.details.get("items", []),
+            "run": self.run.info(),
+        }
         if self.run.done:
             info["final"] = self.final_metrics()
         return self._obs(), out.reward, out.terminated, out.truncated, info
@@ -124,6 +175,7 @@ class MoleculeEnv(DiscoveryEnv):
             return self.render_text()
         if self.render_mode == "rgb_array":
             from tttd_envs.problems import molecules_render
+
             return molecules_render.rgb_array(self)
         return None
 
@@ -142,8 +194,11 @@ class MoleculeEnv(DiscoveryEnv):
 
     # -- observation -------------------------------------------------------------------------------
     def _obs(self) -> dict[str, Any]:
-        return {"prompt": self.prompt()[:MAX_PROMPT_CHARS], "artifact": self.state.artifact[:MAX_ACTION_CHARS],
-                "value": np.array(self.verifier.ledger.progress(), dtype=np.float64)}
+        return {
+            "prompt": self.prompt()[:MAX_PROMPT_CHARS],
+            "artifact": self.state.artifact[:MAX_ACTION_CHARS],
+            "value": np.array(self.verifier.ledger.progress(), dtype=np.float64),
+        }
 
     def prompt(self) -> str:
         ledger = self.verifier.ledger
@@ -163,19 +218,26 @@ class MoleculeEnv(DiscoveryEnv):
                 for r in items:
                     score = "" if r["score"] is None else f"{r['score']:.4f}"
                     status = r["status"] if r["status"] in ("scored", "cached") else f"{r['status']}:{r['reason']}"
-                    parts.append(f"{r['input'][:60]} | {r['key'] or ''} | {status} | {score} | "
-                                 f"{'yes' if r['charged'] else 'no'}")
+                    parts.append(
+                        f"{r['input'][:60]} | {r['key'] or ''} | {status} | {score} | {'yes' if r['charged'] else 'no'}"
+                    )
         name, value = ledger.headline()
         budget = "unbounded" if self.budget is None else f"{ledger.used}/{self.budget}"
         if self.episode == "oneshot":
             parts += ["", "## Run so far", f"budget used {budget}; {name} so far {value:.4f}"]
         else:
-            parts += ["", "## Run so far", f"budget used {budget}; steps {steps}/{self.max_steps}; "
-                      f"free items {ledger.free_items}/{2 * self.budget}; {name} so far {value:.4f}"]
+            parts += [
+                "",
+                "## Run so far",
+                f"budget used {budget}; steps {steps}/{self.max_steps}; "
+                f"free items {ledger.free_items}/{2 * self.budget}; {name} so far {value:.4f}",
+            ]
         top = ledger.top(5 if self.episode == "oneshot" else 10)
         if top:
-            parts.append(f"top-{len(top) if self.episode == 'oneshot' else 10}: "
-                         + "; ".join(f"{e.key} {e.score:.4f}" for e in top))
+            parts.append(
+                f"top-{len(top) if self.episode == 'oneshot' else 10}: "
+                + "; ".join(f"{e.key} {e.score:.4f}" for e in top)
+            )
         parts.append("Propose up to 100 new molecules.")
         return "\n".join(parts)
 
@@ -184,8 +246,10 @@ class MoleculeEnv(DiscoveryEnv):
         name, value = ledger.headline()
         width = 40
         filled = int(round(width * ledger.used / self.budget)) if self.budget else 0
-        lines = [f"{self.card.id} [{self.task}]  {name} {value:.4f}",
-                 f"budget [{'#' * filled}{'.' * (width - filled)}] {ledger.used}/{self.budget}  steps {self.run.steps}"]
+        lines = [
+            f"{self.card.id} [{self.task}]  {name} {value:.4f}",
+            f"budget [{'#' * filled}{'.' * (width - filled)}] {ledger.used}/{self.budget}  steps {self.run.steps}",
+        ]
         for rank, e in enumerate(ledger.top(10), 1):
             lines.append(f"{rank:2d}. {e.score:.4f}  call {e.call:5d}  {e.key}")
         return "\n".join(lines)
@@ -245,12 +309,17 @@ _DOC = """
 
 def _doc(env_id: str) -> str:
     from verifiers.molecules.objectives import HIDDEN_FAMILIES, tasks
+
     names = tasks(env_id)
-    hidden = ("``task=\"hidden\"`` draws an unknown target from the target pool with the seed (black-box)."
-              if env_id in HIDDEN_FAMILIES else "")
+    hidden = (
+        '``task="hidden"`` draws an unknown target from the target pool with the seed (black-box).'
+        if env_id in HIDDEN_FAMILIES
+        else ""
+    )
     cov = " (coverage for isomers)" if env_id == "MolIsomers-v0" else ""
-    return _DOC.format(blurb=FAMILY[env_id][1], tasks=", ".join(names), default=names[0], hidden=hidden, cov=cov,
-                       id=env_id)
+    return _DOC.format(
+        blurb=FAMILY[env_id][1], tasks=", ".join(names), default=names[0], hidden=hidden, cov=cov, id=env_id
+    )
 
 
 class MolQEDEnv(MoleculeEnv):

@@ -12,10 +12,10 @@ def grid_image(entries, n_cols: int = 5, size: int = 220):
     """A PIL image of the molecules of `entries` (ledger entries, best first) with their scores."""
     from rdkit import Chem
     from rdkit.Chem import Draw
+
     mols = [Chem.MolFromSmiles(e.key) for e in entries]
     legends = [f"#{i + 1}  {e.score:.3f}  (call {e.call})" for i, e in enumerate(entries)]
-    return Draw.MolsToGridImage(mols, molsPerRow=n_cols, subImgSize=(size, size), legends=legends,
-                                returnPNG=False)
+    return Draw.MolsToGridImage(mols, molsPerRow=n_cols, subImgSize=(size, size), legends=legends, returnPNG=False)
 
 
 def figure(env):
@@ -49,6 +49,7 @@ def figure(env):
 
 def rgb_array(env) -> np.ndarray:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     canvas = FigureCanvasAgg(figure(env))
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()

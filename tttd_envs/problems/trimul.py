@@ -43,10 +43,22 @@ side stream to the current stream before returning. The module is at most 64 KiB
 (the last ```python block is taken).
 """
 
-_CAVEAT = ("GPU MODE protocol: masks never applied (upstream parsing bug), no L2 flush, submission in the timer's "
-           "process; compare only with gpumode_compat=True on the same GPU model (docs/kernels.md#gpumode-compat, docs/kernels.md#reward-and-statuses)")
-_LIMITS = {"gpumode_compat": False, "mode": "auto", "allow_other_hardware": False, "timing_profile": "full",
-           "device_index": 0, "require_triton": False, "debug_secret": None, "audit": None, "cpu_pass_reward": 0.0, "seccomp_after_warmup": False}
+_CAVEAT = (
+    "GPU MODE protocol: masks never applied (upstream parsing bug), no L2 flush, submission in the timer's "
+    "process; compare only with gpumode_compat=True on the same GPU model (docs/kernels.md#gpumode-compat, docs/kernels.md#reward-and-statuses)"
+)
+_LIMITS = {
+    "gpumode_compat": False,
+    "mode": "auto",
+    "allow_other_hardware": False,
+    "timing_profile": "full",
+    "device_index": 0,
+    "require_triton": False,
+    "debug_secret": None,
+    "audit": None,
+    "cpu_pass_reward": 0.0,
+    "seccomp_after_warmup": False,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +67,7 @@ class TriMulCard(ProblemCard):
 
     def reward(self, score, details=None) -> float:
         from verifiers.kernels.timing import SCORE_SCALE
+
         if score is not None and score > 0:
             return SCORE_SCALE / float(score)
         if details and details.get("cpu_pass_reward") is not None:
@@ -69,23 +82,46 @@ def _refs(gpu: str) -> tuple[Reference, ...]:
     human, ttt = table[gpu]
     src = "GPU MODE TriMul leaderboard (gpumode.com/v2/leaderboard/496) as cited by TTT-Discover"
     # value=None: these are not tttd scores (a different protocol), so they are shown, never ranked against.
-    return (Reference("best human", "GPU MODE leaderboard", 2025, f"{human:g} µs", src, note=_CAVEAT),
-            Reference("TTT-Discover", "Yuksekgonul et al.", 2026, f"{ttt:g} µs",
-                      "arXiv:2601.16175; test-time-training/discover README", note=_CAVEAT))
+    return (
+        Reference("best human", "GPU MODE leaderboard", 2025, f"{human:g} µs", src, note=_CAVEAT),
+        Reference(
+            "TTT-Discover",
+            "Yuksekgonul et al.",
+            2026,
+            f"{ttt:g} µs",
+            "arXiv:2601.16175; test-time-training/discover README",
+            note=_CAVEAT,
+        ),
+    )
 
 
 def _card(gpu: str) -> TriMulCard:
     return TriMulCard(
-        id=f"TriMul-{gpu}-v0", title=f"TriMul forward kernel on {gpu}", domain="kernels", artifact="python",
-        direction="min", units="µs", statement=STATEMENT, verifier="trimul", verifier_kwargs={"gpu": gpu},
-        limits=dict(_LIMITS), reward_transform="reciprocal", references=_refs(gpu),
-        initial_states=(InitialState("empty", "no kernel yet (TTT-Discover parity)"),
-                        InitialState("pytorch", "the plain PyTorch implementation shipped with tttd (unscored)")),
-        default_initial="empty", score_label="geomean µs", libraries="torch, triton, cupy, numpy", picture="trimul",
+        id=f"TriMul-{gpu}-v0",
+        title=f"TriMul forward kernel on {gpu}",
+        domain="kernels",
+        artifact="python",
+        direction="min",
+        units="µs",
+        statement=STATEMENT,
+        verifier="trimul",
+        verifier_kwargs={"gpu": gpu},
+        limits=dict(_LIMITS),
+        reward_transform="reciprocal",
+        references=_refs(gpu),
+        initial_states=(
+            InitialState("empty", "no kernel yet (TTT-Discover parity)"),
+            InitialState("pytorch", "the plain PyTorch implementation shipped with tttd (unscored)"),
+        ),
+        default_initial="empty",
+        score_label="geomean µs",
+        libraries="torch, triton, cupy, numpy",
+        picture="trimul",
         nondeterministic=True,
         # one board per GPU model (the CUDA device's name); a CPU dev-mode verdict goes to an untimed board
         board=BoardPolicy(hardware=("name", "gpu_model", "gpu", "device_name", "cpu_model")),
-        target={"H100": "1161 µs (TTT-Discover, GPU MODE protocol; compare under gpumode_compat=True)"}.get(gpu, ""))
+        target={"H100": "1161 µs (TTT-Discover, GPU MODE protocol; compare under gpumode_compat=True)"}.get(gpu, ""),
+    )
 
 
 _DOC = """
@@ -145,10 +181,15 @@ class _TriMulEnv(DiscoveryEnv):
     def step(self, action: str):
         obs, reward, terminated, truncated, info = super().step(action)
         d = info["verdict"].details
-        info.update({"score_us": d.get("score_us"), "per_shape_us": d.get("per_shape_us"),
-                     "failure_kind": d.get("failure_kind")})
+        info.update(
+            {
+                "score_us": d.get("score_us"),
+                "per_shape_us": d.get("per_shape_us"),
+                "failure_kind": d.get("failure_kind"),
+            }
+        )
         if info["verdict"].status == "unverified-timing":
-            info["cpu_pass_reward"] = d.get("cpu_pass_reward", 0.0)    # a shaping value, never a timing reward
+            info["cpu_pass_reward"] = d.get("cpu_pass_reward", 0.0)  # a shaping value, never a timing reward
         return obs, reward, terminated, truncated, info
 
     def _initial_state(self, name: str, seed: int) -> State:
@@ -159,16 +200,25 @@ class _TriMulEnv(DiscoveryEnv):
                     text = fh.read()
             except OSError:
                 text = ""
-            return State(id=State.make_id(self.card.id, text, None), problem=self.card.id, artifact=text,
-                         construction=None, value=None, name=name)
+            return State(
+                id=State.make_id(self.card.id, text, None),
+                problem=self.card.id,
+                artifact=text,
+                construction=None,
+                value=None,
+                name=name,
+            )
         return super()._initial_state(name, seed)
 
 
 def _make(gpu: str):
     card = _card(gpu)
     refs = "; ".join(f"{r.label}: {r.published} ({r.note})" for r in card.references) or "none published"
-    return type(f"TriMul{gpu}Env", (_TriMulEnv,), {"card": card, "__doc__": _DOC.format(gpu=gpu, id=card.id, refs=refs),
-                                                   "__module__": __name__})
+    return type(
+        f"TriMul{gpu}Env",
+        (_TriMulEnv,),
+        {"card": card, "__doc__": _DOC.format(gpu=gpu, id=card.id, refs=refs), "__module__": __name__},
+    )
 
 
 TriMulH100Env = _make("H100")

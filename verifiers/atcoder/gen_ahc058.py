@@ -29,14 +29,14 @@ def generate_parameters(seed: int) -> tuple[list[int], list[int], list[list[int]
     a.sort()
     c = []
     for level in range(L):
-        p = float(500 ** level)  # 500f64.powi(level), exact
+        p = float(500**level)  # 500f64.powi(level), exact
         row = []
         for j in range(N):
             if level == 0 and j == 0:
                 row.append(1)
                 continue
             u = u02.sample(rng)
-            row.append(f64_as_i64(rust_round(float(a[j]) * p * 10.0 ** u)))
+            row.append(f64_as_i64(rust_round(float(a[j]) * p * 10.0**u)))
         c.append(row)
     return a_unsorted, a, c
 

@@ -161,12 +161,14 @@ class _Progress:
     def close(self, generated: int) -> None:
         if self.enabled and self.started:
             prefix = "\n" if self.tty else ""
-            print(f"{prefix}tttd: {self.label}: generated {generated} file(s), all match the manifest",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{prefix}tttd: {self.label}: generated {generated} file(s), all match the manifest",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
-def input_dir(problem: str, set_name: str, cache_dir: str | os.PathLike | None = None,
-              progress: bool = True) -> Path:
+def input_dir(problem: str, set_name: str, cache_dir: str | os.PathLike | None = None, progress: bool = True) -> Path:
     """The folder holding the set's verified input files ``0000.txt``, ``0001.txt``, ...
 
     Files are generated on first use into ``<cache_dir>/<problem>/<set_name>/`` (``cache_dir`` defaults to
@@ -203,8 +205,9 @@ def input_dir(problem: str, set_name: str, cache_dir: str | os.PathLike | None =
     return folder
 
 
-def input_paths(problem: str, set_name: str, cache_dir: str | os.PathLike | None = None,
-                progress: bool = True) -> list[Path]:
+def input_paths(
+    problem: str, set_name: str, cache_dir: str | os.PathLike | None = None, progress: bool = True
+) -> list[Path]:
     """The set's verified input files, in case order (see :func:`input_dir`)."""
     folder = input_dir(problem, set_name, cache_dir=cache_dir, progress=progress)
     return [folder / f"{k:04d}.txt" for k in range(len(seeds(problem, set_name)))]

@@ -18,8 +18,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from verifiers import sandbox
 
@@ -31,9 +31,19 @@ COMPILE_TIMEOUT_S = 60.0
 STDOUT_CAP = 64 << 20
 STDERR_KEEP = 8 << 10
 
-BASE_FLAGS = ["-std=gnu++20", "-O2", "-DONLINE_JUDGE", "-DATCODER", "-Wall", "-Wextra", "-march=native",
-              "-mtune=native", "-fconstexpr-depth=2147483647", "-fconstexpr-loop-limit=2147483647",
-              "-fconstexpr-ops-limit=2147483647"]
+BASE_FLAGS = [
+    "-std=gnu++20",
+    "-O2",
+    "-DONLINE_JUDGE",
+    "-DATCODER",
+    "-Wall",
+    "-Wextra",
+    "-march=native",
+    "-mtune=native",
+    "-fconstexpr-depth=2147483647",
+    "-fconstexpr-loop-limit=2147483647",
+    "-fconstexpr-ops-limit=2147483647",
+]
 # AtCoder's extra libraries: used only where installed (recorded in the Verdict).
 _LIBRARIES = (
     ("ac-library", "/opt/ac-library", ["-I/opt/ac-library"]),
@@ -61,7 +71,7 @@ class CompileResult:
 class CaseResult:
     index: int
     seed: int
-    verdict: str                 # AC, WA, TLE, MLE, OLE, RE, NR (not run), ERR (sandbox failure)
+    verdict: str  # AC, WA, TLE, MLE, OLE, RE, NR (not run), ERR (sandbox failure)
     score: int = 0
     message: str = ""
     cpu_s: float | None = None
@@ -70,7 +80,7 @@ class CaseResult:
     exit: str = ""
     stdout_bytes: int = 0
     stderr_tail: str = ""
-    output: str | None = None     # kept for the first case only (pictures), at most 256 KiB
+    output: str | None = None  # kept for the first case only (pictures), at most 256 KiB
     isolation: dict | None = None  # what the sandbox achieved (kept for the first case only)
 
     def to_dict(self) -> dict:
@@ -104,7 +114,7 @@ def check_source(source: str) -> str | None:
     for m in _INCLUDE.finditer(source):
         path = m.group(1)
         if path.startswith("/") or ".." in Path(path).parts:
-            return f"#include \"{path[:80]}\": absolute or parent-relative include paths are not allowed"
+            return f'#include "{path[:80]}": absolute or parent-relative include paths are not allowed'
     return None
 
 
@@ -129,19 +139,41 @@ def compile_cpp(source: str, *, use_cache: bool = True) -> CompileResult:
     cached = _cache_dir() / f"{key}.out"
     if use_cache and cached.is_file() and cached.stat().st_size > 0:
         return CompileResult(True, cached.read_bytes(), "compiled (cached)", 0.0, version, argv, libraries, cached=True)
-    limits = sandbox.Limits(wall_s=COMPILE_TIMEOUT_S, cpu_s=COMPILE_TIMEOUT_S, memory_bytes=2 << 30,
-                            file_size_bytes=256 << 20, output_bytes=4 << 20, keep_output_bytes=64 << 10,
-                            kill_grace_s=1.0)
+    limits = sandbox.Limits(
+        wall_s=COMPILE_TIMEOUT_S,
+        cpu_s=COMPILE_TIMEOUT_S,
+        memory_bytes=2 << 30,
+        file_size_bytes=256 << 20,
+        output_bytes=4 << 20,
+        keep_output_bytes=64 << 10,
+        kill_grace_s=1.0,
+    )
     t0 = time.monotonic()
-    res = sandbox.run(mode="exec", files={"Main.cpp": source.encode("utf-8", "surrogatepass")}, limits=limits,
-                      argv=argv, env=_ENV, bind_workdir=True, collect=("a.out",), extra_ro=extra_ro)
+    res = sandbox.run(
+        mode="exec",
+        files={"Main.cpp": source.encode("utf-8", "surrogatepass")},
+        limits=limits,
+        argv=argv,
+        env=_ENV,
+        bind_workdir=True,
+        collect=("a.out",),
+        extra_ro=extra_ro,
+    )
     elapsed = time.monotonic() - t0
     binary = res.files.get("a.out")
     if res.status == "setup_error":
         raise sandbox.SandboxError(f"the sandbox could not start the compiler: {res.detail}")
     if res.status == "timeout":
-        return CompileResult(False, None, f"compile timed out after {COMPILE_TIMEOUT_S:g} s", elapsed, version, argv,
-                             libraries, isolation=res.isolation)
+        return CompileResult(
+            False,
+            None,
+            f"compile timed out after {COMPILE_TIMEOUT_S:g} s",
+            elapsed,
+            version,
+            argv,
+            libraries,
+            isolation=res.isolation,
+        )
     if res.exitcode != 0 or not binary:
         msg = _first_error(res.stderr) if res.exitcode != 0 else "the compiler produced no binary"
         return CompileResult(False, None, msg, elapsed, version, argv, libraries, isolation=res.isolation)
@@ -157,22 +189,45 @@ def compile_cpp(source: str, *, use_cache: bool = True) -> CompileResult:
 
 
 def run_case(binary: bytes, input_text: str, *, cpu: int | None = None) -> sandbox.SandboxResult:
-    limits = sandbox.Limits(wall_s=TIME_LIMIT_S + 2 * WALL_TOLERANCE_S, cpu_s=TIME_LIMIT_S + 1.0,
-                            memory_bytes=2 << 30, stack_bytes=1 << 30, file_size_bytes=64 << 20,
-                            output_bytes=STDOUT_CAP, keep_stdout_bytes=STDOUT_CAP + 1,
-                            keep_output_bytes=STDERR_KEEP, stderr_counts=False, kill_grace_s=0.0,
-                            workdir_bytes=128 << 20)
-    return sandbox.run(mode="exec", files={"a.out": binary, "input.txt": input_text.encode()},
-                       executables=("a.out",), stdin_file="input.txt", limits=limits, argv=["./a.out"],
-                       env=_ENV, cpu_set=[cpu] if cpu is not None else None)
+    limits = sandbox.Limits(
+        wall_s=TIME_LIMIT_S + 2 * WALL_TOLERANCE_S,
+        cpu_s=TIME_LIMIT_S + 1.0,
+        memory_bytes=2 << 30,
+        stack_bytes=1 << 30,
+        file_size_bytes=64 << 20,
+        output_bytes=STDOUT_CAP,
+        keep_stdout_bytes=STDOUT_CAP + 1,
+        keep_output_bytes=STDERR_KEEP,
+        stderr_counts=False,
+        kill_grace_s=0.0,
+        workdir_bytes=128 << 20,
+    )
+    return sandbox.run(
+        mode="exec",
+        files={"a.out": binary, "input.txt": input_text.encode()},
+        executables=("a.out",),
+        stdin_file="input.txt",
+        limits=limits,
+        argv=["./a.out"],
+        env=_ENV,
+        cpu_set=[cpu] if cpu is not None else None,
+    )
 
 
 def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str, scorer) -> CaseResult:
     """The case verdict, first match wins (spec docs/atcoder.md#running-a-case)."""
     peak_kb = (res.mem_peak_bytes // 1024) if res.mem_peak_bytes else res.maxrss_kb
     wall = res.run_wall_s if res.run_wall_s is not None else res.wall_s
-    case = CaseResult(index=index, seed=seed, verdict="AC", cpu_s=res.cpu_s, wall_s=wall, peak_rss_kb=peak_kb,
-                      stdout_bytes=len(res.stdout_bytes), stderr_tail=res.stderr[-STDERR_KEEP:])
+    case = CaseResult(
+        index=index,
+        seed=seed,
+        verdict="AC",
+        cpu_s=res.cpu_s,
+        wall_s=wall,
+        peak_rss_kb=peak_kb,
+        stdout_bytes=len(res.stdout_bytes),
+        stderr_tail=res.stderr[-STDERR_KEEP:],
+    )
     if index == 0:
         case.isolation = res.isolation
     code = res.exitcode
@@ -181,7 +236,9 @@ def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str,
         case.verdict, case.message = "ERR", f"sandbox failure: {res.detail}"
     elif res.status == "timeout" or (res.cpu_s or 0) > TIME_LIMIT_S or (wall or 0) > TIME_LIMIT_S + WALL_TOLERANCE_S:
         case.verdict = "TLE"
-        case.message = f"time limit exceeded (CPU {res.cpu_s or 0:.2f} s, wall {wall or 0:.2f} s; limit {TIME_LIMIT_S:g} s)"
+        case.message = (
+            f"time limit exceeded (CPU {res.cpu_s or 0:.2f} s, wall {wall or 0:.2f} s; limit {TIME_LIMIT_S:g} s)"
+        )
     elif res.status == "memory" or (peak_kb or 0) * 1024 > MEMORY_LIMIT_BYTES:
         case.verdict = "MLE"
         case.message = f"memory limit exceeded (peak {(peak_kb or 0) / 1024:.0f} MiB; limit 1024 MiB)"
@@ -189,8 +246,11 @@ def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str,
         case.verdict, case.message = "OLE", f"output limit exceeded (more than {STDOUT_CAP >> 20} MiB)"
     elif code is None or code != 0:
         case.verdict = "RE"
-        how = "no exit status" if code is None else (
-            f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}")
+        how = (
+            "no exit status"
+            if code is None
+            else (f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}")
+        )
         case.message = f"runtime error: {how} (output ignored)"
     else:
         r = scorer(input_text, res.stdout_bytes)
@@ -200,8 +260,16 @@ def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str,
     return case
 
 
-def judge(binary: bytes, seeds: list[int], input_text: Callable[[int], str], scorer, *, jobs: int | None = None,
-          stop_on_fail: bool = True, progress: Callable[[CaseResult, int, int], None] | None = None) -> list[CaseResult]:
+def judge(
+    binary: bytes,
+    seeds: list[int],
+    input_text: Callable[[int], str],
+    scorer,
+    *,
+    jobs: int | None = None,
+    stop_on_fail: bool = True,
+    progress: Callable[[CaseResult, int, int], None] | None = None,
+) -> list[CaseResult]:
     """Run every case (at most one per core, each pinned to its own core); with `stop_on_fail` the
     cases not started after a failure are reported as not run (the total is 0 anyway)."""
     cores = sorted(os.sched_getaffinity(0))

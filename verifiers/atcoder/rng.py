@@ -162,8 +162,14 @@ def seed_from_u64(seed: int) -> bytes:
 
 _SIGMA = (0x61707865, 0x3320646E, 0x79622D32, 0x6B206574)  # "expand 32-byte k"
 _DOUBLE_ROUND = (
-    (0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),  # columns
-    (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14),  # diagonals
+    (0, 4, 8, 12),
+    (1, 5, 9, 13),
+    (2, 6, 10, 14),
+    (3, 7, 11, 15),  # columns
+    (0, 5, 10, 15),
+    (1, 6, 11, 12),
+    (2, 7, 8, 13),
+    (3, 4, 9, 14),  # diagonals
 )
 
 
@@ -173,8 +179,7 @@ def chacha20_block(key_words: Sequence[int], counter: int, stream: int = 0) -> l
     State: the 4 constants, the 8 key words, the 64-bit block counter (low word first) and the 64-bit
     stream id (rand_chacha's layout; stream 0 makes it IETF ChaCha20 with a zero nonce).
     """
-    init = [*_SIGMA, *key_words, counter & MASK32, (counter >> 32) & MASK32,
-            stream & MASK32, (stream >> 32) & MASK32]
+    init = [*_SIGMA, *key_words, counter & MASK32, (counter >> 32) & MASK32, stream & MASK32, (stream >> 32) & MASK32]
     x = list(init)
     for _ in range(10):
         for a, b, c, d in _DOUBLE_ROUND:
@@ -259,12 +264,12 @@ class ChaCha20Rng:
         self._chunk = 4  # rand_chacha's buffer is 4 blocks; grows on later refills
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> "ChaCha20Rng":
+    def from_seed(cls, seed: bytes) -> ChaCha20Rng:
         """``SeedableRng::from_seed`` (the 32-byte key)."""
         return cls(bytes(seed))
 
     @classmethod
-    def seed_from_u64(cls, seed: int) -> "ChaCha20Rng":
+    def seed_from_u64(cls, seed: int) -> ChaCha20Rng:
         """``ChaCha20Rng::seed_from_u64(seed)``."""
         return cls(seed_from_u64(seed))
 
@@ -288,7 +293,7 @@ class ChaCha20Rng:
         self._counter += n
         self._consumed_before += len(self._buf)
         # Keep any unread words (only possible when a caller refills early; normally none are left).
-        self._buf = self._buf[self._idx:] + words
+        self._buf = self._buf[self._idx :] + words
         self._consumed_before -= len(self._buf) - len(words)
         self._idx = 0
         self._chunk = min(self._chunk * 4, self._MAX_CHUNK_BLOCKS)
@@ -351,7 +356,7 @@ def ziggurat_tables() -> tuple[float, list[float], list[float]]:
     fs = [f(x) for x in xs]
 
     def literal(x: float) -> float:
-        return float("%.18f" % x)
+        return float(f"{x:.18f}")
 
     x_tab = [literal(x) for x in xs]
     f_tab = [literal(y) for y in fs]
@@ -370,11 +375,11 @@ del _X, _F
 # Distributions
 # --------------------------------------------------------------------------------------------------
 
-_MAX_RAND = 1.0 - 2.0 ** -52  # (u64::MAX >> 12).into_float_with_exponent(0) - 1.0
-_TWO_M52 = 2.0 ** -52
-_TWO_M51 = 2.0 ** -51
-_TWO_M53 = 2.0 ** -53
-_OPEN01_SUB = 1.0 - 2.0 ** -53  # 1.0 - EPSILON / 2.0
+_MAX_RAND = 1.0 - 2.0**-52  # (u64::MAX >> 12).into_float_with_exponent(0) - 1.0
+_TWO_M52 = 2.0**-52
+_TWO_M51 = 2.0**-51
+_TWO_M53 = 2.0**-53
+_OPEN01_SUB = 1.0 - 2.0**-53  # 1.0 - EPSILON / 2.0
 
 
 def _next_down(x: float) -> float:
@@ -392,7 +397,7 @@ class UniformFloat:
         self.scale = scale
 
     @classmethod
-    def new(cls, low: float, high: float) -> "UniformFloat":
+    def new(cls, low: float, high: float) -> UniformFloat:
         low, high = float(low), float(high)
         if not low < high:
             raise ValueError("UniformSampler::new: low >= high")
@@ -404,7 +409,7 @@ class UniformFloat:
         return cls(low, scale)
 
     @classmethod
-    def new_inclusive(cls, low: float, high: float) -> "UniformFloat":
+    def new_inclusive(cls, low: float, high: float) -> UniformFloat:
         low, high = float(low), float(high)
         if not low <= high:
             raise ValueError("UniformSampler::new_inclusive: low > high")
@@ -415,7 +420,7 @@ class UniformFloat:
             scale = _next_down(scale)
         return cls(low, scale)
 
-    def sample(self, rng: "RustRng") -> float:
+    def sample(self, rng: RustRng) -> float:
         # into_float_with_exponent(next_u64 >> 12, 0) - 1.0 is exactly (next_u64 >> 12) * 2^-52.
         u = (rng.next_u64() >> 12) * _TWO_M52
         return u * self.scale + self.low  # two roundings, never fused
@@ -447,7 +452,7 @@ class WeightedIndex:
         self.total = total
         self._uniform = UniformFloat.new(0.0, total)
 
-    def sample(self, rng: "RustRng") -> int:
+    def sample(self, rng: RustRng) -> int:
         u = self._uniform
         chosen = ((rng.next_u64() >> 12) * _TWO_M52) * u.scale + u.low
         # binary_search_by(|w| if *w <= chosen {Less} else {Greater}).unwrap_err()
@@ -456,11 +461,16 @@ class WeightedIndex:
 
 _INT_TYPES = {
     # name: (bits, signed, width of the sampling word: 32 -> next_u32, 64 -> next_u64)
-    "i8": (8, True, 32), "u8": (8, False, 32),
-    "i16": (16, True, 32), "u16": (16, False, 32),
-    "i32": (32, True, 32), "u32": (32, False, 32),
-    "i64": (64, True, 64), "u64": (64, False, 64),
-    "isize": (64, True, 64), "usize": (64, False, 64),  # 64-bit targets
+    "i8": (8, True, 32),
+    "u8": (8, False, 32),
+    "i16": (16, True, 32),
+    "u16": (16, False, 32),
+    "i32": (32, True, 32),
+    "u32": (32, False, 32),
+    "i64": (64, True, 64),
+    "u64": (64, False, 64),
+    "isize": (64, True, 64),
+    "usize": (64, False, 64),  # 64-bit targets
 }
 
 

@@ -74,7 +74,7 @@ class Ahc039Input:
 
     @property
     def sardines(self) -> tuple[tuple[int, int], ...]:
-        return self.points[self.n:]
+        return self.points[self.n :]
 
 
 def parse_input(input_text: str) -> Ahc039Input:
@@ -86,7 +86,7 @@ def parse_input(input_text: str) -> Ahc039Input:
 def _parse_input_cached(input_text: str) -> Ahc039Input:
     tokens = input_text.split()
     n = int(tokens[0])
-    vals = [int(t) for t in tokens[1: 1 + 4 * n]]
+    vals = [int(t) for t in tokens[1 : 1 + 4 * n]]
     if len(vals) != 4 * n:
         raise ValueError(f"AHC039 input: expected {4 * n} coordinates, got {len(vals)}")
     points = tuple(zip(vals[0::2], vals[1::2]))
@@ -128,7 +128,7 @@ def _fromstring(chunk: bytes, ntok: int) -> np.ndarray | None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             vals = np.fromstring(chunk, dtype=np.int64, sep=" ")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any malformed number (a warning turned error, a ValueError) is "not integers"
         return None
     return vals if vals.size == ntok else None
 
@@ -237,7 +237,7 @@ def _parse_last_polygon(buf: bytes) -> list[tuple[int, int]] | None:
                 _, s, e = _token_bounds(a)
                 bounds = (s, e)
             # Token boundaries are character boundaries of valid UTF-8: this never fails.
-            return chunk[int(bounds[0][li]):int(bounds[1][li])].decode("utf-8")
+            return chunk[int(bounds[0][li]) : int(bounds[1][li])].decode("utf-8")
 
         bad = np.flatnonzero(v < 0).tolist()
         vv = memoryview(v)
@@ -317,9 +317,7 @@ def validate_polygon(poly: list[tuple[int, int]]) -> int:
             if q[1] == r[1] and (p[0] - q[0]) * (r[0] - q[0]) > 0:
                 raise WrongAnswer("The polygon is self-intersecting.")
         else:
-            raise WrongAnswer(
-                f"The {i}-th edge is not parallel to the axes. (({p[0]}, {p[1]}) - ({q[0]}, {q[1]}))"
-            )
+            raise WrongAnswer(f"The {i}-th edge is not parallel to the axes. (({p[0]}, {p[1]}) - ({q[0]}, {q[1]}))")
     if m:
         x0, x1, y0, y1 = _edge_boxes(poly)
         # Edges i and j = i + k (mod m), k = 2..m-2: every pair of non-adjacent edges. Closed boxes
@@ -338,8 +336,12 @@ def validate_polygon(poly: list[tuple[int, int]]) -> int:
 def _edge_boxes(poly: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     P = np.array(poly, dtype=np.int32).reshape(-1, 2)  # coordinates are in 0..=100000
     Q = np.roll(P, -1, axis=0)
-    return (np.minimum(P[:, 0], Q[:, 0]), np.maximum(P[:, 0], Q[:, 0]),
-            np.minimum(P[:, 1], Q[:, 1]), np.maximum(P[:, 1], Q[:, 1]))
+    return (
+        np.minimum(P[:, 0], Q[:, 0]),
+        np.maximum(P[:, 0], Q[:, 0]),
+        np.minimum(P[:, 1], Q[:, 1]),
+        np.maximum(P[:, 1], Q[:, 1]),
+    )
 
 
 def inside_mask(inp: Ahc039Input, poly: list[tuple[int, int]]) -> np.ndarray:
@@ -360,11 +362,11 @@ def inside_mask(inp: Ahc039Input, poly: list[tuple[int, int]]) -> np.ndarray:
     hx0, hx1, hy = x0[horizontal], x1[horizontal], y0[horizontal]
     block = 2048  # bounded temporaries: block x m booleans
     for s in range(0, fx.size, block):
-        bx = fx[s:s + block, None]
-        by = fy[s:s + block, None]
+        bx = fx[s : s + block, None]
+        by = fy[s : s + block, None]
         on_edge = ((x0 <= bx) & (bx <= x1) & (y0 <= by) & (by <= y1)).any(axis=1)
         crossings = np.count_nonzero((hy > by) & (hx0 <= bx) & (bx < hx1), axis=1)
-        inside[sel[s:s + block]] = on_edge | (crossings & 1).astype(bool)
+        inside[sel[s : s + block]] = on_edge | (crossings & 1).astype(bool)
     return inside
 
 
@@ -380,5 +382,5 @@ def score(input_text: str | Ahc039Input, output: str | bytes) -> CaseScore:
         return CaseScore.wa(exc.message)
     inside = inside_mask(inp, poly)
     mackerels = int(np.count_nonzero(inside[: inp.n]))
-    sardines = int(np.count_nonzero(inside[inp.n:]))
+    sardines = int(np.count_nonzero(inside[inp.n :]))
     return CaseScore.ac(max(0, 1 + mackerels - sardines))

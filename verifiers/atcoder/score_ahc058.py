@@ -79,12 +79,12 @@ def parse_input(input_text: str) -> Ahc058Input:
 @functools.lru_cache(maxsize=16)
 def _parse_input_cached(input_text: str) -> Ahc058Input:
     tok = input_text.split()
-    n, l, t, k = (int(x) for x in tok[:4])
-    vals = [int(x) for x in tok[4: 4 + n + l * n]]
+    n, l, t, k = (int(x) for x in tok[:4])  # noqa: E741 - the statement's names
+    vals = [int(x) for x in tok[4 : 4 + n + l * n]]
     if len(vals) != n + l * n:
         raise ValueError(f"AHC058 input: expected {n + l * n} numbers after the header, got {len(vals)}")
     a = tuple(vals[:n])
-    c = tuple(tuple(vals[n + i * n: n + (i + 1) * n]) for i in range(l))
+    c = tuple(tuple(vals[n + i * n : n + (i + 1) * n]) for i in range(l))
     return Ahc058Input(n=n, l=l, t=t, k=k, a=a, c=c)
 
 

@@ -74,11 +74,11 @@ class CaseScore:
         return self.verdict == "AC"
 
     @classmethod
-    def ac(cls, score: int) -> "CaseScore":
+    def ac(cls, score: int) -> CaseScore:
         return cls("AC", int(score), "")
 
     @classmethod
-    def wa(cls, message: str) -> "CaseScore":
+    def wa(cls, message: str) -> CaseScore:
         return cls("WA", 0, message)
 
 
@@ -107,16 +107,11 @@ assert len(WHITESPACE) == 25
 #: The same set as one string, for ``str.strip(WHITESPACE_CHARS)`` (explicit chars: exactly these).
 WHITESPACE_CHARS: str = "".join(sorted(WHITESPACE))
 
-_WS_CLASS = (
-    "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-)
+_WS_CLASS = "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 _TOKEN_RE = re.compile(f"[^{_WS_CLASS}]+")
 
 #: The multi-byte White_Space characters, UTF-8 encoded (the ASCII ones are single bytes).
-_MULTIBYTE_WS: tuple[bytes, ...] = tuple(
-    sorted(c.encode("utf-8") for c in WHITESPACE if ord(c) >= 0x80)
-)
-
+_MULTIBYTE_WS: tuple[bytes, ...] = tuple(sorted(c.encode("utf-8") for c in WHITESPACE if ord(c) >= 0x80))
 
 
 def split_whitespace(text: str) -> list[str]:
@@ -258,7 +253,7 @@ def utf8_bytes(output: str | bytes | bytearray | memoryview) -> bytes | None:
     if not isinstance(output, bytes):
         try:
             output = bytes(output)
-        except Exception:  # pragma: no cover - defensive: unknown buffer types
+        except Exception:  # noqa: BLE001  # pragma: no cover - defensive: unknown buffer types
             return None
     if output.isascii():
         return output
@@ -266,7 +261,7 @@ def utf8_bytes(output: str | bytes | bytearray | memoryview) -> bytes | None:
     try:
         n = len(output)
         for start in range(0, n, _UTF8_CHUNK):
-            decoder.decode(output[start:start + _UTF8_CHUNK], final=start + _UTF8_CHUNK >= n)
+            decoder.decode(output[start : start + _UTF8_CHUNK], final=start + _UTF8_CHUNK >= n)
     except UnicodeDecodeError:
         return None
     return output

@@ -26,10 +26,12 @@ class Standings:
             raise NoStandings("empty standings table")
         if best_human is not None and rows[0][1] < best_human:
             # A table whose winner scored less than the published best human belongs to another contest.
-            raise NoStandings(f"the standings' rank-1 total {rows[0][1]:,} is below the best-human reference "
-                              f"{best_human:,}: this table is not this contest's")
+            raise NoStandings(
+                f"the standings' rank-1 total {rows[0][1]:,} is below the best-human reference "
+                f"{best_human:,}: this table is not this contest's"
+            )
         self.r0 = rows[-1][0]
-        self.buckets: list[tuple[int, int, int]] = []        # (score, start_rank, end_rank)
+        self.buckets: list[tuple[int, int, int]] = []  # (score, start_rank, end_rank)
         body = rows[:-1]
         i = 0
         while i < len(body):
@@ -46,7 +48,7 @@ class Standings:
         for k, (rank, _, perf) in enumerate(rows[:-1]):
             if k > 0 and ranks[k - 1] == rank:
                 continue
-            nxt = next((r for r in ranks[k + 1:] if r != rank), rank + 1)
+            nxt = next((r for r in ranks[k + 1 :] if r != rank), rank + 1)
             self.keys.append(((rank + nxt - 1) / 2, perf))
         self.keys.append((float(rows[-1][0]), rows[-1][2]))
 
@@ -65,10 +67,10 @@ class Standings:
             if key == perf_rank:
                 return value
         if perf_rank < self.keys[0][0]:
-            return self.keys[0][1]                           # no extrapolation above rank 1
+            return self.keys[0][1]  # no extrapolation above rank 1
         for (rh, ph), (rl, pl) in zip(self.keys, self.keys[1:]):
             if rh < perf_rank < rl:
-                return round(ph - (ph - pl) * (perf_rank - rh) / (rl - rh))   # half to even, as the reference
+                return round(ph - (ph - pl) * (perf_rank - rh) / (rl - rh))  # half to even, as the reference
         return self.keys[-1][1]
 
     def place(self, total: int) -> Placement:
@@ -79,16 +81,20 @@ class Standings:
 def for_problem(problem: str) -> Standings:
     if problem == "ahc039":
         from verifiers.atcoder.standings_ahc039 import ROWS
+
         return Standings(list(ROWS), best_human=566_997)
     if problem == "ahc058":
-        raise NoStandings("AHC058 has no standings data (the table shipped with ALE-Bench belongs to another "
-                          "contest); only the published reference totals can be shown")
+        raise NoStandings(
+            "AHC058 has no standings data (the table shipped with ALE-Bench belongs to another "
+            "contest); only the published reference totals can be shown"
+        )
     raise NoStandings(f"no standings for {problem!r}")
 
 
 def module_from_csv(standings_csv: str, performance_csv: str) -> str:
     """The text of a standings module built from ALE-Bench's two CSV files."""
     import csv
+
     with open(standings_csv) as a, open(performance_csv) as b:
         rows = list(csv.reader(a))[1:]
         perf = list(csv.reader(b))[1:]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from verifiers.artifacts import last_block
 from verifiers.atcoder import inputs, judge
@@ -19,8 +20,14 @@ from verifiers.verdict import Verdict
 
 PROBLEMS = ("ahc039", "ahc058")
 _LANGS = {"cpp": "cpp", "c++": "cpp", "cxx": "cpp", "cc": "cpp"}
-_STATUS = {"WA": ("rejected", "wrong_answer"), "OLE": ("rejected", "output_limit"), "TLE": ("timeout", "time_limit"),
-           "MLE": ("memory", "memory_limit"), "RE": ("crashed", "runtime_error"), "ERR": ("error", "sandbox")}
+_STATUS = {
+    "WA": ("rejected", "wrong_answer"),
+    "OLE": ("rejected", "output_limit"),
+    "TLE": ("timeout", "time_limit"),
+    "MLE": ("memory", "memory_limit"),
+    "RE": ("crashed", "runtime_error"),
+    "ERR": ("error", "sandbox"),
+}
 
 
 def extract_source(text: str) -> str:
@@ -31,9 +38,19 @@ def extract_source(text: str) -> str:
 class AHCVerifier(Verifier):
     version = "1"
 
-    def __init__(self, problem: str = "ahc039", *, mode: str = "rl", case_set: str | None = None,
-                 ale_final: bool = False, allow_public_contest: bool = False, jobs: int | None = None,
-                 stop_on_fail: bool = True, progress: Callable | bool | None = None, **_ignored: Any) -> None:
+    def __init__(
+        self,
+        problem: str = "ahc039",
+        *,
+        mode: str = "rl",
+        case_set: str | None = None,
+        ale_final: bool = False,
+        allow_public_contest: bool = False,
+        jobs: int | None = None,
+        stop_on_fail: bool = True,
+        progress: Callable | bool | None = None,
+        **_ignored: Any,
+    ) -> None:
         if problem not in PROBLEMS:
             raise ValueError(f"unknown AtCoder problem {problem!r}; one of {PROBLEMS}")
         if mode not in ("rl", "contest", "ale"):
@@ -51,8 +68,10 @@ class AHCVerifier(Verifier):
                 case_set = "public50"
         if case_set == "official" and problem == "ahc058":
             if not allow_public_contest:
-                raise ValueError("AHC058 has no official cases (they were never published); use mode='rl', or "
-                                 "allow_public_contest=True for a public-150 total that is not comparable to the standings")
+                raise ValueError(
+                    "AHC058 has no official cases (they were never published); use mode='rl', or "
+                    "allow_public_contest=True for a public-150 total that is not comparable to the standings"
+                )
             case_set = "public150"
         self.case_set = case_set
         self.comparable = case_set == "official" and mode in ("contest", "ale")
@@ -62,11 +81,22 @@ class AHCVerifier(Verifier):
 
     def _verify(self, artifact: str, **_: Any) -> Verdict:
         source = extract_source(artifact)
-        details: dict[str, Any] = {"problem": self.problem, "mode": self.mode, "case_set": self.case_set,
-                                   "seeds": self.seeds, "comparable_to_standings": self.comparable}
+        details: dict[str, Any] = {
+            "problem": self.problem,
+            "mode": self.mode,
+            "case_set": self.case_set,
+            "seeds": self.seeds,
+            "comparable_to_standings": self.comparable,
+        }
         comp = judge.compile_cpp(source)
-        details.update({"compiler": comp.compiler, "compile_s": round(comp.elapsed_s, 3), "libraries": comp.libraries,
-                        "compile_cached": comp.cached})
+        details.update(
+            {
+                "compiler": comp.compiler,
+                "compile_s": round(comp.elapsed_s, 3),
+                "libraries": comp.libraries,
+                "compile_cached": comp.cached,
+            }
+        )
         if not comp.ok:
             details["kind"] = "compile_error"
             return Verdict.reject(f"CE: {comp.message}", details=details)
@@ -78,12 +108,23 @@ class AHCVerifier(Verifier):
             return (folder / f"{index[seed]:04d}.txt").read_text()
 
         hw_before = judge.hardware()
-        cases = judge.judge(comp.binary, self.seeds, input_text, self.scorer,
-                            jobs=self.jobs, stop_on_fail=self.stop_on_fail, progress=self.progress)
+        cases = judge.judge(
+            comp.binary,
+            self.seeds,
+            input_text,
+            self.scorer,
+            jobs=self.jobs,
+            stop_on_fail=self.stop_on_fail,
+            progress=self.progress,
+        )
         hw_after = judge.hardware()
-        hardware = {"cpu_model": hw_before["cpu_model"], "cores": hw_before["cores"],
-                    "loadavg_before": hw_before["loadavg"], "loadavg_after": hw_after["loadavg"],
-                    "concurrent_cases": max(1, min(self.jobs or hw_before["cores"], hw_before["cores"]))}
+        hardware = {
+            "cpu_model": hw_before["cpu_model"],
+            "cores": hw_before["cores"],
+            "loadavg_before": hw_before["loadavg"],
+            "loadavg_after": hw_after["loadavg"],
+            "concurrent_cases": max(1, min(self.jobs or hw_before["cores"], hw_before["cores"])),
+        }
         accepted = [c for c in cases if c.verdict == "AC"]
         total = sum(c.score for c in accepted)
         first = cases[0] if cases else None
@@ -91,9 +132,13 @@ class AHCVerifier(Verifier):
             details["picture_case"] = {"seed": first.seed, "output": first.output}
         if first is not None and first.isolation:
             details["isolation"] = first.isolation
-        details.update({"cases": [{k: v for k, v in c.to_dict().items() if k not in ("output", "isolation")}
-                                  for c in cases],
-                        "n_cases": len(self.seeds), "accepted_count": len(accepted)})
+        details.update(
+            {
+                "cases": [{k: v for k, v in c.to_dict().items() if k not in ("output", "isolation")} for c in cases],
+                "n_cases": len(self.seeds),
+                "accepted_count": len(accepted),
+            }
+        )
         failing = next((c for c in cases if c.verdict not in ("AC", "NR")), None)
         if failing is not None:
             status, kind = _STATUS.get(failing.verdict, ("error", "unknown"))
@@ -104,6 +149,7 @@ class AHCVerifier(Verifier):
         details.update({"total": total, "mean": mean})
         if self.comparable and self.problem == "ahc039":
             from verifiers.atcoder.standings import for_problem
+
             place = for_problem("ahc039").place(total)
             details["estimated_rank"] = place.rank
             details["estimated_performance"] = place.performance

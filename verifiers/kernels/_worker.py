@@ -28,6 +28,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
     dumps, loads = json.dumps, json.loads
     write, read = os.write, os.read
     import torch
+
     torch.set_num_threads(int(threads))
     Tensor, empty, frombuffer = torch.Tensor, torch.empty, torch.frombuffer
     f32, u8 = torch.float32, torch.uint8
@@ -47,13 +48,16 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
             # running (fence) or as time outside E (envelope) against the null-kernel calibration.
             while spin and not query(e):
                 pass
+
         ev = [Event(enable_timing=True) for _ in range(3)]
         gpu_sleep = torch.cuda._sleep
         l2 = _L2Control()
         dev_name = torch.cuda.get_device_name(dev)
     else:
+
         def sync():
             pass
+
         clock = {}
 
         def record(e):
@@ -64,6 +68,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
 
         def settle(e):
             pass
+
         ev = [0, 1, 2]
         gpu_sleep = None
         l2 = None
@@ -74,16 +79,16 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
     pinned = _pin([host_slots[0], host_slots[1], host_out]) if cuda else False
     dev_slots = [empty(slot_bytes, dtype=u8, device=dev) for _ in range(2)]
     if l2 is not None:
-        l2.remember_default()        # the context exists now; no submission code has run yet
+        l2.remember_default()  # the context exists now; no submission code has run yet
     inbuf = bytearray()
 
     def send(doc):
         data = (dumps(doc, separators=(",", ":")) + "\n").encode()
         view = memoryview(data)
         while view:
-            view = view[write(CTL_OUT, view):]
+            view = view[write(CTL_OUT, view) :]
 
-    if spin:      # poll the control pipe instead of sleeping in read() (wake-up latency, see settle)
+    if spin:  # poll the control pipe instead of sleeping in read() (wake-up latency, see settle)
         os.set_blocking(CTL_IN, False)
 
     def recv():
@@ -111,11 +116,16 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
             size = n * (8 if dt == "int64" else 4)
             if off < 0 or off + size > slot_bytes:
                 raise ValueError("layout outside the slot")
-            out[name] = buf[off:off + size].view(dtypes[dt]).view(shape)
+            out[name] = buf[off : off + size].view(dtypes[dt]).view(shape)
         return out
 
-    versions = {"torch": torch.__version__, "cuda": torch.version.cuda, "pinned": pinned,
-                "l2_persist_default": l2.default if l2 is not None else None, "spin_wait": bool(spin)}
+    versions = {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "pinned": pinned,
+        "l2_persist_default": l2.default if l2 is not None else None,
+        "spin_wait": bool(spin),
+    }
     send({"op": "hello", "pid": os.getpid(), "device": dev_name, "versions": versions})
     fn = None
     null_out = {}
@@ -132,6 +142,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
         if op == "import":
             try:
                 import importlib.util
+
                 spec = importlib.util.spec_from_file_location("submission", os.path.abspath("submission.py"))
                 mod = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(mod)
@@ -152,41 +163,53 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
                 dev_slots[msg["slot"]][:n].copy_(host_slots[msg["slot"]][:n])
                 sync()
                 pre = float(msg.get("prewarm_ms") or 0.0)
-                if pre > 0:                 # keep the device working before the call, as a benchmark loop does
+                if pre > 0:  # keep the device working before the call, as a benchmark loop does
                     warm = warmers.get(pre)
                     if warm is None:
                         warm = warmers[pre] = _trusted_kernel(None, pre, gpu_sleep, ev, record, elapsed, sync, perf_ns)
                     warm(None)
                     sync()
                 send({"op": "loaded", "t": t})
-            elif op == "repair":            # after R's flush and reveal; outside P's clock around the call
+            elif op == "repair":  # after R's flush and reveal; outside P's clock around the call
                 can = msg["canary"]
                 hs = host_slots[msg["slot"]]
-                idx = hs[can[0]:can[0] + 8 * can[2]].view(torch.int64).to(dev)
-                val = hs[can[1]:can[1] + 4 * can[2]].view(f32).to(dev)
+                idx = hs[can[0] : can[0] + 8 * can[2]].view(torch.int64).to(dev)
+                val = hs[can[1] : can[1] + 4 * can[2]].view(f32).to(dev)
                 views(dev_slots[msg["slot"]], msg["layout"])["x"].view(-1)[idx] = val
                 sync()
                 send({"op": "repaired", "t": t})
             elif op == "go":
                 buf = dev_slots[msg["slot"]]
                 ts = views(buf, msg["layout"])
-                if msg.get("null"):         # calibration, before the submission is imported (docs/kernels.md#three-processes)
+                if msg.get("null"):  # calibration, before the submission is imported (docs/kernels.md#three-processes)
                     key = (tuple(ts["x"].shape), float(msg.get("busy_ms") or 0.0))
                     call = null_out.get(key)
                     if call is None:
-                        call = null_out[key] = _trusted_kernel(empty(key[0], dtype=f32, device=dev).zero_(),
-                                                               key[1], gpu_sleep, ev, record, elapsed, sync, perf_ns)
+                        call = null_out[key] = _trusted_kernel(
+                            empty(key[0], dtype=f32, device=dev).zero_(),
+                            key[1],
+                            gpu_sleep,
+                            ev,
+                            record,
+                            elapsed,
+                            sync,
+                            perf_ns,
+                        )
                 else:
                     call = fn
-                data = (ts["x"], ts["mask"], {k: v for k, v in ts.items() if k not in ("x", "mask")},
-                        {"hidden_dim": int(msg["hidden"]), "dim": int(ts["x"].shape[-1])})
+                data = (
+                    ts["x"],
+                    ts["mask"],
+                    {k: v for k, v in ts.items() if k not in ("x", "mask")},
+                    {"hidden_dim": int(msg["hidden"]), "dim": int(ts["x"].shape[-1])},
+                )
                 sync()
                 record(ev[0])
                 try:
                     out = call(data)
                     record(ev[1])
                     settle(ev[1])
-                    sync()                  # every stream: side-stream work still running delays ev[2]
+                    sync()  # every stream: side-stream work still running delays ev[2]
                     record(ev[2])
                     settle(ev[2])
                     sync()
@@ -195,7 +218,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
                     send({"op": "raised", "t": t, "where": "call", "message": _describe(e)})
                     continue
                 send({"op": "timed", "t": t, "e_ms": elapsed(ev[0], ev[1]), "f_ms": elapsed(ev[0], ev[2])})
-            elif op == "lockdown":          # after warm-up: no new processes, threads or file opens
+            elif op == "lockdown":  # after warm-up: no new processes, threads or file opens
                 if lockdown is None:
                     send({"op": "locked", "t": t, "ok": False, "detail": "the sandbox has no seccomp helper"})
                 else:
@@ -239,9 +262,10 @@ def _trusted_kernel(o, busy_ms, gpu_sleep, ev, record, elapsed, sync, perf_ns):
             while perf_ns() < end:
                 pass
             return o
+
         return spin
     rate = 0.0
-    for cycles in (1 << 20, 1 << 22):        # cycles per ms of the sleep kernel (the first launch warms up)
+    for cycles in (1 << 20, 1 << 22):  # cycles per ms of the sleep kernel (the first launch warms up)
         sync()
         record(ev[0])
         gpu_sleep(cycles)
@@ -254,13 +278,14 @@ def _trusted_kernel(o, busy_ms, gpu_sleep, ev, record, elapsed, sync, perf_ns):
 
 def _describe(e):
     import traceback
+
     text = "".join(traceback.format_exception_only(_exc_type(e), e)).strip().splitlines()
     # The line that names the exception: the last for most (a SyntaxError's source lines come first), but
     # the first for a multi-line message such as torch's "CUDA error: an illegal memory access was
     # encountered" followed by three lines of debugging hints.
     tname = _exc_type(e).__name__
     named = [k for k in range(len(text)) if text[k].split(":")[0].split(".")[-1] == tname]
-    text = text[named[0]:named[0] + 1] if named else text
+    text = text[named[0] : named[0] + 1] if named else text
     line = ""
     for fr in reversed(traceback.extract_tb(e.__traceback__)):
         if fr.filename.endswith("submission.py"):
@@ -291,10 +316,12 @@ def _gate(out, shape, dev, _type, Tensor, f32):
 
 def _flags(torch):
     try:
-        return {"matmul.allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
-                "cudnn.allow_tf32": bool(torch.backends.cudnn.allow_tf32),
-                "float32_matmul_precision": str(torch.get_float32_matmul_precision()),
-                "cudnn.benchmark": bool(torch.backends.cudnn.benchmark)}
+        return {
+            "matmul.allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+            "cudnn.allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+            "float32_matmul_precision": str(torch.get_float32_matmul_precision()),
+            "cudnn.benchmark": bool(torch.backends.cudnn.benchmark),
+        }
     except Exception:  # noqa: BLE001
         return {}
 
@@ -302,6 +329,7 @@ def _flags(torch):
 def _pin(tensors):
     """Page-lock the shared host slots so copies run at full PCIe speed (falls back to pageable)."""
     import torch
+
     try:
         rt = torch.cuda.cudart()
         for t in tensors:
@@ -319,10 +347,11 @@ def _spin_wait(ordinal):
     after null ones, which the fence check read as work left running."""
     try:
         import ctypes
+
         lib = ctypes.CDLL("libcuda.so.1")
         d = ctypes.c_int(0)
         if lib.cuInit(0) == 0 and lib.cuDeviceGet(ctypes.byref(d), int(ordinal)) == 0:
-            lib.cuDevicePrimaryCtxSetFlags(d, 0x01)          # CU_CTX_SCHED_SPIN
+            lib.cuDevicePrimaryCtxSetFlags(d, 0x01)  # CU_CTX_SCHED_SPIN
     except (OSError, AttributeError):
         pass
 
@@ -334,6 +363,7 @@ class _L2Control:
 
     def __init__(self):
         import ctypes
+
         self.ct = ctypes
         self.lib = ctypes.CDLL("libcuda.so.1")
         self.default = 0

@@ -29,35 +29,37 @@ import random
 import secrets
 import time
 
-from verifiers.kernels import seam, timing, trimul_op as op
-from verifiers.kernels.links import CUDA_MISSING, Stop, LocalReference, RemoteReference, Shared, Worker
+from verifiers.kernels import seam, timing
+from verifiers.kernels import trimul_op as op
+from verifiers.kernels.links import CUDA_MISSING, LocalReference, RemoteReference, Shared, Stop, Worker
 from verifiers.kernels.reference import slot_bytes_for
 
 
 @dataclasses.dataclass
 class Options:
     """Production settings of one verification (TriMulVerifier fills them from the card's options)."""
-    device: str = "cpu"                 # "cpu" (dev mode) or "cuda"
-    kind: str = "torch"                 # torch | triton | native (policy.classify)
-    compat: bool = False                # gpumode-compat: upstream's masks and timing, no flush, no canaries
-    profile: str = "full"               # timing profile: full | quick
+
+    device: str = "cpu"  # "cpu" (dev mode) or "cuda"
+    kind: str = "torch"  # torch | triton | native (policy.classify)
+    compat: bool = False  # gpumode-compat: upstream's masks and timing, no flush, no canaries
+    profile: str = "full"  # timing profile: full | quick
     device_index: int = 0
-    secret: bytes | None = None         # debug_secret; None: a fresh secret per verification
-    do_timing: bool = True              # False: GPU correctness only (other hardware)
-    floors: dict | None = None          # benchmark id -> hardware floor µs
-    accepted_names: tuple | None = None # device names this env times on; None: any
-    allow_other: bool = False           # allow_other_hardware
+    secret: bytes | None = None  # debug_secret; None: a fresh secret per verification
+    do_timing: bool = True  # False: GPU correctness only (other hardware)
+    floors: dict | None = None  # benchmark id -> hardware floor µs
+    accepted_names: tuple | None = None  # device names this env times on; None: any
+    allow_other: bool = False  # allow_other_hardware
     call_limit_s: float = 10.0
     first_call_limit_s: float = 180.0
     import_limit_s: float = 300.0
     total_limit_s: float = 1800.0
-    busy_ladder_ms: tuple = (0.25, 1.0, 4.0, 16.0)   # lengths of the trusted busy kernels calibrated with
-    prewarm_ms: float = 0.0             # after loading each call's inputs (before the flush and the canaries), W
-                                        # keeps the device busy this long with the trusted sleep kernel: the
-                                        # call then starts on a device that was working, as in a benchmark loop
+    busy_ladder_ms: tuple = (0.25, 1.0, 4.0, 16.0)  # lengths of the trusted busy kernels calibrated with
+    prewarm_ms: float = 0.0  # after loading each call's inputs (before the flush and the canaries), W
+    # keeps the device busy this long with the trusted sleep kernel: the
+    # call then starts on a device that was working, as in a benchmark loop
     thresholds: timing.Thresholds = timing.DEFAULT_THRESHOLDS
-    gpu_mem_limit_bytes: int = 40 << 30 # worker GPU memory (NVML, checked after every call)
-    gpu_mem_period_s: float = 0.05      # ... and sampled this often by R during calls
+    gpu_mem_limit_bytes: int = 40 << 30  # worker GPU memory (NVML, checked after every call)
+    gpu_mem_period_s: float = 0.05  # ... and sampled this often by R during calls
     seccomp_after_warmup: bool = False  # optional hardening: W refuses new processes/threads/opens when timed
 
 
@@ -70,9 +72,13 @@ def verify(source: str, opts: Options, hooks: seam.Hooks = seam.PRODUCTION) -> t
     for attempt in range(2):
         secret = opts.secret if opts.secret is not None else secrets.token_bytes(32)
         protocol = op.PROTOCOLS[opts.compat]
-        details: dict = {"protocol": protocol, "profile": "compat" if opts.compat else opts.profile,
-                         "secret_sha256": hashlib.sha256(secret).hexdigest(), "debug_secret": opts.secret is not None,
-                         "mode": "gpu" if opts.device == "cuda" else "cpu-dev"}
+        details: dict = {
+            "protocol": protocol,
+            "profile": "compat" if opts.compat else opts.profile,
+            "secret_sha256": hashlib.sha256(secret).hexdigest(),
+            "debug_secret": opts.secret is not None,
+            "mode": "gpu" if opts.device == "cuda" else "cpu-dev",
+        }
         if opts.prewarm_ms > 0:
             details["prewarm_ms"] = opts.prewarm_ms
         if retried:
@@ -85,7 +91,7 @@ def verify(source: str, opts: Options, hooks: seam.Hooks = seam.PRODUCTION) -> t
             details.update(s.details)
         finally:
             run.close()
-        details["secret_hex"] = secret.hex()          # single-use; revealed only after the decision
+        details["secret_hex"] = secret.hex()  # single-use; revealed only after the decision
         if attempt == 0 and status == "error" and details.get("ref_oom"):
             retried = message
             continue
@@ -100,8 +106,8 @@ class _Run:
         self.source, self.opts, self.hooks = source, opts, hooks
         self.secret, self.protocol, self.details = secret, protocol, details
         self.gpu = opts.device == "cuda"
-        self.full = self.gpu or hooks.full_protocol       # calibration, correctness phase, timing
-        self.rng = random.Random(secret)              # phase orders and warm-up counts, unpredictable to W
+        self.full = self.gpu or hooks.full_protocol  # calibration, correctness phase, timing
+        self.rng = random.Random(secret)  # phase orders and warm-up counts, unpredictable to W
         self.w: Worker | None = None
         self.ref = None
         self.shared: Shared | None = None
@@ -171,8 +177,15 @@ class _Run:
         # R first: its CUDA initialisation creates any missing device node (/dev/nvidia-uvm) before W's
         # sandbox root mirrors /dev.
         if self.gpu or self.hooks.remote_reference:
-            self.ref = RemoteReference(self.opts.device_index, sh.slot_fds, sh.out_fd, slot_bytes, out_bytes,
-                                       device="cuda:0" if self.gpu else "cpu", oom_fault_file=self.hooks.oom_fault_file)
+            self.ref = RemoteReference(
+                self.opts.device_index,
+                sh.slot_fds,
+                sh.out_fd,
+                slot_bytes,
+                out_bytes,
+                device="cuda:0" if self.gpu else "cpu",
+                oom_fault_file=self.hooks.oom_fault_file,
+            )
         else:
             self.ref = LocalReference(sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
         self.w = Worker(self.source, self.opts, self.hooks, sh)
@@ -250,9 +263,13 @@ class _Run:
         msg, _ = self.w.recv(self.opts.call_limit_s, "arming")
         self._expect(msg, "armed", t)
         if msg["l2_persist_limit"] not in (0, -1):
-            raise Stop("rejected", f"L2 persistence: the worker's persisting-L2 limit was {msg['l2_persist_limit']} "
-                                   "bytes at arm time, changed from the context's default; do not change L2 "
-                                   "persistence.", rule="L2 persistence")
+            raise Stop(
+                "rejected",
+                f"L2 persistence: the worker's persisting-L2 limit was {msg['l2_persist_limit']} "
+                "bytes at arm time, changed from the context's default; do not change L2 "
+                "persistence.",
+                rule="L2 persistence",
+            )
 
     def _load_inputs(self, case: op.Case, phase: str, trial: int, t: int, slot: int, null: bool) -> dict:
         """R prepares fresh inputs, W loads them, R flushes L2, W repairs the canaries."""
@@ -262,27 +279,44 @@ class _Run:
         # those a real call pays; R only skips computing a reference nobody compares with.
         seed = op.derive_seed(self.secret, self.protocol, phase, case.id, trial)
         prep = self.ref.prepare(case, seed, slot, canaries, reference=not null)
-        w.send({"op": "load", "t": t, "slot": slot, "nbytes": prep["nbytes"],
-                **({"prewarm_ms": self.opts.prewarm_ms} if self.opts.prewarm_ms > 0 else {})})
+        w.send(
+            {
+                "op": "load",
+                "t": t,
+                "slot": slot,
+                "nbytes": prep["nbytes"],
+                **({"prewarm_ms": self.opts.prewarm_ms} if self.opts.prewarm_ms > 0 else {}),
+            }
+        )
         msg, _ = w.recv(60, "loading inputs")
         self._expect(msg, "loaded", t)
         if self.full and not self.opts.compat:
             self.ref.flush()
-        if prep["canary"]:          # repaired after the flush: the true values exist for W only now
+        if prep["canary"]:  # repaired after the flush: the true values exist for W only now
             self.ref.reveal()
             w.send({"op": "repair", "t": t, "slot": slot, "layout": prep["layout"], "canary": prep["canary"]})
             msg, _ = w.recv(60, "repairing the canaries")
             self._expect(msg, "repaired", t)
         return prep
 
-    def _call(self, case: op.Case, phase: str, t: int, slot: int, prep: dict, null: bool,
-              busy_ms: float) -> tuple[int, int]:
+    def _call(
+        self, case: op.Case, phase: str, t: int, slot: int, prep: dict, null: bool, busy_ms: float
+    ) -> tuple[int, int]:
         """`go`: W calls the kernel (or the trusted null/busy kernel) and reports its events; P's clock runs."""
         shape_key = (case.B, case.N, case.C)
         first = shape_key not in self.seen_shapes and not null
         limit = self.opts.first_call_limit_s if first else self.opts.call_limit_s
-        t0 = self.w.send({"op": "go", "t": t, "slot": slot, "layout": prep["layout"], "hidden": op.H,
-                          "null": bool(null), **({"busy_ms": busy_ms} if null and busy_ms else {})})
+        t0 = self.w.send(
+            {
+                "op": "go",
+                "t": t,
+                "slot": slot,
+                "layout": prep["layout"],
+                "hidden": op.H,
+                "null": bool(null),
+                **({"busy_ms": busy_ms} if null and busy_ms else {}),
+            }
+        )
         msg, t1 = self.w.recv(limit + 5, f"custom_kernel on {phase} {case.id} ({case.describe()})")
         if msg["op"] == "raised":
             self._raised(case, phase, msg["message"])
@@ -294,22 +328,31 @@ class _Run:
     def _raised(self, case: op.Case, phase: str, text: str) -> None:
         """The kernel raised: classify the error into a status and one sentence."""
         if not self.gpu and any(k.lower() in text.lower() for k in CUDA_MISSING):
-            raise Stop("uncheckable-on-cpu", "the submission needs CUDA (it failed with: "
-                       f"{text[:160]}); allocate on x.device to run in CPU dev mode.")
+            raise Stop(
+                "uncheckable-on-cpu",
+                "the submission needs CUDA (it failed with: "
+                f"{text[:160]}); allocate on x.device to run in CPU dev mode.",
+            )
         if "can't allocate memory" in text or "MemoryError" in text or "out of memory" in text.lower():
             raise Stop("memory", f"custom_kernel ran out of memory on {case.id}: {text[:200]}")
         if "CUDA error" in text or "illegal" in text.lower():
             raise Stop("crashed", f"custom_kernel hit a fatal CUDA error on {case.id}: {text[:300]}")
-        hint = (" (after warm-up the worker refuses new threads, processes and file opens: "
-                "seccomp_after_warmup)") if self.locked else ""
+        hint = (
+            (" (after warm-up the worker refuses new threads, processes and file opens: seccomp_after_warmup)")
+            if self.locked
+            else ""
+        )
         raise Stop("rejected", f"custom_kernel raised on {phase} {case.id} ({case.describe()}): {text[:300]}{hint}")
 
     def _check_worker_memory(self, case: op.Case) -> None:
         used = self.ref.worker_memory(self.w.pid)
         if used is not None and used > self.opts.gpu_mem_limit_bytes:
             self.w.kill()
-            raise Stop("memory", f"the worker used {used / 2**30:.1f} GiB of GPU memory on {case.id}; the limit "
-                       f"is {self.opts.gpu_mem_limit_bytes / 2**30:.0f} GiB.")
+            raise Stop(
+                "memory",
+                f"the worker used {used / 2**30:.1f} GiB of GPU memory on {case.id}; the limit "
+                f"is {self.opts.gpu_mem_limit_bytes / 2**30:.0f} GiB.",
+            )
 
     def _stage(self, case: op.Case, phase: str, t: int) -> tuple[int, int]:
         """W copies the output to shared memory for R (P's clock times the copy: the staging check)."""
@@ -324,18 +367,35 @@ class _Run:
 
     def _compare(self, case: op.Case, phase: str, trial: int) -> None:
         report = self.ref.compare(case)
-        self.case_log.append({"phase": phase, "case": case.id, "trial": trial, "max_ratio": report["max_ratio"],
-                              "n_bad": report["n_bad"], "e_us": self._last_e[0] * 1e3})
+        self.case_log.append(
+            {
+                "phase": phase,
+                "case": case.id,
+                "trial": trial,
+                "max_ratio": report["max_ratio"],
+                "n_bad": report["n_bad"],
+                "e_us": self._last_e[0] * 1e3,
+            }
+        )
         if not report["ok"]:
-            raise Stop("rejected", op.failure_message(case, report, phase), failed_case=case.id, report=report,
-                       failed_phase=phase, failed_trial=trial)
+            raise Stop(
+                "rejected",
+                op.failure_message(case, report, phase),
+                failed_case=case.id,
+                report=report,
+                failed_phase=phase,
+                failed_trial=trial,
+            )
 
     def _expect(self, msg: dict, op_name: str, t: int) -> None:
         if msg["op"] == "raised":
             raise Stop("crashed", f"the worker failed ({msg['where']}): {msg['message'][:300]}")
         if msg["op"] != op_name or msg.get("t") != t:
-            raise Stop("rejected", f"the worker sent {msg['op']!r} for trial {msg.get('t')!r} where {op_name!r} for "
-                       f"trial {t} was due: protocol violation.")
+            raise Stop(
+                "rejected",
+                f"the worker sent {msg['op']!r} for trial {msg.get('t')!r} where {op_name!r} for "
+                f"trial {t} was due: protocol violation.",
+            )
         if op_name == "timed":
             e, f = msg["e_ms"], msg["f_ms"]
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (e, f)):
@@ -380,10 +440,11 @@ class _Run:
             c = min(benches, key=lambda b: b.out_bytes)
             rungs = []
             for ms in self.opts.busy_ladder_ms:
-                self._trial(c, "calib", -1, null=True, busy_ms=ms)    # priming: the sleep kernel's clock-rate probe
+                self._trial(c, "calib", -1, null=True, busy_ms=ms)  # priming: the sleep kernel's clock-rate probe
                 rungs.append([self._trial(c, "calib", i, null=True, busy_ms=ms) for i in range(n)])
-            self.busy = timing.ladder(rungs, [ms * 1e3 for ms in self.opts.busy_ladder_ms] if self.gpu else None,
-                                      base=cal[c.id])
+            self.busy = timing.ladder(
+                rungs, [ms * 1e3 for ms in self.opts.busy_ladder_ms] if self.gpu else None, base=cal[c.id]
+            )
             self.details["calibration_busy"] = [{"E_us": e, **dataclasses.asdict(k)} for e, k in self.busy.points]
         return cal
 
@@ -399,16 +460,22 @@ class _Run:
         why = "; ".join(host.reasons) if host is not None and host.reasons else None
         if why and check_noise:
             self.details["gate"] = f"not timed: {why}"
-            raise Stop("contended", f"correct on all {len(self.details.get('cases', []))} cases, but not timed: this "
-                       f"host is too unstable for trusted timing ({why}). The kernel was not judged on speed; retry "
-                       "on a quieter host (nothing else using the GPU).", host_noise=why)
+            raise Stop(
+                "contended",
+                f"correct on all {len(self.details.get('cases', []))} cases, but not timed: this "
+                f"host is too unstable for trusted timing ({why}). The kernel was not judged on speed; retry "
+                "on a quieter host (nothing else using the GPU).",
+                host_noise=why,
+            )
         if why:
             self.details["host_noise"] = why + "; timed anyway (noise check turned off)"
         if host is not None:
-            self.details["gate"] = (f"timed ({host.summary()}); limits widened by {allowance.o_us:.0f} µs (envelope) "
-                                    f"and {allowance.phi_us:.0f} µs (fence) for the calibration's drift, outlier "
-                                    f"allowance from its excursion rate {allowance.tail_rate:.1%}"
-                                    + ("; a shape that misses is timed once more" if noisy else ""))
+            self.details["gate"] = (
+                f"timed ({host.summary()}); limits widened by {allowance.o_us:.0f} µs (envelope) "
+                f"and {allowance.phi_us:.0f} µs (fence) for the calibration's drift, outlier "
+                f"allowance from its excursion rate {allowance.tail_rate:.1%}"
+                + ("; a shape that misses is timed once more" if noisy else "")
+            )
         return allowance, noisy
 
     # -- warm-up, timing, score --------------------------------------------------------------------
@@ -423,14 +490,16 @@ class _Run:
         self.rng.shuffle(order)
         acc, times, i = 0.0, [], 100
         target = 0.010 if self.opts.compat else 0.100
-        t_start = time.monotonic()          # P's clock bounds it too: a worker reporting tiny E only
-        while acc < target and time.monotonic() - t_start < max(2.0, 20 * target):   # delays itself
+        t_start = time.monotonic()  # P's clock bounds it too: a worker reporting tiny E only
+        while acc < target and time.monotonic() - t_start < max(2.0, 20 * target):  # delays itself
             tr = self._trial(order[0], "warmup", i)
             acc += tr.e_ms / 1e3
             times.append(tr.e_ms / 1e3)
             i += 1
-            if self.opts.compat and (len(times) >= 100 or timing.should_stop(times, 0, timing.Profile(
-                    "w", 3, 100, 0.001, 1e9, 1e9)) == "stderr"):
+            if self.opts.compat and (
+                len(times) >= 100
+                or timing.should_stop(times, 0, timing.Profile("w", 3, 100, 0.001, 1e9, 1e9)) == "stderr"
+            ):
                 break
             if len(times) >= 1000:
                 break
@@ -444,18 +513,25 @@ class _Run:
         for c in order:
             others = self.ref.other_processes([os.getpid(), self.w.pid or -1])
             if others:
-                raise Stop("contended", f"other processes use the GPU ({len(others)}); retry on an idle GPU.",
-                           other_pids=others)
+                raise Stop(
+                    "contended",
+                    f"other processes use the GPU ({len(others)}); retry on an idle GPU.",
+                    other_pids=others,
+                )
             for attempt in (0, 1):
-                status, message, margins, stats = self._time_shape(c, prof, cal[c.id], allowance, per_shape,
-                                                                   first=attempt * _RETIME_OFFSET)
+                status, message, margins, stats = self._time_shape(
+                    c, prof, cal[c.id], allowance, per_shape, first=attempt * _RETIME_OFFSET
+                )
                 # A noisy host can drift by more than the calibration saw: an envelope or fence miss there is
                 # timed once more, and only a second miss counts. Cheats that hide work or under-report E
                 # miss every time; a sanity failure (no margins) is final.
                 if not (status and margins and noisy and attempt == 0):
                     break
-                self.details.setdefault("retimed", {})[c.id] = {"status": status, "message": message,
-                                                                 "margins": margins}
+                self.details.setdefault("retimed", {})[c.id] = {
+                    "status": status,
+                    "message": message,
+                    "margins": margins,
+                }
             per_shape[c.id] = stats
             means[c.id] = stats["mean"]
             self.details["per_shape"] = per_shape
@@ -478,8 +554,15 @@ class _Run:
         self.details["geomean_us"] = gm
         return "accepted", f"geometric mean {gm:.1f} µs over {len(ids)} shapes ({self.protocol})"
 
-    def _time_shape(self, c: op.Case, prof: timing.Profile, cal: timing.Calibration, allowance: timing.Allowance,
-                    per_shape: dict, first: int = 0) -> tuple[str | None, str, dict, dict]:
+    def _time_shape(
+        self,
+        c: op.Case,
+        prof: timing.Profile,
+        cal: timing.Calibration,
+        allowance: timing.Allowance,
+        per_shape: dict,
+        first: int = 0,
+    ) -> tuple[str | None, str, dict, dict]:
         """Time one shape under the stop rule and apply the trusted checks: (status, message, margins, stats).
         Trials are numbered from ``first`` (their inputs derive from the number, so a re-timing gets fresh
         inputs and a submission that cached the first attempt's outputs gains nothing)."""
@@ -502,8 +585,11 @@ class _Run:
             reasons = int(nvml_start.get("clock_event_reasons", 0)) | int(nvml_end.get("clock_event_reasons", 0))
             if reasons & _THROTTLE_BITS:
                 self.details["per_shape"] = {**per_shape, c.id: stats}
-                raise Stop("contended", f"the GPU throttled (NVML clock-event reasons {reasons:#x}) during "
-                           f"benchmark {c.id}; retry on a cool, idle GPU.")
+                raise Stop(
+                    "contended",
+                    f"the GPU throttled (NVML clock-event reasons {reasons:#x}) during "
+                    f"benchmark {c.id}; retry on a cool, idle GPU.",
+                )
         return status, message, margins, stats
 
 
@@ -518,4 +604,3 @@ _THROTTLE_BITS = 0x8 | 0x20 | 0x40 | 0x80
 def _clock_fields(info: dict) -> dict:
     keys = ("sm_clock_mhz", "mem_clock_mhz", "temperature_c", "power_w", "clock_event_reasons")
     return {k: info.get(k) for k in keys}
-

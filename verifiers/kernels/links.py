@@ -25,14 +25,31 @@ if TYPE_CHECKING:
 
 MAX_LINE = 64 << 10
 #: Replies W may send, with exactly these keys (anything else is a protocol violation).
-SCHEMA = {"hello": {"op", "pid", "device", "versions"}, "imported": {"op"}, "armed": {"op", "t", "l2_persist_limit"},
-          "loaded": {"op", "t"}, "repaired": {"op", "t"}, "timed": {"op", "t", "e_ms", "f_ms"}, "staged": {"op", "t"},
-          "bad_output": {"op", "t", "reason"}, "raised": {"op", "t", "where", "message"}, "bye": {"op", "flags"},
-          "locked": {"op", "t", "ok", "detail"}}
-CUDA_MISSING = ("Torch not compiled with CUDA", "no NVIDIA driver", "Found no NVIDIA driver", "0 active drivers",
-                 "CUDA driver", "cuda is not available", "No CUDA GPUs", "CUDA_VISIBLE_DEVICES",
-                # a GPU host's driver, with the device nodes hidden (dev mode on a GPU machine; seen on an H100)
-                "cudaGetDeviceCount")
+SCHEMA = {
+    "hello": {"op", "pid", "device", "versions"},
+    "imported": {"op"},
+    "armed": {"op", "t", "l2_persist_limit"},
+    "loaded": {"op", "t"},
+    "repaired": {"op", "t"},
+    "timed": {"op", "t", "e_ms", "f_ms"},
+    "staged": {"op", "t"},
+    "bad_output": {"op", "t", "reason"},
+    "raised": {"op", "t", "where", "message"},
+    "bye": {"op", "flags"},
+    "locked": {"op", "t", "ok", "detail"},
+}
+CUDA_MISSING = (
+    "Torch not compiled with CUDA",
+    "no NVIDIA driver",
+    "Found no NVIDIA driver",
+    "0 active drivers",
+    "CUDA driver",
+    "cuda is not available",
+    "No CUDA GPUs",
+    "CUDA_VISIBLE_DEVICES",
+    # a GPU host's driver, with the device nodes hidden (dev mode on a GPU machine; seen on an H100)
+    "cudaGetDeviceCount",
+)
 
 
 #: Variables the GPU worker's fork server keeps: the loader reads LD_LIBRARY_PATH only at process start.
@@ -50,8 +67,9 @@ class Stop(Exception):
 class Worker:
     """W in the sandbox plus the pipes and shared slots P uses to drive it."""
 
-    def __init__(self, source: str, opts: "Options", hooks: "Hooks", shared: "Shared") -> None:
+    def __init__(self, source: str, opts: Options, hooks: Hooks, shared: Shared) -> None:
         from verifiers import sandbox
+
         self.opts = opts
         self.slot_bytes, self.out_bytes = shared.slot_bytes, shared.out_bytes
         self.slot_fds, self.out_fd = shared.slot_fds, shared.out_fd
@@ -60,16 +78,26 @@ class Worker:
         self.w2p, w2p_w = os.pipe()
         self._buf = bytearray()
         self.result = None
-        self.sent: list[dict] = []       # every P→W message (tests check that no seed is ever sent)
+        self.sent: list[dict] = []  # every P→W message (tests check that no seed is ever sent)
         worker_src = open(os.path.join(os.path.dirname(__file__), "_worker.py"), "rb").read()
         gpu = opts.device == "cuda"
         gpu_box = gpu or hooks.gpu_sandbox
         from verifiers.sandbox.client import sandbox_path
-        env = {"PATH": sandbox_path(), "HOME": "/sandbox", "TMPDIR": "/sandbox", "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TRITON_CACHE_DIR": "/sandbox/.triton",
-               "TORCH_EXTENSIONS_DIR": "/sandbox/.torch_extensions", "CUPY_CACHE_DIR": "/sandbox/.cupy",
-               "TORCHINDUCTOR_CACHE_DIR": "/sandbox/.inductor", "TORCHINDUCTOR_COMPILE_THREADS": "1",
-               "OMP_NUM_THREADS": "1"}
+
+        env = {
+            "PATH": sandbox_path(),
+            "HOME": "/sandbox",
+            "TMPDIR": "/sandbox",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+            "TRITON_CACHE_DIR": "/sandbox/.triton",
+            "TORCH_EXTENSIONS_DIR": "/sandbox/.torch_extensions",
+            "CUPY_CACHE_DIR": "/sandbox/.cupy",
+            "TORCHINDUCTOR_CACHE_DIR": "/sandbox/.inductor",
+            "TORCHINDUCTOR_COMPILE_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        }
         extra_ro: list[str] = []
         if gpu_box:
             env["CUDA_VISIBLE_DEVICES"] = os.environ.get("CUDA_VISIBLE_DEVICES", str(opts.device_index)) if gpu else ""
@@ -80,32 +108,56 @@ class Worker:
             if os.environ.get("CUDA_HOME") and os.path.isdir(os.environ["CUDA_HOME"]):
                 extra_ro.append(os.environ["CUDA_HOME"])
             cuda_bin = os.path.join(os.environ.get("CUDA_HOME") or "/usr/local/cuda", "bin")
-            if os.path.isdir(cuda_bin):                 # nvcc for load_inline's CUDA sources
+            if os.path.isdir(cuda_bin):  # nvcc for load_inline's CUDA sources
                 env["PATH"] += ":" + cuda_bin
-            limits = _GpuLimits(wall_s=opts.total_limit_s, cpus=4, memory_bytes=32 << 30, open_files=1024,
-                                file_size_bytes=2 << 30, workdir_bytes=4 << 30, result_bytes=1 << 16)
+            limits = _GpuLimits(
+                wall_s=opts.total_limit_s,
+                cpus=4,
+                memory_bytes=32 << 30,
+                open_files=1024,
+                file_size_bytes=2 << 30,
+                workdir_bytes=4 << 30,
+                result_bytes=1 << 16,
+            )
         else:
             env["CUDA_VISIBLE_DEVICES"] = ""
-            limits = sandbox.Limits(wall_s=opts.total_limit_s, cpus=1, memory_bytes=8 << 30, open_files=256,
-                                    file_size_bytes=256 << 20, workdir_bytes=512 << 20, result_bytes=1 << 16)
+            limits = sandbox.Limits(
+                wall_s=opts.total_limit_s,
+                cpus=1,
+                memory_bytes=8 << 30,
+                open_files=256,
+                file_size_bytes=256 << 20,
+                workdir_bytes=512 << 20,
+                result_bytes=1 << 16,
+            )
         if not gpu and opts.kind == "triton":
-            env["TRITON_INTERPRET"] = "1"              # before triton is imported (docs/kernels.md#cpu-dev-mode)
+            env["TRITON_INTERPRET"] = "1"  # before triton is imported (docs/kernels.md#cpu-dev-mode)
         spin = gpu if hooks.spin_wait is None else bool(hooks.spin_wait)
         kwargs = {"device": "cuda:0" if gpu else "cpu", "slot_bytes": slot_bytes, "out_bytes": out_bytes, "spin": spin}
         files = {"program.py": worker_src, "submission.py": source.encode("utf-8", "surrogatepass")}
         extra = (p2w_r, w2p_w, *self.slot_fds, self.out_fd)
         self._passed = (p2w_r, w2p_w)
         self.env = env
-        self.spin = spin         # poll for replies: a sleeping coordinator's wake-up would count as envelope
+        self.spin = spin  # poll for replies: a sleeping coordinator's wake-up would count as envelope
 
         def target() -> None:
             try:
-                self.result = sandbox.run(mode="python", files=files, limits=limits, env=env, extra_ro=extra_ro,
-                                          config={"entry": "run", "kwargs": kwargs}, extra_fds=extra, gpu=gpu_box,
-                                          cpu_info=not gpu_box,
-                                          preload=("numpy", "torch"), server_env=_SERVER_ENV if gpu_box else ())
+                self.result = sandbox.run(
+                    mode="python",
+                    files=files,
+                    limits=limits,
+                    env=env,
+                    extra_ro=extra_ro,
+                    config={"entry": "run", "kwargs": kwargs},
+                    extra_fds=extra,
+                    gpu=gpu_box,
+                    cpu_info=not gpu_box,
+                    preload=("numpy", "torch"),
+                    server_env=_SERVER_ENV if gpu_box else (),
+                )
             except Exception as e:  # noqa: BLE001 - reported as the verifier's own error
                 self.result = e
+
         self.thread = threading.Thread(target=target, daemon=True)
         self.thread.start()
         self.pid: int | None = None
@@ -149,7 +201,7 @@ class Worker:
                 self.thread.join(10)
                 raise Stop(*self._death(what))
             self._buf += chunk
-            if len(self._buf) > MAX_LINE and b"\n" not in self._buf[:MAX_LINE + 1]:
+            if len(self._buf) > MAX_LINE and b"\n" not in self._buf[: MAX_LINE + 1]:
                 self.kill()
                 raise Stop("rejected", "the worker sent a message over 64 KiB: protocol violation.")
         t = time.perf_counter_ns()
@@ -187,6 +239,7 @@ class Worker:
 
     def kill(self) -> None:
         import signal
+
         if self.pid:
             for fn in (os.killpg, os.kill):
                 try:
@@ -257,6 +310,7 @@ def _GpuLimits(**kw):
 
         def wire(self) -> dict:
             return {**super().wire(), "address_space": False}
+
     return GpuLimits(**kw)
 
 
@@ -264,20 +318,42 @@ class RemoteReference:
     """R as its own process (JSON lines over stdin/stdout): on a GPU its own CUDA context, so the
     agent's GPU work never shares one with the reference. ``device="cpu"`` exists for tests."""
 
-    def __init__(self, device_index: int, slot_fds, out_fd, slot_bytes: int, out_bytes: int,
-                 device: str = "cuda:0", oom_fault_file: str | None = None) -> None:
+    def __init__(
+        self,
+        device_index: int,
+        slot_fds,
+        out_fd,
+        slot_bytes: int,
+        out_bytes: int,
+        device: str = "cuda:0",
+        oom_fault_file: str | None = None,
+    ) -> None:
         pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TTTD_SECRET",))}
         env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("CUDA_VISIBLE_DEVICES", str(device_index) if device != "cpu" else "")
         for fd in (*slot_fds, out_fd):
             os.set_inheritable(fd, True)
-        self.proc = subprocess.Popen([sys.executable, "-m", "verifiers.kernels.reference"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, env=env, pass_fds=(*slot_fds, out_fd), text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "verifiers.kernels.reference"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            pass_fds=(*slot_fds, out_fd),
+            text=True,
+        )
         for fd in (*slot_fds, out_fd):
             os.set_inheritable(fd, False)
-        hello = self._call({"device": device, "slot_fds": list(slot_fds), "out_fd": out_fd,
-                            "slot_bytes": slot_bytes, "out_bytes": out_bytes, "oom_fault_file": oom_fault_file})
+        hello = self._call(
+            {
+                "device": device,
+                "slot_fds": list(slot_fds),
+                "out_fd": out_fd,
+                "slot_bytes": slot_bytes,
+                "out_bytes": out_bytes,
+                "oom_fault_file": oom_fault_file,
+            }
+        )
         self.info = hello["hardware"]
         self.flags = hello["flags"]
 
@@ -289,9 +365,15 @@ class RemoteReference:
             raise Stop("error", "the reference process died; this is the verifier's fault, please retry.")
         rep = json.loads(line)
         if isinstance(rep, dict) and "error" in rep:
-            if "out of memory" in rep["error"].lower():       # docs/kernels.md#the-problem-and-its-cases: P retries the verification once
-                raise Stop("error", "the reference process ran out of GPU memory: the worker used too much GPU "
-                           f"memory ({rep['error'][:200]})", ref_oom=True)
+            if (
+                "out of memory" in rep["error"].lower()
+            ):  # docs/kernels.md#the-problem-and-its-cases: P retries the verification once
+                raise Stop(
+                    "error",
+                    "the reference process ran out of GPU memory: the worker used too much GPU "
+                    f"memory ({rep['error'][:200]})",
+                    ref_oom=True,
+                )
             raise Stop("error", f"the reference process failed: {rep['error']}")
         return rep
 
@@ -302,8 +384,16 @@ class RemoteReference:
         return self._call({"cmd": "watch", "pid": pid, "period_s": period_s})["watching"]
 
     def prepare(self, case, seed, slot, canaries, reference=True):
-        return self._call({"cmd": "prepare", "case": dataclasses.asdict(case), "seed": seed, "slot": slot,
-                           "canaries": canaries, "reference": reference})
+        return self._call(
+            {
+                "cmd": "prepare",
+                "case": dataclasses.asdict(case),
+                "seed": seed,
+                "slot": slot,
+                "canaries": canaries,
+                "reference": reference,
+            }
+        )
 
     def flush(self, reset: bool = True):
         self._call({"cmd": "flush", "reset": reset})

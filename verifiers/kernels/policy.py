@@ -10,31 +10,117 @@ import ast
 import re
 
 MAX_SOURCE_BYTES = 64 << 10
-_ALLOWED_TOP = {"torch", "triton", "cupy", "numpy", "math", "typing", "functools", "itertools", "collections",
-                "dataclasses", "enum", "operator", "__future__"}
+_ALLOWED_TOP = {
+    "torch",
+    "triton",
+    "cupy",
+    "numpy",
+    "math",
+    "typing",
+    "functools",
+    "itertools",
+    "collections",
+    "dataclasses",
+    "enum",
+    "operator",
+    "__future__",
+}
 _TORCH_SUBTREES = ("torch.nn", "torch.cuda", "torch.backends")
-DENIED = ("torch.multiprocessing", "torch.distributed", "torch.profiler", "torch._C", "torch._dynamo",
-          "torch.cuda.cudart", "triton.testing", "cupy.cuda.runtime", "cupy.cuda.driver")
-_BUILTINS = {"eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "getattr", "setattr",
-             "delattr", "breakpoint", "input", "exit", "quit"}
-_DUNDER_ATTRS = {"__globals__", "__code__", "__closure__", "__builtins__", "__dict__", "__class__", "__bases__",
-                 "__mro__", "__subclasses__", "__loader__", "__spec__", "f_back", "f_globals", "f_locals",
-                 "gi_frame", "tb_frame", "_getframe"}
+DENIED = (
+    "torch.multiprocessing",
+    "torch.distributed",
+    "torch.profiler",
+    "torch._C",
+    "torch._dynamo",
+    "torch.cuda.cudart",
+    "triton.testing",
+    "cupy.cuda.runtime",
+    "cupy.cuda.driver",
+)
+_BUILTINS = {
+    "eval",
+    "exec",
+    "compile",
+    "open",
+    "__import__",
+    "globals",
+    "locals",
+    "vars",
+    "getattr",
+    "setattr",
+    "delattr",
+    "breakpoint",
+    "input",
+    "exit",
+    "quit",
+}
+_DUNDER_ATTRS = {
+    "__globals__",
+    "__code__",
+    "__closure__",
+    "__builtins__",
+    "__dict__",
+    "__class__",
+    "__bases__",
+    "__mro__",
+    "__subclasses__",
+    "__loader__",
+    "__spec__",
+    "f_back",
+    "f_globals",
+    "f_locals",
+    "gi_frame",
+    "tb_frame",
+    "_getframe",
+}
 #: Numeric flags a submission may set (S4 exception): they only change its own arithmetic.
-NUMERIC_FLAGS = {"torch.backends.cuda.matmul.allow_tf32", "torch.backends.cudnn.allow_tf32",
-                 "torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction",
-                 "torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction",
-                 "torch.backends.cudnn.benchmark", "torch.backends.cudnn.deterministic"}
+NUMERIC_FLAGS = {
+    "torch.backends.cuda.matmul.allow_tf32",
+    "torch.backends.cudnn.allow_tf32",
+    "torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction",
+    "torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction",
+    "torch.backends.cudnn.benchmark",
+    "torch.backends.cudnn.deterministic",
+}
 _SUBCLASS_ATTRS = {"_make_subclass", "_make_wrapper_subclass", "as_subclass"}
 #: S7. CUDA API tokens (camel case or with underscores) match as substrings, since they are embedded in
 #: longer API names (cudaLimitPersistingL2CacheSize, nvmlDeviceSetApplicationsClocks, pthread_create);
 #: plain lower-case words match as whole words (fork, mmap, socket …), so `forkserver_like_name` in a
 #: comment-free identifier is not flagged by accident; tokens with punctuation match as substrings.
-_SUBSTRING_TOKENS = ("PersistingL2", "accessPolicyWindow", "cudaStreamSetAttribute", "annotated_ptr", "access_property",
-                     "createpolicy", "cudaDeviceSetLimit", "cudaLimit", "cudaDeviceReset", "cudaEventElapsedTime",
-                     "cudaProfiler", "nvml", "pthread", "execv", "discard.global", "std::thread", "std::async",
-                     "system(", "/proc/")
-_WORD_TOKENS = ("fork", "popen", "dlopen", "dlsym", "mprotect", "mmap", "ptrace", "syscall", "getenv", "fopen", "socket")
+_SUBSTRING_TOKENS = (
+    "PersistingL2",
+    "accessPolicyWindow",
+    "cudaStreamSetAttribute",
+    "annotated_ptr",
+    "access_property",
+    "createpolicy",
+    "cudaDeviceSetLimit",
+    "cudaLimit",
+    "cudaDeviceReset",
+    "cudaEventElapsedTime",
+    "cudaProfiler",
+    "nvml",
+    "pthread",
+    "execv",
+    "discard.global",
+    "std::thread",
+    "std::async",
+    "system(",
+    "/proc/",
+)
+_WORD_TOKENS = (
+    "fork",
+    "popen",
+    "dlopen",
+    "dlsym",
+    "mprotect",
+    "mmap",
+    "ptrace",
+    "syscall",
+    "getenv",
+    "fopen",
+    "socket",
+)
 _WORD_RE = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, _WORD_TOKENS)) + r")(?![A-Za-z0-9_])")
 
 
@@ -93,13 +179,17 @@ def check(source: str, require_triton: bool = False) -> ast.Module:
     if not _binds_custom_kernel(tree):
         raise PolicyError("S1", None, "the module has no top-level custom_kernel; define custom_kernel(data)")
 
-    aliases: dict[str, str] = {}        # local name -> dotted module path (or module.attr)
+    aliases: dict[str, str] = {}  # local name -> dotted module path (or module.attr)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for al in node.names:
                 if not _import_ok(al.name) or _denied(al.name):
-                    raise PolicyError("S2", node.lineno, f"import of {al.name!r} is not allowed (allowed: torch, "
-                                      "triton, cupy, numpy and a few stdlib modules; see the problem statement)")
+                    raise PolicyError(
+                        "S2",
+                        node.lineno,
+                        f"import of {al.name!r} is not allowed (allowed: torch, "
+                        "triton, cupy, numpy and a few stdlib modules; see the problem statement)",
+                    )
                 aliases[al.asname or al.name.split(".")[0]] = al.name if al.asname else al.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom):
             mod = node.module or ""
@@ -109,7 +199,9 @@ def check(source: str, require_triton: bool = False) -> ast.Module:
                 full = f"{mod}.{al.name}"
                 if mod == "torch.utils.cpp_extension" and al.name == "load_inline":
                     pass
-                elif not _import_ok(mod) or _denied(full) or _denied(mod) or al.name == "*" and mod.startswith("torch."):
+                elif (
+                    not _import_ok(mod) or _denied(full) or _denied(mod) or al.name == "*" and mod.startswith("torch.")
+                ):
                     raise PolicyError("S2", node.lineno, f"'from {mod} import {al.name}' is not allowed")
                 aliases[al.asname or al.name] = full
 
@@ -133,8 +225,14 @@ def check(source: str, require_triton: bool = False) -> ast.Module:
             full = resolve(node)
             if full and _denied(full):
                 raise PolicyError("S2", line, f"{full} is not allowed")
-            if full and full.startswith("torch.utils.") and not full.startswith("torch.utils.cpp_extension.load_inline"):
-                raise PolicyError("S2", line, f"{full} is not allowed (from torch.utils only cpp_extension.load_inline)")
+            if (
+                full
+                and full.startswith("torch.utils.")
+                and not full.startswith("torch.utils.cpp_extension.load_inline")
+            ):
+                raise PolicyError(
+                    "S2", line, f"{full} is not allowed (from torch.utils only cpp_extension.load_inline)"
+                )
             if node.attr in _SUBCLASS_ATTRS:
                 raise PolicyError("S5", line, f"{node.attr} is not allowed: return a plain torch.Tensor")
             if node.attr == "elapsed_time":
@@ -146,13 +244,20 @@ def check(source: str, require_triton: bool = False) -> ast.Module:
                     base = t if isinstance(t, ast.Attribute) else t.value
                     full = resolve(base)
                     if full is not None and not (isinstance(t, ast.Attribute) and full in NUMERIC_FLAGS):
-                        raise PolicyError("S4", line, f"assigning to or deleting {full} is not allowed "
-                                          "(only the numeric flags such as torch.backends.cuda.matmul.allow_tf32)")
+                        raise PolicyError(
+                            "S4",
+                            line,
+                            f"assigning to or deleting {full} is not allowed "
+                            "(only the numeric flags such as torch.backends.cuda.matmul.allow_tf32)",
+                        )
         if isinstance(node, ast.ClassDef):
             for b in node.bases + [k.value for k in node.keywords]:
                 if resolve(b) is not None:
-                    raise PolicyError("S5", line, f"class {node.name} derives from {resolve(b)}; "
-                                      "subclassing torch classes is not allowed")
+                    raise PolicyError(
+                        "S5",
+                        line,
+                        f"class {node.name} derives from {resolve(b)}; subclassing torch classes is not allowed",
+                    )
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if node.name in ("__torch_function__", "__torch_dispatch__"):
                 raise PolicyError("S5", line, f"{node.name} is not allowed: return a plain torch.Tensor")
@@ -166,12 +271,18 @@ def check(source: str, require_triton: bool = False) -> ast.Module:
             if fn.split(".")[-1] == "Event":
                 for kw in node.keywords:
                     if kw.arg == "enable_timing" and not (isinstance(kw.value, ast.Constant) and not kw.value.value):
-                        raise PolicyError("S6", line, "Event(enable_timing=True) is not allowed: the harness times calls")
+                        raise PolicyError(
+                            "S6", line, "Event(enable_timing=True) is not allowed: the harness times calls"
+                        )
         for text in _texts(node):
             bad = _token(text)
             if bad:
-                raise PolicyError("S7", line, f"the token {bad!r} is not allowed (L2/device control, threads, "
-                                  "processes, files and system calls are off limits)")
+                raise PolicyError(
+                    "S7",
+                    line,
+                    f"the token {bad!r} is not allowed (L2/device control, threads, "
+                    "processes, files and system calls are off limits)",
+                )
     if require_triton and not has_jit:
         raise PolicyError("S8", None, "this env requires at least one @triton.jit kernel")
     return tree

@@ -52,6 +52,7 @@ def slot_bytes_for(cases) -> int:
 class ReferenceService:
     def __init__(self, device: str, slot_fds: tuple[int, int], out_fd: int, slot_bytes: int, out_bytes: int) -> None:
         import torch
+
         self.torch = torch
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
@@ -66,8 +67,9 @@ class ReferenceService:
         if self.cuda:
             try:
                 rt = torch.cuda.cudart()
-                self.pinned = all(int(rt.cudaHostRegister(t.data_ptr(), t.numel(), 0)) == 0
-                                  for t in self.host_slots + [self.host_out])
+                self.pinned = all(
+                    int(rt.cudaHostRegister(t.data_ptr(), t.numel(), 0)) == 0 for t in self.host_slots + [self.host_out]
+                )
             except Exception:  # noqa: BLE001 - pageable copies still work, only slower
                 self.pinned = False
             props = torch.cuda.get_device_properties(self.device)
@@ -76,7 +78,7 @@ class ReferenceService:
             self.flush_w = torch.empty(n // 4, dtype=torch.float32, device=self.device)
             self.flush_r = torch.ones(n // 4, dtype=torch.float32, device=self.device)
         self.expected = None
-        self.oom_fault: str | None = None      # test-only: a file counting injected OOMs in prepare()
+        self.oom_fault: str | None = None  # test-only: a file counting injected OOMs in prepare()
         self.pending_repair = None
 
     # -- memory planning (docs/kernels.md#the-problem-and-its-cases) ---------------------------------------------------------------------
@@ -94,12 +96,14 @@ class ReferenceService:
                 ref = op.reference(x, mask, weights)
             del x, mask, weights
             n = case.B * case.N * case.N * case.C
-            staged = self.host_out[:4 * n].view(torch.float32).view(ref.shape).to(self.device)
+            staged = self.host_out[: 4 * n].view(torch.float32).view(ref.shape).to(self.device)
             op.compare(staged, ref)
             del staged, ref
         torch.cuda.synchronize()
-        return {"reserved_bytes": int(torch.cuda.memory_reserved(self.device)),
-                "peak_bytes": int(torch.cuda.max_memory_allocated(self.device))}
+        return {
+            "reserved_bytes": int(torch.cuda.memory_reserved(self.device)),
+            "peak_bytes": int(torch.cuda.max_memory_allocated(self.device)),
+        }
 
     # -- one trial ---------------------------------------------------------------------------------
     def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool, reference: bool = True) -> dict:
@@ -116,21 +120,21 @@ class ReferenceService:
         layout, size = layout_for(case)
         canary = None
         self.pending_repair = None
-        if canaries:     # wrong values go out now; where they are and the true ones only at reveal()
+        if canaries:  # wrong values go out now; where they are and the true ones only at reveal()
             flat, true = op.add_canaries(x, seed)
             n = flat.numel()
             idx_off = -(-size // ALIGN) * ALIGN
             val_off = idx_off + -(-8 * n // ALIGN) * ALIGN
             hs = self.host_slots[slot]
-            hs[idx_off:idx_off + 8 * n].zero_()
-            hs[val_off:val_off + 4 * n].zero_()
+            hs[idx_off : idx_off + 8 * n].zero_()
+            hs[val_off : val_off + 4 * n].zero_()
             self.pending_repair = (slot, idx_off, val_off, flat, true)
             canary = [idx_off, val_off, n]
         tensors = {"x": x, "mask": mask, **weights}
         hs = self.host_slots[slot]
-        for name, off, shape, dt in layout:
+        for name, off, _shape, _dt in layout:
             t = tensors[name]
-            hs[off:off + t.numel() * t.element_size()].view(t.dtype).view(t.shape).copy_(t)
+            hs[off : off + t.numel() * t.element_size()].view(t.dtype).view(t.shape).copy_(t)
         if self.cuda:
             torch.cuda.synchronize()
         return {"layout": layout, "nbytes": size, "canary": canary}
@@ -143,8 +147,8 @@ class ReferenceService:
         slot, idx_off, val_off, flat, true = self.pending_repair
         self.pending_repair = None
         hs = self.host_slots[slot]
-        hs[idx_off:idx_off + 8 * flat.numel()].view(self.torch.int64).copy_(flat.cpu())
-        hs[val_off:val_off + 4 * true.numel()].view(self.torch.float32).copy_(true.cpu())
+        hs[idx_off : idx_off + 8 * flat.numel()].view(self.torch.int64).copy_(flat.cpu())
+        hs[val_off : val_off + 4 * true.numel()].view(self.torch.float32).copy_(true.cpu())
 
     def flush(self, reset: bool = True) -> None:
         """docs/kernels.md#one-call: reset persisting L2 lines, write a buffer of max(256 MiB, 2×L2), then read a clean one so
@@ -156,17 +160,18 @@ class ReferenceService:
         if reset:
             try:
                 import ctypes
+
                 ctypes.CDLL("libcuda.so.1").cuCtxResetPersistingL2Cache()
             except OSError:
                 pass
         self.flush_w.fill_(1.0)
-        float(self.flush_r.sum())         # forces completion
+        float(self.flush_r.sum())  # forces completion
         torch.cuda.synchronize()
 
     def compare(self, case: op.Case) -> dict:
         torch = self.torch
         n = case.B * case.N * case.N * case.C
-        staged = self.host_out[:4 * n].view(torch.float32).view(case.B, case.N, case.N, case.C)
+        staged = self.host_out[: 4 * n].view(torch.float32).view(case.B, case.N, case.N, case.C)
         if self.cuda:
             staged = staged.to(self.device)
         report = op.compare(staged, self.expected)
@@ -179,10 +184,17 @@ class ReferenceService:
         if not self.cuda:
             return info
         p = torch.cuda.get_device_properties(self.device)
-        info.update({"name": torch.cuda.get_device_name(self.device), "compute_capability": f"{p.major}.{p.minor}",
-                     "sm_count": p.multi_processor_count, "memory_bytes": p.total_memory,
-                     "l2_bytes": self.l2_bytes, "uuid": str(getattr(p, "uuid", "")),
-                     "cuda_runtime": torch.version.cuda})
+        info.update(
+            {
+                "name": torch.cuda.get_device_name(self.device),
+                "compute_capability": f"{p.major}.{p.minor}",
+                "sm_count": p.multi_processor_count,
+                "memory_bytes": p.total_memory,
+                "l2_bytes": self.l2_bytes,
+                "uuid": str(getattr(p, "uuid", "")),
+                "cuda_runtime": torch.version.cuda,
+            }
+        )
         info.update(_nvml_info(self.device.index or 0))
         return info
 
@@ -190,6 +202,7 @@ class ReferenceService:
         """PIDs on the GPU other than `allowed` (None when NVML cannot tell)."""
         try:
             import pynvml
+
             pynvml.nvmlInit()
             h = pynvml.nvmlDeviceGetHandleByIndex(self.device.index or 0)
             pids = [p.pid for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h)]
@@ -217,6 +230,7 @@ class MemoryWatch:
 
     def __init__(self, index: int, pid: int, period_s: float = 0.05) -> None:
         import threading
+
         self.index, self.pid, self.period_s = index, pid, period_s
         self.peak: int | None = None
         self.samples = 0
@@ -249,6 +263,7 @@ def worker_memory(index: int, pid: int) -> int | None:
     """GPU memory NVML attributes to process `pid` (None when NVML cannot tell, e.g. in some VMs)."""
     try:
         import pynvml
+
         pynvml.nvmlInit()
         h = pynvml.nvmlDeviceGetHandleByIndex(index)
         for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h):
@@ -262,15 +277,21 @@ def worker_memory(index: int, pid: int) -> int | None:
 def _nvml_info(index: int) -> dict:
     try:
         import pynvml
+
         pynvml.nvmlInit()
         h = pynvml.nvmlDeviceGetHandleByIndex(index)
-        out = {"driver": pynvml.nvmlSystemGetDriverVersion(),
-               "sm_clock_mhz": pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM),
-               "mem_clock_mhz": pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM),
-               "temperature_c": pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU),
-               "power_limit_w": pynvml.nvmlDeviceGetPowerManagementLimit(h) / 1000,
-               "power_w": pynvml.nvmlDeviceGetPowerUsage(h) / 1000}
-        for key, fn in (("persistence_mode", "nvmlDeviceGetPersistenceMode"), ("compute_mode", "nvmlDeviceGetComputeMode")):
+        out = {
+            "driver": pynvml.nvmlSystemGetDriverVersion(),
+            "sm_clock_mhz": pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM),
+            "mem_clock_mhz": pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM),
+            "temperature_c": pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU),
+            "power_limit_w": pynvml.nvmlDeviceGetPowerManagementLimit(h) / 1000,
+            "power_w": pynvml.nvmlDeviceGetPowerUsage(h) / 1000,
+        }
+        for key, fn in (
+            ("persistence_mode", "nvmlDeviceGetPersistenceMode"),
+            ("compute_mode", "nvmlDeviceGetComputeMode"),
+        ):
             try:
                 out[key] = int(getattr(pynvml, fn)(h))
             except Exception:  # noqa: BLE001
@@ -291,7 +312,7 @@ def _nvml_info(index: int) -> dict:
 def serve() -> None:
     """R as a process: one JSON request per stdin line, one JSON reply per stdout line."""
     out = sys.stdout
-    sys.stdout = sys.stderr                      # nothing else may write to the reply channel
+    sys.stdout = sys.stderr  # nothing else may write to the reply channel
     cfg = json.loads(sys.stdin.readline())
     svc = ReferenceService(cfg["device"], tuple(cfg["slot_fds"]), cfg["out_fd"], cfg["slot_bytes"], cfg["out_bytes"])
     svc.oom_fault = cfg.get("oom_fault_file")
@@ -303,8 +324,13 @@ def serve() -> None:
         try:
             cmd = req["cmd"]
             if cmd == "prepare":
-                rep = svc.prepare(op.Case(**req["case"]), int(req["seed"]), int(req["slot"]), bool(req["canaries"]),
-                                  bool(req.get("reference", True)))
+                rep = svc.prepare(
+                    op.Case(**req["case"]),
+                    int(req["seed"]),
+                    int(req["slot"]),
+                    bool(req["canaries"]),
+                    bool(req.get("reference", True)),
+                )
             elif cmd == "flush":
                 svc.flush(bool(req.get("reset", True)))
                 rep = {}

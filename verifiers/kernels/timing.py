@@ -17,30 +17,39 @@ SCORE_SCALE = 3000.0
 class Device:
     """Datasheet constants of one GPU model (dense throughput = half the 'with sparsity' figure)."""
 
-    names: tuple[str, ...]         # accepted torch/NVML device names
-    bw_bytes_s: float              # peak HBM bandwidth
-    p_low_flops: float             # highest dense tensor-core throughput in any format
+    names: tuple[str, ...]  # accepted torch/NVML device names
+    bw_bytes_s: float  # peak HBM bandwidth
+    p_low_flops: float  # highest dense tensor-core throughput in any format
     p_low_format: str
-    gpu_mem_limit_bytes: int       # worker GPU memory limit (docs/kernels.md#the-submission-contract)
+    gpu_mem_limit_bytes: int  # worker GPU memory limit (docs/kernels.md#the-submission-contract)
 
 
 DEVICES = {
     "H100": Device(("NVIDIA H100 80GB HBM3",), 3.35e12, 1978.9e12, "FP8", 40 << 30),
     "H200": Device(("NVIDIA H200",), 4.8e12, 1978.9e12, "FP8", 40 << 30),
-    "A100": Device(("NVIDIA A100-SXM4-80GB", "NVIDIA A100 80GB PCIe", "NVIDIA A100-SXM4-40GB",
-                    "NVIDIA A100-PCIE-40GB"), 2.039e12, 624e12, "INT8", 40 << 30),
+    "A100": Device(
+        ("NVIDIA A100-SXM4-80GB", "NVIDIA A100 80GB PCIe", "NVIDIA A100-SXM4-40GB", "NVIDIA A100-PCIE-40GB"),
+        2.039e12,
+        624e12,
+        "INT8",
+        40 << 30,
+    ),
     "B200": Device(("NVIDIA B200",), 8e12, 9e15, "FP4", 40 << 30),
 }
 #: A100 variants differ in bandwidth and memory (the floor follows the exact name).
-A100_BW = {"NVIDIA A100-SXM4-80GB": 2.039e12, "NVIDIA A100 80GB PCIe": 1.935e12,
-           "NVIDIA A100-SXM4-40GB": 1.555e12, "NVIDIA A100-PCIE-40GB": 1.555e12}
+A100_BW = {
+    "NVIDIA A100-SXM4-80GB": 2.039e12,
+    "NVIDIA A100 80GB PCIe": 1.935e12,
+    "NVIDIA A100-SXM4-40GB": 1.555e12,
+    "NVIDIA A100-PCIE-40GB": 1.555e12,
+}
 A100_40GB_MEM_LIMIT = 12 << 30
 
 
 def floor_us(N: int, B: int, C: int, bw: float, p_low: float, H: int = 128) -> float:
     """docs/kernels.md#the-problem-and-its-cases: max(compulsory bytes / BW, (projections + contraction) FLOP / P_low), in µs."""
     bytes_ = 8 * B * N * N * C
-    flops = 12 * B * N * N * C * H + 2 * B * H * N ** 3
+    flops = 12 * B * N * N * C * H + 2 * B * H * N**3
     return max(bytes_ / bw, flops / p_low) * 1e6
 
 
@@ -103,8 +112,15 @@ def shape_stats(e_us: list[float]) -> dict:
     n = len(e_us)
     mean = statistics.fmean(e_us)
     std = statistics.stdev(e_us) if n > 1 else 0.0
-    return {"n": n, "mean": mean, "median": statistics.median(e_us), "std": std,
-            "stderr": std / math.sqrt(n), "min": min(e_us), "max": max(e_us)}
+    return {
+        "n": n,
+        "mean": mean,
+        "median": statistics.median(e_us),
+        "std": std,
+        "stderr": std / math.sqrt(n),
+        "min": min(e_us),
+        "max": max(e_us),
+    }
 
 
 # --- trusted checks (docs/kernels.md#one-call) --------------------------------------------------------------------------
@@ -181,10 +197,20 @@ def calibrate(trials: list[Trial]) -> Calibration:
     h = len(trials) // 2
     o_split = statistics.median(o[:h]) - statistics.median(o[h:]) if h >= 2 else 0.0
     phi_split = statistics.median(phi[:h]) - statistics.median(phi[h:]) if h >= 2 else 0.0
-    return Calibration(o_med, statistics.median(phi), percentile(phi, 0.99), statistics.median(s),
-                       percentile(o, 0.99), n=len(trials), o_iqr_us=oq3 - oq1, phi_iqr_us=pq3 - pq1,
-                       phi_hi_us=pq3 + 3 * (pq3 - pq1), o_tail=sum(v > o_med + TAIL_US for v in o),
-                       o_split_us=o_split, phi_split_us=phi_split)
+    return Calibration(
+        o_med,
+        statistics.median(phi),
+        percentile(phi, 0.99),
+        statistics.median(s),
+        percentile(o, 0.99),
+        n=len(trials),
+        o_iqr_us=oq3 - oq1,
+        phi_iqr_us=pq3 - pq1,
+        phi_hi_us=pq3 + 3 * (pq3 - pq1),
+        o_tail=sum(v > o_med + TAIL_US for v in o),
+        o_split_us=o_split,
+        phi_split_us=phi_split,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,16 +246,21 @@ class Ladder:
             pts = [(0.0, null), *self.points]
             o, pm = _interp(pts, e_us, lambda c: c.o_us), _interp(pts, e_us, lambda c: c.phi_med_us)
             hi = _interp(pts, e_us, lambda c: c.phi_fence_us)
-            return dataclasses.replace(null, o_us=max(null.o_us, o), phi_med_us=max(null.phi_med_us, pm),
-                                       phi_hi_us=max(null.phi_fence_us, hi))
+            return dataclasses.replace(
+                null, o_us=max(null.o_us, o), phi_med_us=max(null.phi_med_us, pm), phi_hi_us=max(null.phi_fence_us, hi)
+            )
         pts = [(0.0, self.base), *self.points]
         b = self.base
 
         def rise(get):
             return max(0.0, _interp(pts, e_us, get) - get(b))
-        return dataclasses.replace(null, o_us=null.o_us + rise(lambda c: c.o_us),
-                                   phi_med_us=null.phi_med_us + rise(lambda c: c.phi_med_us),
-                                   phi_hi_us=null.phi_fence_us + rise(lambda c: c.phi_fence_us))
+
+        return dataclasses.replace(
+            null,
+            o_us=null.o_us + rise(lambda c: c.o_us),
+            phi_med_us=null.phi_med_us + rise(lambda c: c.phi_med_us),
+            phi_hi_us=null.phi_fence_us + rise(lambda c: c.phi_fence_us),
+        )
 
 
 def _interp(pts: list, x: float, get) -> float:
@@ -272,21 +303,21 @@ class Thresholds:
     outlier_frac: float = 0.05
     # The host gate (HostProfile): robust statistics of the trusted calibration. A host over any of these
     # is `unstable` (`contended`: not timed). None of them is a per-call tail limit.
-    host_o_body_us: float = 100.0      # IQR of the null round trip (median over shapes and rungs)
-    host_phi_body_us: float = 40.0     # IQR of the null sync latency (median over shapes and rungs)
-    host_drift_us: float = 60.0        # robust spread (1.4826·MAD) of the round trip's median between halves
-    host_tail_rate: float = 0.10       # share of calibration calls more than TAIL_US over their median
-    host_busy_len: float = 0.25        # |median E / requested length - 1| of a busy rung
-    host_busy_cv: float = 0.05         # IQR / median of a busy rung's E
+    host_o_body_us: float = 100.0  # IQR of the null round trip (median over shapes and rungs)
+    host_phi_body_us: float = 40.0  # IQR of the null sync latency (median over shapes and rungs)
+    host_drift_us: float = 60.0  # robust spread (1.4826·MAD) of the round trip's median between halves
+    host_tail_rate: float = 0.10  # share of calibration calls more than TAIL_US over their median
+    host_busy_len: float = 0.25  # |median E / requested length - 1| of a busy rung
+    host_busy_cv: float = 0.05  # IQR / median of a busy rung's E
     # A host with no excursions, drift and body under these is `quiet` (timed with the spec's limits and no
     # second chance); over any, `noisy` (timed with the allowance, a shape that misses is timed once more).
-    noisy_env_rel: float = 0.03        # on a noisy host the envelope's relative margin is this, not env_rel:
-                                       # honest kernels there paid up to ~2% of E over the null kernel
+    noisy_env_rel: float = 0.03  # on a noisy host the envelope's relative margin is this, not env_rel:
+    # honest kernels there paid up to ~2% of E over the null kernel
     quiet_tail_rate: float = 0.0
     quiet_drift_us: float = 5.0
     quiet_body_us: float = 20.0
-    outlier_cap_frac: float = 0.20     # the tail allowance never lets more than this share of trials out
-    drift_z: float = 2.33              # one-sided 99% for the drift allowance
+    outlier_cap_frac: float = 0.20  # the tail allowance never lets more than this share of trials out
+    drift_z: float = 2.33  # one-sided 99% for the drift allowance
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -331,9 +362,11 @@ class HostProfile:
     allowance: Allowance
 
     def summary(self) -> str:
-        return (f"{self.kind} host: round trip median {self.o_median_us:.0f} µs, drift {self.o_drift_us:.1f} µs, "
-                f"body (IQR) {self.o_body_us:.0f} µs, sync body {self.phi_body_us:.1f} µs, excursions "
-                f"{self.tail_calls}/{self.calls} calls (> {TAIL_US:.0f} µs over the median)")
+        return (
+            f"{self.kind} host: round trip median {self.o_median_us:.0f} µs, drift {self.o_drift_us:.1f} µs, "
+            f"body (IQR) {self.o_body_us:.0f} µs, sync body {self.phi_body_us:.1f} µs, excursions "
+            f"{self.tail_calls}/{self.calls} calls (> {TAIL_US:.0f} µs over the median)"
+        )
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -347,8 +380,9 @@ def _drift_sd(splits: list[float]) -> float:
     return 1.4826 * statistics.median(abs(d) for d in splits) if splits else 0.0
 
 
-def host_profile(cal: dict[str, Calibration], busy: Ladder | None = None,
-                 th: Thresholds = DEFAULT_THRESHOLDS) -> HostProfile:
+def host_profile(
+    cal: dict[str, Calibration], busy: Ladder | None = None, th: Thresholds = DEFAULT_THRESHOLDS
+) -> HostProfile:
     """Judge the host from robust statistics of the trusted calibration (medians, IQRs, the excursion
     rate, the busy kernel's own length), never from a per-call p99: on a virtual H200 the p99 of 10
     null calls was 0.7-8 ms while the medians held at 164-197 µs. ``unstable`` when the body of the
@@ -368,30 +402,40 @@ def host_profile(cal: dict[str, Calibration], busy: Ladder | None = None,
     rate = tail / calls if calls else 0.0
     len_err = cv = 0.0
     if busy is not None:
-        for (e, _), target, iqr in zip(busy.points, busy.targets or (0.0,) * len(busy.points),
-                                       busy.e_iqr or (0.0,) * len(busy.points)):
+        for (e, _), target, iqr in zip(
+            busy.points, busy.targets or (0.0,) * len(busy.points), busy.e_iqr or (0.0,) * len(busy.points)
+        ):
             if target > 0:
                 len_err = max(len_err, abs(e / target - 1.0))
             if e > 0:
                 cv = max(cv, iqr / e)
     reasons = []
     if o_body > th.host_o_body_us:
-        reasons.append(f"the null kernel's round trip varies by {o_body:.0f} µs between its quartiles "
-                       f"(median over shapes; limit {th.host_o_body_us:.0f} µs)")
+        reasons.append(
+            f"the null kernel's round trip varies by {o_body:.0f} µs between its quartiles "
+            f"(median over shapes; limit {th.host_o_body_us:.0f} µs)"
+        )
     if phi_body > th.host_phi_body_us:
-        reasons.append(f"the synchronisation latency varies by {phi_body:.0f} µs between its quartiles "
-                       f"(median over shapes; limit {th.host_phi_body_us:.0f} µs)")
+        reasons.append(
+            f"the synchronisation latency varies by {phi_body:.0f} µs between its quartiles "
+            f"(median over shapes; limit {th.host_phi_body_us:.0f} µs)"
+        )
     if o_drift > th.host_drift_us:
-        reasons.append(f"the median round trip moves by {o_drift:.0f} µs between halves of one shape's "
-                       f"calibration (limit {th.host_drift_us:.0f} µs)")
+        reasons.append(
+            f"the median round trip moves by {o_drift:.0f} µs between halves of one shape's "
+            f"calibration (limit {th.host_drift_us:.0f} µs)"
+        )
     if calls and rate > th.host_tail_rate:
-        reasons.append(f"{tail} of {calls} calibration calls ({rate:.0%}) took over {TAIL_US:.0f} µs more than "
-                       f"the median (limit {th.host_tail_rate:.0%})")
+        reasons.append(
+            f"{tail} of {calls} calibration calls ({rate:.0%}) took over {TAIL_US:.0f} µs more than "
+            f"the median (limit {th.host_tail_rate:.0%})"
+        )
     if len_err > th.host_busy_len:
         reasons.append(f"a trusted busy kernel ran {len_err:.0%} off its length (limit {th.host_busy_len:.0%})")
     if cv > th.host_busy_cv:
-        reasons.append(f"a trusted busy kernel's time varies by {cv:.1%} between its quartiles "
-                       f"(limit {th.host_busy_cv:.0%})")
+        reasons.append(
+            f"a trusted busy kernel's time varies by {cv:.1%} between its quartiles (limit {th.host_busy_cv:.0%})"
+        )
     # A half-to-half difference already is the difference of two medians: the spread the envelope test sees
     # between the calibration's median and the submission's, on a host that does not drift further.
     if reasons:
@@ -400,13 +444,32 @@ def host_profile(cal: dict[str, Calibration], busy: Ladder | None = None,
         kind = "noisy"
     else:
         kind = "quiet"
-    allowance = Allowance(th.drift_z * o_drift, th.drift_z * phi_drift, (tail + 1) / (calls + 2) if calls else 0.0,
-                          th.noisy_env_rel if kind != "quiet" else 0.0)
-    return HostProfile(kind, tuple(reasons), calls, statistics.median([c.o_us for c in cals]) if cals else 0.0,
-                       o_drift, phi_drift, o_body, phi_body, tail, rate, len_err, cv, allowance)
+    allowance = Allowance(
+        th.drift_z * o_drift,
+        th.drift_z * phi_drift,
+        (tail + 1) / (calls + 2) if calls else 0.0,
+        th.noisy_env_rel if kind != "quiet" else 0.0,
+    )
+    return HostProfile(
+        kind,
+        tuple(reasons),
+        calls,
+        statistics.median([c.o_us for c in cals]) if cals else 0.0,
+        o_drift,
+        phi_drift,
+        o_body,
+        phi_body,
+        tail,
+        rate,
+        len_err,
+        cv,
+        allowance,
+    )
 
 
-def host_noise(cal: dict[str, Calibration], th: Thresholds = DEFAULT_THRESHOLDS, busy: Ladder | None = None) -> str | None:
+def host_noise(
+    cal: dict[str, Calibration], th: Thresholds = DEFAULT_THRESHOLDS, busy: Ladder | None = None
+) -> str | None:
     """Why this host is too unstable to judge timings (None if it can be timed): the reasons of
     host_profile, joined."""
     prof = host_profile(cal, busy, th)
@@ -415,7 +478,7 @@ def host_noise(cal: dict[str, Calibration], th: Thresholds = DEFAULT_THRESHOLDS,
 
 def _binom_sf(k: int, n: int, p: float) -> float:
     """P(X > k) for X ~ Binomial(n, p)."""
-    return max(0.0, 1.0 - sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1)))
+    return max(0.0, 1.0 - sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1)))
 
 
 def outliers_allowed(n: int, tail_rate: float, th: Thresholds = DEFAULT_THRESHOLDS) -> int:
@@ -431,8 +494,13 @@ def outliers_allowed(n: int, tail_rate: float, th: Thresholds = DEFAULT_THRESHOL
     return max(base, min(k, max(1, math.ceil(th.outlier_cap_frac * n))))
 
 
-def check_shape(trials: list[Trial], cal: Calibration, th: Thresholds = DEFAULT_THRESHOLDS,
-                busy: Ladder | None = None, allowance: Allowance = Allowance()) -> tuple[str | None, str, dict]:
+def check_shape(
+    trials: list[Trial],
+    cal: Calibration,
+    th: Thresholds = DEFAULT_THRESHOLDS,
+    busy: Ladder | None = None,
+    allowance: Allowance = Allowance(),
+) -> tuple[str | None, str, dict]:
     """Apply sanity, fence, envelope and staging to one shape's trials (the fence first: work left
     running after return also inflates the envelope, and its message says how to fix it). With a busy
     ladder, ``o`` and ``φ`` are those a trusted kernel of the reported median E paid (Ladder.at);
@@ -445,9 +513,14 @@ def check_shape(trials: list[Trial], cal: Calibration, th: Thresholds = DEFAULT_
     for i, t in enumerate(trials):
         vals = (t.e_ms, t.f_ms)
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals) or not (
-                0 < t.e_ms <= t.f_ms <= (t.t1 - t.t0) / 1e6):
-            return ("implausible-timing", f"trial {i} reported inconsistent event times (E={t.e_ms!r} ms, "
-                    f"F={t.f_ms!r} ms, wall {(t.t1 - t.t0) / 1e6:.3f} ms): the harness report is not credible", {})
+            0 < t.e_ms <= t.f_ms <= (t.t1 - t.t0) / 1e6
+        ):
+            return (
+                "implausible-timing",
+                f"trial {i} reported inconsistent event times (E={t.e_ms!r} ms, "
+                f"F={t.f_ms!r} ms, wall {(t.t1 - t.t0) / 1e6:.3f} ms): the harness report is not credible",
+                {},
+            )
     e_us = [t.e_ms * 1e3 for t in trials]
     med_e = statistics.median(e_us)
     cal = busy.at(med_e, cal) if busy is not None and busy.points else cal
@@ -455,27 +528,47 @@ def check_shape(trials: list[Trial], cal: Calibration, th: Thresholds = DEFAULT_
     env = [(t.t1 - t.t0) / 1e3 - e for t, e in zip(trials, e_us)]
     stage = [(t.t3 - t.t2) / 1e3 for t in trials]
     limit = outliers_allowed(len(trials), allowance.tail_rate, th)
-    m = {"median_E_us": med_e, "o_us": cal.o_us, "phi_med_us": cal.phi_med_us, "fence_median_us": statistics.median(gap),
-         "fence_limit_us": cal.phi_med_us + allowance.phi_us + max(th.fence_abs_us, th.fence_rel * med_e),
-         "envelope_median_us": statistics.median(env),
-         "envelope_limit_us": cal.o_us + allowance.o_us + max(th.env_abs_us, max(th.env_rel, allowance.env_rel) * med_e),
-         "staging_median_us": statistics.median(stage), "staging_limit_us": th.stage_factor * cal.s_us + th.stage_abs_us}
+    m = {
+        "median_E_us": med_e,
+        "o_us": cal.o_us,
+        "phi_med_us": cal.phi_med_us,
+        "fence_median_us": statistics.median(gap),
+        "fence_limit_us": cal.phi_med_us + allowance.phi_us + max(th.fence_abs_us, th.fence_rel * med_e),
+        "envelope_median_us": statistics.median(env),
+        "envelope_limit_us": cal.o_us + allowance.o_us + max(th.env_abs_us, max(th.env_rel, allowance.env_rel) * med_e),
+        "staging_median_us": statistics.median(stage),
+        "staging_limit_us": th.stage_factor * cal.s_us + th.stage_abs_us,
+    }
     if allowance != Allowance():
         m["allowance"] = dataclasses.asdict(allowance)
-    big_gap = sum(g > cal.phi_fence_us + allowance.phi_us + max(th.fence_out_abs_us, th.fence_out_rel * e)
-                  for g, e in zip(gap, e_us))
+    big_gap = sum(
+        g > cal.phi_fence_us + allowance.phi_us + max(th.fence_out_abs_us, th.fence_out_rel * e)
+        for g, e in zip(gap, e_us)
+    )
     big_env = sum(v > cal.o_us + allowance.o_us + max(th.env_out_abs_us, th.env_out_rel * e) for v, e in zip(env, e_us))
     m["fence_outliers"], m["envelope_outliers"], m["outliers_allowed"] = big_gap, big_env, limit
     if m["fence_median_us"] > m["fence_limit_us"] or big_gap > limit:
-        return ("rejected", f"Work was still running {m['fence_median_us']:.0f} µs after custom_kernel returned; "
-                "join side streams to the current stream before returning.", m)
+        return (
+            "rejected",
+            f"Work was still running {m['fence_median_us']:.0f} µs after custom_kernel returned; "
+            "join side streams to the current stream before returning.",
+            m,
+        )
     if m["envelope_median_us"] > m["envelope_limit_us"] or big_env > limit:
-        return ("implausible-timing", f"the coordinator's clock saw {m['envelope_median_us']:.0f} µs more per call "
-                f"than the reported kernel time allows (limit {m['envelope_limit_us']:.0f} µs): reported times are "
-                "too low or work ran outside the timed interval", m)
+        return (
+            "implausible-timing",
+            f"the coordinator's clock saw {m['envelope_median_us']:.0f} µs more per call "
+            f"than the reported kernel time allows (limit {m['envelope_limit_us']:.0f} µs): reported times are "
+            "too low or work ran outside the timed interval",
+            m,
+        )
     if m["staging_median_us"] > m["staging_limit_us"]:
-        return ("implausible-timing", f"copying the output took {m['staging_median_us']:.0f} µs (limit "
-                f"{m['staging_limit_us']:.0f} µs): the output was still being written after the call returned", m)
+        return (
+            "implausible-timing",
+            f"copying the output took {m['staging_median_us']:.0f} µs (limit "
+            f"{m['staging_limit_us']:.0f} µs): the output was still being written after the call returned",
+            m,
+        )
     return None, "", m
 
 
@@ -486,7 +579,11 @@ def floor_check(means_us: list[float], floors_us: list[float]) -> tuple[str | No
         if not (math.isfinite(m) and m > 0):
             return "rejected", f"benchmark {k} has a non-finite or non-positive mean time ({m!r} µs).", False
         if m < 0.5 * f:
-            return ("implausible-timing", f"Timing for benchmark {k} is implausible: mean {m:.1f} µs is below half "
-                    f"the hardware floor ({f:.1f} µs).", False)
+            return (
+                "implausible-timing",
+                f"Timing for benchmark {k} is implausible: mean {m:.1f} µs is below half "
+                f"the hardware floor ({f:.1f} µs).",
+                False,
+            )
         below |= m < f
     return None, "", below

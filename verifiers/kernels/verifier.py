@@ -14,14 +14,25 @@ from typing import Any
 
 from verifiers.artifacts import last_block
 from verifiers.base import Verifier
-from verifiers.kernels import policy, timing, trimul_op as op
+from verifiers.kernels import policy, timing
+from verifiers.kernels import trimul_op as op
 from verifiers.verdict import Verdict
 
-_DEV_CAVEATS = ("a CPU pass is a filter, not a proof: the interpreter ignores num_warps, races and out-of-bounds "
-                "accesses, tensor-core numerics differ, and large-N code paths are never exercised")
-_FAILURE_KIND = {"rejected": "wrong_or_invalid", "implausible-timing": "timing", "timeout": "timeout",
-                 "memory": "memory", "crashed": "crashed", "contended": "contended", "error": "verifier_error",
-                 "uncheckable-on-cpu": "uncheckable_on_cpu", "unverified-timing": "no_timing"}
+_DEV_CAVEATS = (
+    "a CPU pass is a filter, not a proof: the interpreter ignores num_warps, races and out-of-bounds "
+    "accesses, tensor-core numerics differ, and large-N code paths are never exercised"
+)
+_FAILURE_KIND = {
+    "rejected": "wrong_or_invalid",
+    "implausible-timing": "timing",
+    "timeout": "timeout",
+    "memory": "memory",
+    "crashed": "crashed",
+    "contended": "contended",
+    "error": "verifier_error",
+    "uncheckable-on-cpu": "uncheckable_on_cpu",
+    "unverified-timing": "no_timing",
+}
 
 
 def extract(text: str) -> str:
@@ -32,18 +43,29 @@ def extract(text: str) -> str:
 
 def cuda_present() -> bool:
     """Whether this machine has an NVIDIA GPU, without creating a CUDA context in P."""
-    return os.path.exists("/dev/nvidiactl") and any(n.startswith("nvidia") and n[6:].isdigit()
-                                                    for n in os.listdir("/dev"))
+    return os.path.exists("/dev/nvidiactl") and any(
+        n.startswith("nvidia") and n[6:].isdigit() for n in os.listdir("/dev")
+    )
 
 
 class TriMulVerifier(Verifier):
     name = "trimul"
     version = "1"
 
-    def __init__(self, gpu: str = "H100", gpumode_compat: bool = False, mode: str = "auto",
-                 allow_other_hardware: bool = False, timing_profile: str = "full", device_index: int = 0,
-                 require_triton: bool = False, debug_secret: bytes | str | None = None, audit: str | None = None,
-                 cpu_pass_reward: float = 0.0, seccomp_after_warmup: bool = False) -> None:
+    def __init__(
+        self,
+        gpu: str = "H100",
+        gpumode_compat: bool = False,
+        mode: str = "auto",
+        allow_other_hardware: bool = False,
+        timing_profile: str = "full",
+        device_index: int = 0,
+        require_triton: bool = False,
+        debug_secret: bytes | str | None = None,
+        audit: str | None = None,
+        cpu_pass_reward: float = 0.0,
+        seccomp_after_warmup: bool = False,
+    ) -> None:
         if gpu not in timing.DEVICES:
             raise ValueError(f"unknown GPU {gpu!r}; expected one of {sorted(timing.DEVICES)}")
         if mode not in ("auto", "gpu", "cpu"):
@@ -57,21 +79,41 @@ class TriMulVerifier(Verifier):
         if isinstance(debug_secret, str):
             debug_secret = bytes.fromhex(debug_secret)
         self.gpu, self.compat, self.mode = gpu, bool(gpumode_compat), mode
-        self.allow_other, self.profile, self.device_index = bool(allow_other_hardware), timing_profile, int(device_index)
-        self.require_triton, self.secret, self.cpu_pass_reward = bool(require_triton), debug_secret, float(cpu_pass_reward)
-        self.seccomp_after_warmup = bool(seccomp_after_warmup)   # docs/kernels.md#one-call optional hardening (off: open point 5)
+        self.allow_other, self.profile, self.device_index = (
+            bool(allow_other_hardware),
+            timing_profile,
+            int(device_index),
+        )
+        self.require_triton, self.secret, self.cpu_pass_reward = (
+            bool(require_triton),
+            debug_secret,
+            float(cpu_pass_reward),
+        )
+        self.seccomp_after_warmup = bool(
+            seccomp_after_warmup
+        )  # docs/kernels.md#one-call optional hardening (off: open point 5)
 
     def _verify(self, artifact: str, **context: Any) -> Verdict:
         from verifiers.kernels import coordinator, seam
-        hooks = seam.active()       # production values unless a test opened a seam.hooks block
+
+        hooks = seam.active()  # production values unless a test opened a seam.hooks block
         source = extract(artifact)
         try:
             tree = policy.check(source, self.require_triton) if hooks.static_policy else None
         except policy.PolicyError as e:
-            return Verdict.reject(str(e), details={"failure_kind": "static_policy", "rule": e.rule, "line": e.line,
-                                                   "score_us": None, "per_shape_us": None})
+            return Verdict.reject(
+                str(e),
+                details={
+                    "failure_kind": "static_policy",
+                    "rule": e.rule,
+                    "line": e.line,
+                    "score_us": None,
+                    "per_shape_us": None,
+                },
+            )
         if tree is None:
             import ast
+
             try:
                 tree = ast.parse(source)
             except SyntaxError as e:
@@ -79,19 +121,34 @@ class TriMulVerifier(Verifier):
         kind = policy.classify(tree)
         gpu = self.mode == "gpu" or (self.mode == "auto" and cuda_present())
         if self.mode == "gpu" and not cuda_present():
-            return Verdict.reject("mode='gpu' was asked for but this machine has no NVIDIA GPU; use mode='cpu' for "
-                                  "correctness-only dev mode.", status="error")
+            return Verdict.reject(
+                "mode='gpu' was asked for but this machine has no NVIDIA GPU; use mode='cpu' for "
+                "correctness-only dev mode.",
+                status="error",
+            )
         if not gpu and kind == "native":
-            return Verdict.reject("CPU dev mode cannot run CUDA C++ (load_inline) or CuPy submissions; verify it on "
-                                  "a GPU.", status="uncheckable-on-cpu", details={"failure_kind": "uncheckable_on_cpu"})
+            return Verdict.reject(
+                "CPU dev mode cannot run CUDA C++ (load_inline) or CuPy submissions; verify it on a GPU.",
+                status="uncheckable-on-cpu",
+                details={"failure_kind": "uncheckable_on_cpu"},
+            )
         dev = timing.DEVICES[self.gpu]
-        base = dict(device="cuda" if gpu else "cpu", kind=kind, compat=self.compat, profile=self.profile,
-                    device_index=self.device_index, secret=self.secret, accepted_names=dev.names,
-                    allow_other=self.allow_other, gpu_mem_limit_bytes=dev.gpu_mem_limit_bytes,
-                    seccomp_after_warmup=self.seccomp_after_warmup)
-        opts = coordinator.Options(**{**base, **hooks.options})     # a test may replace production settings
-        status, message, details = (coordinator.verify(source, opts, hooks) if not gpu
-                                    else self._gpu(source, opts, hooks))
+        base = dict(
+            device="cuda" if gpu else "cpu",
+            kind=kind,
+            compat=self.compat,
+            profile=self.profile,
+            device_index=self.device_index,
+            secret=self.secret,
+            accepted_names=dev.names,
+            allow_other=self.allow_other,
+            gpu_mem_limit_bytes=dev.gpu_mem_limit_bytes,
+            seccomp_after_warmup=self.seccomp_after_warmup,
+        )
+        opts = coordinator.Options(**{**base, **hooks.options})  # a test may replace production settings
+        status, message, details = (
+            coordinator.verify(source, opts, hooks) if not gpu else self._gpu(source, opts, hooks)
+        )
         details["software"] = _software(details, self.compat, self.profile)
         details["failure_kind"] = None if status == "accepted" else _FAILURE_KIND.get(status, status)
         details["score_us"] = details.get("geomean_us")
@@ -102,15 +159,22 @@ class TriMulVerifier(Verifier):
             details["cpu_pass_reward"] = self.cpu_pass_reward
             if details.get("hardware_match") is False:
                 name = details.get("device_name")
-                message = (f"correct on every checked call, but {name!r} is not a {self.gpu} this env times on "
-                           f"({', '.join(dev.names)}); no timing reward (allow_other_hardware=True times it anyway, "
-                           "filed under the real device name).")
+                message = (
+                    f"correct on every checked call, but {name!r} is not a {self.gpu} this env times on "
+                    f"({', '.join(dev.names)}); no timing reward (allow_other_hardware=True times it anyway, "
+                    "filed under the real device name)."
+                )
             else:
                 n = len(details.get("cases") or ())
-                why = "mode='cpu' was asked for" if self.mode == "cpu" else \
-                    f"this machine has no NVIDIA GPU, so TriMul-{self.gpu}-v0 cannot be timed here"
-                message = (f"CPU dev mode ({why}): correct on all {n} dev cases, each run twice with fresh inputs; "
-                           f"no timing, so reward {self.cpu_pass_reward:g} ({_DEV_CAVEATS}).")
+                why = (
+                    "mode='cpu' was asked for"
+                    if self.mode == "cpu"
+                    else f"this machine has no NVIDIA GPU, so TriMul-{self.gpu}-v0 cannot be timed here"
+                )
+                message = (
+                    f"CPU dev mode ({why}): correct on all {n} dev cases, each run twice with fresh inputs; "
+                    f"no timing, so reward {self.cpu_pass_reward:g} ({_DEV_CAVEATS})."
+                )
             return Verdict.reject(message, status="unverified-timing", details=details, hardware=hardware)
         if status == "accepted":
             return Verdict.accept(details["geomean_us"], message, details=details, hardware=hardware)
@@ -118,6 +182,7 @@ class TriMulVerifier(Verifier):
 
     def _gpu(self, source: str, opts, hooks) -> tuple[str, str, dict]:
         from verifiers.kernels import coordinator
+
         dev = timing.DEVICES[self.gpu]
         # Floors need the exact name (A100 variants differ); the coordinator fills hardware first, so
         # compute them for every accepted name and let the coordinator pick by name.
@@ -140,10 +205,15 @@ class _FloorsByName(dict):
 
 
 def _software(details: dict, compat: bool, profile: str) -> dict:
-    sw = {"python": platform.python_version(), "verifier": "trimul/1",
-          "protocol": op.PROTOCOLS[compat], "profile": "compat" if compat else profile}
+    sw = {
+        "python": platform.python_version(),
+        "verifier": "trimul/1",
+        "protocol": op.PROTOCOLS[compat],
+        "profile": "compat" if compat else profile,
+    }
     try:
         from importlib.metadata import version
+
         sw["tttd"] = version("tttd")
     except Exception:  # noqa: BLE001
         pass

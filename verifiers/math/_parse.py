@@ -13,9 +13,9 @@ import re
 from typing import Any
 
 MAX_DEPTH = 4
-_INT_DIGITS_MAX = 400          # float64 integers need at most 309 digits
+_INT_DIGITS_MAX = 400  # float64 integers need at most 309 digits
 _SPECIAL = re.compile(r'[\[\]{}"\\]')
-_SHOW = 40                     # at most this many characters of submitted text go into a message
+_SHOW = 40  # at most this many characters of submitted text go into a message
 
 
 def _clip(text: str) -> str:
@@ -43,7 +43,10 @@ def _parse_float(s: str) -> float | _Bad:
 def _parse_int(s: str) -> float | _Bad:
     digits = s.lstrip("-")
     if len(digits) > _INT_DIGITS_MAX:
-        return _Bad(s[:20] + "…", f"an integer literal with {len(digits)} digits is too long and not exactly representable in float64")
+        return _Bad(
+            s[:20] + "…",
+            f"an integer literal with {len(digits)} digits is too long and not exactly representable in float64",
+        )
     i = int(s)
     try:
         f = float(i)
@@ -73,7 +76,7 @@ def check_depth(text: str, max_depth: int = MAX_DEPTH) -> None:
     whatever the submitter puts inside strings."""
     depth = 0
     in_string = False
-    escaped_at = -1                   # index of the character a backslash escapes
+    escaped_at = -1  # index of the character a backslash escapes
     for m in _SPECIAL.finditer(text):
         c, pos = m.group(), m.start()
         if in_string:
@@ -102,8 +105,13 @@ def loads_strict(text: str, cap_bytes: int, what: str = "construction") -> Any:
         raise ParseError(f"the {what} is {size:,} bytes, larger than the {_human(cap_bytes)} cap")
     check_depth(text)
     try:
-        return json.loads(text, parse_float=_parse_float, parse_int=_parse_int,
-                          parse_constant=_parse_constant, object_pairs_hook=_pairs)
+        return json.loads(
+            text,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+            parse_constant=_parse_constant,
+            object_pairs_hook=_pairs,
+        )
     except ParseError:
         raise
     except json.JSONDecodeError as e:
@@ -125,7 +133,7 @@ def _element(x: Any, where: str) -> float:
     """One number of a construction, or ParseError naming `where`."""
     t = type(x)
     if t is float:
-        return 0.0 if x == 0.0 else x           # canonical form: -0.0 -> 0.0
+        return 0.0 if x == 0.0 else x  # canonical form: -0.0 -> 0.0
     if isinstance(x, _Bad):
         if x.why == "non-finite":
             raise ParseError(f"{where} is a non-finite value ({_clip(x.text)}); every value must be a finite number")
@@ -150,8 +158,10 @@ def unwrap(doc: Any, problem_id: str) -> Any:
             shown = _clip(doc["problem"]) if isinstance(doc["problem"], str) else _kind(doc["problem"])
             raise ParseError(f"this construction is for problem {shown!r}, not {problem_id!r}")
         if "construction" not in doc:
-            raise ParseError('the JSON object has no "construction" key; give the construction as an array '
-                             'or as {"construction": [...]}')
+            raise ParseError(
+                'the JSON object has no "construction" key; give the construction as an array '
+                'or as {"construction": [...]}'
+            )
         return doc["construction"]
     return doc
 
@@ -190,8 +200,14 @@ def triples(doc: Any, n: int) -> list[tuple[float, float, float]]:
 
 
 def _kind(x: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            type(None): "null", float: "a number"}.get(type(x), type(x).__name__)
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+        float: "a number",
+    }.get(type(x), type(x).__name__)
 
 
 def precheck_count(text: str, n_max: int, per_item: int = 1) -> None:

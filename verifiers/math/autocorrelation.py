@@ -32,14 +32,18 @@ class _AutocorrelationVerifier(MathVerifier):
         details["n"] = n
         for i, v in enumerate(a):
             if not 0.0 <= v:
-                return Verdict.reject(f"a[{i}] = {v!r} is negative; values must be ≥ 0 (nothing is clipped)",
-                                      details=details)
+                return Verdict.reject(
+                    f"a[{i}] = {v!r} is negative; values must be ≥ 0 (nothing is clipped)", details=details
+                )
             if not v <= A_MAX:
-                return Verdict.reject(f"a[{i}] = {v!r} is above 10⁶; the objective is scale-invariant, so divide "
-                                      "by max(a)", details=details)
+                return Verdict.reject(
+                    f"a[{i}] = {v!r} is above 10⁶; the objective is scale-invariant, so divide by max(a)",
+                    details=details,
+                )
         if not max(a) > 0.0:
-            return Verdict.reject("the sequence is identically zero; at least one value must be positive",
-                                  details=details)
+            return Verdict.reject(
+                "the sequence is identically zero; at least one value must be positive", details=details
+            )
         ex, est = self._exact(a)
         details["argmax"] = ex.argmax
         details["float64_estimate"] = est
@@ -56,6 +60,7 @@ class AC1Verifier(_AutocorrelationVerifier):
 
     def _exact(self, a):
         from verifiers.math import exact
+
         return exact.ac1_exact(a), exact.ac1_float64(a)
 
 
@@ -68,4 +73,5 @@ class AC2Verifier(_AutocorrelationVerifier):
 
     def _exact(self, a):
         from verifiers.math import exact
+
         return exact.ac2_exact(a), exact.ac2_float64(a)

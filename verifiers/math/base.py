@@ -82,15 +82,26 @@ class MathVerifier(Verifier):
     #: True when a lower score is better (rounding goes up for minimised bounds)
     minimise: bool = True
 
-    def __init__(self, *, budget_s: float = 300.0, grace_s: float = 30.0, cpus: int = 1,
-                 memory_bytes: int = 4 << 30, output_bytes: int = 16 << 20) -> None:
+    def __init__(
+        self,
+        *,
+        budget_s: float = 300.0,
+        grace_s: float = 30.0,
+        cpus: int = 1,
+        memory_bytes: int = 4 << 30,
+        output_bytes: int = 16 << 20,
+    ) -> None:
         if not (budget_s > 0 and grace_s >= 0 and cpus >= 1 and memory_bytes > 0 and output_bytes > 0):
             raise ValueError("math verifier limits must be positive (budget_s, cpus, memory_bytes, output_bytes)")
         self.budget_s = float(budget_s)
         self.grace_s = float(grace_s)
-        self.limits = sandbox.Limits(wall_s=self.budget_s + self.grace_s, cpus=int(cpus),
-                                     memory_bytes=int(memory_bytes), output_bytes=int(output_bytes),
-                                     result_bytes=self.result_cap)
+        self.limits = sandbox.Limits(
+            wall_s=self.budget_s + self.grace_s,
+            cpus=int(cpus),
+            memory_bytes=int(memory_bytes),
+            output_bytes=int(output_bytes),
+            result_bytes=self.result_cap,
+        )
 
     # -- entry ---------------------------------------------------------------------------------
     def _verify(self, artifact: str, *, parent: dict | None = None, seed: int = 0, **_: Any) -> Verdict:
@@ -110,15 +121,28 @@ class MathVerifier(Verifier):
         problem = static_program_check(source)
         if problem:
             return Verdict.reject(problem, details=details)
-        parent_doc = {"problem": self.problem_id,
-                      "construction": (parent or {}).get("construction"),
-                      "value": (parent or {}).get("value")}
-        files = {"program.py": source.encode("utf-8", "surrogatepass"),
-                 "parent.json": json.dumps(parent_doc, separators=(",", ":"), allow_nan=False).encode()}
+        parent_doc = {
+            "problem": self.problem_id,
+            "construction": (parent or {}).get("construction"),
+            "value": (parent or {}).get("value"),
+        }
+        files = {
+            "program.py": source.encode("utf-8", "surrogatepass"),
+            "parent.json": json.dumps(parent_doc, separators=(",", ":"), allow_nan=False).encode(),
+        }
         config = {"entry": "run", "kwargs": {"budget_s": self.budget_s, "seed": seed}, "convert": self.convert}
         res = sandbox.run(files=files, limits=self.limits, config=config)
-        details.update({"elapsed_s": round(res.wall_s, 4), "cpu_s": res.cpu_s, "budget_s": self.budget_s,
-                        "seed": seed, "isolation": res.isolation, "stdout": res.stdout, "stderr": res.stderr})
+        details.update(
+            {
+                "elapsed_s": round(res.wall_s, 4),
+                "cpu_s": res.cpu_s,
+                "budget_s": self.budget_s,
+                "seed": seed,
+                "isolation": res.isolation,
+                "stdout": res.stdout,
+                "stderr": res.stderr,
+            }
+        )
         out = program_outcome(res, self.limits, self.budget_s, self.grace_s, self.result_cap, details)
         if isinstance(out, Verdict):
             return out
@@ -152,10 +176,14 @@ class MathVerifier(Verifier):
     # -- shared scoring helpers ---------------------------------------------------------------
     def _accept(self, exact: Fraction, details: dict, summary: str) -> Verdict:
         from verifiers.math import exact as ex
+
         if details.get("float64_rel_diff", 0.0) > 1e-9:
             # The float64 estimate only cross-checks the exact value; a large gap means a bug here.
-            _log.warning("%s: float64 estimate differs from the exact score by %.3g (relative); please report",
-                         self.ident, details["float64_rel_diff"])
+            _log.warning(
+                "%s: float64 estimate differs from the exact score by %.3g (relative); please report",
+                self.ident,
+                details["float64_rel_diff"],
+            )
         up = self.minimise
         score = ex.round_outward(exact, up=up)
         details["score_exact"] = ex.format_sig(exact, 20, up=up)
@@ -163,45 +191,65 @@ class MathVerifier(Verifier):
         return Verdict.accept(score, f"accepted: {summary.format(display=details['display'])}", details=details)
 
 
-def program_outcome(res: "sandbox.SandboxResult", limits: "sandbox.Limits", budget_s: float, grace_s: float,
-                    result_cap: int, details: dict, loads=None) -> "Verdict | tuple[Any]":
+def program_outcome(
+    res: sandbox.SandboxResult,
+    limits: sandbox.Limits,
+    budget_s: float,
+    grace_s: float,
+    result_cap: int,
+    details: dict,
+    loads=None,
+) -> Verdict | tuple[Any]:
     """What a sandboxed ``run()`` came back with: a rejection Verdict (timeout, memory, crash, a bad result
     record…), or a 1-tuple holding the returned value parsed by ``loads(text, cap, what=)`` (default: the
     math parser). Shared by the verifiers whose actions are programs returning data."""
     loads = loads or _parse.loads_strict
     wall = limits.wall_s
     if res.status == "setup_error":
-        return Verdict.reject(f"verifier error: the sandbox could not start ({res.detail}); please report",
-                              status="error", details=details)
+        return Verdict.reject(
+            f"verifier error: the sandbox could not start ({res.detail}); please report",
+            status="error",
+            details=details,
+        )
     if res.status == "timeout":
         if res.timeout_kind == "cpu":
             msg = f"program used more than {limits.wire()['cpu_s']:g} s of CPU time (killed)"
         else:
-            msg = (f"program did not return within {wall:g} s (budget_s {budget_s:g} + "
-                   f"{grace_s:g} s grace); killed with its whole process group")
+            msg = (
+                f"program did not return within {wall:g} s (budget_s {budget_s:g} + "
+                f"{grace_s:g} s grace); killed with its whole process group"
+            )
             if res.detail == "SIGKILL":
-                msg += (f" by SIGKILL after it ignored SIGTERM for the {limits.kill_grace_s:g} s "
-                        "grace period")
+                msg += f" by SIGKILL after it ignored SIGTERM for the {limits.kill_grace_s:g} s grace period"
         return Verdict.reject(msg, status="timeout", details=details)
     if res.status == "memory":
-        return Verdict.reject(f"program exceeded the {limits.memory_bytes >> 30} GiB memory limit "
-                              f"of the run ({res.detail})", status="memory", details=details)
+        return Verdict.reject(
+            f"program exceeded the {limits.memory_bytes >> 30} GiB memory limit of the run ({res.detail})",
+            status="memory",
+            details=details,
+        )
     if res.status == "output_limit":
-        return Verdict.reject(f"program wrote more than {limits.output_bytes >> 20} MiB of output; print less",
-                              status="output_limit", details=details)
+        return Verdict.reject(
+            f"program wrote more than {limits.output_bytes >> 20} MiB of output; print less",
+            status="output_limit",
+            details=details,
+        )
     if res.status == "result_too_large":
-        return Verdict.reject(f"the result is larger than the {_parse._human(result_cap)} cap; "
-                              "return fewer values", details=details)
+        return Verdict.reject(
+            f"the result is larger than the {_parse._human(result_cap)} cap; return fewer values", details=details
+        )
     if res.status == "channel_broken":
         return Verdict.reject("malformed result: the program closed or broke the result channel", details=details)
     if res.status == "no_result":
-        return Verdict.reject("the program exited without returning a result (sys.exit/os._exit before run() returned?)",
-                              status="crashed", details=details)
+        return Verdict.reject(
+            "the program exited without returning a result (sys.exit/os._exit before run() returned?)",
+            status="crashed",
+            details=details,
+        )
     if res.status == "crashed":
         msg = f"the program was {res.detail}" if res.detail.startswith("killed") else f"the program {res.detail}"
         if res.exitcode is not None and res.exitcode < 0 and res.exitcode in (-9, -11, -6):
-            msg += " (out of memory can look like this: the limit is " \
-                   f"{limits.memory_bytes >> 30} GiB)"
+            msg += f" (out of memory can look like this: the limit is {limits.memory_bytes >> 30} GiB)"
         return Verdict.reject(msg + " without returning a result", status="crashed", details=details)
     try:
         text = res.result.decode("utf-8")
@@ -212,8 +260,9 @@ def program_outcome(res: "sandbox.SandboxResult", limits: "sandbox.Limits", budg
     except ParseError as e:
         return Verdict.reject(f"malformed result: {e}", details=details)
     if type(doc) is not dict or (set(doc) != {"value"} and set(doc) != {"error"}):
-        return Verdict.reject("malformed result: the result channel held something other than one result record",
-                              details=details)
+        return Verdict.reject(
+            "malformed result: the result channel held something other than one result record", details=details
+        )
     if "error" in doc:
         err = doc["error"] if type(doc["error"]) is dict else {}
         kind = err.get("kind") if err.get("kind") in ("rejected", "crashed", "memory") else "crashed"
@@ -221,8 +270,11 @@ def program_outcome(res: "sandbox.SandboxResult", limits: "sandbox.Limits", budg
         if kind == "memory":
             message = f"program exceeded the {limits.memory_bytes >> 30} GiB memory limit ({message})"
         elif err.get("hint") == "processes":
-            message += ("; creating processes is not allowed with cpus=1" if limits.cpus == 1
-                        else f"; the task limit ({limits.max_tasks}) was reached")
+            message += (
+                "; creating processes is not allowed with cpus=1"
+                if limits.cpus == 1
+                else f"; the task limit ({limits.max_tasks}) was reached"
+            )
         return Verdict.reject(message, status=kind, details=details)
     return (doc["value"],)
 

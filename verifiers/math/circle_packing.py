@@ -80,8 +80,11 @@ class CirclePackingVerifier(MathVerifier):
                 if min_slack is None or slack < min_slack:
                     min_slack, min_slack_at = slack, (i, side)
                 if not slack >= 0 and (worst_out is None or -slack > worst_out[0]):
-                    worst_out = (-slack, f"circle {i} sticks out of the unit square on the {side} side by "
-                                     f"{_len(-slack)} (exact check, no tolerance); shrink its radius or move it inside")
+                    worst_out = (
+                        -slack,
+                        f"circle {i} sticks out of the unit square on the {side} side by "
+                        f"{_len(-slack)} (exact check, no tolerance); shrink its radius or move it inside",
+                    )
         min_gap, min_gap_at = None, None
         for i in range(n):
             xi, yi, ri = F[i]
@@ -90,12 +93,17 @@ class CirclePackingVerifier(MathVerifier):
                 D = (xi - xj) ** 2 + (yi - yj) ** 2
                 s = ri + rj
                 if not D - s * s >= 0:
-                    depth = (s * s - D) / s      # an upper bound on the overlap depth s − √D
+                    depth = (s * s - D) / s  # an upper bound on the overlap depth s − √D
                     if worst_overlap is None or depth > worst_overlap[0]:
-                        hint = ("shrink radii by about 1e-12 (a rounding overlap)" if depth < Fraction(1, 10**9)
-                                else "shrink radii or move the circles apart")
-                        worst_overlap = (depth, f"circles {i} and {j} overlap by {_len(depth)} (exact check, "
-                                        f"no tolerance); {hint}")
+                        hint = (
+                            "shrink radii by about 1e-12 (a rounding overlap)"
+                            if depth < Fraction(1, 10**9)
+                            else "shrink radii or move the circles apart"
+                        )
+                        worst_overlap = (
+                            depth,
+                            f"circles {i} and {j} overlap by {_len(depth)} (exact check, no tolerance); {hint}",
+                        )
                 else:
                     gap = pair_gap_estimate(D, s)
                     if min_gap is None or gap < min_gap:

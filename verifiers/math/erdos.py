@@ -47,7 +47,9 @@ class ErdosMinOverlapVerifier(MathVerifier):
             total = float(Fraction(n, 2) + ex.sum_deviation)
             return Verdict.reject(
                 f"∫h = 1 {'+' if integral_dev >= 0 else '-'} {abs(integral_dev):.2g} (sum(h) = {total!r}, should be "
-                f"n/2 = {n / 2!r}); the tolerance is 1e-9: normalise in float64", details=details)
+                f"n/2 = {n / 2!r}); the tolerance is 1e-9: normalise in float64",
+                details=details,
+            )
         details["overlap_exact"] = exact.format_sig(ex.overlap, 20, up=True) if ex.overlap > 0 else "0"
         details["argmax_lag"] = ex.argmax_lag
         est = exact.erdos_float64(h)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import decimal
 import math
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
 
 import numpy as np
 
@@ -362,9 +362,7 @@ def ac2_exact(a: Sequence[float]) -> AutocorrExact:
     best, k = _first_argmax(c)
     squares = sum(map(operator.mul, c, c))
     neighbours = sum(map(operator.mul, c, c[1:]))
-    return AutocorrExact(
-        score=Fraction(2 * squares + neighbours, 3 * S * S * best), argmax=k, n=len(a)
-    )
+    return AutocorrExact(score=Fraction(2 * squares + neighbours, 3 * S * S * best), argmax=k, n=len(a))
 
 
 # --------------------------------------------------------------------------------------------

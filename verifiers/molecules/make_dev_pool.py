@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     chunk = 5000
     for start in range(0, len(smiles), chunk):
         jobs = []
-        for s in smiles[start:start + chunk]:
+        for s in smiles[start : start + chunk]:
             t, reason = pipeline.hygiene(s)
             if reason is None:
                 jobs.append(("canon", t, pipeline.MAX_HEAVY, None, sorted(pipeline.ELEMENTS)))
@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
             fh.write("\n".join(ordered) + "\n")
 
     params = FilterCatalogParams()
-    for cat in (FilterCatalogParams.FilterCatalogs.PAINS_A, FilterCatalogParams.FilterCatalogs.PAINS_B,
-                FilterCatalogParams.FilterCatalogs.PAINS_C):
+    for cat in (
+        FilterCatalogParams.FilterCatalogs.PAINS_A,
+        FilterCatalogParams.FilterCatalogs.PAINS_B,
+        FilterCatalogParams.FilterCatalogs.PAINS_C,
+    ):
         params.AddCatalog(cat)
     pains = FilterCatalog(params)
     ecfp4 = objectives.fingerprint_fn("ECFP4")

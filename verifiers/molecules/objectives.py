@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # -- frozen constants (docs/molecules.md#tasks; a test recomputes them) ---------------------------------------------
 LOGP_SITA = 2.0165
@@ -85,36 +86,74 @@ OBJECTIVES: dict[str, dict[str, dict]] = {
         "c9h10n2o2pf2cl": _obj("single", _isomer("C9H10N2O2PF2Cl"), n_target=250),
     },
     "MolPhyschemMPO-v0": {
-        "osimertinib": _obj("gmean", _sim("FCFP4", R["osimertinib"], ["clipped", 0.8]),
-                            _sim("ECFP6", R["osimertinib"], ["mingauss", 0.85, 0.1]),
-                            _prop("tpsa", ["maxgauss", 100, 10]), _prop("logp", ["mingauss", 1, 1])),
-        "fexofenadine": _obj("gmean", _sim("AP", R["fexofenadine"], ["clipped", 0.8]),
-                             _prop("tpsa", ["maxgauss", 90, 10]), _prop("logp", ["mingauss", 4, 1])),
-        "ranolazine": _obj("gmean", _sim("AP", R["ranolazine"], ["clipped", 0.7]),
-                           _prop("logp", ["maxgauss", 7, 1]), _prop("count", ["gauss", 1, 1], element="F"),
-                           _prop("tpsa", ["maxgauss", 95, 20])),
+        "osimertinib": _obj(
+            "gmean",
+            _sim("FCFP4", R["osimertinib"], ["clipped", 0.8]),
+            _sim("ECFP6", R["osimertinib"], ["mingauss", 0.85, 0.1]),
+            _prop("tpsa", ["maxgauss", 100, 10]),
+            _prop("logp", ["mingauss", 1, 1]),
+        ),
+        "fexofenadine": _obj(
+            "gmean",
+            _sim("AP", R["fexofenadine"], ["clipped", 0.8]),
+            _prop("tpsa", ["maxgauss", 90, 10]),
+            _prop("logp", ["mingauss", 4, 1]),
+        ),
+        "ranolazine": _obj(
+            "gmean",
+            _sim("AP", R["ranolazine"], ["clipped", 0.7]),
+            _prop("logp", ["maxgauss", 7, 1]),
+            _prop("count", ["gauss", 1, 1], element="F"),
+            _prop("tpsa", ["maxgauss", 95, 20]),
+        ),
     },
     "MolScaffoldMPO-v0": {
         "perindopril": _obj("gmean", _sim("ECFP4", R["perindopril"]), _prop("n_arom_rings", ["gauss", 2, 0.5])),
         "amlodipine": _obj("gmean", _sim("ECFP4", R["amlodipine"]), _prop("n_rings", ["gauss", 3, 0.5])),
         "zaleplon": _obj("gmean", _sim("ECFP4", R["zaleplon"]), _isomer("C19H17N3O2")),
-        "sitagliptin": _obj("gmean", _sim("ECFP4", SITAGLIPTIN, ["gauss", 0, 0.1]),
-                            _prop("logp", ["gauss", LOGP_SITA, 0.2]), _prop("tpsa", ["gauss", TPSA_SITA, 5]),
-                            _isomer("C16H15F6N5O")),
+        "sitagliptin": _obj(
+            "gmean",
+            _sim("ECFP4", SITAGLIPTIN, ["gauss", 0, 0.1]),
+            _prop("logp", ["gauss", LOGP_SITA, 0.2]),
+            _prop("tpsa", ["gauss", TPSA_SITA, 5]),
+            _isomer("C16H15F6N5O"),
+        ),
     },
     "MolValsartanSMARTS-v0": {
-        "valsartan": _obj("gmean", _has("CN(C=O)Cc1ccc(c2ccccc2)cc1"), _prop("logp", ["gauss", LOGP_SITA, 0.2]),
-                          _prop("tpsa", ["gauss", TPSA_SITA, 5]), _prop("bertz", ["gauss", BERTZ_SITA, 30])),
+        "valsartan": _obj(
+            "gmean",
+            _has("CN(C=O)Cc1ccc(c2ccccc2)cc1"),
+            _prop("logp", ["gauss", LOGP_SITA, 0.2]),
+            _prop("tpsa", ["gauss", TPSA_SITA, 5]),
+            _prop("bertz", ["gauss", BERTZ_SITA, 30]),
+        ),
     },
     "MolHop-v0": {
-        "deco": _obj("amean", _sim("PHCO", T_HOP, ["clipped", 0.85]), _has("CS([#6])(=O)=O", True),
-                     _has("[#7]-c1ccc2ncsc2c1", True), _has(_HOP_SCAFFOLD), max_features=40),
-        "scaffold": _obj("amean", _sim("PHCO", T_HOP, ["clipped", 0.75]),
-                         _has("[#6]-[#6]-[#6]-[#8]-[#6]~[#6]~[#6]~[#6]~[#6]-[#7]-c1ccc2ncsc2c1"),
-                         _has(_HOP_SCAFFOLD, True), max_features=40),
+        "deco": _obj(
+            "amean",
+            _sim("PHCO", T_HOP, ["clipped", 0.85]),
+            _has("CS([#6])(=O)=O", True),
+            _has("[#7]-c1ccc2ncsc2c1", True),
+            _has(_HOP_SCAFFOLD),
+            max_features=40,
+        ),
+        "scaffold": _obj(
+            "amean",
+            _sim("PHCO", T_HOP, ["clipped", 0.75]),
+            _has("[#6]-[#6]-[#6]-[#8]-[#6]~[#6]~[#6]~[#6]~[#6]-[#7]-c1ccc2ncsc2c1"),
+            _has(_HOP_SCAFFOLD, True),
+            max_features=40,
+        ),
     },
-    "MolPLogPCapped-v0": {"plogp": _obj("single", _prop("plogp", ["id"]), bounded=False, max_heavy=38,
-                                        elements=["C", "N", "O", "S", "F", "Cl", "Br", "I"])},
+    "MolPLogPCapped-v0": {
+        "plogp": _obj(
+            "single",
+            _prop("plogp", ["id"]),
+            bounded=False,
+            max_heavy=38,
+            elements=["C", "N", "O", "S", "F", "Cl", "Br", "I"],
+        )
+    },
 }
 
 #: PMO/TDC oracle names accepted as task names (docs/molecules.md#tasks); the scoring stays this spec's.
@@ -218,23 +257,27 @@ def parse_formula(formula: str) -> list[tuple[str, int]]:
 def fingerprint_fn(kind: str) -> Callable[[Any], Any]:
     """mol -> fingerprint, through RDKit's generator API (PHCO: Gobbi 2D pharmacophores)."""
     from rdkit.Chem import rdFingerprintGenerator as gen
+
     if kind == "ECFP4":
         return gen.GetMorganGenerator(radius=2).GetSparseCountFingerprint
     if kind == "ECFP6":
         return gen.GetMorganGenerator(radius=3).GetSparseCountFingerprint
     if kind == "FCFP4":
-        return gen.GetMorganGenerator(radius=2, atomInvariantsGenerator=gen.GetMorganFeatureAtomInvGen()) \
-            .GetSparseCountFingerprint
+        return gen.GetMorganGenerator(
+            radius=2, atomInvariantsGenerator=gen.GetMorganFeatureAtomInvGen()
+        ).GetSparseCountFingerprint
     if kind == "AP":
         return gen.GetAtomPairGenerator(maxDistance=10).GetSparseCountFingerprint
     if kind == "PHCO":
         from rdkit.Chem.Pharm2D import Generate, Gobbi_Pharm2D
+
         return lambda mol: Generate.Gen2DFingerprint(mol, Gobbi_Pharm2D.factory)
     raise ValueError(f"unknown fingerprint {kind!r}")
 
 
 def element_count(mol: Any, element: str) -> int:
     from rdkit import Chem
+
     if element == "H":
         mol = Chem.AddHs(mol)
     return sum(1 for a in mol.GetAtoms() if a.GetSymbol() == element)
@@ -243,6 +286,7 @@ def element_count(mol: Any, element: str) -> int:
 def isomer_score(formula: str, mol: Any) -> float:
     """GuacaMol's IsomerScoringFunction (geometric mean); the atom total includes hydrogens."""
     from rdkit import Chem
+
     parsed = parse_formula(formula)
     terms = [gaussian(n, 1.0, element_count(mol, e)) for e, n in parsed]
     terms.append(gaussian(sum(n for _, n in parsed), 2.0, Chem.AddHs(mol).GetNumAtoms()))
@@ -252,6 +296,7 @@ def isomer_score(formula: str, mol: Any) -> float:
 def is_isomer_hit(formula: str, mol: Any) -> bool:
     """Exact formula: every element count matches and no other element is present (docs/molecules.md#tasks)."""
     from rdkit import Chem
+
     counts: dict[str, int] = {}
     for a in Chem.AddHs(mol).GetAtoms():
         counts[a.GetSymbol()] = counts.get(a.GetSymbol(), 0) + 1
@@ -266,9 +311,12 @@ def sa_score(mol: Any) -> float:
     if _SA is None:
         import os
         import sys
+
         from rdkit import RDConfig
+
         sys.path.append(os.path.join(RDConfig.RDContribDir, "SA_Score"))
-        import sascorer  # noqa: PLC0415 - RDKit ships it outside any package
+        import sascorer
+
         _SA = sascorer
     return _SA.calculateScore(mol)
 
@@ -276,20 +324,25 @@ def sa_score(mol: Any) -> float:
 def plogp(mol: Any) -> float:
     """Penalised logP with TDC's ZINC250k normalisation; ring size from RDKit SSSR (docs/molecules.md#tasks)."""
     from rdkit.Chem import Descriptors
+
     rings = mol.GetRingInfo().AtomRings()
     largest = max((len(r) for r in rings), default=0)
     cyc = max(0, largest - 6)
-    return ((Descriptors.MolLogP(mol) - 2.4570953396190123) / 1.434324401111988
-            + (-sa_score(mol) + 3.0525811293166134) / 0.8335207024513095
-            + (-cyc + 0.0485696876403053) / 0.2860212110245455)
+    return (
+        (Descriptors.MolLogP(mol) - 2.4570953396190123) / 1.434324401111988
+        + (-sa_score(mol) + 3.0525811293166134) / 0.8335207024513095
+        + (-cyc + 0.0485696876403053) / 0.2860212110245455
+    )
 
 
 def _property_fn(term: dict) -> Callable[[Any], float]:
     from rdkit import Chem
     from rdkit.Chem import QED, Descriptors, rdMolDescriptors
+
     kind = term["kind"]
     if kind == "sim":
         from rdkit import DataStructs
+
         fp = fingerprint_fn(term["fp"])
         target = fp(Chem.MolFromSmiles(term["target"]))
         return lambda mol: DataStructs.TanimotoSimilarity(fp(mol), target)
@@ -297,9 +350,15 @@ def _property_fn(term: dict) -> Callable[[Any], float]:
         pattern = Chem.MolFromSmarts(term["smarts"])
         hit = 1.0 if kind == "has" else 0.0
         return lambda mol: hit if mol.HasSubstructMatch(pattern) else 1.0 - hit
-    simple = {"qed": QED.qed, "logp": Descriptors.MolLogP, "tpsa": Descriptors.TPSA, "bertz": Descriptors.BertzCT,
-              "n_rings": rdMolDescriptors.CalcNumRings, "n_arom_rings": rdMolDescriptors.CalcNumAromaticRings,
-              "plogp": plogp}
+    simple = {
+        "qed": QED.qed,
+        "logp": Descriptors.MolLogP,
+        "tpsa": Descriptors.TPSA,
+        "bertz": Descriptors.BertzCT,
+        "n_rings": rdMolDescriptors.CalcNumRings,
+        "n_arom_rings": rdMolDescriptors.CalcNumAromaticRings,
+        "plogp": plogp,
+    }
     if kind in simple:
         return simple[kind]
     if kind == "count":
@@ -312,21 +371,34 @@ def _property_fn(term: dict) -> Callable[[Any], float]:
 def build(objective: dict) -> Callable[[str], float]:
     """key -> raw score for one objective; target fingerprints are computed once, here."""
     from rdkit import Chem
+
     terms = [(_property_fn(t), t["mod"]) for t in objective["terms"]]
     agg = {"single": lambda v: v[0], "gmean": gmean, "amean": amean}[objective["agg"]]
 
     def score(key: str) -> float:
         mol = Chem.MolFromSmiles(key)
         return float(agg([modify(mod, float(fn(mol))) for fn, mod in terms]))
+
     return score
 
 
 # -- words (task statements are written from the same data) ---------------------------------------
-_FP_WORDS = {"ECFP4": "ECFP4 (Morgan radius 2, sparse counts)", "ECFP6": "ECFP6 (Morgan radius 3, sparse counts)",
-             "FCFP4": "FCFP4 (feature Morgan radius 2, sparse counts)", "AP": "atom pairs (max distance 10, counts)",
-             "PHCO": "Gobbi 2D pharmacophore bits"}
-_PROP_WORDS = {"qed": "QED", "logp": "Crippen logP", "tpsa": "TPSA", "bertz": "BertzCT", "n_rings": "number of rings",
-               "n_arom_rings": "number of aromatic rings", "plogp": "penalised logP"}
+_FP_WORDS = {
+    "ECFP4": "ECFP4 (Morgan radius 2, sparse counts)",
+    "ECFP6": "ECFP6 (Morgan radius 3, sparse counts)",
+    "FCFP4": "FCFP4 (feature Morgan radius 2, sparse counts)",
+    "AP": "atom pairs (max distance 10, counts)",
+    "PHCO": "Gobbi 2D pharmacophore bits",
+}
+_PROP_WORDS = {
+    "qed": "QED",
+    "logp": "Crippen logP",
+    "tpsa": "TPSA",
+    "bertz": "BertzCT",
+    "n_rings": "number of rings",
+    "n_arom_rings": "number of aromatic rings",
+    "plogp": "penalised logP",
+}
 
 
 def _mod_words(mod: list, x: str) -> str:
@@ -351,7 +423,7 @@ def describe(objective: dict, hide_targets: bool = False) -> str:
     for i, t in enumerate(objective["terms"]):
         kind = t["kind"]
         if kind == "sim":
-            target = (("T" if n_sims == 1 else f"T_{'AB'[i]}") if hide_targets else f"`{t['target']}`")
+            target = ("T" if n_sims == 1 else f"T_{'AB'[i]}") if hide_targets else f"`{t['target']}`"
             x = f"Tanimoto_{t['fp']}(molecule, {target})"
         elif kind == "has":
             x = f"[1 if the molecule matches SMARTS `{t['smarts']}` else 0]"

@@ -16,9 +16,26 @@ MAX_HEAVY = 50
 MAX_GOBBI_FEATURES = 40
 
 #: Every per-item reason code of docs/molecules.md#from-a-string-to-a-key, in pipeline order.
-REASONS = ("not_string", "empty", "too_long", "bad_chars", "multi_fragment", "invalid_smiles", "element",
-           "isotope", "radical", "too_small", "too_large", "charge", "unstable_key", "too_complex", "timeout",
-           "error", "over_k", "over_budget")
+REASONS = (
+    "not_string",
+    "empty",
+    "too_long",
+    "bad_chars",
+    "multi_fragment",
+    "invalid_smiles",
+    "element",
+    "isotope",
+    "radical",
+    "too_small",
+    "too_large",
+    "charge",
+    "unstable_key",
+    "too_complex",
+    "timeout",
+    "error",
+    "over_k",
+    "over_budget",
+)
 
 
 class MisconfiguredRDKit(RuntimeError):
@@ -29,6 +46,7 @@ def check_rdkit(allow_unpinned: bool | None = None) -> bool:
     """Check the RDKit pin and the SA table; return ``pinned``. Raises on a mismatch unless
     ``TTTD_MOL_ALLOW_UNPINNED=1`` (then the Verdicts say ``pinned: false``)."""
     from verifiers.molecules import RDKIT_PIN
+
     if allow_unpinned is None:
         allow_unpinned = os.environ.get("TTTD_MOL_ALLOW_UNPINNED") == "1"
     try:
@@ -37,9 +55,11 @@ def check_rdkit(allow_unpinned: bool | None = None) -> bool:
         raise MisconfiguredRDKit("the molecule problems need RDKit: pip install 'tttd[mol]'") from None
     pinned = rdBase.rdkitVersion == RDKIT_PIN
     if not pinned and not allow_unpinned:
-        raise MisconfiguredRDKit(f"RDKit {rdBase.rdkitVersion} is installed but the molecule scores are pinned to "
-                                 f"{RDKIT_PIN}: pip install 'tttd[mol]' (or set TTTD_MOL_ALLOW_UNPINNED=1 for "
-                                 "unofficial runs)")
+        raise MisconfiguredRDKit(
+            f"RDKit {rdBase.rdkitVersion} is installed but the molecule scores are pinned to "
+            f"{RDKIT_PIN}: pip install 'tttd[mol]' (or set TTTD_MOL_ALLOW_UNPINNED=1 for "
+            "unofficial runs)"
+        )
     sa_table = os.path.join(RDConfig.RDContribDir, "SA_Score", "fpscores.pkl.gz")
     if not os.path.exists(sa_table):
         raise MisconfiguredRDKit(f"the SA score table {sa_table} is missing from the RDKit installation")
@@ -65,6 +85,7 @@ def hygiene(item: Any) -> tuple[str | None, str | None]:
 def _problem_type(smiles: str) -> str:
     """RDKit's name for what is wrong with an unparseable SMILES (feedback for agents), or ''."""
     from rdkit import Chem
+
     try:
         raw = Chem.MolFromSmiles(smiles, sanitize=False)
         if raw is None:
@@ -75,8 +96,9 @@ def _problem_type(smiles: str) -> str:
         return ""
 
 
-def canonical_key(smiles: str, max_heavy: int = MAX_HEAVY, max_features: int | None = None,
-                  elements: frozenset[str] = ELEMENTS) -> tuple[str | None, str | None, str | None]:
+def canonical_key(
+    smiles: str, max_heavy: int = MAX_HEAVY, max_features: int | None = None, elements: frozenset[str] = ELEMENTS
+) -> tuple[str | None, str | None, str | None]:
     """Steps 3–7 for a string that passed :func:`hygiene`: (key, None, None) or (None, reason, message)."""
     from rdkit import Chem
     from rdkit.Chem.MolStandardize import rdMolStandardize
@@ -88,7 +110,7 @@ def canonical_key(smiles: str, max_heavy: int = MAX_HEAVY, max_features: int | N
     if mol is None:
         kind = _problem_type(smiles)
         return None, "invalid_smiles", "RDKit cannot parse it" + (f" ({kind})" if kind else "")
-    for atom in mol.GetAtoms():        # isotopes first: [2H] is also an explicit H atom
+    for atom in mol.GetAtoms():  # isotopes first: [2H] is also an explicit H atom
         if atom.GetIsotope():
             return None, "isotope", f"isotope labels such as [{atom.GetIsotope()}{atom.GetSymbol()}] are not allowed"
     for atom in mol.GetAtoms():
@@ -115,6 +137,7 @@ def canonical_key(smiles: str, max_heavy: int = MAX_HEAVY, max_features: int | N
         return None, "unstable_key", "its canonical SMILES does not survive a round trip through RDKit"
     if max_features is not None:
         from rdkit.Chem.Pharm2D import Gobbi_Pharm2D
+
         n = len(Gobbi_Pharm2D.factory.featFactory.GetFeaturesForMol(again))
         if n > max_features:
             return None, "too_complex", f"{n} pharmacophore features; at most {max_features} for this task"

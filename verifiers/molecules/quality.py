@@ -8,6 +8,7 @@ from typing import Any
 
 def _catalog():
     from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
     params = FilterCatalogParams()
     for cat in ("PAINS", "BRENK", "CHEMBL_Glaxo", "CHEMBL_SureChEMBL"):
         params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, cat))
@@ -18,6 +19,7 @@ def diverse_top(scored: list[tuple[str, float]], k: int = 10, threshold: float =
     """Greedy: best first, skipping any molecule with Tanimoto ≥ threshold to one already kept."""
     from rdkit import Chem, DataStructs
     from rdkit.Chem import rdFingerprintGenerator
+
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     kept, fps = [], []
     for key, score in sorted(scored, key=lambda x: -x[1]):
@@ -35,7 +37,9 @@ def report(scored: list[tuple[str, float]], top: int = 100) -> dict[str, Any]:
     from rdkit import Chem, DataStructs
     from rdkit.Chem import rdFingerprintGenerator
     from rdkit.Chem.Scaffolds import MurckoScaffold
+
     from verifiers.molecules.objectives import sa_score
+
     best = sorted(scored, key=lambda x: -x[1])[:top]
     if not best:
         return {"n": 0}

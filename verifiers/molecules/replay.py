@@ -33,8 +33,12 @@ class RunLogError(ValueError):
 
 # -- the bundle: the run's two files, exactly ---------------------------------------------------------
 def make_bundle(files: dict[str, str]) -> str:
-    return json.dumps({"format": BUNDLE_FORMAT, "files": {n: files[n] for n in RUN_FILES}}, sort_keys=True,
-                      ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        {"format": BUNDLE_FORMAT, "files": {n: files[n] for n in RUN_FILES}},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def files_of(bundle: str) -> dict[str, str]:
@@ -45,8 +49,10 @@ def files_of(bundle: str) -> dict[str, str]:
         doc = None
     files = doc.get("files") if isinstance(doc, dict) and doc.get("format") == BUNDLE_FORMAT else None
     if not isinstance(files, dict) or not all(isinstance(files.get(n), str) for n in RUN_FILES):
-        raise RunLogError("a molecule submission is a run directory (config.json + items.jsonl) or a "
-                          "bundle from `tttd board --artifact N`; this is neither")
+        raise RunLogError(
+            "a molecule submission is a run directory (config.json + items.jsonl) or a "
+            "bundle from `tttd board --artifact N`; this is neither"
+        )
     return {n: files[n] for n in RUN_FILES}
 
 
@@ -55,12 +61,15 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
     """The run configuration the replay uses, checked; RunLogError for what cannot be replayed."""
     from verifiers.molecules import objectives
     from verifiers.molecules.verifier import ACTION_MODES
+
     try:
         cfg = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as e:
         raise RunLogError(f"config.json is not valid JSON ({str(e)[:80]})") from None
     if not isinstance(cfg, dict):
-        raise RunLogError("config.json must be a JSON object (the run config of docs/molecules.md#the-run-log-and-the-replay)")
+        raise RunLogError(
+            "config.json must be a JSON object (the run config of docs/molecules.md#the-run-log-and-the-replay)"
+        )
     if cfg.get("id") != env_id:
         raise RunLogError(f"config.json is a run of {cfg.get('id')!r}, not {env_id}")
     if not isinstance(cfg.get("task"), str):
@@ -68,15 +77,19 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
     try:
         task = objectives.resolve_task(env_id, cfg.get("task"))
     except (ValueError, KeyError, TypeError):
-        raise RunLogError(f"config.json names task {cfg.get('task')!r}, which {env_id} does not have "
-                          f"(tasks: {', '.join(objectives.tasks(env_id))})") from None
+        raise RunLogError(
+            f"config.json names task {cfg.get('task')!r}, which {env_id} does not have "
+            f"(tasks: {', '.join(objectives.tasks(env_id))})"
+        ) from None
     episode = cfg.get("episode")
     if episode not in ("budget", "oneshot"):
         raise RunLogError(f"config.json: episode must be 'budget' or 'oneshot', not {episode!r}")
     budget = cfg.get("budget")
     if budget is None and episode == "oneshot":
-        raise RunLogError("this is an unbounded oneshot run (budget null), reported as a GuacaMol task score with no call "
-                          "limit, while leaderboard rows are per budget B (docs/molecules.md#the-run-log-and-the-replay)")
+        raise RunLogError(
+            "this is an unbounded oneshot run (budget null), reported as a GuacaMol task score with no call "
+            "limit, while leaderboard rows are per budget B (docs/molecules.md#the-run-log-and-the-replay)"
+        )
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise RunLogError(f"config.json: budget must be a positive integer, not {budget!r}")
     mode = cfg.get("action_mode", "auto")
@@ -90,15 +103,26 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
         raise RunLogError(f"config.json: seed must be an integer, not {seed!r}")
     max_steps = cfg.get("max_steps")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise RunLogError(f"config.json: max_steps must be a positive integer, not {max_steps!r} (the run "
-                          "log of a current tttd records it)")
+        raise RunLogError(
+            f"config.json: max_steps must be a positive integer, not {max_steps!r} (the run "
+            "log of a current tttd records it)"
+        )
     pool = None
     if task == "hidden":
         pool = cfg.get("pool") or "dev"
         if not isinstance(pool, str) or not (pool == "dev" or (pool.startswith("private:") and len(pool) == 20)):
             raise RunLogError(f"config.json: pool must be 'dev' or 'private:<12 hex>', not {pool!r}")
-    return {"id": env_id, "task": task, "budget": budget, "episode": episode, "action_mode": mode,
-            "code_timeout_s": float(t), "seed": seed, "max_steps": max_steps, "pool": pool}
+    return {
+        "id": env_id,
+        "task": task,
+        "budget": budget,
+        "episode": episode,
+        "action_mode": mode,
+        "code_timeout_s": float(t),
+        "seed": seed,
+        "max_steps": max_steps,
+        "pool": pool,
+    }
 
 
 def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]]:
@@ -107,6 +131,7 @@ def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]
     docs/molecules.md#episodes-and-rewards). Each line's ``input`` is the exact item (:func:`~verifiers.molecules.run.log_item`); keys,
     statuses and scores on a line are the client's and are ignored."""
     from verifiers.molecules.run import replay_item
+
     groups: list[tuple[int, int, list]] = []
     field = "rollout" if episode == "oneshot" else "step"
     for n, line in enumerate(text.splitlines(), 1):
@@ -117,7 +142,7 @@ def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]
         except (json.JSONDecodeError, RecursionError):
             raise RunLogError(f"items.jsonl line {n} is not JSON") from None
         if not isinstance(rec, dict) or "input" not in rec:
-            raise RunLogError(f"items.jsonl line {n} has no \"input\"")
+            raise RunLogError(f'items.jsonl line {n} has no "input"')
         try:
             item = replay_item(rec["input"])
         except ValueError as e:
@@ -126,12 +151,16 @@ def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]
         group = _positive(rec, "rollout", n) if episode == "oneshot" else step
         last = groups[-1] if groups else None
         if last is not None and group < last[0]:
-            raise RunLogError(f"items.jsonl line {n}: {field} {group} comes after {field} {last[0]}; items "
-                              "must be in submission order")
+            raise RunLogError(
+                f"items.jsonl line {n}: {field} {group} comes after {field} {last[0]}; items "
+                "must be in submission order"
+            )
         if last is not None and group == last[0]:
             if step != last[1]:
-                raise RunLogError(f"items.jsonl line {n}: rollout {group} has items of steps {last[1]} and "
-                                  f"{step}; one rollout is one action")
+                raise RunLogError(
+                    f"items.jsonl line {n}: rollout {group} has items of steps {last[1]} and "
+                    f"{step}; one rollout is one action"
+                )
             last[2].append(item)
         else:
             groups.append((group, step, [item]))
@@ -146,17 +175,30 @@ def _positive(rec: dict, name: str, line: int) -> int:
 
 
 # -- the replay -----------------------------------------------------------------------------------
-def replay(cfg: dict[str, Any], groups: list[tuple[int, int, list]], items_text: str, *,
-           target_pool: str | None = None, n_workers: int | None = None) -> tuple[Verdict, Any]:
+def replay(
+    cfg: dict[str, Any],
+    groups: list[tuple[int, int, list]],
+    items_text: str,
+    *,
+    target_pool: str | None = None,
+    n_workers: int | None = None,
+) -> tuple[Verdict, Any]:
     """Every logged action again, as the run saw it: the same items (in one action, whatever their
     size), in the same steps; for a oneshot run one rollout per group, in commit order, on one
     ledger (rollouts do not end the run; past the budget their molecules are free). Returns the
     Verdict and the replayed run. ``target_pool`` is the private pool file of a hidden-target run."""
     from verifiers.molecules.run import MoleculeRun
+
     # every setting that changes the ledger; not reward_mode (rewards only) nor start_pool (the prompt)
-    kwargs: dict[str, Any] = {"task": cfg["task"], "budget": cfg["budget"], "episode": cfg["episode"],
-                              "action_mode": cfg["action_mode"], "code_timeout_s": cfg["code_timeout_s"],
-                              "max_steps": cfg["max_steps"], "start_pool": 0}
+    kwargs: dict[str, Any] = {
+        "task": cfg["task"],
+        "budget": cfg["budget"],
+        "episode": cfg["episode"],
+        "action_mode": cfg["action_mode"],
+        "code_timeout_s": cfg["code_timeout_s"],
+        "max_steps": cfg["max_steps"],
+        "start_pool": 0,
+    }
     if cfg["pool"] is not None and cfg["pool"] != "dev":
         kwargs["target_pool"] = str(target_pool)
     if n_workers is not None:
@@ -169,7 +211,7 @@ def replay(cfg: dict[str, Any], groups: list[tuple[int, int, list]], items_text:
     for i, (_, step, items) in enumerate(groups):
         if cfg["episode"] == "oneshot":
             if i:
-                run.begin(None, cfg["seed"])            # a new rollout: only snapshots the run ledger
+                run.begin(None, cfg["seed"])  # a new rollout: only snapshots the run ledger
             replayed += run.step(None, items=list(items), step=step).verdict.details.get("items", [])
             steps += 1
             continue
@@ -182,7 +224,9 @@ def replay(cfg: dict[str, Any], groups: list[tuple[int, int, list]], items_text:
             left = sum(len(g) for _, _, g in groups[i:])
             return Verdict.reject(
                 f"items.jsonl goes on after the run ended ({end} at step {steps}): {left} more item(s) from "
-                f"step {step} on; an honest run log stops there", details={"board": board_key(cfg)}), run
+                f"step {step} on; an honest run log stops there",
+                details={"board": board_key(cfg)},
+            ), run
         steps += 1
         out = run.step(None, items=list(items))
         replayed += out.verdict.details.get("items", [])
@@ -193,8 +237,7 @@ def replay(cfg: dict[str, Any], groups: list[tuple[int, int, list]], items_text:
 def board_key(cfg: dict[str, Any]) -> str:
     """The board a run is ranked on: id's task, budget, action mode and code limit, target pool, e.g.
     ``albuterol|B100|auto|60s|-`` or ``hidden|B1000|smiles|60s|private:0123456789ab``."""
-    return (f"{cfg['task']}|B{cfg['budget']}|{cfg['action_mode']}|{cfg['code_timeout_s']:g}s|"
-            f"{cfg['pool'] or '-'}")
+    return f"{cfg['task']}|B{cfg['budget']}|{cfg['action_mode']}|{cfg['code_timeout_s']:g}s|{cfg['pool'] or '-'}"
 
 
 def parse_board_key(key: str | None) -> dict[str, Any] | None:
@@ -207,8 +250,13 @@ def parse_board_key(key: str | None) -> dict[str, Any] | None:
         t = float(parts[3][:-1])
     except ValueError:
         return None
-    return {"task": parts[0], "budget": budget, "action_mode": parts[2], "code_timeout_s": t,
-            "pool": None if parts[4] == "-" else parts[4]}
+    return {
+        "task": parts[0],
+        "budget": budget,
+        "action_mode": parts[2],
+        "code_timeout_s": t,
+        "pool": None if parts[4] == "-" else parts[4],
+    }
 
 
 def board_kind(key: str | None) -> str | None:
@@ -225,27 +273,47 @@ def board_kind(key: str | None) -> str | None:
 def _verdict(run, cfg: dict[str, Any], replayed: list[dict], logged: list[dict], steps: int) -> Verdict:
     m = run.final_metrics()
     v = run.verifier
-    differ = sum(1 for a, b in zip(replayed, logged)
-                 if (a["status"], a["reason"]) != (b.get("status"), b.get("reason")))
+    differ = sum(
+        1 for a, b in zip(replayed, logged) if (a["status"], a["reason"]) != (b.get("status"), b.get("reason"))
+    )
     top = [[e.key, e.score, e.call] for e in run.ledger.top(10)]
     key = board_key(cfg)
     details = {
-        "board": key, "board_kind": board_kind(key), "task": cfg["task"],
-        "budget": cfg["budget"], "episode": cfg["episode"], "max_steps": cfg["max_steps"],
-        "action_mode": cfg["action_mode"], "code_timeout_s": cfg["code_timeout_s"], "pool": cfg["pool"],
-        "seed": cfg["seed"], "metric": m["metric"], "metric_value": m["metric_value"],
-        "calls": m["calls"], "steps": steps, "items": len(replayed), "top1": m["top1"], "top10": m["top10"],
-        "top100": m["top100"], "free_items": m["free_items"], "free_by_reason": m["free_by_reason"],
-        "status_mismatches": differ, "replay_verifier": v.ident, "pinned": v.pinned,
-        "construction": top}
+        "board": key,
+        "board_kind": board_kind(key),
+        "task": cfg["task"],
+        "budget": cfg["budget"],
+        "episode": cfg["episode"],
+        "max_steps": cfg["max_steps"],
+        "action_mode": cfg["action_mode"],
+        "code_timeout_s": cfg["code_timeout_s"],
+        "pool": cfg["pool"],
+        "seed": cfg["seed"],
+        "metric": m["metric"],
+        "metric_value": m["metric_value"],
+        "calls": m["calls"],
+        "steps": steps,
+        "items": len(replayed),
+        "top1": m["top1"],
+        "top10": m["top10"],
+        "top100": m["top100"],
+        "free_items": m["free_items"],
+        "free_by_reason": m["free_by_reason"],
+        "status_mismatches": differ,
+        "replay_verifier": v.ident,
+        "pinned": v.pinned,
+        "construction": top,
+    }
     for k in ("auc_top1", "auc_top10", "auc_top100", "auc_coverage", "coverage", "hits"):
         if k in m:
             details[k] = m[k]
     if v.target_id:
         details["target_id"] = v.target_id
     unit = "rollouts" if cfg["episode"] == "oneshot" else "steps"
-    summary = (f"replayed {len(replayed)} items in {steps} {unit}: {m['calls']}/{cfg['budget']} calls charged, "
-               f"{m['metric']} {m['metric_value']:.4f}, top-10 {m['top10']:.4f}")
+    summary = (
+        f"replayed {len(replayed)} items in {steps} {unit}: {m['calls']}/{cfg['budget']} calls charged, "
+        f"{m['metric']} {m['metric_value']:.4f}, top-10 {m['top10']:.4f}"
+    )
     if differ:
         summary += f"; {differ} item statuses in items.jsonl differ from the replay (the file's are ignored)"
     if m["calls"] == 0:
@@ -261,8 +329,9 @@ class RunLogVerifier(Verifier):
     name = "mol-replay"
     version = "1"
 
-    def __init__(self, env_id: str, *, target_pool: str | None = None, n_workers: int | None = None,
-                 **_ignored: Any) -> None:
+    def __init__(
+        self, env_id: str, *, target_pool: str | None = None, n_workers: int | None = None, **_ignored: Any
+    ) -> None:
         if target_pool is not None and not os.path.isfile(str(target_pool)):
             raise RunLogError(f"target_pool: no such file {target_pool}")
         self.env_id = env_id
@@ -273,10 +342,13 @@ class RunLogVerifier(Verifier):
         cfg = read_config(self.env_id, files_of(bundle)["config.json"])
         if cfg["pool"] is not None and cfg["pool"] != "dev":
             from verifiers.molecules import data
+
             have = data.pool_id(self.target_pool) if self.target_pool else None
             if have != cfg["pool"]:
-                raise RunLogError(f"this run used the private target pool {cfg['pool']}; the leaderboard "
-                                  "needs that pool file to replay it (-o target_pool=PATH)")
+                raise RunLogError(
+                    f"this run used the private target pool {cfg['pool']}; the leaderboard "
+                    "needs that pool file to replay it (-o target_pool=PATH)"
+                )
         return cfg
 
     def check(self, bundle: str) -> dict[str, Any]:

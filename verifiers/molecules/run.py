@@ -21,7 +21,8 @@ import dataclasses
 import json
 import os
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 EPISODES = ("budget", "oneshot")
 REWARD_MODES = ("delta", "terminal")
@@ -30,8 +31,10 @@ REWARD_MODES = ("delta", "terminal")
 #: escaped (≤ 6 × 64 KiB). A bigger item would be logged in a short form with the same outcome (log_item).
 LOG_ITEM_BYTES = 1 << 19
 #: a oneshot run's rollouts (their items.jsonl lines), kept in the run's shared SQLite ledger file
-ROLLOUTS_TABLE = ("CREATE TABLE IF NOT EXISTS tttd_rollouts (seq INTEGER PRIMARY KEY, first_call INTEGER, "
-                  "calls_at_log INTEGER NOT NULL, lines TEXT NOT NULL)")
+ROLLOUTS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS tttd_rollouts (seq INTEGER PRIMARY KEY, first_call INTEGER, "
+    "calls_at_log INTEGER NOT NULL, lines TEXT NOT NULL)"
+)
 
 
 # -- the run log's item codec -----------------------------------------------------------------------
@@ -48,6 +51,7 @@ def log_item(item: Any) -> str | dict:
       ``too_long`` past 200 characters, so that prefix and the stripped length decide its outcome.
     """
     from verifiers.molecules.pipeline import MAX_CHARS
+
     value = item if isinstance(item, str) else {"not_string": json.dumps(item)}
     if len(json.dumps(value)) <= LOG_ITEM_BYTES:
         return value
@@ -59,6 +63,7 @@ def replay_item(logged: Any) -> Any:
     """The item to re-submit for a logged item (:func:`log_item`'s inverse up to the outcome).
     Raises ValueError (one sentence) for what log_item never writes."""
     from verifiers.molecules.pipeline import MAX_CHARS
+
     if isinstance(logged, str):
         return logged
     if isinstance(logged, dict) and set(logged) == {"not_string"} and isinstance(logged["not_string"], str):
@@ -67,26 +72,32 @@ def replay_item(logged: Any) -> Any:
         except (json.JSONDecodeError, RecursionError, ValueError):
             value = ""
         if isinstance(value, (str, list, dict)):
-            raise ValueError("\"not_string\" must hold the JSON text of a number, true, false or null")
+            raise ValueError('"not_string" must hold the JSON text of a number, true, false or null')
         return value
-    if isinstance(logged, dict) and set(logged) == {"over_cap", "chars", "stripped_chars"} and \
-            isinstance(logged["over_cap"], str) and isinstance(logged["stripped_chars"], int):
+    if (
+        isinstance(logged, dict)
+        and set(logged) == {"over_cap", "chars", "stripped_chars"}
+        and isinstance(logged["over_cap"], str)
+        and isinstance(logged["stripped_chars"], int)
+    ):
         head = logged["over_cap"]
         if logged["stripped_chars"] > MAX_CHARS:
-            return head + "#"                          # too long again, with the same 200-character prefix
+            return head + "#"  # too long again, with the same 200-character prefix
         if len(head) != logged["stripped_chars"]:
-            raise ValueError("an \"over_cap\" item of at most 200 characters must be logged whole")
+            raise ValueError('an "over_cap" item of at most 200 characters must be logged whole')
         return head
-    raise ValueError("\"input\" must be the submitted string, {\"not_string\": JSON text} or an \"over_cap\" record")
+    raise ValueError('"input" must be the submitted string, {"not_string": JSON text} or an "over_cap" record')
 
 
 def log_lines(verdict, submitted: list, step: int) -> list[dict]:
     """items.jsonl lines of one action: the exact item (:func:`log_item`), its step, status and reason."""
     records = verdict.details.get("items", [])
-    if len(records) != len(submitted):         # a verifier error mid-action: logged as a rejected action
+    if len(records) != len(submitted):  # a verifier error mid-action: logged as a rejected action
         return []
-    return [{"step": step, "input": log_item(item), "status": r["status"], "reason": r["reason"]}
-            for item, r in zip(submitted, records)]
+    return [
+        {"step": step, "input": log_item(item), "status": r["status"], "reason": r["reason"]}
+        for item, r in zip(submitted, records)
+    ]
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -109,11 +120,25 @@ class MoleculeRun:
     budget), the episode counters and the run log. ``begin`` starts an episode; ``step`` plays one
     action (or, for a replay, one logged list of items)."""
 
-    def __init__(self, env_id: str, *, task: str | None = None, budget: int | None = 1000, episode: str = "budget",
-                 action_mode: str = "auto", reward_mode: str = "delta", start_pool: int = 0,
-                 start_pool_source: str = "zinc250k", target_pool: str = "dev", ledger: str | None = None,
-                 max_steps: int | None = None, code_timeout_s: float = 60.0, n_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        task: str | None = None,
+        budget: int | None = 1000,
+        episode: str = "budget",
+        action_mode: str = "auto",
+        reward_mode: str = "delta",
+        start_pool: int = 0,
+        start_pool_source: str = "zinc250k",
+        target_pool: str = "dev",
+        ledger: str | None = None,
+        max_steps: int | None = None,
+        code_timeout_s: float = 60.0,
+        n_workers: int | None = None,
+    ) -> None:
         from verifiers.molecules.verifier import MoleculeVerifier
+
         if episode not in EPISODES:
             raise ValueError(f"episode must be 'budget' or 'oneshot', not {episode!r}")
         if budget is None and episode != "oneshot":
@@ -135,16 +160,23 @@ class MoleculeRun:
         self.start_pool = int(start_pool)
         self.start_pool_source = start_pool_source
         self.max_steps = int(max_steps) if max_steps is not None else (budget or 1000)
-        self.ledger_path = ledger           # opened at the first begin(), when the run's seed is known
-        self.verifier = MoleculeVerifier(env_id, task=task, budget=budget, action_mode=action_mode,
-                                         code_timeout_s=code_timeout_s, target_pool=target_pool, n_workers=n_workers)
-        self.started = False                # a oneshot run's ledger is open (later begins only snapshot it)
-        self.snapshot = 0                   # oneshot: the calls committed when this rollout began
+        self.ledger_path = ledger  # opened at the first begin(), when the run's seed is known
+        self.verifier = MoleculeVerifier(
+            env_id,
+            task=task,
+            budget=budget,
+            action_mode=action_mode,
+            code_timeout_s=code_timeout_s,
+            target_pool=target_pool,
+            n_workers=n_workers,
+        )
+        self.started = False  # a oneshot run's ledger is open (later begins only snapshot it)
+        self.snapshot = 0  # oneshot: the calls committed when this rollout began
         self.steps = 0
         self.done = False
         self.pool_keys: list[str] = []
-        self.items_log: list[dict] = []     # budget episodes: this episode's items.jsonl lines
-        self._rollouts: list[tuple] = []    # oneshot, in-memory ledger: the run's rollouts (see log_rollout)
+        self.items_log: list[dict] = []  # budget episodes: this episode's items.jsonl lines
+        self._rollouts: list[tuple] = []  # oneshot, in-memory ledger: the run's rollouts (see log_rollout)
 
     @property
     def task(self) -> str:
@@ -165,16 +197,19 @@ class MoleculeRun:
         ``task`` and ``seed`` (the seed picks a hidden target); a later oneshot episode keeps the
         run's ledger and only snapshots it. Draws the unscored starting pool."""
         from verifiers.molecules.objectives import resolve_task
+
         if self.episode == "budget" or not self.started:
             self.verifier.ledger_path = self.ledger_path
-            self.verifier.start_run(task, seed)        # budget mode: a fresh ledger
+            self.verifier.start_run(task, seed)  # budget mode: a fresh ledger
             self.started = True
             self._rollouts = []
         elif task is not None and self.verifier.task != resolve_task(self.env_id, task):
-            raise ValueError("a oneshot run keeps its task and its ledger; make a new env (and ledger) for another task")
+            raise ValueError(
+                "a oneshot run keeps its task and its ledger; make a new env (and ledger) for another task"
+            )
         ledger = self.ledger
         ledger.sync()
-        self.snapshot = ledger.used                    # oneshot rewards count from here
+        self.snapshot = ledger.used  # oneshot rewards count from here
         n_pool = self.start_pool if start_pool is None else int(start_pool)
         if not 0 <= n_pool <= 1000:
             raise ValueError("start_pool must be between 0 and 1000")
@@ -183,8 +218,14 @@ class MoleculeRun:
         self.done = False
         self.items_log = []
 
-    def step(self, action: str | None, *, items: list | None = None, step: int | None = None,
-             log: Callable[[list[dict], Any], None] | None = None) -> Step:
+    def step(
+        self,
+        action: str | None,
+        *,
+        items: list | None = None,
+        step: int | None = None,
+        log: Callable[[list[dict], Any], None] | None = None,
+    ) -> Step:
         """Play one action. With ``items`` (a replay) the action is not decoded: exactly those items
         go through the pipeline, and the 64 KiB action cap is not applied again (the logged action
         passed it; a program's items need not fit one 64 KiB JSON text). ``step`` is a oneshot
@@ -244,6 +285,7 @@ class MoleculeRun:
     def draw_pool(self, n: int, seed: int) -> list[str]:
         """n unscored starting molecules from the library, drawn with the seed (never a pool target)."""
         from verifiers.molecules import data, pipeline
+
         v = self.verifier
         library = data.library(self.start_pool_source)
         excluded = set(data.dev_pool(v.target_pool))
@@ -252,7 +294,7 @@ class MoleculeRun:
         keys: list[str] = []
         for start in range(0, len(order), 2 * n):
             jobs = []
-            for i in order[start:start + 2 * n]:
+            for i in order[start : start + 2 * n]:
                 s, reason = pipeline.hygiene(library[i])
                 if reason is None:
                     jobs.append(("canon", s, v.max_heavy, None, v.elements))
@@ -275,44 +317,60 @@ class MoleculeRun:
         whole run's log.
         """
         if not lines:
-            return                                     # a rejected action: nothing to replay
+            return  # a rejected action: nothing to replay
         calls = [r["call"] for r in verdict.details.get("items", []) if r.get("charged")]
         first = min(calls) if calls else None
         ledger = self.ledger
-        if not hasattr(ledger, "db"):                  # one instance's in-memory ledger: commit order is ours
+        if not hasattr(ledger, "db"):  # one instance's in-memory ledger: commit order is ours
             self._rollouts.append((first, ledger.used, json.dumps(lines)))
             return
         with ledger.transaction():
             ledger.db.execute(ROLLOUTS_TABLE)
-            ledger.db.execute("INSERT INTO tttd_rollouts (first_call, calls_at_log, lines) VALUES (?, ?, ?)",
-                              (first, ledger.used, json.dumps(lines)))
+            ledger.db.execute(
+                "INSERT INTO tttd_rollouts (first_call, calls_at_log, lines) VALUES (?, ?, ?)",
+                (first, ledger.used, json.dumps(lines)),
+            )
 
     def rollout_lines(self) -> list[dict]:
         """Every logged rollout of the run in commit order, each line with its 1-based rollout index."""
         ledger = self.ledger
         if hasattr(ledger, "db"):
             ledger.db.execute(ROLLOUTS_TABLE)
-            rows = ledger.db.execute("SELECT first_call, calls_at_log, lines FROM tttd_rollouts "
-                                     "ORDER BY seq").fetchall()
+            rows = ledger.db.execute(
+                "SELECT first_call, calls_at_log, lines FROM tttd_rollouts ORDER BY seq"
+            ).fetchall()
         else:
             rows = self._rollouts
         # a charging rollout sits at its first call; one that charged nothing sits before the first
         # rollout that charged after it was logged (ties: logging order)
-        order = sorted(range(len(rows)), key=lambda i: (rows[i][0] if rows[i][0] is not None else rows[i][1] + 1,
-                                                        rows[i][0] is not None, i))
+        order = sorted(
+            range(len(rows)),
+            key=lambda i: (rows[i][0] if rows[i][0] is not None else rows[i][1] + 1, rows[i][0] is not None, i),
+        )
         return [{"rollout": n, **line} for n, i in enumerate(order, 1) for line in json.loads(rows[i][2])]
 
     def config(self) -> dict[str, Any]:
         """config.json: every setting that changes the outcome (id, task, B, episode, max_steps,
         action mode, code limit, seed, target pool) and the rest of the run's settings."""
         info = self.verifier.info()
-        return {"id": self.env_id, "task": self.task, "budget": self.budget, "episode": self.episode,
-                "max_steps": self.max_steps, "action_mode": self.verifier.action_mode,
-                "code_timeout_s": self.verifier.code_timeout_s, "reward_mode": self.reward_mode,
-                "seed": self.verifier.seed, "start_pool": self.start_pool,
-                "start_pool_source": self.start_pool_source,
-                "pool": info["pool"], "rdkit": info["rdkit"], "pinned": info["pinned"],
-                "verifier": info["name"], "version": info["version"]}
+        return {
+            "id": self.env_id,
+            "task": self.task,
+            "budget": self.budget,
+            "episode": self.episode,
+            "max_steps": self.max_steps,
+            "action_mode": self.verifier.action_mode,
+            "code_timeout_s": self.verifier.code_timeout_s,
+            "reward_mode": self.reward_mode,
+            "seed": self.verifier.seed,
+            "start_pool": self.start_pool,
+            "start_pool_source": self.start_pool_source,
+            "pool": info["pool"],
+            "rdkit": info["rdkit"],
+            "pinned": info["pinned"],
+            "verifier": info["name"],
+            "version": info["version"],
+        }
 
     def write_log(self, directory: str) -> None:
         """The run log of docs/molecules.md#the-run-log-and-the-replay, what a leaderboard replays (docs/molecules.md#the-run-log-and-the-replay): ``ledger.jsonl`` (charged calls),
@@ -324,8 +382,10 @@ class MoleculeRun:
         ledger.sync()
         with open(os.path.join(directory, "ledger.jsonl"), "w") as fh:
             for e in ledger.entries:
-                fh.write(json.dumps({"call": e.call, "key": e.key, "score": e.score, "step": e.step,
-                                     "input": e.input}) + "\n")
+                fh.write(
+                    json.dumps({"call": e.call, "key": e.key, "score": e.score, "step": e.step, "input": e.input})
+                    + "\n"
+                )
         with open(os.path.join(directory, "items.jsonl"), "w") as fh:
             for line in lines:
                 fh.write(json.dumps(line) + "\n")
@@ -338,10 +398,22 @@ class MoleculeRun:
         ledger = self.ledger
         m = ledger.metrics()
         name, value = ledger.headline()
-        out = {"task": self.task, "budget": self.budget, "budget_used": ledger.used, "budget_left": ledger.left,
-               "steps": self.steps, "steps_left": self.max_steps - self.steps, "free_items": ledger.free_items,
-               "free_by_reason": m["free_by_reason"], "top1": m["top1"], "top10": m["top10"], "top100": m["top100"],
-               "metric": name, "metric_value": value, "pinned": self.verifier.pinned}
+        out = {
+            "task": self.task,
+            "budget": self.budget,
+            "budget_used": ledger.used,
+            "budget_left": ledger.left,
+            "steps": self.steps,
+            "steps_left": self.max_steps - self.steps,
+            "free_items": ledger.free_items,
+            "free_by_reason": m["free_by_reason"],
+            "top1": m["top1"],
+            "top10": m["top10"],
+            "top100": m["top100"],
+            "metric": name,
+            "metric_value": value,
+            "pinned": self.verifier.pinned,
+        }
         if self.verifier.target_id:
             out["target_id"] = self.verifier.target_id
             out["target_pool"] = self.verifier.info()["pool"]
@@ -351,11 +423,18 @@ class MoleculeRun:
         """All run metrics (docs/molecules.md#run-metrics, docs/molecules.md#the-run-log-and-the-replay): AUC top-1/10/100, top-k, calls, free items by reason."""
         ledger = self.ledger
         name, value = ledger.headline()
-        return {**ledger.metrics(), "metric": name, "metric_value": value, "task": self.task,
-                "action_mode": self.verifier.action_mode, "steps": self.steps}
+        return {
+            **ledger.metrics(),
+            "metric": name,
+            "metric_value": value,
+            "task": self.task,
+            "action_mode": self.verifier.action_mode,
+            "steps": self.steps,
+        }
 
     def quality_report(self, top: int = 100) -> dict[str, Any]:
         """Diversity, scaffolds, mean SA, structural-alert pass rate and a diverse top-10 of the
         run's best molecules (docs/molecules.md#the-run-log-and-the-replay: reported, not rewarded; about 20 ms per molecule)."""
         from verifiers.molecules import quality
+
         return quality.report([(e.key, e.score) for e in self.ledger.entries], top)

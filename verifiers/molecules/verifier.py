@@ -28,10 +28,12 @@ ACTION_MODES = ("auto", "smiles", "code")
 CODE_MEMORY_BYTES = 4 << 30
 CODE_STDOUT_BYTES = 1 << 20
 _LANGS = {"smiles": "smiles", "smi": "smiles", "json": "json", "python": "code", "py": "code", "python3": "code"}
-_FORMAT = ('give a JSON list of up to 100 SMILES strings, a ```smiles block with one SMILES per line, '
-           'a ```python program that prints a JSON list of SMILES as its last line, or {"stop": true}')
+_FORMAT = (
+    "give a JSON list of up to 100 SMILES strings, a ```smiles block with one SMILES per line, "
+    'a ```python program that prints a JSON list of SMILES as its last line, or {"stop": true}'
+)
 
-_CODE_WRAPPER = '''\
+_CODE_WRAPPER = """\
 import runpy
 
 
@@ -41,14 +43,16 @@ def main():
     except SystemExit as e:
         if e.code not in (None, 0):
             raise
-'''
+"""
 
 
 def pick_targets(env_id: str, task: str, seed: int, pool: list[str]) -> list[str]:
     """The hidden target(s) for a seed (docs/molecules.md#tasks): index h("a") mod N, and for a pair h("b") mod (N−1),
     incremented by 1 if it is ≥ the first index."""
+
     def h(tag: str) -> int:
         return int(hashlib.sha256(f"{env_id}|{task}|{seed}|{tag}".encode()).hexdigest(), 16)
+
     n = len(pool)
     i = h("a") % n
     if env_id != "MolMedian-v0":
@@ -99,8 +103,10 @@ def _decode_json(body: str) -> tuple[str, Any]:
     if not isinstance(doc, list):
         return "reject", f"the action must be a list, not {type(doc).__name__}: {_FORMAT}"
     if any(isinstance(x, (dict, list)) for x in doc):
-        return "reject", ("the list must hold SMILES strings only; scores or records in the action are not read "
-                          "(every score is recomputed)")
+        return "reject", (
+            "the list must hold SMILES strings only; scores or records in the action are not read "
+            "(every score is recomputed)"
+        )
     return "items", doc
 
 
@@ -109,12 +115,25 @@ class MoleculeVerifier(Verifier):
 
     version = VERSION
 
-    def __init__(self, env_id: str, *, task: str | None = None, budget: int | None = 1000, seed: int = 0,
-                 action_mode: str = "auto", code_timeout_s: float = 60.0, target_pool: str = "dev",
-                 n_workers: int | None = None, item_timeout_s: float = DEFAULT_TIMEOUT_S,
-                 item_memory_bytes: int | None = DEFAULT_MEMORY_BYTES, max_heavy: int | None = None,
-                 max_features: int | None = None, objective: dict | None = None, ledger: str | None = None,
-                 **_ignored: Any) -> None:
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        task: str | None = None,
+        budget: int | None = 1000,
+        seed: int = 0,
+        action_mode: str = "auto",
+        code_timeout_s: float = 60.0,
+        target_pool: str = "dev",
+        n_workers: int | None = None,
+        item_timeout_s: float = DEFAULT_TIMEOUT_S,
+        item_memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
+        max_heavy: int | None = None,
+        max_features: int | None = None,
+        objective: dict | None = None,
+        ledger: str | None = None,
+        **_ignored: Any,
+    ) -> None:
         if env_id not in objectives.OBJECTIVES:
             raise ValueError(f"unknown molecule problem {env_id!r}")
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
@@ -128,13 +147,14 @@ class MoleculeVerifier(Verifier):
         self.budget = budget
         self.action_mode = action_mode
         self.code_timeout_s = float(code_timeout_s)
-        self.last_items: list = []     # the exact items of the last verified action (see verify_items)
+        self.last_items: list = []  # the exact items of the last verified action (see verify_items)
         self.target_pool = target_pool
-        self.pool = shared_pool(default_workers() if n_workers is None else n_workers, item_timeout_s,
-                                item_memory_bytes)
+        self.pool = shared_pool(
+            default_workers() if n_workers is None else n_workers, item_timeout_s, item_memory_bytes
+        )
         self.item_timeout_s = float(item_timeout_s)
-        self._override = (objective, max_heavy, max_features)    # trusted callers (tests) only
-        self.ledger_path = ledger                                  # oneshot runs: one SQLite file per run
+        self._override = (objective, max_heavy, max_features)  # trusted callers (tests) only
+        self.ledger_path = ledger  # oneshot runs: one SQLite file per run
         self.ledger: Ledger | None = None
         self.start_run(task, seed)
 
@@ -165,16 +185,26 @@ class MoleculeVerifier(Verifier):
             self.ledger.close()
         kw = {"n_target": self.n_target, "unbounded_score": not self.bounded}
         if self.ledger_path:
-            meta = {"id": self.env_id, "task": self.task, "target_id": self.target_id, "pinned": self.pinned,
-                    "objective_sha256": hashlib.sha256(self._spec.encode()).hexdigest()}
+            meta = {
+                "id": self.env_id,
+                "task": self.task,
+                "target_id": self.target_id,
+                "pinned": self.pinned,
+                "objective_sha256": hashlib.sha256(self._spec.encode()).hexdigest(),
+            }
             self.ledger = SharedLedger(self.ledger_path, self.budget, meta, **kw)
         else:
             self.ledger = Ledger(self.budget, **kw)
 
     def info(self) -> dict[str, Any]:
         """What a Verdict says about the verifier (docs/molecules.md#episodes-and-rewards)."""
-        out = {"name": self.name, "version": VERSION, "rdkit": RDKIT_PIN, "pinned": self.pinned,
-               "pool": data.pool_id(self.target_pool) if self.hidden else None}
+        out = {
+            "name": self.name,
+            "version": VERSION,
+            "rdkit": RDKIT_PIN,
+            "pinned": self.pinned,
+            "pool": data.pool_id(self.target_pool) if self.hidden else None,
+        }
         if self.target_id:
             out["target_id"] = self.target_id
         return out
@@ -189,8 +219,9 @@ class MoleculeVerifier(Verifier):
             return Verdict.reject(payload, details=details)
         if kind == "stop":
             details["stop"] = True
-            return Verdict.reject("stop: the run ends here (the last top-10 counts for the unused budget)",
-                                  details=details)
+            return Verdict.reject(
+                "stop: the run ends here (the last top-10 counts for the unused budget)", details=details
+            )
         if kind == "code":
             payload, failure = self._run_code(payload, details)
             if failure is not None:
@@ -212,8 +243,15 @@ class MoleculeVerifier(Verifier):
         jobs, job_of = [], {}
         for i, item in enumerate(items):
             text = item.strip()[:200] if isinstance(item, str) else repr(item)[:200]
-            rec = {"input": text, "key": None, "status": "rejected", "reason": None, "score": None,
-                   "charged": False, "call": None}
+            rec = {
+                "input": text,
+                "key": None,
+                "status": "rejected",
+                "reason": None,
+                "score": None,
+                "charged": False,
+                "call": None,
+            }
             records.append(rec)
             if i >= K:
                 rec["status"] = rec["reason"] = "over_k"
@@ -283,7 +321,7 @@ class MoleculeVerifier(Verifier):
                     rec["score"] = entry.score
                     if self.n_target:
                         rec["hit"] = entry.hit
-                else:                      # an earlier copy in this batch failed to score
+                else:  # an earlier copy in this batch failed to score
                     rec["status"] = rec["reason"] = self.ledger.blacklist.get(rec["key"], "error")
             if not rec["charged"]:
                 self.ledger.count_free(rec["reason"] or rec["status"])
@@ -300,29 +338,52 @@ class MoleculeVerifier(Verifier):
 
     # -- programs -------------------------------------------------------------------------------
     def _run_code(self, source: str, details: dict) -> tuple[list | None, Verdict | None]:
-        limits = sandbox.Limits(wall_s=self.code_timeout_s, cpus=1, memory_bytes=CODE_MEMORY_BYTES,
-                                output_bytes=CODE_STDOUT_BYTES, keep_stdout_bytes=CODE_STDOUT_BYTES,
-                                stderr_counts=False, result_bytes=1 << 12)
+        limits = sandbox.Limits(
+            wall_s=self.code_timeout_s,
+            cpus=1,
+            memory_bytes=CODE_MEMORY_BYTES,
+            output_bytes=CODE_STDOUT_BYTES,
+            keep_stdout_bytes=CODE_STDOUT_BYTES,
+            stderr_counts=False,
+            result_bytes=1 << 12,
+        )
         files = {"program.py": _CODE_WRAPPER.encode(), "submission.py": source.encode("utf-8", "surrogatepass")}
-        res = sandbox.run(files=files, limits=limits, config={"entry": "main", "kwargs": {},
-                                                               "convert": {"kind": "json"}})
-        details.update({"stdout": res.stdout[-2048:], "stderr": res.stderr[-2048:], "isolation": res.isolation,
-                        "code_wall_s": round(res.wall_s, 3)})
+        res = sandbox.run(
+            files=files, limits=limits, config={"entry": "main", "kwargs": {}, "convert": {"kind": "json"}}
+        )
+        details.update(
+            {
+                "stdout": res.stdout[-2048:],
+                "stderr": res.stderr[-2048:],
+                "isolation": res.isolation,
+                "code_wall_s": round(res.wall_s, 3),
+            }
+        )
         fail = None
         if res.status == "setup_error":
-            fail = Verdict.reject(f"verifier error: the sandbox could not start ({res.detail}); please report",
-                                  status="error", details=details)
+            fail = Verdict.reject(
+                f"verifier error: the sandbox could not start ({res.detail}); please report",
+                status="error",
+                details=details,
+            )
         elif res.status == "timeout":
-            fail = Verdict.reject(f"the program ran longer than {self.code_timeout_s:g} s and was killed",
-                                  status="timeout", details=details)
+            fail = Verdict.reject(
+                f"the program ran longer than {self.code_timeout_s:g} s and was killed",
+                status="timeout",
+                details=details,
+            )
         elif res.status == "memory":
             fail = Verdict.reject("the program exceeded the 4 GiB memory limit", status="memory", details=details)
         elif res.status == "output_limit":
-            fail = Verdict.reject("the program printed more than 1 MiB; print only the SMILES list",
-                                  status="output_limit", details=details)
+            fail = Verdict.reject(
+                "the program printed more than 1 MiB; print only the SMILES list",
+                status="output_limit",
+                details=details,
+            )
         elif res.status != "ok":
-            fail = Verdict.reject(f"the program failed ({res.status} {res.detail})".strip(), status="crashed",
-                                  details=details)
+            fail = Verdict.reject(
+                f"the program failed ({res.status} {res.detail})".strip(), status="crashed", details=details
+            )
         else:
             try:
                 doc = json.loads(res.result.decode("utf-8"))
@@ -330,19 +391,24 @@ class MoleculeVerifier(Verifier):
                 doc = {"error": {"message": "malformed result channel"}}
             if "error" in doc:
                 err = doc["error"] if isinstance(doc["error"], dict) else {}
-                fail = Verdict.reject(str(err.get("message", "the program failed"))[:400],
-                                      status="memory" if err.get("kind") == "memory" else "crashed", details=details)
+                fail = Verdict.reject(
+                    str(err.get("message", "the program failed"))[:400],
+                    status="memory" if err.get("kind") == "memory" else "crashed",
+                    details=details,
+                )
         if fail is not None:
             return None, fail
         lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
         if not lines:
-            return None, Verdict.reject("the program printed nothing; its last stdout line must be a JSON list "
-                                        "of SMILES", details=details)
+            return None, Verdict.reject(
+                "the program printed nothing; its last stdout line must be a JSON list of SMILES", details=details
+            )
         kind, payload = _decode_json(lines[-1].strip())
         if kind != "items":
             msg = payload if kind == "reject" else "a program cannot stop the run"
-            return None, Verdict.reject(f"the program's last stdout line is not a usable SMILES list: {msg}",
-                                        details=details)
+            return None, Verdict.reject(
+                f"the program's last stdout line is not a usable SMILES list: {msg}", details=details
+            )
         return payload, None
 
     # -- the Verdict ----------------------------------------------------------------------------
@@ -360,13 +426,17 @@ class MoleculeVerifier(Verifier):
         if cached:
             parts.append(f"{len(cached)} cached")
         if other:
-            parts.append(f"{sum(other.values())} not scored ("
-                         + ", ".join(f"{n} {k}" for k, n in sorted(other.items(), key=lambda x: -x[1])) + ")")
+            parts.append(
+                f"{sum(other.values())} not scored ("
+                + ", ".join(f"{n} {k}" for k, n in sorted(other.items(), key=lambda x: -x[1]))
+                + ")"
+            )
         msg = ", ".join(parts)
         name, _ = self.ledger.headline()
         progress = self.ledger.progress()
         tail = {"auc_coverage": f"coverage {progress:.4g}", "top1": f"top-1 {progress:.4g}"}.get(
-            name, f"top-10 {progress:.4g}")
+            name, f"top-10 {progress:.4g}"
+        )
         counts = {"scored": len(new), "cached": len(cached), **other}
         details.update({"items": records, "counts": counts})
         construction = sorted(((r["key"], r["score"]) for r in new + cached), key=lambda x: -x[1])

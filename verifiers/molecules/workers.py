@@ -33,11 +33,13 @@ class _Executor:
 
     def __init__(self) -> None:
         from rdkit import RDLogger
+
         RDLogger.DisableLog("rdApp.*")
         self.scorers: dict[str, Any] = {}
 
     def __call__(self, job: tuple) -> Any:
         from verifiers.molecules import pipeline
+
         kind = job[0]
         if kind == "canon":
             _, smiles, max_heavy, max_features, elements = job
@@ -56,15 +58,18 @@ def _build(objective: dict):
     (it is only reachable from trusted code, never from an action)."""
     if "callable" in objective:
         import importlib
+
         module, _, name = objective["callable"].partition(":")
         return getattr(importlib.import_module(module), name)
     from verifiers.molecules import objectives
+
     return objectives.build(objective)
 
 
 def _worker_main(conn, memory_bytes: int | None) -> None:
     if memory_bytes:
         import resource
+
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     run = _Executor()
     conn.send(("ready", os.getpid()))
@@ -94,9 +99,13 @@ class _Worker:
         parent, child = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
-        self.proc = subprocess.Popen([sys.executable, "-m", "verifiers.molecules.workers", str(child.fileno()),
-                                      str(memory_bytes or 0)], pass_fds=(child.fileno(),), env=env,
-                                     stdin=subprocess.DEVNULL, close_fds=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "verifiers.molecules.workers", str(child.fileno()), str(memory_bytes or 0)],
+            pass_fds=(child.fileno(),),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
+        )
         child.close()
         self.conn = Connection(parent.detach())
         self.ready = False
@@ -126,8 +135,9 @@ class _Worker:
 class WorkerPool:
     """A fixed number of worker processes; :meth:`run` returns one result per job, in job order."""
 
-    def __init__(self, n_workers: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 memory_bytes: int | None = DEFAULT_MEMORY_BYTES) -> None:
+    def __init__(
+        self, n_workers: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S, memory_bytes: int | None = DEFAULT_MEMORY_BYTES
+    ) -> None:
         self.n_workers = int(n_workers)
         self.timeout_s = float(timeout_s)
         self.memory_bytes = memory_bytes
@@ -165,7 +175,7 @@ class WorkerPool:
     def _run_pool(self, jobs: list[tuple]) -> list[tuple[str, Any]]:
         results: list[tuple[str, Any] | None] = [None] * len(jobs)
         pending = list(range(len(jobs)))[::-1]
-        busy: dict[int, tuple[int, float]] = {}            # worker slot -> (job index, deadline)
+        busy: dict[int, tuple[int, float]] = {}  # worker slot -> (job index, deadline)
         while pending or busy:
             for slot, w in enumerate(self._workers):
                 if slot not in busy and pending:
@@ -219,12 +229,13 @@ _shared: dict[tuple, WorkerPool] = {}
 _shared_owner = os.getpid()
 
 
-def shared_pool(n_workers: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S,
-                memory_bytes: int | None = DEFAULT_MEMORY_BYTES) -> WorkerPool:
+def shared_pool(
+    n_workers: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S, memory_bytes: int | None = DEFAULT_MEMORY_BYTES
+) -> WorkerPool:
     """One pool per configuration and process, shared by every env and verifier (workers are costly
     to start: each imports RDKit)."""
     global _shared_owner
-    if _shared_owner != os.getpid():        # a forked child must not reuse its parent's workers
+    if _shared_owner != os.getpid():  # a forked child must not reuse its parent's workers
         _shared.clear()
         _shared_owner = os.getpid()
     key = (int(n_workers), float(timeout_s), memory_bytes)

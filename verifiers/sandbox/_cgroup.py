@@ -88,7 +88,9 @@ class RunCgroup:
             os.mkdir(d)
             self.dirs.append(d)
             _write(os.path.join(d, "memory.max"), str(self.memory_bytes))
-            _write(os.path.join(d, "memory.swap.max"), "0") if os.path.exists(os.path.join(d, "memory.swap.max")) else None
+            _write(os.path.join(d, "memory.swap.max"), "0") if os.path.exists(
+                os.path.join(d, "memory.swap.max")
+            ) else None
             _write(os.path.join(d, "pids.max"), str(self.max_tasks))
         except OSError:
             self.remove()

@@ -45,8 +45,9 @@ def _number(x: Any, where: str) -> float:
         raise ConversionError(f"{where} is a boolean; booleans are not numbers here")
     if _np is not None and isinstance(x, _np.generic) and t.__module__ == "numpy":
         if t is _np.longdouble and _np.dtype(_np.longdouble).itemsize > 8:
-            raise ConversionError(f"{where} is numpy.longdouble (unsupported type: it would have to round); "
-                                  "use float64")
+            raise ConversionError(
+                f"{where} is numpy.longdouble (unsupported type: it would have to round); use float64"
+            )
         if x.dtype.kind == "f" and x.dtype.name in _OK_FLOAT_DTYPES:
             return float(x)
         if x.dtype.kind in "iu":
@@ -74,10 +75,14 @@ def _refuse_common(value: Any) -> None:
     if value is None:
         raise ConversionError("run() returned None; did you forget `return`?")
     import types
+
     if isinstance(value, (types.GeneratorType, map, filter, zip, range)) or (
-            hasattr(value, "__next__") and not isinstance(value, (list, tuple))):
-        raise ConversionError(f"run() returned a {_describe(value) if not isinstance(value, types.GeneratorType) else 'generator'}"
-                              "; return a list")
+        hasattr(value, "__next__") and not isinstance(value, (list, tuple))
+    ):
+        raise ConversionError(
+            f"run() returned a {_describe(value) if not isinstance(value, types.GeneratorType) else 'generator'}"
+            "; return a list"
+        )
 
 
 def to_sequence(value: Any, n_max: int) -> list[float]:
@@ -89,8 +94,11 @@ def to_sequence(value: Any, n_max: int) -> list[float]:
         return _array(value, 1, "the returned array")
     if type(value) not in (list, tuple):
         raise ConversionError(f"run() returned {_describe(value)}; return a list of floats")
-    if type(value) is tuple and len(value) in (2, 3) and any(type(v) in (list, tuple) or
-                                                           (_np is not None and type(v) is _np.ndarray) for v in value):
+    if (
+        type(value) is tuple
+        and len(value) in (2, 3)
+        and any(type(v) in (list, tuple) or (_np is not None and type(v) is _np.ndarray) for v in value)
+    ):
         raise ConversionError(f"run() returned a {len(value)}-tuple; return only the construction")
     if len(value) > n_max:
         raise ConversionError(f"run() returned {len(value)} values; the limit is n ≤ {n_max}")
@@ -112,8 +120,9 @@ def to_tuples(value: Any, n: int, width: int) -> list[list[float]]:
     if type(value) not in (list, tuple):
         raise ConversionError(f"run() returned {_describe(value)}; return a list of [x, y, r] triples")
     if type(value) is tuple and len(value) in (2, 3) and len(value) != n:
-        raise ConversionError(f"run() returned a {len(value)}-tuple; return only the construction "
-                              f"(a list of {n} [x, y, r] triples)")
+        raise ConversionError(
+            f"run() returned a {len(value)}-tuple; return only the construction (a list of {n} [x, y, r] triples)"
+        )
     if len(value) > 4 * n + 16:
         raise ConversionError(f"run() returned {len(value)} items; expected {n}")
     out = []
@@ -128,7 +137,6 @@ def to_tuples(value: Any, n: int, width: int) -> list[list[float]]:
             raise ConversionError(f"item {i} has {len(item)} numbers; each circle needs exactly {width} numbers")
         out.append([_number(v, f"item {i} [{j}]") for j, v in enumerate(item)])
     return out
-
 
 
 def _integer(x: Any, where: str) -> int:
@@ -156,8 +164,10 @@ def to_int_lists(value: Any, n_max: int, what: str = "list") -> list[list[int]]:
     for i, item in enumerate(value):
         if _np is not None and type(item) is _np.ndarray:
             if item.ndim != 1 or item.dtype.kind not in "iu":
-                raise ConversionError(f"{what} index {i} is an array of shape {item.shape} and dtype {item.dtype}; "
-                                      "expected a flat integer array")
+                raise ConversionError(
+                    f"{what} index {i} is an array of shape {item.shape} and dtype {item.dtype}; "
+                    "expected a flat integer array"
+                )
             item = item.tolist()
         elif type(item) not in (list, tuple):
             raise ConversionError(f"{what} index {i} is {_describe(item)}; expected a list of integers")

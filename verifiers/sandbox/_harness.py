@@ -23,8 +23,18 @@ RESULT_FD = 3
 #: Exit status meaning "the result channel was closed or broken by the program".
 EXIT_CHANNEL_BROKEN = 86
 
-_PROCESS_HINT_FUNCS = ("fork", "_launch", "_execute_child", "spawn", "Popen", "exec", "Pool", "Process(",
-                       "system(", "subprocess")
+_PROCESS_HINT_FUNCS = (
+    "fork",
+    "_launch",
+    "_execute_child",
+    "spawn",
+    "Popen",
+    "exec",
+    "Pool",
+    "Process(",
+    "system(",
+    "subprocess",
+)
 
 
 _ORIGINAL_PID: int | None = None
@@ -32,7 +42,7 @@ _ORIGINAL_PID: int | None = None
 
 def _exit() -> None:
     if os.getpid() != _ORIGINAL_PID:
-        os._exit(0)            # a process the program forked: it never reports anything
+        os._exit(0)  # a process the program forked: it never reports anything
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -43,7 +53,7 @@ def _exit() -> None:
 
 def _write_result(doc: dict) -> None:
     if os.getpid() != _ORIGINAL_PID:
-        os._exit(0)            # only the original process writes the one result record
+        os._exit(0)  # only the original process writes the one result record
     data = json.dumps(doc, separators=(",", ":")).encode()
     try:
         view = memoryview(data)
@@ -59,6 +69,7 @@ def _is_process_refusal(exc: BaseException, tb) -> bool:
     """Did creating a process fail (seccomp with one CPU, or the task limit)? os.fork and
     os.posix_spawn are C functions with no frame of their own, so the calling lines are read too."""
     import errno
+
     if not isinstance(exc, OSError) or exc.errno not in (errno.EAGAIN, errno.EPERM, errno.ENOSYS):
         return False
     for fr in tb:
@@ -108,8 +119,11 @@ class _RefuseSolvers:
     def find_spec(self, name, path=None, target=None):
         top = name.partition(".")[0]
         if top in SOLVER_PACKAGES:
-            raise ModuleNotFoundError(f"No module named {name!r}: solver packages ({top}) are not available in "
-                                      "the sandbox; write the search yourself with numpy and scipy", name=name)
+            raise ModuleNotFoundError(
+                f"No module named {name!r}: solver packages ({top}) are not available in "
+                "the sandbox; write the search yourself with numpy and scipy",
+                name=name,
+            )
         return None
 
 
@@ -153,10 +167,15 @@ def run_program(cfg: dict) -> None:
         _exit()
     try:
         import inspect
+
         inspect.signature(fn).bind(**kwargs)
     except TypeError:
-        _write_result(_error("rejected", f"{entry}() must accept the keyword arguments "
-                                         f"{', '.join(kwargs)}: define {entry}({', '.join(kwargs)})"))
+        _write_result(
+            _error(
+                "rejected",
+                f"{entry}() must accept the keyword arguments {', '.join(kwargs)}: define {entry}({', '.join(kwargs)})",
+            )
+        )
         _exit()
     except ValueError:
         pass  # no signature available (builtins); just try the call

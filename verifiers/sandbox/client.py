@@ -25,8 +25,14 @@ from typing import Any
 
 #: Environment variables passed through to the server (never secrets; needed by some CPUs' BLAS).
 _PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
+_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+)
 #: Imported once by the fork server. Measured on 2 cores: numpy+scipy ≈ 13 ms per empty run; adding
 #: scipy.optimize/signal/spatial ≈ 24 ms (a larger address space makes every fork slower), so programs
 #: import those submodules themselves, inside their own budget.
@@ -40,17 +46,17 @@ class Limits:
     """Resource limits of one sandboxed run (defaults follow docs/math.md#limits)."""
 
     wall_s: float = 330.0
-    cpu_s: float | None = None            # default: wall_s × cpus
+    cpu_s: float | None = None  # default: wall_s × cpus
     cpus: int = 1
     memory_bytes: int = 4 << 30
-    output_bytes: int = 16 << 20          # cap on stdout + stderr together (stdout only if not stderr_counts)
-    keep_output_bytes: int = 64 << 10     # tail kept of each stream
+    output_bytes: int = 16 << 20  # cap on stdout + stderr together (stdout only if not stderr_counts)
+    keep_output_bytes: int = 64 << 10  # tail kept of each stream
     keep_stdout_bytes: int | None = None  # override for stdout (a judge keeps all of it)
-    stderr_counts: bool = True            # does stderr count toward output_bytes?
-    stack_bytes: int | None = None        # RLIMIT_STACK (None: inherited)
+    stderr_counts: bool = True  # does stderr count toward output_bytes?
+    stack_bytes: int | None = None  # RLIMIT_STACK (None: inherited)
     result_bytes: int = 1 << 20
     file_size_bytes: int = 64 << 20
-    workdir_bytes: int = 256 << 20       # size of the private working directory (tmpfs)
+    workdir_bytes: int = 256 << 20  # size of the private working directory (tmpfs)
     open_files: int = 64
     kill_grace_s: float = 2.0
 
@@ -60,10 +66,16 @@ class Limits:
 
     def wire(self) -> dict[str, Any]:
         cpu = self.cpu_s if self.cpu_s is not None else self.wall_s * self.cpus
-        return {"cpu_s": cpu, "cpus": self.cpus, "memory_bytes": self.memory_bytes,
-                "file_size_bytes": self.file_size_bytes, "open_files": self.open_files,
-                "workdir_bytes": self.workdir_bytes, "stack_bytes": self.stack_bytes,
-                "max_tasks": self.max_tasks}
+        return {
+            "cpu_s": cpu,
+            "cpus": self.cpus,
+            "memory_bytes": self.memory_bytes,
+            "file_size_bytes": self.file_size_bytes,
+            "open_files": self.open_files,
+            "workdir_bytes": self.workdir_bytes,
+            "stack_bytes": self.stack_bytes,
+            "max_tasks": self.max_tasks,
+        }
 
 
 @dataclasses.dataclass
@@ -80,13 +92,13 @@ class SandboxResult:
     wall_s: float
     cpu_s: float | None
     isolation: dict[str, Any]
-    maxrss_kb: int | None = None          # peak RSS of the largest process (includes the pre-exec Python)
-    mem_peak_bytes: int | None = None     # peak memory of the whole run from its cgroup, when there is one
-    run_wall_s: float | None = None       # wall time measured by the monitor around the child alone
-    files: dict[str, bytes] = dataclasses.field(default_factory=dict)   # `collect`ed from the workdir
-    stdout_bytes: bytes = b""             # stdout as bytes (what a scorer must judge; `stdout` is decoded)
-    timeout_kind: str | None = None      # "wall" or "cpu"
-    detail: str = ""                     # for a wall timeout: the signal that ended it (SIGTERM/SIGKILL)
+    maxrss_kb: int | None = None  # peak RSS of the largest process (includes the pre-exec Python)
+    mem_peak_bytes: int | None = None  # peak memory of the whole run from its cgroup, when there is one
+    run_wall_s: float | None = None  # wall time measured by the monitor around the child alone
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)  # `collect`ed from the workdir
+    stdout_bytes: bytes = b""  # stdout as bytes (what a scorer must judge; `stdout` is decoded)
+    timeout_kind: str | None = None  # "wall" or "cpu"
+    detail: str = ""  # for a wall timeout: the signal that ended it (SIGTERM/SIGKILL)
 
 
 class SandboxError(RuntimeError):
@@ -101,9 +113,17 @@ def sandbox_path() -> str:
 
 
 def _scrubbed_env(cpus: int) -> dict[str, str]:
-    env = {"PATH": sandbox_path(), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "HOME": "/sandbox", "TMPDIR": "/sandbox", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+    env = {
+        "PATH": sandbox_path(),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": "/sandbox",
+        "TMPDIR": "/sandbox",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+    }
     for var in _THREAD_VARS:
         env[var] = str(cpus)
     for var in _PASS_ENV:
@@ -117,8 +137,8 @@ class _Server:
 
     def __init__(self, preload: tuple[str, ...], pass_env: tuple[str, ...] = ()) -> None:
         self.preload = preload
-        self.pass_env = pass_env          # e.g. LD_LIBRARY_PATH for a GPU worker (read at process start)
-        self.owner = os.getpid()          # a forked copy of the parent must not use or kill our server
+        self.pass_env = pass_env  # e.g. LD_LIBRARY_PATH for a GPU worker (read at process start)
+        self.owner = os.getpid()  # a forked copy of the parent must not use or kill our server
         self.lock = threading.Lock()
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
@@ -129,19 +149,26 @@ class _Server:
         env["HOME"] = "/nonexistent"
         env.pop("TMPDIR")
         pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = pkg_root        # the server imports the harness from this checkout
+        env["PYTHONPATH"] = pkg_root  # the server imports the harness from this checkout
         for var in self.pass_env:
             if var in os.environ:
                 env[var] = os.environ[var]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "verifiers.sandbox._server", str(child.fileno()), ",".join(self.preload)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=None, pass_fds=(child.fileno(),),
-            env=env, cwd="/", close_fds=True, start_new_session=True)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=None,
+            pass_fds=(child.fileno(),),
+            env=env,
+            cwd="/",
+            close_fds=True,
+            start_new_session=True,
+        )
         child.close()
         parent.settimeout(_STARTUP_TIMEOUT_S)
         try:
             hello = parent.recv(256)
-        except (socket.timeout, OSError) as e:
+        except (TimeoutError, OSError) as e:
             self.proc.kill()
             raise SandboxError(f"the sandbox server did not start: {e}") from None
         if b"ready" not in hello:
@@ -201,7 +228,7 @@ def _get_server(preload: tuple[str, ...] = DEFAULT_PRELOAD, pass_env: tuple[str,
 
 def _forget_server_in_child() -> None:
     global _server, _server_lock
-    _server = None                        # the child starts its own server on first use
+    _server = None  # the child starts its own server on first use
     _extra_servers.clear()
     _server_lock = threading.Lock()
 
@@ -256,16 +283,31 @@ class _Tail:
         return self.raw().decode("utf-8", errors="replace")
 
     def raw(self) -> bytes:
-        return bytes(self.buf[-self.keep:])
+        return bytes(self.buf[-self.keep :])
 
 
-def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config: dict | None = None,
-        argv: list[str] | None = None, extra_ro: list[str] | None = None,
-        force_userns: bool = False, stdin_file: str | None = None, executables: tuple[str, ...] = (),
-        bind_workdir: bool = False, collect: tuple[str, ...] = (), env: dict[str, str] | None = None,
-        cpu_set: list[int] | None = None, extra_fds: tuple[int, ...] = (), gpu: bool = False,
-        preload: tuple[str, ...] | None = None, server_env: tuple[str, ...] = (),
-        no_cgroup: bool = False, cpu_info: bool = False) -> SandboxResult:
+def run(
+    *,
+    mode: str = "python",
+    files: dict[str, bytes],
+    limits: Limits,
+    config: dict | None = None,
+    argv: list[str] | None = None,
+    extra_ro: list[str] | None = None,
+    force_userns: bool = False,
+    stdin_file: str | None = None,
+    executables: tuple[str, ...] = (),
+    bind_workdir: bool = False,
+    collect: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    cpu_set: list[int] | None = None,
+    extra_fds: tuple[int, ...] = (),
+    gpu: bool = False,
+    preload: tuple[str, ...] | None = None,
+    server_env: tuple[str, ...] = (),
+    no_cgroup: bool = False,
+    cpu_info: bool = False,
+) -> SandboxResult:
     """Run one submission in a fresh confined child and supervise it.
 
     ``files`` are written into the private working directory (``program.py``, ``parent.json``, …;
@@ -311,19 +353,31 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
             os.chmod(workdir, 0o700)
         if stdin_file is not None and stdin_file not in files:
             raise SandboxError(f"stdin_file {stdin_file!r} is not one of the files")
-        req = {"mode": mode, "workdir": workdir, "uid": uid, "limits": limits.wire(),
-               "config": config or {}, "argv": argv or [],
-               "env": dict(env) if env is not None else _scrubbed_env(limits.cpus),
-               "cpu_set": list(cpu_set) if cpu_set else _pick_cpus(limits.cpus), "extra_ro": extra_ro or [],
-               "stdin_file": stdin_file, "bind_workdir": bool(bind_workdir),
-               "allow_exec": mode == "exec", "force_userns": bool(force_userns and uid is not None),
-               "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1", "no_cgroup": bool(no_cgroup),
-               "cpu_info": bool(cpu_info)}
+        req = {
+            "mode": mode,
+            "workdir": workdir,
+            "uid": uid,
+            "limits": limits.wire(),
+            "config": config or {},
+            "argv": argv or [],
+            "env": dict(env) if env is not None else _scrubbed_env(limits.cpus),
+            "cpu_set": list(cpu_set) if cpu_set else _pick_cpus(limits.cpus),
+            "extra_ro": extra_ro or [],
+            "stdin_file": stdin_file,
+            "bind_workdir": bool(bind_workdir),
+            "allow_exec": mode == "exec",
+            "force_userns": bool(force_userns and uid is not None),
+            "allow_degraded": os.environ.get("TTTD_SANDBOX_ALLOW_DEGRADED") == "1",
+            "no_cgroup": bool(no_cgroup),
+            "cpu_info": bool(cpu_info),
+        }
         if extra_fds or gpu:
             if len(extra_fds) > 8:
                 raise SandboxError("at most 8 extra file descriptors")
             req["n_extra_fds"], req["gpu"] = len(extra_fds), bool(gpu)
-        res = _supervise(req, limits, tuple(extra_fds), (tuple(preload) if preload else DEFAULT_PRELOAD, tuple(server_env)))
+        res = _supervise(
+            req, limits, tuple(extra_fds), (tuple(preload) if preload else DEFAULT_PRELOAD, tuple(server_env))
+        )
         for name in collect:
             path = os.path.join(workdir, name)
             if os.path.isfile(path) and not os.path.islink(path):
@@ -334,9 +388,10 @@ def run(*, mode: str = "python", files: dict[str, bytes], limits: Limits, config
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _supervise(req: dict, limits: Limits, extra_fds: tuple[int, ...] = (),
-               server: tuple = (DEFAULT_PRELOAD, ())) -> SandboxResult:
-    pipes = [os.pipe() for _ in range(4)]    # stdout, stderr, result, status
+def _supervise(
+    req: dict, limits: Limits, extra_fds: tuple[int, ...] = (), server: tuple = (DEFAULT_PRELOAD, ())
+) -> SandboxResult:
+    pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, result, status
     read_ends = [r for r, _ in pipes]
     write_ends = [w for _, w in pipes]
     for r in read_ends:
@@ -353,6 +408,7 @@ def _supervise(req: dict, limits: Limits, extra_fds: tuple[int, ...] = (),
     status_buf = bytearray()
     pid: int | None = None
     exit_info: dict | None = None
+    exit_seen = 0.0  # when the "exit" status line arrived (set together with exit_info)
     iso: dict = {}
     setup_error = None
     open_fds = {read_ends[0]: "out", read_ends[1]: "err", read_ends[2]: "res", read_ends[3]: "status"}
@@ -370,20 +426,20 @@ def _supervise(req: dict, limits: Limits, extra_fds: tuple[int, ...] = (),
                 _kill(pid, signal.SIGTERM)
             if killed_at is not None and now >= killed_at + limits.kill_grace_s:
                 if exit_info is None and verdict == "timeout":
-                    escalated = True           # it outlived SIGTERM by the whole grace period
+                    escalated = True  # it outlived SIGTERM by the whole grace period
                 _kill(pid, signal.SIGKILL)
                 if exit_info is not None or now >= killed_at + limits.kill_grace_s + 10:
                     break
             if exit_info is not None and set(open_fds.values()) - {"status"} and now > exit_seen + 1.0:
-                break                               # the child is gone; stray writers are ignored
+                break  # the child is gone; stray writers are ignored
             wait = (killed_at + limits.kill_grace_s - now) if killed_at else (deadline - now)
             ready, _, _ = select.select(list(open_fds), [], [], max(0.0, min(wait, 0.5)))
             for fd in ready:
                 kind = open_fds.get(fd)
-                if kind is None:                    # closed earlier in this same round (caps)
+                if kind is None:  # closed earlier in this same round (caps)
                     continue
                 want = 1 << 16
-                if kind == "res":                   # never read more than cap + 1 bytes of the result
+                if kind == "res":  # never read more than cap + 1 bytes of the result
                     want = min(want, limits.result_bytes + 1 - len(result))
                 try:
                     data = os.read(fd, want)
@@ -437,11 +493,20 @@ def _supervise(req: dict, limits: Limits, extra_fds: tuple[int, ...] = (),
     wall = time.monotonic() - t0
     exitcode = exit_info.get("exitcode") if exit_info else None
     cpu = exit_info.get("cpu_s") if exit_info else None
-    res = SandboxResult(status="ok", result=bytes(result[: limits.result_bytes + 1]), stdout=out.text(),
-                        stderr=err.text(), exitcode=exitcode, wall_s=wall, cpu_s=cpu, isolation=iso,
-                        detail=detail, maxrss_kb=exit_info.get("maxrss_kb") if exit_info else None,
-                        run_wall_s=exit_info.get("wall_s") if exit_info else None,
-                        mem_peak_bytes=exit_info.get("mem_peak_bytes") if exit_info else None)
+    res = SandboxResult(
+        status="ok",
+        result=bytes(result[: limits.result_bytes + 1]),
+        stdout=out.text(),
+        stderr=err.text(),
+        exitcode=exitcode,
+        wall_s=wall,
+        cpu_s=cpu,
+        isolation=iso,
+        detail=detail,
+        maxrss_kb=exit_info.get("maxrss_kb") if exit_info else None,
+        run_wall_s=exit_info.get("wall_s") if exit_info else None,
+        mem_peak_bytes=exit_info.get("mem_peak_bytes") if exit_info else None,
+    )
     res.stdout_bytes = out.raw()
     if setup_error is not None:
         res.status, res.detail = "setup_error", setup_error
@@ -452,8 +517,11 @@ def _supervise(req: dict, limits: Limits, extra_fds: tuple[int, ...] = (),
         res.detail = "SIGKILL" if escalated else "SIGTERM"
     elif exit_info and exit_info.get("oom_kills"):
         res.status, res.detail = "memory", f"{exit_info['oom_kills']} process(es) killed by the run's memory limit"
-    elif exitcode is not None and exitcode in (-signal.SIGXCPU,) or (
-            exitcode == -signal.SIGKILL and cpu is not None and cpu >= limits.wire()["cpu_s"] - 0.05):
+    elif (
+        exitcode is not None
+        and exitcode in (-signal.SIGXCPU,)
+        or (exitcode == -signal.SIGKILL and cpu is not None and cpu >= limits.wire()["cpu_s"] - 0.05)
+    ):
         res.status, res.timeout_kind = "timeout", "cpu"
     elif exitcode is None:
         res.status, res.detail = "crashed", "the sandbox monitor did not report an exit status"
@@ -461,8 +529,9 @@ def _supervise(req: dict, limits: Limits, extra_fds: tuple[int, ...] = (),
         res.status = "channel_broken"
     elif exitcode != 0:
         res.status = "crashed"
-        res.detail = (f"killed by signal {signal.Signals(-exitcode).name}" if exitcode < 0
-                      else f"exited with status {exitcode}")
+        res.detail = (
+            f"killed by signal {signal.Signals(-exitcode).name}" if exitcode < 0 else f"exited with status {exitcode}"
+        )
     elif not result and req["mode"] == "python":
         res.status = "no_result"
     return res

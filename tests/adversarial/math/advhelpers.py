@@ -9,7 +9,6 @@ from __future__ import annotations
 import decimal
 import json
 import math
-import os
 import textwrap
 import time
 from fractions import Fraction
@@ -34,8 +33,13 @@ PROBLEMS = {
 }
 SEQUENCE_PROBLEMS = ("erdos", "ac1", "ac2")
 CP_PROBLEMS = ("cp26", "cp32")
-PROBLEM_IDS = {"erdos": "ErdosMinOverlap-v0", "ac1": "AutocorrelationAC1-v0", "ac2": "AutocorrelationAC2-v0",
-               "cp26": "CirclePacking26-v0", "cp32": "CirclePacking32-v0"}
+PROBLEM_IDS = {
+    "erdos": "ErdosMinOverlap-v0",
+    "ac1": "AutocorrelationAC1-v0",
+    "ac2": "AutocorrelationAC2-v0",
+    "cp26": "CirclePacking26-v0",
+    "cp32": "CirclePacking32-v0",
+}
 RESULT_CAPS = {"erdos": 1 << 20, "ac1": 8 << 20, "ac2": 8 << 20, "cp26": 64 << 10, "cp32": 64 << 10}
 
 
@@ -79,8 +83,13 @@ def base_construction(problem: str):
 
 
 #: hand-computed exact scores of base_construction (spec docs/math.md#adversarial-inputs)
-BASE_SCORE = {"erdos": Fraction(13, 32), "ac1": Fraction(16, 9), "ac2": Fraction(43, 54),
-              "cp26": Fraction(13, 8), "cp32": Fraction(2)}
+BASE_SCORE = {
+    "erdos": Fraction(13, 32),
+    "ac1": Fraction(16, 9),
+    "ac2": Fraction(43, 54),
+    "cp26": Fraction(13, 8),
+    "cp32": Fraction(2),
+}
 MINIMISE = {"erdos": True, "ac1": True, "ac2": False, "cp26": False, "cp32": False}
 
 
@@ -136,8 +145,9 @@ def round_float(x: Fraction, up: bool) -> float:
 
 
 def round_decimal(x: Fraction, digits: int, up: bool) -> decimal.Decimal:
-    ctx = decimal.Context(prec=digits, rounding=decimal.ROUND_CEILING if up else decimal.ROUND_FLOOR,
-                          Emax=10**6, Emin=-10**6)
+    ctx = decimal.Context(
+        prec=digits, rounding=decimal.ROUND_CEILING if up else decimal.ROUND_FLOOR, Emax=10**6, Emin=-(10**6)
+    )
     return ctx.divide(decimal.Decimal(x.numerator), decimal.Decimal(x.denominator))
 
 
@@ -150,6 +160,7 @@ def assert_exact_score(verdict, exact: Fraction, up: bool) -> None:
 
 def canonical_sha(construction) -> str:
     import hashlib
+
     return hashlib.sha256(json.dumps(construction, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
 
 

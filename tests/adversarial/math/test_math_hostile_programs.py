@@ -10,9 +10,8 @@ import pickle
 import time
 from fractions import Fraction
 
-import pytest
-
 import advhelpers as H
+import pytest
 from advhelpers import BASE_SCORE, MINIMISE, base_construction, fixture, verifier
 
 ALL = tuple(H.PROBLEMS)
@@ -27,26 +26,42 @@ def assert_status(verdict, status: str, *substrings: str) -> None:
 
 # -- rejected before anything runs ----------------------------------------------------------
 
-@pytest.mark.parametrize("name,needle", [("syntax_error.py", "syntax error in the program, line 4"),
-                                         ("no_run.py", "defines no top-level function run(budget_s, seed)"),
-                                         ("run_without_parameters.py", "must accept the keyword arguments budget_s and seed")])
+
+@pytest.mark.parametrize(
+    "name,needle",
+    [
+        ("syntax_error.py", "syntax error in the program, line 4"),
+        ("no_run.py", "defines no top-level function run(budget_s, seed)"),
+        ("run_without_parameters.py", "must accept the keyword arguments budget_s and seed"),
+    ],
+)
 @pytest.mark.parametrize("problem", ALL)
 def test_bad_program_rejected_before_running(problem, name, needle):
     v = verifier(problem).verify(fixture(name))
     assert_status(v, "rejected", needle)
     assert v.details["artifact_kind"] == "program"
-    assert "isolation" not in v.details and "SIDE-EFFECT" not in H.all_text(v)   # nothing ran
+    assert "isolation" not in v.details and "SIDE-EFFECT" not in H.all_text(v)  # nothing ran
 
 
-@pytest.mark.parametrize("src,needle", [("def run(budget_s):\n    return [0.5]\n", "budget_s and seed"),
-                                        ("def run(seed, /, budget_s):\n    return [0.5]\n", "budget_s and seed")])
+@pytest.mark.parametrize(
+    "src,needle",
+    [
+        ("def run(budget_s):\n    return [0.5]\n", "budget_s and seed"),
+        ("def run(seed, /, budget_s):\n    return [0.5]\n", "budget_s and seed"),
+    ],
+)
 def test_run_signature_missing_keywords(src, needle):
     assert_status(verifier("erdos").verify(src), "rejected", needle)
 
 
-@pytest.mark.parametrize("src", ["def run(*, budget_s, seed):\n    return [0.5]\n",
-                                 "def run(**kwargs):\n    return [0.5]\n",
-                                 "run = lambda budget_s, seed: [0.5]\n"])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "def run(*, budget_s, seed):\n    return [0.5]\n",
+        "def run(**kwargs):\n    return [0.5]\n",
+        "run = lambda budget_s, seed: [0.5]\n",
+    ],
+)
 def test_acceptable_signatures_run(src):
     v = verifier("erdos").verify(src)
     H.assert_exact_score(v, Fraction(1, 2), up=True)
@@ -80,6 +95,7 @@ def test_empty_action():
 
 # -- run raises ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("problem", ALL)
 def test_run_raises(problem):
     v = verifier(problem).verify(fixture("raises_zero_division.py"))
@@ -104,7 +120,10 @@ def test_infinite_recursion():
 
 # -- exits without returning -----------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["sys_exit_in_run.py", "os_exit_in_run.py", "sys_exit_at_import.py", "os_exit_at_import.py"])
+
+@pytest.mark.parametrize(
+    "name", ["sys_exit_in_run.py", "os_exit_in_run.py", "sys_exit_at_import.py", "os_exit_at_import.py"]
+)
 @pytest.mark.parametrize("problem", ["erdos", "ac2", "cp32"])
 def test_exits_without_returning(problem, name):
     v = verifier(problem).verify(fixture(name))
@@ -118,6 +137,7 @@ def test_nonzero_exit_status():
 
 # -- forged results from a patched child -----------------------------------------------------
 
+
 def test_patched_json_emits_another_construction():
     forged = '{"value": [0.25, 0.75, 0.75, 0.25]}'
     v = verifier("erdos").verify(fixture("patch_json_forge.py", forged=forged))
@@ -125,9 +145,14 @@ def test_patched_json_emits_another_construction():
     H.assert_exact_score(v, Fraction(13, 32), up=True)
 
 
-@pytest.mark.parametrize("forged", ['{"value": [0.25, 0.75, 0.75, 0.25], "score": 0.0}',
-                                    '{"value": [0.25, 0.75, 0.75, 0.25], "c5_bound": 0.1, "display": "0.1"}',
-                                    '{"score": 0.1}'])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        '{"value": [0.25, 0.75, 0.75, 0.25], "score": 0.0}',
+        '{"value": [0.25, 0.75, 0.75, 0.25], "c5_bound": 0.1, "display": "0.1"}',
+        '{"score": 0.1}',
+    ],
+)
 def test_forged_score_fields_are_malformed(forged):
     v = verifier("erdos").verify(fixture("patch_json_forge.py", forged=forged))
     assert_status(v, "rejected", "malformed result")
@@ -153,6 +178,7 @@ def test_child_writes_its_own_result_record(problem):
 
 
 # -- the result channel abused ---------------------------------------------------------------
+
 
 def test_writes_the_result_channel_twice():
     v = verifier("erdos").verify(fixture("write_fd3_then_return.py"))
@@ -187,8 +213,16 @@ def test_not_one_result_record(payload):
 
 # -- pickle ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("expr,needle", [("[Evil()] * 4", "unsupported type"), ("[EvilFloat(0.5)] * 4", "unsupported type"),
-                                         ("Evil()", "program.Evil"), ("[0.5, 0.5, Evil(), 0.5]", "element 2")])
+
+@pytest.mark.parametrize(
+    "expr,needle",
+    [
+        ("[Evil()] * 4", "unsupported type"),
+        ("[EvilFloat(0.5)] * 4", "unsupported type"),
+        ("Evil()", "program.Evil"),
+        ("[0.5, 0.5, Evil(), 0.5]", "element 2"),
+    ],
+)
 def test_reduce_never_unpickled(open_dir, expr, needle):
     marker = os.path.join(open_dir, "unpickled")
     v = verifier("erdos").verify(fixture("evil_reduce.py", marker=marker, expr=expr))
@@ -200,7 +234,7 @@ def test_reduce_never_unpickled(open_dir, expr, needle):
 @pytest.mark.parametrize("problem", ["cp26", "ac1"])
 def test_reduce_never_unpickled_other_problems(open_dir, problem):
     marker = os.path.join(open_dir, "unpickled")
-    expr = "[[Evil(), 0.5, 0.0]] * %d" % int(problem[2:]) if problem.startswith("cp") else "[1.0, Evil()]"
+    expr = f"[[Evil(), 0.5, 0.0]] * {int(problem[2:])}" if problem.startswith("cp") else "[1.0, Evil()]"
     v = verifier(problem).verify(fixture("evil_reduce.py", marker=marker, expr=expr))
     assert_status(v, "rejected", "unsupported type")
     assert not os.path.exists(marker)
@@ -216,7 +250,7 @@ class _Touch:
 
 def test_raw_pickle_on_the_result_channel(open_dir):
     marker = os.path.join(open_dir, "unpickled")
-    payload = pickle.dumps({"value": _Touch(marker)})        # building it runs nothing
+    payload = pickle.dumps({"value": _Touch(marker)})  # building it runs nothing
     v = verifier("erdos").verify(fixture("write_fd3_then_exit.py", payload=repr(payload)))
     assert_status(v, "rejected", "malformed result")
     time.sleep(0.2)
@@ -225,24 +259,34 @@ def test_raw_pickle_on_the_result_channel(open_dir):
 
 # -- signals to the parent -------------------------------------------------------------------
 
-@pytest.mark.parametrize("target,needle", [("os.getppid()", "PermissionError"), ("1", "PermissionError"),
-                                           ("os.getpgid(os.getppid())", "PermissionError"),
-                                           ("0", "SIGKILL"), ("-1", None)])
+
+@pytest.mark.parametrize(
+    "target,needle",
+    [
+        ("os.getppid()", "PermissionError"),
+        ("1", "PermissionError"),
+        ("os.getpgid(os.getppid())", "PermissionError"),
+        ("0", "SIGKILL"),
+        ("-1", None),
+    ],
+)
 def test_signals_the_parent(target, needle):
     from verifiers.sandbox import client
+
     v = verifier("erdos").verify(fixture("kill_parent.py", target=target))
     if needle is None:
         # kill(-1) signals every process the caller may signal except itself: none outside the run
         H.assert_exact_score(v, Fraction(1, 2), up=True)
     else:
         assert_status(v, "crashed", needle)
-    os.kill(os.getpid(), 0)                                 # the verifier process is alive
+    os.kill(os.getpid(), 0)  # the verifier process is alive
     assert client._server is not None and client._server.proc.poll() is None, "the sandbox server was killed"
     again = verifier("erdos").verify("def run(budget_s, seed):\n    return [0.25, 0.75, 0.75, 0.25]\n")
     H.assert_exact_score(again, Fraction(13, 32), up=True)
 
 
 # -- the budget is advisory, the hard limit is not --------------------------------------------
+
 
 def test_returns_after_budget_within_grace():
     v = verifier("erdos", budget_s=1, grace_s=4).verify(fixture("late_but_in_grace.py"))
@@ -252,6 +296,7 @@ def test_returns_after_budget_within_grace():
 
 
 # -- parent.json returned unchanged -----------------------------------------------------------
+
 
 @pytest.mark.parametrize("problem", ALL)
 def test_returns_parent_unchanged(problem):
@@ -264,7 +309,11 @@ def test_returns_parent_unchanged(problem):
     assert v.score == parent_verdict.score
     assert v.details["score_exact"] == parent_verdict.details["score_exact"]
     # same canonical construction, same dedup key
-    assert v.details["construction_sha256"] == parent_verdict.details["construction_sha256"] == H.canonical_sha(construction)
+    assert (
+        v.details["construction_sha256"]
+        == parent_verdict.details["construction_sha256"]
+        == H.canonical_sha(construction)
+    )
 
 
 def test_returns_a_published_parent_unchanged():
@@ -272,8 +321,9 @@ def test_returns_a_published_parent_unchanged():
     if not path.is_file():
         pytest.skip(f"no data file {path}")
     doc = json.loads(path.read_text())
-    v = verifier("erdos").verify(fixture("copy_parent.py"), parent={"construction": doc["construction"],
-                                                                    "value": -doc["expected_value"]})
+    v = verifier("erdos").verify(
+        fixture("copy_parent.py"), parent={"construction": doc["construction"], "value": -doc["expected_value"]}
+    )
     assert v.status == "accepted", v.message
     assert v.score == doc["expected_value"]
     assert v.details["score_exact"] == doc["expected_value_decimal"]
@@ -286,16 +336,17 @@ def test_empty_parent():
 
 # -- which fenced block counts ---------------------------------------------------------------
 
+
 def test_json_block_then_python_block():
     v = verifier("erdos").verify(fixture("answer_json_then_python.md"))
     assert v.details["artifact_kind"] == "program"
-    H.assert_exact_score(v, Fraction(1, 2), up=True)         # the program's [0.5]*4, not the JSON's 13/32
+    H.assert_exact_score(v, Fraction(1, 2), up=True)  # the program's [0.5]*4, not the JSON's 13/32
 
 
 def test_python_block_then_json_block():
     v = verifier("erdos").verify(fixture("answer_python_then_json.md"))
     assert v.details["artifact_kind"] == "json"
-    assert "isolation" not in v.details                       # no code ran
+    assert "isolation" not in v.details  # no code ran
     H.assert_exact_score(v, Fraction(13, 32), up=True)
 
 

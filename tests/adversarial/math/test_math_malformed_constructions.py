@@ -9,11 +9,21 @@ import json
 import time
 from fractions import Fraction
 
-import pytest
-
 import advhelpers as H
-from advhelpers import (BASE_SCORE, CP_PROBLEMS, MINIMISE, PROBLEM_IDS, RESULT_CAPS, SEQUENCE_PROBLEMS,
-                        base_construction, fixture, grid, returning, verifier)
+import pytest
+from advhelpers import (
+    BASE_SCORE,
+    CP_PROBLEMS,
+    MINIMISE,
+    PROBLEM_IDS,
+    RESULT_CAPS,
+    SEQUENCE_PROBLEMS,
+    base_construction,
+    fixture,
+    grid,
+    returning,
+    verifier,
+)
 
 ALL = tuple(H.PROBLEMS)
 
@@ -37,8 +47,9 @@ def with_token(problem: str, token: str, index: int = 2, component: int = 2) -> 
 GRID_SRC = "[[(2 * i + 1) / 16, (2 * j + 1) / 16, 1 / 16] for j in range(4) for i in range(8)][:{n}]"
 
 
-def program_with(problem: str, value_expr: str, index: int = 2, component: int = 2,
-                 imports: str = "import numpy as np") -> str:
+def program_with(
+    problem: str, value_expr: str, index: int = 2, component: int = 2, imports: str = "import numpy as np"
+) -> str:
     """A program returning a valid-shaped construction with one element replaced by `value_expr`."""
     if problem in SEQUENCE_PROBLEMS:
         body = f"h = [0.5] * 4\n    h[{index}] = {value_expr}\n    return h"
@@ -56,6 +67,7 @@ def assert_rejected(verdict, *substrings: str) -> None:
 
 # -- non-finite JSON tokens ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
 @pytest.mark.parametrize("problem", ALL)
 def test_nonfinite_json_tokens(problem, token):
@@ -71,6 +83,7 @@ def test_nonfinite_token_fixture_file():
 
 
 # -- programs returning non-finite values ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("expr", ['float("nan")', 'float("inf")', '-float("inf")', "np.nan", "np.float32('inf')"])
 @pytest.mark.parametrize("problem", ALL)
@@ -88,6 +101,7 @@ def test_program_returns_nonfinite_numpy_array(problem):
 
 # -- overflowing literals --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("token", ["1e400", "-1e400", "1e99999999"])
 @pytest.mark.parametrize("problem", ALL)
 def test_overflowing_literal(problem, token):
@@ -96,6 +110,7 @@ def test_overflowing_literal(problem, token):
 
 
 # -- NaN circle centres ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("component", [0, 1])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
@@ -120,6 +135,7 @@ def test_all_nan_centres_with_big_radii(problem):
 
 # -- elements of the wrong type --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("token,kind", [('"0.5"', "string"), ("null", "null"), ("{}", "object")])
 @pytest.mark.parametrize("problem", ALL)
 def test_element_wrong_type(problem, token, kind):
@@ -129,6 +145,7 @@ def test_element_wrong_type(problem, token, kind):
 
 # -- booleans --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("token", ["true", "false"])
 @pytest.mark.parametrize("problem", ALL)
 def test_json_booleans(problem, token):
@@ -136,7 +153,9 @@ def test_json_booleans(problem, token):
     assert_rejected(verifier(problem).verify(text), "booleans are not numbers", where)
 
 
-@pytest.mark.parametrize("expr", ["np.array([True, False, True, True])", "[np.bool_(True)] * 4", "[True, 1.0, 0.0, 1.0]"])
+@pytest.mark.parametrize(
+    "expr", ["np.array([True, False, True, True])", "[np.bool_(True)] * 4", "[True, 1.0, 0.0, 1.0]"]
+)
 @pytest.mark.parametrize("problem", SEQUENCE_PROBLEMS)
 def test_program_booleans(problem, expr):
     assert_rejected(verifier(problem).verify(returning(expr)), "booleans are not numbers")
@@ -145,8 +164,9 @@ def test_program_booleans(problem, expr):
 @pytest.mark.parametrize("expr", ["True", "np.bool_(False)"])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_program_booleans_in_circle(problem, expr):
-    assert_rejected(verifier(problem).verify(program_with(problem, expr, index=4, component=2)),
-                    "booleans are not numbers")
+    assert_rejected(
+        verifier(problem).verify(program_with(problem, expr, index=4, component=2)), "booleans are not numbers"
+    )
 
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
@@ -156,6 +176,7 @@ def test_numpy_bool_array_circles(problem):
 
 
 # -- nested lists where numbers belong -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("problem", SEQUENCE_PROBLEMS)
 def test_nested_list_in_flat_sequence(problem):
@@ -188,7 +209,7 @@ def test_deep_nesting(problem, shape):
     else:
         text = '{"construction": [0.5, ' + "[" * depth + "]" * depth + "]}"
     assert len(text) <= RESULT_CAPS[problem]
-    v = verifier(problem).verify(text)   # must not raise RecursionError
+    v = verifier(problem).verify(text)  # must not raise RecursionError
     assert_rejected(v, "nesting too deep")
 
 
@@ -202,18 +223,31 @@ def test_deep_nesting_in_program_result(problem):
 
 # -- integers a float cannot hold ------------------------------------------------------------------
 
-@pytest.mark.parametrize("token,needle", [("1" * 5000, "too long"), ("-" + "9" * 5000, "too long"),
-                                          (str(2**60 + 1), "not exactly representable"),
-                                          (str(2**53 + 1), "not exactly representable")])
+
+@pytest.mark.parametrize(
+    "token,needle",
+    [
+        ("1" * 5000, "too long"),
+        ("-" + "9" * 5000, "too long"),
+        (str(2**60 + 1), "not exactly representable"),
+        (str(2**53 + 1), "not exactly representable"),
+    ],
+)
 @pytest.mark.parametrize("problem", ALL)
 def test_unrepresentable_integers(problem, token, needle):
     text, where = with_token(problem, token)
     assert_rejected(verifier(problem).verify(text), needle, where)
 
 
-@pytest.mark.parametrize("expr,needle", [("2**60 + 1", "not exactly representable"), ("10**400", "too large"),
-                                         ("np.int64(2**60 + 1)", "not exactly representable"),
-                                         ("np.uint64(2**64 - 1)", "not exactly representable")])
+@pytest.mark.parametrize(
+    "expr,needle",
+    [
+        ("2**60 + 1", "not exactly representable"),
+        ("10**400", "too large"),
+        ("np.int64(2**60 + 1)", "not exactly representable"),
+        ("np.uint64(2**64 - 1)", "not exactly representable"),
+    ],
+)
 @pytest.mark.parametrize("problem", ALL)
 def test_program_returns_unrepresentable_integer(problem, expr, needle):
     assert_rejected(verifier(problem).verify(program_with(problem, expr)), needle)
@@ -226,6 +260,7 @@ def test_integer_array_with_unrepresentable_value():
 
 # -- duplicate keys and trailing data --------------------------------------------------------------
 
+
 def test_duplicate_key():
     assert_rejected(verifier("erdos").verify(fixture("duplicate_key.json")), "duplicate key", "construction")
 
@@ -233,7 +268,7 @@ def test_duplicate_key():
 @pytest.mark.parametrize("problem", ALL)
 def test_duplicate_key_all_problems(problem):
     c = json.dumps(base_construction(problem))
-    text = '{"construction": %s, "construction": %s}' % (c, c)
+    text = f'{{"construction": {c}, "construction": {c}}}'
     assert_rejected(verifier(problem).verify(text), "duplicate key")
 
 
@@ -252,6 +287,7 @@ def test_trailing_data_all_problems(problem, suffix):
 
 # -- objects without a construction, or for another problem ----------------------------------------
 
+
 @pytest.mark.parametrize("problem", ALL)
 def test_object_without_construction(problem):
     text = json.dumps({"constructions": base_construction(problem), "problem": PROBLEM_IDS[problem]})
@@ -264,7 +300,9 @@ def test_problem_names_another_id(problem):
     text = json.dumps({"problem": other, "construction": base_construction(problem)})
     assert_rejected(verifier(problem).verify(text), "for problem", other)
     # the matching id is accepted (the data files are actions as they stand)
-    ok = verifier(problem).verify(json.dumps({"problem": PROBLEM_IDS[problem], "construction": base_construction(problem)}))
+    ok = verifier(problem).verify(
+        json.dumps({"problem": PROBLEM_IDS[problem], "construction": base_construction(problem)})
+    )
     assert ok.status == "accepted", ok.message
 
 
@@ -274,6 +312,7 @@ def test_cp26_file_given_to_cp32():
 
 
 # -- empty lists -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("problem", SEQUENCE_PROBLEMS)
 def test_empty_list(problem):
@@ -291,8 +330,10 @@ def test_empty_list_circles(problem):
 
 # -- wrong lengths ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("problem,n,limit", [("erdos", 10_001, "10,000"), ("ac1", 100_001, "100,000"),
-                                             ("ac2", 100_001, "100,000")])
+
+@pytest.mark.parametrize(
+    "problem,n,limit", [("erdos", 10_001, "10,000"), ("ac1", 100_001, "100,000"), ("ac2", 100_001, "100,000")]
+)
 def test_sequence_too_long(problem, n, limit):
     text = "[" + ",".join(["0.5"] * n) + "]"
     assert_rejected(verifier(problem).verify(text), f"{n:,}", limit)
@@ -302,8 +343,9 @@ def test_sequence_too_long(problem, n, limit):
     assert str(n) in v.message.replace(",", "") and limit.replace(",", "") in v.message.replace(",", "")
 
 
-@pytest.mark.parametrize("problem,count", [("cp26", 25), ("cp26", 27), ("cp26", 32), ("cp32", 26), ("cp32", 31),
-                                           ("cp32", 33)])
+@pytest.mark.parametrize(
+    "problem,count", [("cp26", 25), ("cp26", 27), ("cp26", 32), ("cp32", 26), ("cp32", 31), ("cp32", 33)]
+)
 def test_wrong_number_of_circles(problem, count):
     n = n_of(problem)
     circles = (grid(32) * 2)[:count]
@@ -356,6 +398,7 @@ def test_program_returns_1e8_numbers(problem):
 @pytest.mark.parametrize("problem", ALL)
 def test_program_writes_past_the_cap_on_the_result_channel(problem, monkeypatch):
     from verifiers import sandbox
+
     cap = RESULT_CAPS[problem]
     seen = []
     real_run = sandbox.run
@@ -370,10 +413,11 @@ def test_program_writes_past_the_cap_on_the_result_channel(problem, monkeypatch)
     v = verifier(problem).verify(fixture("write_fd3_then_exit.py", payload=payload))
     assert_rejected(v, "larger than the", CAP_TEXT[problem])
     assert seen and seen[0].status == "result_too_large"
-    assert len(seen[0].result) <= cap + 1          # nothing larger than cap + 1 bytes is kept
+    assert len(seen[0].result) <= cap + 1  # nothing larger than cap + 1 bytes is kept
 
 
 # -- circles of the wrong arity --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [[0.5, 0.5], [0.5, 0.5, 0.01, 0.0], [], [0.5]])
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
@@ -386,6 +430,7 @@ def test_circle_with_wrong_arity(problem, bad):
 
 
 # -- reported scores are ignored -------------------------------------------------------------------
+
 
 def test_reported_score_is_ignored_erdos():
     v = verifier("erdos").verify(fixture("erdos_reported_score.json"))
@@ -417,12 +462,12 @@ def test_reference_style_tuple(problem):
         assert_rejected(v, "return only the construction")
 
 
-
 # -- deep nesting (continued): the depth pre-check must itself be cheap --------------------------------------------
+
 
 @pytest.mark.parametrize("problem", ["erdos"])
 def test_depth_check_runs_in_linear_time(problem):
-    text = '["' + '\\"' * 12_000 + "]"          # 24 KB: an unterminated string full of escaped quotes
+    text = '["' + '\\"' * 12_000 + "]"  # 24 KB: an unterminated string full of escaped quotes
     t0 = time.monotonic()
     v = verifier(problem).verify(text)
     elapsed = time.monotonic() - t0
@@ -432,10 +477,17 @@ def test_depth_check_runs_in_linear_time(problem):
 
 # -- messages quote the submission, but only a bounded part of it -----------------
 
-@pytest.mark.parametrize("text", ["[1e" + "9" * 200_000 + "]", "[0." + "1" * 200_000 + "e999]",
-                                  '{"' + "k" * 200_000 + '": 1, "' + "k" * 200_000 + '": 2}',
-                                  '{"problem": "' + "p" * 200_000 + '", "construction": [0.5]}'],
-                         ids=["inf_literal", "long_mantissa", "duplicate_key", "problem_id"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[1e" + "9" * 200_000 + "]",
+        "[0." + "1" * 200_000 + "e999]",
+        '{"' + "k" * 200_000 + '": 1, "' + "k" * 200_000 + '": 2}',
+        '{"problem": "' + "p" * 200_000 + '", "construction": [0.5]}',
+    ],
+    ids=["inf_literal", "long_mantissa", "duplicate_key", "problem_id"],
+)
 def test_messages_stay_bounded(text):
     v = verifier("erdos").verify(text)
     assert v.status == "rejected"

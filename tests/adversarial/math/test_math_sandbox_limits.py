@@ -20,9 +20,8 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import pytest
-
 import advhelpers as H
+import pytest
 from advhelpers import assert_no_survivors, fixture, verifier
 
 OK_PROGRAM = "def run(budget_s, seed):\n    return [0.25, 0.75, 0.75, 0.25]\n"
@@ -56,11 +55,12 @@ def timed(v, text: str, **kw):
 
 # -- sleeping past the budget ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["sleep_in_run.py", "sleep_at_import.py"])
 def test_sleeps_past_the_budget(name):
     verdict, elapsed = timed(verifier("erdos", budget_s=1, grace_s=1), fixture(name))
     assert_status(verdict, "timeout", "did not return within 2 s", "budget_s 1", "process group")
-    assert 2.0 <= elapsed < 2.0 + 2.0 + 1.5            # wall limit + SIGKILL grace + slack
+    assert 2.0 <= elapsed < 2.0 + 2.0 + 1.5  # wall limit + SIGKILL grace + slack
     assert_no_survivors(verdict)
     assert_still_works()
 
@@ -76,11 +76,12 @@ def test_sleeping_children_die_with_the_run(setsid):
 
 # -- ignoring SIGTERM -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["ignore_sigterm_busy.py", "ignore_sigterm_sigxcpu_sleep.py"])
 def test_ignores_sigterm(name):
     verdict, elapsed = timed(verifier("erdos", budget_s=1, grace_s=1), fixture(name))
     assert_status(verdict, "timeout", "killed")
-    assert elapsed < 2.0 + 2.0 + 1.5                    # SIGKILL 2 s after SIGTERM, whatever the program does
+    assert elapsed < 2.0 + 2.0 + 1.5  # SIGKILL 2 s after SIGTERM, whatever the program does
     assert_no_survivors(verdict)
     assert_still_works()
 
@@ -92,12 +93,13 @@ def test_message_says_sigkill_after_grace():
 
 # -- 1 GB of output ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stream", ["stdout", "stderr"])
 def test_prints_1gb(stream):
     verdict, elapsed = timed(verifier("erdos", budget_s=20, grace_s=1), fixture("print_1gb.py", stream=stream))
     assert_status(verdict, "output_limit", "16 MiB")
-    assert elapsed < 10                                # killed at the cap, not after 1 GB or the wall limit
-    assert len(verdict.details[stream]) <= 64 << 10     # only a tail is kept
+    assert elapsed < 10  # killed at the cap, not after 1 GB or the wall limit
+    assert len(verdict.details[stream]) <= 64 << 10  # only a tail is kept
     assert_no_survivors(verdict)
     assert_still_works()
 
@@ -111,16 +113,20 @@ def test_writes_the_output_fds_directly(fd):
 
 # -- 100 GB ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("src", [fixture("allocate_100gb.py"),
-                                 "import numpy as np\n\ndef run(budget_s, seed):\n    return np.ones(100 << 27)\n"])
+
+@pytest.mark.parametrize(
+    "src",
+    [fixture("allocate_100gb.py"), "import numpy as np\n\ndef run(budget_s, seed):\n    return np.ones(100 << 27)\n"],
+)
 def test_allocates_100gb(src):
     verdict = verifier("erdos").verify(src)
     assert_status(verdict, "memory", "4 GiB memory limit")
 
 
 def test_allocates_until_the_limit():
-    verdict, elapsed = timed(verifier("erdos", budget_s=20, grace_s=1, memory_bytes=1 << 30),
-                             fixture("allocate_gradually.py"))
+    verdict, elapsed = timed(
+        verifier("erdos", budget_s=20, grace_s=1, memory_bytes=1 << 30), fixture("allocate_gradually.py")
+    )
     assert_status(verdict, "memory", "1 GiB memory limit")
     assert elapsed < 15
     assert_no_survivors(verdict)
@@ -129,6 +135,8 @@ def test_allocates_until_the_limit():
 # -- process creation ----------------------------------------------------------------------------
 
 CPUS1_MSG = "creating processes is not allowed with cpus=1"
+
+
 @pytest.mark.parametrize("name", ["fork_loop.py", "pool_64.py", "subprocess_sh.py", "posix_spawn.py"])
 def test_process_creation_refused_with_one_cpu(name):
     verdict = verifier("erdos").verify(fixture(name))
@@ -145,9 +153,11 @@ def test_message_says_why_with_one_cpu(name):
 
 
 def test_threads_still_work_with_one_cpu():
-    src = ("import threading\n\ndef run(budget_s, seed):\n    out = []\n"
-           "    ts = [threading.Thread(target=out.append, args=(0.5,)) for _ in range(4)]\n"
-           "    [t.start() for t in ts]\n    [t.join() for t in ts]\n    return out\n")
+    src = (
+        "import threading\n\ndef run(budget_s, seed):\n    out = []\n"
+        "    ts = [threading.Thread(target=out.append, args=(0.5,)) for _ in range(4)]\n"
+        "    [t.start() for t in ts]\n    [t.join() for t in ts]\n    return out\n"
+    )
     H.assert_exact_score(verifier("erdos").verify(src), Fraction(1, 2), up=True)
 
 
@@ -156,8 +166,8 @@ def test_fork_bomb_stopped_with_two_cpus(name):
     verdict, elapsed = timed(verifier("erdos", budget_s=5, grace_s=1, cpus=2), fixture(name))
     require(verdict, "processes", "rlimit nproc 32 (private uid)")
     assert not verdict.accepted and verdict.status in ("crashed", "rejected"), verdict.message
-    assert elapsed < 5                                    # stopped by the task cap, not by the wall limit
-    assert_no_survivors(verdict)                          # nothing outlives the run
+    assert elapsed < 5  # stopped by the task cap, not by the wall limit
+    assert_no_survivors(verdict)  # nothing outlives the run
     assert_still_works()
 
 
@@ -171,14 +181,15 @@ def test_fork_bomb_message_names_the_task_limit(name):
 
 # -- a setsid double-fork daemon -----------------------------------------------------------------
 
+
 def test_daemon_dies_with_the_run(open_dir):
     host_marker = os.path.join(open_dir, "daemon_marker")
     src = fixture("daemon_marker.py", host_marker=host_marker, host_dir=open_dir)
     verdict = verifier("erdos", budget_s=5, grace_s=1, cpus=2).verify(src)
     require(verdict, "processes", "rlimit nproc 32 (private uid)")
-    H.assert_exact_score(verdict, Fraction(1, 2), up=True)   # whatever the main program returns
+    H.assert_exact_score(verdict, Fraction(1, 2), up=True)  # whatever the main program returns
     assert_no_survivors(verdict, settle_s=0.2)
-    time.sleep(6.0)                                           # the daemon would have written by now
+    time.sleep(6.0)  # the daemon would have written by now
     assert os.listdir(open_dir) == []
     assert H.pids_with_uid(H.run_uid(verdict)) == []
 
@@ -215,8 +226,15 @@ def leaderboard_db(open_dir: str) -> str:
     return path
 
 
-READ_TARGETS = ["data_file_absolute", "data_file_relative", "record_copy", "ssh_key", "root_home", "repo_checkout",
-                "verifier_module"]
+READ_TARGETS = [
+    "data_file_absolute",
+    "data_file_relative",
+    "record_copy",
+    "ssh_key",
+    "root_home",
+    "repo_checkout",
+    "verifier_module",
+]
 
 
 def read_target(which: str, open_dir: str) -> str:
@@ -262,15 +280,18 @@ def test_reads_proc_environ_fail():
 
 def test_the_same_program_reads_its_own_directory():
     """Control: the read program itself works on parent.json, the one file it may read."""
-    verdict = verifier("erdos").verify(fixture("read_outside.py", path="parent.json"),
-                                       parent={"construction": RECORD, "value": -0.40625})
+    verdict = verifier("erdos").verify(
+        fixture("read_outside.py", path="parent.json"), parent={"construction": RECORD, "value": -0.40625}
+    )
     H.assert_exact_score(verdict, Fraction(13, 32), up=True)
 
 
 # -- writing outside the working directory -------------------------------------------------------
 
+
 def write_targets(open_dir: str, token: str) -> dict[str, tuple[str, str]]:
     import numpy
+
     site = Path(numpy.__file__).resolve().parents[1]
     return {
         "verifier_module": (str(H.REPO / "verifiers" / "math" / "erdos.py"), "a"),
@@ -282,8 +303,9 @@ def write_targets(open_dir: str, token: str) -> dict[str, tuple[str, str]]:
     }
 
 
-@pytest.mark.parametrize("which", ["verifier_module", "system_tmp", "site_packages", "open_host_dir", "python_stdlib",
-                                   "root_of_sandbox"])
+@pytest.mark.parametrize(
+    "which", ["verifier_module", "system_tmp", "site_packages", "open_host_dir", "python_stdlib", "root_of_sandbox"]
+)
 def test_writes_outside_fail(which, open_dir):
     token = secrets.token_hex(6)
     path, mode = write_targets(open_dir, token)[which]
@@ -292,7 +314,9 @@ def test_writes_outside_fail(which, open_dir):
     verdict = verifier("erdos").verify(fixture("write_outside.py", path=path, mode=mode))
     require(verdict, "filesystem", "chroot")
     assert_status(verdict, "crashed")
-    assert any(e in verdict.message for e in ("FileNotFoundError", "PermissionError", "Read-only", "OSError")), verdict.message
+    assert any(e in verdict.message for e in ("FileNotFoundError", "PermissionError", "Read-only", "OSError")), (
+        verdict.message
+    )
     if before is None:
         assert not os.path.exists(path)
     else:
@@ -301,12 +325,15 @@ def test_writes_outside_fail(which, open_dir):
 
 
 def test_writing_in_the_working_directory_is_allowed():
-    src = ("def run(budget_s, seed):\n    with open('scratch.txt', 'w') as fh:\n        fh.write('x' * 1000)\n"
-           "    return [0.5]\n")
+    src = (
+        "def run(budget_s, seed):\n    with open('scratch.txt', 'w') as fh:\n        fh.write('x' * 1000)\n"
+        "    return [0.5]\n"
+    )
     H.assert_exact_score(verifier("erdos").verify(src), Fraction(1, 2), up=True)
 
 
 # -- network ------------------------------------------------------------------------------------
+
 
 class Listener:
     """A host listener on 127.0.0.1 (TCP or UDP, random port) or an abstract unix socket; records
@@ -339,7 +366,7 @@ class Listener:
                     self.events.append(self.sock.recv(4096))
                     continue
                 conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.events.append(b"<connection>")
             conn.settimeout(1)
@@ -364,8 +391,15 @@ def _control_connect(listener: Listener) -> None:
     s.close()
 
 
-@pytest.mark.parametrize("name,kind", [("tcp_connect.py", "tcp"), ("http_request.py", "tcp"), ("udp_send.py", "udp"),
-                                       ("unix_abstract_connect.py", "unix")])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("tcp_connect.py", "tcp"),
+        ("http_request.py", "tcp"),
+        ("udp_send.py", "udp"),
+        ("unix_abstract_connect.py", "unix"),
+    ],
+)
 def test_network_unreachable(name, kind):
     listener = Listener(kind)
     token = secrets.token_hex(8)
@@ -397,19 +431,35 @@ def test_dns_lookup_fails():
 # -- the environment -------------------------------------------------------------------------------
 
 SECRETS = ("TINKER_API_KEY", "HF_TOKEN", "WANDB_API_KEY")
-ALLOWED_ENV = {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE",
-               "PYTHONHASHSEED", "MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "OPENBLAS_CORETYPE",
-               "OPENBLAS_L2_SIZE"}
+ALLOWED_ENV = {
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "HOME",
+    "TMPDIR",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONNOUSERSITE",
+    "PYTHONHASHSEED",
+    "MPLBACKEND",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+}
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["planted_after_start", "planted_before_start"])
 def test_prints_environ(monkeypatch, restart):
     from verifiers.sandbox import client
+
     values = {k: f"secret-{k.lower()}-{secrets.token_hex(8)}" for k in SECRETS}
     for k, val in values.items():
         monkeypatch.setenv(k, val)
-    if restart:                                    # the server then starts with the secrets in our environment
+    if restart:  # the server then starts with the secrets in our environment
         client._get_server().close()
     verdict = verifier("erdos").verify(fixture("print_environ.py"))
     assert verdict.status in ("accepted", "crashed"), verdict.message
@@ -425,21 +475,23 @@ def test_prints_environ(monkeypatch, restart):
         with open(f"/proc/{srv}/environ", "rb") as fh:
             server_env = fh.read()
         for val in values.values():
-            assert val.encode() not in server_env     # the fork server itself holds no secrets
+            assert val.encode() not in server_env  # the fork server itself holds no secrets
 
 
 # -- output on both streams, and what a verifier error does to the next submission ----------
+
 
 @pytest.fixture
 def restart_server_after():
     """The bugs below damage the shared fork server; give later tests a fresh one."""
     yield
     from verifiers.sandbox import client
+
     client._get_server().close()
 
 
 def test_prints_on_both_streams(restart_server_after):
-    for j in range(20):      # the crossing read must fall on stdout while stderr is ready: vary the cap
+    for j in range(20):  # the crossing read must fall on stdout while stderr is ready: vary the cap
         v = verifier("erdos", budget_s=20, grace_s=1, output_bytes=(1 << 20) + j * (1 << 15))
         verdict = v.verify(fixture("print_both_streams.py"))
         assert_status(verdict, "output_limit", "1 MiB")

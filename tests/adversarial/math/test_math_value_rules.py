@@ -11,10 +11,9 @@ import json
 import math
 from fractions import Fraction
 
+import advhelpers as H
 import numpy as np
 import pytest
-
-import advhelpers as H
 from advhelpers import CP_PROBLEMS, SEQUENCE_PROBLEMS, fixture, grid, returning, verifier
 
 ALL = tuple(H.PROBLEMS)
@@ -33,6 +32,7 @@ def n_of(problem: str) -> int:
 
 # -- float32 normalisation ------------------------------------------------------------------------
 
+
 def float32_fixture() -> list[float]:
     """Erdős h built and normalised in float32, then converted exactly to float64 (n = 600)."""
     rng = np.random.default_rng(3)
@@ -45,7 +45,7 @@ def test_float32_normalisation_rejected():
     h = float32_fixture()
     assert all(0 <= x <= 1 for x in h)
     _, delta = H.erdos_exact(h)
-    assert Fraction(1, 10**8) < delta < Fraction(1, 10**7), float(delta)   # the spec's 1e-8 … 1e-7
+    assert Fraction(1, 10**8) < delta < Fraction(1, 10**7), float(delta)  # the spec's 1e-8 … 1e-7
     v = verifier("erdos").verify(json.dumps(h))
     sign = "+" if 2 * sum(Fraction(x) for x in h) > len(h) else "-"
     assert_rejected(v, f"∫h = 1 {sign} {float(delta):.2g}", "normalise in float64", "1e-9", "n/2 = 300")
@@ -101,14 +101,17 @@ def test_unsupported_types_sequence(problem, expr, needle):
     assert_rejected(v, needle)
 
 
-@pytest.mark.parametrize("expr,needle", [
-    ("np.full(({n}, 3), 0.01, dtype=np.longdouble)", "unsupported dtype"),
-    ("np.full(({n}, 3), 0.01, dtype=complex)", "unsupported dtype"),
-    ("np.full(({n}, 3), 0.01).astype(object)", "unsupported dtype"),
-    ("[[fractions.Fraction(1, 2), 0.5, 0.0]] * {n}", "unsupported type"),
-    ("[[decimal.Decimal('0.5'), 0.5, 0.0]] * {n}", "unsupported type"),
-    ("[[np.longdouble(0.5), 0.5, 0.0]] * {n}", "unsupported type"),
-])
+@pytest.mark.parametrize(
+    "expr,needle",
+    [
+        ("np.full(({n}, 3), 0.01, dtype=np.longdouble)", "unsupported dtype"),
+        ("np.full(({n}, 3), 0.01, dtype=complex)", "unsupported dtype"),
+        ("np.full(({n}, 3), 0.01).astype(object)", "unsupported dtype"),
+        ("[[fractions.Fraction(1, 2), 0.5, 0.0]] * {n}", "unsupported type"),
+        ("[[decimal.Decimal('0.5'), 0.5, 0.0]] * {n}", "unsupported type"),
+        ("[[np.longdouble(0.5), 0.5, 0.0]] * {n}", "unsupported type"),
+    ],
+)
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_unsupported_types_circles(problem, expr, needle):
     v = verifier(problem).verify(returning(expr.format(n=n_of(problem)), "import numpy as np, decimal, fractions"))
@@ -116,6 +119,7 @@ def test_unsupported_types_circles(problem, expr, needle):
 
 
 # -- lying subclasses ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("problem", SEQUENCE_PROBLEMS)
 def test_float_subclass_with_lying_float(problem):
@@ -130,22 +134,31 @@ def test_list_subclass_with_custom_iter(problem):
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_lying_subclasses_in_circles(problem):
     n = n_of(problem)
-    src_float = ("class F(float):\n    def __float__(self):\n        return 0.01\n\n"
-                 f"def run(budget_s, seed):\n    return [[0.5, 0.5, F(7.0)]] * {n}\n")
+    src_float = (
+        "class F(float):\n    def __float__(self):\n        return 0.01\n\n"
+        f"def run(budget_s, seed):\n    return [[0.5, 0.5, F(7.0)]] * {n}\n"
+    )
     assert_rejected(verifier(problem).verify(src_float), "unsupported type", "program.F")
-    src_list = ("class L(list):\n    def __iter__(self):\n        return iter([0.5, 0.5, 0.0])\n\n"
-                f"def run(budget_s, seed):\n    return [L([7.0, 7.0, 7.0])] * {n}\n")
+    src_list = (
+        "class L(list):\n    def __iter__(self):\n        return iter([0.5, 0.5, 0.0])\n\n"
+        f"def run(budget_s, seed):\n    return [L([7.0, 7.0, 7.0])] * {n}\n"
+    )
     assert_rejected(verifier(problem).verify(src_list), "program.L")
-    src_outer = ("class L(list):\n    pass\n\n"
-                 f"def run(budget_s, seed):\n    return L([[0.5, 0.5, 0.0]] * {n})\n")
+    src_outer = f"class L(list):\n    pass\n\ndef run(budget_s, seed):\n    return L([[0.5, 0.5, 0.0]] * {n})\n"
     assert_rejected(verifier(problem).verify(src_outer), "program.L")
 
 
 # -- generators, iterators, map -------------------------------------------------------------
 
-@pytest.mark.parametrize("name,needle", [("generator_consumed_marker.py", "returned a generator; return a list"),
-                                         ("map_consumed_marker.py", "returned a map; return a list"),
-                                         ("iterator_consumed_marker.py", "return a list")])
+
+@pytest.mark.parametrize(
+    "name,needle",
+    [
+        ("generator_consumed_marker.py", "returned a generator; return a list"),
+        ("map_consumed_marker.py", "returned a map; return a list"),
+        ("iterator_consumed_marker.py", "return a list"),
+    ],
+)
 @pytest.mark.parametrize("problem", ALL)
 def test_lazy_results_are_not_consumed(problem, name, needle):
     v = verifier(problem).verify(fixture(name))
@@ -155,8 +168,10 @@ def test_lazy_results_are_not_consumed(problem, name, needle):
 
 # -- None -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("src", ["def run(budget_s, seed):\n    h = [0.5] * 4\n",
-                                 "def run(budget_s, seed):\n    return None\n"])
+
+@pytest.mark.parametrize(
+    "src", ["def run(budget_s, seed):\n    h = [0.5] * 4\n", "def run(budget_s, seed):\n    return None\n"]
+)
 @pytest.mark.parametrize("problem", ALL)
 def test_returns_none(problem, src):
     assert_rejected(verifier(problem).verify(src), "run() returned None")
@@ -164,8 +179,16 @@ def test_returns_none(problem, src):
 
 # -- Erdős range -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("index,value,needle", [(3, "-1e-300", "below 0"), (1, "1.0000000000000002", "above 1"),
-                                                (2, "-5e-324", "below 0"), (0, "1e308", "above 1")])
+
+@pytest.mark.parametrize(
+    "index,value,needle",
+    [
+        (3, "-1e-300", "below 0"),
+        (1, "1.0000000000000002", "above 1"),
+        (2, "-5e-324", "below 0"),
+        (0, "1e308", "above 1"),
+    ],
+)
 def test_erdos_value_out_of_range(index, value, needle):
     items = ["0.25", "0.75", "0.75", "0.25"]
     items[index] = value
@@ -185,6 +208,7 @@ def test_negative_zero_is_fine():
 
 # -- Erdős sum far off -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value,needle", [(0.8, "∫h = 1 + 0.6"), (0.45, "∫h = 1 - 0.1")])
 def test_erdos_sum_far_off(value, needle):
     v = verifier("erdos").verify(json.dumps([value] * 10))
@@ -195,12 +219,12 @@ def test_erdos_sum_far_off(value, needle):
 
 # -- the 1e-9 sum tolerance ---------------------------------------------------------------------
 
-BASE8 = [0.25, 0.75, 0.75, 0.25, 0.5, 0.5, 0.5, 0.5]   # sum = 4 = n/2 exactly
+BASE8 = [0.25, 0.75, 0.75, 0.25, 0.5, 0.5, 0.5, 0.5]  # sum = 4 = n/2 exactly
 
 
 def perturbed(rel: float) -> list[float]:
     h = list(BASE8)
-    h[4] = 0.5 + rel * len(h) / 2       # changes 2Σh/n by about `rel`
+    h[4] = 0.5 + rel * len(h) / 2  # changes 2Σh/n by about `rel`
     return h
 
 
@@ -219,13 +243,14 @@ def test_sum_off_within_tolerance_accepted_with_delta(rel):
     overlap, delta = H.erdos_exact(h)
     assert 0 < delta <= Fraction(1, 10**9)
     v = verifier("erdos").verify(json.dumps(h))
-    H.assert_exact_score(v, overlap + delta, up=True)      # score = M(h) + δ exactly, rounded up
+    H.assert_exact_score(v, overlap + delta, up=True)  # score = M(h) + δ exactly, rounded up
     assert v.details["delta"] == float(delta)
     assert v.details["sum_deviation"] == float(sum(Fraction(x) for x in h) - 4)
     assert H.round_decimal(overlap, 20, True) == __import__("decimal").Decimal(v.details["overlap_exact"])
 
 
 # -- AC ranges and zero --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("problem", ["ac1", "ac2"])
 def test_ac_negative_value(problem):
@@ -241,7 +266,7 @@ def test_ac_value_above_1e6(problem):
     assert_rejected(v, "a[1] = 10000000.0", "above 10⁶", "scale-invariant")
     above = math.nextafter(1e6, math.inf)
     assert_rejected(verifier(problem).verify(json.dumps([1.0, above])), "a[1]", "above 10⁶")
-    ok = verifier(problem).verify("[1e6, 1e6]")          # exactly 10⁶ is allowed: constant → 2 and 2/3
+    ok = verifier(problem).verify("[1e6, 1e6]")  # exactly 10⁶ is allowed: constant → 2 and 2/3
     H.assert_exact_score(ok, Fraction(2) if problem == "ac1" else Fraction(2, 3), up=problem == "ac1")
 
 
@@ -275,7 +300,7 @@ def test_subnormals_and_negative_zero_accepted(problem):
 
 
 def test_subnormals_erdos():
-    h = [0.5, 5e-324, 1.0, -0.0, 0.5, 1.0]        # Σh = 3 + 2^-1074: δ is tiny but not zero
+    h = [0.5, 5e-324, 1.0, -0.0, 0.5, 1.0]  # Σh = 3 + 2^-1074: δ is tiny but not zero
     v = verifier("erdos").verify(json.dumps(h))
     canonical = [0.0 if x == 0 else x for x in h]
     overlap, delta = H.erdos_exact(canonical)
@@ -293,10 +318,11 @@ def test_subnormals_through_a_program():
 
 # -- circle packing -------------------------------------------------------------------------
 
+
 def with_last_two(problem: str, a: list[float], b: list[float]) -> list[list[float]]:
     """The grid with its last two circles replaced (the top half of the square is empty)."""
     circles = [[(2 * i + 1) / 16, (2 * j + 1) / 16, 1 / 16] for j in range(3) for i in range(8)]  # rows 0–2
-    circles += [[(2 * i + 1) / 16, 7 / 16, 1 / 16] for i in range(n_of(problem) - 26)]              # row 3 (CP32)
+    circles += [[(2 * i + 1) / 16, 7 / 16, 1 / 16] for i in range(n_of(problem) - 26)]  # row 3 (CP32)
     return circles + [a, b]
 
 
@@ -311,11 +337,12 @@ def overlap_depth(a, b) -> Fraction:
 def true_depth(a, b) -> float:
     """s − √D, to 60 digits."""
     import decimal
+
     ctx = decimal.Context(prec=60)
     (xa, ya, ra), (xb, yb, rb) = [[Fraction(v) for v in c] for c in (a, b)]
     D = (xa - xb) ** 2 + (ya - yb) ** 2
     s = ra + rb
-    dec = lambda q: ctx.divide(decimal.Decimal(q.numerator), decimal.Decimal(q.denominator))  # noqa: E731
+    dec = lambda q: ctx.divide(decimal.Decimal(q.numerator), decimal.Decimal(q.denominator))
     return float(ctx.subtract(dec(s), ctx.sqrt(dec(D))))
 
 
@@ -324,7 +351,7 @@ def test_negative_radius(problem):
     circles = grid(n_of(problem))
     circles[5][2] = -1e-18
     assert_rejected(verifier(problem).verify(json.dumps(circles)), "circle 5", "negative radius")
-    circles[5][2] = -0.0                       # -0.0 is a zero radius: allowed, contributes 0
+    circles[5][2] = -0.0  # -0.0 is a zero radius: allowed, contributes 0
     v = verifier(problem).verify(json.dumps(circles))
     H.assert_exact_score(v, H.BASE_SCORE[problem] - Fraction(1, 16), up=False)
 
@@ -335,14 +362,17 @@ def test_overlap_by_1e9(problem, b):
     a = [0.25, 0.75, 0.1]
     n = n_of(problem)
     depth = overlap_depth(a, b)
-    assert 0.9e-9 < true_depth(a, b) < 1.1e-9            # the circles really overlap by about 1e-9
-    assert 1.9e-9 < float(depth) < 2.1e-9                 # the reported bound (s² − D)/s is about twice that
+    assert 0.9e-9 < true_depth(a, b) < 1.1e-9  # the circles really overlap by about 1e-9
+    assert 1.9e-9 < float(depth) < 2.1e-9  # the reported bound (s² − D)/s is about twice that
     v = verifier(problem).verify(json.dumps(with_last_two(problem, a, b)))
     assert_rejected(v, f"circles {n - 2} and {n - 1} overlap by {float(depth):.2g}", "shrink radii")
 
 
-@pytest.mark.parametrize("b", [[0.5, 0.75, math.nextafter(0.125, 1)], [math.nextafter(0.5, 0), 0.75, 0.125]],
-                         ids=["radius_ulp", "centre_ulp"])
+@pytest.mark.parametrize(
+    "b",
+    [[0.5, 0.75, math.nextafter(0.125, 1)], [math.nextafter(0.5, 0), 0.75, 0.125]],
+    ids=["radius_ulp", "centre_ulp"],
+)
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_overlap_by_one_ulp(problem, b):
     a = [0.25, 0.75, 0.125]
@@ -361,8 +391,15 @@ def lone_circle(problem: str, circle: list[float]) -> list[list[float]]:
     return [[0.5, 0.5, 0.0]] * (n_of(problem) - 1) + [circle]
 
 
-@pytest.mark.parametrize("circle,side", [([0.1 - 1e-9, 0.5, 0.1], "left"), ([0.9 + 1e-9, 0.5, 0.1], "right"),
-                                         ([0.5, 0.1 - 1e-9, 0.1], "bottom"), ([0.5, 0.9 + 1e-9, 0.1], "top")])
+@pytest.mark.parametrize(
+    "circle,side",
+    [
+        ([0.1 - 1e-9, 0.5, 0.1], "left"),
+        ([0.9 + 1e-9, 0.5, 0.1], "right"),
+        ([0.5, 0.1 - 1e-9, 0.1], "bottom"),
+        ([0.5, 0.9 + 1e-9, 0.1], "top"),
+    ],
+)
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_outside_the_square_by_1e9(problem, circle, side):
     n = n_of(problem)
@@ -373,8 +410,15 @@ def test_outside_the_square_by_1e9(problem, circle, side):
     assert f"by {float(excess):.2g}" in v.message
 
 
-@pytest.mark.parametrize("circle,side", [([1.5, 0.5, 0.0], "right"), ([-0.25, 0.5, 0.0], "left"),
-                                         ([0.5, math.nextafter(1.0, 2), 0.0], "top"), ([0.5, -5e-324, 0.0], "bottom")])
+@pytest.mark.parametrize(
+    "circle,side",
+    [
+        ([1.5, 0.5, 0.0], "right"),
+        ([-0.25, 0.5, 0.0], "left"),
+        ([0.5, math.nextafter(1.0, 2), 0.0], "top"),
+        ([0.5, -5e-324, 0.0], "bottom"),
+    ],
+)
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_centre_outside_with_zero_radius(problem, circle, side):
     v = verifier(problem).verify(json.dumps(lone_circle(problem, circle)))
@@ -388,8 +432,14 @@ def tangent_packing(problem: str) -> list[list[float]]:
     circles = [[(2 * i + 1) / 16, (2 * j + 1) / 16, 1 / 16] for j in range(3) for i in range(8)]
     circles += [[0.25, 0.75, 0.25], [0.75, 0.75, 0.25]]
     if problem == "cp32":
-        circles += [[0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.5, 1.0, 0.0], [0.0, 0.5, 0.0], [1.0, 0.5, 0.0],
-                    [0.5, 0.5, 0.0]]
+        circles += [
+            [0.0, 1.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [0.5, 1.0, 0.0],
+            [0.0, 0.5, 0.0],
+            [1.0, 0.5, 0.0],
+            [0.5, 0.5, 0.0],
+        ]
     return circles
 
 
@@ -426,7 +476,7 @@ def grid_5x5(problem: str) -> list[list[float]]:
 
 def worst_violations(circles) -> tuple[Fraction, Fraction]:
     F = [[Fraction(v) for v in c] for c in circles]
-    overlap = max(overlap_depth(a, b) for i, a in enumerate(F) for b in F[i + 1:] if a[2] + b[2] > 0)
+    overlap = max(overlap_depth(a, b) for i, a in enumerate(F) for b in F[i + 1 :] if a[2] + b[2] > 0)
     out = max(max(r - x, x + r - 1, r - y, y + r - 1) for x, y, r in F)
     return overlap, out
 
@@ -435,8 +485,8 @@ def worst_violations(circles) -> tuple[Fraction, Fraction]:
 def test_float_grid_5x5_rejected(problem):
     circles = grid_5x5(problem)
     overlap, out = worst_violations(circles)
-    assert Fraction(1, 10**16) < overlap < Fraction(12, 10**17)      # neighbours overlap by 1.1e-16
-    assert Fraction(27, 10**18) < out < Fraction(29, 10**18)          # fl(0.9) + fl(0.1) − 1 = 2.8e-17
+    assert Fraction(1, 10**16) < overlap < Fraction(12, 10**17)  # neighbours overlap by 1.1e-16
+    assert Fraction(27, 10**18) < out < Fraction(29, 10**18)  # fl(0.9) + fl(0.1) − 1 = 2.8e-17
     v = verifier(problem).verify(json.dumps(circles))
     assert_rejected(v, "exact check, no tolerance")
 
