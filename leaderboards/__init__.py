@@ -13,6 +13,7 @@ Python API (the database is SQLite under ``$XDG_DATA_HOME/tttd`` unless ``db=`` 
     leaderboards.entry(e.id); leaderboards.artifact(e.id)
     leaderboards.history("CirclePacking26-v0")          # [(created_at, score)] for best-so-far plots
     leaderboards.problems_summary()                     # the index: best entry vs references
+    leaderboards.family("CVRP-v0")                      # instances: mean gap, how many at or beyond the best known
     leaderboards.flag(e.id, "hacked", "reason", operator="bob")
     leaderboards.reverify("CirclePacking26-v0")         # after a verifier version bump
     leaderboards.submit("MolSimilarity-v0", "runs/mol-1", submitter="bob")   # a molecule run directory,
@@ -30,6 +31,7 @@ _EXPORTS = {
     "submit": "leaderboards.api", "board": "leaderboards.api", "boards": "leaderboards.api",
     "entry": "leaderboards.api", "artifact": "leaderboards.api", "flag": "leaderboards.api",
     "reverify": "leaderboards.api", "history": "leaderboards.api", "problems_summary": "leaderboards.api",
+    "family": "leaderboards.api", "Family": "leaderboards.family_view",
     "references": "leaderboards.reference_rows",
     "Entry": "leaderboards.api_values", "ReferenceRow": "leaderboards.api_values", "Board": "leaderboards.api_values",
     "BoardRow": "leaderboards.api_values", "ProblemSummary": "leaderboards.api_values",

@@ -182,7 +182,7 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
     sha = hashlib.sha256(data).hexdigest()
     overrides = _overrides(card, verifier_kwargs)
     verifier = make_verifier(card, {**overrides, **({"progress": progress} if progress is not None else {})})
-    case_set = molruns.board_key_of(verifier, text) if card.board.run else scoring.case_set_of(verifier)
+    case_set = molruns.board_key_of(verifier, text) if card.board.run else scoring.board_key(card, verifier, overrides)
     timed = card.board.timed
     engine = get_engine(db)
     if not timed:
@@ -236,6 +236,17 @@ def boards(env_id: str, *, hardware: str | None = None, case_set: str | None = N
     entries = board(card.id, hardware=hardware, case_set=case_set, include_rejected=include_rejected,
                     include_flagged=include_flagged, db=db)
     return ranking.boards(card, entries, _refs(card))
+
+
+def family(env_id: str, db: str | None = None):
+    """The family view of a problem with instances (CVRP-v0, JSSP-v0): per instance board its best entry
+    and gap to the best known value, the mean gap, and the instances at or beyond the best known
+    (``leaderboards.family_view.Family``). Refused for problems without instances."""
+    from leaderboards.family_view import family as family_of
+    card = _card(env_id)
+    if not card.board.instances:
+        raise LeaderboardError(f"{card.id} has no instances, so no family view; `tttd board {card.id}` shows its board")
+    return family_of(card, boards(card.id, db=db))
 
 
 def entry(entry_id: int, db: str | None = None, *, full: bool = True) -> Entry:
@@ -298,6 +309,8 @@ def problems_summary(db: str | None = None) -> list[ProblemSummary]:
         if counts.get(env_id, (0, 0))[1]:
             rows = store.entry_rows(engine, env_id, accepted_only=True, unflagged_only=True)
             ranked = [e for e in ranking.rank(card, rows, _refs(card)) if e.rank is not None]
+            if card.board.instances:                     # the default instance's board (its references)
+                ranked = [e for e in ranked if e.case_set == scoring.default_board(card)]
             pool = [e for e in ranked if e.comparable] or ranked
             best = min(pool, key=lambda e: (scoring.sort_key(card, ranking.value_of(e)), e.created_at, e.id),
                        default=None)

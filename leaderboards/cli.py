@@ -131,7 +131,12 @@ def add_board_command(sub) -> None:
     p.add_argument("problem", metavar="ID", nargs="?", help="problem id (see `tttd list`)")
     p.add_argument("--all", action="store_true", help="also list rejected entries")
     p.add_argument("--hardware", default=None, help="only this hardware board (timed problems)")
-    p.add_argument("--case-set", default=None, help="only this case set (AtCoder: public150 or official)")
+    p.add_argument("--case-set", "--instance", dest="case_set", default=None,
+                   help="only this case set (AtCoder: public150 or official) or instance board (CVRP-v0, JSSP-v0: "
+                        "the instance's name, e.g. X-n101-k25 or ta01)")
+    p.add_argument("--family", action="store_true",
+                   help="problems with instances (CVRP-v0, JSSP-v0): only the family view (mean gap to the best "
+                        "known, instances at or beyond it, one line per instance)")
     p.add_argument("--entry", type=int, metavar="N", help="show entry #N in full (provenance, verdict history)")
     p.add_argument("--artifact", type=int, metavar="N", help="write entry #N's artifact to stdout, byte for byte")
     p.add_argument("--unpack", metavar="DIR", help="with --artifact N of a molecule run: write its config.json and "
@@ -170,11 +175,20 @@ def _cmd_board(args) -> int:
               else terminal.summary_text(items))
         return 0
     card = get_card(args.problem)
+    if args.family:
+        if not card.board.instances:
+            raise UserError(f"--family applies to problems with instances (CVRP-v0, JSSP-v0), not {card.id}")
+        fam = leaderboards.family(card.id, db=args.db)
+        print(json.dumps(fam.to_dict(), indent=2, default=str) if args.json else terminal.family_text(card, fam))
+        return 0
     boards = leaderboards.boards(card.id, hardware=args.hardware, case_set=args.case_set,
                                  include_rejected=args.all, db=args.db)
     if args.json:
         print(json.dumps([b.to_dict() for b in boards], indent=2, default=str))
     else:
+        if card.board.instances and args.case_set is None:     # the family view above the instance boards
+            from leaderboards.family_view import family
+            print(terminal.family_text(card, family(card, [b for b in boards])) + "\n")
         print(terminal.board_text(card, boards))
     return 0
 

@@ -112,7 +112,7 @@ def boards(card, entries: list[Entry], refs: Refs) -> list[Board]:
     for e in order(card, entries):
         groups.setdefault((e.hardware_key, e.case_set), []).append(e)
     if not groups:
-        groups[("", card.board.comparable_case_set)] = []
+        groups[("", scoring.default_board(card))] = []
     out = []
     for (hw, cs), members in groups.items():
         board_refs = refs_of(refs, cs)

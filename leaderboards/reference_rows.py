@@ -31,6 +31,10 @@ def references(env_id: str, case_set: str = "") -> list[ReferenceRow]:
     card = get_card(env_id)
     if card.board.run:
         return molecule_references(card, case_set)
+    card = scoring.instance_card(card, case_set)       # an instance board: that instance's references
+    if card is None:
+        return []
+    options = tuple(sorted((k, v) for k, v in card.context.items() if k in card.limits and v is not None))
     counts: dict[str, int] = {}
     for r in card.references:
         counts[r.label] = counts.get(r.label, 0) + 1
@@ -42,7 +46,7 @@ def references(env_id: str, case_set: str = "") -> list[ReferenceRow]:
         rechecked, note, sha, exact, display = False, "quoted from the source; not re-run by tttd", pinned, None, ref.display
         if ref.data_file:
             rechecked, note, sha, exact, shown = _recheck(card.id, ref.data_file, ref.display, pinned,
-                                                          _data_signature(card.domain, ref.data_file))
+                                                          _data_signature(card.domain, ref.data_file), options)
             display = shown or ref.display
         value = (Decimal(exact) if exact else
                  Decimal(repr(ref.value)) if ref.value is not None else scoring.parse_number(ref.published))
@@ -70,15 +74,15 @@ def _data_signature(domain: str, filename: str):
 
 
 @functools.lru_cache(maxsize=256)
-def _recheck(env_id: str, data_file: str, card_display: str | None, pinned: str | None, signature):
-    """Run the problem's verifier on the published data file. Returns
-    (rechecked, note, construction_sha256, score_exact, display)."""
+def _recheck(env_id: str, data_file: str, card_display: str | None, pinned: str | None, signature, options=()):
+    """Run the problem's verifier on the published data file (``options``: the instance of an instance
+    board). Returns (rechecked, note, construction_sha256, score_exact, display)."""
     if signature is None:
         return False, "published data not available here (set TTTD_DATA_DIR); value quoted from the card", \
             pinned, None, None
     from tttd_envs.registration import card as get_card
     from verifiers import get_verifier
-    card = get_card(env_id)
+    card = get_card(env_id).for_options(dict(options))
     verifier = get_verifier(card.verifier, **{**card.verifier_kwargs, **card.limits})
     with open(signature[0], encoding="utf-8") as fh:
         verdict = verifier.verify(fh.read())

@@ -93,9 +93,58 @@ def case_set_of(verifier) -> str:
     return value if isinstance(value, str) else ""
 
 
+#: the prefix of an instance board keyed by the content of a user's own instance file
+FILE_BOARD = "file:"
+
+
+def board_key(card, verifier, options: dict[str, Any]) -> str:
+    """The board a verdict of this verifier belongs to: for problems with instances (``card.board.instances``)
+    the instance's name, or ``file:`` + the first 40 hex digits of the sha256 of a user's ``instance_file``;
+    else the case set the verifier evaluates."""
+    if not card.board.instances:
+        return case_set_of(verifier)
+    path = options.get("instance_file")
+    if path:
+        import hashlib
+        import os
+        with open(os.path.expanduser(str(path)), "rb") as fh:
+            return FILE_BOARD + hashlib.sha256(fh.read()).hexdigest()[:40]
+    return str(verifier.instance.name)
+
+
+def default_board(card) -> str:
+    """The board shown before any entry: the comparable case set, or the card's default instance."""
+    if card.board.instances:
+        return str(card.limits.get(card.board.instances) or "")
+    return card.board.comparable_case_set
+
+
+def instance_card(card, case_set: str):
+    """The card of an instance board (its statement, references), None for a user's file board (no
+    published references); the card itself for problems without instances."""
+    if not card.board.instances:
+        return card
+    if case_set.startswith(FILE_BOARD):
+        return None
+    return card.for_options({card.board.instances: case_set or default_board(card)})
+
+
+def gap_pct(card, details: dict[str, Any] | None) -> float | None:
+    """The verdict's gap to the best known value in % (``card.board.gap_detail``), None without one."""
+    if not card.board.gap_detail:
+        return None
+    value = (details or {}).get(card.board.gap_detail)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def board_title(card, case_set: str) -> str | None:
-    """A run board's key spelled out (molecule runs: with the white-box / hidden-pool label of docs/molecules.md#tasks),
-    else None."""
+    """A board's key spelled out: an instance (``instance X-n101-k25``, or a user's file by its content
+    hash), a molecule run's board (with the white-box / hidden-pool label of docs/molecules.md#tasks), else
+    None."""
+    if card.board.instances and case_set:
+        if case_set.startswith(FILE_BOARD):
+            return f"your own instance file (sha256 {case_set[len(FILE_BOARD):]}…)"
+        return f"instance {case_set}"
     if not card.board.run or not case_set:
         return None
     from leaderboards.molruns import board_title as title

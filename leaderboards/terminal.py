@@ -18,7 +18,7 @@ def _direction(card) -> str:
 
 
 def _ref_text(r: ReferenceRow) -> str:
-    how = Reference.RE_VERIFIED if (r.rechecked or r.verified) else Reference.QUOTED
+    how = _how(r)
     est = f"; est. rank {r.estimated_rank}, perf {r.estimated_performance}" if r.estimated_rank else ""
     context = "" if r.comparable else f"; {r.note}: context only, not ranked against"
     return f"[{r.name}] {r.who} {r.year} ({r.source}); {how}{est}{context}"
@@ -69,7 +69,12 @@ def run_cost_text(rc: dict) -> str:
     return head + (f" ({'; '.join(groups)})" if groups else "")
 
 
-def _entry_notes(e: Entry) -> str:
+def gap_text(gap: float) -> str:
+    """``gap +1.234% to the best known`` (negative: a new record)."""
+    return f"gap {gap:+.3f}% to the best known" + (" (a new record)" if gap < 0 else "")
+
+
+def _entry_notes(e: Entry, card=None) -> str:
     bits = []
     if e.flag:
         bits.append(f"FLAGGED {e.flag.upper()}: {e.flag_reason} (by {e.flagged_by})")
@@ -77,6 +82,9 @@ def _entry_notes(e: Entry) -> str:
         bits.append(f"{e.status.upper()}: {e.message}")
     if e.reproduction_of:
         bits.append(f"reproduces {e.reproduction_of}")
+    gap = scoring.gap_pct(card, e.details) if card is not None and e.accepted else None
+    if gap is not None:
+        bits.append(gap_text(gap))
     if e.accepted and "top10" in e.details:
         bits.append(f"top-10 {e.details['top10']:.4f}, {e.details.get('calls')} calls")
     if e.beats:
@@ -111,10 +119,37 @@ def board_text(card, boards: list[Board]) -> str:
             else:
                 e = r.entry
                 rows.append((str(e.rank) if e.rank is not None else "-", e.display or "—", e.submitter[:32],
-                             f"#{e.id}", e.created_at.strftime("%Y-%m-%d %H:%M"), _entry_notes(e)))
+                             f"#{e.id}", e.created_at.strftime("%Y-%m-%d %H:%M"), _entry_notes(e, card)))
         lines += _table(("RANK", "SCORE", "SUBMITTER", "ID", "SUBMITTED (UTC)", "NOTES"), rows)
         lines.append(f"{n} ranked entr{'y' if n == 1 else 'ies'}")
     return "\n".join(lines)
+
+
+def family_text(card, fam) -> str:
+    """The family view (``leaderboards.family_view``): mean gap, instances at or beyond the best known, and one
+    line per instance board."""
+    lines = [f"{card.id}: family view over {len(fam.rows)} instance board{'s' if len(fam.rows) != 1 else ''} "
+             "with a ranked entry"]
+    if fam.with_gap:
+        lines.append(f"mean gap to the best known: {fam.mean_gap_pct:+.3f}% over {fam.with_gap} instance"
+                     f"{'s' if fam.with_gap != 1 else ''}; at or beyond the best known: {fam.at_or_beyond} of "
+                     f"{fam.with_gap}")
+    else:
+        lines.append("no instance with a best known value has an entry yet")
+    rows = []
+    for r in fam.rows:
+        known = r.best_known
+        rows.append((r.board if not r.board.startswith(scoring.FILE_BOARD) else r.title or r.board,
+                     r.best.display or "—", "—" if known is None else (known.display or known.published),
+                     "—" if r.gap_pct is None else f"{r.gap_pct:+.3f}%", str(r.ranked),
+                     f"#{r.best.id} {r.best.submitter[:32]}"
+                     + ("" if known is None else f"; best known: {_how(known)}")))
+    lines += _table(("INSTANCE", "BEST", "BEST KNOWN", "GAP", "ENTRIES", "BEST ENTRY"), rows)
+    return "\n".join(lines)
+
+
+def _how(r: ReferenceRow) -> str:
+    return Reference.RE_VERIFIED if (r.rechecked or r.verified) else Reference.QUOTED
 
 
 def summary_text(items: list[ProblemSummary]) -> str:
@@ -165,6 +200,9 @@ def entry_text(card, e: Entry) -> str:
         lines.append(f"beats:     {', '.join(e.beats) if e.beats else 'none of the references'}")
         if e.reproduction_of:
             lines.append(f"reproduces: {e.reproduction_of} (same canonical construction)")
+        gap = scoring.gap_pct(card, e.details)
+        if gap is not None:
+            lines.append(f"gap:       {gap_text(gap)}")
         if e.estimated_rank is not None:
             lines.append(f"AtCoder:   estimated rank {e.estimated_rank}, estimated performance {e.estimated_performance}")
         elif e.case_set and not e.comparable:

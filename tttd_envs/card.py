@@ -84,6 +84,14 @@ class BoardPolicy:
     comparable_case_set: str = ""
     #: the contest whose final standings place a total (an estimated rank and performance), if any
     standings: str = ""
+    #: the option that picks an instance ("instance" for CVRP-v0 and JSSP-v0; "" : no instances). Each
+    #: instance is its own board, keyed by its name, and a user's own ``instance_file`` gets a board keyed by
+    #: its content (``file:`` + the file's sha256, first 40 hex digits); a board's references are those of the
+    #: card made for its instance (``ProblemCard.for_options``), and a family view sums the boards up
+    instances: str = ""
+    #: the verdict detail that holds the gap to the best known value in % (positive: worse), shown per
+    #: entry and averaged in the family view
+    gap_detail: str = ""
 
     @property
     def timed(self) -> bool:
@@ -116,9 +124,7 @@ class ProblemCard:
     target: str = ""                 # what to beat, when the best verified reference is not it
     reward_scale: float = 1.0        # for reward_transform "mean_scaled"
     statement_for: Callable[[dict[str, Any]], str] | None = None   # the statement for an env's limits
-    #: for problems whose options pick an instance: the card for those options (its statement, references,
-    #: picture data), used by the env and `tttd eval`; `context` holds what it was made for (e.g. the instance)
-    specialise_for: Callable[[dict[str, Any]], "ProblemCard"] | None = None
+    #: for a card made for some options (``for_options``): what it was made for (e.g. the instance)
     context: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def check_limits(self, given: dict[str, Any]) -> dict[str, Any]:
@@ -146,13 +152,11 @@ class ProblemCard:
             out[key] = value
         return out
 
-    def specialise(self, limits: dict[str, Any]) -> "ProblemCard":
-        """The card for these option values (itself unless the problem has instances)."""
-        return self.specialise_for({**self.limits, **limits}) if self.specialise_for else self
-
     def for_options(self, options: dict[str, Any]) -> "ProblemCard":
-        """The card for these options (an env's limits, `tttd eval -o`): itself, unless the statement and
-        references depend on an option (JSSP-v0's instance builds one card per instance)."""
+        """The card for these options (an env's limits plus its ``data_dir``, `tttd eval -o`, a leaderboard
+        submission's options): itself, unless the statement, references and board depend on an option (the
+        logistics problems build one card per instance). The one hook for that: the env, `tttd eval` and the
+        leaderboard all call it."""
         return self
 
     def statement_with(self, limits: dict[str, Any]) -> str:

@@ -36,7 +36,11 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
         boards = leaderboards.boards(env_id, include_rejected=True, db=db)
         best = next((e for b in boards if b.comparable for e in b.entries if e.rank == 1), None) or \
             next((e for b in boards for e in b.entries if e.rank == 1), None)
-        return pages.problem(card, boards, best)
+        family = None
+        if card.board.instances:                          # CVRP-v0, JSSP-v0: the family view above the boards
+            from leaderboards.family_view import family as family_of
+            family = family_of(card, boards)
+        return pages.problem(card, boards, best, family)
 
     @app.get("/p/{env_id}/chart.json")
     def chart(env_id: str) -> Any:
@@ -44,7 +48,7 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
         card = _card(env_id)
         boards = leaderboards.boards(env_id, db=db)
         entries = [e for b in boards[:1] for e in b.entries if e.accepted]
-        return charts.best_so_far(card, entries, leaderboards.references(env_id),
+        return charts.best_so_far(card, entries, leaderboards.references(env_id, boards[0].case_set if boards else ""),
                                   comparable=boards[0].comparable if boards else True)
 
     @app.get("/static/plotly.min.js")

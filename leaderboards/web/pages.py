@@ -41,7 +41,21 @@ _INDEX = """{% extends "base" %}{% block body %}
 _PROBLEM = """{% extends "base" %}{% block title %}{{ card.id }} — tttd leaderboard{% endblock %}{% block body %}
 <h1>{{ card.id }}</h1>
 <p>{{ card.title }}. {{ "Lower" if card.direction == "min" else "Higher" }} is better; units: {{ card.units }}.
-{% if card.proven_bound %}<span class="muted">Known: {{ card.proven_bound }}.</span>{% endif %}</p>
+{% if card.proven_bound and not family %}<span class="muted">Known: {{ card.proven_bound }}.</span>{% endif %}</p>
+{% if family %}
+<h2>Family view: all instances</h2>
+<p id="family-summary">{% if family.with_gap %}Mean gap to the best known: {{ "%+.3f"|format(family.mean_gap_pct) }}% over {{ family.with_gap }} instance{{ "s" if family.with_gap != 1 }}; at or beyond the best known: {{ family.at_or_beyond }} of {{ family.with_gap }}.{% else %}No instance with a best known value has an entry yet.{% endif %}</p>
+<table id="family">
+<tr><th>instance</th><th>best entry</th><th>best known</th><th>gap</th><th>entries</th></tr>
+{% for r in family.rows %}
+<tr><td>{{ r.title or r.board }}</td>
+ <td class="num"><a href="/entry/{{ r.best.id }}">{{ r.best.display }}</a><br><span class="muted">{{ r.best.submitter }}</span></td>
+ <td class="num">{% if r.best_known %}{{ r.best_known.display or r.best_known.published }}<br><span class="muted">{{ "re-verified" if (r.best_known.verified or r.best_known.rechecked) else "quoted, not re-verified" }}</span>{% else %}—{% endif %}</td>
+ <td class="num">{{ "%+.3f%%"|format(r.gap_pct) if r.gap_pct is not none else "—" }}{% if r.at_or_beyond %} <span class="tag">at or beyond</span>{% endif %}</td>
+ <td class="num">{{ r.ranked }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
 {% for b in boards %}
 <h2>Ranking{% if b.hardware_key %} on {{ b.hardware_key }}{% endif %}{% if b.case_set %} — {{ b.case_set }}{% endif %}{% if not b.comparable %} <span class="tag">not comparable to the references</span>{% endif %}</h2>
 {% if b.title %}<p class="board-title">{{ b.title }}</p>{% endif %}
@@ -59,7 +73,7 @@ _PROBLEM = """{% extends "base" %}{% block title %}{{ card.id }} — tttd leader
   <td class="num"><a href="/entry/{{ e.id }}">{{ e.display if e.accepted else "—" }}</a></td>
   {% if mol %}<td class="num">{{ "%.4f"|format(e.details.top10) if e.accepted and e.details.top10 is not none else "—" }}</td>{% endif %}
   <td>{{ e.submitter }}</td>
-  <td>{% if e.flag %}<span class="tag">{{ e.flag }}</span> {{ e.flag_reason }}{% elif e.accepted %}accepted{% if e.beats %} <span class="tag">beats {{ e.beats|join(", ") }}</span>{% endif %}{% if e.reproduction_of %} <span class="tag">reproduces {{ e.reproduction_of }}</span>{% endif %}{% if e.estimated_rank %} · est. rank {{ e.estimated_rank }}, perf. {{ e.estimated_performance }}{% endif %}{% else %}{{ e.status }}: {{ e.message }}{% endif %}</td>
+  <td>{% if e.flag %}<span class="tag">{{ e.flag }}</span> {{ e.flag_reason }}{% elif e.accepted %}accepted{% if card.board.gap_detail and e.details[card.board.gap_detail] is number %} · gap {{ "%+.3f"|format(e.details[card.board.gap_detail]) }}% to the best known{% endif %}{% if e.beats %} <span class="tag">beats {{ e.beats|join(", ") }}</span>{% endif %}{% if e.reproduction_of %} <span class="tag">reproduces {{ e.reproduction_of }}</span>{% endif %}{% if e.estimated_rank %} · est. rank {{ e.estimated_rank }}, perf. {{ e.estimated_performance }}{% endif %}{% else %}{{ e.status }}: {{ e.message }}{% endif %}</td>
   <td class="muted">{{ e.created_at.strftime("%Y-%m-%d %H:%M") }}</td><td class="muted">{{ e.notes }}</td></tr>
  {% endif %}
 {% endfor %}
@@ -111,8 +125,8 @@ def index(problems) -> str:
     return _env.get_template("index").render(problems=problems)
 
 
-def problem(card, boards, best) -> str:
-    return _env.get_template("problem").render(card=card, boards=boards, best=best)
+def problem(card, boards, best, family=None) -> str:
+    return _env.get_template("problem").render(card=card, boards=boards, best=best, family=family)
 
 
 def entry(card, e, artifact: str) -> str:

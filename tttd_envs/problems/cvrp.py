@@ -1,6 +1,6 @@
 """Capacitated vehicle routing on the CVRPLIB X instances (CVRP-v0), and on a user's own VRPLIB file.
 
-The card is specialised per instance (``ProblemCard.specialise``): the statement carries the instance in
+The card is made per instance (``ProblemCard.for_options``): the statement carries the instance in
 a compact form, the references are its best known solution (from the data folder's ``bks.json`` and the
 CVRPLIB updates ledger) and our own solver baselines measured on this machine
 (``benchmarks/results/logistics/baselines.json``, written by ``tttd baseline CVRP-v0``).
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tttd_envs.card import InitialState, ProblemCard, Reference
+from tttd_envs.card import BoardPolicy, InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
 
 DEFAULT_INSTANCE = "X-n101-k25"       # the smallest X instance; proven optimal 27591
@@ -46,11 +46,11 @@ def compact_instance(inst) -> str:
     return "\n".join(lines)
 
 
-def statement(limits: dict[str, Any]) -> str:
+def statement(limits: dict[str, Any], data_dir: str | None = None) -> str:
     lim = {**LIMITS, **limits}
     cvrp = _cvrp()
-    inst = cvrp.load_instance(lim["instance"], lim["instance_file"])
-    entry = None if lim["instance_file"] else cvrp.bks_table().get(lim["instance"])
+    inst = cvrp.load_instance(lim["instance"], lim["instance_file"], data_dir)
+    entry = None if lim["instance_file"] else cvrp.bks_table(data_dir).get(inst.name)
     if entry:
         target = (f"The best known cost is {entry['bks']}" + (" (proven optimal)." if entry["optimal"] else
                   " (not proven optimal: a lower cost is a new record)."))
@@ -96,12 +96,12 @@ an overloaded route or a non-integer entry rejects the whole answer, with a mess
 
 
 # -- references ------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def _ledger() -> dict[str, list[tuple[str, int, str]]]:
+@functools.lru_cache(maxsize=4)
+def _ledger(data_dir: str | None = None) -> dict[str, list[tuple[str, int, str]]]:
     """CVRPLIB updates ledger: instance -> [(date, objective, event_type)] (empty if not installed)."""
     from verifiers.logistics import DataMissing, find_data
     try:
-        path = find_data("cvrp/sources/cvrplib-x-frontier.csv")
+        path = find_data("cvrp/sources/cvrplib-x-frontier.csv", data_dir)
     except DataMissing:
         return {}
     out: dict[str, list] = {}
@@ -111,11 +111,11 @@ def _ledger() -> dict[str, list[tuple[str, int, str]]]:
     return out
 
 
-def bks_reference(name: str, entry: dict[str, Any]) -> Reference:
+def bks_reference(name: str, entry: dict[str, Any], data_dir: str | None = None) -> Reference:
     """The instance's best known solution: re-verified when the data's .sol file has that cost (our
     verifier recomputed it), quoted otherwise; dated by the CVRPLIB ledger."""
     bks = int(entry["bks"])
-    rows = _ledger().get(name, [])
+    rows = _ledger(data_dir).get(name, [])
     posted = sorted(d for d, obj, ev in rows if obj == bks and ev == "objective_improvement")
     proved = sorted(d for d, obj, ev in rows if obj == bks and ev == "optimality_proof")
     when = (f"posted on CVRPLIB {posted[0]}" if posted else
@@ -126,7 +126,8 @@ def bks_reference(name: str, entry: dict[str, Any]) -> Reference:
     note = f"{status}; {when}" + ("" if verified else
                                  f"; no solution file with this cost is in the data (its .sol costs {entry['sol_cost_verified']})")
     return Reference("best known", "CVRPLIB", year, str(bks), entry["source"], value=float(bks) if verified else None,
-                     display=str(bks), data_file=entry.get("sol_file") if verified else None, verified=verified, note=note)
+                     display=str(bks), data_file=f"cvrp/{entry['sol_file']}" if verified and entry.get("sol_file") else None,
+                     verified=verified, note=note)
 
 
 def measured_references(name: str, path: Path = BASELINES_FILE) -> tuple[Reference, ...]:
@@ -151,21 +152,46 @@ def measured_references(name: str, path: Path = BASELINES_FILE) -> tuple[Referen
     return tuple(sorted(out, key=lambda r: r.value))
 
 
-def card_for(limits: dict[str, Any]) -> ProblemCard:
-    """The card of one instance (the env and `tttd eval` use it)."""
+@dataclasses.dataclass(frozen=True)
+class CVRPCard(ProblemCard):
+    """A CVRP card; ``context`` names its instance (``instance``, ``instance_file``, ``data_dir``), empty on
+    the generic card used when the data is not installed."""
+
+    def for_options(self, options: dict[str, Any]) -> "CVRPCard":
+        want = {"instance": options.get("instance", LIMITS["instance"]),
+                "instance_file": options.get("instance_file"), "data_dir": options.get("data_dir")}
+        if want["instance_file"] is None and self.context.get("instance_file") is None and self.context and \
+                want["instance"] == self.context.get("instance") and want["data_dir"] == self.context.get("data_dir"):
+            return self
+        return card_for({k: v for k, v in options.items() if k in LIMITS}, want["data_dir"])
+
+
+def card_for(limits: dict[str, Any], data_dir: str | None = None) -> CVRPCard:
+    """The card of one instance (``for_options``: the env, `tttd eval` and the leaderboard use it)."""
     lim = {**LIMITS, **limits}
+    data_dir = str(data_dir) if data_dir else None
     cvrp = _cvrp()
-    inst = cvrp.load_instance(lim["instance"], lim["instance_file"])
+    inst = cvrp.load_instance(lim["instance"], lim["instance_file"], data_dir)
     refs: tuple[Reference, ...] = ()
     if not lim["instance_file"]:
-        refs = (bks_reference(inst.name, cvrp.bks_table()[inst.name]),) + measured_references(inst.name)
+        refs = (bks_reference(inst.name, cvrp.bks_table(data_dir)[inst.name], data_dir),) + measured_references(inst.name)
     return dataclasses.replace(
-        CVRP_CARD, title=f"CVRP {inst.name} ({inst.n_customers} customers, Q = {inst.capacity})",
-        statement=statement(lim), references=refs,
-        context={"instance": None if lim["instance_file"] else inst.name, "instance_file": lim["instance_file"]})
+        _GENERIC, title=f"CVRP {inst.name} ({inst.n_customers} customers, Q = {inst.capacity})",
+        statement=statement(lim, data_dir), statement_for=functools.partial(statement, data_dir=data_dir),
+        references=refs, verifier_kwargs={"data_dir": data_dir} if data_dir else {},
+        limits={**LIMITS, "instance": inst.name if not lim["instance_file"] else lim["instance"],
+                "instance_file": lim["instance_file"], "reference_cost": lim["reference_cost"]},
+        context={"instance": None if lim["instance_file"] else inst.name, "instance_file": lim["instance_file"],
+                 "data_dir": data_dir, "instance_sha256": _file_sha256(inst.path)})
 
 
-CVRP_CARD = ProblemCard(
+def _file_sha256(path: str) -> str:
+    import hashlib
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+_GENERIC = CVRPCard(
     id="CVRP-v0", title="Capacitated vehicle routing (CVRPLIB X instances)", domain="logistics", artifact="python",
     direction="min", units="total route length (CVRPLIB rounded Euclidean, integer)",
     statement="Capacitated vehicle routing on a CVRPLIB X instance (the instance's statement is built when the "
@@ -173,8 +199,21 @@ CVRP_CARD = ProblemCard(
     verifier="cvrp", limits=dict(LIMITS), reward_transform="reference_ratio",
     initial_states=(InitialState("empty", "no routes yet"),), default_initial="empty",
     picture="tttd_envs.problems.cvrp_render:draw", score_label="cost", libraries="numpy, scipy",
-    statement_for=statement, specialise_for=card_for, context={"instance": DEFAULT_INSTANCE, "instance_file": None},
+    statement_for=statement, board=BoardPolicy(instances="instance", gap_detail="gap_pct"),
 )
+
+
+def _default_card() -> CVRPCard:
+    """X-n101-k25's card when the data folder is installed (so `tttd list` shows its best known cost), else
+    the generic card, whose statement says how to install the data."""
+    from verifiers.logistics import DataMissing
+    try:
+        return card_for({})
+    except (DataMissing, FileNotFoundError, OSError):
+        return _GENERIC
+
+
+CVRP_CARD = _default_card()
 
 
 class CVRPEnv(DiscoveryEnv):

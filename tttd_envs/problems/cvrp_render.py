@@ -9,7 +9,7 @@ def draw(card, routes, details: dict | None = None):
     from verifiers.logistics import cvrp
 
     ctx = card.context or {}
-    inst = cvrp.load_instance(ctx.get("instance") or cvrp.DEFAULT_INSTANCE, ctx.get("instance_file"))
+    inst = cvrp.load_instance(ctx.get("instance") or cvrp.DEFAULT_INSTANCE, ctx.get("instance_file"), ctx.get("data_dir"))
     fig = render._figure(6.4, 6.4)
     ax = fig.add_subplot()
     xs = [float(v) for v in inst.xs]

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tttd_envs.card import InitialState, ProblemCard, Reference
+from tttd_envs.card import BoardPolicy, InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
 from tttd_envs.problems.jssp_render import draw_gantt  # noqa: F401  (tttd_envs.render draws with it)
 
@@ -22,6 +22,8 @@ LIMITS: dict[str, Any] = {"instance": DEFAULT_INSTANCE, "instance_file": None, "
                           "memory_bytes": 2 << 30}
 #: CP-SAT (and later other solver) runs measured on this machine by `tttd baseline` (agents/baselines)
 BASELINES_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "logistics" / "baselines.json"
+#: one leaderboard board per instance, with the gap to the best known upper bound (docs/leaderboard.md)
+BOARD = BoardPolicy(instances="instance", gap_detail="gap_to_ub_pct")
 PROMPT_INSTANCE_CHARS = 60_000          # larger user instances are given to programs, not spelled out
 
 
@@ -223,9 +225,11 @@ def _card_cached(instance: str | None, instance_file: str | None, data_dir: str 
         verifier="jssp", verifier_kwargs={"data_dir": data_dir} if data_dir else {},
         limits=limits, reward_transform="identity", references=_references(inst),
         initial_states=(), default_initial="empty", picture="gantt", score_label="makespan",
-        proven_bound=_bound_text(inst), libraries="numpy, scipy", target=target,
+        proven_bound=_bound_text(inst), libraries="numpy, scipy", target=target, board=BOARD,
         instance=name if not instance_file else (instance or DEFAULT_INSTANCE),
         instance_file=instance_file, data_dir=data_dir, ub=inst.ub,
+        context={"instance": name if not instance_file else (instance or DEFAULT_INSTANCE),
+                 "instance_file": instance_file, "data_dir": data_dir, "instance_sha256": inst.sha256},
         lb=inst.lb if inst.lb is not None else inst.trivial_lb)
     inits = (InitialState("empty", "no schedule yet"),
              InitialState("job_order", "every machine processes its jobs in index order (feasible, far from good)",
@@ -260,7 +264,8 @@ def _default_card() -> JSSPCard:
             statement="# Job-shop scheduling\n\nThe instance data is not installed: point TTTD_DATA_DIR at the folder "
                       "holding logistics/jssp (or pass data_dir=).\n",
             verifier="jssp", limits=dict(LIMITS), initial_states=(InitialState("empty", "no schedule yet"),),
-            default_initial="empty", picture="gantt", score_label="makespan", libraries="numpy, scipy")
+            default_initial="empty", picture="gantt", score_label="makespan", libraries="numpy, scipy", board=BOARD,
+            instance="")   # not an instance's card: for_options builds one once the data is there
 
 
 JSSP_CARD = _default_card()
