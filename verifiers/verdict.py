@@ -101,6 +101,6 @@ def _json_default(o: Any) -> Any:
     for attr in ("item", "tolist"):
         if hasattr(o, attr):
             return getattr(o, attr)()
-    if dataclasses.is_dataclass(o):
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):  # an instance, not a dataclass class
         return dataclasses.asdict(o)
     return str(o)
