@@ -46,6 +46,9 @@ def add_discover_command(sub) -> None:
                        help=f"{helps.get(name) or 'config field ' + name} (default {getattr(AgentConfig(), name)!r})")
     p.add_argument("--no-train", dest="train", action="store_false", default=None,
                    help="frozen sampling: the same search without updating the model (a baseline)")
+    p.add_argument("-o", "--opt", dest="env_opts", action="append", default=[], metavar="KEY=VALUE",
+                   help="a problem option passed to gym.make (added to env_kwargs), as for `tttd eval`, e.g. "
+                        "-o instance=X-n101-k25 for CVRP-v0 or -o instance=ta01 for JSSP-v0")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="any other config field, e.g. --set puct_c=2 --set env_kwargs='{\"initial\":\"constant\"}'")
     p.add_argument("--max-cost", dest="max_cost_usd", type=float, default=None, metavar="USD",
@@ -73,6 +76,8 @@ def build_config(args) -> tuple[AgentConfig, Path | None]:
             raise ConfigError(f"{run_dir} is a run of {cfg.env}, not {args.problem}")
         changed = sorted(k for k, v in explicit.items() if k not in _RESUMABLE and v != getattr(cfg, k))
         changed += sorted(i.partition("=")[0] for i in args.overrides if i.partition("=")[0] not in _RESUMABLE)
+        if getattr(args, "env_opts", None):
+            changed.append("the problem options (-o)")
         if changed or args.config or getattr(args, "preset", None):
             raise ConfigError(f"cannot change {', '.join(changed) or 'the config file'} when resuming "
                               "(only steps, stop_after, submit, executor, workers, ray_address, max_cost_usd)")
@@ -87,7 +92,34 @@ def build_config(args) -> tuple[AgentConfig, Path | None]:
     for k, v in explicit.items():
         setattr(cfg, k, v)
     cfg.override(args.overrides)
+    if getattr(args, "env_opts", None) and not args.resume:
+        cfg.env_kwargs = {**cfg.env_kwargs, **_env_options(args.env_opts)}
     return cfg.validate(), run_dir
+
+
+def _env_options(items: list[str]) -> dict:
+    """``-o KEY=VALUE`` items as gym.make keyword arguments (VALUE read as JSON when it parses, else text)."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"-o {item!r}: write KEY=VALUE, e.g. -o instance=X-n101-k25")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def submit_options(cfg: AgentConfig) -> list[str]:
+    """The ``-o`` options `tttd submit` needs to place the run's best answer on the right board: the
+    instance the run targeted, for problems with one board per instance (CVRP-v0, JSSP-v0)."""
+    from tttd_envs.registration import PROBLEMS, card
+    if cfg.env not in PROBLEMS or not card(cfg.env).board.instances:
+        return []
+    keys = (card(cfg.env).board.instances, "instance_file")
+    return [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in cfg.env_kwargs.items()
+            if k in keys and v is not None]
 
 
 def _latest_run(args) -> Path:
@@ -235,6 +267,8 @@ def _submit(console, cfg, best_path, run_dir, run_cost: dict | None = None) -> i
     # and a leaderboard error would print a traceback instead of its one sentence
     cmd = [sys.executable, "-c", "import sys; from tttd_envs.cli import main; sys.exit(main())",
            "submit", cfg.env, str(best_path), "--name", name, "--run-id", Path(run_dir).name]
+    for opt in submit_options(cfg):
+        cmd += ["-o", opt]
     if run_cost is not None:
         cmd += ["--run-cost", json.dumps(run_cost, separators=(",", ":"), allow_nan=False)]
     console.print("submitting: tttd " + " ".join(cmd[3:]))
