@@ -27,8 +27,17 @@ from agents.puct import Archive, ArchiveConfig
 log = logging.getLogger("tttd.agent")
 
 #: metrics that measure time (they differ between two otherwise identical runs)
-TIMING_FIELDS = ("sample_s", "eval_s", "eval_wait_s", "train_s", "other_s", "step_s", "tokens_per_s",
-                 "rollouts_per_s", "other_frac") + cost.TIMED_COST_FIELDS
+TIMING_FIELDS = (
+    "sample_s",
+    "eval_s",
+    "eval_wait_s",
+    "train_s",
+    "other_s",
+    "step_s",
+    "tokens_per_s",
+    "rollouts_per_s",
+    "other_frac",
+) + cost.TIMED_COST_FIELDS
 
 
 def derive_seed(*parts: int) -> int:
@@ -42,10 +51,10 @@ class NullDisplay:
     def phase(self, step: int, text: str) -> None: ...
     def rollouts(self, step: int, done: int, total: int) -> None: ...
     # progress inside a step, per group (``group`` counts from 1)
-    def group_sampled(self, step: int, group: int, groups: int, answers: int, tokens: int, seconds: float) -> None:
-        ...
-    def group_evaluated(self, step: int, group: int, groups: int, valid: int, answers: int, best_reward: float) -> None:
-        ...
+    def group_sampled(self, step: int, group: int, groups: int, answers: int, tokens: int, seconds: float) -> None: ...
+    def group_evaluated(
+        self, step: int, group: int, groups: int, valid: int, answers: int, best_reward: float
+    ) -> None: ...
     def step_done(self, metrics: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
 
@@ -55,9 +64,9 @@ class RunResult:
     run_dir: Path
     steps_done: int
     metrics: list[dict[str, Any]]
-    best: dict[str, Any] | None          # {"state": ..., "verdict": ..., "reward": ..., "step": ...}
+    best: dict[str, Any] | None  # {"state": ..., "verdict": ..., "reward": ..., "step": ...}
     archive: Archive
-    stop_reason: str | None = None       # why it stopped before `steps` (--max-cost), else None
+    stop_reason: str | None = None  # why it stopped before `steps` (--max-cost), else None
 
 
 class Discovery:
@@ -79,14 +88,22 @@ class Discovery:
         times_kernels = self.card is not None and "device_index" in self.card.limits
         self.plan = placement.plan(cfg, placement.gpu_count(), times_kernels=times_kernels)
         self.env_spec = EnvSpec(cfg.env, kwargs, tuple(cfg.env_imports))
-        self.env = self.env_spec.make()                      # prompts (and the initial state) in this process
-        self.env_spec = dataclasses.replace(self.env_spec, gpus=self.plan.eval_gpus)   # workers: their own GPUs
+        self.env = self.env_spec.make()  # prompts (and the initial state) in this process
+        self.env_spec = dataclasses.replace(self.env_spec, gpus=self.plan.eval_gpus)  # workers: their own GPUs
         self._log_handler = _file_log(self.run_dir / "run.log")
         log.info("placement: %s", self.plan.describe())
         self.policy = policy if policy is not None else build_policy(cfg, self.plan, str(self.run_dir))
-        self.archive = Archive(ArchiveConfig(cfg.sampler, cfg.puct_c, cfg.archive_cap, cfg.topk_children,
-                                             cfg.puct_fill, cfg.greedy_eps,
-                                             visit_unit=cfg.group_size if cfg.puct_group_visits else 1))
+        self.archive = Archive(
+            ArchiveConfig(
+                cfg.sampler,
+                cfg.puct_c,
+                cfg.archive_cap,
+                cfg.topk_children,
+                cfg.puct_fill,
+                cfg.greedy_eps,
+                visit_unit=cfg.group_size if cfg.puct_group_visits else 1,
+            )
+        )
         self.metrics: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
         self.step_no = 0
@@ -103,13 +120,20 @@ class Discovery:
     def run(self) -> RunResult:
         cfg = self.cfg
         self.display.start(self.run_dir, cfg, self.step_no + 1)
-        log.info("run %s: %s with %s (%s backend), steps %d..%d", self.run_dir, cfg.env, cfg.model, cfg.backend,
-                 self.step_no + 1, cfg.steps)
+        log.info(
+            "run %s: %s with %s (%s backend), steps %d..%d",
+            self.run_dir,
+            cfg.env,
+            cfg.model,
+            cfg.backend,
+            self.step_no + 1,
+            cfg.steps,
+        )
         done_now, stop_reason = 0, None
         try:
             while self.step_no < cfg.steps and not (cfg.stop_after and done_now >= cfg.stop_after):
                 if (stop_reason := cost.limit_reached(cfg, self.metrics, self.run_dir)) is not None:
-                    log.info("%s", stop_reason)           # --max-cost: at a step boundary, after its checkpoint
+                    log.info("%s", stop_reason)  # --max-cost: at a step boundary, after its checkpoint
                     break
                 self.step(self.step_no + 1)
                 done_now += 1
@@ -117,7 +141,7 @@ class Discovery:
             for hook in self.hooks:
                 hook.close()
             self.executor.close()
-            if hasattr(self.policy, "close"):       # a vLLM server tttd started stops with the run
+            if hasattr(self.policy, "close"):  # a vLLM server tttd started stops with the run
                 self.policy.close()
             self.display.close()
             log.removeHandler(self._log_handler)
@@ -153,18 +177,19 @@ class Discovery:
         starts = self.archive.select(cfg.groups, rng=random.Random(derive_seed(cfg.seed, t, 0xA)))
         self.display.phase(t, "sampling")
         sample_s, n_tokens, n_prompt = 0.0, 0, 0
-        groups: list[tuple[dict, list, list]] = []          # (start state, rollouts, futures)
-        reported = 0                                        # groups whose evaluation was reported to the display
+        groups: list[tuple[dict, list, list]] = []  # (start state, rollouts, futures)
+        reported = 0  # groups whose evaluation was reported to the display
         total = cfg.groups * cfg.group_size
         for g, start, rolls, dt in self._sample_groups(t, starts):
             sample_s += dt
             n_tokens += sum(len(r.answer_ids) for r in rolls)
             n_prompt += sum(len(r.prompt_ids) for r in rolls)
             # evaluation of this group overlaps with sampling of the next
-            futs = [self.executor.submit(start, r.text, derive_seed(cfg.seed, t, g, i, 0xD)) for i, r in enumerate(rolls)]
+            futs = [
+                self.executor.submit(start, r.text, derive_seed(cfg.seed, t, g, i, 0xD)) for i, r in enumerate(rolls)
+            ]
             groups.append((start, rolls, futs))
-            self.display.group_sampled(t, g + 1, len(starts), len(rolls), sum(len(r.answer_ids) for r in rolls),
-                                       dt)
+            self.display.group_sampled(t, g + 1, len(starts), len(rolls), sum(len(r.answer_ids) for r in rolls), dt)
             while reported < len(groups) and all(f.done() for f in groups[reported][2]):
                 self._group_evaluated(t, reported, len(starts), [f.result() for f in groups[reported][2]])
                 reported += 1
@@ -184,13 +209,17 @@ class Discovery:
 
         # archive: every rollout is a visit; valid children are inserted (in a fixed order)
         for (start, rolls, _), res in zip(groups, results):
-            for r, out in zip(rolls, res):
+            for _r, out in zip(rolls, res):
                 child = out["state"]
                 if child is not None:
                     child = {**child, "timestep": t}
                 self.archive.record(start["id"], child)
-                if out["accepted"] and child is not None and child.get("value") is not None and \
-                        (self.best is None or child["value"] > self.best["state"]["value"]):
+                if (
+                    out["accepted"]
+                    and child is not None
+                    and child.get("value") is not None
+                    and (self.best is None or child["value"] > self.best["state"]["value"])
+                ):
                     self.best = {"state": child, "verdict": out["verdict"], "reward": out["reward"], "step": t}
 
         # advantages per group; constant groups carry no signal and are dropped
@@ -205,44 +234,74 @@ class Discovery:
             all_rolls += rolls
             all_adv += adv.tolist()
         self.display.phase(t, "training")
-        stats = pol.update(all_rolls, all_adv) if cfg.train else {"loss": 0.0, "train_tokens": 0, "rho_mean": 1.0, "train_s": 0.0}
+        stats = (
+            pol.update(all_rolls, all_adv)
+            if cfg.train
+            else {"loss": 0.0, "train_tokens": 0, "rho_mean": 1.0, "train_s": 0.0}
+        )
         train_s = stats["train_s"]
 
         flat = [x for rw in rewards for x in rw]
         valid = [o["accepted"] for res in results for o in res]
         best = self.best
         m = {
-            "step": t, "rollouts": len(flat),
-            "reward_mean": sum(flat) / len(flat), "reward_max": max(flat),
+            "step": t,
+            "rollouts": len(flat),
+            "reward_mean": sum(flat) / len(flat),
+            "reward_max": max(flat),
             "valid_frac": sum(valid) / len(valid),
             "best_score": best["state"]["score"] if best else None,
             "best_value": best["state"]["value"] if best else None,
             "best_reward": best["reward"] if best else None,
-            "beta": betas, "beta_mean": (sum(betas) / len(betas)) if betas else None,
-            "adv_min": min(all_adv), "adv_max": max(all_adv),
-            "groups_dropped": dropped, "groups": len(groups),
-            "loss": stats["loss"], "rho_mean": stats["rho_mean"], "train_tokens": stats["train_tokens"],
-            "sampled_tokens": n_tokens, "prompt_tokens": n_prompt, "clip_frac": stats.get("clip_frac", 0.0),
+            "beta": betas,
+            "beta_mean": (sum(betas) / len(betas)) if betas else None,
+            "adv_min": min(all_adv),
+            "adv_max": max(all_adv),
+            "groups_dropped": dropped,
+            "groups": len(groups),
+            "loss": stats["loss"],
+            "rho_mean": stats["rho_mean"],
+            "train_tokens": stats["train_tokens"],
+            "sampled_tokens": n_tokens,
+            "prompt_tokens": n_prompt,
+            "clip_frac": stats.get("clip_frac", 0.0),
             "archive_size": len(self.archive.states),
             "start_ids": [s["id"] for s in starts],
-            "sample_s": sample_s, "eval_wait_s": eval_wait_s, "train_s": train_s,
+            "sample_s": sample_s,
+            "eval_wait_s": eval_wait_s,
+            "train_s": train_s,
             "tokens_per_s": n_tokens / sample_s if sample_s > 0 else None,
             "rollouts_per_s": len(flat) / sample_s if sample_s > 0 else None,
         }
-        m.update(cost.step_costs(m, results, cfg, self.metrics, pol))     # tokens, device-seconds, $ (agents/cost.py)
+        m.update(cost.step_costs(m, results, cfg, self.metrics, pol))  # tokens, device-seconds, $ (agents/cost.py)
         self.step_no = t
         self.metrics.append(m)
         self._checkpoint(t)
         m["step_s"] = time.perf_counter() - t_step
         m["other_s"] = m["step_s"] - sample_s - train_s
         m["other_frac"] = m["other_s"] / m["step_s"]
-        rundir.write_jsonl(self.run_dir / "metrics.jsonl", self.metrics)   # with the timings of this step
-        log.info("step %d: reward mean %.4g max %.4g, valid %.0f%%, best %s, dropped %d/%d groups, "
-                 "sample %.1fs eval-wait %.1fs train %.1fs other %.1fs", t, m["reward_mean"], m["reward_max"],
-                 100 * m["valid_frac"], m["best_score"], dropped, len(groups), sample_s, eval_wait_s, train_s,
-                 m["other_s"])
-        verdicts = Counter(f"{o['verdict'].get('status')}: {str(o['verdict'].get('message', ''))[:160]}"
-                           for res in results for o in res if not o["accepted"])
+        rundir.write_jsonl(self.run_dir / "metrics.jsonl", self.metrics)  # with the timings of this step
+        log.info(
+            "step %d: reward mean %.4g max %.4g, valid %.0f%%, best %s, dropped %d/%d groups, "
+            "sample %.1fs eval-wait %.1fs train %.1fs other %.1fs",
+            t,
+            m["reward_mean"],
+            m["reward_max"],
+            100 * m["valid_frac"],
+            m["best_score"],
+            dropped,
+            len(groups),
+            sample_s,
+            eval_wait_s,
+            train_s,
+            m["other_s"],
+        )
+        verdicts = Counter(
+            f"{o['verdict'].get('status')}: {str(o['verdict'].get('message', ''))[:160]}"
+            for res in results
+            for o in res
+            if not o["accepted"]
+        )
         for msg, k in verdicts.most_common(3):
             log.info("  %d× %s", k, msg)
         for hook in self.hooks:
@@ -251,13 +310,19 @@ class Discovery:
         return m
 
     def _group_evaluated(self, t: int, g: int, groups: int, outs: list[dict]) -> None:
-        self.display.group_evaluated(t, g + 1, groups, sum(bool(o["accepted"]) for o in outs), len(outs),
-                                     max(o["reward"] for o in outs))
+        self.display.group_evaluated(
+            t, g + 1, groups, sum(bool(o["accepted"]) for o in outs), len(outs), max(o["reward"] for o in outs)
+        )
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _checkpoint(self, t: int) -> None:
-        state = {"step": t, "archive": self.archive.to_records(), "metrics": self.metrics, "best": self.best,
-                 "config": self.cfg.to_dict()}
+        state = {
+            "step": t,
+            "archive": self.archive.to_records(),
+            "metrics": self.metrics,
+            "best": self.best,
+            "config": self.cfg.to_dict(),
+        }
         rundir.write_checkpoint(self.run_dir, t, self.policy, state)
         rundir.write_jsonl(self.run_dir / "archive.jsonl", self.archive.to_records())
         rundir.write_jsonl(self.run_dir / "metrics.jsonl", self.metrics)
@@ -307,20 +372,33 @@ def build_policy(cfg: AgentConfig, plan=None, log_dir: str = ""):
         settings.device = plan.trainer[0]
     if cfg.backend == "vllm":
         from agents.vllm_policy import VLLMPolicy, engine_kwargs
+
         kw: dict[str, Any] = {"adapter_dir": cfg.vllm_adapter_dir}
         if plan is not None:
-            kw.update(gpus=tuple(i for i in map(gpu_index, plan.sampler) if i is not None), sleep=plan.sleep_sampler,
-                      **engine_kwargs(cfg, plan))
+            kw.update(
+                gpus=tuple(i for i in map(gpu_index, plan.sampler) if i is not None),
+                sleep=plan.sleep_sampler,
+                **engine_kwargs(cfg, plan),
+            )
         if cfg.vllm_server:
             from agents.vllm_server import VLLMServerPolicy
-            return VLLMServerPolicy.from_spec(spec, settings, server=cfg.vllm_server, python=cfg.vllm_server_python,
-                                              timeout_s=cfg.vllm_server_timeout_s, log_dir=log_dir, **kw)
+
+            return VLLMServerPolicy.from_spec(
+                spec,
+                settings,
+                server=cfg.vllm_server,
+                python=cfg.vllm_server_python,
+                timeout_s=cfg.vllm_server_timeout_s,
+                log_dir=log_dir,
+                **kw,
+            )
         return VLLMPolicy.from_spec(spec, settings, **kw)
     return TransformersPolicy.from_spec(spec, settings)
 
 
 def _card(env_id: str):
     from tttd_envs.registration import PROBLEMS, card
+
     return card(env_id) if env_id in PROBLEMS else None
 
 

@@ -37,8 +37,9 @@ def parse_devices(text: str, field: str = "devices") -> tuple[str, ...]:
             item = "cuda:" + item
         m = _ONE.match(item)
         if not m:
-            raise ConfigError(f"{field}: {raw.strip()!r} is not a device; write cpu, cuda, cuda:N or cuda:N-M "
-                              "(comma-separated)")
+            raise ConfigError(
+                f"{field}: {raw.strip()!r} is not a device; write cpu, cuda, cuda:N or cuda:N-M (comma-separated)"
+            )
         kind, a, b = m.group(1), m.group(2), m.group(3)
         if kind == "cpu":
             if a is not None:
@@ -64,9 +65,9 @@ def gpu_index(device: str) -> int | None:
 @dataclasses.dataclass(frozen=True)
 class Plan:
     trainer: tuple[str, ...]
-    sampler: tuple[str, ...]          # the trainer's device when the backend is transformers
-    eval_gpus: tuple[int, ...]        # () unless the problem times kernels
-    sleep_sampler: bool               # vLLM gives its memory back during each update (shares a GPU)
+    sampler: tuple[str, ...]  # the trainer's device when the backend is transformers
+    eval_gpus: tuple[int, ...]  # () unless the problem times kernels
+    sleep_sampler: bool  # vLLM gives its memory back during each update (shares a GPU)
     notes: tuple[str, ...] = ()
 
     @property
@@ -74,9 +75,12 @@ class Plan:
         return max(1, len(self.sampler))
 
     def describe(self) -> str:
-        parts = [f"trainer {','.join(self.trainer)}", f"sampler {','.join(self.sampler)}"
-                 + (f" (tensor parallel {self.tensor_parallel})" if self.tensor_parallel > 1 else "")
-                 + (", sleeps during updates" if self.sleep_sampler else "")]
+        parts = [
+            f"trainer {','.join(self.trainer)}",
+            f"sampler {','.join(self.sampler)}"
+            + (f" (tensor parallel {self.tensor_parallel})" if self.tensor_parallel > 1 else "")
+            + (", sleeps during updates" if self.sleep_sampler else ""),
+        ]
         if self.eval_gpus:
             parts.append("kernel evaluation on GPU " + ",".join(map(str, self.eval_gpus)))
         return "; ".join(parts) + "".join(f". {n}" for n in self.notes)
@@ -94,35 +98,48 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
         for d in devs:
             i = gpu_index(d)
             if i is not None and i >= gpu_count:
-                seen = f"only {gpu_count} GPU{'s' if gpu_count != 1 else ''} (cuda:0-{gpu_count - 1})" if gpu_count \
+                seen = (
+                    f"only {gpu_count} GPU{'s' if gpu_count != 1 else ''} (cuda:0-{gpu_count - 1})"
+                    if gpu_count
                     else "no GPU"
+                )
                 raise ConfigError(f"{field} asks for {d}, but this machine has {seen}")
+
     check(trainer, "trainer_devices")
     if len(trainer) > 1:
-        raise ConfigError(f"trainer_devices names {len(trainer)} devices; data-parallel training is not implemented "
-                          "yet, so give one (the sampler can use several with --backend vllm)")
+        raise ConfigError(
+            f"trainer_devices names {len(trainer)} devices; data-parallel training is not implemented "
+            "yet, so give one (the sampler can use several with --backend vllm)"
+        )
     remote = cfg.backend == "vllm" and cfg.vllm_server not in ("", "start")
     if remote:
         if cfg.sampler_devices:
-            raise ConfigError("sampler_devices does not apply to a vLLM server given by URL (it runs where it was "
-                              "started); leave it empty or use vllm_server=start")
+            raise ConfigError(
+                "sampler_devices does not apply to a vLLM server given by URL (it runs where it was "
+                "started); leave it empty or use vllm_server=start"
+            )
         sampler: tuple[str, ...] = (cfg.vllm_server,)
     elif cfg.backend == "vllm":
         sampler = parse_devices(cfg.sampler_devices, "sampler_devices") if cfg.sampler_devices else trainer
         check(sampler, "sampler_devices")
         if "cpu" in sampler and trainer != ("cpu",):
-            raise ConfigError("sampler_devices is cpu while the trainer uses a GPU; vLLM's CPU build and a GPU trainer "
-                              "cannot share a process, so use GPUs for both or cpu for both")
+            raise ConfigError(
+                "sampler_devices is cpu while the trainer uses a GPU; vLLM's CPU build and a GPU trainer "
+                "cannot share a process, so use GPUs for both or cpu for both"
+            )
     else:
         if cfg.sampler_devices and parse_devices(cfg.sampler_devices, "sampler_devices") != trainer:
-            raise ConfigError("sampler_devices applies to --backend vllm; the transformers backend samples on the "
-                              "trainer's device")
+            raise ConfigError(
+                "sampler_devices applies to --backend vllm; the transformers backend samples on the trainer's device"
+            )
         sampler = trainer
     shared = bool(set(trainer) & set(sampler)) and cfg.backend == "vllm" and "cpu" not in trainer
     sleep = cfg.vllm_sleep == "on" or (cfg.vllm_sleep == "auto" and shared)
     if remote and sleep:
-        notes.append("the vLLM server is asked to sleep during updates (it must run with VLLM_SERVER_DEV_MODE=1 "
-                     "and --enable-sleep-mode)")
+        notes.append(
+            "the vLLM server is asked to sleep during updates (it must run with VLLM_SERVER_DEV_MODE=1 "
+            "and --enable-sleep-mode)"
+        )
     evals: tuple[int, ...] = ()
     if cfg.eval_gpus:
         evals = tuple(gpu_index(d) for d in parse_devices(cfg.eval_gpus, "eval_gpus"))
@@ -137,8 +154,10 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
         free = tuple(i for i in range(gpu_count) if i not in used)
         evals = free or (gpu_count - 1,)
         if not free:
-            notes.append(f"kernels are timed on GPU {gpu_count - 1}, which the LLM also uses: timings are noisier "
-                         "(give the run a GPU of its own with eval_gpus)")
+            notes.append(
+                f"kernels are timed on GPU {gpu_count - 1}, which the LLM also uses: timings are noisier "
+                "(give the run a GPU of its own with eval_gpus)"
+            )
     return Plan(trainer, sampler, evals, sleep, tuple(notes))
 
 

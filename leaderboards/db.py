@@ -13,8 +13,8 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -44,11 +44,11 @@ def resolve_url(db: str | os.PathLike | None = None) -> str:
     raw = os.fspath(db) if db is not None else (os.environ.get(ENV_URL) or "")
     if not raw:
         return "sqlite:///" + str(default_path())
-    if "://" not in raw:                                   # a bare file path
+    if "://" not in raw:  # a bare file path
         return "sqlite:///" + str(Path(raw).expanduser().resolve())
     for prefix in ("postgresql://", "postgres://"):
         if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix):]
+            return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
 
 
@@ -95,8 +95,9 @@ def _create(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise DatabaseUnavailable("cannot parse the leaderboard database URL; give a file path, "
-                                  "sqlite:///PATH or postgresql://USER@HOST/DB") from None
+        raise DatabaseUnavailable(
+            "cannot parse the leaderboard database URL; give a file path, sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
             return _create_sqlite(parsed)
@@ -104,8 +105,9 @@ def _create(url: str) -> Engine:
     except NoSuchModuleError:
         raise DatabaseUnavailable(f"no SQLAlchemy driver for {describe(url)}; use SQLite or postgresql://") from None
     except ModuleNotFoundError as e:
-        raise DatabaseUnavailable(f"the database driver for {describe(url)} is not installed ({e.name}); "
-                                  "install tttd[web]") from None
+        raise DatabaseUnavailable(
+            f"the database driver for {describe(url)} is not installed ({e.name}); install tttd[web]"
+        ) from None
 
 
 def _create_sqlite(parsed) -> Engine:
@@ -141,6 +143,7 @@ def _retry_locked(fn, timeout_s: float = BUSY_TIMEOUT_S):
     """Switching a brand-new file to WAL needs a moment alone with it; other processes creating the
     same database at the same instant get "database is locked" (not covered by busy_timeout)."""
     import sqlite3
+
     deadline = time.monotonic() + timeout_s
     delay = 0.005
     while True:
@@ -175,6 +178,7 @@ def alembic_config(connection: Connection | None = None):
     from alembic.config import Config
 
     from leaderboards.migrations import SCRIPT_LOCATION
+
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
     if connection is not None:
@@ -184,6 +188,7 @@ def alembic_config(connection: Connection | None = None):
 
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -195,9 +200,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     from leaderboards.migrations import HEAD
+
     try:
         if revision == "head" and current_revision(engine) == HEAD:
-            return                                            # the common case: nothing to lock
+            return  # the common case: nothing to lock
         with engine.connect() as conn:
             conn = conn.execution_options(tttd_write=True)
             with conn.begin():
@@ -205,11 +211,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 command.upgrade(alembic_config(conn), revision)
     except OperationalError as e:
-        raise DatabaseUnavailable(f"cannot open the leaderboard database {describe(str(engine.url))}: "
-                                  f"{_first_line(e.orig)}") from None
+        raise DatabaseUnavailable(
+            f"cannot open the leaderboard database {describe(str(engine.url))}: {_first_line(e.orig)}"
+        ) from None
     except DBAPIError as e:
-        raise DatabaseUnavailable(f"the leaderboard database {describe(str(engine.url))} failed: "
-                                  f"{_first_line(e.orig)}") from None
+        raise DatabaseUnavailable(
+            f"the leaderboard database {describe(str(engine.url))} failed: {_first_line(e.orig)}"
+        ) from None
 
 
 def _first_line(exc) -> str:

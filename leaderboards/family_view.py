@@ -18,12 +18,12 @@ BEST_KNOWN = "best known"
 
 @dataclasses.dataclass
 class FamilyRow:
-    board: str                        # the board key: the instance name, or file:<sha256 prefix>
+    board: str  # the board key: the instance name, or file:<sha256 prefix>
     title: str | None
-    ranked: int                       # ranked entries on the board
-    best: Entry                       # the board's rank-1 entry
-    best_known: ReferenceRow | None   # the instance's best known value (None for a user's own file)
-    gap_pct: float | None             # the best entry's gap to it in % (the verifier's), None without one
+    ranked: int  # ranked entries on the board
+    best: Entry  # the board's rank-1 entry
+    best_known: ReferenceRow | None  # the instance's best known value (None for a user's own file)
+    gap_pct: float | None  # the best entry's gap to it in % (the verifier's), None without one
 
     @property
     def at_or_beyond(self) -> bool:
@@ -34,9 +34,9 @@ class FamilyRow:
 class Family:
     problem: str
     rows: list[FamilyRow]
-    with_gap: int                     # instances with a best known value
-    mean_gap_pct: float | None        # over those
-    at_or_beyond: int                 # of those, how many have an entry at or beyond the best known
+    with_gap: int  # instances with a best known value
+    mean_gap_pct: float | None  # over those
+    at_or_beyond: int  # of those, how many have an entry at or beyond the best known
 
     def to_dict(self) -> dict[str, Any]:
         d = _jsonable(dataclasses.asdict(self))
@@ -53,10 +53,10 @@ def family(card, boards: list[Board]) -> Family:
         if not ranked:
             continue
         best = min(ranked, key=lambda e: e.rank)
-        known = next((r.reference for r in b.rows if r.reference is not None and r.reference.label == BEST_KNOWN),
-                     None)
+        known = next((r.reference for r in b.rows if r.reference is not None and r.reference.label == BEST_KNOWN), None)
         rows.append(FamilyRow(b.case_set, b.title, len(ranked), best, known, scoring.gap_pct(card, best.details)))
     rows.sort(key=lambda r: (r.gap_pct is None, r.gap_pct if r.gap_pct is not None else 0.0, r.board))
     gaps = [r.gap_pct for r in rows if r.gap_pct is not None]
-    return Family(card.id, rows, len(gaps), sum(gaps) / len(gaps) if gaps else None,
-                  sum(1 for r in rows if r.at_or_beyond))
+    return Family(
+        card.id, rows, len(gaps), sum(gaps) / len(gaps) if gaps else None, sum(1 for r in rows if r.at_or_beyond)
+    )

@@ -20,18 +20,24 @@ import os
 from typing import Any
 
 from leaderboards.errors import SubmissionRefused
-from verifiers.molecules.replay import (RUN_FILES, RunLogError, board_kind, make_bundle,  # noqa: F401 - board_kind
-                                        parse_board_key)                                   # is this module's API too
+from verifiers.molecules.replay import (
+    RUN_FILES,
+    RunLogError,
+    board_kind,
+    make_bundle,
+    parse_board_key,  # is this module's API too
+)
 
-_KEY_CHARS = 50                       # the case_set column's width
+_KEY_CHARS = 50  # the case_set column's width
 
 
 # -- the bundle: the run's two files, exactly ---------------------------------------------------------
 def bundle_from(artifact: Any) -> str:
     """The canonical bundle text of a submission: a run directory (path) is read; a bundle text (what
     the leaderboard stores and hands back) passes through after a check."""
-    if isinstance(artifact, os.PathLike) or (isinstance(artifact, str) and "\n" not in artifact
-                                             and len(artifact) < 4096 and os.path.isdir(artifact)):
+    if isinstance(artifact, os.PathLike) or (
+        isinstance(artifact, str) and "\n" not in artifact and len(artifact) < 4096 and os.path.isdir(artifact)
+    ):
         return read_run_dir(os.fspath(artifact))
     if isinstance(artifact, (bytes, bytearray)):
         try:
@@ -39,10 +45,11 @@ def bundle_from(artifact: Any) -> str:
         except UnicodeDecodeError:
             raise SubmissionRefused("a molecule run bundle must be UTF-8 JSON") from None
     if isinstance(artifact, str):
-        files_of(artifact)                        # refuses what is not a bundle
+        files_of(artifact)  # refuses what is not a bundle
         return artifact
-    raise SubmissionRefused("a molecule submission is a run directory (config.json + items.jsonl), "
-                            f"not {type(artifact).__name__}")
+    raise SubmissionRefused(
+        f"a molecule submission is a run directory (config.json + items.jsonl), not {type(artifact).__name__}"
+    )
 
 
 def read_run_dir(path: str) -> str:
@@ -52,8 +59,10 @@ def read_run_dir(path: str) -> str:
     for name in RUN_FILES:
         full = os.path.join(path, name)
         if not os.path.isfile(full):
-            raise SubmissionRefused(f"the run directory {path} has no {name}; a molecule submission is the "
-                                    "config.json and items.jsonl that the env's write_run_log() writes")
+            raise SubmissionRefused(
+                f"the run directory {path} has no {name}; a molecule submission is the "
+                "config.json and items.jsonl that the env's write_run_log() writes"
+            )
         with open(full, "rb") as fh:
             data = fh.read()
         try:
@@ -66,6 +75,7 @@ def read_run_dir(path: str) -> str:
 def files_of(bundle: str) -> dict[str, str]:
     """config.json and items.jsonl, exactly as submitted; SubmissionRefused for what is not a bundle."""
     from verifiers.molecules.replay import files_of as files
+
     try:
         return files(bundle)
     except RunLogError as e:
@@ -88,6 +98,7 @@ def unpack(bundle: str, directory: str) -> list[str]:
 def board_key_of(verifier, bundle: str) -> str:
     """The run's board; refuses (nothing stored) a bundle whose config or items cannot be replayed."""
     from verifiers.molecules.replay import board_key
+
     try:
         key = board_key(verifier.check(bundle))
     except RunLogError as e:
@@ -102,13 +113,19 @@ def board_title(key: str | None) -> str | None:
     k = parse_board_key(key)
     if k is None:
         return None
-    head = (f"task {k['task']} · budget {k['budget']:,} calls · action mode {k['action_mode']}, "
-            f"code limit {k['code_timeout_s']:g} s")
+    head = (
+        f"task {k['task']} · budget {k['budget']:,} calls · action mode {k['action_mode']}, "
+        f"code limit {k['code_timeout_s']:g} s"
+    )
     kind = board_kind(key)
     if kind == "white-box":
-        return head + (" · WHITE-BOX: the objective is public and can be computed offline, so the budget counts "
-                       "submissions, not evaluations; compared only within this action mode and limit")
+        return head + (
+            " · WHITE-BOX: the objective is public and can be computed offline, so the budget counts "
+            "submissions, not evaluations; compared only within this action mode and limit"
+        )
     if kind == "hidden-dev":
-        return head + (" · HIDDEN TARGET, DEV POOL: trusted only if the agent read neither the shipped pool nor "
-                       "ZINC250k (targets drawn from the screening library)")
+        return head + (
+            " · HIDDEN TARGET, DEV POOL: trusted only if the agent read neither the shipped pool nor "
+            "ZINC250k (targets drawn from the screening library)"
+        )
     return head + f" · HIDDEN TARGET, PRIVATE POOL {k['pool']}: operator-held targets"

@@ -4,8 +4,9 @@ published constructions, AtCoder standings estimates, and reference rows placed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable, Union
+from typing import Any
 
 from leaderboards import scoring
 from leaderboards.api_values import Board, BoardRow, Entry, ReferenceRow
@@ -15,22 +16,43 @@ from leaderboards.store import as_utc
 def to_entry(card, row: dict[str, Any]) -> Entry:
     summary = row.get("summary") or {}
     return Entry(
-        id=row["id"], problem=row["problem"], hardware_key=row["hardware_key"], case_set=row["case_set"],
-        status=row["status"], accepted=bool(row["accepted"]), score=row["score"], display=row["display"],
-        score_exact=row["score_exact"], message=row["message"], submitter=row["submitter"], notes=row["notes"],
-        run_id=row["run_id"], created_at=as_utc(row["created_at"]), artifact_sha256=row["artifact_sha256"],
-        artifact_kind=row["artifact_kind"], artifact_size=row["artifact_size"], verifier=row["verifier"],
-        tttd_version=row["tttd_version"], hardware=row["hardware"], details=dict(summary),
-        flag=row["flag"], flag_reason=row["flag_reason"], flagged_by=row["flagged_by"],
-        flagged_at=as_utc(row["flagged_at"]), comparable=scoring.comparable(card, summary),
-        client_score_ignored=row["client_score_sent"] is not None, construction_sha256=row["construction_sha256"],
-        verified_at=as_utc(row["verified_at"]), evaluation_count=row["evaluation_count"],
-        run_cost=row.get("run_cost"))
+        id=row["id"],
+        problem=row["problem"],
+        hardware_key=row["hardware_key"],
+        case_set=row["case_set"],
+        status=row["status"],
+        accepted=bool(row["accepted"]),
+        score=row["score"],
+        display=row["display"],
+        score_exact=row["score_exact"],
+        message=row["message"],
+        submitter=row["submitter"],
+        notes=row["notes"],
+        run_id=row["run_id"],
+        created_at=as_utc(row["created_at"]),
+        artifact_sha256=row["artifact_sha256"],
+        artifact_kind=row["artifact_kind"],
+        artifact_size=row["artifact_size"],
+        verifier=row["verifier"],
+        tttd_version=row["tttd_version"],
+        hardware=row["hardware"],
+        details=dict(summary),
+        flag=row["flag"],
+        flag_reason=row["flag_reason"],
+        flagged_by=row["flagged_by"],
+        flagged_at=as_utc(row["flagged_at"]),
+        comparable=scoring.comparable(card, summary),
+        client_score_ignored=row["client_score_sent"] is not None,
+        construction_sha256=row["construction_sha256"],
+        verified_at=as_utc(row["verified_at"]),
+        evaluation_count=row["evaluation_count"],
+        run_cost=row.get("run_cost"),
+    )
 
 
 #: the references of a problem: one list for every board, or a function of the board's case set
 #: (molecule boards differ by task and budget)
-Refs = Union[list[ReferenceRow], Callable[[str], list[ReferenceRow]]]
+Refs = list[ReferenceRow] | Callable[[str], list[ReferenceRow]]
 
 
 def refs_of(refs: Refs, case_set: str) -> list[ReferenceRow]:
@@ -91,6 +113,7 @@ def order(card, entries: list[Entry]) -> list[Entry]:
     """Board order: per board, ranked entries by rank, then flagged entries by value, then rejected
     ones newest first. Boards: the comparable case set (AtCoder's official) first, then by case set
     and hardware."""
+
     def group_key(e: Entry):
         return (e.case_set != card.board.comparable_case_set, e.case_set, e.hardware_key)
 
@@ -101,6 +124,7 @@ def order(card, entries: list[Entry]) -> list[Entry]:
         if v is not None:
             return (1, scoring.sort_key(card, v), e.id)
         return (2, -e.created_at.timestamp(), -e.id)
+
     return sorted(entries, key=lambda e: (group_key(e), within(e)))
 
 
@@ -116,8 +140,10 @@ def boards(card, entries: list[Entry], refs: Refs) -> list[Board]:
     out = []
     for (hw, cs), members in groups.items():
         board_refs = refs_of(refs, cs)
-        placed = sorted((r for r in board_refs if r.sort_value is not None and r.comparable),
-                        key=lambda r: scoring.sort_key(card, Decimal(r.sort_value)))
+        placed = sorted(
+            (r for r in board_refs if r.sort_value is not None and r.comparable),
+            key=lambda r: scoring.sort_key(card, Decimal(r.sort_value)),
+        )
         unplaced = [r for r in board_refs if r.sort_value is None or not r.comparable]
         ranked = [e for e in members if e.rank is not None]
         rest = [e for e in members if e.rank is None]
@@ -131,6 +157,7 @@ def boards(card, entries: list[Entry], refs: Refs) -> list[Board]:
         rows += [BoardRow("reference", reference=r) for r in pending + unplaced]
         rows += [BoardRow("entry", entry=e) for e in rest]
         comparable = card.board.comparable_case_set in ("", cs)
-        out.append(Board(card.id, hw, cs, card.direction, card.units, comparable, rows,
-                         title=scoring.board_title(card, cs)))
+        out.append(
+            Board(card.id, hw, cs, card.direction, card.units, comparable, rows, title=scoring.board_title(card, cs))
+        )
     return out

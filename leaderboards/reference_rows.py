@@ -28,10 +28,11 @@ def references(env_id: str, case_set: str = "") -> list[ReferenceRow]:
     (molecules) have one set per board: ``case_set`` is the board key (task, budget...; the card's
     default task and budget when empty)."""
     from tttd_envs.registration import card as get_card
+
     card = get_card(env_id)
     if card.board.run:
         return molecule_references(card, case_set)
-    card = scoring.instance_card(card, case_set)       # an instance board: that instance's references
+    card = scoring.instance_card(card, case_set)  # an instance board: that instance's references
     if card is None:
         return []
     options = tuple(sorted((k, v) for k, v in card.context.items() if k in card.limits and v is not None))
@@ -41,30 +42,61 @@ def references(env_id: str, case_set: str = "") -> list[ReferenceRow]:
     rows = []
     for ref in card.references:
         name = ref.label if counts[ref.label] == 1 else f"{ref.label} ({ref.who})"
-        pinned = next((s.construction_sha256 for s in card.initial_states
-                       if ref.data_file and s.data_file == ref.data_file), None)
-        rechecked, note, sha, exact, display = False, "quoted from the source; not re-run by tttd", pinned, None, ref.display
+        pinned = next(
+            (s.construction_sha256 for s in card.initial_states if ref.data_file and s.data_file == ref.data_file), None
+        )
+        rechecked, note, sha, exact, display = (
+            False,
+            "quoted from the source; not re-run by tttd",
+            pinned,
+            None,
+            ref.display,
+        )
         if ref.data_file:
-            rechecked, note, sha, exact, shown = _recheck(card.id, ref.data_file, ref.display, pinned,
-                                                          _data_signature(card.domain, ref.data_file), options)
+            rechecked, note, sha, exact, shown = _recheck(
+                card.id, ref.data_file, ref.display, pinned, _data_signature(card.domain, ref.data_file), options
+            )
             display = shown or ref.display
-        value = (Decimal(exact) if exact else
-                 Decimal(repr(ref.value)) if ref.value is not None else scoring.parse_number(ref.published))
+        value = (
+            Decimal(exact)
+            if exact
+            else Decimal(repr(ref.value))
+            if ref.value is not None
+            else scoring.parse_number(ref.published)
+        )
         if display is None and value is not None:
             display = ref.published.split(" ")[0] if scoring.parse_number(ref.published) is not None else None
         est_rank, est_perf = scoring.reference_place(card, value)
-        rows.append(ReferenceRow(
-            name=name, label=ref.label, who=ref.who, year=ref.year, published=ref.published, source=ref.source,
-            value=ref.value, display=display, verified=ref.verified, rechecked=rechecked, recheck_note=note,
-            note=ref.note, data_file=ref.data_file, category=category(ref.label), construction_sha256=sha,
-            score_exact=exact, sort_value=None if value is None else str(value),
-            estimated_rank=est_rank, estimated_performance=est_perf))
+        rows.append(
+            ReferenceRow(
+                name=name,
+                label=ref.label,
+                who=ref.who,
+                year=ref.year,
+                published=ref.published,
+                source=ref.source,
+                value=ref.value,
+                display=display,
+                verified=ref.verified,
+                rechecked=rechecked,
+                recheck_note=note,
+                note=ref.note,
+                data_file=ref.data_file,
+                category=category(ref.label),
+                construction_sha256=sha,
+                score_exact=exact,
+                sort_value=None if value is None else str(value),
+                estimated_rank=est_rank,
+                estimated_performance=est_perf,
+            )
+        )
     return rows
 
 
 def _data_signature(domain: str, filename: str):
     """(path, size, mtime) of the data file, or None: the cache key of a re-check."""
     from tttd_envs import data
+
     try:
         path = data.find(domain, filename)
     except FileNotFoundError:
@@ -78,10 +110,16 @@ def _recheck(env_id: str, data_file: str, card_display: str | None, pinned: str 
     """Run the problem's verifier on the published data file (``options``: the instance of an instance
     board). Returns (rechecked, note, construction_sha256, score_exact, display)."""
     if signature is None:
-        return False, "published data not available here (set TTTD_DATA_DIR); value quoted from the card", \
-            pinned, None, None
+        return (
+            False,
+            "published data not available here (set TTTD_DATA_DIR); value quoted from the card",
+            pinned,
+            None,
+            None,
+        )
     from tttd_envs.registration import card as get_card
     from verifiers import get_verifier
+
     card = get_card(env_id).for_options(dict(options))
     verifier = get_verifier(card.verifier, **{**card.verifier_kwargs, **card.limits})
     with open(signature[0], encoding="utf-8") as fh:
@@ -97,7 +135,6 @@ def _recheck(env_id: str, data_file: str, card_display: str | None, pinned: str 
     return True, f"re-verified from {data_file} by {verdict.verifier}", sha, verdict.details.get("score_exact"), shown
 
 
-
 _AT_CALLS = re.compile(r"at ([\d,]+) calls")
 
 
@@ -109,6 +146,7 @@ def molecule_references(card, case_set: str = "") -> list[ReferenceRow]:
     not comparable) are listed as context, never ranked against."""
     from leaderboards import molruns
     from tttd_envs.problems.molecules_cards import references as task_references
+
     key = molruns.parse_board_key(case_set) or {"task": card.limits["task"], "budget": card.limits["budget"]}
     rows = []
     for ref in task_references(key["task"]):
@@ -117,13 +155,31 @@ def molecule_references(card, case_set: str = "") -> list[ReferenceRow]:
         published = ref.published.strip()
         value = scoring.parse_number("0" + published if published.startswith(".") else published)
         comparable = at is not None and at == key["budget"]
-        how = ("same metric and budget as this board" if comparable else
-               f"measured at {at:,} calls, this board is B={key['budget']:,}: context only" if at is not None else
-               "a different metric: context only")
-        rows.append(ReferenceRow(
-            name=ref.label, label=ref.label, who=ref.who, year=ref.year, published=ref.published, source=ref.source,
-            value=None if value is None else float(value), display=None if value is None else str(value),
-            verified=ref.verified, rechecked=False, recheck_note=f"quoted from the source; {how}",
-            note=ref.note, data_file=None, category=category(ref.label),
-            sort_value=None if value is None else str(value), comparable=comparable))
+        how = (
+            "same metric and budget as this board"
+            if comparable
+            else f"measured at {at:,} calls, this board is B={key['budget']:,}: context only"
+            if at is not None
+            else "a different metric: context only"
+        )
+        rows.append(
+            ReferenceRow(
+                name=ref.label,
+                label=ref.label,
+                who=ref.who,
+                year=ref.year,
+                published=ref.published,
+                source=ref.source,
+                value=None if value is None else float(value),
+                display=None if value is None else str(value),
+                verified=ref.verified,
+                rechecked=False,
+                recheck_note=f"quoted from the source; {how}",
+                note=ref.note,
+                data_file=None,
+                category=category(ref.label),
+                sort_value=None if value is None else str(value),
+                comparable=comparable,
+            )
+        )
     return rows

@@ -15,8 +15,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, \
-    UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -41,7 +52,7 @@ class EntryRow(Base):
     submitter: Mapped[str] = mapped_column(String(200), nullable=False)
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     run_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    client_score_sent: Mapped[str | None] = mapped_column(String(100), nullable=True)   # kept, never used
+    client_score_sent: Mapped[str | None] = mapped_column(String(100), nullable=True)  # kept, never used
     # what the run that produced the artifact cost: {"cost_usd": ..., tokens, device-seconds...} (revision 0003)
     run_cost: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -55,7 +66,7 @@ class EntryRow(Base):
     verifier: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     tttd_version: Mapped[str] = mapped_column(String(50), nullable=False, default="")
     hardware: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    summary: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)   # compact details
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)  # compact details
     construction_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     verified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     evaluation_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -71,7 +82,7 @@ class EvaluationRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(20), nullable=False)     # submit, retime, resubmit, reverify
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # submit, retime, resubmit, reverify
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     requested_by: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     status: Mapped[str] = mapped_column(String(30), nullable=False)
@@ -87,7 +98,7 @@ class EvaluationRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     verifier_kwargs: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     elapsed_s: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
-    applied: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)   # became the entry's verdict
+    applied: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)  # became the entry's verdict
 
 
 class ArtifactRow(Base):
@@ -104,7 +115,7 @@ class FlagEventRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), nullable=False, index=True)
-    flag: Mapped[str | None] = mapped_column(String(20), nullable=True)     # None: cleared
+    flag: Mapped[str | None] = mapped_column(String(20), nullable=True)  # None: cleared
     reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
     operator: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

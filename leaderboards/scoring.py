@@ -82,7 +82,7 @@ def hardware_key(card, hardware: dict[str, Any] | None) -> str:
         value = hardware.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()[:200]
-    if hardware.get("device") == "cpu":                               # kernels in CPU dev mode: never timed
+    if hardware.get("device") == "cpu":  # kernels in CPU dev mode: never timed
         return CPU_UNTIMED
     return ""
 
@@ -107,6 +107,7 @@ def board_key(card, verifier, options: dict[str, Any]) -> str:
     if path:
         import hashlib
         import os
+
         with open(os.path.expanduser(str(path)), "rb") as fh:
             return FILE_BOARD + hashlib.sha256(fh.read()).hexdigest()[:40]
     return str(verifier.instance.name)
@@ -143,11 +144,12 @@ def board_title(card, case_set: str) -> str | None:
     None."""
     if card.board.instances and case_set:
         if case_set.startswith(FILE_BOARD):
-            return f"your own instance file (sha256 {case_set[len(FILE_BOARD):]}…)"
+            return f"your own instance file (sha256 {case_set[len(FILE_BOARD) :]}…)"
         return f"instance {case_set}"
     if not card.board.run or not case_set:
         return None
     from leaderboards.molruns import board_title as title
+
     return title(case_set)
 
 
@@ -157,9 +159,11 @@ def refuse_reason(card, verifier) -> str | None:
     if full:
         cs = case_set_of(verifier)
         if cs not in full:
-            return (f"the leaderboard accepts only full case sets for {card.id} (public150 for the default rl "
-                    f"mode, official with mode=contest), not {cs or 'this set'!r}; use `tttd eval` for quick checks "
-                    "on lite or public50")
+            return (
+                f"the leaderboard accepts only full case sets for {card.id} (public150 for the default rl "
+                f"mode, official with mode=contest), not {cs or 'this set'!r}; use `tttd eval` for quick checks "
+                "on lite or public50"
+            )
     return None
 
 
@@ -182,6 +186,7 @@ def standings_place(card, total: float | None, details: dict[str, Any] | None):
     if d.get("mode") not in ("contest", "ale") or int(d.get("n_cases") or 0) != 150:
         return None, None
     from verifiers.atcoder.standings import NoStandings, for_problem
+
     try:
         place = for_problem(card.board.standings).place(int(total))
     except NoStandings:
@@ -194,6 +199,7 @@ def reference_place(card, value: Decimal | None):
     if value is None or not card.board.standings:
         return None, None
     from verifiers.atcoder.standings import NoStandings, for_problem
+
     try:
         place = for_problem(card.board.standings).place(int(value))
     except NoStandings:

@@ -9,7 +9,8 @@ import dataclasses
 import datetime as dt
 import json
 import math
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Integer, cast, func, select, update
 from sqlalchemy.engine import Engine
@@ -27,21 +28,21 @@ _TEXT_CAP = 20_000
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands datetimes back naive (they were stored as UTC); PostgreSQL gives them aware."""
     if value is None:
         return None
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 @dataclasses.dataclass
 class Evaluation:
     """A verdict as the leaderboard stores it (built by the API from a Verdict it computed)."""
 
-    kind: str                           # submit, retime, resubmit, reverify
+    kind: str  # submit, retime, resubmit, reverify
     requested_by: str
     status: str
     accepted: bool
@@ -73,7 +74,7 @@ class NewSubmission:
     run_id: str | None
     client_score_sent: str | None
     evaluation: Evaluation
-    run_cost: dict[str, Any] | None = None     # the producing run's cost (checked by the API)
+    run_cost: dict[str, Any] | None = None  # the producing run's cost (checked by the API)
 
 
 # -- cleaning what goes into the database -----------------------------------------------------------
@@ -103,7 +104,7 @@ def clean_json(obj: Any) -> Any:
         return obj if math.isfinite(obj) else repr(obj)
     if isinstance(obj, str):
         return clean_text(obj, 1 << 22)
-    for attr in ("item", "tolist"):                       # numpy scalars and arrays
+    for attr in ("item", "tolist"):  # numpy scalars and arrays
         if hasattr(obj, attr):
             return clean_json(getattr(obj, attr)())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -129,11 +130,25 @@ def compact(details: dict[str, Any]) -> dict[str, Any]:
 # -- writes ---------------------------------------------------------------------------------------
 def _evaluation_row(entry_id: int, ev: Evaluation) -> EvaluationRow:
     return EvaluationRow(
-        entry_id=entry_id, kind=ev.kind, created_at=ev.created_at, requested_by=clean_text(ev.requested_by, 200),
-        status=ev.status, accepted=ev.accepted, score=ev.score, score_exact=ev.score_exact, display=ev.display,
-        message=clean_text(ev.message), verifier=clean_text(ev.verifier, 100), tttd_version=ev.tttd_version,
-        hardware=clean_json(ev.hardware), hardware_key=ev.hardware_key, details=clean_json(ev.details),
-        verifier_kwargs=clean_json(ev.verifier_kwargs), elapsed_s=float(ev.elapsed_s), applied=ev.applied)
+        entry_id=entry_id,
+        kind=ev.kind,
+        created_at=ev.created_at,
+        requested_by=clean_text(ev.requested_by, 200),
+        status=ev.status,
+        accepted=ev.accepted,
+        score=ev.score,
+        score_exact=ev.score_exact,
+        display=ev.display,
+        message=clean_text(ev.message),
+        verifier=clean_text(ev.verifier, 100),
+        tttd_version=ev.tttd_version,
+        hardware=clean_json(ev.hardware),
+        hardware_key=ev.hardware_key,
+        details=clean_json(ev.details),
+        verifier_kwargs=clean_json(ev.verifier_kwargs),
+        elapsed_s=float(ev.elapsed_s),
+        applied=ev.applied,
+    )
 
 
 def _apply(row: EntryRow, ev: Evaluation) -> None:
@@ -150,11 +165,20 @@ def _apply(row: EntryRow, ev: Evaluation) -> None:
 def _new_entry(sub: NewSubmission) -> EntryRow:
     ev = sub.evaluation
     row = EntryRow(
-        problem=sub.problem, hardware_key=ev.hardware_key, case_set=sub.case_set,
-        artifact_sha256=sub.artifact_sha256, artifact_kind=sub.artifact_kind, artifact_size=len(sub.artifact_bytes),
-        submitter=clean_text(sub.submitter, 200), notes=clean_text(sub.notes) or "", run_id=clean_text(sub.run_id, 200),
-        client_score_sent=clean_text(sub.client_score_sent, 100), created_at=ev.created_at, evaluation_count=1,
-        run_cost=None if sub.run_cost is None else clean_json(sub.run_cost))
+        problem=sub.problem,
+        hardware_key=ev.hardware_key,
+        case_set=sub.case_set,
+        artifact_sha256=sub.artifact_sha256,
+        artifact_kind=sub.artifact_kind,
+        artifact_size=len(sub.artifact_bytes),
+        submitter=clean_text(sub.submitter, 200),
+        notes=clean_text(sub.notes) or "",
+        run_id=clean_text(sub.run_id, 200),
+        client_score_sent=clean_text(sub.client_score_sent, 100),
+        created_at=ev.created_at,
+        evaluation_count=1,
+        run_cost=None if sub.run_cost is None else clean_json(sub.run_cost),
+    )
     _apply(row, ev)
     return row
 
@@ -168,8 +192,12 @@ def store_submission(engine: Engine, sub: NewSubmission, *, append: bool) -> tup
     PostgreSQL the unique constraint decides and the loser retries against the winner's row.
     """
     ev = sub.evaluation
-    identity = (EntryRow.problem == sub.problem, EntryRow.artifact_sha256 == sub.artifact_sha256,
-                EntryRow.hardware_key == ev.hardware_key, EntryRow.case_set == sub.case_set)
+    identity = (
+        EntryRow.problem == sub.problem,
+        EntryRow.artifact_sha256 == sub.artifact_sha256,
+        EntryRow.hardware_key == ev.hardware_key,
+        EntryRow.case_set == sub.case_set,
+    )
     for attempt in range(5):
         try:
             with write_session(engine) as s:
@@ -179,8 +207,14 @@ def store_submission(engine: Engine, sub: NewSubmission, *, append: bool) -> tup
                     s.add(row)
                     s.flush()
                     s.add(_evaluation_row(row.id, ev))
-                    s.add(ArtifactRow(entry_id=row.id, sha256=sub.artifact_sha256, size=len(sub.artifact_bytes),
-                                      content=sub.artifact_bytes))
+                    s.add(
+                        ArtifactRow(
+                            entry_id=row.id,
+                            sha256=sub.artifact_sha256,
+                            size=len(sub.artifact_bytes),
+                            content=sub.artifact_bytes,
+                        )
+                    )
                     return row.id, "created"
                 if not append and row.status not in TRANSIENT_STATUSES:
                     return row.id, "existing"
@@ -212,13 +246,19 @@ def bulk_insert(engine: Engine, subs: Sequence[NewSubmission], batch: int = 1000
     ids: list[int] = []
     for i in range(0, len(subs), batch):
         with write_session(engine) as s:
-            rows = [_new_entry(sub) for sub in subs[i:i + batch]]
+            rows = [_new_entry(sub) for sub in subs[i : i + batch]]
             s.add_all(rows)
             s.flush()
-            for row, sub in zip(rows, subs[i:i + batch]):
+            for row, sub in zip(rows, subs[i : i + batch]):
                 s.add(_evaluation_row(row.id, sub.evaluation))
-                s.add(ArtifactRow(entry_id=row.id, sha256=sub.artifact_sha256, size=len(sub.artifact_bytes),
-                                  content=sub.artifact_bytes))
+                s.add(
+                    ArtifactRow(
+                        entry_id=row.id,
+                        sha256=sub.artifact_sha256,
+                        size=len(sub.artifact_bytes),
+                        content=sub.artifact_bytes,
+                    )
+                )
                 ids.append(row.id)
     return ids
 
@@ -227,13 +267,27 @@ def set_flag(engine: Engine, entry_id: int, flag: str | None, reason: str, opera
     """Flag (or clear, ``flag=None``) an entry and log it. False if no such entry."""
     now = utcnow()
     with write_session(engine) as s:
-        res = s.execute(update(EntryRow).where(EntryRow.id == entry_id).values(
-            flag=flag, flag_reason=clean_text(reason) if flag else None,
-            flagged_by=clean_text(operator, 200) if flag else None, flagged_at=now if flag else None))
+        res = s.execute(
+            update(EntryRow)
+            .where(EntryRow.id == entry_id)
+            .values(
+                flag=flag,
+                flag_reason=clean_text(reason) if flag else None,
+                flagged_by=clean_text(operator, 200) if flag else None,
+                flagged_at=now if flag else None,
+            )
+        )
         if res.rowcount == 0:
             return False
-        s.add(FlagEventRow(entry_id=entry_id, flag=flag, reason=clean_text(reason) or "",
-                           operator=clean_text(operator, 200), created_at=now))
+        s.add(
+            FlagEventRow(
+                entry_id=entry_id,
+                flag=flag,
+                reason=clean_text(reason) or "",
+                operator=clean_text(operator, 200),
+                created_at=now,
+            )
+        )
     return True
 
 
@@ -243,15 +297,31 @@ _ENTRY_COLUMNS = EntryRow.__table__.c
 
 def find(engine: Engine, problem: str, sha: str, hardware_key: str, case_set: str) -> dict | None:
     with read_session(engine) as s:
-        row = s.execute(select(EntryRow.__table__).where(
-            _ENTRY_COLUMNS.problem == problem, _ENTRY_COLUMNS.artifact_sha256 == sha,
-            _ENTRY_COLUMNS.hardware_key == hardware_key, _ENTRY_COLUMNS.case_set == case_set)).mappings().first()
+        row = (
+            s.execute(
+                select(EntryRow.__table__).where(
+                    _ENTRY_COLUMNS.problem == problem,
+                    _ENTRY_COLUMNS.artifact_sha256 == sha,
+                    _ENTRY_COLUMNS.hardware_key == hardware_key,
+                    _ENTRY_COLUMNS.case_set == case_set,
+                )
+            )
+            .mappings()
+            .first()
+        )
         return dict(row) if row is not None else None
 
 
-def entry_rows(engine: Engine, problem: str | None = None, *, hardware_key: str | None = None,
-               case_set: str | None = None, accepted_only: bool = False, unflagged_only: bool = False,
-               ids: Iterable[int] | None = None) -> list[dict]:
+def entry_rows(
+    engine: Engine,
+    problem: str | None = None,
+    *,
+    hardware_key: str | None = None,
+    case_set: str | None = None,
+    accepted_only: bool = False,
+    unflagged_only: bool = False,
+    ids: Iterable[int] | None = None,
+) -> list[dict]:
     """Entry rows (compact: no artifacts, no evaluation details) matching the filters."""
     c = _ENTRY_COLUMNS
     q = select(EntryRow.__table__)
@@ -280,22 +350,23 @@ def entry_row(engine: Engine, entry_id: int) -> dict | None:
 
 def evaluations(engine: Engine, entry_id: int) -> list[dict]:
     with read_session(engine) as s:
-        rows = s.execute(select(EvaluationRow.__table__).where(EvaluationRow.entry_id == entry_id)
-                         .order_by(EvaluationRow.id)).mappings()
+        rows = s.execute(
+            select(EvaluationRow.__table__).where(EvaluationRow.entry_id == entry_id).order_by(EvaluationRow.id)
+        ).mappings()
         return [dict(r) for r in rows]
 
 
 def artifact(engine: Engine, entry_id: int) -> tuple[str, bytes] | None:
     with read_session(engine) as s:
-        row = s.execute(select(ArtifactRow.sha256, ArtifactRow.content)
-                        .where(ArtifactRow.entry_id == entry_id)).first()
+        row = s.execute(select(ArtifactRow.sha256, ArtifactRow.content).where(ArtifactRow.entry_id == entry_id)).first()
         return (row[0], bytes(row[1])) if row is not None else None
 
 
 def flag_events(engine: Engine, entry_id: int) -> list[dict]:
     with read_session(engine) as s:
-        rows = s.execute(select(FlagEventRow.__table__).where(FlagEventRow.entry_id == entry_id)
-                         .order_by(FlagEventRow.id)).mappings()
+        rows = s.execute(
+            select(FlagEventRow.__table__).where(FlagEventRow.entry_id == entry_id).order_by(FlagEventRow.id)
+        ).mappings()
         return [dict(r) for r in rows]
 
 
@@ -303,6 +374,5 @@ def counts(engine: Engine) -> dict[str, tuple[int, int]]:
     """problem -> (entries, accepted entries)."""
     c = _ENTRY_COLUMNS
     with read_session(engine) as s:
-        rows = s.execute(select(c.problem, func.count(), func.sum(cast(c.accepted, Integer)))
-                         .group_by(c.problem)).all()
+        rows = s.execute(select(c.problem, func.count(), func.sum(cast(c.accepted, Integer))).group_by(c.problem)).all()
     return {p: (int(n), int(a or 0)) for p, n, a in rows}

@@ -35,8 +35,11 @@ def _count(x) -> str:
 
 #: how run_cost's usual fields read (agents/cost.py names them); other keys are shown as "key value"
 _TOKENS = (("prompt_tokens", "prompt"), ("completion_tokens", "completion"))
-_SECONDS = (("sampler_device_s", "sampler", ".1f", "device-s"), ("trainer_device_s", "trainer", ".1f", "device-s"),
-            ("eval_cpu_s", "evaluation", ".3g", "CPU-s"))
+_SECONDS = (
+    ("sampler_device_s", "sampler", ".1f", "device-s"),
+    ("trainer_device_s", "trainer", ".1f", "device-s"),
+    ("eval_cpu_s", "evaluation", ".3g", "CPU-s"),
+)
 
 
 def run_cost_text(rc: dict) -> str:
@@ -48,22 +51,35 @@ def run_cost_text(rc: dict) -> str:
     tokens = " + ".join(f"{_count(rc[k])} {label}" for k, label in _TOKENS if k in rc)
     tokens = f"{tokens} tokens" if tokens else ""
     if "train_tokens" in rc:
-        tokens = f"{tokens}, {_count(rc['train_tokens'])} trained" if tokens else \
-            f"{_count(rc['train_tokens'])} tokens trained"
+        tokens = (
+            f"{tokens}, {_count(rc['train_tokens'])} trained"
+            if tokens
+            else f"{_count(rc['train_tokens'])} tokens trained"
+        )
     if tokens:
         groups.append(tokens)
-    seconds = [f"{label} {rc[k]:{fmt}} {unit}" for k, label, fmt, unit in _SECONDS
-               if isinstance(rc.get(k), (int, float)) and not isinstance(rc.get(k), bool)]
+    seconds = [
+        f"{label} {rc[k]:{fmt}} {unit}"
+        for k, label, fmt, unit in _SECONDS
+        if isinstance(rc.get(k), (int, float)) and not isinstance(rc.get(k), bool)
+    ]
     if seconds:
         groups.append(", ".join(seconds))
-    known = {"cost_usd", "train_tokens", *(k for k, _ in _TOKENS),
-             *(k for k, *_ in _SECONDS if k in rc and not isinstance(rc[k], str))}
-    if rc.get("rates") in ("set", "unset"):          # the agent's: were any of its rates set?
+    known = {
+        "cost_usd",
+        "train_tokens",
+        *(k for k, _ in _TOKENS),
+        *(k for k, *_ in _SECONDS if k in rc and not isinstance(rc[k], str)),
+    }
+    if rc.get("rates") in ("set", "unset"):  # the agent's: were any of its rates set?
         known.add("rates")
         if rc["rates"] == "unset":
             groups.append("no rates set, nothing priced")
-    other = [f"{k} {_count(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v}"
-             for k, v in rc.items() if k not in known]
+    other = [
+        f"{k} {_count(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v}"
+        for k, v in rc.items()
+        if k not in known
+    ]
     if other:
         groups.append(", ".join(other))
     return head + (f" ({'; '.join(groups)})" if groups else "")
@@ -106,8 +122,10 @@ def board_text(card, boards: list[Board]) -> str:
         if b.hardware_key:
             head.append(f"hardware: {b.hardware_key}")
         if b.case_set and not b.title:
-            head.append(f"case set: {b.case_set}" + ("" if b.comparable else
-                                                      " (estimate; references are official-set contest totals)"))
+            head.append(
+                f"case set: {b.case_set}"
+                + ("" if b.comparable else " (estimate; references are official-set contest totals)")
+            )
         lines.append("")
         if head:
             lines.append(" · ".join(head))
@@ -118,8 +136,16 @@ def board_text(card, boards: list[Board]) -> str:
                 rows.append(("ref", ref.display or ref.published, "", "", "", _ref_text(ref)))
             else:
                 e = r.entry
-                rows.append((str(e.rank) if e.rank is not None else "-", e.display or "—", e.submitter[:32],
-                             f"#{e.id}", e.created_at.strftime("%Y-%m-%d %H:%M"), _entry_notes(e, card)))
+                rows.append(
+                    (
+                        str(e.rank) if e.rank is not None else "-",
+                        e.display or "—",
+                        e.submitter[:32],
+                        f"#{e.id}",
+                        e.created_at.strftime("%Y-%m-%d %H:%M"),
+                        _entry_notes(e, card),
+                    )
+                )
         lines += _table(("RANK", "SCORE", "SUBMITTER", "ID", "SUBMITTED (UTC)", "NOTES"), rows)
         lines.append(f"{n} ranked entr{'y' if n == 1 else 'ies'}")
     return "\n".join(lines)
@@ -128,22 +154,31 @@ def board_text(card, boards: list[Board]) -> str:
 def family_text(card, fam) -> str:
     """The family view (``leaderboards.family_view``): mean gap, instances at or beyond the best known, and one
     line per instance board."""
-    lines = [f"{card.id}: family view over {len(fam.rows)} instance board{'s' if len(fam.rows) != 1 else ''} "
-             "with a ranked entry"]
+    lines = [
+        f"{card.id}: family view over {len(fam.rows)} instance board{'s' if len(fam.rows) != 1 else ''} "
+        "with a ranked entry"
+    ]
     if fam.with_gap:
-        lines.append(f"mean gap to the best known: {fam.mean_gap_pct:+.3f}% over {fam.with_gap} instance"
-                     f"{'s' if fam.with_gap != 1 else ''}; at or beyond the best known: {fam.at_or_beyond} of "
-                     f"{fam.with_gap}")
+        lines.append(
+            f"mean gap to the best known: {fam.mean_gap_pct:+.3f}% over {fam.with_gap} instance"
+            f"{'s' if fam.with_gap != 1 else ''}; at or beyond the best known: {fam.at_or_beyond} of "
+            f"{fam.with_gap}"
+        )
     else:
         lines.append("no instance with a best known value has an entry yet")
     rows = []
     for r in fam.rows:
         known = r.best_known
-        rows.append((r.board if not r.board.startswith(scoring.FILE_BOARD) else r.title or r.board,
-                     r.best.display or "—", "—" if known is None else (known.display or known.published),
-                     "—" if r.gap_pct is None else f"{r.gap_pct:+.3f}%", str(r.ranked),
-                     f"#{r.best.id} {r.best.submitter[:32]}"
-                     + ("" if known is None else f"; best known: {_how(known)}")))
+        rows.append(
+            (
+                r.board if not r.board.startswith(scoring.FILE_BOARD) else r.title or r.board,
+                r.best.display or "—",
+                "—" if known is None else (known.display or known.published),
+                "—" if r.gap_pct is None else f"{r.gap_pct:+.3f}%",
+                str(r.ranked),
+                f"#{r.best.id} {r.best.submitter[:32]}" + ("" if known is None else f"; best known: {_how(known)}"),
+            )
+        )
     lines += _table(("INSTANCE", "BEST", "BEST KNOWN", "GAP", "ENTRIES", "BEST ENTRY"), rows)
     return "\n".join(lines)
 
@@ -161,11 +196,22 @@ def summary_text(items: list[ProblemSummary]) -> str:
     rows = []
     for s in items:
         best = "—" if s.best is None else f"{s.best.display} ({s.best.submitter[:24]}, #{s.best.id})"
-        rows.append((s.problem, s.direction, f"{s.accepted}/{s.entries}", best, ref(s.best_human),
-                     ref(s.previous_ai), ref(s.ttt_discover)))
+        rows.append(
+            (
+                s.problem,
+                s.direction,
+                f"{s.accepted}/{s.entries}",
+                best,
+                ref(s.best_human),
+                ref(s.previous_ai),
+                ref(s.ttt_discover),
+            )
+        )
     lines = _table(("PROBLEM", "DIR", "ACCEPTED", "BEST ENTRY", "BEST HUMAN", "PREVIOUS AI", "TTT-DISCOVER"), rows)
-    lines.append(f"* {Reference.QUOTED}: the number is quoted from its source (no public construction, or the data is "
-                 "absent); re-verified: tttd's verifier scored the construction")
+    lines.append(
+        f"* {Reference.QUOTED}: the number is quoted from its source (no public construction, or the data is "
+        "absent); re-verified: tttd's verifier scored the construction"
+    )
     return "\n".join(lines)
 
 
@@ -173,14 +219,23 @@ def _references_above(e: Entry) -> int:
     """References of the entry's board with a number, measured like its entries, that this entry
     neither beats nor reproduces (they rank above it)."""
     from leaderboards.reference_rows import references
-    return sum(1 for r in references(e.problem, e.case_set)
-               if r.comparable and r.sort_value is not None and r.name not in e.beats
-               and e.reproduction_of not in (r.name, r.label))
+
+    return sum(
+        1
+        for r in references(e.problem, e.case_set)
+        if r.comparable
+        and r.sort_value is not None
+        and r.name not in e.beats
+        and e.reproduction_of not in (r.name, r.label)
+    )
 
 
 def entry_text(card, e: Entry) -> str:
-    outcome = {"created": "new entry", "existing": "already on the board (same artifact); nothing new stored",
-               "appended": "same artifact: re-timed, the new verdict was added to this entry"}.get(e.outcome or "", "")
+    outcome = {
+        "created": "new entry",
+        "existing": "already on the board (same artifact); nothing new stored",
+        "appended": "same artifact: re-timed, the new verdict was added to this entry",
+    }.get(e.outcome or "", "")
     lines = [f"entry #{e.id}  {e.problem}" + (f"  ({outcome})" if outcome else "")]
     lines.append(f"status:    {e.status}" + (f" — {e.message}" if not e.accepted else ""))
     title = scoring.board_title(card, e.case_set)
@@ -189,14 +244,17 @@ def entry_text(card, e: Entry) -> str:
     if e.accepted:
         lines.append(f"score:     {e.display}  {card.units}, {_direction(card)}")
         above = _references_above(e)
-        lines.append(f"rank:      {f'{e.rank} among entries' if e.rank is not None else 'not ranked'}"
-                     + (f", below {above} reference{'s' if above != 1 else ''}" if e.rank is not None and above else "")
-                     + (f" (hardware {e.hardware_key})" if e.hardware_key else "")
-                     + (f" (board {e.case_set})" if e.case_set and title else
-                        f" (case set {e.case_set})" if e.case_set else ""))
+        lines.append(
+            f"rank:      {f'{e.rank} among entries' if e.rank is not None else 'not ranked'}"
+            + (f", below {above} reference{'s' if above != 1 else ''}" if e.rank is not None and above else "")
+            + (f" (hardware {e.hardware_key})" if e.hardware_key else "")
+            + (f" (board {e.case_set})" if e.case_set and title else f" (case set {e.case_set})" if e.case_set else "")
+        )
         if "top10" in e.details:
-            lines.append(f"top-10:    {e.details['top10']:.4f} after {e.details.get('calls')} calls "
-                         f"(headline {e.details.get('metric')})")
+            lines.append(
+                f"top-10:    {e.details['top10']:.4f} after {e.details.get('calls')} calls "
+                f"(headline {e.details.get('metric')})"
+            )
         lines.append(f"beats:     {', '.join(e.beats) if e.beats else 'none of the references'}")
         if e.reproduction_of:
             lines.append(f"reproduces: {e.reproduction_of} (same canonical construction)")
@@ -204,7 +262,9 @@ def entry_text(card, e: Entry) -> str:
         if gap is not None:
             lines.append(f"gap:       {gap_text(gap)}")
         if e.estimated_rank is not None:
-            lines.append(f"AtCoder:   estimated rank {e.estimated_rank}, estimated performance {e.estimated_performance}")
+            lines.append(
+                f"AtCoder:   estimated rank {e.estimated_rank}, estimated performance {e.estimated_performance}"
+            )
         elif e.case_set and not e.comparable:
             lines.append(f"AtCoder:   {e.case_set} total (estimate): no standings rank (official cases only)")
         lines.append(f"message:   {e.message}")
@@ -212,14 +272,20 @@ def entry_text(card, e: Entry) -> str:
         lines.append(f"flag:      {e.flag} — {e.flag_reason} (by {e.flagged_by})")
     if e.client_score_ignored:
         lines.append("note:      the score sent with the submission was ignored; this one is the leaderboard's own")
-    lines.append(f"submitter: {e.submitter}   at {e.created_at:%Y-%m-%d %H:%M:%S} UTC"
-                 + (f"   run {e.run_id}" if e.run_id else ""))
+    lines.append(
+        f"submitter: {e.submitter}   at {e.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        + (f"   run {e.run_id}" if e.run_id else "")
+    )
     if e.run_cost:
         lines.append(f"run cost:  {run_cost_text(e.run_cost)}")
-    lines.append(f"verifier:  {e.verifier}   tttd {e.tttd_version}   artifact {e.artifact_kind} sha256 {e.artifact_sha256}")
+    lines.append(
+        f"verifier:  {e.verifier}   tttd {e.tttd_version}   artifact {e.artifact_kind} sha256 {e.artifact_sha256}"
+    )
     if e.evaluations:
         lines.append("history:")
         for ev in e.evaluations:
-            lines.append(f"  {ev['created_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<9} {ev['status']:<9} "
-                         f"{ev['display'] or '—':<16} {ev['verifier']}" + ("" if ev["applied"] else "  (not applied)"))
+            lines.append(
+                f"  {ev['created_at']:%Y-%m-%d %H:%M:%S}  {ev['kind']:<9} {ev['status']:<9} "
+                f"{ev['display'] or '—':<16} {ev['verifier']}" + ("" if ev["applied"] else "  (not applied)")
+            )
     return "\n".join(lines)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 #: How a raw score becomes a reward (higher is better). Failures get the card's fail_reward.
 REWARD_TRANSFORMS: dict[str, Callable[[float], float]] = {
     "identity": lambda s: s,
     "reciprocal": lambda s: 1.0 / s if s > 0 else 0.0,
     "negate": lambda s: -s,
-    "mean_scaled": lambda s: s,      # handled in ProblemCard.reward (needs the number of cases)
+    "mean_scaled": lambda s: s,  # handled in ProblemCard.reward (needs the number of cases)
     # reference / score for minimised problems with a per-instance reference (the verifier's trusted
     # details["reward_reference"], e.g. a best-known cost): 1.0 matches it, above 1 beats it
     "reference_ratio": lambda s: s,  # handled in ProblemCard.reward (needs the details)
@@ -21,14 +22,14 @@ REWARD_TRANSFORMS: dict[str, Callable[[float], float]] = {
 class Reference:
     """A published result shown beside users' rows (best human, previous AI, TTT-Discover …)."""
 
-    label: str                       # "best human", "previous best AI", "TTT-Discover", "AI"
+    label: str  # "best human", "previous best AI", "TTT-Discover", "AI"
     who: str
     year: int
-    published: str                   # the value as published (text, as the source wrote it)
+    published: str  # the value as published (text, as the source wrote it)
     source: str
-    value: float | None = None       # our exact recomputation (rounded outward), None if unverified
-    display: str | None = None       # 10 significant digits, outward
-    data_file: str | None = None     # file name in the data directory, if the construction is public
+    value: float | None = None  # our exact recomputation (rounded outward), None if unverified
+    display: str | None = None  # 10 significant digits, outward
+    data_file: str | None = None  # file name in the data directory, if the construction is public
     verified: bool = False
     note: str = ""
 
@@ -59,7 +60,7 @@ class InitialState:
     description: str
     build: Callable[[Any], Any] | None = None
     data_file: str | None = None
-    construction_sha256: str | None = None   # pin for published data (canonical construction)
+    construction_sha256: str | None = None  # pin for published data (canonical construction)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,28 +103,28 @@ class BoardPolicy:
 class ProblemCard:
     id: str
     title: str
-    domain: str                      # math, kernels, algorithms, molecules
-    artifact: str                    # python, cpp, kernel, smiles …
-    direction: str                   # "min" or "max"
+    domain: str  # math, kernels, algorithms, molecules
+    artifact: str  # python, cpp, kernel, smiles …
+    direction: str  # "min" or "max"
     units: str
-    statement: str                   # the task as given to an agent (content of the prompt)
-    verifier: str                    # registry name in verifiers.base.REGISTRY
+    statement: str  # the task as given to an agent (content of the prompt)
+    verifier: str  # registry name in verifiers.base.REGISTRY
     verifier_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    limits: dict[str, Any] = dataclasses.field(default_factory=dict)   # budget_s, cpus, memory_bytes …
+    limits: dict[str, Any] = dataclasses.field(default_factory=dict)  # budget_s, cpus, memory_bytes …
     reward_transform: str = "identity"
     fail_reward: float = 0.0
     references: tuple[Reference, ...] = ()
     initial_states: tuple[InitialState, ...] = ()
     default_initial: str = ""
-    picture: str | None = None       # "erdos", "autoconvolution", "circles" (tttd_envs.render)
-    score_label: str = "score"       # e.g. "C5 ≤", "Σr ≥"
-    proven_bound: str = ""           # what mathematics says about the optimum
+    picture: str | None = None  # "erdos", "autoconvolution", "circles" (tttd_envs.render)
+    score_label: str = "score"  # e.g. "C5 ≤", "Σr ≥"
+    proven_bound: str = ""  # what mathematics says about the optimum
     libraries: str = ""
     nondeterministic: bool = False
-    board: BoardPolicy = BoardPolicy()   # how the leaderboard takes and ranks submissions
-    target: str = ""                 # what to beat, when the best verified reference is not it
-    reward_scale: float = 1.0        # for reward_transform "mean_scaled"
-    statement_for: Callable[[dict[str, Any]], str] | None = None   # the statement for an env's limits
+    board: BoardPolicy = BoardPolicy()  # how the leaderboard takes and ranks submissions
+    target: str = ""  # what to beat, when the best verified reference is not it
+    reward_scale: float = 1.0  # for reward_transform "mean_scaled"
+    statement_for: Callable[[dict[str, Any]], str] | None = None  # the statement for an env's limits
     #: for a card made for some options (``for_options``): what it was made for (e.g. the instance)
     context: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -135,16 +136,21 @@ class ProblemCard:
         for key, value in given.items():
             if key not in self.limits:
                 import difflib
+
                 close = difflib.get_close_matches(key, list(self.limits), n=1)
-                raise ValueError(f"{self.id} has no option {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-                                 + f" (options: {', '.join(sorted(self.limits))})")
+                raise ValueError(
+                    f"{self.id} has no option {key!r}"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                    + f" (options: {', '.join(sorted(self.limits))})"
+                )
             default = self.limits[key]
             if isinstance(default, (int, float)) and not isinstance(default, bool) and value is not None:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ValueError(f"{self.id}: {key} must be a number like its default {default!r}, not {value!r}")
                 if isinstance(default, int) and isinstance(value, float) and not value.is_integer():
-                    raise ValueError(f"{self.id}: {key} must be a whole number like its default {default!r}, "
-                                     f"not {value!r}")
+                    raise ValueError(
+                        f"{self.id}: {key} must be a whole number like its default {default!r}, not {value!r}"
+                    )
                 if value < 0:
                     raise ValueError(f"{self.id}: {key} must not be negative (got {value!r})")
             if isinstance(default, bool) and not isinstance(value, bool):
@@ -152,7 +158,7 @@ class ProblemCard:
             out[key] = value
         return out
 
-    def for_options(self, options: dict[str, Any]) -> "ProblemCard":
+    def for_options(self, options: dict[str, Any]) -> ProblemCard:
         """The card for these options (an env's limits plus its ``data_dir``, `tttd eval -o`, a leaderboard
         submission's options): itself, unless the statement, references and board depend on an option (the
         logistics problems build one card per instance). The one hook for that: the env, `tttd eval` and the
@@ -196,8 +202,9 @@ class ProblemCard:
         for s in self.initial_states:
             if s.name == name:
                 return s
-        raise KeyError(f"{self.id} has no initial state {name!r}; choose one of: "
-                       + ", ".join(s.name for s in self.initial_states))
+        raise KeyError(
+            f"{self.id} has no initial state {name!r}; choose one of: " + ", ".join(s.name for s in self.initial_states)
+        )
 
     def best_reference(self) -> Reference | None:
         """The best re-verified reference (our own exact value), or None."""
@@ -209,6 +216,7 @@ class ProblemCard:
     def better_quoted(self) -> Reference | None:
         """The best quoted (not re-verified) reference whose published number beats the best re-verified one."""
         import re
+
         best = self.best_reference()
         out = None
         for r in self.references:

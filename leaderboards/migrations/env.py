@@ -12,8 +12,9 @@ connection = config.attributes.get("connection")
 
 def _run(conn) -> None:
     # render_as_batch: SQLite cannot ALTER most things in place; batch mode copies the table instead.
-    context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True,
-                      transactional_ddl=True, compare_type=True)
+    context.configure(
+        connection=conn, target_metadata=Base.metadata, render_as_batch=True, transactional_ddl=True, compare_type=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -24,6 +25,7 @@ elif connection is not None:
     _run(connection)
 else:
     from leaderboards.db import get_engine
+
     url = context.get_x_argument(as_dictionary=True).get("url")
     engine = get_engine(url, migrate=False)
     with engine.connect() as conn:

@@ -11,4 +11,5 @@ __all__ = ["add_serve_command", "create_app"]
 
 def create_app(*args, **kwargs):
     from leaderboards.web.app import create_app as _create
+
     return _create(*args, **kwargs)

@@ -17,6 +17,7 @@ from leaderboards.web import pages
 
 def _card(env_id: str):
     from tttd_envs.registration import card
+
     try:
         return card(env_id)
     except KeyError:
@@ -34,28 +35,37 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
     def problem(env_id: str) -> str:
         card = _card(env_id)
         boards = leaderboards.boards(env_id, include_rejected=True, db=db)
-        best = next((e for b in boards if b.comparable for e in b.entries if e.rank == 1), None) or \
-            next((e for b in boards for e in b.entries if e.rank == 1), None)
+        best = next((e for b in boards if b.comparable for e in b.entries if e.rank == 1), None) or next(
+            (e for b in boards for e in b.entries if e.rank == 1), None
+        )
         family = None
-        if card.board.instances:                          # CVRP-v0, JSSP-v0: the family view above the boards
+        if card.board.instances:  # CVRP-v0, JSSP-v0: the family view above the boards
             from leaderboards.family_view import family as family_of
+
             family = family_of(card, boards)
         return pages.problem(card, boards, best, family)
 
     @app.get("/p/{env_id}/chart.json")
     def chart(env_id: str) -> Any:
         from leaderboards.web import charts
+
         card = _card(env_id)
         boards = leaderboards.boards(env_id, db=db)
         entries = [e for b in boards[:1] for e in b.entries if e.accepted]
-        return charts.best_so_far(card, entries, leaderboards.references(env_id, boards[0].case_set if boards else ""),
-                                  comparable=boards[0].comparable if boards else True)
+        return charts.best_so_far(
+            card,
+            entries,
+            leaderboards.references(env_id, boards[0].case_set if boards else ""),
+            comparable=boards[0].comparable if boards else True,
+        )
 
     @app.get("/static/plotly.min.js")
     def plotly_js() -> Response:
         from leaderboards.web import charts
-        return Response(charts.plotly_js(), media_type="application/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+
+        return Response(
+            charts.plotly_js(), media_type="application/javascript", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     @app.get("/p/{env_id}/plot.png")
     def plot(env_id: str) -> Response:
@@ -74,8 +84,10 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
         ext = {"program": "py", "json": "json", "molecule-run": "molrun.json"}.get(str(e.artifact_kind), "txt")
         if e.problem.startswith("AHC"):
             ext = "cpp"
-        return PlainTextResponse(leaderboards.artifact(entry_id, db=db), headers={
-            "Content-Disposition": f'attachment; filename="entry-{entry_id}.{ext}"'})
+        return PlainTextResponse(
+            leaderboards.artifact(entry_id, db=db),
+            headers={"Content-Disposition": f'attachment; filename="entry-{entry_id}.{ext}"'},
+        )
 
     @app.get("/entry/{entry_id}/picture.png")
     def picture(entry_id: int) -> Response:
@@ -89,9 +101,11 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
     @app.get("/api/board/{env_id}")
     def api_board(env_id: str) -> Any:
         _card(env_id)
-        return {"problem": env_id,
-                "entries": [_public(e) for e in leaderboards.board(env_id, include_rejected=True, db=db)],
-                "references": [_jsonable(r) for r in leaderboards.references(env_id)]}
+        return {
+            "problem": env_id,
+            "entries": [_public(e) for e in leaderboards.board(env_id, include_rejected=True, db=db)],
+            "references": [_jsonable(r) for r in leaderboards.references(env_id)],
+        }
 
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:
@@ -100,7 +114,9 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
     @app.post("/api/submit/{env_id}")
     async def api_submit(env_id: str, request: Request) -> Any:
         if not token:
-            raise HTTPException(403, "this leaderboard is read-only (start `tttd serve --token ...` to accept submissions)")
+            raise HTTPException(
+                403, "this leaderboard is read-only (start `tttd serve --token ...` to accept submissions)"
+            )
         sent = request.headers.get("authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             raise HTTPException(401, "missing or wrong bearer token")
@@ -114,16 +130,26 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
         if _card(env_id).board.run:
             # a molecule run travels as a bundle (`tttd board --artifact N`); never a path on this server
             from leaderboards import molruns
+
             try:
                 molruns.files_of(body["artifact"])
             except leaderboards.SubmissionRefused as e:
                 raise HTTPException(400, str(e)) from None
         import asyncio
+
         try:
-            e = await asyncio.to_thread(leaderboards.submit, env_id, body["artifact"], submitter=str(body["submitter"]),
-                                        notes=str(body.get("notes", ""))[:2000], client_score=body.get("score"), db=db)
-        except leaderboards.SubmissionRefused as e:      # a request the leaderboard does not take: say why
+            e = await asyncio.to_thread(
+                leaderboards.submit,
+                env_id,
+                body["artifact"],
+                submitter=str(body["submitter"]),
+                notes=str(body.get("notes", ""))[:2000],
+                client_score=body.get("score"),
+                db=db,
+            )
+        except leaderboards.SubmissionRefused as e:  # a request the leaderboard does not take: say why
             from leaderboards.errors import SubmissionTooLarge
+
             raise HTTPException(413 if isinstance(e, SubmissionTooLarge) else 400, str(e)) from None
         return _public(e)
 
@@ -139,6 +165,7 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
 def _jsonable(obj: Any) -> Any:
     import dataclasses
     import datetime
+
     if dataclasses.is_dataclass(obj):
         obj = dataclasses.asdict(obj)
     if isinstance(obj, dict):
@@ -160,12 +187,14 @@ def _public(e) -> dict:
 
 def _figure(w: float, h: float):
     from matplotlib.figure import Figure
+
     return Figure(figsize=(w, h), dpi=100, layout="constrained")
 
 
 def _best_so_far_png(card, history, refs) -> bytes:
     """Best-so-far step line of accepted entries over time, with the reference values as lines."""
     import matplotlib.dates as mdates
+
     fig = _figure(7.5, 3.8)
     ax = fig.add_subplot()
     better = min if card.direction == "min" else max
@@ -204,6 +233,7 @@ def _picture_png(card, e, get_artifact) -> bytes | None:
     if not card.picture or not e.accepted:
         return None
     from tttd_envs import render
+
     details = dict(e.details or {})
     construction = details.get("construction")
     # Math constructions only: their verifier re-reads a stored JSON construction with the card's defaults
@@ -211,9 +241,10 @@ def _picture_png(card, e, get_artifact) -> bytes | None:
     if construction is None and card.domain == "math" and (e.artifact_kind == "json"):
         # Recompute from the stored artifact (a JSON construction is re-verified, never trusted).
         from verifiers import get_verifier
+
         v = get_verifier(card.verifier, **card.verifier_kwargs).verify(get_artifact())
         construction = v.details.get("construction") if v.accepted else None
         details = {**details, **v.details}
-    if card.picture not in ("ahc039", "trimul") and construction is None:     # these draw from details
+    if card.picture not in ("ahc039", "trimul") and construction is None:  # these draw from details
         return None
     return render.png_bytes(card, construction, details, title=f"{card.id}: entry {e.id} ({e.display})")

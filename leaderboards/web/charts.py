@@ -19,6 +19,7 @@ _COLORS = ["#d4351c", "#f47738", "#00703c", "#912b88", "#505a5f", "#b58840", "#2
 @lru_cache(maxsize=1)
 def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
+
     return get_plotlyjs()
 
 
@@ -37,21 +38,37 @@ def best_so_far(card, entries, refs, comparable: bool = True) -> dict:
             best = e.score if best is None else better(best, e.score)
             xs.append(e.created_at)
             line.append(best)
-        fig.add_trace(go.Scatter(x=xs, y=line, mode="lines", line={"shape": "hv", "color": "#1d70b8", "width": 2},
-                                 name="best entry so far", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(
-            x=xs, y=[e.score for e in pts], mode="markers", name="accepted entries",
-            marker={"color": "#1d70b8", "size": 8},
-            customdata=[[e.id, e.submitter, e.display or f"{e.score:.10g}"] for e in pts],
-            hovertemplate="#%{customdata[0]} %{customdata[1]}<br>%{customdata[2]}<br>%{x}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=line,
+                mode="lines",
+                line={"shape": "hv", "color": "#1d70b8", "width": 2},
+                name="best entry so far",
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[e.score for e in pts],
+                mode="markers",
+                name="accepted entries",
+                marker={"color": "#1d70b8", "size": 8},
+                customdata=[[e.id, e.submitter, e.display or f"{e.score:.10g}"] for e in pts],
+                hovertemplate="#%{customdata[0]} %{customdata[1]}<br>%{customdata[2]}<br>%{x}<extra></extra>",
+            )
+        )
         ys += [e.score for e in pts]
         import datetime as dt
+
         span = xs[-1] - xs[0]
-        pad = max(span * 0.05, dt.timedelta(minutes=30))      # one entry, or entries seconds apart: a readable axis
+        pad = max(span * 0.05, dt.timedelta(minutes=30))  # one entry, or entries seconds apart: a readable axis
         x0, x1 = xs[0] - pad, xs[-1] + pad
     else:
         import datetime as dt
-        x1 = dt.datetime.now(dt.timezone.utc)
+
+        x1 = dt.datetime.now(dt.UTC)
         x0 = x1 - dt.timedelta(days=1)
     k = 0
     for r in refs:
@@ -61,23 +78,45 @@ def best_so_far(card, entries, refs, comparable: bool = True) -> dict:
         how = "re-verified" if (r.verified or r.rechecked) else "quoted, not re-verified"
         shown = r.display or r.published
         context = "" if comparable and getattr(r, "comparable", True) else " (context only)"
-        fig.add_trace(go.Scatter(
-            x=[x0, x1], y=[v, v], mode="lines", name=f"{r.name}: {shown}{context}",
-            line={"color": _COLORS[k % len(_COLORS)], "width": 1.5, "dash": "solid" if how == "re-verified" else "dot"},
-            hovertemplate=f"{r.name} ({r.who} {r.year})<br>{shown}<br>{how}{context}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[x0, x1],
+                y=[v, v],
+                mode="lines",
+                name=f"{r.name}: {shown}{context}",
+                line={
+                    "color": _COLORS[k % len(_COLORS)],
+                    "width": 1.5,
+                    "dash": "solid" if how == "re-verified" else "dot",
+                },
+                hovertemplate=f"{r.name} ({r.who} {r.year})<br>{shown}<br>{how}{context}<extra></extra>",
+            )
+        )
         ys.append(v)
         k += 1
-    layout = {"title": {"text": f"{card.id}: best so far ({'lower' if card.direction == 'min' else 'higher'} is better)"},
-              "xaxis": {"title": {"text": "submitted (UTC)"}, "type": "date", "range": [x0.isoformat(), x1.isoformat()]},
-              "yaxis": {"title": {"text": card.units}, "exponentformat": "none", "tickformat": ".10~g"},
-              "legend": {"orientation": "h", "y": -0.25}, "hovermode": "closest", "margin": {"t": 50, "b": 40},
-              "height": 480}
+    layout = {
+        "title": {"text": f"{card.id}: best so far ({'lower' if card.direction == 'min' else 'higher'} is better)"},
+        "xaxis": {"title": {"text": "submitted (UTC)"}, "type": "date", "range": [x0.isoformat(), x1.isoformat()]},
+        "yaxis": {"title": {"text": card.units}, "exponentformat": "none", "tickformat": ".10~g"},
+        "legend": {"orientation": "h", "y": -0.25},
+        "hovermode": "closest",
+        "margin": {"t": 50, "b": 40},
+        "height": 480,
+    }
     if ys:
         lo, hi = min(ys), max(ys)
         pad = (hi - lo) * 0.08 or abs(hi) * 1e-6 or 1.0
         layout["yaxis"]["range"] = [lo - pad, hi + pad]
     if not pts:
-        layout["annotations"] = [{"text": "no accepted entries yet", "showarrow": False, "xref": "paper",
-                                  "yref": "paper", "x": 0.5, "y": 0.5}]
+        layout["annotations"] = [
+            {
+                "text": "no accepted entries yet",
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+            }
+        ]
     fig.update_layout(**layout)
     return json.loads(fig.to_json())

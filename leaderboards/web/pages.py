@@ -117,8 +117,10 @@ _ENTRY = """{% extends "base" %}{% block title %}entry {{ e.id }} — tttd leade
 <pre id="artifact">{{ artifact }}</pre>
 {% endblock %}"""
 
-_env = Environment(loader=DictLoader({"base": _BASE, "index": _INDEX, "problem": _PROBLEM, "entry": _ENTRY}),
-                   autoescape=select_autoescape(default=True, default_for_string=True))
+_env = Environment(
+    loader=DictLoader({"base": _BASE, "index": _INDEX, "problem": _PROBLEM, "entry": _ENTRY}),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
 
 
 def index(problems) -> str:

@@ -22,8 +22,13 @@ def test_device_lists_parse_like_torch_writes_them():
     assert parse_devices("cuda:0,cuda:2-3") == ("cuda:0", "cuda:2", "cuda:3")
     assert parse_devices("cuda") == ("cuda:0",) and parse_devices(" 4-5 ") == ("cuda:4", "cuda:5")
     assert parse_devices("cpu") == ("cpu",)
-    for bad, words in [("gpu0", "is not a device"), ("cuda:3-1", "runs backwards"), ("cuda:1,1", "names a device twice"),
-                       ("cpu,cuda:0", "cannot be mixed"), ("cpu:1", "without an index")]:
+    for bad, words in [
+        ("gpu0", "is not a device"),
+        ("cuda:3-1", "runs backwards"),
+        ("cuda:1,1", "names a device twice"),
+        ("cpu,cuda:0", "cannot be mixed"),
+        ("cpu:1", "without an index"),
+    ]:
         with pytest.raises(ConfigError, match=words):
             parse_devices(bad, "sampler_devices")
 
@@ -43,7 +48,7 @@ def test_an_eight_gpu_node():
     assert p.tensor_parallel == 6 and not p.sleep_sampler and p.eval_gpus == (7,) and p.notes == ()
     p = plan(cfg(backend="vllm", sampler_devices="cuda:0-3", eval_gpus="4-7"), gpu_count=8, times_kernels=True)
     assert p.trainer == ("cuda:0",) and p.sleep_sampler and p.eval_gpus == (4, 5, 6, 7)
-    assert plan(cfg(eval_gpus="cuda:1"), gpu_count=2).eval_gpus == ()          # not a kernel problem: noted, unused
+    assert plan(cfg(eval_gpus="cuda:1"), gpu_count=2).eval_gpus == ()  # not a kernel problem: noted, unused
     assert plan(cfg(), gpu_count=0, times_kernels=True) == plan(cfg(device="cpu"), gpu_count=0, times_kernels=True)
     assert plan(cfg(), gpu_count=0).trainer == ("cpu",)
 
@@ -71,30 +76,36 @@ def test_placement_errors_are_one_sentence():
 def test_pool_workers_spread_over_the_evaluation_gpus():
     """Each worker of a pool takes the next number; an EnvSpec with gpus gives worker k the GPU k mod n."""
     from agents.executors import EnvSpec, LocalExecutor
+
     ex = LocalExecutor(EnvSpec("ErdosMinOverlap-v0"), workers=2)
     try:
         import time
+
         slots, deadline = set(), time.monotonic() + 60
-        while slots != {0, 1} and time.monotonic() < deadline:     # the second worker may take a while to spawn
+        while slots != {0, 1} and time.monotonic() < deadline:  # the second worker may take a while to spawn
             slots |= {f.result() for f in [ex.pool.submit(_slow_slot) for _ in range(4)]}
         assert slots == {0, 1}
     finally:
         ex.close()
     with cf.ThreadPoolExecutor(3) as pool:
         got = [f.result() for f in [pool.submit(_slow_slot) for _ in range(3)]]
-    assert len(set(got)) == 3 and max(got) - min(got) == 2          # three threads, three consecutive numbers
+    assert len(set(got)) == 3 and max(got) - min(got) == 2  # three threads, three consecutive numbers
 
 
 def _slow_slot():
     import time
+
     from agents.executors import worker_slot
+
     time.sleep(0.2)
     return worker_slot()
 
 
 def test_env_spec_gives_each_worker_its_gpu(monkeypatch):
     import gymnasium as gym
+
     from agents import executors
+
     seen = []
     monkeypatch.setattr(gym, "make", lambda env_id, **kw: seen.append(kw.get("device_index")))
     spec = executors.EnvSpec("TriMul-H100-v0", {"mode": "cpu"}, gpus=(4, 5, 6))
@@ -108,7 +119,9 @@ def test_env_spec_gives_each_worker_its_gpu(monkeypatch):
 def test_ray_tasks_request_their_resources():
     ray = pytest.importorskip("ray")
     import tempfile
+
     from agents.executors import EnvSpec, RayExecutor
+
     tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     ex = RayExecutor(EnvSpec("ErdosMinOverlap-v0"), task_cpus=1, num_cpus=2, _temp_dir=tmp)
     try:
@@ -117,6 +130,7 @@ def test_ray_tasks_request_their_resources():
         @ray.remote(**ex.resources)
         def assigned():
             return ray.get_runtime_context().get_assigned_resources()
+
         assert ray.get(assigned.remote()) == {"CPU": 1.0}
         # A kernel problem's tasks ask for a GPU, and Ray shows each task only its own (device 0 in the task);
         # not submitted, as this cluster has no GPU to place them on.
@@ -132,6 +146,7 @@ class _FakeLLM:
 
     def __init__(self, **kw):
         import os
+
         _FakeLLM.calls.append(("init", kw, os.environ.get("CUDA_VISIBLE_DEVICES")))
 
     def sleep(self, level):
@@ -145,6 +160,7 @@ def test_vllm_engine_gets_its_settings_gpus_and_sleeps_around_updates(monkeypatc
     """The engine is built with the config's settings, sees only its GPUs while it starts, and sleeps during
     every update when it shares a GPU with the trainer (a stand-in LLM records the calls; no GPU needed)."""
     from agents import vllm_policy
+
     fake = types.ModuleType("vllm")
     fake.LLM = _FakeLLM
     lora = types.ModuleType("vllm.lora.request")
@@ -156,8 +172,12 @@ def test_vllm_engine_gets_its_settings_gpus_and_sleeps_around_updates(monkeypatc
     c = cfg(backend="vllm", sampler_devices="cuda:1-2", vllm_gpu_memory_utilization=0.6, vllm_max_model_len=32768)
     p = plan(c, gpu_count=4)
     kw = vllm_policy.engine_kwargs(c, p)
-    assert kw == {"tensor_parallel_size": 2, "enable_prefix_caching": True, "gpu_memory_utilization": 0.6,
-                  "max_model_len": 32768}
+    assert kw == {
+        "tensor_parallel_size": 2,
+        "enable_prefix_caching": True,
+        "gpu_memory_utilization": 0.6,
+        "max_model_len": 32768,
+    }
 
     class Trainer:
         device, tokenizer, version = "cuda:0", None, 0
@@ -166,14 +186,17 @@ def test_vllm_engine_gets_its_settings_gpus_and_sleeps_around_updates(monkeypatc
         def update(self, rollouts, advantages):
             _FakeLLM.calls.append(("train",))
             return {"train_tokens": 0}
+
     _FakeLLM.calls = []
     from agents.transformers_policy import PolicySettings
+
     pol = vllm_policy.VLLMPolicy(Trainer(), str(tmp_path), PolicySettings(), gpus=(1, 2), sleep=True, **kw)
     kind, got, visible = _FakeLLM.calls[0]
     assert visible == "5,6" and got["tensor_parallel_size"] == 2 and got["enable_sleep_mode"] is True
     assert got["gpu_memory_utilization"] == 0.6 and got["max_model_len"] == 32768 and pol.tensor_parallel == 2
     import os
-    assert os.environ["CUDA_VISIBLE_DEVICES"] == "3,5,6,7"          # restored for this process
+
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "3,5,6,7"  # restored for this process
     pol.update([], [])
     assert _FakeLLM.calls[1:] == [("sleep", 1), ("train",), ("wake",)]
 
@@ -183,26 +206,37 @@ def test_vllm_samples_every_group_in_one_generate_call(monkeypatch, tmp_path):
     and max_tokens), and turns each prompt's outputs into its group of rollouts."""
     from agents import vllm_policy
     from agents.transformers_policy import PolicySettings
+
     calls = []
 
     class LLM(_FakeLLM):
         def generate(self, prompts, params, lora_request=None, use_tqdm=True):
             calls.append((prompts, params))
             out = []
-            for p, sp in zip(prompts, params):
-                comps = [types.SimpleNamespace(token_ids=[7, 8], logprobs=[{7: types.SimpleNamespace(logprob=-0.5)},
-                                                                            {8: types.SimpleNamespace(logprob=-1.5)}],
-                                               finish_reason="stop") for _ in range(sp["n"])]
+            for _p, sp in zip(prompts, params):
+                comps = [
+                    types.SimpleNamespace(
+                        token_ids=[7, 8],
+                        logprobs=[{7: types.SimpleNamespace(logprob=-0.5)}, {8: types.SimpleNamespace(logprob=-1.5)}],
+                        finish_reason="stop",
+                    )
+                    for _ in range(sp["n"])
+                ]
                 out.append(types.SimpleNamespace(outputs=comps))
             return out
+
     fake = types.ModuleType("vllm")
     fake.LLM, fake.SamplingParams = LLM, (lambda **kw: kw)
     inputs = types.ModuleType("vllm.inputs")
     inputs.TokensPrompt = lambda prompt_token_ids: tuple(prompt_token_ids)
     lora = types.ModuleType("vllm.lora.request")
     lora.LoRARequest = lambda name, i, path: types.SimpleNamespace(lora_path=path)
-    for name, mod in [("vllm", fake), ("vllm.inputs", inputs), ("vllm.lora", types.ModuleType("vllm.lora")),
-                      ("vllm.lora.request", lora)]:
+    for name, mod in [
+        ("vllm", fake),
+        ("vllm.inputs", inputs),
+        ("vllm.lora", types.ModuleType("vllm.lora")),
+        ("vllm.lora.request", lora),
+    ]:
         monkeypatch.setitem(sys.modules, name, mod)
 
     class Trainer:
@@ -212,6 +246,7 @@ def test_vllm_samples_every_group_in_one_generate_call(monkeypatch, tmp_path):
 
         def fit_new_tokens(self, n_prompt, max_new=None):
             return 100 - n_prompt
+
     pol = vllm_policy.VLLMPolicy(Trainer(), str(tmp_path), PolicySettings(temperature=0.9))
     groups = pol.sample_batch([([1, 2, 3], 2, 11), ([4, 5], 3, 12)])
     assert len(calls) == 1

@@ -47,15 +47,27 @@ class _Fake:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
                 fake.log.append((self.path, body))
                 if self.path == "/v1/completions":
-                    fake.barrier.wait()        # times out unless the client sent the groups together
+                    fake.barrier.wait()  # times out unless the client sent the groups together
                     n, k = body["n"], len(body["prompt"])
-                    self._send(200, {"choices": [{"index": i, "token_ids": [k, i], "finish_reason": "length",
-                                                  "logprobs": {"token_logprobs": [-0.25, -0.5 - i]}}
-                                                 for i in reversed(range(n))]})
+                    self._send(
+                        200,
+                        {
+                            "choices": [
+                                {
+                                    "index": i,
+                                    "token_ids": [k, i],
+                                    "finish_reason": "length",
+                                    "logprobs": {"token_logprobs": [-0.25, -0.5 - i]},
+                                }
+                                for i in reversed(range(n))
+                            ]
+                        },
+                    )
                 elif "lora_adapter" in self.path:
                     self._send(fake.lora_status, {"error": "not found"} if fake.lora_status != 200 else {})
                 else:
                     self._send(200, {})
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -83,6 +95,7 @@ class _Trainer:
 def _policy(fake, **kw):
     from agents.transformers_policy import PolicySettings
     from agents.vllm_server import VLLMServerPolicy
+
     return VLLMServerPolicy(_Trainer(fake.log), "unused", PolicySettings(temperature=0.7), server=fake.url, **kw)
 
 
@@ -122,6 +135,7 @@ def test_a_server_sharing_the_gpu_sleeps_around_updates():
 
 def test_clear_errors_for_a_missing_server_and_one_without_runtime_adapters():
     from agents.vllm_server import ServerError
+
     with pytest.raises(ServerError, match=r"no vLLM server answers at http://127\.0\.0\.1:9/health"):
         _policy(types.SimpleNamespace(url="http://127.0.0.1:9", log=[]))
     with pytest.raises(ServerError, match="VLLM_ALLOW_RUNTIME_LORA_UPDATING=True"):
@@ -132,29 +146,44 @@ def test_the_started_server_gets_the_engine_settings_as_flags():
     from agents.transformers_policy import PolicySettings
     from agents.vllm_policy import engine_settings
     from agents.vllm_server import server_command
+
     kw = engine_settings("/m", PolicySettings(lora_rank=32, seed=5), gpu=True)
     kw.update(tensor_parallel_size=2, enable_prefix_caching=False, gpu_memory_utilization=0.5)
     cmd = server_command("/py", kw, 8001)
     assert cmd[:3] == ["/py", "-m", "vllm.entrypoints.openai.api_server"]
     flags = " ".join(cmd)
-    for part in ("--model /m", "--port 8001", "--max-lora-rank 32", "--max-loras 1", "--seed 5", "--dtype bfloat16",
-                 "--logprobs-mode processed_logprobs", "--tensor-parallel-size 2", "--gpu-memory-utilization 0.5",
-                 "--enable-lora", "--no-enable-prefix-caching"):
+    for part in (
+        "--model /m",
+        "--port 8001",
+        "--max-lora-rank 32",
+        "--max-loras 1",
+        "--seed 5",
+        "--dtype bfloat16",
+        "--logprobs-mode processed_logprobs",
+        "--tensor-parallel-size 2",
+        "--gpu-memory-utilization 0.5",
+        "--enable-lora",
+        "--no-enable-prefix-caching",
+    ):
         assert part in flags
     assert "--enforce-eager" not in cmd
 
 
 def test_a_server_that_dies_while_starting_is_reported_with_its_last_line(tmp_path):
     from agents.vllm_server import ManagedServer, ServerError
+
     cmd = [sys.executable, "-c", "import sys; print('loading'); print('ValueError: no such model'); sys.exit(3)"]
     with pytest.raises(ServerError, match=r"exited with code 3 while starting; its last line: 'ValueError: no such"):
         ManagedServer(cmd, 9, {}, tmp_path / "vllm-server.log", timeout_s=60)
 
 
-@pytest.mark.parametrize("kw, msg", [
-    (dict(backend="vllm", vllm_server="localhost:8000"), "must be empty, start or an http"),
-    (dict(vllm_server="start"), "vllm_server applies to --backend vllm"),
-])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        (dict(backend="vllm", vllm_server="localhost:8000"), "must be empty, start or an http"),
+        (dict(vllm_server="start"), "vllm_server applies to --backend vllm"),
+    ],
+)
 def test_server_settings_are_checked(kw, msg):
     with pytest.raises(ConfigError, match=msg):
         AgentConfig(env="E", **kw).validate()
@@ -166,6 +195,8 @@ def test_placement_with_a_server_given_by_url():
     assert p.sampler == (url,) and not p.sleep_sampler and p.eval_gpus == (0,)
     with pytest.raises(ConfigError, match="sampler_devices does not apply to a vLLM server given by URL"):
         plan(AgentConfig(env="E", backend="vllm", vllm_server=url, sampler_devices="cuda:1").validate(), gpu_count=2)
-    p = plan(AgentConfig(env="E", backend="vllm", vllm_server="start", device="cuda:0",
-                         sampler_devices="cuda:1").validate(), gpu_count=2)
+    p = plan(
+        AgentConfig(env="E", backend="vllm", vllm_server="start", device="cuda:0", sampler_devices="cuda:1").validate(),
+        gpu_count=2,
+    )
     assert p.sampler == ("cuda:1",) and not p.sleep_sampler

@@ -411,8 +411,13 @@ def zero(tmp_path):
 def test_zero_length_operation_inside_a_run_is_rejected_by_name(zero):
     # job 1's zero-length operation at 1, 2, 3 or 4 sits strictly inside job 0's run [0, 5) on machine 0
     for t in (1, 2, 4):
-        _rejected(_v(zero, {"start_times": [[0, 5], [0, t]]}), "job 1 (operation 1) has length 0", f"starts at {t}",
-                  "[0, 5)", "at or before 0 or at or after 5")
+        _rejected(
+            _v(zero, {"start_times": [[0, 5], [0, t]]}),
+            "job 1 (operation 1) has length 0",
+            f"starts at {t}",
+            "[0, 5)",
+            "at or before 0 or at or after 5",
+        )
 
 
 def test_zero_length_operation_at_a_run_boundary_is_accepted(zero):
@@ -452,6 +457,7 @@ def test_cpsat_schedule_for_orb07_is_accepted(data, monkeypatch):
     at the proven optimum 397, and an independent check finds that operation outside every run on machine 0."""
     pytest.importorskip("ortools")
     from agents.baselines import baseline
+
     monkeypatch.setenv("TTTD_DATA_DIR", str(data))
     row = baseline("JSSP-v0")({"instance": "orb07", "workers": 2}, 10.0, 0)
     inst = jssp.load_instance("orb07", str(data))
@@ -465,6 +471,7 @@ def test_cpsat_schedule_for_orb07_is_accepted(data, monkeypatch):
             assert not starts[j][k] < t < starts[j][k] + inst.durations[j][k]
     again = _v(JSSPVerifier(instance="orb07", data_dir=str(data)), {"start_times": starts})
     assert again.accepted and again.score == row["cost"] == max(
-        s + d for r, ds in zip(starts, inst.durations) for s, d in zip(r, ds))
+        s + d for r, ds in zip(starts, inst.durations) for s, d in zip(r, ds)
+    )
     if row["status"] == "OPTIMAL":
         assert row["cost"] == 397 == inst.ub

@@ -18,15 +18,22 @@ from typing import Any
 from tttd_envs.card import BoardPolicy, InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
 
-DEFAULT_INSTANCE = "X-n101-k25"       # the smallest X instance; proven optimal 27591
-LIMITS: dict[str, Any] = {"instance": DEFAULT_INSTANCE, "instance_file": None, "reference_cost": None,
-                          "budget_s": 60.0, "cpus": 1, "memory_bytes": 2 << 30}
+DEFAULT_INSTANCE = "X-n101-k25"  # the smallest X instance; proven optimal 27591
+LIMITS: dict[str, Any] = {
+    "instance": DEFAULT_INSTANCE,
+    "instance_file": None,
+    "reference_cost": None,
+    "budget_s": 60.0,
+    "cpus": 1,
+    "memory_bytes": 2 << 30,
+}
 BASELINES_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "logistics" / "baselines.json"
-_PER_LINE = 6                          # customers per line in the statement
+_PER_LINE = 6  # customers per line in the statement
 
 
 def _cvrp():
-    from verifiers.logistics import cvrp        # the trusted reader (cheap, no heavy imports)
+    from verifiers.logistics import cvrp  # the trusted reader (cheap, no heavy imports)
+
     return cvrp
 
 
@@ -36,13 +43,18 @@ def _gib(n: int) -> str:
 
 def compact_instance(inst) -> str:
     """The instance as a prompt can carry it: header, depot, then 'c:x,y,q' per customer."""
-    num = (lambda v: str(v) if type(v) is int else f"{float(v):.6g}")
-    lines = [f"name {inst.name}; {inst.n_customers} customers; vehicle capacity Q = {inst.capacity}; "
-             f"total demand {sum(inst.demands)} (so at least {-(-sum(inst.demands) // inst.capacity)} routes)",
-             f"depot 0 at ({num(inst.xs[0])}, {num(inst.ys[0])})",
-             "customers as c:x,y,demand"]
+
+    def num(v: Any) -> str:
+        return str(v) if type(v) is int else f"{float(v):.6g}"
+
+    lines = [
+        f"name {inst.name}; {inst.n_customers} customers; vehicle capacity Q = {inst.capacity}; "
+        f"total demand {sum(inst.demands)} (so at least {-(-sum(inst.demands) // inst.capacity)} routes)",
+        f"depot 0 at ({num(inst.xs[0])}, {num(inst.ys[0])})",
+        "customers as c:x,y,demand",
+    ]
     items = [f"{c}:{num(inst.xs[c])},{num(inst.ys[c])},{inst.demands[c]}" for c in range(1, inst.dimension)]
-    lines += [" ".join(items[i:i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
+    lines += [" ".join(items[i : i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
     return "\n".join(lines)
 
 
@@ -52,14 +64,18 @@ def statement(limits: dict[str, Any], data_dir: str | None = None) -> str:
     inst = cvrp.load_instance(lim["instance"], lim["instance_file"], data_dir)
     entry = None if lim["instance_file"] else cvrp.bks_table(data_dir).get(inst.name)
     if entry:
-        target = (f"The best known cost is {entry['bks']}" + (" (proven optimal)." if entry["optimal"] else
-                  " (not proven optimal: a lower cost is a new record)."))
+        target = f"The best known cost is {entry['bks']}" + (
+            " (proven optimal)." if entry["optimal"] else " (not proven optimal: a lower cost is a new record)."
+        )
         reward = "reward = best known cost / your cost (1.0 matches it; above 1.0 is a new best known solution)"
     else:
         ref = lim["reference_cost"]
-        target = (f"Your reference cost is {ref}." if ref else
-                  f"No best known cost is given; the star solution (one route per customer) costs {inst.star_cost()}.")
-        reward = ("reward = " + ("reference_cost" if ref else "star cost") + " / your cost")
+        target = (
+            f"Your reference cost is {ref}."
+            if ref
+            else f"No best known cost is given; the star solution (one route per customer) costs {inst.star_cost()}."
+        )
+        reward = "reward = " + ("reference_cost" if ref else "star cost") + " / your cost"
     cpus = int(lim["cpus"])
     return f"""\
 # Capacitated vehicle routing: {inst.name} (minimise total distance)
@@ -100,6 +116,7 @@ an overloaded route or a non-integer entry rejects the whole answer, with a mess
 def _ledger(data_dir: str | None = None) -> dict[str, list[tuple[str, int, str]]]:
     """CVRPLIB updates ledger: instance -> [(date, objective, event_type)] (empty if not installed)."""
     from verifiers.logistics import DataMissing, find_data
+
     try:
         path = find_data("cvrp/sources/cvrplib-x-frontier.csv", data_dir)
     except DataMissing:
@@ -118,16 +135,31 @@ def bks_reference(name: str, entry: dict[str, Any], data_dir: str | None = None)
     rows = _ledger(data_dir).get(name, [])
     posted = sorted(d for d, obj, ev in rows if obj == bks and ev == "objective_improvement")
     proved = sorted(d for d, obj, ev in rows if obj == bks and ev == "optimality_proof")
-    when = (f"posted on CVRPLIB {posted[0]}" if posted else
-            "unchanged on CVRPLIB since the X set was published (no improvement posted 2015 to 2026-07-04)")
+    when = (
+        f"posted on CVRPLIB {posted[0]}"
+        if posted
+        else "unchanged on CVRPLIB since the X set was published (no improvement posted 2015 to 2026-07-04)"
+    )
     year = int(posted[0][:4]) if posted else 2017
     status = "proven optimal" + (f" ({proved[0]})" if proved else "") if entry["optimal"] else "not proven optimal"
     verified = bool(entry.get("sol_is_bks"))
-    note = f"{status}; {when}" + ("" if verified else
-                                 f"; no solution file with this cost is in the data (its .sol costs {entry['sol_cost_verified']})")
-    return Reference("best known", "CVRPLIB", year, str(bks), entry["source"], value=float(bks) if verified else None,
-                     display=str(bks), data_file=f"cvrp/{entry['sol_file']}" if verified and entry.get("sol_file") else None,
-                     verified=verified, note=note)
+    note = f"{status}; {when}" + (
+        ""
+        if verified
+        else f"; no solution file with this cost is in the data (its .sol costs {entry['sol_cost_verified']})"
+    )
+    return Reference(
+        "best known",
+        "CVRPLIB",
+        year,
+        str(bks),
+        entry["source"],
+        value=float(bks) if verified else None,
+        display=str(bks),
+        data_file=f"cvrp/{entry['sol_file']}" if verified and entry.get("sol_file") else None,
+        verified=verified,
+        note=note,
+    )
 
 
 def measured_references(name: str, path: Path = BASELINES_FILE) -> tuple[Reference, ...]:
@@ -141,14 +173,23 @@ def measured_references(name: str, path: Path = BASELINES_FILE) -> tuple[Referen
         if row.get("problem") != "CVRP-v0" or row.get("instance") != name:
             continue
         m = row.get("machine", {})
-        out.append(Reference(
-            "solver baseline (measured on this machine)",
-            f"{row['solver']} {row['solver_version']}, {row['time_limit_s']:g} s, {row['cores']} core",
-            int(row["date"][:4]), str(row["cost"]), f"tttd baseline CVRP-v0 ({path.name})", value=float(row["cost"]),
-            display=str(row["cost"]), verified=True,
-            note=(f"{row['algorithm']}; gap {row['gap_pct']:+.3f}% to the best known; wall {row['wall_s']:g} s; "
-                  f"measured {row['date']} on {m.get('cpu', '?')} ({m.get('logical_cpus', '?')} logical CPUs); "
-                  "cost recomputed by our verifier")))
+        out.append(
+            Reference(
+                "solver baseline (measured on this machine)",
+                f"{row['solver']} {row['solver_version']}, {row['time_limit_s']:g} s, {row['cores']} core",
+                int(row["date"][:4]),
+                str(row["cost"]),
+                f"tttd baseline CVRP-v0 ({path.name})",
+                value=float(row["cost"]),
+                display=str(row["cost"]),
+                verified=True,
+                note=(
+                    f"{row['algorithm']}; gap {row['gap_pct']:+.3f}% to the best known; wall {row['wall_s']:g} s; "
+                    f"measured {row['date']} on {m.get('cpu', '?')} ({m.get('logical_cpus', '?')} logical CPUs); "
+                    "cost recomputed by our verifier"
+                ),
+            )
+        )
     return tuple(sorted(out, key=lambda r: r.value))
 
 
@@ -157,11 +198,19 @@ class CVRPCard(ProblemCard):
     """A CVRP card; ``context`` names its instance (``instance``, ``instance_file``, ``data_dir``), empty on
     the generic card used when the data is not installed."""
 
-    def for_options(self, options: dict[str, Any]) -> "CVRPCard":
-        want = {"instance": options.get("instance", LIMITS["instance"]),
-                "instance_file": options.get("instance_file"), "data_dir": options.get("data_dir")}
-        if want["instance_file"] is None and self.context.get("instance_file") is None and self.context and \
-                want["instance"] == self.context.get("instance") and want["data_dir"] == self.context.get("data_dir"):
+    def for_options(self, options: dict[str, Any]) -> CVRPCard:
+        want = {
+            "instance": options.get("instance", LIMITS["instance"]),
+            "instance_file": options.get("instance_file"),
+            "data_dir": options.get("data_dir"),
+        }
+        if (
+            want["instance_file"] is None
+            and self.context.get("instance_file") is None
+            and self.context
+            and want["instance"] == self.context.get("instance")
+            and want["data_dir"] == self.context.get("data_dir")
+        ):
             return self
         return card_for({k: v for k, v in options.items() if k in LIMITS}, want["data_dir"])
 
@@ -174,32 +223,57 @@ def card_for(limits: dict[str, Any], data_dir: str | None = None) -> CVRPCard:
     inst = cvrp.load_instance(lim["instance"], lim["instance_file"], data_dir)
     refs: tuple[Reference, ...] = ()
     if not lim["instance_file"]:
-        refs = (bks_reference(inst.name, cvrp.bks_table(data_dir)[inst.name], data_dir),) + measured_references(inst.name)
+        refs = (bks_reference(inst.name, cvrp.bks_table(data_dir)[inst.name], data_dir),) + measured_references(
+            inst.name
+        )
     return dataclasses.replace(
-        _GENERIC, title=f"CVRP {inst.name} ({inst.n_customers} customers, Q = {inst.capacity})",
-        statement=statement(lim, data_dir), statement_for=functools.partial(statement, data_dir=data_dir),
-        references=refs, verifier_kwargs={"data_dir": data_dir} if data_dir else {},
-        limits={**LIMITS, "instance": inst.name if not lim["instance_file"] else lim["instance"],
-                "instance_file": lim["instance_file"], "reference_cost": lim["reference_cost"]},
-        context={"instance": None if lim["instance_file"] else inst.name, "instance_file": lim["instance_file"],
-                 "data_dir": data_dir, "instance_sha256": _file_sha256(inst.path)})
+        _GENERIC,
+        title=f"CVRP {inst.name} ({inst.n_customers} customers, Q = {inst.capacity})",
+        statement=statement(lim, data_dir),
+        statement_for=functools.partial(statement, data_dir=data_dir),
+        references=refs,
+        verifier_kwargs={"data_dir": data_dir} if data_dir else {},
+        limits={
+            **LIMITS,
+            "instance": inst.name if not lim["instance_file"] else lim["instance"],
+            "instance_file": lim["instance_file"],
+            "reference_cost": lim["reference_cost"],
+        },
+        context={
+            "instance": None if lim["instance_file"] else inst.name,
+            "instance_file": lim["instance_file"],
+            "data_dir": data_dir,
+            "instance_sha256": _file_sha256(inst.path),
+        },
+    )
 
 
 def _file_sha256(path: str) -> str:
     import hashlib
+
     with open(path, "rb") as fh:
         return hashlib.sha256(fh.read()).hexdigest()
 
 
 _GENERIC = CVRPCard(
-    id="CVRP-v0", title="Capacitated vehicle routing (CVRPLIB X instances)", domain="logistics", artifact="python",
-    direction="min", units="total route length (CVRPLIB rounded Euclidean, integer)",
+    id="CVRP-v0",
+    title="Capacitated vehicle routing (CVRPLIB X instances)",
+    domain="logistics",
+    artifact="python",
+    direction="min",
+    units="total route length (CVRPLIB rounded Euclidean, integer)",
     statement="Capacitated vehicle routing on a CVRPLIB X instance (the instance's statement is built when the "
-              "env is made: gym.make('CVRP-v0', instance=...)).",
-    verifier="cvrp", limits=dict(LIMITS), reward_transform="reference_ratio",
-    initial_states=(InitialState("empty", "no routes yet"),), default_initial="empty",
-    picture="tttd_envs.problems.cvrp_render:draw", score_label="cost", libraries="numpy, scipy",
-    statement_for=statement, board=BoardPolicy(instances="instance", gap_detail="gap_pct"),
+    "env is made: gym.make('CVRP-v0', instance=...)).",
+    verifier="cvrp",
+    limits=dict(LIMITS),
+    reward_transform="reference_ratio",
+    initial_states=(InitialState("empty", "no routes yet"),),
+    default_initial="empty",
+    picture="tttd_envs.problems.cvrp_render:draw",
+    score_label="cost",
+    libraries="numpy, scipy",
+    statement_for=statement,
+    board=BoardPolicy(instances="instance", gap_detail="gap_pct"),
 )
 
 
@@ -207,6 +281,7 @@ def _default_card() -> CVRPCard:
     """X-n101-k25's card when the data folder is installed (so `tttd list` shows its best known cost), else
     the generic card, whose statement says how to install the data."""
     from verifiers.logistics import DataMissing
+
     try:
         return card_for({})
     except (DataMissing, FileNotFoundError, OSError):

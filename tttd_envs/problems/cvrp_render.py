@@ -9,7 +9,9 @@ def draw(card, routes, details: dict | None = None):
     from verifiers.logistics import cvrp
 
     ctx = card.context or {}
-    inst = cvrp.load_instance(ctx.get("instance") or cvrp.DEFAULT_INSTANCE, ctx.get("instance_file"), ctx.get("data_dir"))
+    inst = cvrp.load_instance(
+        ctx.get("instance") or cvrp.DEFAULT_INSTANCE, ctx.get("instance_file"), ctx.get("data_dir")
+    )
     fig = render._figure(6.4, 6.4)
     ax = fig.add_subplot()
     xs = [float(v) for v in inst.xs]
@@ -22,13 +24,17 @@ def draw(card, routes, details: dict | None = None):
         render._empty(ax, "routes")
     else:
         from matplotlib import colormaps
+
         cmap = colormaps["tab20"]
         for i, route in enumerate(routes):
             path = [0, *route, 0]
             ax.plot([xs[c] for c in path], [ys[c] for c in path], lw=1.0, color=cmap(i % 20), zorder=2)
     cost = (details or {}).get("cost")
-    ax.set_title(f"{inst.name}: {inst.n_customers} customers, Q = {inst.capacity}"
-                 + (f", {len(routes)} routes" if routes else "") + (f", cost {cost}" if cost is not None else ""),
-                 fontsize=9)
+    ax.set_title(
+        f"{inst.name}: {inst.n_customers} customers, Q = {inst.capacity}"
+        + (f", {len(routes)} routes" if routes else "")
+        + (f", cost {cost}" if cost is not None else ""),
+        fontsize=9,
+    )
     ax.legend(loc="upper right", fontsize=7)
     return fig

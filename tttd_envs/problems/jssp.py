@@ -18,13 +18,18 @@ from tttd_envs.env import DiscoveryEnv
 from tttd_envs.problems.jssp_render import draw_gantt  # noqa: F401  (tttd_envs.render draws with it)
 
 DEFAULT_INSTANCE = "ta01"
-LIMITS: dict[str, Any] = {"instance": DEFAULT_INSTANCE, "instance_file": None, "budget_s": 60.0, "cpus": 1,
-                          "memory_bytes": 2 << 30}
+LIMITS: dict[str, Any] = {
+    "instance": DEFAULT_INSTANCE,
+    "instance_file": None,
+    "budget_s": 60.0,
+    "cpus": 1,
+    "memory_bytes": 2 << 30,
+}
 #: CP-SAT (and later other solver) runs measured on this machine by `tttd baseline` (agents/baselines)
 BASELINES_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "logistics" / "baselines.json"
 #: one leaderboard board per instance, with the gap to the best known upper bound (docs/leaderboard.md)
 BOARD = BoardPolicy(instances="instance", gap_detail="gap_to_ub_pct")
-PROMPT_INSTANCE_CHARS = 60_000          # larger user instances are given to programs, not spelled out
+PROMPT_INSTANCE_CHARS = 60_000  # larger user instances are given to programs, not spelled out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +52,7 @@ class JSSPCard(ProblemCard):
             ref = d.get("trivial_lb") or self.lb
         return float(ref) / float(score) if ref else float(self.fail_reward)
 
-    def for_options(self, options: dict[str, Any]) -> "JSSPCard":
+    def for_options(self, options: dict[str, Any]) -> JSSPCard:
         inst = options.get("instance", self.instance)
         path = options.get("instance_file", self.instance_file)
         data_dir = options.get("data_dir", self.data_dir)
@@ -58,6 +63,7 @@ class JSSPCard(ProblemCard):
     def load(self):
         """The instance (verifiers.logistics.jssp.Instance) this card is about."""
         from verifiers.logistics import jssp
+
         if self.instance_file:
             return jssp.load_instance_file(self.instance_file, self.data_dir)
         return jssp.load_instance(self.instance, self.data_dir)
@@ -106,8 +112,10 @@ def _fmt_bytes(n: int) -> str:
 
 def _bound_text(inst) -> str:
     if inst.ub is None:
-        return (f"no published bound for this instance; no schedule can be shorter than {inst.trivial_lb} "
-                "(the longest job or the busiest machine)")
+        return (
+            f"no published bound for this instance; no schedule can be shorter than {inst.trivial_lb} "
+            "(the longest job or the busiest machine)"
+        )
     if inst.optimal:
         return f"the optimum is {inst.ub} (proven); matching it is the best possible"
     return f"best known makespan (upper bound) {inst.ub}; proven lower bound {inst.lb}; the optimum is unknown"
@@ -116,14 +124,27 @@ def _bound_text(inst) -> str:
 def _statement_for(inst, limits: dict[str, Any]) -> str:
     text = inst.to_text()
     if len(text) > PROMPT_INSTANCE_CHARS:
-        text = (f"({len(text):,} characters: too long to show here; programs receive it as `instance`)\n")
-    reward = (f"{inst.ub} / makespan (1.0 matches the best known, above 1.0 is a new record)" if inst.ub is not None
-              else f"{inst.trivial_lb} / makespan (the trivial lower bound over yours)")
+        text = f"({len(text):,} characters: too long to show here; programs receive it as `instance`)\n"
+    reward = (
+        f"{inst.ub} / makespan (1.0 matches the best known, above 1.0 is a new record)"
+        if inst.ub is not None
+        else f"{inst.trivial_lb} / makespan (the trivial lower bound over yours)"
+    )
     cpus = int(limits["cpus"])
-    return _HEAD.format(name=inst.name, n=inst.n_jobs, m=inst.n_machines, text=text, bounds=_bound_text(inst),
-                        m1=inst.n_machines - 1, n1=inst.n_jobs - 1, cpus="one CPU" if cpus == 1 else f"{cpus} CPUs",
-                        memory=_fmt_bytes(int(limits["memory_bytes"])), grace=10.0,
-                        budget_s=float(limits["budget_s"]), reward=reward)
+    return _HEAD.format(
+        name=inst.name,
+        n=inst.n_jobs,
+        m=inst.n_machines,
+        text=text,
+        bounds=_bound_text(inst),
+        m1=inst.n_machines - 1,
+        n1=inst.n_jobs - 1,
+        cpus="one CPU" if cpus == 1 else f"{cpus} CPUs",
+        memory=_fmt_bytes(int(limits["memory_bytes"])),
+        grace=10.0,
+        budget_s=float(limits["budget_s"]),
+        reward=reward,
+    )
 
 
 def _source_parts(source: str, which: str) -> tuple[str, int, str]:
@@ -141,16 +162,36 @@ def _references(inst) -> tuple[Reference, ...]:
     ub_who, ub_year, ub_date = _source_parts(inst.bound_source, "ub")
     lb_who, lb_year, lb_date = _source_parts(inst.bound_source, "lb")
     twin = inst.bound_source.split(":")[0] + "; " if inst.bound_source.startswith("same jobs as") else ""
-    refs = [Reference("best known", ub_who, ub_year,
-                      f"{inst.ub}" + (" (optimal)" if inst.optimal else " (upper bound)"), origin,
-                      value=float(inst.ub), display=str(inst.ub), verified=False,
-                      note=f"{twin}upper bound by {ub_who} {ub_date}; " + (
-                          f"proven optimal (lower bound {inst.lb} by {lb_who} {lb_date})" if inst.optimal
-                          else f"open: lower bound {inst.lb} by {lb_who} {lb_date}") +
-                      "; the schedule is not shipped, so the value is quoted")]
+    refs = [
+        Reference(
+            "best known",
+            ub_who,
+            ub_year,
+            f"{inst.ub}" + (" (optimal)" if inst.optimal else " (upper bound)"),
+            origin,
+            value=float(inst.ub),
+            display=str(inst.ub),
+            verified=False,
+            note=f"{twin}upper bound by {ub_who} {ub_date}; "
+            + (
+                f"proven optimal (lower bound {inst.lb} by {lb_who} {lb_date})"
+                if inst.optimal
+                else f"open: lower bound {inst.lb} by {lb_who} {lb_date}"
+            )
+            + "; the schedule is not shipped, so the value is quoted",
+        )
+    ]
     if not inst.optimal:
-        refs.append(Reference("lower bound", lb_who, lb_year, f"≥ {inst.lb} (proven lower bound)", origin,
-                              note=f"{lb_who} {lb_date}: no schedule can be shorter"))
+        refs.append(
+            Reference(
+                "lower bound",
+                lb_who,
+                lb_year,
+                f"≥ {inst.lb} (proven lower bound)",
+                origin,
+                note=f"{lb_who} {lb_date}: no schedule can be shorter",
+            )
+        )
     refs.extend(_baseline_refs(inst))
     return tuple(refs)
 
@@ -167,16 +208,25 @@ def _baseline_refs(inst) -> list[Reference]:
         m = row.get("machine") or {}
         workers = row.get("workers", row.get("cores", "?"))
         gap = row.get("gap_pct")
-        out.append(Reference(
-            "solver baseline (measured on this machine)",
-            f"{row.get('solver', 'solver')} {row.get('solver_version', '')}, {row.get('time_limit_s', 0):g} s, "
-            f"{workers} worker{'s' if workers != 1 else ''}",
-            int(str(row.get("date", "0"))[:4] or 0), str(row["cost"]), f"tttd baseline JSSP-v0 ({BASELINES_FILE.name})",
-            value=float(row["cost"]), display=str(row["cost"]), verified=True,
-            note=(f"CP-SAT status {row.get('status', '?')}" + (f"; gap {gap:+.3f}% to the best known" if gap is not None
-                                                                 else "") +
-                  f"; wall {row.get('wall_s', '?')} s; measured {row.get('date', '?')} on {m.get('cpu', '?')} "
-                  f"({m.get('logical_cpus', '?')} logical CPUs); makespan recomputed by our verifier")))
+        out.append(
+            Reference(
+                "solver baseline (measured on this machine)",
+                f"{row.get('solver', 'solver')} {row.get('solver_version', '')}, {row.get('time_limit_s', 0):g} s, "
+                f"{workers} worker{'s' if workers != 1 else ''}",
+                int(str(row.get("date", "0"))[:4] or 0),
+                str(row["cost"]),
+                f"tttd baseline JSSP-v0 ({BASELINES_FILE.name})",
+                value=float(row["cost"]),
+                display=str(row["cost"]),
+                verified=True,
+                note=(
+                    f"CP-SAT status {row.get('status', '?')}"
+                    + (f"; gap {gap:+.3f}% to the best known" if gap is not None else "")
+                    + f"; wall {row.get('wall_s', '?')} s; measured {row.get('date', '?')} on {m.get('cpu', '?')} "
+                    f"({m.get('logical_cpus', '?')} logical CPUs); makespan recomputed by our verifier"
+                ),
+            )
+        )
     return sorted(out, key=lambda r: r.value)
 
 
@@ -198,47 +248,86 @@ def _read_baselines(path: str, _mtime: int) -> list[dict]:
     return [r for r in rows.values() if isinstance(r, dict)] if isinstance(rows, dict) else []
 
 
-def job_order(card: "JSSPCard"):
+def job_order(card: JSSPCard):
     """Initial state: every machine takes its jobs in index order (always feasible, far from good)."""
+
     def build(rng):
         from verifiers.logistics import jssp
+
         return {"machine_sequences": jssp.job_order_sequences(card.load())}
+
     return build
 
 
 @functools.lru_cache(maxsize=64)
 def _card_cached(instance: str | None, instance_file: str | None, data_dir: str | None, _stamp) -> JSSPCard:
     from verifiers.logistics import jssp
+
     if instance_file:
         inst = jssp.load_instance_file(instance_file, data_dir)
     else:
         inst = jssp.load_instance(instance or DEFAULT_INSTANCE, data_dir)
     name = inst.name
-    limits = {**LIMITS, "instance": name if not instance_file else (instance or DEFAULT_INSTANCE),
-              "instance_file": instance_file}
-    target = (f"{inst.ub} (best known makespan" + (", proven optimal: match it)" if inst.optimal else ")")
-              if inst.ub is not None else f"{inst.trivial_lb} (trivial lower bound)")
+    limits = {
+        **LIMITS,
+        "instance": name if not instance_file else (instance or DEFAULT_INSTANCE),
+        "instance_file": instance_file,
+    }
+    target = (
+        f"{inst.ub} (best known makespan" + (", proven optimal: match it)" if inst.optimal else ")")
+        if inst.ub is not None
+        else f"{inst.trivial_lb} (trivial lower bound)"
+    )
     card = JSSPCard(
-        id="JSSP-v0", title=f"Job-shop scheduling, {name} ({inst.n_jobs}×{inst.n_machines}), min makespan",
-        domain="logistics", artifact="python", direction="min", units="makespan (time units)",
-        statement=_statement_for(inst, limits), statement_for=lambda lim: _statement_for(inst, lim),
-        verifier="jssp", verifier_kwargs={"data_dir": data_dir} if data_dir else {},
-        limits=limits, reward_transform="identity", references=_references(inst),
-        initial_states=(), default_initial="empty", picture="gantt", score_label="makespan",
-        proven_bound=_bound_text(inst), libraries="numpy, scipy", target=target, board=BOARD,
+        id="JSSP-v0",
+        title=f"Job-shop scheduling, {name} ({inst.n_jobs}×{inst.n_machines}), min makespan",
+        domain="logistics",
+        artifact="python",
+        direction="min",
+        units="makespan (time units)",
+        statement=_statement_for(inst, limits),
+        statement_for=lambda lim: _statement_for(inst, lim),
+        verifier="jssp",
+        verifier_kwargs={"data_dir": data_dir} if data_dir else {},
+        limits=limits,
+        reward_transform="identity",
+        references=_references(inst),
+        initial_states=(),
+        default_initial="empty",
+        picture="gantt",
+        score_label="makespan",
+        proven_bound=_bound_text(inst),
+        libraries="numpy, scipy",
+        target=target,
+        board=BOARD,
         instance=name if not instance_file else (instance or DEFAULT_INSTANCE),
-        instance_file=instance_file, data_dir=data_dir, ub=inst.ub,
-        context={"instance": name if not instance_file else (instance or DEFAULT_INSTANCE),
-                 "instance_file": instance_file, "data_dir": data_dir, "instance_sha256": inst.sha256},
-        lb=inst.lb if inst.lb is not None else inst.trivial_lb)
-    inits = (InitialState("empty", "no schedule yet"),
-             InitialState("job_order", "every machine processes its jobs in index order (feasible, far from good)",
-                          build=job_order(card)))
+        instance_file=instance_file,
+        data_dir=data_dir,
+        ub=inst.ub,
+        context={
+            "instance": name if not instance_file else (instance or DEFAULT_INSTANCE),
+            "instance_file": instance_file,
+            "data_dir": data_dir,
+            "instance_sha256": inst.sha256,
+        },
+        lb=inst.lb if inst.lb is not None else inst.trivial_lb,
+    )
+    inits = (
+        InitialState("empty", "no schedule yet"),
+        InitialState(
+            "job_order",
+            "every machine processes its jobs in index order (feasible, far from good)",
+            build=job_order(card),
+        ),
+    )
     return dataclasses.replace(card, initial_states=inits)
 
 
-def card_for(instance: str | None = DEFAULT_INSTANCE, instance_file: str | os.PathLike | None = None,
-             data_dir: str | os.PathLike | None = None) -> JSSPCard:
+def card_for(
+    instance: str | None = DEFAULT_INSTANCE,
+    instance_file: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> JSSPCard:
     """The card of one instance (a name of the data folder, or a user's file in the standard format)."""
     path = os.fspath(instance_file) if instance_file else None
     stamp = (os.stat(path).st_mtime_ns if path and os.path.exists(path) else None, _baseline_stamp())
@@ -259,13 +348,24 @@ def _default_card() -> JSSPCard:
         return card_for(DEFAULT_INSTANCE)
     except FileNotFoundError:
         return JSSPCard(
-            id="JSSP-v0", title="Job-shop scheduling (Taillard and classic sets), min makespan", domain="logistics",
-            artifact="python", direction="min", units="makespan (time units)",
+            id="JSSP-v0",
+            title="Job-shop scheduling (Taillard and classic sets), min makespan",
+            domain="logistics",
+            artifact="python",
+            direction="min",
+            units="makespan (time units)",
             statement="# Job-shop scheduling\n\nThe instance data is not installed: point TTTD_DATA_DIR at the folder "
-                      "holding logistics/jssp (or pass data_dir=).\n",
-            verifier="jssp", limits=dict(LIMITS), initial_states=(InitialState("empty", "no schedule yet"),),
-            default_initial="empty", picture="gantt", score_label="makespan", libraries="numpy, scipy", board=BOARD,
-            instance="")   # not an instance's card: for_options builds one once the data is there
+            "holding logistics/jssp (or pass data_dir=).\n",
+            verifier="jssp",
+            limits=dict(LIMITS),
+            initial_states=(InitialState("empty", "no schedule yet"),),
+            default_initial="empty",
+            picture="gantt",
+            score_label="makespan",
+            libraries="numpy, scipy",
+            board=BOARD,
+            instance="",
+        )  # not an instance's card: for_options builds one once the data is there
 
 
 JSSP_CARD = _default_card()
@@ -275,12 +375,23 @@ class JSSPEnv(DiscoveryEnv):
     __doc__ = None  # set below
     card = JSSP_CARD
 
-    def __init__(self, render_mode: str | None = None, *, instance: str | None = DEFAULT_INSTANCE,
-                 instance_file: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        *,
+        instance: str | None = DEFAULT_INSTANCE,
+        instance_file: str | os.PathLike | None = None,
+        data_dir: str | os.PathLike | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.card = card_for(instance, instance_file, data_dir)
-        super().__init__(render_mode, data_dir=os.fspath(data_dir) if data_dir else None,
-                         instance=self.card.instance, instance_file=self.card.instance_file, **kwargs)
+        super().__init__(
+            render_mode,
+            data_dir=os.fspath(data_dir) if data_dir else None,
+            instance=self.card.instance,
+            instance_file=self.card.instance_file,
+            **kwargs,
+        )
 
     def render_text(self) -> str:
         text = super().render_text()

@@ -17,6 +17,7 @@ def draw_gantt(fig, card, construction: Any, details: dict) -> None:
         pass
     if starts is None and inst is not None and isinstance(construction, dict):
         from verifiers.logistics import jssp
+
         try:
             form, rows = jssp.parse_solution(construction, inst)
             starts = jssp.schedule_from_sequences(inst, rows) if form == "machine_sequences" else rows
@@ -27,6 +28,7 @@ def draw_gantt(fig, card, construction: Any, details: dict) -> None:
         ax.set_axis_off()
         return
     from matplotlib import colormaps
+
     cmap = colormaps["tab20"] if inst.n_jobs <= 20 else colormaps["turbo"]
     span = 0
     for j, (row, ms, ds) in enumerate(zip(starts, inst.machines, inst.durations)):
@@ -42,8 +44,9 @@ def draw_gantt(fig, card, construction: Any, details: dict) -> None:
     if inst.ub is not None:
         ax.axvline(inst.ub, color="black", lw=0.8, ls="--")
     ax.set_ylim(inst.n_machines - 0.5, -0.5)
-    ax.set_yticks(range(inst.n_machines), [str(m) for m in range(inst.n_machines)],
-                  fontsize=7 if inst.n_machines <= 20 else 5)
+    ax.set_yticks(
+        range(inst.n_machines), [str(m) for m in range(inst.n_machines)], fontsize=7 if inst.n_machines <= 20 else 5
+    )
     ax.set_ylabel("machine")
     ax.set_xlabel("time")
     ub = f", best known {inst.ub} (dashed)" if inst.ub is not None else ""

@@ -37,5 +37,7 @@ def find_data(relpath: str, data_dir: str | os.PathLike | None = None) -> Path:
             tried.append(str(p))
             if p.exists():
                 return p
-    raise DataMissing(f"the logistics data file {relpath!r} is not installed (looked in: {', '.join(tried)}); "
-                      f"point TTTD_DATA_DIR at the folder that holds {DOMAIN}/")
+    raise DataMissing(
+        f"the logistics data file {relpath!r} is not installed (looked in: {', '.join(tried)}); "
+        f"point TTTD_DATA_DIR at the folder that holds {DOMAIN}/"
+    )

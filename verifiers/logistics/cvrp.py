@@ -29,8 +29,16 @@ from verifiers import sandbox
 from verifiers.artifacts import fenced_blocks
 from verifiers.base import Verifier
 from verifiers.logistics import DataMissing, find_data
-from verifiers.logistics.cvrp_instance import (FloatToken, Instance, InstanceError, RouteError, check_routes,
-                                               looks_like_sol, parse_sol, parse_vrp)
+from verifiers.logistics.cvrp_instance import (
+    FloatToken,
+    Instance,
+    InstanceError,
+    RouteError,
+    check_routes,
+    looks_like_sol,
+    parse_sol,
+    parse_vrp,
+)
 from verifiers.math import _parse
 from verifiers.math._parse import ParseError
 from verifiers.math.base import program_outcome
@@ -72,8 +80,7 @@ def _read_instance(path: str, mtime: float, size: int, label: str) -> Instance:
     return dataclasses.replace(inst, path=path)
 
 
-def load_instance(instance: str | None = DEFAULT_INSTANCE, instance_file: str | None = None,
-                  data_dir=None) -> Instance:
+def load_instance(instance: str | None = DEFAULT_INSTANCE, instance_file: str | None = None, data_dir=None) -> Instance:
     """A named X instance from the data folder, or a user's VRPLIB file (``instance_file`` wins)."""
     if instance_file:
         path = os.path.abspath(os.path.expanduser(str(instance_file)))
@@ -86,9 +93,12 @@ def load_instance(instance: str | None = DEFAULT_INSTANCE, instance_file: str | 
     names = instance_names(data_dir)
     if instance not in names:
         close = difflib.get_close_matches(instance, names, n=1, cutoff=0.6)
-        raise InstanceError(f"unknown CVRP instance {instance!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-                            + f" (the {len(names)} X instances run from {names[0]} to {names[-1]}; "
-                            "or give your own file with instance_file=...)")
+        raise InstanceError(
+            f"unknown CVRP instance {instance!r}"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+            + f" (the {len(names)} X instances run from {names[0]} to {names[-1]}; "
+            "or give your own file with instance_file=...)"
+        )
     path = find_data(f"cvrp/X/{instance}.vrp", data_dir)
     st = path.stat()
     return _read_instance(str(path), st.st_mtime, st.st_size, f"{instance}.vrp")
@@ -106,8 +116,13 @@ def loads_routes_json(text: str, cap: int, what: str = "solution") -> Any:
         raise ParseError(f"the {what} is {size:,} bytes, larger than the {_parse._human(cap)} cap")
     _parse.check_depth(text, 6)
     try:
-        return json.loads(text, parse_float=FloatToken, parse_int=_json_int, parse_constant=FloatToken,
-                          object_pairs_hook=_parse._pairs)
+        return json.loads(
+            text,
+            parse_float=FloatToken,
+            parse_int=_json_int,
+            parse_constant=FloatToken,
+            object_pairs_hook=_parse._pairs,
+        )
     except ParseError:
         raise
     except json.JSONDecodeError as e:
@@ -123,7 +138,7 @@ def split_action(text: str) -> tuple[str, str]:
             return "program", body
         if lang == "json":
             return "json", body
-    for lang, body in reversed(fenced_blocks(text)):
+    for _lang, body in reversed(fenced_blocks(text)):
         if looks_like_sol(body):
             return "sol", body
     stripped = text.strip()
@@ -140,8 +155,10 @@ def static_program_check(source: str) -> str | None:
     if size > MAX_PROGRAM_BYTES:
         return f"the program is {size:,} bytes; the limit is 256 KiB"
     if not source.strip():
-        return ("the action is empty: give a Python program defining run(instance, budget_s, seed), "
-                'a JSON {"routes": [[...], ...]} or a .sol text')
+        return (
+            "the action is empty: give a Python program defining run(instance, budget_s, seed), "
+            'a JSON {"routes": [[...], ...]} or a .sol text'
+        )
     try:
         tree = ast.parse(source, filename="program.py")
     except SyntaxError as e:
@@ -154,8 +171,12 @@ def static_program_check(source: str) -> str | None:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names = [node.module]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             fn = node.func
             called = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
             if called in ("import_module", "__import__"):
@@ -163,11 +184,16 @@ def static_program_check(source: str) -> str | None:
         for name in names:
             top = name.partition(".")[0]
             if top in SOLVER_PACKAGES:
-                return (f"the program imports {top} (line {node.lineno}): solver packages are not available to "
-                        "submissions; write the search yourself (numpy and scipy are available)")
-    if not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "run" for n in tree.body) and \
-            not any(isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "run" for t in n.targets)
-                    for n in tree.body):
+                return (
+                    f"the program imports {top} (line {node.lineno}): solver packages are not available to "
+                    "submissions; write the search yourself (numpy and scipy are available)"
+                )
+    if not any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "run" for n in tree.body
+    ) and not any(
+        isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "run" for t in n.targets)
+        for n in tree.body
+    ):
         return "the program defines no top-level function run(instance, budget_s, seed)"
     return None
 
@@ -179,8 +205,10 @@ def _routes_of(doc: Any) -> Any:
         if "problem" in doc and doc["problem"] != PROBLEM_ID:
             raise RouteError(f"this solution is for problem {str(doc['problem'])[:40]!r}, not {PROBLEM_ID!r}")
         if keys not in ({"routes"}, {"construction"}):
-            raise RouteError('the JSON object needs exactly one of "routes" or "construction" (a list of routes; '
-                             f'"cost" is allowed and ignored), not the keys {sorted(doc)[:6]}')
+            raise RouteError(
+                'the JSON object needs exactly one of "routes" or "construction" (a list of routes; '
+                f'"cost" is allowed and ignored), not the keys {sorted(doc)[:6]}'
+            )
         return doc["routes"] if "routes" in doc else doc["construction"]
     return doc
 
@@ -192,10 +220,19 @@ class CVRPVerifier(Verifier):
     name = "cvrp"
     version = "1"
 
-    def __init__(self, instance: str | None = DEFAULT_INSTANCE, instance_file: str | None = None,
-                 reference_cost: int | None = None, *, data_dir=None, budget_s: float = 60.0,
-                 grace_s: float = 10.0, cpus: int = 1, memory_bytes: int = 2 << 30,
-                 output_bytes: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        instance: str | None = DEFAULT_INSTANCE,
+        instance_file: str | None = None,
+        reference_cost: int | None = None,
+        *,
+        data_dir=None,
+        budget_s: float = 60.0,
+        grace_s: float = 10.0,
+        cpus: int = 1,
+        memory_bytes: int = 2 << 30,
+        output_bytes: int = 1 << 20,
+    ) -> None:
         if not (budget_s > 0 and grace_s >= 0 and cpus >= 1 and memory_bytes > 0):
             raise ValueError("CVRP limits must be positive (budget_s, cpus, memory_bytes)")
         self.instance = load_instance(instance, instance_file, data_dir)
@@ -205,18 +242,24 @@ class CVRPVerifier(Verifier):
         self.optimal = bool(entry["optimal"]) if entry else False
         if reference_cost is not None:
             if self.bks is not None:
-                raise ValueError("reference_cost is for your own instance_file; a named X instance is compared "
-                                 f"with its best known cost ({self.bks})")
+                raise ValueError(
+                    "reference_cost is for your own instance_file; a named X instance is compared "
+                    f"with its best known cost ({self.bks})"
+                )
             if isinstance(reference_cost, bool) or not isinstance(reference_cost, int) or reference_cost <= 0:
                 raise ValueError(f"reference_cost must be a positive integer cost, not {reference_cost!r}")
         self.reference_cost = reference_cost
         n = self.instance.n_customers
-        self.max_ints = 2 * n + 64                # room to name a duplicate before refusing the size
+        self.max_ints = 2 * n + 64  # room to name a duplicate before refusing the size
         self.result_cap = (64 << 10) + 24 * self.max_ints
         self.budget_s, self.grace_s = float(budget_s), float(grace_s)
-        self.limits = sandbox.Limits(wall_s=self.budget_s + self.grace_s, cpus=int(cpus),
-                                     memory_bytes=int(memory_bytes), output_bytes=int(output_bytes),
-                                     result_bytes=self.result_cap)
+        self.limits = sandbox.Limits(
+            wall_s=self.budget_s + self.grace_s,
+            cpus=int(cpus),
+            memory_bytes=int(memory_bytes),
+            output_bytes=int(output_bytes),
+            result_bytes=self.result_cap,
+        )
 
     @functools.cached_property
     def _instance_json(self) -> bytes:
@@ -248,13 +291,18 @@ class CVRPVerifier(Verifier):
                     claimed = str(doc["cost"].text if isinstance(doc["cost"], FloatToken) else doc["cost"])[:30]
             else:
                 if len(body) > self.result_cap:
-                    return Verdict.reject(f"the .sol text is {len(body):,} characters, larger than the "
-                                          f"{_parse._human(self.result_cap)} cap", details=details)
+                    return Verdict.reject(
+                        f"the .sol text is {len(body):,} characters, larger than the "
+                        f"{_parse._human(self.result_cap)} cap",
+                        details=details,
+                    )
                 routes, claimed = parse_sol(body)
             if type(routes) is list and sum(len(r) for r in routes if type(r) is list) > self.max_ints:
-                return Verdict.reject(f"the routes hold more than {self.max_ints:,} entries for "
-                                      f"{self.instance.n_customers} customers; each customer appears once",
-                                      details=details)
+                return Verdict.reject(
+                    f"the routes hold more than {self.max_ints:,} entries for "
+                    f"{self.instance.n_customers} customers; each customer appears once",
+                    details=details,
+                )
             result = check_routes(routes, self.instance)
         except (ParseError, RouteError) as e:
             return Verdict.reject(str(e), details=details)
@@ -263,14 +311,25 @@ class CVRPVerifier(Verifier):
     def _accept(self, routes, result: dict, claimed: str | None, details: dict) -> Verdict:
         cost = result["cost"]
         ref, ref_kind = self.reward_reference()
-        details.update({"cost": cost, "routes": result["routes_count"], "route_costs": result["route_costs"],
-                        "loads": result["loads"], "capacity": self.instance.capacity,
-                        "n_customers": self.instance.n_customers, "bks": self.bks, "optimal": self.optimal,
-                        "gap_pct": None if self.bks is None else round(100.0 * (cost - self.bks) / self.bks, 4),
-                        "reward_reference": ref, "reward_reference_kind": ref_kind,
-                        "display": str(cost), "score_exact": str(cost), "construction": routes,
-                        "construction_sha256": hashlib.sha256(
-                            json.dumps(routes, separators=(",", ":")).encode()).hexdigest()})
+        details.update(
+            {
+                "cost": cost,
+                "routes": result["routes_count"],
+                "route_costs": result["route_costs"],
+                "loads": result["loads"],
+                "capacity": self.instance.capacity,
+                "n_customers": self.instance.n_customers,
+                "bks": self.bks,
+                "optimal": self.optimal,
+                "gap_pct": None if self.bks is None else round(100.0 * (cost - self.bks) / self.bks, 4),
+                "reward_reference": ref,
+                "reward_reference_kind": ref_kind,
+                "display": str(cost),
+                "score_exact": str(cost),
+                "construction": routes,
+                "construction_sha256": hashlib.sha256(json.dumps(routes, separators=(",", ":")).encode()).hexdigest(),
+            }
+        )
         if self.instance_file:
             details["instance_file"] = self.instance_file
         if claimed is not None:
@@ -293,20 +352,51 @@ class CVRPVerifier(Verifier):
         problem = static_program_check(source)
         if problem:
             return Verdict.reject(problem, details=details)
-        parent_doc = {"problem": PROBLEM_ID, "instance": self.instance.name,
-                      "routes": (parent or {}).get("construction"), "value": (parent or {}).get("value")}
-        files = {"program.py": source.encode("utf-8", "surrogatepass"), "instance.json": self._instance_json,
-                 "parent.json": json.dumps(parent_doc, separators=(",", ":"), allow_nan=False).encode()}
-        config = {"entry": "run", "kwargs": {"budget_s": self.budget_s, "seed": seed},
-                  "kwargs_files": {"instance": "instance.json"},
-                  "convert": {"kind": "int_lists", "n_max": self.max_ints, "what": "route"}}
+        parent_doc = {
+            "problem": PROBLEM_ID,
+            "instance": self.instance.name,
+            "routes": (parent or {}).get("construction"),
+            "value": (parent or {}).get("value"),
+        }
+        files = {
+            "program.py": source.encode("utf-8", "surrogatepass"),
+            "instance.json": self._instance_json,
+            "parent.json": json.dumps(parent_doc, separators=(",", ":"), allow_nan=False).encode(),
+        }
+        config = {
+            "entry": "run",
+            "kwargs": {"budget_s": self.budget_s, "seed": seed},
+            "kwargs_files": {"instance": "instance.json"},
+            "convert": {"kind": "int_lists", "n_max": self.max_ints, "what": "route"},
+        }
         res = sandbox.run(files=files, limits=self.limits, config=config)
-        details.update({"elapsed_s": round(res.wall_s, 4), "cpu_s": res.cpu_s, "budget_s": self.budget_s,
-                        "seed": seed, "isolation": res.isolation, "stdout": res.stdout, "stderr": res.stderr})
-        out = program_outcome(res, self.limits, self.budget_s, self.grace_s, self.result_cap, details,
-                              loads=loads_routes_json)
+        details.update(
+            {
+                "elapsed_s": round(res.wall_s, 4),
+                "cpu_s": res.cpu_s,
+                "budget_s": self.budget_s,
+                "seed": seed,
+                "isolation": res.isolation,
+                "stdout": res.stdout,
+                "stderr": res.stderr,
+            }
+        )
+        out = program_outcome(
+            res, self.limits, self.budget_s, self.grace_s, self.result_cap, details, loads=loads_routes_json
+        )
         return out if isinstance(out, Verdict) else out[0]
 
 
-__all__ = ["CVRPVerifier", "DataMissing", "Instance", "InstanceError", "RouteError", "DEFAULT_INSTANCE",
-           "bks_table", "instance_names", "load_instance", "split_action", "static_program_check"]
+__all__ = [
+    "CVRPVerifier",
+    "DataMissing",
+    "Instance",
+    "InstanceError",
+    "RouteError",
+    "DEFAULT_INSTANCE",
+    "bks_table",
+    "instance_names",
+    "load_instance",
+    "split_action",
+    "static_program_check",
+]

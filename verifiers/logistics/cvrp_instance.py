@@ -19,7 +19,7 @@ from typing import Any
 #: a user's own instance file: at most this many nodes (depot included) and this many bytes
 MAX_DIMENSION = 20_001
 MAX_VRP_BYTES = 16 << 20
-_NUMBER = re.compile(r"[+-]?(\d{1,15}(\.\d{0,15})?|\.\d{1,15})([eE][+-]?\d{1,2})?\Z")   # no 1e999999
+_NUMBER = re.compile(r"[+-]?(\d{1,15}(\.\d{0,15})?|\.\d{1,15})([eE][+-]?\d{1,2})?\Z")  # no 1e999999
 _KNOWN_KEYS = {"NAME", "COMMENT", "TYPE", "DIMENSION", "EDGE_WEIGHT_TYPE", "CAPACITY"}
 #: keys that add constraints or data this verifier does not score (it scores plain CVRP)
 _UNSUPPORTED_KEYS = {"DISTANCE", "SERVICE_TIME", "VEHICLES", "EDGE_WEIGHT_FORMAT", "NODE_COORD_TYPE"}
@@ -41,9 +41,9 @@ class Instance:
 
     name: str
     capacity: int
-    xs: tuple            # ints, or Fractions for decimal coordinates
+    xs: tuple  # ints, or Fractions for decimal coordinates
     ys: tuple
-    demands: tuple       # ints; demands[0] = 0 (the depot)
+    demands: tuple  # ints; demands[0] = 0 (the depot)
     comment: str = ""
     path: str = ""
 
@@ -77,17 +77,26 @@ class Instance:
 
     def for_program(self) -> dict[str, Any]:
         """What a submitted program receives (JSON): index 0 is the depot, index k is customer k."""
-        num = (lambda v: v if type(v) is int else float(v))
-        return {"name": self.name, "n_customers": self.n_customers, "capacity": self.capacity,
-                "coords": [[num(x), num(y)] for x, y in zip(self.xs, self.ys)], "demands": list(self.demands),
-                "depot": 0, "distance": "nint(euclidean): floor(sqrt(dx*dx + dy*dy) + 0.5), per edge"}
+
+        def num(v: Any) -> int | float:
+            return v if type(v) is int else float(v)
+
+        return {
+            "name": self.name,
+            "n_customers": self.n_customers,
+            "capacity": self.capacity,
+            "coords": [[num(x), num(y)] for x, y in zip(self.xs, self.ys)],
+            "demands": list(self.demands),
+            "depot": 0,
+            "distance": "nint(euclidean): floor(sqrt(dx*dx + dy*dy) + 0.5), per edge",
+        }
 
 
 def nint_sqrt(q) -> int:
     """floor(sqrt(q) + 1/2) for a non-negative int or Fraction, exactly (no floating point)."""
     if type(q) is int:
         r = math.isqrt(q)
-        return r + (q > r * r + r)          # sqrt(q) ≥ r + 1/2  ⟺  q ≥ r² + r + 1/4  ⟺  q > r² + r
+        return r + (q > r * r + r)  # sqrt(q) ≥ r + 1/2  ⟺  q ≥ r² + r + 1/4  ⟺  q > r² + r
     r = math.isqrt(math.floor(q))
     return r + (q >= Fraction(2 * r + 1, 2) ** 2)
 
@@ -130,15 +139,19 @@ def parse_vrp(text: str, where: str = "the instance file") -> Instance:
             key, colon, value = m.group(1), m.group(2), m.group(3).strip()
             if key.upper().endswith("_SECTION"):
                 if key not in _SECTIONS:
-                    raise InstanceError(f"{at}: section {key[:40]} is not supported (this verifier reads "
-                                        "NODE_COORD_SECTION, DEMAND_SECTION and DEPOT_SECTION of a plain CVRP)")
+                    raise InstanceError(
+                        f"{at}: section {key[:40]} is not supported (this verifier reads "
+                        "NODE_COORD_SECTION, DEMAND_SECTION and DEPOT_SECTION of a plain CVRP)"
+                    )
                 section = key
                 continue
             if not colon:
                 raise InstanceError(f"{at}: {line[:40]!r} is neither 'KEY : value', a section name nor numbers")
             if key in _UNSUPPORTED_KEYS:
-                raise InstanceError(f"{at}: {key} is not supported (this verifier scores plain CVRP: capacity only, "
-                                    "unlimited vehicles, EUC_2D)")
+                raise InstanceError(
+                    f"{at}: {key} is not supported (this verifier scores plain CVRP: capacity only, "
+                    "unlimited vehicles, EUC_2D)"
+                )
             if key not in _KNOWN_KEYS:
                 raise InstanceError(f"{at}: unknown key {key[:30]!r}; expected one of {', '.join(sorted(_KNOWN_KEYS))}")
             if key in header:
@@ -147,8 +160,10 @@ def parse_vrp(text: str, where: str = "the instance file") -> Instance:
             if key == "DIMENSION":
                 dimension = _integer(value, at)
                 if not 2 <= dimension <= MAX_DIMENSION:
-                    raise InstanceError(f"{at}: DIMENSION {dimension} is outside 2..{MAX_DIMENSION} "
-                                        "(the depot and at least one customer)")
+                    raise InstanceError(
+                        f"{at}: DIMENSION {dimension} is outside 2..{MAX_DIMENSION} "
+                        "(the depot and at least one customer)"
+                    )
             section = None
             continue
         toks = line.split()
@@ -168,8 +183,9 @@ def parse_vrp(text: str, where: str = "the instance file") -> Instance:
             continue
         want = 3 if section == "NODE_COORD_SECTION" else 2
         if len(toks) != want:
-            raise InstanceError(f"{at}: {section} lines have {want} fields ('node x y' or 'node demand'), "
-                                f"this one has {len(toks)}")
+            raise InstanceError(
+                f"{at}: {section} lines have {want} fields ('node x y' or 'node demand'), this one has {len(toks)}"
+            )
         node = _integer(toks[0], at)
         if not 1 <= node <= dimension:
             raise InstanceError(f"{at}: node {node} is outside 1..{dimension} (DIMENSION)")
@@ -189,8 +205,10 @@ def parse_vrp(text: str, where: str = "the instance file") -> Instance:
     if header.get("TYPE", "CVRP").split()[0] != "CVRP":
         raise InstanceError(f"{where}: TYPE is {header['TYPE'][:20]!r}; only CVRP is supported")
     if header.get("EDGE_WEIGHT_TYPE", "") != "EUC_2D":
-        raise InstanceError(f"{where}: EDGE_WEIGHT_TYPE is {header.get('EDGE_WEIGHT_TYPE', '(missing)')[:20]!r}; "
-                            "only EUC_2D (rounded Euclidean, the CVRPLIB convention) is supported")
+        raise InstanceError(
+            f"{where}: EDGE_WEIGHT_TYPE is {header.get('EDGE_WEIGHT_TYPE', '(missing)')[:20]!r}; "
+            "only EUC_2D (rounded Euclidean, the CVRPLIB convention) is supported"
+        )
     capacity = _integer(header["CAPACITY"], f"{where}, CAPACITY")
     if capacity <= 0:
         raise InstanceError(f"{where}: CAPACITY must be positive, not {capacity}")
@@ -199,18 +217,26 @@ def parse_vrp(text: str, where: str = "the instance file") -> Instance:
             missing = next(k for k in range(1, dimension + 1) if k not in table)
             raise InstanceError(f"{where}: {sec} has {len(table)} of {dimension} nodes (node {missing} is missing)")
     if depots != [1]:
-        raise InstanceError(f"{where}: DEPOT_SECTION must hold exactly the depot 1 followed by -1 (got {depots[:5]}); "
-                            "the solution numbering needs node 1 to be the only depot")
+        raise InstanceError(
+            f"{where}: DEPOT_SECTION must hold exactly the depot 1 followed by -1 (got {depots[:5]}); "
+            "the solution numbering needs node 1 to be the only depot"
+        )
     if demands[1] != 0:
         raise InstanceError(f"{where}: the depot (node 1) has demand {demands[1]}; it must be 0")
     over = next((k for k in range(2, dimension + 1) if demands[k] > capacity), None)
     if over is not None:
-        raise InstanceError(f"{where}: node {over} has demand {demands[over]} > CAPACITY {capacity}, so no solution "
-                            "exists")
+        raise InstanceError(
+            f"{where}: node {over} has demand {demands[over]} > CAPACITY {capacity}, so no solution exists"
+        )
     nodes = range(1, dimension + 1)
-    return Instance(name=header.get("NAME", "").strip() or "unnamed", capacity=capacity,
-                    xs=tuple(coords[k][0] for k in nodes), ys=tuple(coords[k][1] for k in nodes),
-                    demands=tuple(demands[k] for k in nodes), comment=header.get("COMMENT", "").strip().strip('"'))
+    return Instance(
+        name=header.get("NAME", "").strip() or "unnamed",
+        capacity=capacity,
+        xs=tuple(coords[k][0] for k in nodes),
+        ys=tuple(coords[k][1] for k in nodes),
+        demands=tuple(demands[k] for k in nodes),
+        comment=header.get("COMMENT", "").strip().strip('"'),
+    )
 
 
 # -- solutions -------------------------------------------------------------------------------------
@@ -240,8 +266,10 @@ def parse_sol(text: str) -> tuple[list[list[Any]], str | None]:
         if c and claimed is None:
             claimed = c.group(1)
             continue
-        raise RouteError(f"line {lineno} of the .sol text is neither 'Route #k: customers…' nor one 'Cost N' line "
-                         f"({line.strip()[:40]!r})")
+        raise RouteError(
+            f"line {lineno} of the .sol text is neither 'Route #k: customers…' nor one 'Cost N' line "
+            f"({line.strip()[:40]!r})"
+        )
     return routes, claimed
 
 
@@ -287,26 +315,36 @@ def check_routes(routes: Any, inst: Instance) -> dict[str, Any]:
             if type(c) is not int:
                 raise RouteError(f"{name}, position {p}: {_describe(c)}")
             if c == 0:
-                raise RouteError(f"{name}, position {p}: 0 is the depot; routes list customers 1..{n} only and the "
-                                 "depot is implicit at both ends (a return to the depot starts a new route)")
+                raise RouteError(
+                    f"{name}, position {p}: 0 is the depot; routes list customers 1..{n} only and the "
+                    "depot is implicit at both ends (a return to the depot starts a new route)"
+                )
             if not 1 <= c <= n:
-                raise RouteError(f"{name}, position {p}: customer {c} does not exist (customers are 1..{n}; "
-                                 f"customer k is node k+1 of the .vrp file)")
+                raise RouteError(
+                    f"{name}, position {p}: customer {c} does not exist (customers are 1..{n}; "
+                    f"customer k is node k+1 of the .vrp file)"
+                )
             if c in seen:
                 r0, p0 = seen[c]
-                raise RouteError(f"customer {c} is visited twice: route #{r0 + 1} (index {r0}) position {p0} and "
-                                 f"{name} position {p}; every customer is visited exactly once")
+                raise RouteError(
+                    f"customer {c} is visited twice: route #{r0 + 1} (index {r0}) position {p0} and "
+                    f"{name} position {p}; every customer is visited exactly once"
+                )
             seen[c] = (r, p)
             load += inst.demands[c]
             if load > inst.capacity:
-                raise RouteError(f"{name} carries more than the capacity {inst.capacity}: the load reaches {load} at "
-                                 f"customer {c} (position {p}); the route's total demand is "
-                                 f"{sum(inst.demands[x] for x in route if type(x) is int and 1 <= x <= n)}")
+                raise RouteError(
+                    f"{name} carries more than the capacity {inst.capacity}: the load reaches {load} at "
+                    f"customer {c} (position {p}); the route's total demand is "
+                    f"{sum(inst.demands[x] for x in route if type(x) is int and 1 <= x <= n)}"
+                )
         loads.append(load)
         costs.append(inst.route_cost(route))
     if len(seen) != n:
         missing = [c for c in range(1, n + 1) if c not in seen]
         shown = ", ".join(map(str, missing[:10])) + (", …" if len(missing) > 10 else "")
-        raise RouteError(f"{len(missing)} customer{'s are' if len(missing) > 1 else ' is'} not visited by any route: "
-                         f"{shown}; every customer 1..{n} is visited exactly once")
+        raise RouteError(
+            f"{len(missing)} customer{'s are' if len(missing) > 1 else ' is'} not visited by any route: "
+            f"{shown}; every customer 1..{n} is visited exactly once"
+        )
     return {"cost": sum(costs), "route_costs": costs, "loads": loads, "routes_count": len(routes)}

@@ -28,14 +28,23 @@ from typing import Any
 from verifiers import sandbox
 from verifiers.artifacts import last_block
 from verifiers.base import Verifier
-from verifiers.logistics.jssp_instance import (MAX_TIME, Instance, InstanceError, bounds, known_names,  # noqa: F401
-                                               load_instance, load_instance_file, parse_instance, resolve_name)
+from verifiers.logistics.jssp_instance import (  # noqa: F401
+    MAX_TIME,
+    Instance,
+    InstanceError,
+    bounds,
+    known_names,
+    load_instance,
+    load_instance_file,
+    parse_instance,
+    resolve_name,
+)
 from verifiers.math._parse import ParseError, check_depth
 from verifiers.sandbox._isolate import SOLVER_PACKAGES
 from verifiers.verdict import Verdict
 
 MAX_PROGRAM_BYTES = 256 << 10
-MAX_SOLUTION_BYTES = 4 << 20           # a JSON action or a program's result (a 100 × 20 schedule is ~12 KB)
+MAX_SOLUTION_BYTES = 4 << 20  # a JSON action or a program's result (a 100 × 20 schedule is ~12 KB)
 _LANGS = {"python": "program", "py": "program", "python3": "program", "json": "json"}
 FORMS = ("machine_sequences", "start_times")
 
@@ -77,8 +86,9 @@ def loads_ints(text: str, cap_bytes: int, what: str = "solution") -> Any:
         raise ParseError(f"the {what} is {size:,} bytes, larger than the {cap_bytes >> 20} MiB cap")
     check_depth(text)
     try:
-        return json.loads(text, parse_float=_Float, parse_int=_parse_int, parse_constant=_Float,
-                          object_pairs_hook=_pairs)
+        return json.loads(
+            text, parse_float=_Float, parse_int=_parse_int, parse_constant=_Float, object_pairs_hook=_pairs
+        )
     except ParseError:
         raise
     except json.JSONDecodeError as e:
@@ -98,7 +108,7 @@ def _int_at(v: Any, where: str, what: str) -> int:
         raise ParseError(f"{where} is {v.text[:30]}, not an integer (no floats, even whole ones); {what}")
     if isinstance(v, _BigInt):
         raise ParseError(f"{where} is {v.text[:20]}…, far too large; {what}")
-    if isinstance(v, float):      # a program's result parsed by another loader (not expected)
+    if isinstance(v, float):  # a program's result parsed by another loader (not expected)
         raise ParseError(f"{where} is {v!r}, not an integer (no floats, even whole ones); {what}")
     raise ParseError(f"{where} is {_kind(v)}; {what}")
 
@@ -115,13 +125,16 @@ def parse_solution(doc: Any, inst: Instance) -> tuple[str, list[list[int]]]:
     if type(doc) is dict and set(doc) == {"construction"}:
         doc = doc["construction"]
     if type(doc) is not dict:
-        raise ParseError(f"the solution must be a JSON object {{\"machine_sequences\": ...}} or "
-                         f"{{\"start_times\": ...}}, not {_kind(doc)}")
+        raise ParseError(
+            f'the solution must be a JSON object {{"machine_sequences": ...}} or '
+            f'{{"start_times": ...}}, not {_kind(doc)}'
+        )
     keys = set(doc)
     if len(keys & set(FORMS)) != 1 or keys - set(FORMS):
         shown = ", ".join(sorted(repr(k[:30]) for k in keys)) or "none"
-        raise ParseError(f"the solution must have exactly one of the keys 'machine_sequences' or 'start_times' "
-                         f"(got {shown})")
+        raise ParseError(
+            f"the solution must have exactly one of the keys 'machine_sequences' or 'start_times' (got {shown})"
+        )
     form = next(iter(keys))
     rows = doc[form]
     if form == "machine_sequences":
@@ -132,19 +145,25 @@ def parse_solution(doc: Any, inst: Instance) -> tuple[str, list[list[int]]]:
 def _machine_sequences(rows: Any, inst: Instance) -> list[list[int]]:
     n, m = inst.n_jobs, inst.n_machines
     if type(rows) is not list:
-        raise ParseError(f"machine_sequences must be a list of {m} lists (one per machine 0..{m - 1}), not {_kind(rows)}")
+        raise ParseError(
+            f"machine_sequences must be a list of {m} lists (one per machine 0..{m - 1}), not {_kind(rows)}"
+        )
     if len(rows) != m:
-        raise ParseError(f"machine_sequences has {len(rows)} lists; the instance has {m} machines "
-                         f"(one list per machine, machines 0..{m - 1})")
+        raise ParseError(
+            f"machine_sequences has {len(rows)} lists; the instance has {m} machines "
+            f"(one list per machine, machines 0..{m - 1})"
+        )
     out = []
     for mach, seq in enumerate(rows):
         if type(seq) is not list:
-            raise ParseError(f"machine_sequences[{mach}] is {_kind(seq)}; give the list of jobs machine {mach} "
-                             "processes, in order")
+            raise ParseError(
+                f"machine_sequences[{mach}] is {_kind(seq)}; give the list of jobs machine {mach} processes, in order"
+            )
         need = inst.jobs_on[mach]
         if len(seq) > 4 * n + 16:
-            raise ParseError(f"machine_sequences[{mach}] has {len(seq)} entries; machine {mach} processes "
-                             f"{len(need)} jobs")
+            raise ParseError(
+                f"machine_sequences[{mach}] has {len(seq)} entries; machine {mach} processes {len(need)} jobs"
+            )
         first: dict[int, int] = {}
         jobs = []
         for pos, v in enumerate(seq):
@@ -154,15 +173,19 @@ def _machine_sequences(rows: Any, inst: Instance) -> list[list[int]]:
             if j not in need:
                 raise ParseError(f"machine_sequences[{mach}][{pos}]: job {j} has no operation on machine {mach}")
             if j in first:
-                raise ParseError(f"machine {mach} lists job {j} twice (positions {first[j]} and {pos}); "
-                                 f"each job is processed once on machine {mach}")
+                raise ParseError(
+                    f"machine {mach} lists job {j} twice (positions {first[j]} and {pos}); "
+                    f"each job is processed once on machine {mach}"
+                )
             first[j] = pos
             jobs.append(j)
         if len(jobs) != len(need):
             missing = sorted(need - set(jobs))
-            raise ParseError(f"machine {mach}'s sequence misses job{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(map(str, missing[:10]))}{' …' if len(missing) > 10 else ''}; "
-                             f"every job that visits machine {mach} must appear exactly once")
+            raise ParseError(
+                f"machine {mach}'s sequence misses job{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(map(str, missing[:10]))}{' …' if len(missing) > 10 else ''}; "
+                f"every job that visits machine {mach} must appear exactly once"
+            )
         out.append(jobs)
     return out
 
@@ -172,22 +195,27 @@ def _start_times(rows: Any, inst: Instance) -> list[list[int]]:
     if type(rows) is not list:
         raise ParseError(f"start_times must be a list of {n} lists (one per job 0..{n - 1}), not {_kind(rows)}")
     if len(rows) != n:
-        raise ParseError(f"start_times has {len(rows)} lists; the instance has {n} jobs (one list per job, "
-                         f"jobs 0..{n - 1})")
+        raise ParseError(
+            f"start_times has {len(rows)} lists; the instance has {n} jobs (one list per job, jobs 0..{n - 1})"
+        )
     out = []
     for j, row in enumerate(rows):
         k_need = len(inst.machines[j])
         if type(row) is not list:
-            raise ParseError(f"start_times[{j}] is {_kind(row)}; give the start of each of job {j}'s "
-                             f"{k_need} operations, in the job's order")
+            raise ParseError(
+                f"start_times[{j}] is {_kind(row)}; give the start of each of job {j}'s "
+                f"{k_need} operations, in the job's order"
+            )
         if len(row) != k_need:
             raise ParseError(f"start_times[{j}] has {len(row)} values; job {j} has {k_need} operations")
         starts = []
         for k, v in enumerate(row):
             s = _int_at(v, f"start_times[{j}][{k}]", "start times are whole numbers ≥ 0")
             if s < 0:
-                raise ParseError(f"start_times[{j}][{k}] = {s} is negative (job {j}, operation {k} on machine "
-                                 f"{inst.machines[j][k]}); start times are whole numbers ≥ 0")
+                raise ParseError(
+                    f"start_times[{j}][{k}] = {s} is negative (job {j}, operation {k} on machine "
+                    f"{inst.machines[j][k]}); start times are whole numbers ≥ 0"
+                )
             if s > MAX_TIME:
                 raise ParseError(f"start_times[{j}][{k}] = {s} is too large (the limit is 10^15)")
             starts.append(s)
@@ -249,7 +277,7 @@ def schedule_from_sequences(inst: Instance, seqs: list[list[int]]) -> list[list[
                 ready.append(w)
     if done < total:
         raise ParseError(_describe_cycle(inst, offset, job_of, indeg, mach_prev))
-    return [start[offset[j]:offset[j + 1]] for j in range(n)]
+    return [start[offset[j] : offset[j + 1]] for j in range(n)]
 
 
 def _describe_cycle(inst: Instance, offset, job_of, indeg, mach_prev) -> str:
@@ -264,8 +292,8 @@ def _describe_cycle(inst: Instance, offset, job_of, indeg, mach_prev) -> str:
         # a blocked operation has an unscheduled predecessor: its job's previous operation, or the
         # machine's previous job (the one of them that is still waiting)
         v = v - 1 if v > offset[j] and indeg[v - 1] > 0 else mach_prev[v]
-    cycle = path[seen[v]:][::-1]            # forward order: each must finish before the next starts
-    steps: list[list] = []                  # consecutive operations of one job are merged into one step
+    cycle = path[seen[v] :][::-1]  # forward order: each must finish before the next starts
+    steps: list[list] = []  # consecutive operations of one job are merged into one step
     for a, b in zip(cycle, cycle[1:] + cycle[:1]):
         ja, jb = job_of[a], job_of[b]
         ka, kb = a - offset[ja], b - offset[jb]
@@ -276,11 +304,17 @@ def _describe_cycle(inst: Instance, offset, job_of, indeg, mach_prev) -> str:
                 steps.append(["job", jb, ka, kb])
         else:
             steps.append(["machine", inst.machines[jb][kb], ja, jb])
-    steps = [f"job {x} reaches operation {b} (machine {inst.machines[x][b]}) only after operation {a}"
-             if kind == "job" else f"machine {x} runs job {b} after job {a}" for kind, x, a, b in steps]
+    steps = [
+        f"job {x} reaches operation {b} (machine {inst.machines[x][b]}) only after operation {a}"
+        if kind == "job"
+        else f"machine {x} runs job {b} after job {a}"
+        for kind, x, a, b in steps
+    ]
     shown = steps[:6] + (["…"] if len(steps) > 6 else [])
-    return (f"the machine sequences are cyclic, so no schedule can follow them ({len(cycle)} operations wait on "
-            f"each other: {'; '.join(shown)}; back to the start); reorder one of these machines")
+    return (
+        f"the machine sequences are cyclic, so no schedule can follow them ({len(cycle)} operations wait on "
+        f"each other: {'; '.join(shown)}; back to the start); reorder one of these machines"
+    )
 
 
 def check_start_times(inst: Instance, starts: list[list[int]]) -> tuple[int, list[list[int]]]:
@@ -295,26 +329,35 @@ def check_start_times(inst: Instance, starts: list[list[int]]) -> tuple[int, lis
         for k in range(1, len(row)):
             end_prev = row[k - 1] + inst.durations[j][k - 1]
             if row[k] < end_prev:
-                problems.append(f"precedence: {_op(inst, j, k)} starts at {row[k]}, before operation {k - 1} "
-                                f"(machine {inst.machines[j][k - 1]}) ends at {end_prev} "
-                                f"(= {row[k - 1]} + {inst.durations[j][k - 1]})")
+                problems.append(
+                    f"precedence: {_op(inst, j, k)} starts at {row[k]}, before operation {k - 1} "
+                    f"(machine {inst.machines[j][k - 1]}) ends at {end_prev} "
+                    f"(= {row[k - 1]} + {inst.durations[j][k - 1]})"
+                )
     seqs = []
     for mach in range(inst.n_machines):
-        ops = sorted((starts[j][inst.op_on[j][mach]], inst.durations[j][inst.op_on[j][mach]], j)
-                     for j in inst.jobs_on[mach])
+        ops = sorted(
+            (starts[j][inst.op_on[j][mach]], inst.durations[j][inst.op_on[j][mach]], j) for j in inst.jobs_on[mach]
+        )
         for (s1, d1, j1), (s2, d2, j2) in zip(ops, ops[1:]):
             if s2 < s1 + d1 and d2 == 0:
-                problems.append(f"machine {mach} overlap: job {j2} (operation {inst.op_on[j2][mach]}) has length 0 "
-                                f"and starts at {s2}, strictly inside job {j1} (operation {inst.op_on[j1][mach]})'s "
-                                f"run [{s1}, {s1 + d1}); a zero-length operation still takes its turn on the "
-                                f"machine, so start it at or before {s1} or at or after {s1 + d1}")
+                problems.append(
+                    f"machine {mach} overlap: job {j2} (operation {inst.op_on[j2][mach]}) has length 0 "
+                    f"and starts at {s2}, strictly inside job {j1} (operation {inst.op_on[j1][mach]})'s "
+                    f"run [{s1}, {s1 + d1}); a zero-length operation still takes its turn on the "
+                    f"machine, so start it at or before {s1} or at or after {s1 + d1}"
+                )
             elif s2 < s1 + d1:
-                problems.append(f"machine {mach} overlap: job {j1} (operation {inst.op_on[j1][mach]}) runs "
-                                f"[{s1}, {s1 + d1}) and job {j2} (operation {inst.op_on[j2][mach]}) runs "
-                                f"[{s2}, {s2 + d2})")
+                problems.append(
+                    f"machine {mach} overlap: job {j1} (operation {inst.op_on[j1][mach]}) runs "
+                    f"[{s1}, {s1 + d1}) and job {j2} (operation {inst.op_on[j2][mach]}) runs "
+                    f"[{s2}, {s2 + d2})"
+                )
         seqs.append([j for _, _, j in ops])
     if problems:
-        more = f" (and {len(problems) - 1} more violation{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more violation{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        )
         raise ParseError(f"infeasible schedule: {problems[0]}{more}; start times are checked as given, never repaired")
     return makespan(inst, starts), seqs
 
@@ -346,8 +389,9 @@ def static_program_check(source: str) -> tuple[str, str] | None:
     if size > MAX_PROGRAM_BYTES:
         return "rejected", f"the program is {size:,} bytes; the limit is 256 KiB"
     if not source.strip():
-        return "rejected", ("the action is empty: give a Python program defining run(instance, budget_s, seed) or "
-                            "a JSON schedule")
+        return "rejected", (
+            "the action is empty: give a Python program defining run(instance, budget_s, seed) or a JSON schedule"
+        )
     try:
         tree = ast.parse(source, filename="program.py")
     except SyntaxError as e:
@@ -363,10 +407,13 @@ def static_program_check(source: str) -> tuple[str, str] | None:
         for name in names:
             top = name.split(".")[0]
             if top in SOLVER_PACKAGES:
-                return "rejected", (f"the program imports {top} (line {node.lineno}), a solver package; programs run "
-                                    "with numpy and scipy only and must do their own search")
-    if not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "run" for n in ast.walk(tree)) \
-            and not any(isinstance(n, ast.Name) and n.id == "run" for n in ast.walk(tree)):
+                return "rejected", (
+                    f"the program imports {top} (line {node.lineno}), a solver package; programs run "
+                    "with numpy and scipy only and must do their own search"
+                )
+    if not any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "run" for n in ast.walk(tree)
+    ) and not any(isinstance(n, ast.Name) and n.id == "run" for n in ast.walk(tree)):
         return "rejected", "the program defines no top-level function run(instance, budget_s, seed)"
     return None
 
@@ -379,9 +426,18 @@ class JSSPVerifier(Verifier):
     name = "jssp"
     version = "1"
 
-    def __init__(self, *, instance: str | None = "ta01", instance_file: str | os.PathLike | None = None,
-                 data_dir: str | os.PathLike | None = None, budget_s: float = 60.0, grace_s: float = 10.0,
-                 cpus: int = 1, memory_bytes: int = 2 << 30, output_bytes: int = 16 << 20) -> None:
+    def __init__(
+        self,
+        *,
+        instance: str | None = "ta01",
+        instance_file: str | os.PathLike | None = None,
+        data_dir: str | os.PathLike | None = None,
+        budget_s: float = 60.0,
+        grace_s: float = 10.0,
+        cpus: int = 1,
+        memory_bytes: int = 2 << 30,
+        output_bytes: int = 16 << 20,
+    ) -> None:
         if not (budget_s > 0 and grace_s >= 0 and cpus >= 1 and memory_bytes > 0 and output_bytes > 0):
             raise ValueError("JSSP verifier limits must be positive (budget_s, cpus, memory_bytes, output_bytes)")
         if instance_file:
@@ -389,9 +445,13 @@ class JSSPVerifier(Verifier):
         else:
             self.instance = load_instance(instance or "ta01", data_dir)
         self.budget_s, self.grace_s = float(budget_s), float(grace_s)
-        self.limits = sandbox.Limits(wall_s=self.budget_s + self.grace_s, cpus=int(cpus),
-                                     memory_bytes=int(memory_bytes), output_bytes=int(output_bytes),
-                                     result_bytes=MAX_SOLUTION_BYTES)
+        self.limits = sandbox.Limits(
+            wall_s=self.budget_s + self.grace_s,
+            cpus=int(cpus),
+            memory_bytes=int(memory_bytes),
+            output_bytes=int(output_bytes),
+            result_bytes=MAX_SOLUTION_BYTES,
+        )
 
     def _verify(self, artifact: str, *, parent: dict | None = None, seed: int = 0, **_: Any) -> Verdict:
         kind, body = split_action(artifact)
@@ -406,34 +466,66 @@ class JSSPVerifier(Verifier):
 
     def _base(self, details: dict) -> dict:
         inst = self.instance
-        details.update({"instance": inst.name, "instance_sha256": inst.sha256, "n_jobs": inst.n_jobs,
-                        "n_machines": inst.n_machines, "ub": inst.ub, "lb": inst.lb,
-                        "trivial_lb": inst.trivial_lb, "optimal_known": inst.optimal})
+        details.update(
+            {
+                "instance": inst.name,
+                "instance_sha256": inst.sha256,
+                "n_jobs": inst.n_jobs,
+                "n_machines": inst.n_machines,
+                "ub": inst.ub,
+                "lb": inst.lb,
+                "trivial_lb": inst.trivial_lb,
+                "optimal_known": inst.optimal,
+            }
+        )
         return details
 
     def _run_program(self, source: str, parent: dict | None, seed: int, details: dict) -> Verdict:
         from verifiers.math.base import program_outcome
+
         self._base(details)
         refused = static_program_check(source)
         if refused:
             return Verdict.reject(refused[1], status=refused[0], details=details)
         inst = self.instance
-        parent_doc = {"problem": "JSSP-v0", "instance": inst.name,
-                      "construction": (parent or {}).get("construction"), "value": (parent or {}).get("value")}
-        files = {"program.py": source.encode("utf-8", "surrogatepass"),
-                 "instance.json": json.dumps(inst.to_json(), separators=(",", ":")).encode(),
-                 "instance.txt": inst.to_text().encode(),
-                 "parent.json": json.dumps(parent_doc, separators=(",", ":"), allow_nan=False).encode()}
-        config = {"entry": "run", "kwargs": {"budget_s": self.budget_s, "seed": seed},
-                  "kwargs_files": {"instance": "instance.json"}, "convert": {"kind": "json"}}
+        parent_doc = {
+            "problem": "JSSP-v0",
+            "instance": inst.name,
+            "construction": (parent or {}).get("construction"),
+            "value": (parent or {}).get("value"),
+        }
+        files = {
+            "program.py": source.encode("utf-8", "surrogatepass"),
+            "instance.json": json.dumps(inst.to_json(), separators=(",", ":")).encode(),
+            "instance.txt": inst.to_text().encode(),
+            "parent.json": json.dumps(parent_doc, separators=(",", ":"), allow_nan=False).encode(),
+        }
+        config = {
+            "entry": "run",
+            "kwargs": {"budget_s": self.budget_s, "seed": seed},
+            "kwargs_files": {"instance": "instance.json"},
+            "convert": {"kind": "json"},
+        }
         res = sandbox.run(files=files, limits=self.limits, config=config)
-        details.update({"elapsed_s": round(res.wall_s, 4), "cpu_s": res.cpu_s, "budget_s": self.budget_s,
-                        "seed": seed, "isolation": res.isolation, "stdout": res.stdout, "stderr": res.stderr})
-        out = program_outcome(res, self.limits, self.budget_s, self.grace_s, MAX_SOLUTION_BYTES, details,
-                              loads=loads_ints)
+        details.update(
+            {
+                "elapsed_s": round(res.wall_s, 4),
+                "cpu_s": res.cpu_s,
+                "budget_s": self.budget_s,
+                "seed": seed,
+                "isolation": res.isolation,
+                "stdout": res.stdout,
+                "stderr": res.stderr,
+            }
+        )
+        out = program_outcome(
+            res, self.limits, self.budget_s, self.grace_s, MAX_SOLUTION_BYTES, details, loads=loads_ints
+        )
         if isinstance(out, Verdict):
-            if "TypeError: Object of type int64 is not JSON serializable" in out.message or \
-                    "is not JSON serializable" in out.message:
+            if (
+                "TypeError: Object of type int64 is not JSON serializable" in out.message
+                or "is not JSON serializable" in out.message
+            ):
                 out.message += "; return plain Python ints (e.g. array.tolist())"
             return out
         return self._judge(out[0], details)
@@ -455,7 +547,8 @@ class JSSPVerifier(Verifier):
         details["form"] = form
         details["construction"] = canonical
         details["construction_sha256"] = hashlib.sha256(
-            json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+            json.dumps(canonical, separators=(",", ":")).encode()
+        ).hexdigest()
         details["start_times"] = starts
         details["machine_sequences"] = seqs
         details["makespan"] = span
@@ -469,8 +562,9 @@ class JSSPVerifier(Verifier):
         if ref is None:
             where = f"no published bound; trivial lower bound {inst.trivial_lb}"
         elif span < ref:
-            where = f"below the best known {ref}: a new upper bound" + (" (cannot be: the bound is proven optimal; "
-                                                                          "please report)" if inst.optimal else "")
+            where = f"below the best known {ref}: a new upper bound" + (
+                " (cannot be: the bound is proven optimal; please report)" if inst.optimal else ""
+            )
         else:
             where = f"best known {ref}{' (optimal)' if inst.optimal else ''}, gap {details['gap_to_ub_pct']:+.2f}%"
         return Verdict.accept(float(span), f"accepted: makespan {span} on {inst.name} ({where})", details=details)

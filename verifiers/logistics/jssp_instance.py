@@ -20,8 +20,8 @@ from typing import Any
 from verifiers.logistics import DataMissing, find_data
 
 MAX_INSTANCE_BYTES = 8 << 20
-MAX_OPERATIONS = 200_000               # of a user's instance file
-MAX_TIME = 10 ** 15                    # durations and start times: far beyond any instance, exact in float64
+MAX_OPERATIONS = 200_000  # of a user's instance file
+MAX_TIME = 10**15  # durations and start times: far beyond any instance, exact in float64
 
 
 class InstanceError(ValueError):
@@ -38,7 +38,7 @@ class Instance:
     n_machines: int
     machines: tuple[tuple[int, ...], ...]
     durations: tuple[tuple[int, ...], ...]
-    lb: int | None = None                # published bounds (None for a user's own instance)
+    lb: int | None = None  # published bounds (None for a user's own instance)
     ub: int | None = None
     bound_source: str = ""
 
@@ -81,8 +81,13 @@ class Instance:
 
     def to_json(self) -> dict[str, Any]:
         """What a program receives as ``instance``."""
-        return {"name": self.name, "n_jobs": self.n_jobs, "n_machines": self.n_machines,
-                "machines": [list(r) for r in self.machines], "durations": [list(r) for r in self.durations]}
+        return {
+            "name": self.name,
+            "n_jobs": self.n_jobs,
+            "n_machines": self.n_machines,
+            "machines": [list(r) for r in self.machines],
+            "durations": [list(r) for r in self.durations],
+        }
 
     def to_text(self) -> str:
         """The standard format (one line per job: machine duration pairs)."""
@@ -97,7 +102,9 @@ def parse_instance(text: str, name: str = "instance") -> Instance:
     duration`` pairs in processing order (machines 0-based). Blank lines and lines starting with ``#``
     are skipped. Each job visits distinct machines; durations are integers ≥ 0 (orb07 has a zero one)."""
     if len(text) > MAX_INSTANCE_BYTES:
-        raise InstanceError(f"{name}: the file has {len(text):,} characters; the limit is {MAX_INSTANCE_BYTES >> 20} MiB")
+        raise InstanceError(
+            f"{name}: the file has {len(text):,} characters; the limit is {MAX_INSTANCE_BYTES >> 20} MiB"
+        )
     rows: list[tuple[int, list[str]]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         s = line.strip()
@@ -107,8 +114,10 @@ def parse_instance(text: str, name: str = "instance") -> Instance:
         raise InstanceError(f"{name}: the file is empty; the first line must be 'n_jobs n_machines'")
     lineno, head = rows[0]
     if len(head) != 2 or not all(_is_int(t) for t in head):
-        raise InstanceError(f"{name}, line {lineno}: the first line must be two integers 'n_jobs n_machines', "
-                            f"not {' '.join(head)[:60]!r}")
+        raise InstanceError(
+            f"{name}, line {lineno}: the first line must be two integers 'n_jobs n_machines', "
+            f"not {' '.join(head)[:60]!r}"
+        )
     n, m = int(head[0]), int(head[1])
     if not (n >= 1 and m >= 1):
         raise InstanceError(f"{name}, line {lineno}: n_jobs and n_machines must be at least 1 (got {n} and {m})")
@@ -123,11 +132,14 @@ def parse_instance(text: str, name: str = "instance") -> Instance:
         if bad is not None:
             raise InstanceError(f"{where}: {bad[:30]!r} is not an integer; a job line is 'machine duration' pairs")
         if len(toks) % 2 or not toks:
-            raise InstanceError(f"{where}: {len(toks)} numbers; a job line is 'machine duration' pairs "
-                                f"(an even count, at least one pair)")
+            raise InstanceError(
+                f"{where}: {len(toks)} numbers; a job line is 'machine duration' pairs "
+                f"(an even count, at least one pair)"
+            )
         if len(toks) // 2 > m:
-            raise InstanceError(f"{where}: {len(toks) // 2} operations but only {m} machines; each job visits "
-                                "a machine at most once")
+            raise InstanceError(
+                f"{where}: {len(toks) // 2} operations but only {m} machines; each job visits a machine at most once"
+            )
         ms = [int(t) for t in toks[0::2]]
         ds = [int(t) for t in toks[1::2]]
         seen: dict[int, int] = {}
@@ -135,8 +147,10 @@ def parse_instance(text: str, name: str = "instance") -> Instance:
             if not 0 <= mach < m:
                 raise InstanceError(f"{where}: operation {k} uses machine {mach}; machines are 0..{m - 1} (0-based)")
             if mach in seen:
-                raise InstanceError(f"{where}: operations {seen[mach]} and {k} both use machine {mach}; each job "
-                                    "visits a machine at most once")
+                raise InstanceError(
+                    f"{where}: operations {seen[mach]} and {k} both use machine {mach}; each job "
+                    "visits a machine at most once"
+                )
             seen[mach] = k
             if not 0 <= d <= MAX_TIME:
                 raise InstanceError(f"{where}: operation {k} has duration {d}; durations are integers ≥ 0")
@@ -179,14 +193,17 @@ def resolve_name(name: Any, data_dir: str | os.PathLike | None = None) -> str:
     key = name.strip().lower()
     if key in names:
         return key
-    same = [n for n in names if _name_key(n) == _name_key(key)]    # ta1 is ta01
+    same = [n for n in names if _name_key(n) == _name_key(key)]  # ta1 is ta01
     if len(same) == 1:
         return same[0]
     close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
     families = sorted({_name_key(n)[0] for n in names})
-    raise ValueError(f"unknown JSSP instance {name!r}" + (f"; did you mean {' or '.join(map(repr, close))}?" if close else "")
-                     + f" (the data holds {len(names)} instances: families {', '.join(families)}, e.g. ta01..ta80, "
-                     "ft06, la01..la40; or pass instance_file=PATH)")
+    raise ValueError(
+        f"unknown JSSP instance {name!r}"
+        + (f"; did you mean {' or '.join(map(repr, close))}?" if close else "")
+        + f" (the data holds {len(names)} instances: families {', '.join(families)}, e.g. ta01..ta80, "
+        "ft06, la01..la40; or pass instance_file=PATH)"
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -225,8 +242,9 @@ def load_instance_file(path: str | os.PathLike, data_dir: str | os.PathLike | No
         twin = None
     if twin is not None:
         named = load_instance(twin, data_dir)
-        return dataclasses.replace(inst, lb=named.lb, ub=named.ub,
-                                   bound_source=f"same jobs as {twin}: {named.bound_source}")
+        return dataclasses.replace(
+            inst, lb=named.lb, ub=named.ub, bound_source=f"same jobs as {twin}: {named.bound_source}"
+        )
     return inst
 
 

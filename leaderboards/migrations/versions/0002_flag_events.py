@@ -25,10 +25,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_flag_events_entry_id", "flag_events", ["entry_id"])
     # Entries flagged before this table existed get one event each, so the log is complete.
-    op.execute(sa.text(
-        "INSERT INTO flag_events (entry_id, flag, reason, operator, created_at) "
-        "SELECT id, flag, COALESCE(flag_reason, ''), COALESCE(flagged_by, 'unknown'), "
-        "COALESCE(flagged_at, created_at) FROM entries WHERE flag IS NOT NULL"))
+    op.execute(
+        sa.text(
+            "INSERT INTO flag_events (entry_id, flag, reason, operator, created_at) "
+            "SELECT id, flag, COALESCE(flag_reason, ''), COALESCE(flagged_by, 'unknown'), "
+            "COALESCE(flagged_at, created_at) FROM entries WHERE flag IS NOT NULL"
+        )
+    )
 
 
 def downgrade() -> None:
