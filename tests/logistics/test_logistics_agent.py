@@ -37,13 +37,14 @@ def _vrp_nodes(name: str):
     lines = [line.strip() for line in (CVRP / "X" / f"{name}.vrp").read_text().splitlines()]
     cap = next(int(line.split(":")[1]) for line in lines if line.startswith("CAPACITY"))
     i, j = lines.index("NODE_COORD_SECTION"), lines.index("DEMAND_SECTION")
-    xy = [tuple(int(t) for t in line.split()[1:3]) for line in lines[i + 1:j]]
-    dem = [int(line.split()[1]) for line in lines[j + 1:j + 1 + len(xy)]]
+    xy = [tuple(int(t) for t in line.split()[1:3]) for line in lines[i + 1 : j]]
+    dem = [int(line.split()[1]) for line in lines[j + 1 : j + 1 + len(xy)]]
     return [(x, y, d) for (x, y), d in zip(xy, dem)], cap
 
 
 def _discover_args(argv):
     from agents.cli import add_discover_command
+
     parser = argparse.ArgumentParser()
     add_discover_command(parser.add_subparsers(dest="command"))
     return parser.parse_args(["discover", *argv])
@@ -58,10 +59,10 @@ def test_cvrp_prompt_carries_every_customer_compactly(data):
     x0, y0, _ = nodes[0]
     assert f"depot 0 at ({x0}, {y0})" in prompt
     tokens = set(prompt.split())
-    for k, (x, y, d) in enumerate(nodes[1:], 1):                # customer k is file node k+1
+    for k, (x, y, d) in enumerate(nodes[1:], 1):  # customer k is file node k+1
         assert f"{k}:{x},{y},{d}" in tokens, k
     section = prompt.split("## Instance", 1)[1].split("## What to submit", 1)[0]
-    assert len(section) < len((CVRP / "X" / "X-n106-k14.vrp").read_text())   # more compact than the file
+    assert len(section) < len((CVRP / "X" / "X-n106-k14.vrp").read_text())  # more compact than the file
 
 
 def test_jssp_prompt_carries_every_job(data):
@@ -78,6 +79,7 @@ def test_jssp_prompt_carries_every_job(data):
 def test_discover_option_reaches_gym_make_and_submit(data):
     from agents.cli import build_config, submit_options
     from agents.executors import EnvSpec
+
     cfg, _ = build_config(_discover_args(["CVRP-v0", "-o", "instance=X-n106-k14"]))
     assert cfg.env == "CVRP-v0" and cfg.env_kwargs == {"instance": "X-n106-k14"}
     env = EnvSpec(cfg.env, dict(cfg.env_kwargs)).make()
@@ -92,6 +94,7 @@ def test_discover_option_reaches_gym_make_and_submit(data):
     cfg, _ = build_config(_discover_args(["CirclePacking26-v0"]))
     assert submit_options(cfg) == []
     from agents.config import ConfigError
+
     with pytest.raises(ConfigError, match="-o 'instance': write KEY=VALUE"):
         build_config(_discover_args(["CVRP-v0", "-o", "instance"]))
 
@@ -113,6 +116,7 @@ def test_one_card_hook_for_options(data):
     assert not hasattr(ProblemCard, "specialise")
     assert "specialise_for" not in {f.name for f in ProblemCard.__dataclass_fields__.values()}
     from tttd_envs.registration import card
+
     bks = json.loads((CVRP / "bks.json").read_text())
     c = card("CVRP-v0").for_options({"instance": "X-n110-k13"})
     assert c.context["instance"] == "X-n110-k13" and c.limits["instance"] == "X-n110-k13"
@@ -124,8 +128,14 @@ def test_one_card_hook_for_options(data):
 
 def test_tttd_list_shows_the_default_instances_best_known(data):
     env = {**os.environ, "TTTD_DATA_DIR": str(SHARED)}
-    out = subprocess.run([sys.executable, "-c", "import sys; from tttd_envs.cli import main; sys.exit(main())",
-                          "list", "--json"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; from tttd_envs.cli import main; sys.exit(main())", "list", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     rows = {r["id"]: r for r in json.loads(out.stdout)}
     bks = json.loads((CVRP / "bks.json").read_text())["X-n101-k25"]["bks"]
