@@ -60,8 +60,10 @@ class AgentConfig:
     archive_cap: int = 1000  # states the PUCT archive keeps (the best, by value)
     topk_children: int = 2  # children of a state kept in the archive per step (the best k)
     puct_fill: str = "repeat"  # repeat | shrink
-    puct_group_visits: bool = False  # count PUCT visits per group (G = group_size in sqrt(1+T/G)/(1+n/G)):
-    # upstream's formula without the G=1 override it ran with (its issue #4)
+    puct_group_visits: bool = (
+        False  # count PUCT visits per group (G = group_size in sqrt(1+T/G)/(1+n/G)):
+        # upstream's formula without the G=1 override it ran with (its issue #4)
+    )
     greedy_eps: float = 0.0  # sampler=greedy: chance of a random start state instead of the best
     # objective
     advantage: str = "entropic"  # group advantage: entropic (TTT-Discover's) | mean_baseline
@@ -258,24 +260,25 @@ class AgentConfig:
 
 
 def field_help() -> dict[str, str]:
-    """Each field's meaning: the comment written beside it (and on the comment lines right below it) in
-    AgentConfig's source, the one place it is stated. Used by --help and the saved config.toml."""
+    """Each field's meaning: the comments written on its lines in AgentConfig's source (however the
+    formatter wraps them; a long one goes inside parentheses), the one place it is stated. Used by
+    --help and the saved config.toml."""
+    import ast
     import inspect
-    import re
+    import io
+    import textwrap
+    import tokenize
 
+    src = textwrap.dedent(inspect.getsource(AgentConfig))
+    comments: dict[int, str] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.string.lstrip("#").strip()
     out: dict[str, str] = {}
-    last = None
-    for line in inspect.getsource(AgentConfig).splitlines():
-        m = re.match(r"^    (\w+): [^=]+=.*?(?:#\s*(.*))?$", line)
-        if m and not line.strip().startswith("#"):
-            last = m.group(1)
-            out[last] = (m.group(2) or "").strip()
-            continue
-        c = re.match(r"^\s{8,}#\s*(.*)$", line)
-        if c and last is not None and out.get(last):
-            out[last] += " " + c.group(1).strip()
-        else:
-            last = None
+    for node in ast.parse(src).body[0].body:  # type: ignore[attr-defined]
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            end = node.end_lineno or node.lineno
+            out[node.target.id] = " ".join(comments[i] for i in range(node.lineno, end + 1) if i in comments)
     return out
 
 
