@@ -370,10 +370,17 @@ def build_policy(cfg: AgentConfig, plan=None, log_dir: str = ""):
     settings = PolicySettings.from_config(cfg)
     if plan is not None:
         settings.device = plan.trainer[0]
+    make_trainer = TransformersPolicy.from_spec
+    if plan is not None and len(plan.trainer) > 1:  # data-parallel training (agents/data_parallel.py)
+        from agents.data_parallel import DataParallelTrainer
+
+        def make_trainer(spec, settings):
+            return DataParallelTrainer(spec, settings, plan.trainer)
+
     if cfg.backend == "vllm":
         from agents.vllm_policy import VLLMPolicy, engine_kwargs
 
-        kw: dict[str, Any] = {"adapter_dir": cfg.vllm_adapter_dir}
+        kw: dict[str, Any] = {"adapter_dir": cfg.vllm_adapter_dir, "make_trainer": make_trainer}
         if plan is not None:
             kw.update(
                 gpus=tuple(i for i in map(gpu_index, plan.sampler) if i is not None),
@@ -393,7 +400,7 @@ def build_policy(cfg: AgentConfig, plan=None, log_dir: str = ""):
                 **kw,
             )
         return VLLMPolicy.from_spec(spec, settings, **kw)
-    return TransformersPolicy.from_spec(spec, settings)
+    return make_trainer(spec, settings)
 
 
 def _card(env_id: str):

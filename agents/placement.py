@@ -3,8 +3,8 @@
 Devices are written the way torch writes them, comma-separated, with ranges allowed:
 ``cpu``, ``cuda`` (= ``cuda:0``), ``cuda:3``, ``cuda:0,cuda:1``, ``cuda:4-7``. Three config fields:
 
-* ``trainer_devices`` (default: ``device``): where transformers + peft trains the adapter. One device
-  today; a list is refused with a sentence until data-parallel training lands.
+* ``trainer_devices`` (default: ``device``): where transformers + peft trains the adapter. Several
+  devices train data-parallel, one process each (``cuda:0-3``; ``cpu,cpu`` for two CPU processes).
 * ``sampler_devices`` (vLLM only; default: the trainer's): the GPUs vLLM shards the model over
   (tensor parallelism = their number). Sharing a GPU with the trainer makes vLLM sleep during every
   update, so its weights and KV cache give the memory back (``vllm_sleep = "auto"``).
@@ -51,10 +51,13 @@ def parse_devices(text: str, field: str = "devices") -> tuple[str, ...]:
         if hi < lo:
             raise ConfigError(f"{field}: the range {raw.strip()!r} runs backwards; write cuda:{hi}-{lo}")
         out += [f"cuda:{i}" for i in range(lo, hi + 1)]
-    if len(set(out)) != len(out):
-        raise ConfigError(f"{field}: {text!r} names a device twice")
-    if "cpu" in out and len(out) > 1:
+    gpus = [d for d in out if d != "cpu"]
+    if len(set(gpus)) != len(gpus):
+        raise ConfigError(f"{field}: {text!r} names a GPU twice; give each its own")
+    if gpus and "cpu" in out:
         raise ConfigError(f"{field}: cpu cannot be mixed with GPUs ({text!r})")
+    if len(out) > 1 and out[0] == "cpu" and field != "trainer_devices":
+        raise ConfigError(f"{field}: cpu is one device; only trainer_devices repeats it (one process per rank)")
     return tuple(out)
 
 
@@ -106,11 +109,6 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
                 raise ConfigError(f"{field} asks for {d}, but this machine has {seen}")
 
     check(trainer, "trainer_devices")
-    if len(trainer) > 1:
-        raise ConfigError(
-            f"trainer_devices names {len(trainer)} devices; data-parallel training is not implemented "
-            "yet, so give one (the sampler can use several with --backend vllm)"
-        )
     remote = cfg.backend == "vllm" and cfg.vllm_server not in ("", "start")
     if remote:
         if cfg.sampler_devices:
@@ -120,9 +118,13 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
             )
         sampler: tuple[str, ...] = (cfg.vllm_server,)
     elif cfg.backend == "vllm":
-        sampler = parse_devices(cfg.sampler_devices, "sampler_devices") if cfg.sampler_devices else trainer
+        sampler = (
+            parse_devices(cfg.sampler_devices, "sampler_devices")
+            if cfg.sampler_devices
+            else tuple(dict.fromkeys(trainer))
+        )
         check(sampler, "sampler_devices")
-        if "cpu" in sampler and trainer != ("cpu",):
+        if "cpu" in sampler and "cpu" not in trainer:
             raise ConfigError(
                 "sampler_devices is cpu while the trainer uses a GPU; vLLM's CPU build and a GPU trainer "
                 "cannot share a process, so use GPUs for both or cpu for both"
@@ -132,7 +134,7 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
             raise ConfigError(
                 "sampler_devices applies to --backend vllm; the transformers backend samples on the trainer's device"
             )
-        sampler = trainer
+        sampler = trainer[:1]  # rank 0 samples
     shared = bool(set(trainer) & set(sampler)) and cfg.backend == "vllm" and "cpu" not in trainer
     sleep = cfg.vllm_sleep == "on" or (cfg.vllm_sleep == "auto" and shared)
     if remote and sleep:

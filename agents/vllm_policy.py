@@ -126,6 +126,8 @@ class AdapterSampler:
         self._publish()
 
     def close(self) -> None:
+        if hasattr(self.trainer, "close"):  # a data-parallel trainer stops its helper ranks
+            self.trainer.close()
         shutil.rmtree(self._root, ignore_errors=True)
 
 
@@ -177,7 +179,7 @@ class VLLMPolicy(AdapterSampler):
 
     @classmethod
     def from_spec(cls, spec, settings: PolicySettings, **kw) -> VLLMPolicy:
-        trainer, path = trainer_and_path(spec, settings)
+        trainer, path = trainer_and_path(spec, settings, kw.pop("make_trainer", None))
         return cls(trainer, path, settings, **kw)
 
     def _serve_adapter(self, name: str, number: int, path: str) -> None:
@@ -232,11 +234,12 @@ def engine_settings(model_path: str, settings: PolicySettings, gpu: bool) -> dic
     )
 
 
-def trainer_and_path(spec, settings: PolicySettings) -> tuple[TransformersPolicy, str]:
-    """The trainer, and the model directory vLLM loads (a safetensors copy of a GGUF model)."""
+def trainer_and_path(spec, settings: PolicySettings, make_trainer=None) -> tuple[TransformersPolicy, str]:
+    """The trainer (``make_trainer(spec, settings)``, default one process), and the model directory vLLM
+    loads (a safetensors copy of a GGUF model)."""
     from agents import models
 
-    trainer = TransformersPolicy.from_spec(spec, settings)
+    trainer = (make_trainer or TransformersPolicy.from_spec)(spec, settings)
     spec = models.resolve(spec.path if not spec.gguf_file else str(Path(spec.path) / spec.gguf_file))
     if spec.gguf_file:
         raise ValueError(

@@ -194,7 +194,7 @@ class VLLMServerPolicy(AdapterSampler):
 
     @classmethod
     def from_spec(cls, spec, settings: PolicySettings, **kw) -> VLLMServerPolicy:
-        trainer, path = trainer_and_path(spec, settings)
+        trainer, path = trainer_and_path(spec, settings, kw.pop("make_trainer", None))
         return cls(trainer, path, settings, **kw)
 
     def _post(self, path: str, body: dict | None, timeout: float = 3600.0) -> bytes:

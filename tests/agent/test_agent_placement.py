@@ -25,7 +25,7 @@ def test_device_lists_parse_like_torch_writes_them():
     for bad, words in [
         ("gpu0", "is not a device"),
         ("cuda:3-1", "runs backwards"),
-        ("cuda:1,1", "names a device twice"),
+        ("cuda:1,1", "names a GPU twice"),
         ("cpu,cuda:0", "cannot be mixed"),
         ("cpu:1", "without an index"),
     ]:
@@ -57,7 +57,9 @@ def test_placement_errors_are_one_sentence():
     cases = [
         (dict(device="cuda:2"), 2, "asks for cuda:2, but this machine has only 2 GPUs"),
         (dict(device="cuda"), 0, "has no GPU"),
-        (dict(trainer_devices="cuda:0-1"), 2, "data-parallel training is not implemented yet"),
+        (dict(trainer_devices="cpu,cuda:0"), 1, "cpu cannot be mixed with GPUs"),
+        (dict(trainer_devices="cuda:0,cuda:0"), 1, "names a GPU twice"),
+        (dict(backend="vllm", sampler_devices="cpu,cpu"), 0, "only trainer_devices repeats it"),
         (dict(backend="vllm", sampler_devices="cuda:0-8"), 8, "asks for cuda:8"),
         (dict(sampler_devices="cuda:1"), 2, "applies to --backend vllm"),
         (dict(backend="vllm", sampler_devices="cpu"), 1, "cannot share a process"),
@@ -256,3 +258,13 @@ def test_vllm_samples_every_group_in_one_generate_call(monkeypatch, tmp_path):
     assert [len(g) for g in groups] == [2, 3] and groups[1][0].prompt_ids == [4, 5]
     assert groups[0][0].logprobs == [-0.5, -1.5] and groups[0][0].finished
     assert len(pol.sample([9], 4, 13)) == 4 and len(calls) == 2
+
+
+def test_several_trainer_devices_train_data_parallel_and_rank_0_samples():
+    p = plan(cfg(trainer_devices="cuda:0-3"), gpu_count=8, times_kernels=True)
+    assert p.trainer == ("cuda:0", "cuda:1", "cuda:2", "cuda:3") and p.sampler == ("cuda:0",)
+    assert p.eval_gpus == (4, 5, 6, 7)
+    p = plan(cfg(trainer_devices="cpu,cpu"), gpu_count=0)
+    assert p.trainer == ("cpu", "cpu") and p.sampler == ("cpu",)
+    p = plan(cfg(backend="vllm", trainer_devices="cpu,cpu"), gpu_count=0)
+    assert p.sampler == ("cpu",) and p.tensor_parallel == 1
