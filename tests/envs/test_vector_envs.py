@@ -47,12 +47,19 @@ def test_every_action_is_scored_and_text_survives(asynchronous):
 
 
 @pytest.mark.parametrize(
-    "env_id", ["AutocorrelationAC1-v0", "CirclePacking32-v0", "AHC039-v0", "TriMul-H100-v0", "MolQED-v0"]
+    "env_id",
+    ["AutocorrelationAC1-v0", "CirclePacking32-v0", "AHC039-v0", "TriMul-H100-v0", "MolQED-v0", "CVRP-v0", "JSSP-v0"],
 )
-def test_each_family_vectorises(env_id):
+def test_each_family_vectorises(env_id, monkeypatch):
     """One id per family (and the other math envs): two copies, two steps, a verdict for every action."""
     if env_id.startswith("Mol"):
         pytest.importorskip("rdkit")
+    if env_id in ("CVRP-v0", "JSSP-v0"):  # their default instance is read from the data folder
+        from conftest import SHARED_DATA
+
+        if not (SHARED_DATA / "logistics").is_dir():
+            pytest.skip(f"logistics data not found at {SHARED_DATA / 'logistics'}")
+        monkeypatch.setenv("TTTD_DATA_DIR", str(SHARED_DATA))
     env = gym.make_vec(env_id, 2)
     try:
         env.reset(seed=0)
