@@ -122,12 +122,16 @@ def default_board(card) -> str:
 
 def instance_card(card, case_set: str):
     """The card of an instance board (its statement, references), None for a user's file board (no
-    published references); the card itself for problems without instances."""
+    published references) and where the instance data is not installed (the board has no reference
+    rows then, as any board without its data); the card itself for problems without instances."""
     if not card.board.instances:
         return card
     if case_set.startswith(FILE_BOARD):
         return None
-    return card.for_options({card.board.instances: case_set or default_board(card)})
+    try:
+        return card.for_options({card.board.instances: case_set or default_board(card)})
+    except FileNotFoundError:  # DataMissing / DataNotFound: the data folder does not hold the instance
+        return None
 
 
 def gap_pct(card, details: dict[str, Any] | None) -> float | None:

@@ -93,6 +93,10 @@ class BoardPolicy:
     #: the verdict detail that holds the gap to the best known value in % (positive: worse), shown per
     #: entry and averaged in the family view
     gap_detail: str = ""
+    #: an entry whose verdict kept no construction is drawn by re-verifying its stored JSON artifact with the
+    #: card's own verifier options (cheap and exact for the math problems; False where options pick the
+    #: instance or re-verifying is costly)
+    redraw_from_json: bool = False
 
     @property
     def timed(self) -> bool:

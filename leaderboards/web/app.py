@@ -236,9 +236,9 @@ def _picture_png(card, e, get_artifact) -> bytes | None:
 
     details = dict(e.details or {})
     construction = details.get("construction")
-    # Math constructions only: their verifier re-reads a stored JSON construction with the card's defaults
+    # Only where the card says a stored JSON construction redraws exactly with its own verifier options
     # (logistics instances are options, so a default verifier could draw another instance).
-    if construction is None and card.domain == "math" and (e.artifact_kind == "json"):
+    if construction is None and card.board.redraw_from_json and e.artifact_kind == "json":
         # Recompute from the stored artifact (a JSON construction is re-verified, never trusted).
         from verifiers import get_verifier
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tttd_envs.card import BoardPolicy
+
 PROGRAM_CONTRACT = """\
 ## What to submit
 Either a Python 3 program or the construction itself as JSON.
@@ -27,6 +29,8 @@ and nothing is ever clipped, rescaled or repaired: out-of-range values are rejec
 
 #: the limits of every math card (the defaults of its env)
 MATH_LIMITS: dict[str, Any] = {"budget_s": 300.0, "cpus": 1, "memory_bytes": 4 << 30}
+#: the math boards redraw an entry from its stored JSON construction (re-verified, never trusted)
+MATH_BOARD = BoardPolicy(redraw_from_json=True)
 
 
 def _bytes(n: int) -> str:

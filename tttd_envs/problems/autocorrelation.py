@@ -6,7 +6,7 @@ import numpy as np
 
 from tttd_envs.card import InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
-from tttd_envs.problems._math_common import MATH_LIMITS, statement
+from tttd_envs.problems._math_common import MATH_BOARD, MATH_LIMITS, statement
 
 
 def constant_sequence(rng: np.random.Generator) -> list[float]:
@@ -107,6 +107,7 @@ AC1_CARD = ProblemCard(
     statement_for=_AC1,
     verifier="autocorrelation_ac1",
     limits=dict(MATH_LIMITS),
+    board=MATH_BOARD,
     reward_transform="reciprocal",
     references=(
         Reference(
@@ -201,6 +202,7 @@ AC2_CARD = ProblemCard(
     statement_for=_AC2,
     verifier="autocorrelation_ac2",
     limits=dict(MATH_LIMITS),
+    board=MATH_BOARD,
     reward_transform="identity",
     references=(
         Reference(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tttd_envs.card import InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
-from tttd_envs.problems._math_common import MATH_LIMITS, statement
+from tttd_envs.problems._math_common import MATH_BOARD, MATH_LIMITS, statement
 
 
 def grid(count: int):
@@ -52,6 +52,7 @@ def _card(n: int, target: str, refs, initials) -> ProblemCard:
         verifier="circle_packing",
         verifier_kwargs={"n": n},
         limits=dict(MATH_LIMITS),
+        board=MATH_BOARD,
         reward_transform="identity",
         references=refs,
         initial_states=initials,

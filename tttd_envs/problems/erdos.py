@@ -6,7 +6,7 @@ import numpy as np
 
 from tttd_envs.card import InitialState, ProblemCard, Reference
 from tttd_envs.env import DiscoveryEnv
-from tttd_envs.problems._math_common import MATH_LIMITS, statement
+from tttd_envs.problems._math_common import MATH_BOARD, MATH_LIMITS, statement
 
 
 def random_pairs(rng: np.random.Generator) -> list[float]:
@@ -53,6 +53,7 @@ CARD = ProblemCard(
     statement_for=_STATEMENT,
     verifier="erdos_min_overlap",
     limits=dict(MATH_LIMITS),
+    board=MATH_BOARD,
     reward_transform="reciprocal",
     references=(
         Reference(
