@@ -2,6 +2,8 @@
 same-step autoreset, so every action is scored, none is spent on a reset; text observations cross process
 boundaries intact; Gymnasium's explicit async mode with shared memory says in one sentence what to do."""
 
+from pathlib import Path
+
 import gymnasium as gym
 import pytest
 
@@ -55,11 +57,10 @@ def test_each_family_vectorises(env_id, monkeypatch):
     if env_id.startswith("Mol"):
         pytest.importorskip("rdkit")
     if env_id in ("CVRP-v0", "JSSP-v0"):  # their default instance is read from the data folder
-        from conftest import SHARED_DATA
-
-        if not (SHARED_DATA / "logistics").is_dir():
-            pytest.skip(f"logistics data not found at {SHARED_DATA / 'logistics'}")
-        monkeypatch.setenv("TTTD_DATA_DIR", str(SHARED_DATA))
+        shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+        if not (shared / "logistics").is_dir():
+            pytest.skip(f"logistics data not found at {shared / 'logistics'}")
+        monkeypatch.setenv("TTTD_DATA_DIR", str(shared))
     env = gym.make_vec(env_id, 2)
     try:
         env.reset(seed=0)
