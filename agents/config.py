@@ -28,6 +28,7 @@ class AgentConfig:
     backend: str = "transformers"  # transformers | vllm
     device: str = "auto"  # auto | cpu | cuda | cuda:N (the trainer's, and the transformers sampler's)
     trainer_devices: str = ""  # where the adapter trains (default: device); agents/placement.py
+    trainer_parallel: str = "data"  # several trainer_devices: data (each holds the model) | fsdp (layers sharded)
     sampler_devices: str = ""  # vLLM's GPUs, tensor-parallel over all (default: the trainer's)
     eval_gpus: str = ""  # kernel problems: GPUs submissions are timed on, in turn (default: free ones)
     vllm_gpu_memory_utilization: float = 0.0  # vLLM's share of each GPU's memory (0: vLLM's default, 0.9)
@@ -117,6 +118,10 @@ class AgentConfig:
             f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}",
         )
         need(self.vllm_sleep in ("auto", "on", "off"), f"vllm_sleep must be auto, on or off, not {self.vllm_sleep!r}")
+        need(
+            self.trainer_parallel in ("data", "fsdp"),
+            f"trainer_parallel must be data or fsdp, not {self.trainer_parallel!r}",
+        )
         need(
             0 <= self.vllm_gpu_memory_utilization < 1,
             f"vllm_gpu_memory_utilization must be in [0, 1) (0: vLLM's default), not {self.vllm_gpu_memory_utilization}",

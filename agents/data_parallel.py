@@ -10,6 +10,16 @@ computed in parts (tested: two gloo processes against one, and a run against a o
 
 The backend is NCCL on GPUs and gloo on the CPU (``trainer_devices = "cpu,cpu"`` is how the CPU tests
 run it). A resumed run loads the checkpoint on every rank.
+
+**Sharded** (``trainer_parallel = "fsdp"``), for a model that does not fit one trainer device: each rank
+keeps 1/world of every decoder layer (FSDP2's ``fully_shard``,
+:func:`agents.transformers_policy.shard_layers`) and a layer is gathered only while it computes, so
+every forward pass needs all ranks. Rank 0 therefore sends every call that runs the model (sampling,
+log-probs, saving, the adapter's state) to the helpers too, and they run it alongside; while sampling,
+every rank follows the tokens rank 0 draws. The rollouts are still split across the ranks for the
+update, and FSDP reduces the gradients. The model is loaded on the CPU of each process, then each
+layer's shard moves to its device, so the device never holds the whole model (the host does, once per
+process). Every rank builds the adapter from the same seed on the CPU, where that is deterministic.
 """
 
 from __future__ import annotations
@@ -21,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.transformers_policy import PolicySettings, TransformersPolicy
+
+# sharded: the calls that run the model, which every rank makes together
+_LOCKSTEP = frozenset({"sample", "logprob_sums", "save", "adapter_state"})
 
 
 def _backend(devices: tuple[str, ...]) -> str:
@@ -52,7 +65,8 @@ def _helper(rank: int, world: int, init_file: str, backend: str, spec, settings:
     _join(rank, world, init_file, backend, device)
     try:
         policy = TransformersPolicy.from_spec(spec, settings)
-        _same_start(policy)
+        if not policy.sharded:
+            _same_start(policy)
         while True:
             box: list[Any] = [None]
             dist.broadcast_object_list(box, src=0)
@@ -61,6 +75,9 @@ def _helper(rank: int, world: int, init_file: str, backend: str, spec, settings:
                 policy.update(*args)
             elif order == "load":
                 policy.load(Path(args))
+            elif order == "call":
+                name, a, kw = args
+                getattr(policy, name)(*a, **kw)
             elif order == "stop":
                 break
     finally:
@@ -90,10 +107,19 @@ class DataParallelTrainer:
             self._procs.append(p)
         _join(0, self.world, init_file, backend, devices[0])
         self.policy = TransformersPolicy.from_spec(spec, dataclasses.replace(settings, device=devices[0]))
-        _same_start(self.policy)
+        if not self.policy.sharded:
+            _same_start(self.policy)
 
     def __getattr__(self, name: str):
-        return getattr(self.policy, name)
+        attr = getattr(self.policy, name)
+        if name not in _LOCKSTEP or not self.policy.sharded:
+            return attr
+
+        def together(*args, **kwargs):
+            self._order("call", (name, args, kwargs))
+            return attr(*args, **kwargs)
+
+        return together
 
     def _order(self, order: str, args: Any) -> None:
         import torch.distributed as dist

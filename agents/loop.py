@@ -93,6 +93,9 @@ class Discovery:
         self._log_handler = _file_log(self.run_dir / "run.log")
         log.info("placement: %s", self.plan.describe())
         self.policy = policy if policy is not None else build_policy(cfg, self.plan, str(self.run_dir))
+        trainer = getattr(self.policy, "trainer", self.policy)
+        if getattr(trainer, "sharded", False) is True:
+            log.info("fsdp: rank 0 holds %.1f%% of the decoder layers' weights", 100 * trainer.held)
         self.archive = Archive(
             ArchiveConfig(
                 cfg.sampler,

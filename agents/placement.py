@@ -4,7 +4,9 @@ Devices are written the way torch writes them, comma-separated, with ranges allo
 ``cpu``, ``cuda`` (= ``cuda:0``), ``cuda:3``, ``cuda:0,cuda:1``, ``cuda:4-7``. Three config fields:
 
 * ``trainer_devices`` (default: ``device``): where transformers + peft trains the adapter. Several
-  devices train data-parallel, one process each (``cuda:0-3``; ``cpu,cpu`` for two CPU processes).
+  devices train in parallel, one process each (``cuda:0-3``; ``cpu,cpu`` for two CPU processes):
+  data-parallel, or with ``trainer_parallel = "fsdp"`` with the decoder layers sharded over them
+  (agents/data_parallel.py).
 * ``sampler_devices`` (vLLM only; default: the trainer's): the GPUs vLLM shards the model over
   (tensor parallelism = their number). Sharing a GPU with the trainer makes vLLM sleep during every
   update, so its weights and KV cache give the memory back (``vllm_sleep = "auto"``).
@@ -72,6 +74,7 @@ class Plan:
     eval_gpus: tuple[int, ...]  # () unless the problem times kernels
     sleep_sampler: bool  # vLLM gives its memory back during each update (shares a GPU)
     notes: tuple[str, ...] = ()
+    shard: bool = False  # the trainer ranks shard the decoder layers (FSDP) instead of each holding them
 
     @property
     def tensor_parallel(self) -> int:
@@ -79,7 +82,7 @@ class Plan:
 
     def describe(self) -> str:
         parts = [
-            f"trainer {','.join(self.trainer)}",
+            f"trainer {','.join(self.trainer)}" + (" (fsdp: decoder layers sharded)" if self.shard else ""),
             f"sampler {','.join(self.sampler)}"
             + (f" (tensor parallel {self.tensor_parallel})" if self.tensor_parallel > 1 else "")
             + (", sleeps during updates" if self.sleep_sampler else ""),
@@ -109,6 +112,11 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
                 raise ConfigError(f"{field} asks for {d}, but this machine has {seen}")
 
     check(trainer, "trainer_devices")
+    if getattr(cfg, "trainer_parallel", "data") == "fsdp" and len(trainer) < 2:
+        raise ConfigError(
+            "trainer_parallel=fsdp shards the model over several trainer devices; "
+            "name two or more in trainer_devices (e.g. cuda:0-7)"
+        )
     remote = cfg.backend == "vllm" and cfg.vllm_server not in ("", "start")
     if remote:
         if cfg.sampler_devices:
@@ -160,7 +168,8 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
                 f"kernels are timed on GPU {gpu_count - 1}, which the LLM also uses: timings are noisier "
                 "(give the run a GPU of its own with eval_gpus)"
             )
-    return Plan(trainer, sampler, evals, sleep, tuple(notes))
+    shard = getattr(cfg, "trainer_parallel", "data") == "fsdp"
+    return Plan(trainer, sampler, evals, sleep, tuple(notes), shard)
 
 
 def gpu_count() -> int:

@@ -51,6 +51,7 @@ class PolicySettings:
     stop: list = dataclasses.field(default_factory=list)
     share_prompt: str = "auto"
     device: str = "auto"
+    trainer_parallel: str = "data"  # "fsdp": shard the decoder layers over the torch.distributed ranks
     dtype: str = "auto"
     gradient_checkpointing: str = "auto"
     threads: int = 0
@@ -106,7 +107,9 @@ class TransformersPolicy:
         self.tokenizer = tokenizer
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        model = model.to(device=self.device, dtype=self.dtype)
+        # sharded (FSDP): the model stays on the CPU until each layer's shard moves to the device
+        self.sharded = settings.trainer_parallel == "fsdp" and _dist_rank_world()[1] > 1
+        model = model.to(dtype=self.dtype) if self.sharded else model.to(device=self.device, dtype=self.dtype)
         torch.manual_seed(settings.seed)  # LoRA A matrices are random; B starts at zero
         lcfg = LoraConfig(
             r=settings.lora_rank,
@@ -117,6 +120,9 @@ class TransformersPolicy:
             task_type="CAUSAL_LM",
         )
         self.model = get_peft_model(model, lcfg)
+        self.held = 1.0  # the fraction of the decoder layers' weights this process holds
+        if self.sharded:
+            self.held = shard_layers(self.model, self.device)
         gc = settings.gradient_checkpointing
         if gc == "on" or (gc == "auto" and is_cuda(self.device)):
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -134,7 +140,9 @@ class TransformersPolicy:
         from agents import models
 
         device = pick_device(settings.device)
-        model, tok = models.load(spec, dtype=pick_dtype(settings.dtype, device), device=device)
+        sharded = settings.trainer_parallel == "fsdp" and _dist_rank_world()[1] > 1
+        where = "cpu" if sharded else device  # a sharded model never exists whole on the device
+        model, tok = models.load(spec, dtype=pick_dtype(settings.dtype, device), device=where)
         return cls(model, tok, settings)
 
     # -- prompts ----------------------------------------------------------------------------
@@ -202,6 +210,10 @@ class TransformersPolicy:
             for step in range(max_new):
                 logp = torch.log_softmax(logits.float() / self.s.temperature, dim=-1)
                 nxt = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(1)
+                if self.sharded:  # every rank follows rank 0's tokens, so all run the same forwards
+                    import torch.distributed as dist
+
+                    dist.broadcast(nxt, src=0)
                 lp = logp.gather(1, nxt[:, None]).squeeze(1)
                 running = ~torch.isin(nxt, eos)
                 for k, (row, t, t_lp) in enumerate(zip(active.tolist(), nxt.tolist(), lp.tolist())):
@@ -246,7 +258,10 @@ class TransformersPolicy:
     def _shares_prompt(self) -> bool:
         """Run a group's prompt once per micro-batch and its answers on the prompt's KV cache.
         Exact (the same log-probs and gradients as whole sequences, up to float rounding) and
-        k times cheaper on the prompt; off with gradient checkpointing, which cannot keep a cache."""
+        k times cheaper on the prompt; off with gradient checkpointing, which cannot keep a cache, and
+        when sharded, where every rank must run the same number of forwards."""
+        if self.sharded:
+            return False
         if self.s.share_prompt == "auto":
             return not getattr(self.model, "is_gradient_checkpointing", False)
         return self.s.share_prompt == "on"
@@ -436,8 +451,13 @@ class TransformersPolicy:
         N = len(items)
         rank, world = _dist_rank_world()
         mine = items[rank::world]
+        batches = [(mb, 1.0) for mb in self._microbatches(mine)]
+        # sharded, FSDP reduces the layers' gradients as their mean over the ranks: ×world makes it the sum
+        scale = float(world) if self.sharded else 1.0
+        if self.sharded:
+            batches += _padding(batches, items[0][0], self.device)
         total, ntok, rho_sum, clipped = 0.0, 0, 0.0, 0.0
-        for mb in self._microbatches(mine):
+        for mb, weight in batches:
             batch = [r for r, _ in mb]
             adv = torch.tensor([a for _, a in mb], device=self.device)
             lp, mask = self._answer_logprobs(batch)
@@ -452,7 +472,9 @@ class TransformersPolicy:
                 with torch.no_grad(), self.model.disable_adapter():
                     base, _ = self._answer_logprobs(batch)
                 loss = loss + self.s.kl_coef * ((lp.detach() - base) * rho.detach() * lp * mask).sum() / N
-            loss.backward()
+            (loss * (weight * scale)).backward()
+            if not weight:
+                continue
             total += float(loss.detach())
             ntok += int(mask.sum())
             rho_sum += float((rho.detach() * mask).sum())
@@ -461,9 +483,12 @@ class TransformersPolicy:
             import torch.distributed as dist
 
             for p in self.params:
+                if _is_dtensor(p):
+                    continue  # a sharded layer's gradient, already reduced by FSDP
                 if p.grad is None:
                     p.grad = torch.zeros_like(p)
                 dist.all_reduce(p.grad)
+                p.grad.div_(scale)
             sums = torch.tensor([total, ntok, rho_sum, clipped], dtype=torch.float64, device=self.device)
             dist.all_reduce(sums)
             total, ntok, rho_sum, clipped = float(sums[0]), int(sums[1]), float(sums[2]), float(sums[3])
@@ -489,15 +514,22 @@ class TransformersPolicy:
         import torch
 
         directory = Path(directory)
+        if self.sharded:  # every rank takes part in gathering; rank 0 writes
+            whole = self._whole_adapter()
+            opt_state = self._whole_optimizer() if optimizer else None
+            if _dist_rank_world()[0] != 0:
+                return
+            state = {"optimizer_fqn": opt_state}
+        else:
+            whole = None
+            state = {"optimizer": self.optimizer.state_dict()} if optimizer else {}
         with warnings.catch_warnings():
             # a model loaded from GGUF has no config.json beside its weights; peft only notes it
             warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
-            self.model.save_pretrained(str(directory))
+            self.model.save_pretrained(str(directory), state_dict=whole)
         if optimizer:
-            torch.save(
-                {"optimizer": self.optimizer.state_dict(), "version": self.version, "torch_rng": torch.get_rng_state()},
-                directory / "optimizer.pt",
-            )
+            state.update(version=self.version, torch_rng=torch.get_rng_state())
+            torch.save(state, directory / "optimizer.pt")
 
     def load(self, directory: Path) -> None:
         import torch
@@ -505,21 +537,70 @@ class TransformersPolicy:
         from safetensors.torch import load_file
 
         directory = Path(directory)
-        weights = load_file(str(directory / "adapter_model.safetensors"), device=self.device)
-        res = set_peft_model_state_dict(self.model, weights)
-        if getattr(res, "unexpected_keys", None):
-            raise ValueError(f"the adapter in {directory} does not fit this model (unexpected keys)")
+        if self.sharded:
+            self._load_sharded_adapter(load_file(str(directory / "adapter_model.safetensors")), directory)
+        else:
+            weights = load_file(str(directory / "adapter_model.safetensors"), device=self.device)
+            res = set_peft_model_state_dict(self.model, weights)
+            if getattr(res, "unexpected_keys", None):
+                raise ValueError(f"the adapter in {directory} does not fit this model (unexpected keys)")
         opt = directory / "optimizer.pt"
         if opt.is_file():
-            st = torch.load(opt, map_location=self.device, weights_only=False)
-            self.optimizer.load_state_dict(st["optimizer"])
+            st = torch.load(opt, map_location="cpu" if self.sharded else self.device, weights_only=False)
+            if "optimizer_fqn" in st:  # written by a sharded run: keyed by parameter name, whole tensors
+                from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+                set_optimizer_state_dict(
+                    self.model, self.optimizer, st["optimizer_fqn"], options=StateDictOptions(full_state_dict=True)
+                )
+            elif self.sharded:
+                raise ValueError(
+                    f"the optimizer state in {directory} was written by an unsharded run; "
+                    "resume it with trainer_parallel=data"
+                )
+            else:
+                self.optimizer.load_state_dict(st["optimizer"])
             self.version = int(st["version"])
             torch.set_rng_state(st["torch_rng"])
+
+    def _whole_adapter(self) -> dict[str, Any]:
+        """The trainable parameters as whole tensors on the CPU, by parameter name (sharded: gathered
+        from every rank, so every rank must call this together)."""
+        return {
+            n: (p.full_tensor() if _is_dtensor(p) else p).detach().cpu()
+            for n, p in self.model.named_parameters()
+            if p.requires_grad
+        }
+
+    def _whole_optimizer(self) -> dict[str, Any]:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+        return get_optimizer_state_dict(
+            self.model, self.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
+        )
+
+    def _load_sharded_adapter(self, weights: dict[str, Any], directory: Path) -> None:
+        """Each rank copies its shard of every adapter tensor out of the whole one (peft's file names
+        a tensor without the adapter's name: ``lora_A.weight`` for ``lora_A.default.weight``)."""
+        from torch.distributed.tensor import distribute_tensor
+
+        for name, p in self.model.named_parameters():
+            if not p.requires_grad:
+                continue
+            key = name.replace(f".{self.model.active_adapter}.", ".")
+            if key not in weights:
+                raise ValueError(f"the adapter in {directory} does not fit this model (it lacks {key})")
+            t = weights[key].to(p.dtype)
+            if _is_dtensor(p):
+                p.data.copy_(distribute_tensor(t, p.device_mesh, p.placements, src_data_rank=None))
+            else:
+                p.data.copy_(t.to(p.device))
 
     def adapter_state(self) -> dict[str, Any]:
         from peft import get_peft_model_state_dict
 
-        return {k: v.detach().clone() for k, v in get_peft_model_state_dict(self.model).items()}
+        whole = self._whole_adapter() if self.sharded else None
+        return {k: v.detach().clone() for k, v in get_peft_model_state_dict(self.model, state_dict=whole).items()}
 
 
 def cut_at_stop(text: str, stops: list[str]) -> str:
@@ -565,6 +646,53 @@ def set_cpu_threads(threads: int) -> None:
             return
         threads = max(1, (os.cpu_count() or 2) // 2)
     torch.set_num_threads(threads)
+
+
+def shard_layers(model, device: str) -> float:
+    """FSDP2 (``fully_shard``) on each decoder layer of a peft model, over all the ranks: each rank keeps
+    1/world of every layer's weights (base and adapter) and gathers a layer only while it computes.
+    The embeddings, final norm and output head (frozen, and tied in many models) stay whole on every
+    rank and move to ``device``. Returns the fraction of the layers' weights this rank holds."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+
+    layers = getattr(model.get_base_model().get_decoder(), "layers", None)
+    if layers is None:
+        raise ValueError("trainer_parallel=fsdp shards a decoder's layers, and this model's decoder has no .layers")
+    _, world = _dist_rank_world()
+    mesh = init_device_mesh("cuda" if is_cuda(device) else "cpu", (world,))
+    for layer in layers:
+        fully_shard(layer, mesh=mesh)
+    for module in model.modules():
+        for p in module.parameters(recurse=False):
+            if not _is_dtensor(p):
+                p.data = p.data.to(device)
+        for name, b in list(module.named_buffers(recurse=False)):
+            if b is not None and str(b.device) != device:
+                module._buffers[name] = b.to(device)
+    held = whole = 0
+    for layer in layers:
+        for p in layer.parameters():
+            held += p.to_local().numel() if _is_dtensor(p) else p.numel()
+            whole += p.numel()
+    return held / max(whole, 1)
+
+
+def _is_dtensor(t) -> bool:
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(t, DTensor)
+
+
+def _padding(batches: list, rollout: Rollout, device: str) -> list:
+    """Sharded training: every rank must run as many forward and backward passes as the busiest one
+    (each gathers the layers together). The missing ones are weight-0 passes on a real rollout."""
+    import torch
+    import torch.distributed as dist
+
+    most = torch.tensor([len(batches)], device=device)
+    dist.all_reduce(most, op=dist.ReduceOp.MAX)
+    return [([(rollout, 0.0)], 0.0)] * (int(most) - len(batches))
 
 
 def _dist_rank_world() -> tuple[int, int]:

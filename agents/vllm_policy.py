@@ -59,7 +59,7 @@ class AdapterSampler:
         adapters by name and id, so reusing one would keep serving the old weights)."""
         self._published += 1
         name, d = f"tttd-{self._published}", self._root / f"lora_{self._published:06d}"
-        self.trainer.model.save_pretrained(str(d))
+        self.trainer.save(d, optimizer=False)
         self._serve_adapter(name, self._published, str(d))
         old, self.adapter_name = self.adapter_name, name
         if old:

@@ -64,6 +64,8 @@ def test_placement_errors_are_one_sentence():
         (dict(sampler_devices="cuda:1"), 2, "applies to --backend vllm"),
         (dict(backend="vllm", sampler_devices="cpu"), 1, "cannot share a process"),
         (dict(eval_gpus="cpu"), 1, "names GPUs"),
+        (dict(trainer_parallel="fsdp"), 1, "name two or more in trainer_devices"),
+        (dict(trainer_parallel="fsdp", trainer_devices="cuda:0"), 1, "name two or more in trainer_devices"),
     ]
     for kw, n, words in cases:
         with pytest.raises(ConfigError, match=words) as e:
@@ -73,6 +75,8 @@ def test_placement_errors_are_one_sentence():
         cfg(device="gpu")
     with pytest.raises(ConfigError, match="vllm_gpu_memory_utilization must be in"):
         cfg(vllm_gpu_memory_utilization=1.5)
+    with pytest.raises(ConfigError, match="trainer_parallel must be data or fsdp, not 'zero3'"):
+        cfg(trainer_parallel="zero3")
 
 
 def test_pool_workers_spread_over_the_evaluation_gpus():
@@ -183,7 +187,9 @@ def test_vllm_engine_gets_its_settings_gpus_and_sleeps_around_updates(monkeypatc
 
     class Trainer:
         device, tokenizer, version = "cuda:0", None, 0
-        model = types.SimpleNamespace(save_pretrained=lambda d: None)
+
+        def save(self, directory, optimizer=True):  # the adapter a sampler loads
+            pass
 
         def update(self, rollouts, advantages):
             _FakeLLM.calls.append(("train",))
@@ -244,7 +250,9 @@ def test_vllm_samples_every_group_in_one_generate_call(monkeypatch, tmp_path):
     class Trainer:
         device, version = "cpu", 0
         tokenizer = types.SimpleNamespace(decode=lambda ids, skip_special_tokens=True: "xy")
-        model = types.SimpleNamespace(save_pretrained=lambda d: None)
+
+        def save(self, directory, optimizer=True):  # the adapter a sampler loads
+            pass
 
         def fit_new_tokens(self, n_prompt, max_new=None):
             return 100 - n_prompt
@@ -268,3 +276,7 @@ def test_several_trainer_devices_train_data_parallel_and_rank_0_samples():
     assert p.trainer == ("cpu", "cpu") and p.sampler == ("cpu",)
     p = plan(cfg(backend="vllm", trainer_devices="cpu,cpu"), gpu_count=0)
     assert p.sampler == ("cpu",) and p.tensor_parallel == 1
+    assert not p.shard and "fsdp" not in p.describe()
+    p = plan(cfg(trainer_devices="cuda:0-7", trainer_parallel="fsdp", backend="vllm"), gpu_count=8)
+    assert p.shard and p.trainer == tuple(f"cuda:{i}" for i in range(8)) and p.sleep_sampler
+    assert p.describe().startswith("trainer cuda:0,cuda:1,cuda:2,cuda:3,cuda:4,cuda:5,cuda:6,cuda:7 (fsdp: ")
