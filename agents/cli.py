@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from agents.config import AgentConfig, ConfigError, field_help, preset
 
@@ -248,7 +249,7 @@ def cmd_discover(args) -> int:
     live.check(cfg)  # so does wandb = PROJECT without the wandb package
     resume = run_dir is not None
     saved = dataclasses.replace(cfg, stop_after=0)  # --stop-after belongs to this invocation only
-    if not resume:
+    if run_dir is None:
         run_dir = rundir.new_run_dir(cfg.runs_dir, cfg.env)
         saved.save(run_dir / "config.toml")
     elif (cfg.steps, cfg.max_cost_usd) != _steps_and_limit(AgentConfig.load(run_dir / "config.toml")):
@@ -401,9 +402,9 @@ class RichDisplay:
         self.console = Console(stderr=True)
         self.live = not quiet and self.console.is_terminal
         self.groups_lines = not quiet and not self.live  # piped output: a line per group's sampling/evaluation
-        self.progress = None
+        self.progress: Any = None  # a rich Progress while live
         self.best = None
-        self.valid = []
+        self.valid: list[Any] = []
 
     def start(self, run_dir, cfg, first_step) -> None:
         self.cfg = cfg

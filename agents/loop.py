@@ -199,7 +199,7 @@ class Discovery:
             self.display.rollouts(t, sum(f.done() for _, _, fs in groups for f in fs), total)
         self.display.phase(t, "evaluating")
         t0 = time.perf_counter()
-        results = []
+        results: list[list[Any]] = []
         for _, _, futs in groups:
             res = []
             for f in futs:

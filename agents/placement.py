@@ -152,8 +152,9 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
         )
     evals: tuple[int, ...] = ()
     if cfg.eval_gpus:
-        evals = tuple(gpu_index(d) for d in parse_devices(cfg.eval_gpus, "eval_gpus"))
-        if None in evals:
+        named = [gpu_index(d) for d in parse_devices(cfg.eval_gpus, "eval_gpus")]
+        evals = tuple(i for i in named if i is not None)
+        if len(evals) < len(named):
             raise ConfigError("eval_gpus names GPUs (cuda:N or N), not cpu")
         check(tuple(f"cuda:{i}" for i in evals), "eval_gpus")
         if not times_kernels:

@@ -15,7 +15,10 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from torch.distributed.tensor import DTensor
 
 
 @dataclasses.dataclass
@@ -113,7 +116,7 @@ class TransformersPolicy:
         torch.manual_seed(settings.seed)  # LoRA A matrices are random; B starts at zero
         lcfg = LoraConfig(
             r=settings.lora_rank,
-            lora_alpha=settings.lora_alpha or settings.lora_rank,
+            lora_alpha=settings.lora_alpha or settings.lora_rank,  # type: ignore[arg-type]  # peft: alpha / r, a float is fine
             lora_dropout=settings.lora_dropout,
             target_modules=settings.lora_targets,
             bias="none",
@@ -270,7 +273,9 @@ class TransformersPolicy:
         """Pack (rollout, advantage) pairs in order so each batch's padded size fits the token budget.
         With a shared prompt a batch holds one prompt, and costs the prompt once plus the answers."""
         share = self._shares_prompt()
-        batches, cur, longest = [], [], 0
+        batches: list[list] = []
+        cur: list = []
+        longest = 0
         for it in items:
             r = it[0]
             n = len(r.answer_ids) if share else len(r.prompt_ids) + len(r.answer_ids)
@@ -519,7 +524,7 @@ class TransformersPolicy:
             opt_state = self._whole_optimizer() if optimizer else None
             if _dist_rank_world()[0] != 0:
                 return
-            state = {"optimizer_fqn": opt_state}
+            state: dict[str, Any] = {"optimizer_fqn": opt_state}
         else:
             whole = None
             state = {"optimizer": self.optimizer.state_dict()} if optimizer else {}
@@ -678,7 +683,7 @@ def shard_layers(model, device: str) -> float:
     return held / max(whole, 1)
 
 
-def _is_dtensor(t) -> bool:
+def _is_dtensor(t: object) -> TypeGuard[DTensor]:
     from torch.distributed.tensor import DTensor
 
     return isinstance(t, DTensor)

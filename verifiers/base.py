@@ -44,7 +44,7 @@ class Verifier(abc.ABC):
     def ident(self) -> str:
         return f"{self.name}@{self.version}"
 
-    def verify(self, artifact: str, **context: Any) -> Verdict:
+    def verify(self, artifact: object, **context: Any) -> Verdict:
         t0 = time.perf_counter()
         sha = (
             hashlib.sha256(
@@ -91,4 +91,5 @@ def get_verifier(name: str, **kwargs: Any) -> Verifier:
     if ":" not in path:
         raise KeyError(f"unknown verifier {name!r}; known: {', '.join(sorted(REGISTRY))}")
     module, _, cls = path.partition(":")
-    return getattr(importlib.import_module(module), cls)(**kwargs)
+    verifier: Verifier = getattr(importlib.import_module(module), cls)(**kwargs)
+    return verifier

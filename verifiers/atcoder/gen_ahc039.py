@@ -68,11 +68,11 @@ def _generate(seed: int, trace: Trace | None) -> str:
             i = dist.sample(rng)
             bx = normal()
             by = normal()
-            cx, cy = fcenters[i]
+            fcx, fcy = fcenters[i]
             s = sigmas[i]
             # (cx + s * b).round() as i64: an f64 product, then an f64 sum, then half-away rounding.
-            x = int(rust_round(cx + s * bx))
-            y = int(rust_round(cy + s * by))
+            x = int(rust_round(fcx + s * bx))
+            y = int(rust_round(fcy + s * by))
             if pt is not None:
                 pt.candidates += 1
                 if len(pt.first_candidates) < 3:

@@ -168,7 +168,9 @@ class _Progress:
             )
 
 
-def input_dir(problem: str, set_name: str, cache_dir: str | os.PathLike | None = None, progress: bool = True) -> Path:
+def input_dir(
+    problem: str, set_name: str, cache_dir: str | os.PathLike[str] | None = None, progress: bool = True
+) -> Path:
     """The folder holding the set's verified input files ``0000.txt``, ``0001.txt``, ...
 
     Files are generated on first use into ``<cache_dir>/<problem>/<set_name>/`` (``cache_dir`` defaults to
@@ -206,7 +208,7 @@ def input_dir(problem: str, set_name: str, cache_dir: str | os.PathLike | None =
 
 
 def input_paths(
-    problem: str, set_name: str, cache_dir: str | os.PathLike | None = None, progress: bool = True
+    problem: str, set_name: str, cache_dir: str | os.PathLike[str] | None = None, progress: bool = True
 ) -> list[Path]:
     """The set's verified input files, in case order (see :func:`input_dir`)."""
     folder = input_dir(problem, set_name, cache_dir=cache_dir, progress=progress)

@@ -20,8 +20,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from verifiers import sandbox
+
+if TYPE_CHECKING:
+    from verifiers.atcoder.scoring import CaseScore
+
+#: an official scorer: ``score(input_text, output_bytes)`` (``verifiers.atcoder.score_<problem>.score``)
+Scorer: TypeAlias = "Callable[[str, bytes], CaseScore]"
 
 MAX_SOURCE_BYTES = 512 << 10
 TIME_LIMIT_S = 2.0
@@ -64,7 +71,7 @@ class CompileResult:
     command: list[str]
     libraries: list[str]
     cached: bool = False
-    isolation: dict = dataclasses.field(default_factory=dict)
+    isolation: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -81,9 +88,9 @@ class CaseResult:
     stdout_bytes: int = 0
     stderr_tail: str = ""
     output: str | None = None  # kept for the first case only (pictures), at most 256 KiB
-    isolation: dict | None = None  # what the sandbox achieved (kept for the first case only)
+    isolation: dict[str, Any] | None = None  # what the sandbox achieved (kept for the first case only)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -214,7 +221,7 @@ def run_case(binary: bytes, input_text: str, *, cpu: int | None = None) -> sandb
     )
 
 
-def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str, scorer) -> CaseResult:
+def classify(res: sandbox.SandboxResult, index: int, seed: int, input_text: str, scorer: Scorer) -> CaseResult:
     """The case verdict, first match wins (spec docs/atcoder.md#running-a-case)."""
     peak_kb = (res.mem_peak_bytes // 1024) if res.mem_peak_bytes else res.maxrss_kb
     wall = res.run_wall_s if res.run_wall_s is not None else res.wall_s
@@ -264,7 +271,7 @@ def judge(
     binary: bytes,
     seeds: list[int],
     input_text: Callable[[int], str],
-    scorer,
+    scorer: Scorer,
     *,
     jobs: int | None = None,
     stop_on_fail: bool = True,
@@ -308,7 +315,7 @@ def judge(
     return [r for r in results if r is not None]
 
 
-def hardware() -> dict:
+def hardware() -> dict[str, Any]:
     model = "unknown"
     try:
         with open("/proc/cpuinfo") as fh:

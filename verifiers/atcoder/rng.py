@@ -42,11 +42,12 @@ import math
 import struct
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import Any, Literal, Self, overload
 
 try:  # numpy is a project dependency; the pure-Python block function is the fallback and reference.
     import numpy as _np
 except ImportError:  # pragma: no cover - exercised only without numpy
-    _np = None
+    _np = None  # type: ignore[assignment]  # mypy cannot type an optional module import
 
 __all__ = [
     "MASK32",
@@ -82,12 +83,14 @@ MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 
 def f64_from_bits(bits: int) -> float:
     """``f64::from_bits``."""
-    return struct.unpack("<d", struct.pack("<Q", bits & MASK64))[0]
+    x: float = struct.unpack("<d", struct.pack("<Q", bits & MASK64))[0]
+    return x
 
 
 def f64_to_bits(x: float) -> int:
     """``f64::to_bits``."""
-    return struct.unpack("<Q", struct.pack("<d", x))[0]
+    bits: int = struct.unpack("<Q", struct.pack("<d", x))[0]
+    return bits
 
 
 def into_float_with_exponent(v: int, exponent: int) -> float:
@@ -264,12 +267,12 @@ class ChaCha20Rng:
         self._chunk = 4  # rand_chacha's buffer is 4 blocks; grows on later refills
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> ChaCha20Rng:
+    def from_seed(cls, seed: bytes) -> Self:
         """``SeedableRng::from_seed`` (the 32-byte key)."""
         return cls(bytes(seed))
 
     @classmethod
-    def seed_from_u64(cls, seed: int) -> ChaCha20Rng:
+    def seed_from_u64(cls, seed: int) -> Self:
         """``ChaCha20Rng::seed_from_u64(seed)``."""
         return cls(seed_from_u64(seed))
 
@@ -505,7 +508,13 @@ class RustRng(ChaCha20Rng):
 
     # -- gen_range --------------------------------------------------------------------------------
 
-    def gen_range(self, low, high, *, inclusive: bool = False, ty: str = "i32"):
+    @overload
+    def gen_range(self, low: float, high: float, *, inclusive: bool = ..., ty: Literal["f64"]) -> float: ...
+
+    @overload
+    def gen_range(self, low: int, high: int, *, inclusive: bool = ..., ty: str = ...) -> int: ...
+
+    def gen_range(self, low: Any, high: Any, *, inclusive: bool = False, ty: str = "i32") -> float:
         """``gen_range(low..high)`` or, with ``inclusive=True``, ``gen_range(low..=high)``.
 
         ``ty`` is the Rust type: an integer type (``i32`` by default, also ``u32``, ``i64``, ``u64``,

@@ -160,7 +160,7 @@ def _values_fallback(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.
     return v
 
 
-def _chunk_values(chunk: bytes, a: np.ndarray) -> tuple[np.ndarray, tuple | None]:
+def _chunk_values(chunk: bytes, a: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """``(v, bounds)`` for one chunk: ``v[i]`` is token i's value when it is a valid coordinate
     (0..=100000), else -1 ("re-read this token in Python"); ``bounds`` is ``(starts, ends)`` when it
     was computed (else the caller computes it lazily, only to quote a bad token)."""
@@ -231,7 +231,7 @@ def _parse_last_polygon(buf: bytes) -> list[tuple[int, int]] | None:
         v, bounds = _chunk_values(chunk, a)
         hi = base + v.size
 
-        def text(li: int, chunk=chunk, a=a) -> str:
+        def text(li: int, chunk: bytes = chunk, a: np.ndarray = a) -> str:
             nonlocal bounds
             if bounds is None:
                 _, s, e = _token_bounds(a)
@@ -240,7 +240,7 @@ def _parse_last_polygon(buf: bytes) -> list[tuple[int, int]] | None:
             return chunk[int(bounds[0][li]) : int(bounds[1][li])].decode("utf-8")
 
         bad = np.flatnonzero(v < 0).tolist()
-        vv = memoryview(v)
+        vv = memoryview(v)  # type: ignore[arg-type]  # numpy declares ndarray.__buffer__ only for Python >= 3.12
         bi = 0
         nbad = len(bad)
         while True:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def _parse_input_cached(input_text: str) -> Ahc058Input:
 _WS_BYTES = b" \t\n\r\x0b\x0c"
 
 
-def _action_lines(norm: bytes):
+def _action_lines(norm: bytes) -> Iterator[tuple[int, int]]:
     """Yield ``(start, end)`` byte ranges of the action lines of the output, in order: the lines (split on
     ``\\n``) that are neither empty nor start with ``#`` after trimming; the range runs from the line's
     first non-White_Space byte to its end (before the ``\\n``). ``norm`` is the output after

@@ -24,9 +24,11 @@ import codecs
 import dataclasses
 import math
 import re
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "CaseScore",
@@ -119,7 +121,7 @@ def split_whitespace(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
-def iter_tokens(text: str, pos: int = 0):
+def iter_tokens(text: str, pos: int = 0) -> Iterator[str]:
     """Lazily yield the White_Space-separated tokens of ``text`` from ``pos`` (for huge lines)."""
     for m in _TOKEN_RE.finditer(text, pos):
         yield m.group()
@@ -280,10 +282,10 @@ def normalize_whitespace_bytes(buf: bytes) -> bytes:
     return buf
 
 
-def ascii_ws_mask(arr: np.ndarray) -> np.ndarray:
+def ascii_ws_mask(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     """Boolean White_Space mask of a uint8 array of :func:`normalize_whitespace_bytes` output
     (bytes 9..13 and 32; ``arr - 9`` wraps below 9, so one unsigned comparison covers 9..13)."""
-    mask = np.subtract(arr, 9, dtype=np.uint8) <= 4
+    mask: npt.NDArray[np.bool_] = np.subtract(arr, 9, dtype=np.uint8) <= 4
     mask |= arr == 32
     return mask
 

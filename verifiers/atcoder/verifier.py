@@ -48,7 +48,7 @@ class AHCVerifier(Verifier):
         allow_public_contest: bool = False,
         jobs: int | None = None,
         stop_on_fail: bool = True,
-        progress: Callable | bool | None = None,
+        progress: Callable[[judge.CaseResult, int, int], None] | bool | None = None,
         **_ignored: Any,
     ) -> None:
         if problem not in PROBLEMS:
@@ -100,6 +100,7 @@ class AHCVerifier(Verifier):
         if not comp.ok:
             details["kind"] = "compile_error"
             return Verdict.reject(f"CE: {comp.message}", details=details)
+        assert comp.binary is not None  # a successful compile has a binary
         # Inputs are generated once into the user cache and checked against the sha256 manifest.
         folder = inputs.input_dir(self.problem, self.case_set, progress=self.progress is not None)
         index = {seed: k for k, seed in enumerate(self.seeds)}
@@ -160,7 +161,7 @@ class AHCVerifier(Verifier):
         return Verdict.accept(total, msg, details=details, hardware=hardware)
 
 
-def _stderr_progress(case, done: int, total: int) -> None:
+def _stderr_progress(case: judge.CaseResult, done: int, total: int) -> None:
     end = "\n" if done == total else ""
     sys.stderr.write(f"\r  case {done:>3}/{total}: seed {case.seed:<6} {case.verdict:<3} {case.score:>10,}  {end}")
     sys.stderr.flush()

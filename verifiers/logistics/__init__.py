@@ -18,7 +18,7 @@ class DataMissing(FileNotFoundError):
     """The logistics data folder (or one file of it) is not installed; the message says what to do."""
 
 
-def data_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
+def data_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     dirs = []
     if data_dir:
         dirs.append(Path(data_dir))
@@ -29,7 +29,7 @@ def data_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     return dirs
 
 
-def find_data(relpath: str, data_dir: str | os.PathLike | None = None) -> Path:
+def find_data(relpath: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The path of ``logistics/<relpath>`` (a file or a folder), or DataMissing naming where it looked."""
     tried = []
     for d in data_dirs(data_dir):

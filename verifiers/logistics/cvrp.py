@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 from verifiers import sandbox
 from verifiers.artifacts import fenced_blocks
@@ -42,31 +42,41 @@ from verifiers.logistics.cvrp_instance import (
 from verifiers.math import _parse
 from verifiers.math._parse import ParseError
 from verifiers.math.base import program_outcome
+from verifiers.programs import MAX_PROGRAM_BYTES as MAX_PROGRAM_BYTES
+from verifiers.programs import parse_program, run_details
 from verifiers.sandbox._isolate import SOLVER_PACKAGES
 from verifiers.verdict import Verdict
 
 PROBLEM_ID = "CVRP-v0"
 DEFAULT_INSTANCE = "X-n101-k25"
-MAX_PROGRAM_BYTES = 256 << 10
 _PY = {"python", "py", "python3"}
+DataDir: TypeAlias = "str | os.PathLike[str] | None"
 
 
 # -- reference data --------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
 def _bks_table(path: str, mtime: float) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        table: dict[str, Any] = json.load(fh)
+    return table
 
 
-def bks_table(data_dir=None) -> dict[str, Any]:
+def bks_table(data_dir: DataDir = None) -> dict[str, Any]:
     """bks.json: {instance: {bks, optimal, source, sol_file, sol_cost_verified, ...}} (without _meta)."""
     path = find_data("cvrp/bks.json", data_dir)
     return {k: v for k, v in _bks_table(str(path), path.stat().st_mtime).items() if not k.startswith("_")}
 
 
-def instance_names(data_dir=None) -> list[str]:
+def instance_names(data_dir: DataDir = None) -> list[str]:
     """The X instances, smallest first (X-n101-k25 … X-n1001-k43)."""
-    return sorted(bks_table(data_dir), key=lambda s: (int(re.search(r"-n(\d+)", s).group(1)), s))
+    return sorted(bks_table(data_dir), key=lambda s: (_customers_of(s), s))
+
+
+def _customers_of(name: str) -> int:
+    """The <n> of an X instance name X-n<n>-k<k> (every name in bks.json has one)."""
+    m = re.search(r"-n(\d+)", name)
+    assert m is not None, name
+    return int(m.group(1))
 
 
 @functools.lru_cache(maxsize=16)
@@ -80,7 +90,9 @@ def _read_instance(path: str, mtime: float, size: int, label: str) -> Instance:
     return dataclasses.replace(inst, path=path)
 
 
-def load_instance(instance: str | None = DEFAULT_INSTANCE, instance_file: str | None = None, data_dir=None) -> Instance:
+def load_instance(
+    instance: str | None = DEFAULT_INSTANCE, instance_file: str | None = None, data_dir: DataDir = None
+) -> Instance:
     """A named X instance from the data folder, or a user's VRPLIB file (``instance_file`` wins)."""
     if instance_file:
         path = os.path.abspath(os.path.expanduser(str(instance_file)))
@@ -99,13 +111,13 @@ def load_instance(instance: str | None = DEFAULT_INSTANCE, instance_file: str | 
             + f" (the {len(names)} X instances run from {names[0]} to {names[-1]}; "
             "or give your own file with instance_file=...)"
         )
-    path = find_data(f"cvrp/X/{instance}.vrp", data_dir)
-    st = path.stat()
-    return _read_instance(str(path), st.st_mtime, st.st_size, f"{instance}.vrp")
+    vrp = find_data(f"cvrp/X/{instance}.vrp", data_dir)
+    st = vrp.stat()
+    return _read_instance(str(vrp), st.st_mtime, st.st_size, f"{instance}.vrp")
 
 
 # -- parsing actions -------------------------------------------------------------------------------
-def _json_int(s: str):
+def _json_int(s: str) -> int | FloatToken:
     return int(s) if len(s.lstrip("-")) <= 18 else FloatToken(s[:20] + "…")
 
 
@@ -151,21 +163,16 @@ def split_action(text: str) -> tuple[str, str]:
 
 def static_program_check(source: str) -> str | None:
     """What can be refused before anything runs: size, syntax, no run(), a solver import."""
-    size = len(source.encode("utf-8", "surrogatepass"))
-    if size > MAX_PROGRAM_BYTES:
-        return f"the program is {size:,} bytes; the limit is 256 KiB"
-    if not source.strip():
-        return (
-            "the action is empty: give a Python program defining run(instance, budget_s, seed), "
-            'a JSON {"routes": [[...], ...]} or a .sol text'
-        )
-    try:
-        tree = ast.parse(source, filename="program.py")
-    except SyntaxError as e:
-        return f"syntax error in the program, line {e.lineno}: {e.msg}"
-    except (RecursionError, MemoryError, ValueError) as e:
-        return f"the program cannot be parsed ({type(e).__name__}: {str(e)[:100]})"
+    tree = parse_program(
+        source,
+        "the action is empty: give a Python program defining run(instance, budget_s, seed), "
+        'a JSON {"routes": [[...], ...]} or a .sol text',
+    )
+    if isinstance(tree, str):
+        return tree
     for node in ast.walk(tree):
+        if not isinstance(node, (ast.Import, ast.ImportFrom, ast.Call)):
+            continue
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -226,7 +233,7 @@ class CVRPVerifier(Verifier):
         instance_file: str | None = None,
         reference_cost: int | None = None,
         *,
-        data_dir=None,
+        data_dir: DataDir = None,
         budget_s: float = 60.0,
         grace_s: float = 10.0,
         cpus: int = 1,
@@ -237,7 +244,7 @@ class CVRPVerifier(Verifier):
             raise ValueError("CVRP limits must be positive (budget_s, cpus, memory_bytes)")
         self.instance = load_instance(instance, instance_file, data_dir)
         self.instance_file = str(instance_file) if instance_file else None
-        entry = None if instance_file else bks_table(data_dir).get(instance)
+        entry = None if instance_file or instance is None else bks_table(data_dir).get(instance)
         self.bks = int(entry["bks"]) if entry else None
         self.optimal = bool(entry["optimal"]) if entry else False
         if reference_cost is not None:
@@ -274,7 +281,7 @@ class CVRPVerifier(Verifier):
         return self.instance.star_cost(), "one route per customer (star solution)"
 
     # -- entry ---------------------------------------------------------------------------------
-    def _verify(self, artifact: str, *, parent: dict | None = None, seed: int = 0, **_: Any) -> Verdict:
+    def _verify(self, artifact: str, *, parent: dict[str, Any] | None = None, seed: int = 0, **_: Any) -> Verdict:
         kind, body = split_action(artifact)
         details: dict[str, Any] = {"artifact_kind": kind, "instance": self.instance.name}
         claimed = None
@@ -308,7 +315,7 @@ class CVRPVerifier(Verifier):
             return Verdict.reject(str(e), details=details)
         return self._accept(routes, result, claimed, details)
 
-    def _accept(self, routes, result: dict, claimed: str | None, details: dict) -> Verdict:
+    def _accept(self, routes: Any, result: dict[str, Any], claimed: str | None, details: dict[str, Any]) -> Verdict:
         cost = result["cost"]
         ref, ref_kind = self.reward_reference()
         details.update(
@@ -348,7 +355,9 @@ class CVRPVerifier(Verifier):
         return Verdict.accept(cost, msg, details=details)
 
     # -- programs ------------------------------------------------------------------------------
-    def _run_program(self, source: str, parent: dict | None, seed: int, details: dict):
+    def _run_program(
+        self, source: str, parent: dict[str, Any] | None, seed: int, details: dict[str, Any]
+    ) -> Verdict | Any:
         problem = static_program_check(source)
         if problem:
             return Verdict.reject(problem, details=details)
@@ -370,17 +379,7 @@ class CVRPVerifier(Verifier):
             "convert": {"kind": "int_lists", "n_max": self.max_ints, "what": "route"},
         }
         res = sandbox.run(files=files, limits=self.limits, config=config)
-        details.update(
-            {
-                "elapsed_s": round(res.wall_s, 4),
-                "cpu_s": res.cpu_s,
-                "budget_s": self.budget_s,
-                "seed": seed,
-                "isolation": res.isolation,
-                "stdout": res.stdout,
-                "stderr": res.stderr,
-            }
-        )
+        details.update(run_details(res, self.budget_s, seed))
         out = program_outcome(
             res, self.limits, self.budget_s, self.grace_s, self.result_cap, details, loads=loads_routes_json
         )

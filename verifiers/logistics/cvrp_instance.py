@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -25,6 +26,10 @@ _KNOWN_KEYS = {"NAME", "COMMENT", "TYPE", "DIMENSION", "EDGE_WEIGHT_TYPE", "CAPA
 _UNSUPPORTED_KEYS = {"DISTANCE", "SERVICE_TIME", "VEHICLES", "EDGE_WEIGHT_FORMAT", "NODE_COORD_TYPE"}
 _SECTIONS = {"NODE_COORD_SECTION", "DEMAND_SECTION", "DEPOT_SECTION"}
 _WORD_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*(:?)(.*)\Z")
+
+
+#: a coordinate (or a difference of two): an int, or a Fraction for a decimal coordinate
+Coord = int | Fraction
 
 
 class InstanceError(ValueError):
@@ -41,9 +46,9 @@ class Instance:
 
     name: str
     capacity: int
-    xs: tuple  # ints, or Fractions for decimal coordinates
-    ys: tuple
-    demands: tuple  # ints; demands[0] = 0 (the depot)
+    xs: tuple[Coord, ...]  # ints, or Fractions for decimal coordinates
+    ys: tuple[Coord, ...]
+    demands: tuple[int, ...]  # demands[0] = 0 (the depot)
     comment: str = ""
     path: str = ""
 
@@ -64,7 +69,7 @@ class Instance:
         dx, dy = self.xs[i] - self.xs[j], self.ys[i] - self.ys[j]
         return nint_sqrt(dx * dx + dy * dy)
 
-    def route_cost(self, route) -> int:
+    def route_cost(self, route: Iterable[int]) -> int:
         prev, total = 0, 0
         for c in route:
             total += self.dist(prev, c)
@@ -92,7 +97,7 @@ class Instance:
         }
 
 
-def nint_sqrt(q) -> int:
+def nint_sqrt(q: Coord) -> int:
     """floor(sqrt(q) + 1/2) for a non-negative int or Fraction, exactly (no floating point)."""
     if type(q) is int:
         r = math.isqrt(q)
@@ -101,7 +106,7 @@ def nint_sqrt(q) -> int:
     return r + (q >= Fraction(2 * r + 1, 2) ** 2)
 
 
-def _number(tok: str, where: str):
+def _number(tok: str, where: str) -> Coord:
     if not _NUMBER.match(tok):
         raise InstanceError(f"{where}: {tok[:30]!r} is not a number (or has more than 15 digits)")
     if re.fullmatch(r"[+-]?\d+", tok):
@@ -121,7 +126,7 @@ def parse_vrp(text: str, where: str = "the instance file") -> Instance:
     if len(text) > MAX_VRP_BYTES:
         raise InstanceError(f"{where} is larger than {MAX_VRP_BYTES >> 20} MiB")
     header: dict[str, str] = {}
-    coords: dict[int, tuple] = {}
+    coords: dict[int, tuple[Coord, Coord]] = {}
     demands: dict[int, int] = {}
     depots: list[int] = []
     section = None
@@ -202,6 +207,7 @@ def parse_vrp(text: str, where: str = "the instance file") -> Instance:
     for key in ("DIMENSION", "CAPACITY"):
         if key not in header:
             raise InstanceError(f"{where} has no {key} line")
+    assert dimension is not None  # set with the DIMENSION line
     if header.get("TYPE", "CVRP").split()[0] != "CVRP":
         raise InstanceError(f"{where}: TYPE is {header['TYPE'][:20]!r}; only CVRP is supported")
     if header.get("EDGE_WEIGHT_TYPE", "") != "EUC_2D":

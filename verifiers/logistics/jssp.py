@@ -40,10 +40,11 @@ from verifiers.logistics.jssp_instance import (  # noqa: F401
     resolve_name,
 )
 from verifiers.math._parse import ParseError, check_depth
+from verifiers.programs import MAX_PROGRAM_BYTES as MAX_PROGRAM_BYTES
+from verifiers.programs import parse_program, run_details
 from verifiers.sandbox._isolate import SOLVER_PACKAGES
 from verifiers.verdict import Verdict
 
-MAX_PROGRAM_BYTES = 256 << 10
 MAX_SOLUTION_BYTES = 4 << 20  # a JSON action or a program's result (a 100 × 20 schedule is ~12 KB)
 _LANGS = {"python": "program", "py": "program", "python3": "program", "json": "json"}
 FORMS = ("machine_sequences", "start_times")
@@ -66,12 +67,12 @@ class _BigInt:
         self.text = text
 
 
-def _parse_int(s: str):
+def _parse_int(s: str) -> int | _BigInt:
     return _BigInt(s) if len(s.lstrip("-")) > 18 else int(s)
 
 
-def _pairs(pairs):
-    d = {}
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
     for k, v in pairs:
         if k in d:
             raise ParseError(f"duplicate key {k[:40]!r} in a JSON object")
@@ -116,7 +117,8 @@ def _int_at(v: Any, where: str, what: str) -> int:
 def _kind(v: Any) -> str:
     if v is None:
         return "null"
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
+    names: dict[type[object], str] = {str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(v), type(v).__name__)
 
 
 # -- solutions ------------------------------------------------------------------------------------
@@ -280,11 +282,13 @@ def schedule_from_sequences(inst: Instance, seqs: list[list[int]]) -> list[list[
     return [start[offset[j] : offset[j + 1]] for j in range(n)]
 
 
-def _describe_cycle(inst: Instance, offset, job_of, indeg, mach_prev) -> str:
+def _describe_cycle(
+    inst: Instance, offset: list[int], job_of: list[int], indeg: list[int], mach_prev: list[int]
+) -> str:
     """Walk back through unscheduled predecessors from an unscheduled operation until one repeats."""
     v = next(i for i, d in enumerate(indeg) if d > 0)
     seen: dict[int, int] = {}
-    path = []
+    path: list[int] = []
     while v not in seen:
         seen[v] = len(path)
         path.append(v)
@@ -293,7 +297,7 @@ def _describe_cycle(inst: Instance, offset, job_of, indeg, mach_prev) -> str:
         # machine's previous job (the one of them that is still waiting)
         v = v - 1 if v > offset[j] and indeg[v - 1] > 0 else mach_prev[v]
     cycle = path[seen[v] :][::-1]  # forward order: each must finish before the next starts
-    steps: list[list] = []  # consecutive operations of one job are merged into one step
+    steps: list[list[Any]] = []  # [kind, x, a, b]; consecutive operations of one job are merged into one step
     for a, b in zip(cycle, cycle[1:] + cycle[:1]):
         ja, jb = job_of[a], job_of[b]
         ka, kb = a - offset[ja], b - offset[jb]
@@ -304,13 +308,13 @@ def _describe_cycle(inst: Instance, offset, job_of, indeg, mach_prev) -> str:
                 steps.append(["job", jb, ka, kb])
         else:
             steps.append(["machine", inst.machines[jb][kb], ja, jb])
-    steps = [
+    described = [
         f"job {x} reaches operation {b} (machine {inst.machines[x][b]}) only after operation {a}"
         if kind == "job"
         else f"machine {x} runs job {b} after job {a}"
         for kind, x, a, b in steps
     ]
-    shown = steps[:6] + (["…"] if len(steps) > 6 else [])
+    shown = described[:6] + (["…"] if len(described) > 6 else [])
     return (
         f"the machine sequences are cyclic, so no schedule can follow them ({len(cycle)} operations wait on "
         f"each other: {'; '.join(shown)}; back to the start); reorder one of these machines"
@@ -385,20 +389,14 @@ def split_action(text: str) -> tuple[str, str]:
 
 def static_program_check(source: str) -> tuple[str, str] | None:
     """(status, message) for what is refused before anything runs; None if the program looks runnable."""
-    size = len(source.encode("utf-8", "surrogatepass"))
-    if size > MAX_PROGRAM_BYTES:
-        return "rejected", f"the program is {size:,} bytes; the limit is 256 KiB"
-    if not source.strip():
-        return "rejected", (
-            "the action is empty: give a Python program defining run(instance, budget_s, seed) or a JSON schedule"
-        )
-    try:
-        tree = ast.parse(source, filename="program.py")
-    except SyntaxError as e:
-        return "rejected", f"syntax error in the program, line {e.lineno}: {e.msg}"
-    except (RecursionError, MemoryError, ValueError) as e:
-        return "rejected", f"the program cannot be parsed ({type(e).__name__}: {str(e)[:100]})"
+    tree = parse_program(
+        source, "the action is empty: give a Python program defining run(instance, budget_s, seed) or a JSON schedule"
+    )
+    if isinstance(tree, str):
+        return "rejected", tree
     for node in ast.walk(tree):
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -430,8 +428,8 @@ class JSSPVerifier(Verifier):
         self,
         *,
         instance: str | None = "ta01",
-        instance_file: str | os.PathLike | None = None,
-        data_dir: str | os.PathLike | None = None,
+        instance_file: str | os.PathLike[str] | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
         budget_s: float = 60.0,
         grace_s: float = 10.0,
         cpus: int = 1,
@@ -453,7 +451,7 @@ class JSSPVerifier(Verifier):
             result_bytes=MAX_SOLUTION_BYTES,
         )
 
-    def _verify(self, artifact: str, *, parent: dict | None = None, seed: int = 0, **_: Any) -> Verdict:
+    def _verify(self, artifact: str, *, parent: dict[str, Any] | None = None, seed: int = 0, **_: Any) -> Verdict:
         kind, body = split_action(artifact)
         details: dict[str, Any] = {"artifact_kind": kind}
         if kind == "json":
@@ -464,7 +462,7 @@ class JSSPVerifier(Verifier):
             return self._judge(doc, details)
         return self._run_program(body, parent, int(seed), details)
 
-    def _base(self, details: dict) -> dict:
+    def _base(self, details: dict[str, Any]) -> dict[str, Any]:
         inst = self.instance
         details.update(
             {
@@ -480,7 +478,7 @@ class JSSPVerifier(Verifier):
         )
         return details
 
-    def _run_program(self, source: str, parent: dict | None, seed: int, details: dict) -> Verdict:
+    def _run_program(self, source: str, parent: dict[str, Any] | None, seed: int, details: dict[str, Any]) -> Verdict:
         from verifiers.math.base import program_outcome
 
         self._base(details)
@@ -507,17 +505,7 @@ class JSSPVerifier(Verifier):
             "convert": {"kind": "json"},
         }
         res = sandbox.run(files=files, limits=self.limits, config=config)
-        details.update(
-            {
-                "elapsed_s": round(res.wall_s, 4),
-                "cpu_s": res.cpu_s,
-                "budget_s": self.budget_s,
-                "seed": seed,
-                "isolation": res.isolation,
-                "stdout": res.stdout,
-                "stderr": res.stderr,
-            }
-        )
+        details.update(run_details(res, self.budget_s, seed))
         out = program_outcome(
             res, self.limits, self.budget_s, self.grace_s, MAX_SOLUTION_BYTES, details, loads=loads_ints
         )
@@ -530,7 +518,7 @@ class JSSPVerifier(Verifier):
             return out
         return self._judge(out[0], details)
 
-    def _judge(self, doc: Any, details: dict) -> Verdict:
+    def _judge(self, doc: Any, details: dict[str, Any]) -> Verdict:
         inst = self.instance
         self._base(details)
         try:

@@ -164,28 +164,28 @@ def _is_int(tok: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
-def _bounds_cached(path: str, mtime: int) -> dict[str, dict]:
+def _bounds_cached(path: str, mtime: int) -> dict[str, dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-def bounds(data_dir: str | os.PathLike | None = None) -> dict[str, dict]:
+def bounds(data_dir: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
     """``bounds.json`` of the data folder: {name: {lb, ub, optimal, source, ...}}."""
     path = find_data("jssp/bounds.json", data_dir)
     return _bounds_cached(str(path), os.stat(path).st_mtime_ns)
 
 
-def known_names(data_dir: str | os.PathLike | None = None) -> list[str]:
+def known_names(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(bounds(data_dir), key=_name_key)
 
 
-def _name_key(name: str) -> tuple:
+def _name_key(name: str) -> tuple[str, int]:
     m = re.fullmatch(r"([a-z]+)0*(\d+)", name)
     return (m.group(1), int(m.group(2))) if m else (name, 0)
 
 
-def resolve_name(name: Any, data_dir: str | os.PathLike | None = None) -> str:
+def resolve_name(name: Any, data_dir: str | os.PathLike[str] | None = None) -> str:
     """The data's name for `name` (case-insensitive), or one sentence with the nearest names."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"instance must be a name such as 'ta01', not {name!r}")
@@ -214,7 +214,7 @@ def _load_named(name: str, path: str, mtime: int, bound_key: str) -> Instance:
     return dataclasses.replace(inst, lb=b.get("lb"), ub=b.get("ub"), bound_source=b.get("source", ""))
 
 
-def load_instance(name: str, data_dir: str | os.PathLike | None = None) -> Instance:
+def load_instance(name: str, data_dir: str | os.PathLike[str] | None = None) -> Instance:
     """A named instance of the data folder with its published bounds."""
     key = resolve_name(name, data_dir)
     entry = bounds(data_dir)[key]
@@ -223,7 +223,7 @@ def load_instance(name: str, data_dir: str | os.PathLike | None = None) -> Insta
     return _load_named(key, str(path), os.stat(path).st_mtime_ns, bound_key)
 
 
-def load_instance_file(path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Instance:
+def load_instance_file(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None) -> Instance:
     """A user's own instance file. When its jobs equal a named instance's (say, a copy of ta01.txt), that
     instance's published bounds come with it."""
     p = Path(path)
@@ -248,14 +248,14 @@ def load_instance_file(path: str | os.PathLike, data_dir: str | os.PathLike | No
     return inst
 
 
-def _by_content(data_dir) -> dict[str, str]:
+def _by_content(data_dir: str | os.PathLike[str] | None) -> dict[str, str]:
     folder = find_data("jssp/instances", data_dir)
     return _content_index(str(folder), os.stat(folder).st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4)
 def _content_index(folder: str, _mtime: int) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for f in sorted(Path(folder).glob("*.txt")):
         try:
             out.setdefault(parse_instance(f.read_text(encoding="utf-8"), f.stem).sha256, f.stem)

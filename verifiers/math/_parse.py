@@ -61,8 +61,8 @@ def _parse_constant(s: str) -> _Bad:
     return _Bad(s, "non-finite")
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    d: dict = {}
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
     for k, v in pairs:
         if k in d:
             raise ParseError(f"duplicate key {_clip(k)!r} in a JSON object")

@@ -8,11 +8,14 @@ computed exactly from the integer autoconvolution.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.math import _parse
 from verifiers.math.base import MathVerifier, rel_diff
 from verifiers.verdict import Verdict
+
+if TYPE_CHECKING:
+    from verifiers.math.exact import AutocorrExact
 
 N_MAX = 100_000
 A_MAX = 1e6
@@ -24,10 +27,14 @@ class _AutocorrelationVerifier(MathVerifier):
     convert = {"kind": "sequence", "n_max": N_MAX}
     label = ""
 
+    def _exact(self, a: list[float]) -> tuple[AutocorrExact, float]:
+        """The exact score and its float64 estimate."""
+        raise NotImplementedError
+
     def _parse(self, construction: Any) -> list[float]:
         return _parse.sequence(construction, N_MAX, "a")
 
-    def _check_and_score(self, a: list[float], details: dict) -> Verdict:
+    def _check_and_score(self, a: list[float], details: dict[str, Any]) -> Verdict:
         n = len(a)
         details["n"] = n
         for i, v in enumerate(a):
@@ -58,7 +65,7 @@ class AC1Verifier(_AutocorrelationVerifier):
     minimise = True
     label = "C1 ≤"
 
-    def _exact(self, a):
+    def _exact(self, a: list[float]) -> tuple[AutocorrExact, float]:
         from verifiers.math import exact
 
         return exact.ac1_exact(a), exact.ac1_float64(a)
@@ -71,7 +78,7 @@ class AC2Verifier(_AutocorrelationVerifier):
     minimise = False
     label = "C2 ≥"
 
-    def _exact(self, a):
+    def _exact(self, a: list[float]) -> tuple[AutocorrExact, float]:
         from verifiers.math import exact
 
         return exact.ac2_exact(a), exact.ac2_float64(a)

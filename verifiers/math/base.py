@@ -14,18 +14,25 @@ import hashlib
 import json
 import logging
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from verifiers import sandbox
 from verifiers.artifacts import last_block
 from verifiers.base import Verifier
 from verifiers.math import _parse
 from verifiers.math._parse import ParseError
+from verifiers.programs import MAX_PROGRAM_BYTES as MAX_PROGRAM_BYTES
+from verifiers.programs import parse_program, run_details
 from verifiers.verdict import Verdict
 
-MAX_PROGRAM_BYTES = 256 << 10
 _log = logging.getLogger("verifiers.math")
 _LANGS = {"python": "program", "py": "program", "python3": "program", "json": "json"}
+
+
+class Loads(Protocol):
+    """A strict JSON reader: ``loads(text, cap_bytes, what=...)``, raising ParseError."""
+
+    def __call__(self, text: str, cap_bytes: int, /, *, what: str) -> Any: ...
 
 
 def split_action(text: str) -> tuple[str, str]:
@@ -41,17 +48,11 @@ def split_action(text: str) -> tuple[str, str]:
 
 def static_program_check(source: str) -> str | None:
     """Reject what can be rejected before anything runs; None if the program looks runnable."""
-    size = len(source.encode("utf-8", "surrogatepass"))
-    if size > MAX_PROGRAM_BYTES:
-        return f"the program is {size:,} bytes; the limit is 256 KiB"
-    if not source.strip():
-        return "the action is empty: give a Python program defining run(budget_s, seed) or a JSON construction"
-    try:
-        tree = ast.parse(source, filename="program.py")
-    except SyntaxError as e:
-        return f"syntax error in the program, line {e.lineno}: {e.msg}"
-    except (RecursionError, MemoryError, ValueError) as e:
-        return f"the program cannot be parsed ({type(e).__name__}: {str(e)[:100]})"
+    tree = parse_program(
+        source, "the action is empty: give a Python program defining run(budget_s, seed) or a JSON construction"
+    )
+    if isinstance(tree, str):
+        return tree
     bound = False
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "run":
@@ -104,7 +105,7 @@ class MathVerifier(Verifier):
         )
 
     # -- entry ---------------------------------------------------------------------------------
-    def _verify(self, artifact: str, *, parent: dict | None = None, seed: int = 0, **_: Any) -> Verdict:
+    def _verify(self, artifact: str, *, parent: dict[str, Any] | None = None, seed: int = 0, **_: Any) -> Verdict:
         kind, body = split_action(artifact)
         details: dict[str, Any] = {"artifact_kind": kind}
         if kind == "json":
@@ -117,7 +118,7 @@ class MathVerifier(Verifier):
         return self._run_program(body, parent, int(seed), details)
 
     # -- programs ------------------------------------------------------------------------------
-    def _run_program(self, source: str, parent: dict | None, seed: int, details: dict) -> Verdict:
+    def _run_program(self, source: str, parent: dict[str, Any] | None, seed: int, details: dict[str, Any]) -> Verdict:
         problem = static_program_check(source)
         if problem:
             return Verdict.reject(problem, details=details)
@@ -132,17 +133,7 @@ class MathVerifier(Verifier):
         }
         config = {"entry": "run", "kwargs": {"budget_s": self.budget_s, "seed": seed}, "convert": self.convert}
         res = sandbox.run(files=files, limits=self.limits, config=config)
-        details.update(
-            {
-                "elapsed_s": round(res.wall_s, 4),
-                "cpu_s": res.cpu_s,
-                "budget_s": self.budget_s,
-                "seed": seed,
-                "isolation": res.isolation,
-                "stdout": res.stdout,
-                "stderr": res.stderr,
-            }
-        )
+        details.update(run_details(res, self.budget_s, seed))
         out = program_outcome(res, self.limits, self.budget_s, self.grace_s, self.result_cap, details)
         if isinstance(out, Verdict):
             return out
@@ -152,7 +143,7 @@ class MathVerifier(Verifier):
     n_max: int = 1
     items_per_element: int = 1
 
-    def _judge(self, construction: Any, details: dict) -> Verdict:
+    def _judge(self, construction: Any, details: dict[str, Any]) -> Verdict:
         try:
             data = self._parse(construction)
         except ParseError as e:
@@ -170,11 +161,11 @@ class MathVerifier(Verifier):
     def _parse(self, construction: Any) -> Any:
         raise NotImplementedError
 
-    def _check_and_score(self, data: Any, details: dict) -> Verdict:
+    def _check_and_score(self, data: Any, details: dict[str, Any]) -> Verdict:
         raise NotImplementedError
 
     # -- shared scoring helpers ---------------------------------------------------------------
-    def _accept(self, exact: Fraction, details: dict, summary: str) -> Verdict:
+    def _accept(self, exact: Fraction, details: dict[str, Any], summary: str) -> Verdict:
         from verifiers.math import exact as ex
 
         if details.get("float64_rel_diff", 0.0) > 1e-9:
@@ -197,8 +188,8 @@ def program_outcome(
     budget_s: float,
     grace_s: float,
     result_cap: int,
-    details: dict,
-    loads=None,
+    details: dict[str, Any],
+    loads: Loads | None = None,
 ) -> Verdict | tuple[Any]:
     """What a sandboxed ``run()`` came back with: a rejection Verdict (timeout, memory, crash, a bad result
     record…), or a 1-tuple holding the returned value parsed by ``loads(text, cap, what=)`` (default: the
@@ -251,6 +242,7 @@ def program_outcome(
         if res.exitcode is not None and res.exitcode < 0 and res.exitcode in (-9, -11, -6):
             msg += f" (out of memory can look like this: the limit is {limits.memory_bytes >> 30} GiB)"
         return Verdict.reject(msg + " without returning a result", status="crashed", details=details)
+    assert res.result is not None  # the run ended "ok": the result channel was read
     try:
         text = res.result.decode("utf-8")
     except UnicodeDecodeError:
@@ -264,8 +256,8 @@ def program_outcome(
             "malformed result: the result channel held something other than one result record", details=details
         )
     if "error" in doc:
-        err = doc["error"] if type(doc["error"]) is dict else {}
-        kind = err.get("kind") if err.get("kind") in ("rejected", "crashed", "memory") else "crashed"
+        err: dict[str, Any] = doc["error"] if type(doc["error"]) is dict else {}
+        kind = err["kind"] if err.get("kind") in ("rejected", "crashed", "memory") else "crashed"
         message = str(err.get("message", "the program failed"))[:1000]
         if kind == "memory":
             message = f"program exceeded the {limits.memory_bytes >> 30} GiB memory limit ({message})"

@@ -60,21 +60,24 @@ class CirclePackingVerifier(MathVerifier):
     def _parse(self, construction: Any) -> list[tuple[float, float, float]]:
         return _parse.triples(construction, self.n)
 
-    def _canonical(self, circles):
+    def _canonical(self, circles: list[tuple[float, float, float]]) -> list[list[float]]:
         return [list(c) for c in circles]
 
-    def _check_and_score(self, circles, details: dict) -> Verdict:
+    def _check_and_score(self, circles: list[tuple[float, float, float]], details: dict[str, Any]) -> Verdict:
         n = len(circles)
         details["n"] = n
-        for i, (_, _, r) in enumerate(circles):
-            if not r >= 0.0:
-                return Verdict.reject(f"circle {i} has negative radius r = {r!r}; radii must be ≥ 0", details=details)
+        for i, (_, _, radius) in enumerate(circles):
+            if not radius >= 0.0:
+                return Verdict.reject(
+                    f"circle {i} has negative radius r = {radius!r}; radii must be ≥ 0", details=details
+                )
         F = [(Fraction(x), Fraction(y), Fraction(r)) for x, y, r in circles]
         # Every violation is measured as a length (how far a circle sticks out, or an upper bound on
         # the overlap depth). The message names the worst one of each kind, the worse kind first.
         worst_out: tuple[Fraction, str] | None = None
         worst_overlap: tuple[Fraction, str] | None = None
-        min_slack, min_slack_at = None, None
+        min_slack: Fraction | None = None
+        min_slack_at: tuple[int, str] | None = None
         for i, (x, y, r) in enumerate(F):
             for side, slack in (("left", x - r), ("right", 1 - x - r), ("bottom", y - r), ("top", 1 - y - r)):
                 if min_slack is None or slack < min_slack:
@@ -113,6 +116,7 @@ class CirclePackingVerifier(MathVerifier):
             return Verdict.reject("; and ".join(msg for _, msg in found), details=details)
         details["min_pair_gap"] = min_gap
         details["min_pair_gap_at"] = list(min_gap_at) if min_gap_at else None
+        assert min_slack is not None and min_slack_at is not None  # exactly n ≥ 26 circles, four sides each
         details["min_boundary_slack"] = _f(min_slack)
         details["min_boundary_slack_at"] = list(min_slack_at)
         total = sum((r for _, _, r in F), Fraction(0))

@@ -29,7 +29,7 @@ class ErdosMinOverlapVerifier(MathVerifier):
     def _parse(self, construction: Any) -> list[float]:
         return _parse.sequence(construction, N_MAX, "h")
 
-    def _check_and_score(self, h: list[float], details: dict) -> Verdict:
+    def _check_and_score(self, h: list[float], details: dict[str, Any]) -> Verdict:
         from verifiers.math import exact
 
         n = len(h)

@@ -154,7 +154,7 @@ def _convolve_direct(a: Sequence[int], b: Sequence[int]) -> list[int]:
 def _kronecker(a: Sequence[int], b: Sequence[int] | None) -> list[int]:
     """Kronecker product of a and b (b=None: square a, reusing the packed operand)."""
     same = b is None
-    bb = a if same else b
+    bb = a if b is None else b
     count = len(a) + len(bb) - 1
     max_a = max(a)
     max_b = max_a if same else max(bb)

@@ -45,30 +45,30 @@ REFERENCE_MOLECULES: dict[str, str] = {
 R = REFERENCE_MOLECULES
 
 
-def _sim(fp: str, target: str, mod: list | None = None) -> dict:
+def _sim(fp: str, target: str, mod: list[Any] | None = None) -> dict[str, Any]:
     return {"kind": "sim", "fp": fp, "target": target, "mod": mod or ["id"]}
 
 
-def _prop(kind: str, mod: list, **kw: Any) -> dict:
+def _prop(kind: str, mod: list[Any], **kw: Any) -> dict[str, Any]:
     return {"kind": kind, "mod": mod, **kw}
 
 
-def _isomer(formula: str) -> dict:
+def _isomer(formula: str) -> dict[str, Any]:
     return {"kind": "isomer", "formula": formula, "mod": ["id"]}
 
 
-def _has(smarts: str, negate: bool = False) -> dict:
+def _has(smarts: str, negate: bool = False) -> dict[str, Any]:
     return {"kind": "nothas" if negate else "has", "smarts": smarts, "mod": ["id"]}
 
 
-def _obj(agg: str, *terms: dict, **extra: Any) -> dict:
+def _obj(agg: str, *terms: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"agg": agg, "terms": list(terms), **extra}
 
 
 _HOP_SCAFFOLD = "[#7]-c1n[c;h1]nc2[c;h1]c(-[#8])[c;h0][c;h1]c12"
 
 #: id -> task -> objective (public tasks). Hidden tasks are built by :func:`hidden_objective`.
-OBJECTIVES: dict[str, dict[str, dict]] = {
+OBJECTIVES: dict[str, dict[str, dict[str, Any]]] = {
     "MolQED-v0": {"qed": _obj("single", _prop("qed", ["id"]))},
     "MolRediscovery-v0": {t: _obj("single", _sim("ECFP4", R[t])) for t in ("celecoxib", "troglitazone", "thiothixene")},
     "MolSimilarity-v0": {
@@ -202,7 +202,7 @@ def resolve_task(env_id: str, task: str | None) -> str:
     raise ValueError(f"{env_id} has no task {task!r}{hint}; choose one of: {', '.join(tasks(env_id))}")
 
 
-def hidden_objective(env_id: str, targets: list[str]) -> dict:
+def hidden_objective(env_id: str, targets: list[str]) -> dict[str, Any]:
     """The hidden-target objective of a family for the given target keys (docs/molecules.md#tasks)."""
     if env_id == "MolRediscovery-v0":
         return _obj("single", _sim("ECFP4", targets[0]))
@@ -218,12 +218,13 @@ def gaussian(mu: float, sigma: float, x: float) -> float:
     return math.exp(-0.5 * ((x - mu) / sigma) ** 2)
 
 
-def modify(mod: list, x: float) -> float:
+def modify(mod: list[Any], x: float) -> float:
     kind = mod[0]
     if kind == "id":
         return x
     if kind == "clipped":
-        return min(1.0, max(0.0, x / mod[1]))
+        limit: float = mod[1]
+        return min(1.0, max(0.0, x / limit))
     if kind == "gauss":
         return gaussian(mod[1], mod[2], x)
     if kind == "mingauss":
@@ -238,7 +239,8 @@ def gmean(values: list[float]) -> float:
     prod = 1.0
     for v in values:
         prod *= v
-    return prod ** (1.0 / len(values))
+    mean: float = prod ** (1.0 / len(values))  # typeshed types float ** float as Any (a complex for a negative base)
+    return mean
 
 
 def amean(values: list[float]) -> float:
@@ -271,7 +273,8 @@ def fingerprint_fn(kind: str) -> Callable[[Any], Any]:
     if kind == "PHCO":
         from rdkit.Chem.Pharm2D import Generate, Gobbi_Pharm2D
 
-        return lambda mol: Generate.Gen2DFingerprint(mol, Gobbi_Pharm2D.factory)
+        # rdkit-stubs leave Gen2DFingerprint unannotated
+        return lambda mol: Generate.Gen2DFingerprint(mol, Gobbi_Pharm2D.factory)  # type: ignore[no-untyped-call]
     raise ValueError(f"unknown fingerprint {kind!r}")
 
 
@@ -303,7 +306,7 @@ def is_isomer_hit(formula: str, mol: Any) -> bool:
     return counts == dict(parse_formula(formula))
 
 
-_SA = None
+_SA: Any = None  # the sascorer module (RDKit Contrib, untyped), imported on first use
 
 
 def sa_score(mol: Any) -> float:
@@ -318,7 +321,8 @@ def sa_score(mol: Any) -> float:
         import sascorer
 
         _SA = sascorer
-    return _SA.calculateScore(mol)
+    score: float = _SA.calculateScore(mol)
+    return score
 
 
 def plogp(mol: Any) -> float:
@@ -328,14 +332,16 @@ def plogp(mol: Any) -> float:
     rings = mol.GetRingInfo().AtomRings()
     largest = max((len(r) for r in rings), default=0)
     cyc = max(0, largest - 6)
-    return (
-        (Descriptors.MolLogP(mol) - 2.4570953396190123) / 1.434324401111988
+    # Descriptors.MolLogP is assigned at import time, so rdkit-stubs do not declare it
+    value: float = (
+        (Descriptors.MolLogP(mol) - 2.4570953396190123) / 1.434324401111988  # type: ignore[attr-defined]
         + (-sa_score(mol) + 3.0525811293166134) / 0.8335207024513095
         + (-cyc + 0.0485696876403053) / 0.2860212110245455
     )
+    return value
 
 
-def _property_fn(term: dict) -> Callable[[Any], float]:
+def _property_fn(term: dict[str, Any]) -> Callable[[Any], float]:
     from rdkit import Chem
     from rdkit.Chem import QED, Descriptors, rdMolDescriptors
 
@@ -350,10 +356,11 @@ def _property_fn(term: dict) -> Callable[[Any], float]:
         pattern = Chem.MolFromSmarts(term["smarts"])
         hit = 1.0 if kind == "has" else 0.0
         return lambda mol: hit if mol.HasSubstructMatch(pattern) else 1.0 - hit
-    simple = {
+    # MolLogP and TPSA are assigned in rdkit.Chem.Descriptors at import time, so rdkit-stubs do not declare them
+    simple: dict[str, Callable[[Any], float]] = {
         "qed": QED.qed,
-        "logp": Descriptors.MolLogP,
-        "tpsa": Descriptors.TPSA,
+        "logp": Descriptors.MolLogP,  # type: ignore[attr-defined]
+        "tpsa": Descriptors.TPSA,  # type: ignore[attr-defined]
         "bertz": Descriptors.BertzCT,
         "n_rings": rdMolDescriptors.CalcNumRings,
         "n_arom_rings": rdMolDescriptors.CalcNumAromaticRings,
@@ -368,7 +375,7 @@ def _property_fn(term: dict) -> Callable[[Any], float]:
     raise ValueError(f"unknown objective term {kind!r}")
 
 
-def build(objective: dict) -> Callable[[str], float]:
+def build(objective: dict[str, Any]) -> Callable[[str], float]:
     """key -> raw score for one objective; target fingerprints are computed once, here."""
     from rdkit import Chem
 
@@ -401,7 +408,7 @@ _PROP_WORDS = {
 }
 
 
-def _mod_words(mod: list, x: str) -> str:
+def _mod_words(mod: list[Any], x: str) -> str:
     kind = mod[0]
     if kind == "id":
         return x
@@ -414,7 +421,7 @@ def _mod_words(mod: list, x: str) -> str:
     return f"[1 if {x} ≥ {mod[1]:g} else Gaussian(μ={mod[1]:g}, σ={mod[2]:g})({x})]"
 
 
-def describe(objective: dict, hide_targets: bool = False) -> str:
+def describe(objective: dict[str, Any], hide_targets: bool = False) -> str:
     """The objective in words and formulas (hidden targets are described, never shown)."""
     if "callable" in objective:
         return f"the test-only objective {objective['callable']}"
@@ -442,5 +449,5 @@ def describe(objective: dict, hide_targets: bool = False) -> str:
     return f"{name} of:\n" + "\n".join(f"  {i + 1}. {p}" for i, p in enumerate(parts))
 
 
-def fingerprints_used(objective: dict) -> list[str]:
+def fingerprints_used(objective: dict[str, Any]) -> list[str]:
     return sorted({_FP_WORDS[t["fp"]] for t in objective.get("terms", []) if t["kind"] == "sim"})

@@ -138,7 +138,8 @@ def canonical_key(
     if max_features is not None:
         from rdkit.Chem.Pharm2D import Gobbi_Pharm2D
 
-        n = len(Gobbi_Pharm2D.factory.featFactory.GetFeaturesForMol(again))
+        # rdkit-stubs do not declare SigFactory.featFactory (an attribute set in __init__)
+        n = len(Gobbi_Pharm2D.factory.featFactory.GetFeaturesForMol(again))  # type: ignore[attr-defined]
         if n > max_features:
             return None, "too_complex", f"{n} pharmacophore features; at most {max_features} for this task"
     return key, None, None

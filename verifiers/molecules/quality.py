@@ -3,10 +3,14 @@ structural-alert pass rate of a run's best molecules. Keys are trusted (already 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rdkit.Chem.FilterCatalog import FilterCatalog
+    from rdkit.DataStructs import ExplicitBitVect
 
 
-def _catalog():
+def _catalog() -> FilterCatalog:
     from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
     params = FilterCatalogParams()
@@ -21,7 +25,8 @@ def diverse_top(scored: list[tuple[str, float]], k: int = 10, threshold: float =
     from rdkit.Chem import rdFingerprintGenerator
 
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    kept, fps = [], []
+    kept: list[tuple[str, float]] = []
+    fps: list[ExplicitBitVect] = []
     for key, score in sorted(scored, key=lambda x: -x[1]):
         fp = gen.GetFingerprint(Chem.MolFromSmiles(key))
         if all(DataStructs.TanimotoSimilarity(fp, f) < threshold for f in fps):
@@ -52,7 +57,8 @@ def report(scored: list[tuple[str, float]], top: int = 100) -> dict[str, Any]:
     return {
         "n": len(best),
         "internal_diversity": 1.0 - sum(sims) / len(sims) if sims else 0.0,
-        "scaffolds": len({MurckoScaffold.MurckoScaffoldSmiles(mol=m) for m in mols}),
+        # rdkit-stubs leave MurckoScaffoldSmiles unannotated
+        "scaffolds": len({MurckoScaffold.MurckoScaffoldSmiles(mol=m) for m in mols}),  # type: ignore[no-untyped-call]
         "mean_sa": sum(sa_score(m) for m in mols) / len(mols),
         "filter_pass": sum(not catalog.HasMatch(m) for m in mols) / len(mols),
         "diverse_top10": sum(s for _, s in div10) / 10,

@@ -18,10 +18,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.base import Verifier
 from verifiers.verdict import Verdict
+
+if TYPE_CHECKING:
+    from verifiers.molecules.run import MoleculeRun
 
 BUNDLE_FORMAT = "tttd.molecule-run/1"
 RUN_FILES = ("config.json", "items.jsonl")
@@ -125,14 +128,14 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
     }
 
 
-def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]]:
+def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list[Any]]]:
     """The actions to replay from items.jsonl: (group, step, items) per action in submission order,
     where the group is the step (budget runs) or the rollout index in commit order (oneshot runs,
     docs/molecules.md#episodes-and-rewards). Each line's ``input`` is the exact item (:func:`~verifiers.molecules.run.log_item`); keys,
     statuses and scores on a line are the client's and are ignored."""
     from verifiers.molecules.run import replay_item
 
-    groups: list[tuple[int, int, list]] = []
+    groups: list[tuple[int, int, list[Any]]] = []
     field = "rollout" if episode == "oneshot" else "step"
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -167,7 +170,7 @@ def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list]
     return groups
 
 
-def _positive(rec: dict, name: str, line: int) -> int:
+def _positive(rec: dict[str, Any], name: str, line: int) -> int:
     v = rec.get(name)
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise RunLogError(f"items.jsonl line {line}: {name} must be a positive integer, not {v!r}")
@@ -177,7 +180,7 @@ def _positive(rec: dict, name: str, line: int) -> int:
 # -- the replay -----------------------------------------------------------------------------------
 def replay(
     cfg: dict[str, Any],
-    groups: list[tuple[int, int, list]],
+    groups: list[tuple[int, int, list[Any]]],
     items_text: str,
     *,
     target_pool: str | None = None,
@@ -206,7 +209,7 @@ def replay(
     run = MoleculeRun(cfg["id"], **kwargs)
     run.begin(None, cfg["seed"])
     logged = [json.loads(line) for line in items_text.splitlines() if line.strip()]
-    replayed: list[dict] = []
+    replayed: list[dict[str, Any]] = []
     steps, done, end = 0, False, ""
     for i, (_, step, items) in enumerate(groups):
         if cfg["episode"] == "oneshot":
@@ -270,7 +273,9 @@ def board_kind(key: str | None) -> str | None:
     return "hidden-private" if (k["pool"] or "").startswith("private:") else "hidden-dev"
 
 
-def _verdict(run, cfg: dict[str, Any], replayed: list[dict], logged: list[dict], steps: int) -> Verdict:
+def _verdict(
+    run: MoleculeRun, cfg: dict[str, Any], replayed: list[dict[str, Any]], logged: list[dict[str, Any]], steps: int
+) -> Verdict:
     m = run.final_metrics()
     v = run.verifier
     differ = sum(

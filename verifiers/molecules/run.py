@@ -22,7 +22,11 @@ import json
 import os
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from verifiers.molecules.ledger import Entry, Ledger
+    from verifiers.verdict import Verdict
 
 EPISODES = ("budget", "oneshot")
 REWARD_MODES = ("delta", "terminal")
@@ -38,7 +42,7 @@ ROLLOUTS_TABLE = (
 
 
 # -- the run log's item codec -----------------------------------------------------------------------
-def log_item(item: Any) -> str | dict:
+def log_item(item: Any) -> str | dict[str, Any]:
     """The run log's form of one submitted item (docs/molecules.md#the-run-log-and-the-replay), which :func:`replay_item` turns back into an
     item with exactly the same outcome in the pipeline (status, reason, key, logged input):
 
@@ -89,7 +93,7 @@ def replay_item(logged: Any) -> Any:
     raise ValueError('"input" must be the submitted string, {"not_string": JSON text} or an "over_cap" record')
 
 
-def log_lines(verdict, submitted: list, step: int) -> list[dict]:
+def log_lines(verdict: Verdict, submitted: list[Any], step: int) -> list[dict[str, Any]]:
     """items.jsonl lines of one action: the exact item (:func:`log_item`), its step, status and reason."""
     records = verdict.details.get("items", [])
     if len(records) != len(submitted):  # a verifier error mid-action: logged as a rejected action
@@ -175,15 +179,16 @@ class MoleculeRun:
         self.steps = 0
         self.done = False
         self.pool_keys: list[str] = []
-        self.items_log: list[dict] = []  # budget episodes: this episode's items.jsonl lines
-        self._rollouts: list[tuple] = []  # oneshot, in-memory ledger: the run's rollouts (see log_rollout)
+        self.items_log: list[dict[str, Any]] = []  # budget episodes: this episode's items.jsonl lines
+        # oneshot, in-memory ledger: the run's rollouts (see log_rollout)
+        self._rollouts: list[tuple[int | None, int, str]] = []
 
     @property
     def task(self) -> str:
         return self.verifier.task
 
     @property
-    def ledger(self):
+    def ledger(self) -> Ledger:
         return self.verifier.ledger
 
     @property
@@ -222,9 +227,9 @@ class MoleculeRun:
         self,
         action: str | None,
         *,
-        items: list | None = None,
+        items: list[Any] | None = None,
         step: int | None = None,
-        log: Callable[[list[dict], Any], None] | None = None,
+        log: Callable[[list[dict[str, Any]], Verdict], None] | None = None,
     ) -> Step:
         """Play one action. With ``items`` (a replay) the action is not decoded: exactly those items
         go through the pipeline, and the 64 KiB action cap is not applied again (the logged action
@@ -233,6 +238,7 @@ class MoleculeRun:
         :meth:`log_rollout`)."""
         if self.episode == "oneshot":
             return self._rollout(action, items, 1 if step is None else int(step), log or self.log_rollout)
+        assert self.budget is not None  # __init__ allows budget=None only for oneshot runs
         ledger = self.ledger
         before = ledger.progress()
         self.steps += 1
@@ -249,14 +255,20 @@ class MoleculeRun:
             reward = ledger.headline()[1] if self.done else 0.0
         return Step(verdict, float(reward), terminated, truncated, self.steps, after, verdict.score)
 
-    def _rollout(self, action: str | None, items: list | None, step: int, log) -> Step:
+    def _rollout(
+        self,
+        action: str | None,
+        items: list[Any] | None,
+        step: int,
+        log: Callable[[list[dict[str, Any]], Verdict], None],
+    ) -> Step:
         """One rollout (docs/molecules.md#episodes-and-rewards): the reward is the best score among this action's molecules that were
         not in the ledger at the snapshot and are in it now (coverage gain for isomers)."""
         ledger = self.ledger
         self.steps += 1
         verdict, submitted = self._verify(action, step, items)
         log(log_lines(verdict, submitted, step), verdict)
-        fresh = {}
+        fresh: dict[str, Entry] = {}
         for r in verdict.details.get("items", []):
             entry = ledger.by_key.get(r["key"]) if r["key"] else None
             if entry is not None and entry.call > self.snapshot:
@@ -268,7 +280,7 @@ class MoleculeRun:
         self.done = True
         return Step(verdict, float(reward), True, False, step, reward, reward)
 
-    def _verify(self, action: str | None, step: int, items: list | None = None):
+    def _verify(self, action: str | None, step: int, items: list[Any] | None = None) -> tuple[Verdict, list[Any]]:
         """(Verdict, the exact items the pipeline received) for one action; with ``items`` given (a
         replay) the action is not decoded and those items go through the pipeline as they are."""
         if items is not None:
@@ -306,7 +318,7 @@ class MoleculeRun:
         return keys
 
     # -- the run log -------------------------------------------------------------------------------
-    def log_rollout(self, lines: list[dict], verdict) -> None:
+    def log_rollout(self, lines: list[dict[str, Any]], verdict: Verdict) -> None:
         """Keep one oneshot rollout's lines for the run log, with what fixes its place in the commit
         order: its first charged call, or (nothing charged) the calls committed when it was logged.
 
@@ -331,7 +343,7 @@ class MoleculeRun:
                 (first, ledger.used, json.dumps(lines)),
             )
 
-    def rollout_lines(self) -> list[dict]:
+    def rollout_lines(self) -> list[dict[str, Any]]:
         """Every logged rollout of the run in commit order, each line with its 1-based rollout index."""
         ledger = self.ledger
         if hasattr(ledger, "db"):

@@ -130,7 +130,7 @@ class MoleculeVerifier(Verifier):
         item_memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
         max_heavy: int | None = None,
         max_features: int | None = None,
-        objective: dict | None = None,
+        objective: dict[str, Any] | None = None,
         ledger: str | None = None,
         **_ignored: Any,
     ) -> None:
@@ -147,7 +147,7 @@ class MoleculeVerifier(Verifier):
         self.budget = budget
         self.action_mode = action_mode
         self.code_timeout_s = float(code_timeout_s)
-        self.last_items: list = []  # the exact items of the last verified action (see verify_items)
+        self.last_items: list[Any] = []  # the exact items of the last verified action (see verify_items)
         self.target_pool = target_pool
         self.pool = shared_pool(
             default_workers() if n_workers is None else n_workers, item_timeout_s, item_memory_bytes
@@ -155,8 +155,9 @@ class MoleculeVerifier(Verifier):
         self.item_timeout_s = float(item_timeout_s)
         self._override = (objective, max_heavy, max_features)  # trusted callers (tests) only
         self.ledger_path = ledger  # oneshot runs: one SQLite file per run
-        self.ledger: Ledger | None = None
-        self.start_run(task, seed)
+        self.start_run(task, seed)  # sets self.ledger
+
+    ledger: Ledger  # the run's ledger, set by start_run
 
     # -- runs -----------------------------------------------------------------------------------
     def start_run(self, task: str | None = None, seed: int = 0) -> None:
@@ -181,9 +182,10 @@ class MoleculeVerifier(Verifier):
         self.n_target = self.objective.get("n_target")
         self._spec = json.dumps(self.objective, sort_keys=True)
         self.name = f"mol.{self.env_id}.{self.task}"
-        if isinstance(self.ledger, SharedLedger):
-            self.ledger.close()
-        kw = {"n_target": self.n_target, "unbounded_score": not self.bounded}
+        previous = getattr(self, "ledger", None)  # none yet when __init__ starts the first run
+        if isinstance(previous, SharedLedger):
+            previous.close()
+        kw: dict[str, Any] = {"n_target": self.n_target, "unbounded_score": not self.bounded}
         if self.ledger_path:
             meta = {
                 "id": self.env_id,
@@ -228,7 +230,7 @@ class MoleculeVerifier(Verifier):
                 return failure
         return self.verify_items(payload, step, details)
 
-    def verify_items(self, items: list, step: int = 0, details: dict[str, Any] | None = None) -> Verdict:
+    def verify_items(self, items: list[Any], step: int = 0, details: dict[str, Any] | None = None) -> Verdict:
         """The Verdict for a list of items sent straight to the pipeline, without decoding an action
         (how a logged run is replayed). ``last_items`` keeps the exact items, which the records
         shorten to 200 characters, for the run log (docs/molecules.md#the-run-log-and-the-replay)."""
@@ -237,10 +239,11 @@ class MoleculeVerifier(Verifier):
             details = {"verifier": self.info(), "action_kind": "items"}
         return self._judge(self.submit(items, step), details)
 
-    def submit(self, items: list, step: int = 0) -> list[dict[str, Any]]:
+    def submit(self, items: list[Any], step: int = 0) -> list[dict[str, Any]]:
         """Steps 1–10 of docs/molecules.md#from-a-string-to-a-key for one list of items; returns one record per item, in input order."""
         records: list[dict[str, Any]] = []
-        jobs, job_of = [], {}
+        jobs: list[tuple[Any, ...]] = []
+        job_of: dict[int, int] = {}
         for i, item in enumerate(items):
             text = item.strip()[:200] if isinstance(item, str) else repr(item)[:200]
             rec = {
@@ -267,7 +270,9 @@ class MoleculeVerifier(Verifier):
             self._charge(records, job_of, canon, step)
         return records
 
-    def _charge(self, records: list[dict], job_of: dict[int, int], canon: list, step: int) -> None:
+    def _charge(
+        self, records: list[dict[str, Any]], job_of: dict[int, int], canon: list[tuple[str, Any]], step: int
+    ) -> None:
         """Steps 8–10: dedup against the ledger, reserve budget, score, charge in input order."""
         to_score: list[int] = []
         seen: dict[str, int] = {}
@@ -316,11 +321,11 @@ class MoleculeVerifier(Verifier):
             self.ledger.add_blacklist(rec["key"], status)
         for rec in records:
             if rec["status"] == "cached":
-                entry = self.ledger.by_key.get(rec["key"])
-                if entry is not None:
-                    rec["score"] = entry.score
+                known = self.ledger.by_key.get(rec["key"])
+                if known is not None:
+                    rec["score"] = known.score
                     if self.n_target:
-                        rec["hit"] = entry.hit
+                        rec["hit"] = known.hit
                 else:  # an earlier copy in this batch failed to score
                     rec["status"] = rec["reason"] = self.ledger.blacklist.get(rec["key"], "error")
             if not rec["charged"]:
@@ -337,7 +342,7 @@ class MoleculeVerifier(Verifier):
         return value, None
 
     # -- programs -------------------------------------------------------------------------------
-    def _run_code(self, source: str, details: dict) -> tuple[list | None, Verdict | None]:
+    def _run_code(self, source: str, details: dict[str, Any]) -> tuple[list[Any] | None, Verdict | None]:
         limits = sandbox.Limits(
             wall_s=self.code_timeout_s,
             cpus=1,
@@ -385,6 +390,7 @@ class MoleculeVerifier(Verifier):
                 f"the program failed ({res.status} {res.detail})".strip(), status="crashed", details=details
             )
         else:
+            assert res.result is not None  # the sandbox always returns the result channel's bytes
             try:
                 doc = json.loads(res.result.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError):
@@ -412,7 +418,7 @@ class MoleculeVerifier(Verifier):
         return payload, None
 
     # -- the Verdict ----------------------------------------------------------------------------
-    def _judge(self, records: list[dict], details: dict) -> Verdict:
+    def _judge(self, records: list[dict[str, Any]], details: dict[str, Any]) -> Verdict:
         new = [r for r in records if r["status"] == "scored"]
         cached = [r for r in records if r["status"] == "cached"]
         other: dict[str, int] = {}

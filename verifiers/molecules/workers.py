@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -34,10 +35,10 @@ class _Executor:
     def __init__(self) -> None:
         from rdkit import RDLogger
 
-        RDLogger.DisableLog("rdApp.*")
+        RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # re-exported from rdBase; rdkit-stubs omit it
         self.scorers: dict[str, Any] = {}
 
-    def __call__(self, job: tuple) -> Any:
+    def __call__(self, job: tuple[Any, ...]) -> Any:
         from verifiers.molecules import pipeline
 
         kind = job[0]
@@ -53,20 +54,21 @@ class _Executor:
         raise ValueError(f"unknown job {kind!r}")
 
 
-def _build(objective: dict):
+def _build(objective: dict[str, Any]) -> Callable[[str], Any]:
     """An objective; the test-only kind ``{"callable": "module:function"}`` names a scorer directly
     (it is only reachable from trusted code, never from an action)."""
     if "callable" in objective:
         import importlib
 
         module, _, name = objective["callable"].partition(":")
-        return getattr(importlib.import_module(module), name)
+        scorer: Callable[[str], Any] = getattr(importlib.import_module(module), name)
+        return scorer
     from verifiers.molecules import objectives
 
     return objectives.build(objective)
 
 
-def _worker_main(conn, memory_bytes: int | None) -> None:
+def _worker_main(conn: Connection, memory_bytes: int | None) -> None:
     if memory_bytes:
         import resource
 
@@ -152,7 +154,7 @@ class WorkerPool:
         for w in self._workers:
             w.wait_ready()
 
-    def run(self, jobs: list[tuple]) -> list[tuple[str, Any]]:
+    def run(self, jobs: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
         if not jobs:
             return []
         with self._lock:
@@ -161,7 +163,7 @@ class WorkerPool:
             self._ensure()
             return self._run_pool(jobs)
 
-    def _run_inline(self, jobs: list[tuple]) -> list[tuple[str, Any]]:
+    def _run_inline(self, jobs: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
         if self._inline is None:
             self._inline = _Executor()
         out = []
@@ -172,7 +174,7 @@ class WorkerPool:
                 out.append(("error", f"{type(e).__name__}: {str(e)[:200]}"))
         return out
 
-    def _run_pool(self, jobs: list[tuple]) -> list[tuple[str, Any]]:
+    def _run_pool(self, jobs: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
         results: list[tuple[str, Any] | None] = [None] * len(jobs)
         pending = list(range(len(jobs)))[::-1]
         busy: dict[int, tuple[int, float]] = {}  # worker slot -> (job index, deadline)
@@ -225,7 +227,7 @@ class WorkerPool:
         self._workers = []
 
 
-_shared: dict[tuple, WorkerPool] = {}
+_shared: dict[tuple[int, float, int | None], WorkerPool] = {}
 _shared_owner = os.getpid()
 
 

@@ -7,12 +7,12 @@ nothing consumed lazily. Raising ``ConversionError`` turns into a one-line rejec
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 try:  # numpy is optional for the harness, but always present in practice
     import numpy as _np
 except ImportError:  # pragma: no cover
-    _np = None
+    _np = None  # type: ignore[assignment]  # optional import: every use is guarded by `_np is not None`
 
 
 class ConversionError(Exception):
@@ -32,7 +32,7 @@ def _describe(x: Any) -> str:
 def _number(x: Any, where: str) -> float:
     t = type(x)
     if t is float:
-        return x
+        return cast(float, x)
     if t is int:
         try:
             f = float(x)
@@ -55,7 +55,7 @@ def _number(x: Any, where: str) -> float:
     raise ConversionError(f"{where} has unsupported type {_describe(x)}; use float")
 
 
-def _array(x: Any, ndim: int, what: str) -> list:
+def _array(x: Any, ndim: int, what: str) -> list[Any]:
     if x.dtype.kind == "b":
         raise ConversionError(f"{what} is a boolean array; booleans are not numbers here")
     if x.dtype.kind not in _OK_ARRAY_KINDS or (x.dtype.kind == "f" and x.dtype.name not in _OK_FLOAT_DTYPES):
@@ -68,7 +68,8 @@ def _array(x: Any, ndim: int, what: str) -> list:
         for i, v in enumerate(flat):
             _number(v, f"element {i}")
         return [[float(v) for v in row] for row in out] if ndim == 2 else [float(v) for v in out]
-    return x.astype(_np.float64).tolist()
+    floats: list[Any] = x.astype(_np.float64).tolist()
+    return floats
 
 
 def _refuse_common(value: Any) -> None:
@@ -142,7 +143,7 @@ def to_tuples(value: Any, n: int, width: int) -> list[list[float]]:
 def _integer(x: Any, where: str) -> int:
     t = type(x)
     if t is int:
-        return x
+        return cast(int, x)
     if t is bool or (_np is not None and t is _np.bool_):
         raise ConversionError(f"{where} is a boolean ({x}); expected an integer")
     if _np is not None and isinstance(x, _np.generic) and t.__module__ == "numpy" and x.dtype.kind in "iu":

@@ -15,6 +15,8 @@ import signal
 import sys
 import traceback
 import types
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from verifiers.sandbox import _convert
 from verifiers.sandbox._isolate import SOLVER_PACKAGES
@@ -40,7 +42,7 @@ _PROCESS_HINT_FUNCS = (
 _ORIGINAL_PID: int | None = None
 
 
-def _exit() -> None:
+def _exit() -> NoReturn:
     if os.getpid() != _ORIGINAL_PID:
         os._exit(0)  # a process the program forked: it never reports anything
     for stream in (sys.stdout, sys.stderr):
@@ -51,7 +53,7 @@ def _exit() -> None:
     os._exit(0)
 
 
-def _write_result(doc: dict) -> None:
+def _write_result(doc: dict[str, Any]) -> None:
     if os.getpid() != _ORIGINAL_PID:
         os._exit(0)  # only the original process writes the one result record
     data = json.dumps(doc, separators=(",", ":")).encode()
@@ -65,7 +67,7 @@ def _write_result(doc: dict) -> None:
         os._exit(EXIT_CHANNEL_BROKEN)
 
 
-def _is_process_refusal(exc: BaseException, tb) -> bool:
+def _is_process_refusal(exc: BaseException, tb: traceback.StackSummary) -> bool:
     """Did creating a process fail (seccomp with one CPU, or the task limit)? os.fork and
     os.posix_spawn are C functions with no frame of their own, so the calling lines are read too."""
     import errno
@@ -79,18 +81,18 @@ def _is_process_refusal(exc: BaseException, tb) -> bool:
     return False
 
 
-def _error(kind: str, message: str, **extra) -> dict:
+def _error(kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"kind": kind, "message": message[:2000], **extra}}
 
 
-def _exception_record(exc: BaseException, where: str) -> dict:
+def _exception_record(exc: BaseException, where: str) -> dict[str, Any]:
     tb = traceback.extract_tb(exc.__traceback__)
     line = next((fr.lineno for fr in reversed(tb) if fr.filename == "program.py"), None)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
     msg = f"{where} raised {text[-1] if text else type(exc).__name__}"
     if line is not None:
         msg += f" (line {line})"
-    extra = {}
+    extra: dict[str, Any] = {}
     if _is_process_refusal(exc, tb):
         extra["hint"] = "processes"
     if isinstance(exc, MemoryError):
@@ -98,7 +100,7 @@ def _exception_record(exc: BaseException, where: str) -> dict:
     return _error("crashed", msg, line=line, traceback="".join(traceback.format_exception(exc))[-8000:], **extra)
 
 
-def _convert_value(value, spec: dict):
+def _convert_value(value: Any, spec: dict[str, Any]) -> Any:
     kind = spec["kind"]
     if kind == "sequence":
         return _convert.to_sequence(value, int(spec["n_max"]))
@@ -116,7 +118,7 @@ class _RefuseSolvers:
     directories are empty in the sandbox anyway (_isolate.HIDDEN_PACKAGE_DATA); this only makes the
     refusal one clear sentence instead of a confusing half-import of an empty namespace package."""
 
-    def find_spec(self, name, path=None, target=None):
+    def find_spec(self, name: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None) -> None:
         top = name.partition(".")[0]
         if top in SOLVER_PACKAGES:
             raise ModuleNotFoundError(
@@ -127,7 +129,7 @@ class _RefuseSolvers:
         return None
 
 
-def run_program(cfg: dict) -> None:
+def run_program(cfg: dict[str, Any]) -> NoReturn:
     """Entry point in the child; never returns."""
     global _ORIGINAL_PID
     _ORIGINAL_PID = os.getpid()
@@ -157,7 +159,7 @@ def run_program(cfg: dict) -> None:
     fn = mod.__dict__.get(entry)
     # Large arguments (a routing instance) travel as JSON files in the working directory: the request
     # to the fork server is one socket message and must stay small. They come first in run()'s signature.
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name, filename in cfg.get("kwargs_files", {}).items():
         with open(filename, encoding="utf-8") as fh:
             kwargs[name] = json.load(fh)

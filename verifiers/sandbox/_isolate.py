@@ -16,6 +16,7 @@ import resource
 import shutil
 import stat
 import sys
+from typing import Any
 
 from verifiers.sandbox import _linux
 
@@ -227,7 +228,7 @@ def _gpu_view(root: str) -> None:
         _mirror(root, d)
 
 
-def set_limits(limits: dict) -> None:
+def set_limits(limits: dict[str, Any]) -> None:
     def lim(res: int, soft: int, hard: int | None = None) -> None:
         hard = soft if hard is None else hard
         try:
@@ -256,10 +257,16 @@ def drop_privileges(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
-def confine(req: dict, root_mountpoint: str) -> dict:
+def confine(req: dict[str, Any], root_mountpoint: str) -> dict[str, Any]:
     """Apply every isolation layer available; return the report (never raises for a missing layer)."""
     limits = req["limits"]
-    report: dict = {"network": "none", "filesystem": "none", "processes": "none", "user": "same", "rlimits": True}
+    report: dict[str, Any] = {
+        "network": "none",
+        "filesystem": "none",
+        "processes": "none",
+        "user": "same",
+        "rlimits": True,
+    }
     is_root = os.geteuid() == 0
     namespaces = _linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS
     shm = 64 << 20  # multiprocessing needs it even to fail cleanly (at fork, with one CPU)
@@ -357,7 +364,7 @@ def confine(req: dict, root_mountpoint: str) -> dict:
     return report
 
 
-def restrict_writes(req: dict, chrooted: bool) -> str:
+def restrict_writes(req: dict[str, Any], chrooted: bool) -> str:
     """Landlock: refuse every write-type filesystem right (write, truncate, create, remove, link,
     rename) except beneath the places the sandbox makes writable on purpose; return the report line.
 
@@ -375,7 +382,10 @@ def restrict_writes(req: dict, chrooted: bool) -> str:
     try:
         abi = _linux.landlock_abi()
     except OSError as e:
-        reason = {errno.ENOSYS: "kernel has no Landlock", errno.EOPNOTSUPP: "Landlock disabled at boot"}
+        reason: dict[int | None, str] = {
+            errno.ENOSYS: "kernel has no Landlock",
+            errno.EOPNOTSUPP: "Landlock disabled at boot",
+        }
         return f"unavailable ({reason.get(e.errno, e.strerror)})"
     if abi < 2:  # ABI 1 refuses every link or rename into another directory (Triton's cache does that)
         return "unavailable (Landlock ABI 1 refuses renames across directories; ABI 2 needed)"
@@ -397,7 +407,7 @@ def restrict_writes(req: dict, chrooted: bool) -> str:
     return f"writes only in {' and '.join(places)}, and to existing files in {existing} (ABI {abi})"
 
 
-def summary(report: dict) -> str:
+def summary(report: dict[str, Any]) -> str:
     text = (
         f"network {report['network']}, filesystem {report['filesystem']}, "
         f"processes {report['processes']}, user {report['user']}"

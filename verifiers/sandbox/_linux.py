@@ -49,7 +49,9 @@ def unshare(flags: int) -> None:
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    def enc(s: str | None) -> bytes | None:
+        return None if s is None else s.encode()
+
     _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
@@ -423,8 +425,8 @@ _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 
 
-def _landlock_call(which: int, *args) -> int:
-    ret = _syscall(ctypes.c_long(_LANDLOCK_NR[_MACHINE][which]), *args)
+def _landlock_call(which: int, *args: object) -> int:
+    ret: int = _syscall(ctypes.c_long(_LANDLOCK_NR[_MACHINE][which]), *args)
     if ret < 0:
         e = ctypes.get_errno()
         raise OSError(e, f"landlock: {os.strerror(e)}")

@@ -22,20 +22,21 @@ import socket
 import sys
 import tempfile
 import time
+from typing import Any
 
 from verifiers.sandbox import _harness, _isolate, _linux
 
 STATUS_FD = 4
 
 
-def _line(fd: int, tag: str, payload) -> None:
+def _line(fd: int, tag: str, payload: object) -> None:
     try:
         os.write(fd, f"{tag} {json.dumps(payload, separators=(',', ':'))}\n".encode())
     except OSError:
         pass  # the supervisor went away; nothing to report to
 
 
-def _child(req: dict, fds: list[int], root_mountpoint: str) -> None:
+def _child(req: dict[str, Any], fds: list[int], root_mountpoint: str) -> None:
     """Process C: confine, then run. Never returns."""
     try:
         os.setsid()
@@ -151,7 +152,7 @@ def _tree_rss_bytes(root: int) -> int:
     return total
 
 
-def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
+def _monitor(req: dict[str, Any], fds: list[int], root_mountpoint: str) -> None:
     """Process M: fork C, wait, sweep, report. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
@@ -192,9 +193,9 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
         peak = max(peak, rss)
         if rss > limit and not killed:
             killed = 1
-            for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            for kill in (os.killpg, os.kill):
                 try:
-                    target()
+                    kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
         time.sleep(_WATCH_S)
@@ -206,7 +207,7 @@ def _monitor(req: dict, fds: list[int], root_mountpoint: str) -> None:
     import resource
 
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-    info = {
+    info: dict[str, float | None] = {
         "exitcode": os.waitstatus_to_exitcode(status),
         "cpu_s": ch.ru_utime + ch.ru_stime,
         "maxrss_kb": ch.ru_maxrss,

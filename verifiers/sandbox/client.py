@@ -140,7 +140,7 @@ class _Server:
         self.pass_env = pass_env  # e.g. LD_LIBRARY_PATH for a GPU worker (read at process start)
         self.owner = os.getpid()  # a forked copy of the parent must not use or kill our server
         self.lock = threading.Lock()
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
 
     def _start(self) -> None:
@@ -177,11 +177,12 @@ class _Server:
         parent.settimeout(None)
         self.sock = parent
 
-    def submit(self, req: dict, fds: list[int]) -> None:
+    def submit(self, req: dict[str, Any], fds: list[int]) -> None:
         with self.lock:
             for attempt in range(2):
                 if self.proc is None or self.proc.poll() is not None:
                     self._start()
+                assert self.sock is not None  # set by _start, together with proc
                 try:
                     socket.send_fds(self.sock, [json.dumps(req).encode()], fds)
                     return
@@ -196,6 +197,7 @@ class _Server:
         with self.lock:
             if self.proc is not None and self.proc.poll() is None:
                 try:
+                    assert self.proc.stdin is not None  # started with stdin=PIPE
                     self.proc.stdin.close()
                     self.proc.wait(timeout=5)
                 except Exception:  # noqa: BLE001
@@ -207,7 +209,7 @@ _server: _Server | None = None
 _server_lock = threading.Lock()
 
 
-_extra_servers: dict[tuple, _Server] = {}
+_extra_servers: dict[tuple[tuple[str, ...], tuple[str, ...]], _Server] = {}
 
 
 def _get_server(preload: tuple[str, ...] = DEFAULT_PRELOAD, pass_env: tuple[str, ...] = ()) -> _Server:
@@ -291,7 +293,7 @@ def run(
     mode: str = "python",
     files: dict[str, bytes],
     limits: Limits,
-    config: dict | None = None,
+    config: dict[str, Any] | None = None,
     argv: list[str] | None = None,
     extra_ro: list[str] | None = None,
     force_userns: bool = False,
@@ -389,7 +391,10 @@ def run(
 
 
 def _supervise(
-    req: dict, limits: Limits, extra_fds: tuple[int, ...] = (), server: tuple = (DEFAULT_PRELOAD, ())
+    req: dict[str, Any],
+    limits: Limits,
+    extra_fds: tuple[int, ...] = (),
+    server: tuple[tuple[str, ...], tuple[str, ...]] = (DEFAULT_PRELOAD, ()),
 ) -> SandboxResult:
     pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, result, status
     read_ends = [r for r, _ in pipes]
@@ -407,9 +412,9 @@ def _supervise(
     result = bytearray()
     status_buf = bytearray()
     pid: int | None = None
-    exit_info: dict | None = None
+    exit_info: dict[str, Any] | None = None
     exit_seen = 0.0  # when the "exit" status line arrived (set together with exit_info)
-    iso: dict = {}
+    iso: dict[str, Any] = {}
     setup_error = None
     open_fds = {read_ends[0]: "out", read_ends[1]: "err", read_ends[2]: "res", read_ends[3]: "status"}
     deadline = t0 + limits.wall_s
