@@ -137,6 +137,7 @@ class LocalExecutor:
 
         self.spec = spec
         n = workers or os.cpu_count() or 1
+        self.pool: cf.Executor
         if kind == "thread":
             self.pool = cf.ThreadPoolExecutor(max_workers=n)
         else:
@@ -169,7 +170,7 @@ class RayExecutor:
         self._owns = not ray.is_initialized()
         if self._owns:
             ray.init(address=address or None, include_dashboard=False, log_to_driver=False, **init_kwargs)
-        self._task = ray.remote(**self.resources)(evaluate)
+        self._task = ray.remote(num_cpus=self.resources["num_cpus"], num_gpus=self.resources["num_gpus"])(evaluate)
 
     def submit(self, parent: dict, answer: str, seed: int) -> cf.Future:
         return self._task.remote(self.spec, parent, answer, seed).future()

@@ -146,10 +146,12 @@ class LiveOutputs:
     def _tb_write(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
+        tb = self.tb
+        assert tb is not None  # called only while TensorBoard logging is on
         for m in rows:
             for tag, value in scalars(m).items():
-                self.tb.add_scalar(tag, value, int(m["step"]))
-        self.tb.flush()
+                tb.add_scalar(tag, value, int(m["step"]))
+        tb.flush()
         rundir.atomic_write_text(self.run_dir / "tensorboard" / "last_step.txt", f"{int(rows[-1]['step'])}\n")
 
     def _open_wandb(self):

@@ -81,7 +81,8 @@ class Archive:
             return False
         v = float(child["value"])
         if parent is not None:
-            self.m[parent_id] = v if self.m[parent_id] is None else max(self.m[parent_id], v)
+            best_child = self.m[parent_id]
+            self.m[parent_id] = v if best_child is None else max(best_child, v)
         return self.insert(child)
 
     def insert(self, child: dict) -> bool:
@@ -127,7 +128,8 @@ class Archive:
         G = max(1, int(self.config.visit_unit))
         out = {}
         for i in ids:
-            q = self.m[i] if (self.n[i] > 0 and self.m[i] is not None) else vals[i]
+            m_i = self.m[i]
+            q = m_i if (self.n[i] > 0 and m_i is not None) else vals[i]
             p = (N - rank[i]) / denom
             out[i] = q + self.config.c * scale * p * math.sqrt(1 + self.T / G) / (1 + self.n[i] / G)
         return out
@@ -168,19 +170,20 @@ class Archive:
         sc = self.scores()
         pos = self._positions()
         order = sorted(ids, key=lambda i: (-sc[i], -_v(self.states[i]), pos[i]))
-        picks, blocked = [], set()
+        chosen: list[str] = []
+        blocked: set[str] = set()
         for i in order:
-            if len(picks) == k:
+            if len(chosen) == k:
                 break
             if i in blocked:
                 continue
-            picks.append(i)
+            chosen.append(i)
             blocked |= self.lineage_of(i)
         if cfg.fill == "repeat":
-            picks = [picks[j % len(picks)] for j in range(k)]
+            chosen = [chosen[j % len(chosen)] for j in range(k)]
         elif cfg.fill != "shrink":
             raise ValueError(f"unknown fill {cfg.fill!r}; use repeat or shrink")
-        return [self.states[i] for i in picks]
+        return [self.states[i] for i in chosen]
 
     def best(self) -> dict | None:
         valued = [s for s in self.states.values() if s.get("value") is not None]

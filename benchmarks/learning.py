@@ -142,7 +142,8 @@ def report(out: Path) -> None:
         f"`{ENV}`, SmolLM2-135M-Instruct on CPU, {data['groups']}×{data['group_size']} rollouts per step, "
         f"{n_steps} steps, seeds {', '.join(map(str, seeds))}; mean ± standard deviation across seeds.",
         "",
-        "| arm | best reward (final) | mean reward, first step | mean reward, last 3 steps | valid, last 3 steps | trained tokens | minutes per run |",
+        "| arm | best reward (final) | mean reward, first step | mean reward, last 3 steps | valid, last 3 steps "
+        "| trained tokens | minutes per run |",
         "|---|---|---|---|---|---|---|",
     ]
     for a in arms:

@@ -1,4 +1,5 @@
-"""Reference baseline numbers for every molecule task (docs/molecules.md#references, docs/molecules.md#tasks): the floor of every board.
+"""Reference baseline numbers for every molecule task (docs/molecules.md#references, docs/molecules.md#tasks):
+the floor of every board.
 
     OMP_NUM_THREADS=1 python benchmarks/mol_references.py --out mol_references_v0.json \
         [--budgets 100 1000] [--seeds 0 1 2 3 5] [--ga-budget 1000] [--ga-seeds 0 1]
@@ -62,7 +63,7 @@ def _row(env_id: str, task: str, method: str, budget: int, seeds: list[int], lib
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--out", required=True)
     ap.add_argument("--budgets", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 5])

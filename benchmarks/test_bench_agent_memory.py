@@ -1,8 +1,8 @@
 """Peak memory of one training step on a long rollout: chunked log-probabilities against whole-sequence
 logits (the trainer at scale). A SmolLM2-shaped model (vocabulary 49152, and the same body with Qwen's 151936),
-fp32 on the CPU with gradient checkpointing, one rollout of a 64-token prompt and a 3000-token answer. Whole-sequence logits are
-3000 × 49152 fp32 = 590 MB, plus their softmax temporaries and gradients; chunked at 1024 tokens they
-exist for 1024 tokens at a time.
+fp32 on the CPU with gradient checkpointing, one rollout of a 64-token prompt and a 3000-token answer.
+Whole-sequence logits are 3000 × 49152 fp32 = 590 MB, plus their softmax temporaries and gradients; chunked at
+1024 tokens they exist for 1024 tokens at a time.
 
 Each variant runs in its own process, which reports its resident-memory high-water mark before and
 after the update (ru_maxrss); the figure is the rise, and the ratio is chunked / whole in the same run.

@@ -1,4 +1,5 @@
-"""Benchmarks for verifiers.math.exact (docs/math.md#exact-scoring timing table, docs/math.md#adversarial-inputs). Reported, not asserted.
+"""Benchmarks for verifiers.math.exact (docs/math.md#exact-scoring timing table,
+docs/math.md#adversarial-inputs). Reported, not asserted.
 
 Run: ``pytest benchmarks/test_bench_exact.py --benchmark-only``. The n = 100,000 adversarial
 dynamic-range case (about 24 s per call on a 2-core CPU) runs only with TTTD_BENCH_ADVERSARIAL=1.

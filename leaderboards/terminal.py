@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from leaderboards import scoring
 from leaderboards.api_values import Board, Entry, ProblemSummary, ReferenceRow
 from tttd_envs.card import Reference
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    rows = [header] + rows
+def _table(header: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> list[str]:
+    rows = [header, *body]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]
 
@@ -136,6 +138,7 @@ def board_text(card, boards: list[Board]) -> str:
                 rows.append(("ref", ref.display or ref.published, "", "", "", _ref_text(ref)))
             else:
                 e = r.entry
+                assert e is not None  # a board row holds a reference or an entry
                 rows.append(
                     (
                         str(e.rank) if e.rank is not None else "-",

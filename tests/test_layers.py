@@ -98,6 +98,7 @@ def test_leaderboard_rule_catches_a_bad_module(snippet, found):
 def test_leaderboard_rule_passes_a_caller_of_the_verifiers_layer():
     ok = (
         "from verifiers import get_verifier\nfrom verifiers.molecules.replay import RunLogVerifier\n"
-        "class Boards:\n    pass\n\ndef judge(text):\n    return get_verifier('molecule_run', env_id='X').verify(text)\n"
+        "class Boards:\n    pass\n\n"
+        "def judge(text):\n    return get_verifier('molecule_run', env_id='X').verify(text)\n"
     )
     assert leaderboard_violations(ok) == []

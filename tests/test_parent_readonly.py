@@ -12,7 +12,8 @@ PROGRAM = b"""import os
 def run(budget_s, seed):
     out = {}
     attempts = {"write": lambda: open("parent.json", "w"), "unlink": lambda: os.unlink("parent.json"),
-                "rename": lambda: os.rename("parent.json", "x.json"), "own_file": lambda: open("mine.txt", "w").write("ok")}
+                "rename": lambda: os.rename("parent.json", "x.json"),
+                "own_file": lambda: open("mine.txt", "w").write("ok")}
     for name, f in attempts.items():
         try:
             f()

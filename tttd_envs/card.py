@@ -212,17 +212,18 @@ class ProblemCard:
 
     def best_reference(self) -> Reference | None:
         """The best re-verified reference (our own exact value), or None."""
-        vals = [r for r in self.references if r.value is not None and r.verified]
+        vals = [(r.value, r) for r in self.references if r.value is not None and r.verified]
         if not vals:
             return None
-        return (min if self.direction == "min" else max)(vals, key=lambda r: r.value)
+        return (min if self.direction == "min" else max)(vals, key=lambda vr: vr[0])[1]
 
     def better_quoted(self) -> Reference | None:
         """The best quoted (not re-verified) reference whose published number beats the best re-verified one."""
         import re
 
         best = self.best_reference()
-        out = None
+        best_value = best.value if best is not None else None  # a re-verified reference always has a value
+        out: tuple[float, Reference] | None = None
         for r in self.references:
             if r.how != Reference.QUOTED:
                 continue
@@ -230,7 +231,7 @@ class ProblemCard:
             if not m:
                 continue
             v = float(m.group(1).replace(",", ""))
-            beats = best is None or (v < best.value if self.direction == "min" else v > best.value)
+            beats = best_value is None or (v < best_value if self.direction == "min" else v > best_value)
             if beats and (out is None or (v < out[0] if self.direction == "min" else v > out[0])):
                 out = (v, r)
         return out[1] if out else None

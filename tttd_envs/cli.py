@@ -177,6 +177,7 @@ def _cmd_eval(args) -> int:
         print(f"problem:  {card.id} ({card.direction}imise, {card.units})")
         print(verdict.summary())
         if verdict.accepted:
+            assert verdict.score is not None  # an accepted Verdict always has a score
             print(f"reward:   {card.reward(verdict.score, verdict.details)!r}")
             _compare(card, verdict.score)
         elif verdict.details.get("stderr"):

@@ -29,7 +29,8 @@ _FMAX = float(np.finfo(np.float64).max)
 class DiscoveryEnv(gym.Env):
     """Base class; see a concrete problem's docstring (``help(env.unwrapped)``) for its manual."""
 
-    card: ClassVar[ProblemCard]
+    #: the problem (a subclass sets it; ``__init__`` replaces it by the card for the env's options)
+    card: ProblemCard
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 1}
     #: the keys ``reset(options=...)`` takes
     reset_options: ClassVar[tuple[str, ...]] = ("state", "initial")
@@ -217,6 +218,7 @@ class DiscoveryEnv(gym.Env):
 
     def _obs(self) -> dict[str, Any]:
         st = self.state
+        assert st is not None  # reset() and step() set the state before observing it
         value = st.value if st.value is not None else 0.0
         return {
             "prompt": self.prompt(),
@@ -227,6 +229,8 @@ class DiscoveryEnv(gym.Env):
     def prompt(self) -> str:
         """Statement + current state + what to improve."""
         st, card = self.state, self.card
+        if st is None:
+            raise gym.error.ResetNeeded("call reset() before prompt()")
         parts = [self.statement.strip(), "", "## Current state"]
         shown = self._display(st) if st.score is not None else "—"
         if card.domain == "math":
@@ -259,7 +263,7 @@ class DiscoveryEnv(gym.Env):
             if last.accepted:
                 parts.append(
                     f"It was accepted with {card.score_label} {last.details.get('display', f'{last.score:.10g}')}"
-                    + ("; it is the current state above." if self.state.score == last.score else ".")
+                    + ("; it is the current state above." if st.score == last.score else ".")
                 )
             else:
                 parts.append(f"It was not accepted ({last.status}): {last.message.strip()[:2000]}")

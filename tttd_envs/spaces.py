@@ -58,14 +58,14 @@ def _register_vector_handlers() -> None:
         return space.max_length + 1
 
     @flatten.register(UnicodeText)
-    def _flatten(space: UnicodeText, x: str):
+    def _flatten(space: UnicodeText, x: str):  # type: ignore[misc]  # mypy's singledispatch check rejects a generic Space[T] fallback
         out = np.zeros(space.max_length + 1, dtype=np.int32)
         out[0] = len(x)
         out[1 : 1 + len(x)] = np.frombuffer(x.encode("utf-32-le"), dtype=np.int32)
         return out
 
     @unflatten.register(UnicodeText)
-    def _unflatten(space: UnicodeText, x) -> str:
+    def _unflatten(space: UnicodeText, x) -> str:  # type: ignore[misc]  # mypy's singledispatch check rejects a generic Space[T] fallback
         return "".join(map(chr, np.asarray(x)[1 : 1 + int(x[0])]))
 
     @flatten_space.register(UnicodeText)

@@ -76,11 +76,13 @@ def solve(inst, time_limit_s: float, seed: int = 0) -> tuple[list[list[int]], di
 def run_baseline(options: dict[str, Any], time_limit_s: float, seed: int = 0) -> dict[str, Any]:
     """One measured row: PyVRP on the instance named by `options` (as CVRP-v0's options), scored by our verifier."""
     from verifiers import get_verifier
+    from verifiers.logistics.cvrp import CVRPVerifier
 
     unknown = set(options) - {"instance", "instance_file"}
     if unknown:
         raise ValueError(f"the CVRP baseline takes the options instance and instance_file, not {sorted(unknown)}")
     verifier = get_verifier("cvrp", **options)
+    assert isinstance(verifier, CVRPVerifier)  # the registered "cvrp" verifier
     routes, facts = solve(verifier.instance, time_limit_s, seed)
     verdict = verifier.verify(json.dumps({"routes": routes}))
     if not verdict.accepted:

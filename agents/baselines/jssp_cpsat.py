@@ -31,9 +31,12 @@ def solve(
         raise RuntimeError("the JSSP baseline needs OR-Tools: pip install 'tttd[logistics]'") from None
     model = cp_model.CpModel()
     horizon = sum(sum(ds) for ds in inst.durations)
-    starts, ends, per_machine = [], [], [[] for _ in range(inst.n_machines)]
+    starts: list[list[Any]] = []  # CP-SAT variables
+    ends: list[list[Any]] = []
+    per_machine: list[list[Any]] = [[] for _ in range(inst.n_machines)]
     for j, (ms, ds) in enumerate(zip(inst.machines, inst.durations)):
-        row_s, row_e = [], []
+        row_s: list[Any] = []
+        row_e: list[Any] = []
         for k, (m, d) in enumerate(zip(ms, ds)):
             s = model.new_int_var(0, horizon, f"s{j}_{k}")
             e = model.new_int_var(0, horizon, f"e{j}_{k}")
@@ -76,6 +79,7 @@ def run_baseline(options: dict[str, Any], time_limit_s: float, seed: int = 0) ->
     """One measured row: CP-SAT on the instance named by `options` (JSSP-v0's options, plus `workers`),
     its schedule scored by our verifier."""
     from verifiers import get_verifier
+    from verifiers.logistics.jssp import JSSPVerifier
 
     options = dict(options)
     workers = options.pop("workers", DEFAULT_WORKERS)
@@ -87,6 +91,7 @@ def run_baseline(options: dict[str, Any], time_limit_s: float, seed: int = 0) ->
             f"the JSSP baseline takes the options instance, instance_file and workers, not {sorted(unknown)}"
         )
     verifier = get_verifier("jssp", **options)
+    assert isinstance(verifier, JSSPVerifier)  # the registered "jssp" verifier
     inst = verifier.instance
     starts, facts = solve(inst, time_limit_s, workers, seed)
     if starts is None:

@@ -55,9 +55,9 @@ class GraphGA:
 
     def __init__(self, seed: int) -> None:
         from rdkit import Chem
-        from rdkit.Chem import AllChem
+        from rdkit.Chem import rdChemReactions  # AllChem.ReactionFromSmarts is this module's (rdkit-stubs omit it)
 
-        self.Chem, self.AllChem = Chem, AllChem
+        self.Chem, self.Reactions = Chem, rdChemReactions
         self.rng = random.Random(seed)
         self._smarts: dict[str, Any] = {}
         self._rxns: dict[str, Any] = {}
@@ -69,7 +69,7 @@ class GraphGA:
 
     def rxn(self, s: str):
         if s not in self._rxns:
-            self._rxns[s] = self.AllChem.ReactionFromSmarts(s)
+            self._rxns[s] = self.Reactions.ReactionFromSmarts(s)
         return self._rxns[s]
 
     def choice(self, options: list, weights: list[float] | None = None):
@@ -279,7 +279,7 @@ def graph_ga(env, library: list[str], seed: int = 0) -> dict[str, Any]:
 
     population = [ga.choice(library) for _ in range(GA_POPULATION)]
     done = score_all(population)
-    scored = sorted(((known.get(s), s) for s in set(population) if known.get(s) is not None), reverse=True)
+    scored = sorted(((known_s, s) for s in set(population) if (known_s := known.get(s)) is not None), reverse=True)
     patience = 0
     while not done:
         old = ledger.metrics()["top100"] if ledger.used > 100 else 0.0

@@ -138,7 +138,7 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
         import asyncio
 
         try:
-            e = await asyncio.to_thread(
+            entry = await asyncio.to_thread(
                 leaderboards.submit,
                 env_id,
                 body["artifact"],
@@ -151,7 +151,7 @@ def create_app(db: str | None = None, token: str | None = None) -> FastAPI:
             from leaderboards.errors import SubmissionTooLarge
 
             raise HTTPException(413 if isinstance(e, SubmissionTooLarge) else 400, str(e)) from None
-        return _public(e)
+        return _public(entry)
 
     def _entry(entry_id: int):
         try:
@@ -166,7 +166,7 @@ def _jsonable(obj: Any) -> Any:
     import dataclasses
     import datetime
 
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         obj = dataclasses.asdict(obj)
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
@@ -198,7 +198,8 @@ def _best_so_far_png(card, history, refs) -> bytes:
     fig = _figure(7.5, 3.8)
     ax = fig.add_subplot()
     better = min if card.direction == "min" else max
-    times, best = [], []
+    times: list[Any] = []  # datetimes
+    best: list[float] = []
     for t, score in history:
         if score is None:
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 _COLORS = ["#d4351c", "#f47738", "#00703c", "#912b88", "#505a5f", "#b58840", "#28a197", "#6f72af"]
 
@@ -94,7 +95,7 @@ def best_so_far(card, entries, refs, comparable: bool = True) -> dict:
         )
         ys.append(v)
         k += 1
-    layout = {
+    layout: dict[str, Any] = {
         "title": {"text": f"{card.id}: best so far ({'lower' if card.direction == 'min' else 'higher'} is better)"},
         "xaxis": {"title": {"text": "submitted (UTC)"}, "type": "date", "range": [x0.isoformat(), x1.isoformat()]},
         "yaxis": {"title": {"text": card.units}, "exponentformat": "none", "tickformat": ".10~g"},

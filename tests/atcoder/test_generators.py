@@ -1,4 +1,5 @@
-"""Generators and input sets against the official inputs (docs/atcoder.md#generators, docs/atcoder.md#case-sets-and-modes).
+"""Generators and input sets against the official inputs (docs/atcoder.md#generators,
+docs/atcoder.md#case-sets-and-modes).
 
 The embedded manifests are checked against data/atcoder (when present); the generated inputs are checked
 against the embedded manifests (always) and byte for byte against the official files (when present).

@@ -142,7 +142,8 @@ def main() -> int:
                 )
             for r in det.get("calibration_busy") or []:
                 print(
-                    f"    busy-kernel rung E {r['E_us']:.0f} µs: overhead {r['o_us']:.0f} µs (p99 {r['o_p99_us']:.0f}), "
+                    f"    busy-kernel rung E {r['E_us']:.0f} µs: overhead {r['o_us']:.0f} µs "
+                    f"(p99 {r['o_p99_us']:.0f}), "
                     f"φ {r['phi_med_us']:.1f} µs (p99 {r['phi_p99_us']:.1f})",
                     flush=True,
                 )

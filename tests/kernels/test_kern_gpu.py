@@ -213,9 +213,9 @@ def test_gpu_memory_hog():
 
 
 def test_reference_preallocates_so_a_worker_filling_the_gpu_cannot_break_it():
-    """docs/kernels.md#the-problem-and-its-cases memory planning: W takes all free GPU memory but 3 GiB at its first call (the memory limit
-    raised so that it is allowed to); R reserved its peak for every shape beforehand, so the run ends
-    on the submission's merits (correct), never with R's OOM (`error`)."""
+    """docs/kernels.md#the-problem-and-its-cases memory planning: W takes all free GPU memory but 3 GiB at its
+    first call (the memory limit raised so that it is allowed to); R reserved its peak for every shape
+    beforehand, so the run ends on the submission's merits (correct), never with R's OOM (`error`)."""
     v = gpu(fixture_text("gpu_fill"), hooks={"gpu_mem_limit_bytes": 1 << 50})
     assert v.status != "error" and v.details["reference_memory"]["reserved_bytes"] > 0, v.message
     assert v.status in ("accepted", "contended", "implausible-timing"), v.message
@@ -223,8 +223,9 @@ def test_reference_preallocates_so_a_worker_filling_the_gpu_cannot_break_it():
 
 
 def test_gpu_memory_is_sampled_during_calls():
-    """docs/kernels.md#the-submission-contract: the worker's GPU memory is sampled every 50 ms by R, so 90% of the device held for ~200 ms
-    and released before the call returns is still `memory` (the after-call reading alone sees nothing)."""
+    """docs/kernels.md#the-submission-contract: the worker's GPU memory is sampled every 50 ms by R, so 90% of
+    the device held for ~200 ms and released before the call returns is still `memory` (the after-call reading
+    alone sees nothing)."""
     import os
 
     from verifiers.kernels.reference import worker_memory

@@ -19,7 +19,8 @@ from verifiers.kernels import trimul_op as op
 
 
 def _direct_fp64(x, mask, w):
-    """docs/kernels.md#the-problem-and-its-cases written as nested loops in numpy float64 (independent of the reference's torch ops)."""
+    """docs/kernels.md#the-problem-and-its-cases written as nested loops in numpy float64 (independent of the
+    reference's torch ops)."""
     x = x.double().numpy()
     mask = mask.double().numpy()
     W = {k: v.double().numpy() for k, v in w.items()}
@@ -136,8 +137,9 @@ def test_generation_statistics_and_seeding():
 
 
 def test_draw_order_matches_the_spec_text():
-    """docs/kernels.md#the-problem-and-its-cases re-implemented here from the spec (one generator: x, mask, then the weights in upstream's order),
-    plus a golden hash of the first 16 values of each tensor recorded once from that independent draw."""
+    """docs/kernels.md#the-problem-and-its-cases re-implemented here from the spec (one generator: x, mask,
+    then the weights in upstream's order), plus a golden hash of the first 16 values of each tensor recorded
+    once from that independent draw."""
     B, N, C, H, seed = 1, 32, 128, 128, 424242
     g = torch.Generator().manual_seed(seed)
     u = torch.empty((B, N, N, C)).uniform_(0, 1, generator=g)
@@ -201,7 +203,8 @@ def test_case_tables_as_in_upstream_task_yml():
 
 
 def test_upstream_mask_defect_regression():
-    """docs/kernels.md#gpumode-compat: upstream's parser turns `nomask: False` into the truthy string 'False'; tttd does not."""
+    """docs/kernels.md#gpumode-compat: upstream's parser turns `nomask: False` into the truthy string 'False';
+    tttd does not."""
     line = "seqlen: 32; bs: 1; dim: 128; hiddendim: 128; seed: 1092; nomask: False; distribution: normal"
     fields = {}
     for part in line.split(";"):
@@ -259,10 +262,10 @@ def test_seed_derivation_vectors_and_collisions():
 
 
 def test_canaries_break_every_precomputed_output():
-    """Canaries break a cached answer (reduced for the 2-core CI budget: 200 draws at N=32 and 20 at N=64, B=2, C=256; the
-    spec's 1000/100 run with TTTD_KERN_FULL=1): the reference on canaried inputs fails the check against
-    the true reference in every draw. Draws are batched (batch independence); the rule is applied per
-    draw independently of the checker's code."""
+    """Canaries break a cached answer (reduced for the 2-core CI budget: 200 draws at N=32 and 20 at N=64,
+    B=2, C=256; the spec's 1000/100 run with TTTD_KERN_FULL=1): the reference on canaried inputs fails the
+    check against the true reference in every draw. Draws are batched (batch independence); the rule is
+    applied per draw independently of the checker's code."""
     full = os.environ.get("TTTD_KERN_FULL") == "1"
     for case, draws, chunk in ((op.DEV[0], 1000 if full else 200, 100), (op.DEV[5], 100 if full else 20, 10)):
         x, mask, w = op.generate(case, 17)
@@ -291,8 +294,8 @@ def test_canary_density_and_repair():
 
 
 def test_bf16_edge_riding_decision_matches_independent_evaluation():
-    """A bf16-everywhere variant over 10 seeds at N=128 (spec: 20; halved for the CI budget); whichever way each call goes, the
-    checker's decision equals an elementwise numpy evaluation of the rule."""
+    """A bf16-everywhere variant over 10 seeds at N=128 (spec: 20; halved for the CI budget); whichever way
+    each call goes, the checker's decision equals an elementwise numpy evaluation of the rule."""
     case = op.Case("t", 128, 1, 128, "rand_i64", "normal")
     for seed in range(10):
         x, mask, w = op.generate(case, 500 + seed)

@@ -255,8 +255,9 @@ def test_noisy_host_retimes_a_shape_once_with_fresh_inputs(monkeypatch):
 
 
 def test_reference_oom_is_retried_once(tmp_path):
-    """docs/kernels.md#the-problem-and-its-cases: if R still runs out of GPU memory, the status is `error`, the message blames the worker's
-    memory, and P retries the whole verification once (here R's first prepare() raises torch's OOM)."""
+    """docs/kernels.md#the-problem-and-its-cases: if R still runs out of GPU memory, the status is `error`,
+    the message blames the worker's memory, and P retries the whole verification once (here R's first
+    prepare() raises torch's OOM)."""
     fault = tmp_path / "oom"
     fault.write_text("1")
     opts = {"remote_reference": True, "oom_fault_file": str(fault), "cases": (op.DEV[0],), "benchmarks": (op.DEV[0],)}
@@ -270,9 +271,10 @@ def test_reference_oom_is_retried_once(tmp_path):
 
 
 def test_seccomp_after_warmup():
-    """docs/kernels.md#one-call optional hardening: after warm-up W refuses new threads, processes and file opens. An honest
-    kernel is unaffected; one that starts a thread per call passes warm-up (the lockdown is not on yet)
-    and is rejected at its first timed call, with the reason; without the option it is accepted."""
+    """docs/kernels.md#one-call optional hardening: after warm-up W refuses new threads, processes and file
+    opens. An honest kernel is unaffected; one that starts a thread per call passes warm-up (the lockdown is
+    not on yet) and is rejected at its first timed call, with the reason; without the option it is
+    accepted."""
     v = full(example("trimul_torch.py"), seccomp_after_warmup=True)
     assert v.status == "accepted", (v.message, v.details.get("stderr"))
     assert v.details["seccomp_after_warmup"].startswith("active: no new processes, threads or file opens")
@@ -286,9 +288,9 @@ def test_seccomp_after_warmup():
 
 
 def test_canary_truth_reaches_worker_memory_only_at_reveal():
-    """docs/kernels.md#one-call: until R reveals them (after its flush), nothing mapped into W holds the canaries' positions or
-    true values, so work started before that sees wrong inputs; after the reveal the slot has both, and
-    scattering them gives exactly the generated x."""
+    """docs/kernels.md#one-call: until R reveals them (after its flush), nothing mapped into W holds the
+    canaries' positions or true values, so work started before that sees wrong inputs; after the reveal the
+    slot has both, and scattering them gives exactly the generated x."""
     import mmap
 
     import torch

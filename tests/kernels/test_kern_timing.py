@@ -332,8 +332,9 @@ def test_busy_ladder_accepts_slow_wakeups_and_still_catches_cheats():
 
 
 def test_gpu_memory_watch_sees_a_peak_freed_within_one_call(monkeypatch):
-    """docs/kernels.md#the-submission-contract: the worker's GPU memory is sampled every 50 ms, not only read after each call, so an
-    allocation made and freed inside one call is still counted (NVML replaced by a scripted sequence)."""
+    """docs/kernels.md#the-submission-contract: the worker's GPU memory is sampled every 50 ms, not only read
+    after each call, so an allocation made and freed inside one call is still counted (NVML replaced by a
+    scripted sequence)."""
     import threading
 
     from verifiers.kernels import reference

@@ -78,7 +78,8 @@ def test_full_public_set_entry_is_per_cpu_and_retimed(db_url):
 def test_contest_mode_official_total_gets_estimated_standings(db_url):
     e = leaderboards.submit(AHC, EMPTY, submitter="a", verifier_kwargs={"mode": "contest"}, db=db_url)
     assert e.accepted and e.score == 150 and e.case_set == "official" and e.comparable
-    # docs/atcoder.md#rank-and-performance: a total of 150 ties the 40-way block at ranks 640–679: rank 640, performance 639
+    # docs/atcoder.md#rank-and-performance: a total of 150 ties the 40-way block at ranks 640–679: rank 640,
+    # performance 639
     assert (e.estimated_rank, e.estimated_performance) == (640, 639)
     assert e.beats == []  # far below every reference total
     boards = leaderboards.boards(AHC, db=db_url)

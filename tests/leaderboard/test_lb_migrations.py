@@ -95,7 +95,8 @@ def test_upgrade_keeps_data_and_backfills(db_url):
             text(
                 "INSERT INTO entries (problem, hardware_key, case_set, artifact_sha256, artifact_kind, artifact_size, "
                 "submitter, notes, created_at, status, accepted, score, score_exact, display, message, verifier, "
-                "tttd_version, summary, verified_at, evaluation_count, flag, flag_reason, flagged_by, flagged_at) VALUES "
+                "tttd_version, summary, verified_at, evaluation_count, flag, flag_reason, flagged_by, "
+                "flagged_at) VALUES "
                 "('CirclePacking26-v0', '', '', :sha, 'json', 2, 'old', '', :t, 'accepted', :yes, 1.625, '1.625', "
                 "'1.625000000', 'ok', 'circle_packing@1', '0.0.1', '{}', :t, 1, 'hacked', 'why', 'op', :t)"
             ),
@@ -122,8 +123,8 @@ def test_upgrade_to_0003_adds_run_cost_and_keeps_rows(db_url):
         conn.execute(
             text(
                 "INSERT INTO entries (problem, hardware_key, case_set, artifact_sha256, artifact_kind, artifact_size, "
-                "submitter, notes, run_id, created_at, status, accepted, score, score_exact, display, message, verifier, "
-                "tttd_version, summary, verified_at, evaluation_count) VALUES "
+                "submitter, notes, run_id, created_at, status, accepted, score, score_exact, display, message, "
+                "verifier, tttd_version, summary, verified_at, evaluation_count) VALUES "
                 "('CirclePacking26-v0', '', '', :sha, 'json', 2, 'old', 'run cost $0.5', 'r', :t, 'accepted', :yes, "
                 "1.625, '1.625', '1.625000000', 'ok', 'circle_packing@1', '0.0.1', '{}', :t, 1)"
             ),
@@ -131,9 +132,10 @@ def test_upgrade_to_0003_adds_run_cost_and_keeps_rows(db_url):
         )
         conn.execute(
             text(
-                "INSERT INTO evaluations (entry_id, kind, created_at, requested_by, status, accepted, message, verifier, "
-                "tttd_version, hardware_key, details, verifier_kwargs, elapsed_s, applied) VALUES "
-                "(1, 'submit', :t, 'old', 'accepted', :yes, 'ok', 'circle_packing@1', '0.0.1', '', '{}', '{}', 0.1, :yes)"
+                "INSERT INTO evaluations (entry_id, kind, created_at, requested_by, status, accepted, message, "
+                "verifier, tttd_version, hardware_key, details, verifier_kwargs, elapsed_s, applied) VALUES "
+                "(1, 'submit', :t, 'old', 'accepted', :yes, 'ok', 'circle_packing@1', '0.0.1', '', '{}', '{}', "
+                "0.1, :yes)"
             ),
             {"t": "2025-01-02 03:04:05", "yes": True},
         )

@@ -1,6 +1,6 @@
-"""Molecule runs on the leaderboard (docs/molecules.md#tasks, docs/molecules.md#the-run-log-and-the-replay): a run directory is replayed
-through a fresh env; the client's scores, keys and statuses are ignored; rows are per board
-(task, budget, action mode + code limit, target pool); identical runs deduplicate; the exact files
+"""Molecule runs on the leaderboard (docs/molecules.md#tasks, docs/molecules.md#the-run-log-and-the-replay): a
+run directory is replayed through a fresh env; the client's scores, keys and statuses are ignored; rows are
+per board (task, budget, action mode + code limit, target pool); identical runs deduplicate; the exact files
 come back."""
 
 import json
@@ -243,9 +243,9 @@ def test_replay_uses_the_logged_step_cap(db_url, tmp_path):
 
 
 def test_oneshot_run_replays_on_the_budget_board(db_url, tmp_path):
-    """docs/molecules.md#episodes-and-rewards: a oneshot run with B set charges one shared ledger in commit order and is "comparable
-    with budget-mode rows at the same B": the replay follows the logged rollout order and reproduces
-    the run's metric; the entry lands on the same board as a budget run of that B."""
+    """docs/molecules.md#episodes-and-rewards: a oneshot run with B set charges one shared ledger in commit
+    order and is "comparable with budget-mode rows at the same B": the replay follows the logged rollout order
+    and reproduces the run's metric; the entry lands on the same board as a budget run of that B."""
     lib = _library()
     path = tmp_path / "run.sqlite"
     a, b = (gym.make(ID, episode="oneshot", budget=30, ledger=str(path)).unwrapped for _ in range(2))
@@ -392,8 +392,8 @@ def test_boards_are_separated_by_key_and_labelled(db_url, honest, tmp_path):
 
 
 def test_references_follow_the_board_task_and_budget():
-    """docs/molecules.md#references: each "AUC top-10 at N calls" number is placed only on boards of budget N (the spec's
-    values, copied here by hand from its table); GuacaMol's unlimited-call task scores, the isomer
+    """docs/molecules.md#references: each "AUC top-10 at N calls" number is placed only on boards of budget N
+    (the spec's values, copied here by hand from its table); GuacaMol's unlimited-call task scores, the isomer
     score and the ✗/† numbers never are."""
 
     def placed(key):

@@ -179,7 +179,10 @@ def test_program_routes_are_scored(cvrp_data):
             ["imports ortools"],
         ),
         (
-            "import importlib\ndef run(instance, budget_s, seed):\n    return importlib.import_module('py' + 'vrp').solve\n",
+            (
+                "import importlib\ndef run(instance, budget_s, seed):\n"
+                "    return importlib.import_module('py' + 'vrp').solve\n"
+            ),
             "crashed",
             ["No module named 'pyvrp'", "solver packages"],
         ),

@@ -1,4 +1,6 @@
-"""Tests for verifiers.math.exact: exact rational scoring primitives (docs/math.md#exact-scoring, docs/math.md#erdős-minimum-overlap, docs/math.md#autocorrelation-inequalities-ac1-and-ac2, docs/math.md#adversarial-inputs).
+"""Tests for verifiers.math.exact: exact rational scoring primitives (docs/math.md#exact-scoring,
+docs/math.md#erdős-minimum-overlap, docs/math.md#autocorrelation-inequalities-ac1-and-ac2,
+docs/math.md#adversarial-inputs).
 
 Every asserted number comes from the published data files in ../shared/data/math, from hand
 computation (spec docs/math.md#adversarial-inputs), or from a second exact route written here (direct O(n²) sums over
@@ -163,7 +165,8 @@ def test_sequence_files_reproduce_expected_values(path):
 
 @pytest.mark.parametrize("path", _data_files("erdos_"))
 def test_erdos_files_sum_deviation(path):
-    """The README and spec docs/math.md#erdős-minimum-overlap: the published Erdős sums fall slightly below n/2 in exact arithmetic."""
+    """The README and spec docs/math.md#erdős-minimum-overlap: the published Erdős sums fall slightly below
+    n/2 in exact arithmetic."""
     h = json.loads(path.read_text())["construction"]
     res = X.erdos_exact(h)
     exact_sum = sum((Fraction(x) for x in h), Fraction(0))

@@ -215,7 +215,8 @@ def test_same_score_across_processes():
 
     code = (
         "import json; from verifiers import get_verifier; "
-        "print(get_verifier('autocorrelation_ac2').verify(json.dumps([0.3, 1.7, 0.2, 5e-324, 0.9])).details['score_exact'])"
+        "print(get_verifier('autocorrelation_ac2').verify(json.dumps([0.3, 1.7, 0.2, 5e-324, 0.9]))"
+        ".details['score_exact'])"
     )
     outs = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

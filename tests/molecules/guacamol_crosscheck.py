@@ -7,7 +7,8 @@ GuacaMol is never imported at run time; it needs its own environment (docs/molec
     sed -i 's/from scipy import histogram/from numpy import histogram/' \
         /tmp/gm/lib/python3.11/site-packages/guacamol/utils/chemistry.py       # BenevolentAI/guacamol#33
     mkdir -p /tmp/gmstub && touch /tmp/gmstub/fcd.py                          # fcd pulls torch; unused here
-    PYTHONPATH=/tmp/gmstub /tmp/gm/bin/python tests/molecules/guacamol_crosscheck.py tests/molecules/data/mol_golden_v0.json
+    PYTHONPATH=/tmp/gmstub /tmp/gm/bin/python tests/molecules/guacamol_crosscheck.py \
+        tests/molecules/data/mol_golden_v0.json
 
 Prints the largest absolute difference per task between GuacaMol's score of each golden key and
 the golden value (measured: ≤ 6.9e-17 over 2,046 comparisons, 21 GuacaMol tasks plus QED).

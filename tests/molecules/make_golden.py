@@ -89,7 +89,8 @@ PLOGP_ELEMENTS = ELEMENTS - {"P"}
 
 
 def key_of(smiles: str, max_heavy: int = 50, elements=ELEMENTS) -> tuple[str | None, str | None]:
-    """An independent re-typing of docs/molecules.md#from-a-string-to-a-key (hygiene, gates, Uncharger, stereo-free key)."""
+    """An independent re-typing of docs/molecules.md#from-a-string-to-a-key (hygiene, gates, Uncharger,
+    stereo-free key)."""
     from rdkit import Chem
     from rdkit.Chem.MolStandardize import rdMolStandardize
 

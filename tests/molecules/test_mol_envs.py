@@ -1,4 +1,5 @@
-"""The env contract for every molecule id (docs/architecture.md, docs/molecules.md#tasks, docs/molecules.md#episodes-and-rewards, docs/molecules.md#tasks)."""
+"""The env contract for every molecule id (docs/architecture.md, docs/molecules.md#tasks,
+docs/molecules.md#episodes-and-rewards, docs/molecules.md#tasks)."""
 
 import hashlib
 import json
@@ -156,8 +157,9 @@ def test_tttd_list_works_without_rdkit():
 
 
 def test_run_log_replays_to_the_same_ledger(tmp_path):
-    """The run log (docs/molecules.md#the-run-log-and-the-replay) holds every submitted item; replaying items.jsonl through a fresh run
-    rebuilds the same ledger and metrics (what a leaderboard re-verification does)."""
+    """The run log (docs/molecules.md#the-run-log-and-the-replay) holds every submitted item; replaying
+    items.jsonl through a fresh run rebuilds the same ledger and metrics (what a leaderboard re-verification
+    does)."""
     env = gym.make("MolSimilarity-v0", budget=100).unwrapped
     env.reset(seed=0)
     env.step('["CC(C)(C)NCC(O)c1ccc(O)c(CO)c1", "CCO", "*C", "OCC"]')
@@ -204,9 +206,10 @@ def test_private_target_pool(tmp_path):
 
 
 def test_run_log_records_max_steps_and_exact_items(tmp_path):
-    """docs/molecules.md#the-run-log-and-the-replay/docs/molecules.md#the-run-log-and-the-replay: config.json holds every setting that changes the outcome (max_steps included);
-    items.jsonl holds each submitted item exactly — an over-long string whole, non-strings as their
-    JSON text — so that re-submitting the logged items gives the same records."""
+    """docs/molecules.md#the-run-log-and-the-replay/docs/molecules.md#the-run-log-and-the-replay: config.json
+    holds every setting that changes the outcome (max_steps included); items.jsonl holds each submitted item
+    exactly — an over-long string whole, non-strings as their JSON text — so that re-submitting the logged
+    items gives the same records."""
     from tttd_envs.problems.molecules import log_item, replay_item
 
     env = gym.make("MolQED-v0", budget=20, max_steps=2, reward_mode="terminal").unwrapped

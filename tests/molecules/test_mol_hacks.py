@@ -1,5 +1,6 @@
 """Every row of the hack table (docs/molecules.md#known-hacks-and-their-guards) against the guard it names, plus the
-reason codes of docs/molecules.md#from-a-string-to-a-key and the action-level rejections of docs/molecules.md#the-action/"""
+reason codes of docs/molecules.md#from-a-string-to-a-key and the action-level rejections of
+docs/molecules.md#the-action/"""
 
 import json
 
@@ -220,8 +221,9 @@ def test_rdkit_pin(monkeypatch):
 
 
 def test_public_objectives_are_labelled_white_box():
-    """docs/molecules.md#known-hacks-and-their-guards: a code action can recompute a public objective offline; the statement says so, and the
-    hidden tasks (the guard for sample-efficiency claims) do not show their target."""
+    """docs/molecules.md#known-hacks-and-their-guards: a code action can recompute a public objective offline;
+    the statement says so, and the hidden tasks (the guard for sample-efficiency claims) do not show their
+    target."""
     import gymnasium as gym
 
     import tttd_envs  # noqa: F401

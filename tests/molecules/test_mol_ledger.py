@@ -1,6 +1,6 @@
-"""Budget accounting and the run metric (docs/molecules.md#the-budget, docs/molecules.md#run-metrics, docs/molecules.md#episodes-and-rewards), on hand-made ledgers.
-Every expected number is computed by hand in the comments, or by an independent re-typing of PMO's
-``top_auc`` (wenhao-gao/mol_opt, main/optimizer.py)."""
+"""Budget accounting and the run metric (docs/molecules.md#the-budget, docs/molecules.md#run-metrics,
+docs/molecules.md#episodes-and-rewards), on hand-made ledgers. Every expected number is computed by hand in
+the comments, or by an independent re-typing of PMO's ``top_auc`` (wenhao-gao/mol_opt, main/optimizer.py)."""
 
 import random
 
@@ -33,7 +33,7 @@ def pmo_top_auc(scores, top_n, finish, freq_log, max_oracle_calls):
     return total / max_oracle_calls
 
 
-# -- docs/molecules.md#run-metrics worked examples ----------------------------------------------------------------------------
+# -- docs/molecules.md#run-metrics worked examples ---------------------------------------------------------------------
 def test_worked_example_plateau():
     scores = [0.5] * 10 + [1.0] * 10 + [0.0] * 5
     # (10·0.25 + 10·0.75 + 5·1.0 + 75·1.0)/100

@@ -74,9 +74,10 @@ def test_oneshot_env_passes_check_env(tmp_path):
 
 
 def test_run_log_holds_every_instance_rollout_in_commit_order(tmp_path):
-    """docs/molecules.md#the-run-log-and-the-replay/docs/molecules.md#the-run-log-and-the-replay: a oneshot run's items.jsonl lists the rollouts of every env instance sharing the
-    ledger, with a rollout index in commit order, even when a rollout is logged after a later one
-    committed (as with parallel workers); any instance writes the same log."""
+    """docs/molecules.md#the-run-log-and-the-replay/docs/molecules.md#the-run-log-and-the-replay: a oneshot
+    run's items.jsonl lists the rollouts of every env instance sharing the ledger, with a rollout index in
+    commit order, even when a rollout is logged after a later one committed (as with parallel workers); any
+    instance writes the same log."""
     import json
 
     path = tmp_path / "run.sqlite"

@@ -1,5 +1,6 @@
 """Scoring primitives: the hand-checkable vectors of docs/molecules.md#tasks, the fingerprint equivalence with RDKit's
-legacy API (docs/molecules.md#tasks), the frozen constants (docs/molecules.md#tasks) and the isomer definitions (docs/molecules.md#tasks)."""
+legacy API (docs/molecules.md#tasks), the frozen constants (docs/molecules.md#tasks) and the isomer
+definitions (docs/molecules.md#tasks)."""
 
 import json
 import math
@@ -79,7 +80,7 @@ def test_frozen_constants_recompute():
     assert abs(Descriptors.BertzCT(sita) - O.BERTZ_SITA) < 1e-9
 
 
-# -- docs/molecules.md#tasks fingerprints -------------------------------------------------------------------------------
+# -- docs/molecules.md#tasks fingerprints ------------------------------------------------------------------------------
 LEGACY = {
     "ECFP4": lambda m: AllChem.GetMorganFingerprint(m, 2),
     "ECFP6": lambda m: AllChem.GetMorganFingerprint(m, 3),
@@ -105,7 +106,7 @@ def test_counts_not_bits():
     assert DataStructs.TanimotoSimilarity(*bits) == 1 / 5
 
 
-# -- docs/molecules.md#tasks isomers --------------------------------------------------------------------------------------
+# -- docs/molecules.md#tasks isomers -----------------------------------------------------------------------------------
 def test_isomer_hit_iff_score_is_exactly_one():
     rows = [r for r in GOLDEN["inputs"] if r["key"]]
     extra = [

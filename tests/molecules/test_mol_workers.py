@@ -1,4 +1,5 @@
-"""Per-molecule time and memory limits (docs/molecules.md#from-a-string-to-a-key) and the sandboxed code actions (docs/molecules.md#the-action)."""
+"""Per-molecule time and memory limits (docs/molecules.md#from-a-string-to-a-key) and the sandboxed code
+actions (docs/molecules.md#the-action)."""
 
 import json
 import os

@@ -1,5 +1,6 @@
-"""Landlock in the sandbox (docs/kernels.md#the-submission-contract, docs/kernels.md#three-processes): files written outside the
-private working directory fail where the kernel has Landlock, and the isolation report says either way.
+"""Landlock in the sandbox (docs/kernels.md#the-submission-contract, docs/kernels.md#three-processes): files
+written outside the private working directory fail where the kernel has Landlock, and the isolation report
+says either way.
 
 Inside the chroot no other place is writable anyway (a read-only tmpfs root), so Landlock is defence in
 depth there. Where it is the only thing standing is a run whose chroot could not be built (a user

@@ -1,6 +1,7 @@
-"""The sandbox contract (docs/architecture.md#trusted-and-untrusted-code, docs/math.md#limits), one limit per test, each written so
-that it fails if the limit is missing. Calls verifiers.sandbox.run directly with small Python programs
-(config {"entry": "run", "kwargs": {...}, "convert": {"kind": "json"}}) and checks the SandboxResult.
+"""The sandbox contract (docs/architecture.md#trusted-and-untrusted-code, docs/math.md#limits), one limit per
+test, each written so that it fails if the limit is missing. Calls verifiers.sandbox.run directly with small
+Python programs (config {"entry": "run", "kwargs": {...}, "convert": {"kind": "json"}}) and checks the
+SandboxResult.
 """
 
 from __future__ import annotations
@@ -648,7 +649,8 @@ def test_cpu_info_view_shows_the_cpu_description_only(force_userns):
                 writable = True
             except OSError:
                 writable = False
-            return [sorted(os.listdir("/proc")), sorted(os.listdir("/sys")), os.path.isfile("/sys/devices/system/cpu/possible"),
+            return [sorted(os.listdir("/proc")), sorted(os.listdir("/sys")),
+                    os.path.isfile("/sys/devices/system/cpu/possible"),
                     "processor" in open("/proc/cpuinfo").read(), writable]
     """).lstrip()
     res = sandbox.run(

@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import functools
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,8 @@ def measured_references(name: str, path: Path = BASELINES_FILE) -> tuple[Referen
                 ),
             )
         )
-    return tuple(sorted(out, key=lambda r: r.value))
+    # every measured row has a value (float(row["cost"]) above)
+    return tuple(sorted(out, key=lambda r: r.value if r.value is not None else math.inf))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -227,7 +228,8 @@ def _baseline_refs(inst) -> list[Reference]:
                 ),
             )
         )
-    return sorted(out, key=lambda r: r.value)
+    # every measured row has a value (float(row["cost"]) above)
+    return sorted(out, key=lambda r: r.value if r.value is not None else math.inf)
 
 
 def _baseline_rows() -> list[dict]:
@@ -261,12 +263,12 @@ def job_order(card: JSSPCard):
 
 @functools.lru_cache(maxsize=64)
 def _card_cached(instance: str | None, instance_file: str | None, data_dir: str | None, _stamp) -> JSSPCard:
-    from verifiers.logistics import jssp
+    from verifiers.logistics import jssp_instance
 
     if instance_file:
-        inst = jssp.load_instance_file(instance_file, data_dir)
+        inst = jssp_instance.load_instance_file(instance_file, data_dir)
     else:
-        inst = jssp.load_instance(instance or DEFAULT_INSTANCE, data_dir)
+        inst = jssp_instance.load_instance(instance or DEFAULT_INSTANCE, data_dir)
     name = inst.name
     limits = {
         **LIMITS,

@@ -17,11 +17,12 @@ def draw_gantt(fig, card, construction: Any, details: dict) -> None:
         pass
     if starts is None and inst is not None and isinstance(construction, dict):
         from verifiers.logistics import jssp
+        from verifiers.math._parse import ParseError
 
         try:
             form, rows = jssp.parse_solution(construction, inst)
             starts = jssp.schedule_from_sequences(inst, rows) if form == "machine_sequences" else rows
-        except jssp.ParseError:
+        except ParseError:
             starts = None
     if inst is None or not starts:
         ax.text(0.5, 0.5, "no schedule yet", ha="center", va="center", transform=ax.transAxes, color="0.4")

@@ -10,11 +10,10 @@ RDKit is imported lazily.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from tttd_envs.card import ProblemCard
 from tttd_envs.env import DiscoveryEnv
 from tttd_envs.problems.molecules_cards import FAMILY, card_for, task_statement
 from tttd_envs.spaces import UnicodeText
@@ -30,7 +29,6 @@ MAX_PROMPT_CHARS = 1 << 20
 class MoleculeEnv(DiscoveryEnv):
     """Base of the molecule envs; see a concrete id's docstring (``help(env.unwrapped)``)."""
 
-    card: ClassVar[ProblemCard]
     reset_options = ("task", "start_pool", "state")
 
     def __init__(
@@ -194,8 +192,10 @@ class MoleculeEnv(DiscoveryEnv):
 
     # -- observation -------------------------------------------------------------------------------
     def _obs(self) -> dict[str, Any]:
+        prompt = self.prompt()[:MAX_PROMPT_CHARS]
+        assert self.state is not None  # reset() and step() set the state before observing it
         return {
-            "prompt": self.prompt()[:MAX_PROMPT_CHARS],
+            "prompt": prompt,
             "artifact": self.state.artifact[:MAX_ACTION_CHARS],
             "value": np.array(self.verifier.ledger.progress(), dtype=np.float64),
         }
@@ -204,9 +204,10 @@ class MoleculeEnv(DiscoveryEnv):
         ledger = self.verifier.ledger
         pool_keys, steps = self.run.pool_keys, self.run.steps
         parts = [self.statement.rstrip()]
-        if self.episode == "oneshot" and self.state.construction and not pool_keys:
+        st = self.state
+        if self.episode == "oneshot" and st is not None and st.construction and not pool_keys:
             parts += ["", "## Parent molecules (already paid for; resubmitting them earns nothing)"]
-            parts += [f"{k} {'' if v is None else f'{v:.4f}'}".rstrip() for k, v in self.state.construction]
+            parts += [f"{k} {'' if v is None else f'{v:.4f}'}".rstrip() for k, v in st.construction]
         if pool_keys:
             parts += ["", f"## Starting pool ({len(pool_keys)} unscored molecules)", *pool_keys]
         v = self.last_verdict
@@ -226,11 +227,13 @@ class MoleculeEnv(DiscoveryEnv):
         if self.episode == "oneshot":
             parts += ["", "## Run so far", f"budget used {budget}; {name} so far {value:.4f}"]
         else:
+            cap = self.budget
+            assert cap is not None  # budget=None (unbounded) is allowed only with episode='oneshot'
             parts += [
                 "",
                 "## Run so far",
                 f"budget used {budget}; steps {steps}/{self.max_steps}; "
-                f"free items {ledger.free_items}/{2 * self.budget}; {name} so far {value:.4f}",
+                f"free items {ledger.free_items}/{2 * cap}; {name} so far {value:.4f}",
             ]
         top = ledger.top(5 if self.episode == "oneshot" else 10)
         if top:

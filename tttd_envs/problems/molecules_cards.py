@@ -213,27 +213,27 @@ def references(task: str) -> tuple[Reference, ...]:
             )
         )
     ga_notes = ("mean of seeds 0 and 1", "seed 0")
-    for at, v, seeds in zip((1_000, 10_000), _GA.get(task, (None, None)), ga_notes):
-        if v is not None:
+    for at, ga_v, seeds in zip((1_000, 10_000), _GA.get(task, (None, None)), ga_notes):
+        if ga_v is not None:
             out.append(
                 Reference(
                     "Graph GA (PMO settings)",
                     "Jensen 2019, run by tttd",
                     2026,
-                    v,
+                    ga_v,
                     _SPEC,
                     note=f"AUC top-10 at {at:,} calls, {seeds}; measured under PMO's protocol "
                     "(isomeric keys, no gates): expect differences ≤ 0.02 from this pipeline",
                 )
             )
-    for at, v, seeds in zip((1_000, 10_000), _GA_ISOMER_SCORE.get(task, (None, None)), ga_notes):
-        if v is not None:
+    for at, ga_v, seeds in zip((1_000, 10_000), _GA_ISOMER_SCORE.get(task, (None, None)), ga_notes):
+        if ga_v is not None:
             out.append(
                 Reference(
                     "Graph GA (PMO settings, isomer score)",
                     "Jensen 2019, run by tttd",
                     2026,
-                    v,
+                    ga_v,
                     _SPEC,
                     note=f"isomer-score AUC top-10 at {at:,} calls, {seeds}; not this board's metric (coverage)",
                 )
@@ -241,9 +241,9 @@ def references(task: str) -> tuple[Reference, ...]:
     pmo = _PMO.get(task)
     if pmo is not None:
         reinvent, ga, (best, best_m, dagger), clean = pmo
-        at = "AUC top-10 at 10,000 calls, mean of 5 seeds"
+        pmo_note = "AUC top-10 at 10,000 calls, mean of 5 seeds"
         if task in _PMO_PREV:
-            at = (
+            pmo_note = (
                 "✗ not comparable: PMO scored the isomer term with TDC's text-based atom count (TDC *_prev); "
                 "AUC top-10 at 10,000 calls, mean of 5 seeds"
             )
@@ -256,11 +256,13 @@ def references(task: str) -> tuple[Reference, ...]:
                     year,
                     clean[0],
                     _PMO_SOURCE,
-                    note=f"{at}; best without oracle pre-screening",
+                    note=f"{pmo_note}; best without oracle pre-screening",
                 )
             )
-        out.append(Reference("REINVENT (PMO)", "Gao et al.", 2022, reinvent, "Gao et al., arXiv:2206.12411", note=at))
-        out.append(Reference("Graph GA (PMO)", "Gao et al.", 2022, ga, "Gao et al., arXiv:2206.12411", note=at))
+        out.append(
+            Reference("REINVENT (PMO)", "Gao et al.", 2022, reinvent, "Gao et al., arXiv:2206.12411", note=pmo_note)
+        )
+        out.append(Reference("Graph GA (PMO)", "Gao et al.", 2022, ga, "Gao et al., arXiv:2206.12411", note=pmo_note))
         who, year = _METHODS[best_m]
         if dagger:
             out.append(
@@ -275,7 +277,7 @@ def references(task: str) -> tuple[Reference, ...]:
                 )
             )
         elif clean is None or best != clean[0]:
-            out.append(Reference("best reported", who, year, best, _PMO_SOURCE, note=at))
+            out.append(Reference("best reported", who, year, best, _PMO_SOURCE, note=pmo_note))
     if task == "plogp":
         out.append(
             Reference(
@@ -345,7 +347,7 @@ def task_statement(env_id: str, task: str, objective: dict, budget: int | None, 
 
     title, blurb = FAMILY[env_id]
     hidden = task == "hidden"
-    lines = [f"# {env_id} — {title} (maximise), task `{task}`", "", blurb, "", "## Objective"]
+    lines: list[str | None] = [f"# {env_id} — {title} (maximise), task `{task}`", "", blurb, "", "## Objective"]
     if hidden:
         lines.append(
             "The target molecule(s) are unknown drug-like molecules (18–30 heavy atoms); only scores "

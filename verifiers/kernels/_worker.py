@@ -9,17 +9,28 @@ and sees inputs only as bytes in two shared host slots (fds 7, 8), which it copi
 device buffers; it stages each output into a shared buffer (fd 9). It never sees a seed.
 """
 
+from __future__ import annotations
+
 import json
 import mmap
 import os
 import sys
 import time
 
+TYPE_CHECKING = False  # annotations only: the worker imports nothing for them at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    import torch
+
+    Kernel = Callable[[Any], Any]  # a callable run as custom_kernel(data)
+
 CTL_IN, CTL_OUT, SLOT_FDS, OUT_FD = 5, 6, (7, 8), 9
 MAX_LINE = 64 << 10
 
 
-def run(device, slot_bytes, out_bytes, threads=1, spin=False):
+def run(device: str, slot_bytes: int, out_bytes: int, threads: int = 1, spin: bool = False) -> dict[str, str]:
     perf_ns = time.perf_counter_ns
     # The sandbox's own seccomp helper (already loaded in this process by the sandbox child): the
     # optional lockdown after warm-up (docs/kernels.md#one-call). Bound now, before any submission code can replace it.
@@ -35,6 +46,12 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
     dtypes = {"float32": torch.float32, "int64": torch.int64}
     dev = torch.device(device)
     cuda = dev.type == "cuda"
+    sync: Callable[[], None]
+    record: Callable[[Any], None]
+    elapsed: Callable[[Any, Any], float]
+    ev: list[Any]
+    gpu_sleep: Callable[[int], None] | None
+    l2: _L2Control | None
     if cuda and spin:
         _spin_wait(dev.index or 0)
         torch.cuda.set_device(dev)
@@ -42,31 +59,31 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
         Event = torch.cuda.Event
         record, elapsed, query = Event.record, Event.elapsed_time, Event.query
 
-        def settle(e):
+        def settle(e: Any) -> None:
             # Spin until the current stream reaches `e`: a blocking wait lets the (virtual) CPU sleep,
             # and its wake-up latency grows with the wait, so long kernels would read as work left
             # running (fence) or as time outside E (envelope) against the null-kernel calibration.
-            while spin and not query(e):
+            while spin and not query(e):  # type: ignore[no-untyped-call]  # torch: Event.query unannotated
                 pass
 
-        ev = [Event(enable_timing=True) for _ in range(3)]
+        ev = [Event(enable_timing=True) for _ in range(3)]  # type: ignore[no-untyped-call]  # torch: unannotated
         gpu_sleep = torch.cuda._sleep
         l2 = _L2Control()
         dev_name = torch.cuda.get_device_name(dev)
     else:
 
-        def sync():
+        def sync() -> None:
             pass
 
-        clock = {}
+        clock: dict[int, int] = {}
 
-        def record(e):
+        def record(e: int) -> None:
             clock[e] = perf_ns()
 
-        def elapsed(a, b):
+        def elapsed(a: int, b: int) -> float:
             return (clock[b] - clock[a]) / 1e6
 
-        def settle(e):
+        def settle(e: Any) -> None:
             pass
 
         ev = [0, 1, 2]
@@ -82,7 +99,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
         l2.remember_default()  # the context exists now; no submission code has run yet
     inbuf = bytearray()
 
-    def send(doc):
+    def send(doc: dict[str, Any]) -> None:
         data = (dumps(doc, separators=(",", ":")) + "\n").encode()
         view = memoryview(data)
         while view:
@@ -91,7 +108,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
     if spin:  # poll the control pipe instead of sleeping in read() (wake-up latency, see settle)
         os.set_blocking(CTL_IN, False)
 
-    def recv():
+    def recv() -> dict[str, Any] | None:
         nonlocal inbuf
         while b"\n" not in inbuf:
             try:
@@ -105,9 +122,10 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
                 return None
         line, _, rest = bytes(inbuf).partition(b"\n")
         inbuf = bytearray(rest)
-        return loads(line)
+        msg: dict[str, Any] = loads(line)  # P sends one JSON object per line
+        return msg
 
-    def views(buf, layout):
+    def views(buf: torch.Tensor, layout: list[list[Any]]) -> dict[str, torch.Tensor]:
         out = {}
         for name, off, shape, dt in layout:
             n = 1
@@ -127,10 +145,11 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
         "spin_wait": bool(spin),
     }
     send({"op": "hello", "pid": os.getpid(), "device": dev_name, "versions": versions})
-    fn = None
-    null_out = {}
-    warmers = {}
-    out = None
+    fn: Any = None  # the submission's custom_kernel (untrusted), once imported
+    null_out: dict[tuple[tuple[int, ...], float], Kernel] = {}
+    warmers: dict[float, Kernel] = {}
+    out: Any = None  # the submission's last output (untrusted)
+    call: Kernel | None
     while True:
         msg = recv()
         if msg is None:
@@ -144,6 +163,7 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
                 import importlib.util
 
                 spec = importlib.util.spec_from_file_location("submission", os.path.abspath("submission.py"))
+                assert spec is not None and spec.loader is not None  # a .py file path always has both
                 mod = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(mod)
                 fn = mod.__dict__.get("custom_kernel")
@@ -248,7 +268,16 @@ def run(device, slot_bytes, out_bytes, threads=1, spin=False):
             send({"op": "raised", "t": t, "where": op, "message": _describe(e)})
 
 
-def _trusted_kernel(o, busy_ms, gpu_sleep, ev, record, elapsed, sync, perf_ns):
+def _trusted_kernel(
+    o: torch.Tensor | None,
+    busy_ms: float,
+    gpu_sleep: Callable[[int], None] | None,
+    ev: list[Any],
+    record: Callable[[Any], None],
+    elapsed: Callable[[Any, Any], float],
+    sync: Callable[[], None],
+    perf_ns: Callable[[], int],
+) -> Kernel:
     """The calibration kernel: the null kernel (returns a preallocated tensor, no GPU work) or, with
     busy_ms > 0, one that keeps the device busy that long (``torch.cuda._sleep`` on a GPU, sized from
     a measured clock rate; a spin on the CPU) and returns the same tensor."""
@@ -257,7 +286,7 @@ def _trusted_kernel(o, busy_ms, gpu_sleep, ev, record, elapsed, sync, perf_ns):
     if gpu_sleep is None:
         ns = int(busy_ms * 1e6)
 
-        def spin(_d):
+        def spin(_d: Any) -> torch.Tensor | None:
             end = perf_ns() + ns
             while perf_ns() < end:
                 pass
@@ -276,7 +305,7 @@ def _trusted_kernel(o, busy_ms, gpu_sleep, ev, record, elapsed, sync, perf_ns):
     return lambda _d: (gpu_sleep(cycles), o)[1]
 
 
-def _describe(e):
+def _describe(e: BaseException) -> str:
     import traceback
 
     text = "".join(traceback.format_exception_only(_exc_type(e), e)).strip().splitlines()
@@ -294,11 +323,18 @@ def _describe(e):
     return ((text[-1] if text else "error") + line)[:1500]
 
 
-def _exc_type(e):
+def _exc_type(e: object) -> type[BaseException]:
     return e.__class__ if isinstance(e, BaseException) else Exception
 
 
-def _gate(out, shape, dev, _type, Tensor, f32):
+def _gate(
+    out: Any,
+    shape: tuple[int, ...],
+    dev: torch.device,
+    _type: Callable[[object], type],
+    Tensor: type[torch.Tensor],
+    f32: torch.dtype,
+) -> str | None:
     """docs/kernels.md#the-problem-and-its-cases rule 1: exact type, dtype, shape, device, contiguity; checked before any copy."""
     if _type(out) is not Tensor:
         name = _type(out).__name__
@@ -314,7 +350,7 @@ def _gate(out, shape, dev, _type, Tensor, f32):
     return None
 
 
-def _flags(torch):
+def _flags(torch: Any) -> dict[str, bool | str]:
     try:
         return {
             "matmul.allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
@@ -326,12 +362,12 @@ def _flags(torch):
         return {}
 
 
-def _pin(tensors):
+def _pin(tensors: list[torch.Tensor]) -> bool:
     """Page-lock the shared host slots so copies run at full PCIe speed (falls back to pageable)."""
     import torch
 
     try:
-        rt = torch.cuda.cudart()
+        rt = torch.cuda.cudart()  # type: ignore[no-untyped-call]  # torch leaves cudart() unannotated
         for t in tensors:
             if int(rt.cudaHostRegister(t.data_ptr(), t.numel(), 0)) != 0:
                 return False
@@ -340,7 +376,7 @@ def _pin(tensors):
         return False
 
 
-def _spin_wait(ordinal):
+def _spin_wait(ordinal: int) -> None:
     """Make synchronisation spin instead of yielding (before torch creates the primary context), so
     the wake-up after a long kernel costs what it costs after the calibration's null kernel. With
     the default policy an H100 host showed F - E of 46-64 µs after 2 ms kernels against 13-18 µs
@@ -361,7 +397,7 @@ class _L2Control:
 
     LIMIT_PERSISTING_L2 = 0x06
 
-    def __init__(self):
+    def __init__(self) -> None:
         import ctypes
 
         self.ct = ctypes
@@ -369,17 +405,17 @@ class _L2Control:
         self.default = 0
         self.expected = 0
 
-    def _limit(self):
+    def _limit(self) -> int:
         val = self.ct.c_size_t(0)
         rc = self.lib.cuCtxGetLimit(self.ct.byref(val), self.LIMIT_PERSISTING_L2)
         return int(val.value) if rc == 0 else -1
 
-    def remember_default(self):
+    def remember_default(self) -> None:
         """The context's own limit before the submission runs: not always 0 (an H100 reported a
         non-zero default), so a change is what counts, not a non-zero value."""
         self.default = self.expected = self._limit()
 
-    def arm(self):
+    def arm(self) -> int:
         """Reset and set the limit to 0; report the limit found if it is not what the last arm left (the
         context's default before the first one). Compared with the read-back value, not with the default
         alone: on the H100 VM the driver rounded a submission's 8 MiB to 9830400, the default there."""

@@ -28,6 +28,7 @@ import os
 import random
 import secrets
 import time
+from typing import Any
 
 from verifiers.kernels import seam, timing
 from verifiers.kernels import trimul_op as op
@@ -46,14 +47,14 @@ class Options:
     device_index: int = 0
     secret: bytes | None = None  # debug_secret; None: a fresh secret per verification
     do_timing: bool = True  # False: GPU correctness only (other hardware)
-    floors: dict | None = None  # benchmark id -> hardware floor µs
-    accepted_names: tuple | None = None  # device names this env times on; None: any
+    floors: dict[str, float] | None = None  # benchmark id -> hardware floor µs
+    accepted_names: tuple[str, ...] | None = None  # device names this env times on; None: any
     allow_other: bool = False  # allow_other_hardware
     call_limit_s: float = 10.0
     first_call_limit_s: float = 180.0
     import_limit_s: float = 300.0
     total_limit_s: float = 1800.0
-    busy_ladder_ms: tuple = (0.25, 1.0, 4.0, 16.0)  # lengths of the trusted busy kernels calibrated with
+    busy_ladder_ms: tuple[float, ...] = (0.25, 1.0, 4.0, 16.0)  # lengths of the trusted busy kernels calibrated with
     prewarm_ms: float = 0.0  # after loading each call's inputs (before the flush and the canaries), W
     # keeps the device busy this long with the trusted sleep kernel: the
     # call then starts on a device that was working, as in a benchmark loop
@@ -63,7 +64,7 @@ class Options:
     seccomp_after_warmup: bool = False  # optional hardening: W refuses new processes/threads/opens when timed
 
 
-def verify(source: str, opts: Options, hooks: seam.Hooks = seam.PRODUCTION) -> tuple[str, str, dict]:
+def verify(source: str, opts: Options, hooks: seam.Hooks = seam.PRODUCTION) -> tuple[str, str, dict[str, Any]]:
     """Run one verification; return (status, message, details). Never raises for the submission's faults.
 
     If the reference process runs out of GPU memory (despite its preallocation), the verification
@@ -72,7 +73,7 @@ def verify(source: str, opts: Options, hooks: seam.Hooks = seam.PRODUCTION) -> t
     for attempt in range(2):
         secret = opts.secret if opts.secret is not None else secrets.token_bytes(32)
         protocol = op.PROTOCOLS[opts.compat]
-        details: dict = {
+        details: dict[str, Any] = {
             "protocol": protocol,
             "profile": "compat" if opts.compat else opts.profile,
             "secret_sha256": hashlib.sha256(secret).hexdigest(),
@@ -102,20 +103,41 @@ def verify(source: str, opts: Options, hooks: seam.Hooks = seam.PRODUCTION) -> t
 class _Run:
     """One verification, step by step. `execute` is the protocol; the methods after it are its steps."""
 
-    def __init__(self, source, opts: Options, hooks: seam.Hooks, secret: bytes, protocol: str, details: dict) -> None:
+    def __init__(
+        self, source: str, opts: Options, hooks: seam.Hooks, secret: bytes, protocol: str, details: dict[str, Any]
+    ) -> None:
         self.source, self.opts, self.hooks = source, opts, hooks
         self.secret, self.protocol, self.details = secret, protocol, details
         self.gpu = opts.device == "cuda"
         self.full = self.gpu or hooks.full_protocol  # calibration, correctness phase, timing
         self.rng = random.Random(secret)  # phase orders and warm-up counts, unpredictable to W
         self.w: Worker | None = None
-        self.ref = None
+        self.ref: RemoteReference | LocalReference | None = None
         self.shared: Shared | None = None
         self.t = 0
-        self.seen_shapes: set = set()
-        self.case_log: list = []
+        self.seen_shapes: set[tuple[int, int, int]] = set()
+        self.case_log: list[dict[str, Any]] = []
         self.busy: timing.Ladder | None = None
         self.locked = False
+
+    @property
+    def worker(self) -> Worker:
+        """W, once `_start_processes` has started it."""
+        assert self.w is not None, "the worker is used before it is started"
+        return self.w
+
+    @property
+    def worker_pid(self) -> int:
+        """W's process id, known once W has greeted P."""
+        pid = self.worker.pid
+        assert pid is not None, "the worker's pid is used before its greeting"
+        return pid
+
+    @property
+    def reference(self) -> RemoteReference | LocalReference:
+        """R, once `_start_processes` has started it."""
+        assert self.ref is not None, "the reference is used before it is started"
+        return self.ref
 
     def execute(self) -> tuple[str, str]:
         cases, benches = self._correctness_cases(), (self._benchmarks() if self.full else [])
@@ -189,38 +211,38 @@ class _Run:
         else:
             self.ref = LocalReference(sh.slot_fds, sh.out_fd, slot_bytes, out_bytes)
         self.w = Worker(self.source, self.opts, self.hooks, sh)
-        self.details["reference_flags"] = self.ref.flags
-        self.details["hardware_reference"] = self.ref.info
+        self.details["reference_flags"] = self.reference.flags
+        self.details["hardware_reference"] = self.reference.info
 
     def _bind_hardware(self) -> None:
         """The device R found decides the floors and whether this env times on it (docs/kernels.md,
         "Hardware binding"): another device gives correctness only unless allow_other_hardware."""
         if not (self.gpu or self.hooks.fake_device_name):
             return
-        name = self.hooks.fake_device_name or self.ref.info.get("name")
+        name = self.hooks.fake_device_name or self.reference.info.get("name")
         match = self.opts.accepted_names is None or name in self.opts.accepted_names
         self.details["hardware_match"] = match
         self.details["device_name"] = name
-        if name and hasattr(self.opts.floors, "bind"):
+        if name and self.opts.floors is not None and hasattr(self.opts.floors, "bind"):
             self.opts.floors.bind(name)
         if not match and not self.opts.allow_other:
             self.opts = dataclasses.replace(self.opts, do_timing=False)
 
     def _greet_worker(self) -> None:
-        hello, _ = self.w.recv(self.opts.import_limit_s, "starting the worker")
-        self.w.pid = int(hello["pid"])
-        self.details["worker_pid"] = self.w.pid
-        self.w.close_passed()
+        hello, _ = self.worker.recv(self.opts.import_limit_s, "starting the worker")
+        self.worker.pid = int(hello["pid"])
+        self.details["worker_pid"] = self.worker.pid
+        self.worker.close_passed()
         self.details["worker"] = {"device": hello["device"], "versions": hello["versions"]}
 
     def _plan_gpu_memory(self, every_case: list[op.Case]) -> None:
         """R reserves its own memory for every case and starts sampling W's, before W's first call."""
-        self.details["reference_memory"] = self.ref.reserve(every_case)
-        self.details["worker_memory_sampled"] = self.ref.watch(self.w.pid, self.opts.gpu_mem_period_s)
+        self.details["reference_memory"] = self.reference.reserve(every_case)
+        self.details["worker_memory_sampled"] = self.reference.watch(self.worker_pid, self.opts.gpu_mem_period_s)
 
     def _import_submission(self) -> None:
-        self.w.send({"op": "import"})
-        msg, _ = self.w.recv(self.opts.import_limit_s, "importing the submission")
+        self.worker.send({"op": "import"})
+        msg, _ = self.worker.recv(self.opts.import_limit_s, "importing the submission")
         if msg["op"] == "raised":
             raise Stop("rejected", f"importing the submission failed: {msg['message']}")
         if msg["op"] != "imported":
@@ -259,8 +281,8 @@ class _Run:
         return timing.Trial(e_ms, f_ms, t0, t1, t2, t3)
 
     def _arm(self, t: int) -> None:
-        self.w.send({"op": "arm", "t": t})
-        msg, _ = self.w.recv(self.opts.call_limit_s, "arming")
+        self.worker.send({"op": "arm", "t": t})
+        msg, _ = self.worker.recv(self.opts.call_limit_s, "arming")
         self._expect(msg, "armed", t)
         if msg["l2_persist_limit"] not in (0, -1):
             raise Stop(
@@ -271,14 +293,14 @@ class _Run:
                 rule="L2 persistence",
             )
 
-    def _load_inputs(self, case: op.Case, phase: str, trial: int, t: int, slot: int, null: bool) -> dict:
+    def _load_inputs(self, case: op.Case, phase: str, trial: int, t: int, slot: int, null: bool) -> dict[str, Any]:
         """R prepares fresh inputs, W loads them, R flushes L2, W repairs the canaries."""
-        w = self.w
+        w = self.worker
         canaries = self.full and not self.opts.compat
         # A calibration call (null) takes the same path as a real one, inputs and all, so its overheads are
         # those a real call pays; R only skips computing a reference nobody compares with.
         seed = op.derive_seed(self.secret, self.protocol, phase, case.id, trial)
-        prep = self.ref.prepare(case, seed, slot, canaries, reference=not null)
+        prep = self.reference.prepare(case, seed, slot, canaries, reference=not null)
         w.send(
             {
                 "op": "load",
@@ -291,22 +313,22 @@ class _Run:
         msg, _ = w.recv(60, "loading inputs")
         self._expect(msg, "loaded", t)
         if self.full and not self.opts.compat:
-            self.ref.flush()
+            self.reference.flush()
         if prep["canary"]:  # repaired after the flush: the true values exist for W only now
-            self.ref.reveal()
+            self.reference.reveal()
             w.send({"op": "repair", "t": t, "slot": slot, "layout": prep["layout"], "canary": prep["canary"]})
             msg, _ = w.recv(60, "repairing the canaries")
             self._expect(msg, "repaired", t)
         return prep
 
     def _call(
-        self, case: op.Case, phase: str, t: int, slot: int, prep: dict, null: bool, busy_ms: float
+        self, case: op.Case, phase: str, t: int, slot: int, prep: dict[str, Any], null: bool, busy_ms: float
     ) -> tuple[int, int]:
         """`go`: W calls the kernel (or the trusted null/busy kernel) and reports its events; P's clock runs."""
         shape_key = (case.B, case.N, case.C)
         first = shape_key not in self.seen_shapes and not null
         limit = self.opts.first_call_limit_s if first else self.opts.call_limit_s
-        t0 = self.w.send(
+        t0 = self.worker.send(
             {
                 "op": "go",
                 "t": t,
@@ -317,7 +339,7 @@ class _Run:
                 **({"busy_ms": busy_ms} if null and busy_ms else {}),
             }
         )
-        msg, t1 = self.w.recv(limit + 5, f"custom_kernel on {phase} {case.id} ({case.describe()})")
+        msg, t1 = self.worker.recv(limit + 5, f"custom_kernel on {phase} {case.id} ({case.describe()})")
         if msg["op"] == "raised":
             self._raised(case, phase, msg["message"])
         self._expect(msg, "timed", t)
@@ -345,9 +367,9 @@ class _Run:
         raise Stop("rejected", f"custom_kernel raised on {phase} {case.id} ({case.describe()}): {text[:300]}{hint}")
 
     def _check_worker_memory(self, case: op.Case) -> None:
-        used = self.ref.worker_memory(self.w.pid)
+        used = self.reference.worker_memory(self.worker_pid)
         if used is not None and used > self.opts.gpu_mem_limit_bytes:
-            self.w.kill()
+            self.worker.kill()
             raise Stop(
                 "memory",
                 f"the worker used {used / 2**30:.1f} GiB of GPU memory on {case.id}; the limit "
@@ -356,8 +378,8 @@ class _Run:
 
     def _stage(self, case: op.Case, phase: str, t: int) -> tuple[int, int]:
         """W copies the output to shared memory for R (P's clock times the copy: the staging check)."""
-        t2 = self.w.send({"op": "stage", "t": t, "shape": [case.B, case.N, case.N, case.C]})
-        msg, t3 = self.w.recv(60, "staging the output")
+        t2 = self.worker.send({"op": "stage", "t": t, "shape": [case.B, case.N, case.N, case.C]})
+        msg, t3 = self.worker.recv(60, "staging the output")
         if msg["op"] == "bad_output":
             raise Stop("rejected", f"{msg['reason']} ({phase} {case.id})"[:400])
         if msg["op"] == "raised":
@@ -366,7 +388,7 @@ class _Run:
         return t2, t3
 
     def _compare(self, case: op.Case, phase: str, trial: int) -> None:
-        report = self.ref.compare(case)
+        report = self.reference.compare(case)
         self.case_log.append(
             {
                 "phase": phase,
@@ -387,7 +409,7 @@ class _Run:
                 failed_trial=trial,
             )
 
-    def _expect(self, msg: dict, op_name: str, t: int) -> None:
+    def _expect(self, msg: dict[str, Any], op_name: str, t: int) -> None:
         if msg["op"] == "raised":
             raise Stop("crashed", f"the worker failed ({msg['where']}): {msg['message'][:300]}")
         if msg["op"] != op_name or msg.get("t") != t:
@@ -410,8 +432,8 @@ class _Run:
         without it (the trusted checks do not depend on it)."""
         t = self.t
         self.t += 1
-        self.w.send({"op": "lockdown", "t": t})
-        msg, _ = self.w.recv(self.opts.call_limit_s, "installing the seccomp lockdown")
+        self.worker.send({"op": "lockdown", "t": t})
+        msg, _ = self.worker.recv(self.opts.call_limit_s, "installing the seccomp lockdown")
         self._expect(msg, "locked", t)
         self.locked = bool(msg["ok"])
         self.details["seccomp_after_warmup"] = ("active: " if msg["ok"] else "not active: ") + str(msg["detail"])[:300]
@@ -422,11 +444,11 @@ class _Run:
             return self.hooks.profile_override
         return timing.PROFILES["compat" if self.opts.compat else self.opts.profile]
 
-    def _calibrate(self, benches: list[op.Case]) -> dict:
+    def _calibrate(self, benches: list[op.Case]) -> dict[str, timing.Calibration]:
         """The same protocol with a trusted null kernel, before the submission is imported; then, unless
         turned off, a ladder of trusted busy kernels (timing.Ladder) on the smallest shape."""
         n = self._profile().calib_trials
-        cal = {}
+        cal: dict[str, timing.Calibration] = {}
         for c in benches:
             # One untimed priming call first: the trusted kernel's output allocation and CUDA's lazy module
             # loading land in it. On a virtual H200 that first call alone was the "p99" of 0.7-8 ms that
@@ -448,7 +470,7 @@ class _Run:
             self.details["calibration_busy"] = [{"E_us": e, **dataclasses.asdict(k)} for e, k in self.busy.points]
         return cal
 
-    def _gate_host(self, cal: dict) -> tuple[timing.Allowance, bool]:
+    def _gate_host(self, cal: dict[str, timing.Calibration]) -> tuple[timing.Allowance, bool]:
         """Judge the host from its calibration: refuse an unstable one (`contended`), time a noisy one with
         the allowance it measured. Returns (allowance, noisy)."""
         check_noise = self.gpu if self.hooks.host_noise_check is None else self.hooks.host_noise_check
@@ -505,13 +527,16 @@ class _Run:
                 break
         return order
 
-    def _time_shapes(self, order: list[op.Case], cal: dict, allowance: timing.Allowance, noisy: bool) -> dict:
+    def _time_shapes(
+        self, order: list[op.Case], cal: dict[str, timing.Calibration], allowance: timing.Allowance, noisy: bool
+    ) -> dict[str, float]:
         """Time every shape in `order`; on a noisy host a shape that misses is timed once more. Returns the
         mean µs per shape id."""
         prof = self._profile()
-        per_shape, means = {}, {}
+        per_shape: dict[str, dict[str, Any]] = {}
+        means: dict[str, float] = {}
         for c in order:
-            others = self.ref.other_processes([os.getpid(), self.w.pid or -1])
+            others = self.reference.other_processes([os.getpid(), self.worker.pid or -1])
             if others:
                 raise Stop(
                     "contended",
@@ -541,7 +566,7 @@ class _Run:
                 raise Stop(status, f"benchmark {c.id} ({c.describe()}): {message}{again}")
         return means
 
-    def _score(self, benches: list[op.Case], means: dict) -> tuple[str, str]:
+    def _score(self, benches: list[op.Case], means: dict[str, float]) -> tuple[str, str]:
         """The hardware-floor check, then the geometric mean of the per-shape means."""
         ids = [c.id for c in benches]
         self.details["per_shape_us"] = {k: means[k] for k in ids}
@@ -560,13 +585,13 @@ class _Run:
         prof: timing.Profile,
         cal: timing.Calibration,
         allowance: timing.Allowance,
-        per_shape: dict,
+        per_shape: dict[str, dict[str, Any]],
         first: int = 0,
-    ) -> tuple[str | None, str, dict, dict]:
+    ) -> tuple[str | None, str, dict[str, Any], dict[str, Any]]:
         """Time one shape under the stop rule and apply the trusted checks: (status, message, margins, stats).
         Trials are numbered from ``first`` (their inputs derive from the number, so a re-timing gets fresh
         inputs and a submission that cached the first attempt's outputs gains nothing)."""
-        nvml_start = self.ref.hardware() if self.gpu else None
+        nvml_start = self.reference.hardware() if self.gpu else None
         trials: list[timing.Trial] = []
         start = time.monotonic()
         while True:
@@ -574,13 +599,13 @@ class _Run:
             why = timing.should_stop([tr.e_ms / 1e3 for tr in trials], time.monotonic() - start, prof)
             if why:
                 break
-        stats = timing.shape_stats([tr.e_ms * 1e3 for tr in trials])
+        stats: dict[str, Any] = timing.shape_stats([tr.e_ms * 1e3 for tr in trials])
         stats["stop"] = why
         status, message, margins = timing.check_shape(trials, cal, self.opts.thresholds, self.busy, allowance)
         stats["margins"] = margins
         stats["floor_us"] = (self.opts.floors or {}).get(c.id)
-        if self.gpu:
-            nvml_end = self.ref.hardware()
+        if nvml_start is not None:  # on a GPU
+            nvml_end = self.reference.hardware()
             stats["nvml"] = {"start": _clock_fields(nvml_start), "end": _clock_fields(nvml_end)}
             reasons = int(nvml_start.get("clock_event_reasons", 0)) | int(nvml_end.get("clock_event_reasons", 0))
             if reasons & _THROTTLE_BITS:
@@ -601,6 +626,6 @@ _RETIME_OFFSET = 1_000_000
 _THROTTLE_BITS = 0x8 | 0x20 | 0x40 | 0x80
 
 
-def _clock_fields(info: dict) -> dict:
+def _clock_fields(info: dict[str, Any]) -> dict[str, Any]:
     keys = ("sm_clock_mhz", "mem_clock_mhz", "temperature_c", "power_w", "clock_event_reasons")
     return {k: info.get(k) for k in keys}

@@ -15,13 +15,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from verifiers.kernels.reference import ReferenceService
 
 if TYPE_CHECKING:
+    from verifiers.kernels import trimul_op as op
     from verifiers.kernels.coordinator import Options
     from verifiers.kernels.seam import Hooks
+    from verifiers.sandbox import Limits, SandboxResult
 
 MAX_LINE = 64 << 10
 #: Replies W may send, with exactly these keys (anything else is a protocol violation).
@@ -77,8 +80,8 @@ class Worker:
         p2w_r, self.p2w = os.pipe()
         self.w2p, w2p_w = os.pipe()
         self._buf = bytearray()
-        self.result = None
-        self.sent: list[dict] = []  # every P→W message (tests check that no seed is ever sent)
+        self.result: SandboxResult | Exception | None = None
+        self.sent: list[dict[str, Any]] = []  # every P→W message (tests check that no seed is ever sent)
         worker_src = open(os.path.join(os.path.dirname(__file__), "_worker.py"), "rb").read()
         gpu = opts.device == "cuda"
         gpu_box = gpu or hooks.gpu_sandbox
@@ -136,7 +139,7 @@ class Worker:
         kwargs = {"device": "cuda:0" if gpu else "cpu", "slot_bytes": slot_bytes, "out_bytes": out_bytes, "spin": spin}
         files = {"program.py": worker_src, "submission.py": source.encode("utf-8", "surrogatepass")}
         extra = (p2w_r, w2p_w, *self.slot_fds, self.out_fd)
-        self._passed = (p2w_r, w2p_w)
+        self._passed: tuple[int, ...] = (p2w_r, w2p_w)
         self.env = env
         self.spin = spin  # poll for replies: a sleeping coordinator's wake-up would count as envelope
 
@@ -170,7 +173,7 @@ class Worker:
                 pass
         self._passed = ()
 
-    def send(self, doc: dict) -> int:
+    def send(self, doc: dict[str, Any]) -> int:
         self.sent.append(doc)
         data = (json.dumps(doc, separators=(",", ":")) + "\n").encode()
         t = time.perf_counter_ns()
@@ -180,7 +183,7 @@ class Worker:
             raise Stop("crashed", "the worker process died (its control pipe is closed).") from None
         return t
 
-    def recv(self, timeout_s: float, what: str) -> tuple[dict, int]:
+    def recv(self, timeout_s: float, what: str) -> tuple[dict[str, Any], int]:
         """Next message from W (schema-checked) and P's clock when it arrived."""
         deadline = time.monotonic() + timeout_s
         alive_checked = time.monotonic()
@@ -248,7 +251,7 @@ class Worker:
                     pass
 
     def shutdown(self) -> None:
-        self.flags = None
+        self.flags: dict[str, Any] | None = None  # the worker's precision flags after the run (its `bye`)
         try:
             if self.pid is not None and self.thread.is_alive():
                 self.send({"op": "quit"})
@@ -272,7 +275,7 @@ class Shared:
 
     def __init__(self, slot_bytes: int, out_bytes: int) -> None:
         self.slot_bytes, self.out_bytes = slot_bytes, out_bytes
-        self.slot_fds = []
+        self.slot_fds: list[int] = []
         for i in range(2):
             fd = os.memfd_create(f"tttd-slot{i}", os.MFD_CLOEXEC)
             os.ftruncate(fd, slot_bytes)
@@ -298,7 +301,7 @@ def _error_record(result: bytes | None) -> str:
         return ""
 
 
-def _GpuLimits(**kw):
+def _GpuLimits(**kw: Any) -> Limits:
     """Limits for a CUDA worker: 512 tasks (compilers need subprocesses), no RLIMIT_AS (the CUDA runtime
     reserves huge virtual ranges; the run's cgroup bounds memory instead, docs/kernels.md#the-submission-contract)."""
     from verifiers.sandbox import Limits
@@ -308,7 +311,7 @@ def _GpuLimits(**kw):
         def max_tasks(self) -> int:
             return 512
 
-        def wire(self) -> dict:
+        def wire(self) -> dict[str, Any]:
             return {**super().wire(), "address_space": False}
 
     return GpuLimits(**kw)
@@ -321,8 +324,8 @@ class RemoteReference:
     def __init__(
         self,
         device_index: int,
-        slot_fds,
-        out_fd,
+        slot_fds: Sequence[int],
+        out_fd: int,
         slot_bytes: int,
         out_bytes: int,
         device: str = "cuda:0",
@@ -354,16 +357,17 @@ class RemoteReference:
                 "oom_fault_file": oom_fault_file,
             }
         )
-        self.info = hello["hardware"]
-        self.flags = hello["flags"]
+        self.info: dict[str, Any] = hello["hardware"]
+        self.flags: dict[str, Any] = hello["flags"]
 
-    def _call(self, req: dict) -> dict:
+    def _call(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
             raise Stop("error", "the reference process died; this is the verifier's fault, please retry.")
-        rep = json.loads(line)
+        rep: dict[str, Any] = json.loads(line)  # R (trusted code) replies with one JSON object per line
         if isinstance(rep, dict) and "error" in rep:
             if (
                 "out of memory" in rep["error"].lower()
@@ -377,13 +381,14 @@ class RemoteReference:
             raise Stop("error", f"the reference process failed: {rep['error']}")
         return rep
 
-    def reserve(self, cases) -> dict:
+    def reserve(self, cases: Iterable[op.Case]) -> dict[str, Any]:
         return self._call({"cmd": "reserve", "cases": [dataclasses.asdict(c) for c in cases]})
 
     def watch(self, pid: int, period_s: float) -> bool:
-        return self._call({"cmd": "watch", "pid": pid, "period_s": period_s})["watching"]
+        watching: bool = self._call({"cmd": "watch", "pid": pid, "period_s": period_s})["watching"]
+        return watching
 
-    def prepare(self, case, seed, slot, canaries, reference=True):
+    def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool, reference: bool = True) -> dict[str, Any]:
         return self._call(
             {
                 "cmd": "prepare",
@@ -395,26 +400,29 @@ class RemoteReference:
             }
         )
 
-    def flush(self, reset: bool = True):
+    def flush(self, reset: bool = True) -> None:
         self._call({"cmd": "flush", "reset": reset})
 
-    def reveal(self):
+    def reveal(self) -> None:
         self._call({"cmd": "reveal"})
 
-    def compare(self, case):
+    def compare(self, case: op.Case) -> dict[str, Any]:
         return self._call({"cmd": "compare", "case": dataclasses.asdict(case)})
 
-    def hardware(self):
+    def hardware(self) -> dict[str, Any]:
         return self._call({"cmd": "hardware"})
 
-    def other_processes(self, allowed):
-        return self._call({"cmd": "processes", "allowed": allowed})["others"]
+    def other_processes(self, allowed: list[int]) -> list[int] | None:
+        others: list[int] | None = self._call({"cmd": "processes", "allowed": allowed})["others"]
+        return others
 
-    def worker_memory(self, pid):
-        return self._call({"cmd": "worker_memory", "pid": pid})["bytes"]
+    def worker_memory(self, pid: int) -> int | None:
+        used: int | None = self._call({"cmd": "worker_memory", "pid": pid})["bytes"]
+        return used
 
-    def close(self):
+    def close(self) -> None:
         try:
+            assert self.proc.stdin is not None  # a pipe
             self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
             self.proc.stdin.flush()
             self.proc.wait(10)
@@ -425,34 +433,37 @@ class RemoteReference:
 class LocalReference:
     """R in-process (CPU dev mode)."""
 
-    def __init__(self, slot_fds, out_fd, slot_bytes, out_bytes) -> None:
+    def __init__(self, slot_fds: Sequence[int], out_fd: int, slot_bytes: int, out_bytes: int) -> None:
         self.svc = ReferenceService("cpu", tuple(slot_fds), out_fd, slot_bytes, out_bytes)
         self.info = self.svc.hardware()
         self.flags = self.svc.flags
 
-    def prepare(self, case, seed, slot, canaries, reference=True):
+    def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool, reference: bool = True) -> dict[str, Any]:
         return self.svc.prepare(case, seed, slot, canaries, reference)
 
-    def flush(self):
+    def flush(self) -> None:
         self.svc.flush()
 
-    def reveal(self):
+    def reveal(self) -> None:
         self.svc.reveal()
 
-    def compare(self, case):
+    def compare(self, case: op.Case) -> dict[str, Any]:
         return self.svc.compare(case)
 
-    def other_processes(self, allowed):
+    def hardware(self) -> dict[str, Any]:
+        return self.svc.hardware()
+
+    def other_processes(self, allowed: list[int]) -> list[int] | None:
         return None
 
-    def worker_memory(self, pid):
+    def worker_memory(self, pid: int) -> int | None:
         return None
 
-    def reserve(self, cases) -> dict:
+    def reserve(self, cases: Iterable[op.Case]) -> dict[str, Any]:
         return {"reserved_bytes": 0}
 
-    def watch(self, pid, period_s) -> bool:
+    def watch(self, pid: int, period_s: float) -> bool:
         return False
 
-    def close(self):
+    def close(self) -> None:
         pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable, Iterator
 
 MAX_SOURCE_BYTES = 64 << 10
 _ALLOWED_TOP = {
@@ -180,6 +181,7 @@ def check(source: str, require_triton: bool = False) -> ast.Module:
         raise PolicyError("S1", None, "the module has no top-level custom_kernel; define custom_kernel(data)")
 
     aliases: dict[str, str] = {}  # local name -> dotted module path (or module.attr)
+    full: str | None
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for al in node.names:
@@ -288,7 +290,7 @@ def check(source: str, require_triton: bool = False) -> ast.Module:
     return tree
 
 
-def _flatten_targets(targets):
+def _flatten_targets(targets: Iterable[ast.expr]) -> Iterator[ast.expr]:
     for t in targets:
         if isinstance(t, (ast.Tuple, ast.List)):
             yield from _flatten_targets(t.elts)
@@ -298,7 +300,7 @@ def _flatten_targets(targets):
             yield t
 
 
-def _texts(node: ast.AST):
+def _texts(node: ast.AST) -> Iterator[str]:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
         v = node.value
         yield v if isinstance(v, str) else v.decode("latin-1")

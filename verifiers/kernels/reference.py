@@ -14,17 +14,23 @@ import json
 import mmap
 import os
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 from verifiers.kernels import trimul_op as op
 
 ALIGN = 256
 
 
-def layout_for(case: op.Case, hidden: int = op.H) -> tuple[list, int]:
+def layout_for(case: op.Case, hidden: int = op.H) -> tuple[list[list[Any]], int]:
     """[(name, offset, shape, dtype)] of one input set in a slot, and its total size in bytes."""
     B, N, C = case.B, case.N, case.C
-    items = [("x", (B, N, N, C), "float32"), ("mask", (B, N, N), "int64" if case.mask.endswith("i64") else "float32")]
+    items: list[tuple[str, tuple[int, ...], str]] = [
+        ("x", (B, N, N, C), "float32"),
+        ("mask", (B, N, N), "int64" if case.mask.endswith("i64") else "float32"),
+    ]
     for name in op.WEIGHT_ORDER:
+        shape: tuple[int, ...]
         if name in ("norm.weight", "norm.bias"):
             shape = (C,)
         elif name in ("to_out_norm.weight", "to_out_norm.bias"):
@@ -34,7 +40,8 @@ def layout_for(case: op.Case, hidden: int = op.H) -> tuple[list, int]:
         else:
             shape = (hidden, C)
         items.append((name, shape, "float32"))
-    out, off = [], 0
+    out: list[list[Any]] = []
+    off = 0
     for name, shape, dt in items:
         out.append([name, off, list(shape), dt])
         n = 1
@@ -44,13 +51,13 @@ def layout_for(case: op.Case, hidden: int = op.H) -> tuple[list, int]:
     return out, off
 
 
-def slot_bytes_for(cases) -> int:
+def slot_bytes_for(cases: Iterable[op.Case]) -> int:
     """Slot size: the largest input set plus its canary table (8 + 4 bytes per (b, i) row)."""
     return max(layout_for(c)[1] + 2 * ALIGN + 12 * c.B * c.N for c in cases)
 
 
 class ReferenceService:
-    def __init__(self, device: str, slot_fds: tuple[int, int], out_fd: int, slot_bytes: int, out_bytes: int) -> None:
+    def __init__(self, device: str, slot_fds: tuple[int, ...], out_fd: int, slot_bytes: int, out_bytes: int) -> None:
         import torch
 
         self.torch = torch
@@ -66,7 +73,7 @@ class ReferenceService:
         self.pinned = False
         if self.cuda:
             try:
-                rt = torch.cuda.cudart()
+                rt = torch.cuda.cudart()  # type: ignore[no-untyped-call]  # torch leaves cudart() unannotated
                 self.pinned = all(
                     int(rt.cudaHostRegister(t.data_ptr(), t.numel(), 0)) == 0 for t in self.host_slots + [self.host_out]
                 )
@@ -77,12 +84,12 @@ class ReferenceService:
             n = max(256 << 20, 2 * self.l2_bytes)
             self.flush_w = torch.empty(n // 4, dtype=torch.float32, device=self.device)
             self.flush_r = torch.ones(n // 4, dtype=torch.float32, device=self.device)
-        self.expected = None
+        self.expected: Any = None  # the reference output of the prepared trial (a tensor)
         self.oom_fault: str | None = None  # test-only: a file counting injected OOMs in prepare()
-        self.pending_repair = None
+        self.pending_repair: tuple[int, int, int, Any, Any] | None = None  # slot, offsets, canary tensors
 
     # -- memory planning (docs/kernels.md#the-problem-and-its-cases) ---------------------------------------------------------------------
-    def reserve(self, cases) -> dict:
+    def reserve(self, cases: Iterable[op.Case]) -> dict[str, int]:
         """Run R's whole path for every shape once (generation, reference, the staged output's upload and
         the comparison), largest first, before W's first call: the caching allocator then already holds
         R's peak, so W exhausting GPU memory later cannot make R fail halfway through a trial."""
@@ -106,7 +113,7 @@ class ReferenceService:
         }
 
     # -- one trial ---------------------------------------------------------------------------------
-    def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool, reference: bool = True) -> dict:
+    def prepare(self, case: op.Case, seed: int, slot: int, canaries: bool, reference: bool = True) -> dict[str, Any]:
         """Generate private inputs from `seed`, compute the reference (unless ``reference`` is False: a
         calibration call, whose output nobody compares), write the (canaried) inputs to `slot`."""
         torch = self.torch
@@ -168,7 +175,7 @@ class ReferenceService:
         float(self.flush_r.sum())  # forces completion
         torch.cuda.synchronize()
 
-    def compare(self, case: op.Case) -> dict:
+    def compare(self, case: op.Case) -> dict[str, Any]:
         torch = self.torch
         n = case.B * case.N * case.N * case.C
         staged = self.host_out[: 4 * n].view(torch.float32).view(case.B, case.N, case.N, case.C)
@@ -178,9 +185,9 @@ class ReferenceService:
         self.expected = None
         return report
 
-    def hardware(self) -> dict:
+    def hardware(self) -> dict[str, Any]:
         torch = self.torch
-        info: dict = {"device": str(self.device), "pinned_slots": self.pinned}
+        info: dict[str, Any] = {"device": str(self.device), "pinned_slots": self.pinned}
         if not self.cuda:
             return info
         p = torch.cuda.get_device_properties(self.device)
@@ -201,7 +208,7 @@ class ReferenceService:
     def other_processes(self, allowed: list[int]) -> list[int] | None:
         """PIDs on the GPU other than `allowed` (None when NVML cannot tell)."""
         try:
-            import pynvml
+            import pynvml  # type: ignore[import-not-found]  # optional NVML bindings (nvidia-ml-py), absent here
 
             pynvml.nvmlInit()
             h = pynvml.nvmlDeviceGetHandleByIndex(self.device.index or 0)
@@ -274,7 +281,7 @@ def worker_memory(index: int, pid: int) -> int | None:
         return None
 
 
-def _nvml_info(index: int) -> dict:
+def _nvml_info(index: int) -> dict[str, Any]:
     try:
         import pynvml
 

@@ -18,7 +18,11 @@ import contextlib
 import contextvars
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from verifiers.kernels.timing import Profile
+    from verifiers.kernels.trimul_op import Case
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,10 +37,10 @@ class Hooks:
     busy_calibration: bool | None = None  # calibrate with trusted busy kernels too (None: on a GPU)
     worker_report_scale: float = 1.0  # multiplies W's reported E and F: a falsifying worker (E/100)
     oom_fault_file: str | None = None  # R raises out-of-memory in prepare() as many times as the file says
-    profile_override: Any = None  # a timing.Profile replacing the production one (a shorter stop rule)
-    cases: tuple | None = None  # the correctness cases instead of the production list
-    benchmarks: tuple | None = None  # the benchmark shapes instead of the production list
-    options: dict = dataclasses.field(default_factory=dict)  # production Options fields replaced
+    profile_override: Profile | None = None  # a timing.Profile replacing the production one (a shorter stop rule)
+    cases: tuple[Case, ...] | None = None  # the correctness cases instead of the production list
+    benchmarks: tuple[Case, ...] | None = None  # the benchmark shapes instead of the production list
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # production Options fields replaced
 
 
 PRODUCTION = Hooks()

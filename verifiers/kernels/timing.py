@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+from collections.abc import Callable
+from typing import Any
 
 SCORE_SCALE = 3000.0
 
@@ -108,7 +110,7 @@ def should_stop(times_s: list[float], elapsed_wall_s: float, p: Profile) -> str 
     return None
 
 
-def shape_stats(e_us: list[float]) -> dict:
+def shape_stats(e_us: list[float]) -> dict[str, float]:
     n = len(e_us)
     mean = statistics.fmean(e_us)
     std = statistics.stdev(e_us) if n > 1 else 0.0
@@ -252,7 +254,7 @@ class Ladder:
         pts = [(0.0, self.base), *self.points]
         b = self.base
 
-        def rise(get):
+        def rise(get: Callable[[Calibration], float]) -> float:
             return max(0.0, _interp(pts, e_us, get) - get(b))
 
         return dataclasses.replace(
@@ -263,7 +265,7 @@ class Ladder:
         )
 
 
-def _interp(pts: list, x: float, get) -> float:
+def _interp(pts: list[tuple[float, Calibration]], x: float, get: Callable[[Calibration], float]) -> float:
     if x <= pts[0][0]:
         return get(pts[0][1])
     for (x0, c0), (x1, c1) in zip(pts, pts[1:]):
@@ -368,7 +370,7 @@ class HostProfile:
             f"{self.tail_calls}/{self.calls} calls (> {TAIL_US:.0f} µs over the median)"
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["reasons"] = list(self.reasons)
         d["summary"] = self.summary()
@@ -500,7 +502,7 @@ def check_shape(
     th: Thresholds = DEFAULT_THRESHOLDS,
     busy: Ladder | None = None,
     allowance: Allowance = Allowance(),
-) -> tuple[str | None, str, dict]:
+) -> tuple[str | None, str, dict[str, Any]]:
     """Apply sanity, fence, envelope and staging to one shape's trials (the fence first: work left
     running after return also inflates the envelope, and its message says how to fix it). With a busy
     ladder, ``o`` and ``φ`` are those a trusted kernel of the reported median E paid (Ladder.at);
@@ -528,7 +530,7 @@ def check_shape(
     env = [(t.t1 - t.t0) / 1e3 - e for t, e in zip(trials, e_us)]
     stage = [(t.t3 - t.t2) / 1e3 for t in trials]
     limit = outliers_allowed(len(trials), allowance.tail_rate, th)
-    m = {
+    m: dict[str, Any] = {
         "median_E_us": med_e,
         "o_us": cal.o_us,
         "phi_med_us": cal.phi_med_us,

@@ -58,7 +58,7 @@ class Case:
         )
 
 
-def _upstream(prefix: str, rows: list[tuple]) -> tuple[Case, ...]:
+def _upstream(prefix: str, rows: list[tuple[int, int, int, bool, str]]) -> tuple[Case, ...]:
     return tuple(
         Case(f"{prefix}{i}", n, b, c, "ones_f32" if nomask else "rand_i64", dist)
         for i, (n, b, c, nomask, dist) in enumerate(rows)
@@ -130,7 +130,7 @@ def derive_seed(secret: bytes, protocol: str, phase: str, case: str | int, trial
     return int.from_bytes(hmac.new(secret, msg, hashlib.sha256).digest()[:8], "big") & (2**63 - 1)
 
 
-def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tuple[Any, Any, dict]:
+def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tuple[Any, Any, dict[str, Any]]:
     """Draw (x, mask, weights) for `case` from one torch.Generator seeded with `seed` (docs/kernels.md#the-problem-and-its-cases order)."""
     import torch
 
@@ -150,7 +150,7 @@ def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tup
     else:
         mask = torch.randint(0, 2, (B, N, N), generator=g, device=device)
     mask = mask.to(torch.int64 if case.mask.endswith("i64") else f32)
-    w: dict = {}
+    w: dict[str, Any] = {}
     w["norm.weight"] = torch.randn((C,), generator=g, device=device, dtype=f32)
     w["norm.bias"] = torch.randn((C,), generator=g, device=device, dtype=f32)
     for name in ("left_proj", "right_proj", "left_gate", "right_gate", "out_gate"):
@@ -161,7 +161,7 @@ def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tup
     return x, mask, {k: w[k] for k in WEIGHT_ORDER}
 
 
-def reference(x, mask, weights: dict):
+def reference(x: Any, mask: Any, weights: dict[str, Any]) -> Any:
     """The fp32 forward pass of docs/kernels.md#the-problem-and-its-cases (any hidden size, taken from the weights). Precision flags are the
     caller's job: R pins them (see `pin_precision`)."""
     import torch
@@ -185,7 +185,7 @@ def reference(x, mask, weights: dict):
     return F.linear(o * gate, weights["to_out.weight"]).contiguous()
 
 
-def pin_precision() -> dict:
+def pin_precision() -> dict[str, bool | str]:
     """Set every precision flag of this process to exact fp32 (docs/kernels.md#the-problem-and-its-cases); return what was set."""
     import torch
 
@@ -195,7 +195,7 @@ def pin_precision() -> dict:
     return {"matmul.allow_tf32": False, "cudnn.allow_tf32": False, "float32_matmul_precision": "highest"}
 
 
-def add_canaries(x, seed: int):
+def add_canaries(x: Any, seed: int) -> tuple[Any, Any]:
     """docs/kernels.md#one-call: one (k, c) position per (b, i) row set to ±1e3. Returns (flat indices, true values);
     `x` is modified in place."""
     import torch
@@ -215,7 +215,7 @@ def add_canaries(x, seed: int):
     return flat, true
 
 
-def compare(out, ref, max_listed: int = 5) -> dict:
+def compare(out: Any, ref: Any, max_listed: int = 5) -> dict[str, Any]:
     """docs/kernels.md#the-problem-and-its-cases rules 2 and 3 on tensors of equal shape: every element within 0.02 + 0.02·|ref| and equal
     NaN/±inf patterns. Returns the report of docs/kernels.md#the-problem-and-its-cases (`ok`, `n_bad`, `max_abs`, `max_ratio`, `rel_l2`, `bad`)."""
     import torch
@@ -241,7 +241,7 @@ def compare(out, ref, max_listed: int = 5) -> dict:
         bad = (bad & finite) | pattern_bad
     n_bad = int(bad.sum())
     ratio = diff.div_(tol)  # diff is not needed after this
-    report = {
+    report: dict[str, Any] = {
         "ok": n_bad == 0,
         "n_bad": n_bad,
         "n": int(o.numel()),
@@ -267,7 +267,7 @@ def compare(out, ref, max_listed: int = 5) -> dict:
     return report
 
 
-def _num(t) -> float | str:
+def _num(t: Any) -> float | str:
     v = float(t)
     return v if math.isfinite(v) else str(v)
 
@@ -280,7 +280,7 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(out))
 
 
-def failure_message(case: Case, report: dict, phase: str) -> str:
+def failure_message(case: Case, report: dict[str, Any], phase: str) -> str:
     """The one-sentence message of docs/kernels.md#reward-and-statuses for a failed comparison."""
     where = ",".join(map(str, report.get("worst_index", [])))
     ratio = report.get("max_ratio", float("nan"))

@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.artifacts import last_block
 from verifiers.base import Verifier
 from verifiers.kernels import policy, timing
 from verifiers.kernels import trimul_op as op
 from verifiers.verdict import Verdict
+
+if TYPE_CHECKING:
+    from verifiers.kernels.coordinator import Options
+    from verifiers.kernels.seam import Hooks
 
 _DEV_CAVEATS = (
     "a CPU pass is a filter, not a proof: the interpreter ignores num_warps, races and out-of-bounds "
@@ -180,7 +184,7 @@ class TriMulVerifier(Verifier):
             return Verdict.accept(details["geomean_us"], message, details=details, hardware=hardware)
         return Verdict.reject(message or status, status=status, details=details, hardware=hardware)
 
-    def _gpu(self, source: str, opts, hooks) -> tuple[str, str, dict]:
+    def _gpu(self, source: str, opts: Options, hooks: Hooks) -> tuple[str, str, dict[str, Any]]:
         from verifiers.kernels import coordinator
 
         dev = timing.DEVICES[self.gpu]
@@ -190,7 +194,7 @@ class TriMulVerifier(Verifier):
         return coordinator.verify(source, opts, hooks)
 
 
-class _FloorsByName(dict):
+class _FloorsByName(dict[str, float]):
     """Benchmark id -> floor µs for the device name the coordinator found (set via `bind`)."""
 
     def __init__(self, dev: timing.Device) -> None:
@@ -204,8 +208,8 @@ class _FloorsByName(dict):
             self[c.id] = timing.device_floor_us(self.dev, name, c.N, c.B, c.C)
 
 
-def _software(details: dict, compat: bool, profile: str) -> dict:
-    sw = {
+def _software(details: dict[str, Any], compat: bool, profile: str) -> dict[str, Any]:
+    sw: dict[str, Any] = {
         "python": platform.python_version(),
         "verifier": "trimul/1",
         "protocol": op.PROTOCOLS[compat],

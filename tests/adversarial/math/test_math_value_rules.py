@@ -493,8 +493,8 @@ def test_float_grid_5x5_rejected(problem):
 
 @pytest.mark.parametrize("problem", CP_PROBLEMS)
 def test_message_names_the_worst_violation_the_overlap(problem):
-    # The worst violation is the 1.1e-16 overlap, not the 2.8e-17 containment excess (spec docs/math.md#circle-packing): it
-    # must come first in the message.
+    # The worst violation is the 1.1e-16 overlap, not the 2.8e-17 containment excess (spec
+    # docs/math.md#circle-packing): it must come first in the message.
     v = verifier(problem).verify(json.dumps(grid_5x5(problem)))
     assert_rejected(v, "overlap by 1.1e-16", "shrink radii")
     assert v.message.index("overlap") < v.message.find("sticks out") or "sticks out" not in v.message
