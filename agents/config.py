@@ -124,7 +124,8 @@ class AgentConfig:
         )
         need(
             0 <= self.vllm_gpu_memory_utilization < 1,
-            f"vllm_gpu_memory_utilization must be in [0, 1) (0: vLLM's default), not {self.vllm_gpu_memory_utilization}",
+            f"vllm_gpu_memory_utilization must be in [0, 1) (0: vLLM's default), "
+            f"not {self.vllm_gpu_memory_utilization}",
         )
         need(
             self.vllm_server in ("", "start") or self.vllm_server.startswith(("http://", "https://")),

@@ -6,7 +6,8 @@ for byte in one canonical JSON *bundle* (``verifiers.molecules.replay``; its sha
 artifact hash, so identical runs deduplicate and ``tttd board --artifact N --unpack DIR`` gives the
 files back), and judges the run with the verifiers layer's replay (``RunLogVerifier``): no env, no
 gym, and nothing in the files but the items and the settings is read. With B set a oneshot run is
-ranked on the same board as budget runs of that B (docs/molecules.md#episodes-and-rewards); an unbounded one (B = None) has no board.
+ranked on the same board as budget runs of that B (docs/molecules.md#episodes-and-rewards); an unbounded one
+(B = None) has no board.
 
 Runs are ranked per *board*: (id, task, budget B, action mode and ``code_timeout_s``, target pool).
 The board key is stored in the entry's ``case_set`` column, e.g. ``albuterol|B100|auto|60s|-`` or

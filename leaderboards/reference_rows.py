@@ -142,8 +142,8 @@ def molecule_references(card, case_set: str = "") -> list[ReferenceRow]:
     """The docs/molecules.md#references references of a molecule board's task (from ``molecules_cards.references``). A
     reference is placed on the board (and can be beaten) only when it is the same metric at the same
     budget: its note says "AUC top-10 at N calls" (isomer tasks: "AUC coverage at N calls") with N =
-    the board's B. The others (another budget, GuacaMol's unlimited-call task scores, numbers docs/molecules.md#references marks
-    not comparable) are listed as context, never ranked against."""
+    the board's B. The others (another budget, GuacaMol's unlimited-call task scores, numbers
+    docs/molecules.md#references marks not comparable) are listed as context, never ranked against."""
     from leaderboards import molruns
     from tttd_envs.problems.molecules_cards import references as task_references
 

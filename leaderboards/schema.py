@@ -1,6 +1,6 @@
-"""The database schema: the leaderboard's tables (SQLAlchemy 2.0 declarative). The schema itself is created and changed only by the
-versioned migrations in ``leaderboards/migrations``; these classes must match the newest revision
-(tests compare them).
+"""The database schema: the leaderboard's tables (SQLAlchemy 2.0 declarative). The schema itself is created and
+changed only by the versioned migrations in ``leaderboards/migrations``; these classes must match the newest
+revision (tests compare them).
 
 - ``entries``: one row per (problem, artifact hash, hardware, case set) — the deduplicated submission,
   with a copy of its *current* verdict (the newest evaluation) so that a board is one query.

@@ -163,11 +163,8 @@ def refuse_reason(card, verifier) -> str | None:
     if full:
         cs = case_set_of(verifier)
         if cs not in full:
-            return (
-                f"the leaderboard accepts only full case sets for {card.id} (public150 for the default rl "
-                f"mode, official with mode=contest), not {cs or 'this set'!r}; use `tttd eval` for quick checks "
-                "on lite or public50"
-            )
+            why = card.board.full_case_sets_help or ", ".join(full)
+            return f"the leaderboard accepts only full case sets for {card.id} ({why}), not {cs or 'this set'!r}"
     return None
 
 

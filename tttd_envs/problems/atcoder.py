@@ -68,11 +68,16 @@ _LIMITS = {
 
 
 def _board(problem: str) -> BoardPolicy:
-    """docs/atcoder.md#case-sets-and-modes, docs/atcoder.md#rank-and-performance: one board per CPU model, full case sets only; contest totals over the
-    official cases compare with the published ones and are placed in the final standings."""
+    """docs/atcoder.md#case-sets-and-modes, docs/atcoder.md#rank-and-performance: one board per CPU model, full case
+    sets only; contest totals over the official cases compare with the published ones and are placed in the final
+    standings."""
     return BoardPolicy(
         hardware=("cpu_model",),
         full_case_sets=("public150", "official"),
+        full_case_sets_help=(
+            "public150 for the default rl mode, official with mode=contest; "
+            "use `tttd eval` for quick checks on lite or public50"
+        ),
         comparable_case_set="official",
         standings=problem,
     )
@@ -196,10 +201,11 @@ _DOC = """
 
     ## Info
     `reset` returns `{{"state": State}}`. `step` returns `verdict` (a `verifiers.Verdict`: `status`, one of
-    accepted, rejected, crashed, timeout, memory, output_limit, error; `message`, one sentence a model can act on; `score`, in the problem's units, only when
-    accepted; `details`), `score`, `accepted`, and `state`: the state the action produced, which becomes
-    the current state only when accepted. With `max_turns` > 1 the next prompt repeats the last verdict
-    under "Your previous answer". `details`: `cases` (per-case scores and times), `n_cases`, `accepted_count`, `total`, `mean`, `case_set`, `compiler`, `compile_s`, `isolation`.
+    accepted, rejected, crashed, timeout, memory, output_limit, error; `message`, one sentence a model can act on;
+    `score`, in the problem's units, only when accepted; `details`), `score`, `accepted`, and `state`: the state the
+    action produced, which becomes the current state only when accepted. With `max_turns` > 1 the next prompt repeats
+    the last verdict under "Your previous answer". `details`: `cases` (per-case scores and times), `n_cases`,
+    `accepted_count`, `total`, `mean`, `case_set`, `compiler`, `compile_s`, `isolation`.
 
     ## Arguments
     `gym.make("{id}", mode="rl"|"contest"|"ale", case_set=None|"lite"|"public50"|"public150"|"official",

@@ -308,11 +308,12 @@ _DOC = """
     `terminated=True` after `max_turns` steps (default 1).
 
     ## Info
-    `reset` returns `{{"state": State}}`. `step` returns `verdict` (a `verifiers.Verdict`: `status`, one of
-    accepted, rejected, crashed, timeout, memory, output_limit, error; `message`, one sentence a model can act on; `score`, in the problem's units, only when
-    accepted; `details`), `score`, `accepted`, and `state`: the state the action produced, which becomes
-    the current state only when accepted. With `max_turns` > 1 the next prompt repeats the last verdict
-    under "Your previous answer". `details`: `construction` (canonical, exact), `display`, `n`, exact and float64 scores; for a program also `stdout`, `stderr`, `cpu_s`, `elapsed_s`, `isolation`.
+    `reset` returns `{{"state": State}}`. `step` returns `verdict` (a `verifiers.Verdict`: `status`, one of accepted,
+    rejected, crashed, timeout, memory, output_limit, error; `message`, one sentence a model can act on; `score`, in the
+    problem's units, only when accepted; `details`), `score`, `accepted`, and `state`: the state the action produced,
+    which becomes the current state only when accepted. With `max_turns` > 1 the next prompt repeats the last verdict
+    under "Your previous answer". `details`: `construction` (canonical, exact), `display`, `n`, exact and float64
+    scores; for a program also `stdout`, `stderr`, `cpu_s`, `elapsed_s`, `isolation`.
 
     ## Arguments
     `gym.make("{id}", budget_s=300, cpus=1, memory_bytes=4<<30, max_turns=1, initial="random",

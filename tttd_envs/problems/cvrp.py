@@ -99,7 +99,8 @@ One of:
 * a Python program defining `run(instance, budget_s, seed)` that returns the routes as a list of lists of
   ints (numpy integer arrays are fine). `instance` is a dict: "capacity", "n_customers", "coords" ([x, y] for
   index 0 = depot and index k = customer k), "demands" (same indexing, demands[0] = 0). It runs in a sandbox
-  with {"one CPU" if cpus == 1 else f"{cpus} CPUs"}, {_gib(int(lim["memory_bytes"]))} of memory, no network and no subprocesses; return within
+  with {"one CPU" if cpus == 1 else f"{cpus} CPUs"}, {_gib(int(lim["memory_bytes"]))} of memory, no network and\
+ no subprocesses; return within
   budget_s = {float(lim["budget_s"]):g} s (the hard limit is budget_s + 10 s). Libraries: numpy, scipy and the
   standard library; solver packages (PyVRP, OR-Tools, …) are not available. `parent.json` in the working
   directory holds {{"routes": <the current best routes or null>, "value": …}} to improve on.

@@ -179,15 +179,18 @@ class MoleculeEnv(DiscoveryEnv):
 
     # -- the run's log and metrics -----------------------------------------------------------------
     def write_run_log(self, directory: str) -> None:
-        """The run log of docs/molecules.md#the-run-log-and-the-replay (config.json, items.jsonl, ledger.jsonl): what a leaderboard replays."""
+        """The run log of docs/molecules.md#the-run-log-and-the-replay (config.json, items.jsonl, ledger.jsonl): what a
+        leaderboard replays."""
         self.run.write_log(directory)
 
     def final_metrics(self) -> dict[str, Any]:
-        """All run metrics (docs/molecules.md#run-metrics, docs/molecules.md#the-run-log-and-the-replay): AUC top-1/10/100, top-k, calls, free items by reason."""
+        """All run metrics (docs/molecules.md#run-metrics, docs/molecules.md#the-run-log-and-the-replay): AUC
+        top-1/10/100, top-k, calls, free items by reason."""
         return self.run.final_metrics()
 
     def quality_report(self, top: int = 100) -> dict[str, Any]:
-        """Diversity, scaffolds, mean SA, alert pass rate and a diverse top-10 (docs/molecules.md#the-run-log-and-the-replay: reported, not rewarded)."""
+        """Diversity, scaffolds, mean SA, alert pass rate and a diverse top-10
+        (docs/molecules.md#the-run-log-and-the-replay: reported, not rewarded)."""
         return self.run.quality_report(top)
 
     # -- observation -------------------------------------------------------------------------------
@@ -285,8 +288,9 @@ _DOC = """
     Terminated when the budget is fully charged or on ``{{"stop": true}}``; truncated after ``max_steps``
     steps (default B) or 2·B free items. ``episode="oneshot"``: one action per episode over a run ledger
     shared by env instances (``ledger=path``, SQLite); ``reset(options={{"state": parent}})`` snapshots it and
-    the reward is the best score among the action's molecules new since the snapshot (docs/molecules.md#episodes-and-rewards). The first
-    reset fixes the run's seed (hidden target); ``budget=None`` is the unbounded GuacaMol regime.
+    the reward is the best score among the action's molecules new since the snapshot
+    (docs/molecules.md#episodes-and-rewards). The first reset fixes the run's seed (hidden target); ``budget=None`` is
+    the unbounded GuacaMol regime.
 
     ## Info
     `reset` returns `{{"state": State, "run": ...}}` (the run so far: budget used, best, seed). `step` returns

@@ -1,4 +1,5 @@
-"""Problem cards and task statements of the molecule envs (docs/molecules.md#tasks, docs/molecules.md#episodes-and-rewards, docs/molecules.md#tasks).
+"""Problem cards and task statements of the molecule envs (docs/molecules.md#tasks,
+docs/molecules.md#episodes-and-rewards, docs/molecules.md#tasks).
 
 The statement of a task is written from the objective's data (``verifiers.molecules.objectives``),
 so the words and the scoring cannot drift apart. Hidden targets are described, never shown.
@@ -61,10 +62,11 @@ FAMILY = {
     ),
 }
 
-# -- docs/molecules.md#references references, verbatim -----------------------------------------------------------------------
+# -- docs/molecules.md#references references, verbatim ---------------------------------------------------------------
 #: GuacaMol v2 Table 2 (Brown et al. 2019): Graph GA / SMILES-LSTM / best molecule of the ChEMBL
 #: dataset; task scores with unlimited calls (top-1 for rediscovery, top-159/top-250 means for
-#: isomers, mean of top-1/10/100 otherwise). Optional 4th entry: what the score is, where docs/molecules.md#references says.
+#: isomers, mean of top-1/10/100 otherwise). Optional 4th entry: what the score is, where
+#: docs/molecules.md#references says.
 _GM = {
     "celecoxib": ("1.000", "1.000", ".505"),
     "troglitazone": ("1.000", "1.000", ".419"),
@@ -88,9 +90,9 @@ _GM = {
     "scaffold": ("1.000", ".998", ".738"),
 }
 #: PMO, AUC top-10 at 10k calls, mean of 5 seeds: REINVENT / Graph GA / best reported [method] /
-#: best without pre-screening [method] (None where docs/molecules.md#references gives none). "†": the best reported seeds
-#: its vocabulary from oracle-scored ZINC250k (oracle use outside the budget). Tasks in _PMO_PREV
-#: are ✗ in docs/molecules.md#references: PMO scored them with TDC's text-based atom count, so they are not comparable.
+#: best without pre-screening [method] (None where docs/molecules.md#references gives none). "†": the best reported
+#: seeds its vocabulary from oracle-scored ZINC250k (oracle use outside the budget). Tasks in _PMO_PREV are ✗ in
+#: docs/molecules.md#references: PMO scored them with TDC's text-based atom count, so they are not comparable.
 _PMO = {
     "qed": (".941", ".940", (".942", "GenMol, GGFN", ""), (".942", "GGFN")),
     "celecoxib": (".713", ".630", (".826", "GenMol", "†"), (".802", "GGFN")),
@@ -115,8 +117,8 @@ _PMO = {
 }
 _PMO_PREV = {"c7h8n2o2", "c9h10n2o2pf2cl", "zaleplon", "sitagliptin"}
 #: Random screening of ZINC250k (shuffled with random.Random(0)), AUC top-10 at 10k / 1k / 100 calls,
-#: measured with this spec's pipeline. Isomer tasks: AUC of coverage where docs/molecules.md#references gives it, and the AUC
-#: top-10 of the per-molecule isomer score (not their board metric) in _SCREEN_ISOMER_SCORE.
+#: measured with this spec's pipeline. Isomer tasks: AUC of coverage where docs/molecules.md#references gives it, and
+#: the AUC top-10 of the per-molecule isomer score (not their board metric) in _SCREEN_ISOMER_SCORE.
 _SCREEN = {
     "qed": (".939", ".882", ".809"),
     "celecoxib": (".343", ".273", ".180"),
@@ -174,8 +176,8 @@ _BUDGETS = (10_000, 1_000, 100)
 
 
 def references(task: str) -> tuple[Reference, ...]:
-    """Every docs/molecules.md#references number of a task, verbatim, with its source. The leaderboard places a reference on a
-    board only when its note starts with the board's metric and budget ("AUC top-10 at N calls", or
+    """Every docs/molecules.md#references number of a task, verbatim, with its source. The leaderboard places a
+    reference on a board only when its note starts with the board's metric and budget ("AUC top-10 at N calls", or
     "AUC coverage at N calls" for isomer tasks); all others (GuacaMol's unlimited-call task scores,
     ✗ and † numbers, the isomer score) are shown as context."""
     out = []

@@ -1,4 +1,5 @@
-"""Pictures of a molecule run: the best molecules (RDKit drawing) beside the T(i) curve (docs/molecules.md#the-run-log-and-the-replay).
+"""Pictures of a molecule run: the best molecules (RDKit drawing) beside the T(i) curve
+(docs/molecules.md#the-run-log-and-the-replay).
 
 RDKit and matplotlib are imported here, lazily, only when a picture is asked for.
 """

@@ -45,7 +45,8 @@ side stream to the current stream before returning. The module is at most 64 KiB
 
 _CAVEAT = (
     "GPU MODE protocol: masks never applied (upstream parsing bug), no L2 flush, submission in the timer's "
-    "process; compare only with gpumode_compat=True on the same GPU model (docs/kernels.md#gpumode-compat, docs/kernels.md#reward-and-statuses)"
+    "process; compare only with gpumode_compat=True on the same GPU model (docs/kernels.md#gpumode-compat, "
+    "docs/kernels.md#reward-and-statuses)"
 )
 _LIMITS = {
     "gpumode_compat": False,
@@ -147,11 +148,13 @@ _DOC = """
     `terminated=True` after `max_turns` steps (default 1).
 
     ## Info
-    `reset` returns `{{"state": State}}`. `step` returns `verdict` (a `verifiers.Verdict`: `status`, one of
-    accepted, rejected, crashed, timeout, memory, error, implausible-timing, contended, unverified-timing, uncheckable-on-cpu; `message`, one sentence a model can act on; `score`, in the problem's units, only when
-    accepted; `details`), `score`, `accepted`, and `state`: the state the action produced, which becomes
-    the current state only when accepted. With `max_turns` > 1 the next prompt repeats the last verdict
-    under "Your previous answer". `details`: `per_shape` (mean, median, n, the checks' margins), `geomean_us`, `calibration`, `host_profile` and `gate` (the host gate's decision), `retimed`, `cases`, `isolation`, `hardware`.
+    `reset` returns `{{"state": State}}`. `step` returns `verdict` (a `verifiers.Verdict`: `status`, one of accepted,
+    rejected, crashed, timeout, memory, error, implausible-timing, contended, unverified-timing, uncheckable-on-cpu;
+    `message`, one sentence a model can act on; `score`, in the problem's units, only when accepted; `details`),
+    `score`, `accepted`, and `state`: the state the action produced, which becomes the current state only when accepted.
+    With `max_turns` > 1 the next prompt repeats the last verdict under "Your previous answer". `details`: `per_shape`
+    (mean, median, n, the checks' margins), `geomean_us`, `calibration`, `host_profile` and `gate` (the host gate's
+    decision), `retimed`, `cases`, `isolation`, `hardware`.
 
     ## Arguments
     `gym.make("{id}", gpumode_compat=False, mode="auto"|"gpu"|"cpu", allow_other_hardware=False,

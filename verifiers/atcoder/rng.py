@@ -9,10 +9,12 @@ and rand_distr 0.4.3. This module reproduces exactly the parts they use:
 * :class:`ChaCha20Rng`: rand_chacha 0.3.1, 20 rounds, 64-bit block counter, stream 0, ``next_u32`` /
   ``next_u64`` with rand_core's ``BlockRng`` semantics (docs/atcoder.md#generators);
 * :class:`RustRng`: the ``Rng`` / distribution calls, named after the Rust ones: ``gen_range`` on integers
-  (``UniformInt::sample_single_inclusive``, docs/atcoder.md#generators) and floats (``UniformFloat``, docs/atcoder.md#generators), ``gen_f64``
-  (``gen::<f64>()``), ``open01`` (``Open01``), ``choose_weighted`` (``WeightedIndex``, docs/atcoder.md#generators),
-  ``standard_normal`` / ``normal`` (rand_distr's ziggurat, docs/atcoder.md#generators);
-* :func:`rust_round` (``f64::round``, half away from zero) and :func:`f64_as_i64` (``as i64``), docs/atcoder.md#generators
+  (``UniformInt::sample_single_inclusive``, docs/atcoder.md#generators) and floats (``UniformFloat``,
+  docs/atcoder.md#generators), ``gen_f64`` (``gen::<f64>()``), ``open01`` (``Open01``), ``choose_weighted``
+  (``WeightedIndex``, docs/atcoder.md#generators), ``standard_normal`` / ``normal`` (rand_distr's ziggurat,
+  docs/atcoder.md#generators);
+* :func:`rust_round` (``f64::round``, half away from zero) and :func:`f64_as_i64` (``as i64``),
+  docs/atcoder.md#generators
 
 Floating-point expressions are evaluated in the same order as in Rust, one IEEE-754 rounding per
 operation (CPython never fuses a multiply and an add). ``exp``, ``ln`` and ``powf`` go to the C library
@@ -580,7 +582,8 @@ class RustRng(ChaCha20Rng):
     # -- normal distributions (rand_distr 0.4.3) ---------------------------------------------------
 
     def standard_normal(self) -> float:
-        """``sample(StandardNormal)``: rand_distr's symmetric ziggurat with ZIG_NORM_X/F (docs/atcoder.md#generators)."""
+        """``sample(StandardNormal)``: rand_distr's symmetric ziggurat with ZIG_NORM_X/F
+        (docs/atcoder.md#generators)."""
         x_tab = ZIG_NORM_X
         f_tab = ZIG_NORM_F
         exp = math.exp

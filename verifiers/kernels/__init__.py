@@ -2,7 +2,8 @@
 
 Modules, trusted side first:
 
-* `trimul_op`  — cases, seeded generation, the fp32 reference, the docs/kernels.md#the-problem-and-its-cases check, canaries, seeds.
+* `trimul_op`  — cases, seeded generation, the fp32 reference, the docs/kernels.md#the-problem-and-its-cases check,
+                 canaries, seeds.
 * `policy`     — the static policy S1–S8 and the route (torch / triton / native) of a submission.
 * `timing`     — floors, stop rule, the envelope/fence/staging checks, geomean and reward (pure numbers).
 * `reference`  — R: owns private inputs and expected outputs; its own CUDA process on a GPU.

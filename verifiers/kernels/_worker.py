@@ -1,4 +1,5 @@
-"""The worker harness W (docs/kernels.md#three-processes, docs/kernels.md#one-call): trusted code in an untrusted process.
+"""The worker harness W (docs/kernels.md#three-processes, docs/kernels.md#one-call): trusted code in an untrusted
+process.
 
 This file is copied into the sandbox as ``program.py`` and started by the sandbox harness as
 ``run(**kwargs)``; the submission is ``submission.py`` beside it, loaded by file path only after the
@@ -335,7 +336,8 @@ def _gate(
     Tensor: type[torch.Tensor],
     f32: torch.dtype,
 ) -> str | None:
-    """docs/kernels.md#the-problem-and-its-cases rule 1: exact type, dtype, shape, device, contiguity; checked before any copy."""
+    """docs/kernels.md#the-problem-and-its-cases rule 1: exact type, dtype, shape, device, contiguity; checked before
+    any copy."""
     if _type(out) is not Tensor:
         name = _type(out).__name__
         return f"custom_kernel returned a {name}; return a plain torch.Tensor (no subclasses, not a tuple)."

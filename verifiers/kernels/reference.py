@@ -1,4 +1,5 @@
-"""The reference side R (docs/kernels.md#three-processes, docs/kernels.md#the-problem-and-its-cases): generates inputs, computes references, compares.
+"""The reference side R (docs/kernels.md#three-processes, docs/kernels.md#the-problem-and-its-cases): generates
+inputs, computes references, compares.
 
 `ReferenceService` owns the private inputs and expected outputs; they never exist in memory mapped
 into the worker. It writes each input set (with canaries, docs/kernels.md#one-call) into a shared host slot that the
@@ -88,7 +89,7 @@ class ReferenceService:
         self.oom_fault: str | None = None  # test-only: a file counting injected OOMs in prepare()
         self.pending_repair: tuple[int, int, int, Any, Any] | None = None  # slot, offsets, canary tensors
 
-    # -- memory planning (docs/kernels.md#the-problem-and-its-cases) ---------------------------------------------------------------------
+    # -- memory planning (docs/kernels.md#the-problem-and-its-cases) ---------------------------------------------------
     def reserve(self, cases: Iterable[op.Case]) -> dict[str, int]:
         """Run R's whole path for every shape once (generation, reference, the staged output's upload and
         the comparison), largest first, before W's first call: the caching allocator then already holds
@@ -147,8 +148,8 @@ class ReferenceService:
         return {"layout": layout, "nbytes": size, "canary": canary}
 
     def reveal(self) -> None:
-        """docs/kernels.md#one-call: after the flush, publish the canaries' positions and true values for W's repair (until
-        now nothing mapped into W held them, so work started before this point sees wrong inputs)."""
+        """docs/kernels.md#one-call: after the flush, publish the canaries' positions and true values for W's repair
+        (until now nothing mapped into W held them, so work started before this point sees wrong inputs)."""
         if self.pending_repair is None:
             return
         slot, idx_off, val_off, flat, true = self.pending_repair
@@ -158,9 +159,9 @@ class ReferenceService:
         hs[val_off : val_off + 4 * true.numel()].view(self.torch.float32).copy_(true.cpu())
 
     def flush(self, reset: bool = True) -> None:
-        """docs/kernels.md#one-call: reset persisting L2 lines, write a buffer of max(256 MiB, 2×L2), then read a clean one so
-        the dirty flush lines are written back now, not during the timed call. ``reset=False`` exists
-        only for the cross-context L2 probe (tests/kernels/test_kern_gpu.py)."""
+        """docs/kernels.md#one-call: reset persisting L2 lines, write a buffer of max(256 MiB, 2×L2), then read a clean
+        one so the dirty flush lines are written back now, not during the timed call. ``reset=False`` exists only for
+        the cross-context L2 probe (tests/kernels/test_kern_gpu.py)."""
         if not self.cuda:
             return
         torch = self.torch
@@ -231,9 +232,9 @@ def _take_fault(path: str) -> bool:
 
 
 class MemoryWatch:
-    """Samples the GPU memory NVML attributes to the worker every `period_s` (docs/kernels.md#the-submission-contract: checked after every
-    call and sampled every 50 ms), in a thread of R, so a peak allocated and freed inside one call is
-    still seen. ``take()`` returns the largest sample since the last take (None: NVML cannot tell)."""
+    """Samples the GPU memory NVML attributes to the worker every `period_s` (docs/kernels.md#the-submission-contract:
+    checked after every call and sampled every 50 ms), in a thread of R, so a peak allocated and freed inside one call
+    is still seen. ``take()`` returns the largest sample since the last take (None: NVML cannot tell)."""
 
     def __init__(self, index: int, pid: int, period_s: float = 0.05) -> None:
         import threading

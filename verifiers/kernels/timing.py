@@ -1,4 +1,5 @@
-"""Pure timing arithmetic (docs/kernels.md#the-problem-and-its-cases, docs/kernels.md#one-call): floors, stop rule, trusted checks, score.
+"""Pure timing arithmetic (docs/kernels.md#the-problem-and-its-cases, docs/kernels.md#one-call): floors, stop rule,
+trusted checks, score.
 
 No CUDA and no torch here: everything is plain numbers, so every rule is unit-tested on CPU with
 synthetic streams.
@@ -49,7 +50,8 @@ A100_40GB_MEM_LIMIT = 12 << 30
 
 
 def floor_us(N: int, B: int, C: int, bw: float, p_low: float, H: int = 128) -> float:
-    """docs/kernels.md#the-problem-and-its-cases: max(compulsory bytes / BW, (projections + contraction) FLOP / P_low), in µs."""
+    """docs/kernels.md#the-problem-and-its-cases: max(compulsory bytes / BW, (projections + contraction) FLOP / P_low),
+    in µs."""
     bytes_ = 8 * B * N * N * C
     flops = 12 * B * N * N * C * H + 2 * B * H * N**3
     return max(bytes_ / bw, flops / p_low) * 1e6
@@ -67,7 +69,8 @@ def geomean(values: list[float]) -> float:
 
 
 def reward(status: str, geomean_us: float | None, cpu_pass_reward: float = 0.0) -> float:
-    """docs/kernels.md#reward-and-statuses: 3000/geomean_us when accepted; cpu_pass_reward for a passed dev run; else 0."""
+    """docs/kernels.md#reward-and-statuses: 3000/geomean_us when accepted; cpu_pass_reward for a passed dev run;
+    else 0."""
     if status == "accepted" and geomean_us and geomean_us > 0:
         return SCORE_SCALE / geomean_us
     if status == "unverified-timing":
@@ -75,7 +78,7 @@ def reward(status: str, geomean_us: float | None, cpu_pass_reward: float = 0.0) 
     return 0.0
 
 
-# --- stop rule (docs/kernels.md#profiles) -------------------------------------------------------------------------------
+# --- stop rule (docs/kernels.md#profiles) -----------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Profile:
     name: str
@@ -125,7 +128,7 @@ def shape_stats(e_us: list[float]) -> dict[str, float]:
     }
 
 
-# --- trusted checks (docs/kernels.md#one-call) --------------------------------------------------------------------------
+# --- trusted checks (docs/kernels.md#one-call) ------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Trial:
     """One trial as seen by P: E, F reported by W (untrusted); T0…T3 from P's own clock (ns)."""
@@ -219,8 +222,8 @@ def calibrate(trials: list[Trial]) -> Calibration:
 class Ladder:
     """Overheads measured with a trusted *busy* kernel of known lengths, before the submission is imported.
 
-    The null kernel of docs/kernels.md#one-call finishes before W waits, so its calibration never pays the wake-up of a thread
-    (or a virtual CPU) that slept through a long kernel. On a virtualised H100 that wake-up made honest
+    The null kernel of docs/kernels.md#one-call finishes before W waits, so its calibration never pays the wake-up of a
+    thread (or a virtual CPU) that slept through a long kernel. On a virtualised H100 that wake-up made honest
     2-4 ms kernels read 100-250 µs over the null kernel's round trip. Each rung is the same protocol with
     a kernel that keeps the GPU busy for a fixed time (``torch.cuda._sleep``; a spin on the CPU), so the
     overhead an honest kernel of length E pays is measured, not assumed. ``points`` holds (median E in
@@ -290,7 +293,8 @@ def ladder(rungs: list[list[Trial]], targets_us: list[float] | None = None, base
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """docs/kernels.md#one-call check thresholds and the host gate's limits (card parameters; the check defaults are the spec's)."""
+    """docs/kernels.md#one-call check thresholds and the host gate's limits (card parameters; the check defaults are the
+    spec's)."""
 
     fence_abs_us: float = 10.0
     fence_rel: float = 0.01

@@ -1,4 +1,5 @@
-"""The TriMul operator (docs/kernels.md#the-problem-and-its-cases): cases, seeded generation, the fp32 reference, the check.
+"""The TriMul operator (docs/kernels.md#the-problem-and-its-cases): cases, seeded generation, the fp32 reference, the
+check.
 
 Trusted code only. It runs in the coordinator (CPU dev mode) and in the reference process R (GPU);
 the sandboxed worker never imports it.
@@ -16,7 +17,8 @@ H = 128
 EPS = 1e-5
 ATOL = RTOL = 0.02
 PROTOCOLS = {False: "tttd-trimul/1", True: "gpumode-compat/1"}
-#: Weight names in upstream's draw order (docs/kernels.md#the-problem-and-its-cases; to_out.weight is drawn before to_out_norm.bias).
+#: Weight names in upstream's draw order (docs/kernels.md#the-problem-and-its-cases; to_out.weight is drawn before
+#: to_out_norm.bias).
 WEIGHT_ORDER = (
     "norm.weight",
     "norm.bias",
@@ -65,7 +67,8 @@ def _upstream(prefix: str, rows: list[tuple[int, int, int, bool, str]]) -> tuple
     )
 
 
-#: docs/kernels.md#the-problem-and-its-cases: upstream task.yml `tests:` (N, B, C, nomask, dist). The published seeds are not used.
+#: docs/kernels.md#the-problem-and-its-cases: upstream task.yml `tests:` (N, B, C, nomask, dist). The published seeds
+#: are not used.
 TESTS = _upstream(
     "test",
     [
@@ -120,7 +123,8 @@ DEV_TRITON = DEV[:5]
 
 
 def compat_case(case: Case) -> Case:
-    """gpumode-compat/1 (docs/kernels.md#gpumode-compat): upstream's effective behaviour, a float32 all-ones mask everywhere."""
+    """gpumode-compat/1 (docs/kernels.md#gpumode-compat): upstream's effective behaviour, a float32 all-ones mask
+    everywhere."""
     return dataclasses.replace(case, mask="ones_f32")
 
 
@@ -131,7 +135,8 @@ def derive_seed(secret: bytes, protocol: str, phase: str, case: str | int, trial
 
 
 def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tuple[Any, Any, dict[str, Any]]:
-    """Draw (x, mask, weights) for `case` from one torch.Generator seeded with `seed` (docs/kernels.md#the-problem-and-its-cases order)."""
+    """Draw (x, mask, weights) for `case` from one torch.Generator seeded with `seed`
+    (docs/kernels.md#the-problem-and-its-cases order)."""
     import torch
 
     g = torch.Generator(device=device)
@@ -162,8 +167,8 @@ def generate(case: Case, seed: int, device: str = "cpu", hidden: int = H) -> tup
 
 
 def reference(x: Any, mask: Any, weights: dict[str, Any]) -> Any:
-    """The fp32 forward pass of docs/kernels.md#the-problem-and-its-cases (any hidden size, taken from the weights). Precision flags are the
-    caller's job: R pins them (see `pin_precision`)."""
+    """The fp32 forward pass of docs/kernels.md#the-problem-and-its-cases (any hidden size, taken from the weights).
+    Precision flags are the caller's job: R pins them (see `pin_precision`)."""
     import torch
     import torch.nn.functional as F
 
@@ -186,7 +191,8 @@ def reference(x: Any, mask: Any, weights: dict[str, Any]) -> Any:
 
 
 def pin_precision() -> dict[str, bool | str]:
-    """Set every precision flag of this process to exact fp32 (docs/kernels.md#the-problem-and-its-cases); return what was set."""
+    """Set every precision flag of this process to exact fp32 (docs/kernels.md#the-problem-and-its-cases); return what
+    was set."""
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -216,8 +222,9 @@ def add_canaries(x: Any, seed: int) -> tuple[Any, Any]:
 
 
 def compare(out: Any, ref: Any, max_listed: int = 5) -> dict[str, Any]:
-    """docs/kernels.md#the-problem-and-its-cases rules 2 and 3 on tensors of equal shape: every element within 0.02 + 0.02·|ref| and equal
-    NaN/±inf patterns. Returns the report of docs/kernels.md#the-problem-and-its-cases (`ok`, `n_bad`, `max_abs`, `max_ratio`, `rel_l2`, `bad`)."""
+    """docs/kernels.md#the-problem-and-its-cases rules 2 and 3 on tensors of equal shape: every element within
+    0.02 + 0.02·|ref| and equal NaN/±inf patterns. Returns the report of docs/kernels.md#the-problem-and-its-cases
+    (`ok`, `n_bad`, `max_abs`, `max_ratio`, `rel_l2`, `bad`)."""
     import torch
 
     o = out.to(torch.float32)

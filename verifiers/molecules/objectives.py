@@ -21,7 +21,8 @@ BERTZ_SITA = 896.380485387178
 SITAGLIPTIN = "Fc1cc(c(F)cc1F)CC(N)CC(=O)N3Cc2nnc(n2CC3)C(F)(F)F"
 T_HOP = "CCCOc1cc2ncnc(Nc3ccc4ncsc4c3)c2cc1S(=O)(=O)C(C)(C)C"
 
-#: The reference molecules of docs/molecules.md#tasks (every target SMILES, sitagliptin once), verbatim from GuacaMol v2.
+#: The reference molecules of docs/molecules.md#tasks (every target SMILES, sitagliptin once), verbatim from
+#: GuacaMol v2.
 REFERENCE_MOLECULES: dict[str, str] = {
     "celecoxib": "CC1=CC=C(C=C1)C1=CC(=NN1C1=CC=C(C=C1)S(N)(=O)=O)C(F)(F)F",
     "troglitazone": "Cc1c(C)c2OC(C)(COc3ccc(CC4SC(=O)NC4=O)cc3)CCc2c(C)c1O",

@@ -1,4 +1,5 @@
-"""From one submitted string to the stereo-free canonical key of its neutral form (docs/molecules.md#from-a-string-to-a-key, steps 2–7).
+"""From one submitted string to the stereo-free canonical key of its neutral form
+(docs/molecules.md#from-a-string-to-a-key, steps 2–7).
 
 ``hygiene`` runs in the trusted parent and never touches RDKit (a 200-character cap comes before
 any parsing). ``canonical_key`` runs inside a worker process (parsing untrusted text is isolated

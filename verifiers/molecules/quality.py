@@ -1,5 +1,6 @@
 """Reported, not rewarded (docs/molecules.md#the-run-log-and-the-replay): diversity, scaffolds, synthesisability and
-structural-alert pass rate of a run's best molecules. Keys are trusted (already through docs/molecules.md#from-a-string-to-a-key)."""
+structural-alert pass rate of a run's best molecules. Keys are trusted (already through
+docs/molecules.md#from-a-string-to-a-key)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ byte in one canonical JSON *bundle* (so one text, one sha256). The run is judged
 it: every submitted item (items.jsonl holds each exactly), in order and action by action, goes
 through a fresh :class:`~verifiers.molecules.run.MoleculeRun` of the same id, task, budget, episode,
 step cap, code limit, seed and target pool. Scores, keys, statuses and metrics in the files are never
-read; the replay rebuilds the ledger and every metric of docs/molecules.md#run-metrics/docs/molecules.md#the-run-log-and-the-replay A oneshot run (docs/molecules.md#episodes-and-rewards) is replayed
-rollout by rollout in its logged commit order on one ledger.
+read; the replay rebuilds the ledger and every metric of
+docs/molecules.md#run-metrics/docs/molecules.md#the-run-log-and-the-replay. A oneshot run
+(docs/molecules.md#episodes-and-rewards) is replayed rollout by rollout in its logged commit order on one ledger.
 
 :class:`RunLogVerifier` (registry name ``molecule_run``) is the verifier of such bundles; the
 readers raise :class:`RunLogError` (one sentence) for what cannot be replayed.
@@ -131,8 +132,9 @@ def read_config(env_id: str, text: str) -> dict[str, Any]:
 def read_items(text: str, episode: str = "budget") -> list[tuple[int, int, list[Any]]]:
     """The actions to replay from items.jsonl: (group, step, items) per action in submission order,
     where the group is the step (budget runs) or the rollout index in commit order (oneshot runs,
-    docs/molecules.md#episodes-and-rewards). Each line's ``input`` is the exact item (:func:`~verifiers.molecules.run.log_item`); keys,
-    statuses and scores on a line are the client's and are ignored."""
+    docs/molecules.md#episodes-and-rewards). Each line's ``input`` is the exact item
+    (:func:`~verifiers.molecules.run.log_item`); keys, statuses and scores on a line are the client's and are
+    ignored."""
     from verifiers.molecules.run import replay_item
 
     groups: list[tuple[int, int, list[Any]]] = []
@@ -327,8 +329,8 @@ def _verdict(
 
 
 class RunLogVerifier(Verifier):
-    """Judges a molecule run bundle by replaying it (docs/molecules.md#the-run-log-and-the-replay). ``verify`` never raises (the Verifier
-    contract); :meth:`config_of` and :meth:`check` raise RunLogError for bundles that cannot be
+    """Judges a molecule run bundle by replaying it (docs/molecules.md#the-run-log-and-the-replay). ``verify`` never
+    raises (the Verifier contract); :meth:`config_of` and :meth:`check` raise RunLogError for bundles that cannot be
     replayed, so a caller can refuse them before anything is stored."""
 
     name = "mol-replay"

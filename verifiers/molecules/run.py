@@ -2,16 +2,16 @@
 
 A :class:`MoleculeRun` is the whole run without any Gymnasium around it: it charges each action's
 molecules to the verifier's ledger, decides when the run ends and what each step earns, and keeps
-the run log of docs/molecules.md#the-run-log-and-the-replay (``config.json``, ``items.jsonl``, ``ledger.jsonl``). The env
-(``tttd_envs.problems.molecules``) is a Gymnasium face on one; the leaderboard replays a logged run
+the run log of docs/molecules.md#the-run-log-and-the-replay (``config.json``, ``items.jsonl``, ``ledger.jsonl``).
+The env (``tttd_envs.problems.molecules``) is a Gymnasium face on one; the leaderboard replays a logged run
 on one too (:mod:`verifiers.molecules.replay`), so both follow the same rules by construction.
 
 - ``episode="budget"``: one run per episode; terminated when the budget is fully charged or on
   ``{"stop": true}``, truncated after ``max_steps`` actions or 2·B free items. Rewards: the increase
   of the headline progress (top-10 mean, coverage for isomers) per step, or the run metric at the
   end (``reward_mode="terminal"``).
-- ``episode="oneshot"`` (docs/molecules.md#episodes-and-rewards): one action per episode over a ledger that lasts the whole run (and
-  may be shared by several runs' instances through one SQLite file); a rollout's reward is the best
+- ``episode="oneshot"`` (docs/molecules.md#episodes-and-rewards): one action per episode over a ledger that lasts the
+  whole run (and may be shared by several runs' instances through one SQLite file); a rollout's reward is the best
   score among its molecules that were new at its snapshot (coverage gain for isomers).
 """
 
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 EPISODES = ("budget", "oneshot")
 REWARD_MODES = ("delta", "terminal")
-#: Hard cap on the JSON size of one logged item (docs/molecules.md#the-run-log-and-the-replay). Items come from a text action (≤ 64 KiB) or a
-#: program's last stdout line (the sandbox keeps the last 64 KiB of stdout), so each fits even fully
-#: escaped (≤ 6 × 64 KiB). A bigger item would be logged in a short form with the same outcome (log_item).
+#: Hard cap on the JSON size of one logged item (docs/molecules.md#the-run-log-and-the-replay). Items come from a text
+#: action (≤ 64 KiB) or a program's last stdout line (the sandbox keeps the last 64 KiB of stdout), so each fits even
+#: fully escaped (≤ 6 × 64 KiB). A bigger item would be logged in a short form with the same outcome (log_item).
 LOG_ITEM_BYTES = 1 << 19
 #: a oneshot run's rollouts (their items.jsonl lines), kept in the run's shared SQLite ledger file
 ROLLOUTS_TABLE = (
@@ -43,8 +43,9 @@ ROLLOUTS_TABLE = (
 
 # -- the run log's item codec -----------------------------------------------------------------------
 def log_item(item: Any) -> str | dict[str, Any]:
-    """The run log's form of one submitted item (docs/molecules.md#the-run-log-and-the-replay), which :func:`replay_item` turns back into an
-    item with exactly the same outcome in the pipeline (status, reason, key, logged input):
+    """The run log's form of one submitted item (docs/molecules.md#the-run-log-and-the-replay), which
+    :func:`replay_item` turns back into an item with exactly the same outcome in the pipeline (status, reason, key,
+    logged input):
 
     - a string: itself, whatever its length (over-long items included);
     - anything else (a number, true, false, null from a JSON list): ``{"not_string": <its JSON text>}``
@@ -262,8 +263,8 @@ class MoleculeRun:
         step: int,
         log: Callable[[list[dict[str, Any]], Verdict], None],
     ) -> Step:
-        """One rollout (docs/molecules.md#episodes-and-rewards): the reward is the best score among this action's molecules that were
-        not in the ledger at the snapshot and are in it now (coverage gain for isomers)."""
+        """One rollout (docs/molecules.md#episodes-and-rewards): the reward is the best score among this action's
+        molecules that were not in the ledger at the snapshot and are in it now (coverage gain for isomers)."""
         ledger = self.ledger
         self.steps += 1
         verdict, submitted = self._verify(action, step, items)
@@ -385,9 +386,10 @@ class MoleculeRun:
         }
 
     def write_log(self, directory: str) -> None:
-        """The run log of docs/molecules.md#the-run-log-and-the-replay, what a leaderboard replays (docs/molecules.md#the-run-log-and-the-replay): ``ledger.jsonl`` (charged calls),
-        ``items.jsonl`` (every submitted item exactly, in order, with its step and, for oneshot runs,
-        its rollout index in commit order) and ``config.json`` (:meth:`config`)."""
+        """The run log of docs/molecules.md#the-run-log-and-the-replay, what a leaderboard replays
+        (docs/molecules.md#the-run-log-and-the-replay): ``ledger.jsonl`` (charged calls), ``items.jsonl`` (every
+        submitted item exactly, in order, with its step and, for oneshot runs, its rollout index in commit order) and
+        ``config.json`` (:meth:`config`)."""
         os.makedirs(directory, exist_ok=True)
         ledger = self.ledger
         lines = self.rollout_lines() if self.episode == "oneshot" else self.items_log
@@ -432,7 +434,8 @@ class MoleculeRun:
         return out
 
     def final_metrics(self) -> dict[str, Any]:
-        """All run metrics (docs/molecules.md#run-metrics, docs/molecules.md#the-run-log-and-the-replay): AUC top-1/10/100, top-k, calls, free items by reason."""
+        """All run metrics (docs/molecules.md#run-metrics, docs/molecules.md#the-run-log-and-the-replay): AUC
+        top-1/10/100, top-k, calls, free items by reason."""
         ledger = self.ledger
         name, value = ledger.headline()
         return {
@@ -446,7 +449,8 @@ class MoleculeRun:
 
     def quality_report(self, top: int = 100) -> dict[str, Any]:
         """Diversity, scaffolds, mean SA, structural-alert pass rate and a diverse top-10 of the
-        run's best molecules (docs/molecules.md#the-run-log-and-the-replay: reported, not rewarded; about 20 ms per molecule)."""
+        run's best molecules (docs/molecules.md#the-run-log-and-the-replay: reported, not rewarded; about 20 ms per
+        molecule)."""
         from verifiers.molecules import quality
 
         return quality.report([(e.key, e.score) for e in self.ledger.entries], top)

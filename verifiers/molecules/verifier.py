@@ -240,7 +240,8 @@ class MoleculeVerifier(Verifier):
         return self._judge(self.submit(items, step), details)
 
     def submit(self, items: list[Any], step: int = 0) -> list[dict[str, Any]]:
-        """Steps 1–10 of docs/molecules.md#from-a-string-to-a-key for one list of items; returns one record per item, in input order."""
+        """Steps 1–10 of docs/molecules.md#from-a-string-to-a-key for one list of items; returns one record per item, in
+        input order."""
         records: list[dict[str, Any]] = []
         jobs: list[tuple[Any, ...]] = []
         job_of: dict[int, int] = {}

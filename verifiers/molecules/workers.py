@@ -1,4 +1,5 @@
-"""Worker processes that parse and score molecules with per-item time and memory limits (docs/molecules.md#from-a-string-to-a-key).
+"""Worker processes that parse and score molecules with per-item time and memory limits
+(docs/molecules.md#from-a-string-to-a-key).
 
 Untrusted SMILES are parsed and scored in separate worker processes, never in the verifier's own
 process. Each worker limits its address space (``RLIMIT_AS``, 2 GiB by default) and gets one item

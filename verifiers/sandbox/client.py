@@ -330,8 +330,8 @@ def run(
     (``address_space: False`` in the limits, as CUDA needs), the monitor samples the run's resident
     memory and kills it over ``memory_bytes``; ``no_cgroup`` (tests) skips the cgroup to get there.
     ``cpu_info`` (the kernels' CPU dev mode) shows /proc/cpuinfo and /sys/devices/system/cpu read-only,
-    which PyTorch needs for any half-precision op on the CPU. ``preload`` picks a fork server that imported these modules (e.g.
-    torch, whose import costs seconds) and ``server_env`` names variables that server keeps (e.g.
+    which PyTorch needs for any half-precision op on the CPU. ``preload`` picks a fork server that imported these
+    modules (e.g. torch, whose import costs seconds) and ``server_env`` names variables that server keeps (e.g.
     LD_LIBRARY_PATH, which the loader reads only at process start). None of these changes anything for
     callers that do not pass them.
     """
