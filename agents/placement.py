@@ -112,7 +112,8 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
                 raise ConfigError(f"{field} asks for {d}, but this machine has {seen}")
 
     check(trainer, "trainer_devices")
-    if getattr(cfg, "trainer_parallel", "data") == "fsdp" and len(trainer) < 2:
+    shard = cfg.trainer_parallel == "fsdp"
+    if shard and len(trainer) < 2:
         raise ConfigError(
             "trainer_parallel=fsdp shards the model over several trainer devices; "
             "name two or more in trainer_devices (e.g. cuda:0-7)"
@@ -169,7 +170,6 @@ def plan(cfg, gpu_count: int, *, times_kernels: bool = False) -> Plan:
                 f"kernels are timed on GPU {gpu_count - 1}, which the LLM also uses: timings are noisier "
                 "(give the run a GPU of its own with eval_gpus)"
             )
-    shard = getattr(cfg, "trainer_parallel", "data") == "fsdp"
     return Plan(trainer, sampler, evals, sleep, tuple(notes), shard)
 
 

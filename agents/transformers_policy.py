@@ -111,7 +111,7 @@ class TransformersPolicy:
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         # sharded (FSDP): the model stays on the CPU until each layer's shard moves to the device
-        self.sharded = settings.trainer_parallel == "fsdp" and _dist_rank_world()[1] > 1
+        self.sharded = _shards(settings)
         model = model.to(dtype=self.dtype) if self.sharded else model.to(device=self.device, dtype=self.dtype)
         torch.manual_seed(settings.seed)  # LoRA A matrices are random; B starts at zero
         lcfg = LoraConfig(
@@ -143,8 +143,7 @@ class TransformersPolicy:
         from agents import models
 
         device = pick_device(settings.device)
-        sharded = settings.trainer_parallel == "fsdp" and _dist_rank_world()[1] > 1
-        where = "cpu" if sharded else device  # a sharded model never exists whole on the device
+        where = "cpu" if _shards(settings) else device  # a sharded model never exists whole on the device
         model, tok = models.load(spec, dtype=pick_dtype(settings.dtype, device), device=where)
         return cls(model, tok, settings)
 
@@ -681,6 +680,11 @@ def shard_layers(model, device: str) -> float:
             held += p.to_local().numel() if _is_dtensor(p) else p.numel()
             whole += p.numel()
     return held / max(whole, 1)
+
+
+def _shards(settings: PolicySettings) -> bool:
+    """Whether this process holds a shard of the model (FSDP over several ranks) rather than all of it."""
+    return settings.trainer_parallel == "fsdp" and _dist_rank_world()[1] > 1
 
 
 def _is_dtensor(t: object) -> TypeGuard[DTensor]:
